@@ -1,0 +1,214 @@
+"""Design arrays from column roles: y, X, Z columns and a group index.
+
+No formula is parsed or evaluated: a numeric column becomes one column of X,
+a categorical one becomes treatment-coded dummies named as R names them
+(``trt`` with levels A < B < C gives ``trtB`` and ``trtC``). Factor levels are
+sorted in code-point order, as R sorts them under ``LC_COLLATE=C``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from lib.errors import DataError
+from lib.spec import ModelSpec
+
+MIN_ROWS = 3
+
+
+def is_numeric_column(series: pd.Series) -> bool:
+    """True for real-valued columns (bool counts as categorical, as in R)."""
+    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+
+
+def factor_levels(series: pd.Series) -> tuple[str, ...]:
+    """Sorted distinct labels of a column as strings (R's factor levels, C collation).
+
+    Numeric group codes sort numerically (1, 2, 10), as R's ``factor`` does.
+    """
+    values = series.dropna().unique()
+    if is_numeric_column(series):
+        values = np.sort(values)
+        return tuple(_label(v) for v in values)
+    return tuple(sorted({str(v) for v in values}))
+
+
+def _label(value: object) -> str:
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def factor_codes(series: pd.Series) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Integer codes 0..G-1 in ``factor_levels`` order, and the levels."""
+    levels = factor_levels(series)
+    if isinstance(series.dtype, pd.CategoricalDtype) or not is_numeric_column(series):
+        labels = series.astype(str) if not isinstance(series.dtype, pd.CategoricalDtype) else series
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            # Factorize the (few) categories, not the (many) rows: the row codes
+            # already exist, so only a small remapping table is needed.
+            cats = [str(c) for c in series.cat.categories]
+            position = {lab: i for i, lab in enumerate(levels)}
+            remap = np.array([position.get(c, -1) for c in cats], dtype=np.int64)
+            codes = series.cat.codes.to_numpy()
+            return remap[codes], levels
+        codes, uniques = pd.factorize(labels, sort=False)
+        position = {lab: i for i, lab in enumerate(levels)}
+        remap = np.array([position[u] for u in uniques], dtype=np.int64)
+        return remap[codes], levels
+    codes, uniques = pd.factorize(series, sort=True)
+    return codes.astype(np.int64), tuple(_label(u) for u in uniques)
+
+
+def fixed_matrix(
+    frame: pd.DataFrame, predictors: Sequence[str]
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Fixed-effects model matrix with an intercept, and R's column names.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Rows already free of missing values in ``predictors``.
+    predictors : sequence of str
+        Numeric columns enter as they are; others are treatment-coded with the
+        first sorted level as reference.
+    """
+    n = len(frame)
+    columns = [np.ones(n)]
+    names = ["(Intercept)"]
+    for name in predictors:
+        series = frame[name]
+        if is_numeric_column(series):
+            columns.append(series.to_numpy(dtype=float))
+            names.append(name)
+            continue
+        codes, levels = factor_codes(series)
+        if len(levels) < 2:
+            raise DataError(
+                f"Categorical predictor '{name}' has only one value ({levels[0]!r} if any) "
+                "after removing missing rows; it cannot explain anything. Remove it."
+            )
+        for k, level in enumerate(levels[1:], start=1):
+            columns.append((codes == k).astype(float))
+            names.append(f"{name}{level}")
+    return np.column_stack(columns), tuple(names)
+
+
+@dataclass(frozen=True, eq=False)
+class Design:
+    """Arrays for one model.
+
+    Attributes
+    ----------
+    y : ndarray (n,)
+    X : ndarray (n, p)
+    Z : ndarray (n, q)
+        Per-row random-effect covariates (1 for the intercept, then slopes).
+    group : ndarray (n,) of int
+        Group index 0..G-1 in ``levels`` order.
+    levels : tuple of str
+    fixef_names, random_names : tuple of str
+    n_dropped : int
+        Rows removed because a used column was missing or not finite.
+    """
+
+    y: np.ndarray
+    X: np.ndarray
+    Z: np.ndarray
+    group: np.ndarray
+    levels: tuple[str, ...]
+    fixef_names: tuple[str, ...]
+    random_names: tuple[str, ...]
+    n_dropped: int
+
+    @property
+    def nobs(self) -> int:
+        return int(self.y.shape[0])
+
+    @property
+    def ngroups(self) -> int:
+        return len(self.levels)
+
+
+def complete_rows(frame: pd.DataFrame, columns: Sequence[str]) -> tuple[pd.DataFrame, int]:
+    """Rows with a usable value in every column (NaN, None and +-inf removed)."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        available = ", ".join(map(str, frame.columns[:20]))
+        raise DataError(
+            f"Column {missing[0]!r} is not in the data. Available columns: {available}."
+        )
+    sub = frame.loc[:, list(columns)]
+    keep = np.array(sub.notna().all(axis=1).to_numpy(), dtype=bool)
+    for c in columns:
+        if is_numeric_column(sub[c]):
+            keep &= np.isfinite(sub[c].to_numpy(dtype=float, na_value=np.nan))
+    n_dropped = int((~keep).sum())
+    return (frame if n_dropped == 0 else frame.loc[keep]), n_dropped
+
+
+def build_design(frame: pd.DataFrame, spec: ModelSpec) -> Design:
+    """Check the data against the spec and build the model's arrays.
+
+    Raises
+    ------
+    DataError
+        With a message naming the column and the fix.
+    """
+    clean, n_dropped = complete_rows(frame, spec.columns)
+    if not is_numeric_column(clean[spec.outcome]):
+        raise DataError(
+            f"The outcome '{spec.outcome}' must be numeric, but it holds text or categories "
+            f"(for example {_example(clean[spec.outcome])}). Choose a numeric outcome."
+        )
+    for name in spec.random_slopes:
+        if not is_numeric_column(clean[name]):
+            raise DataError(
+                f"A random slope needs a numeric column, but '{name}' is categorical "
+                f"(for example {_example(clean[name])}). Use it as a fixed predictor only."
+            )
+    if len(clean) < MIN_ROWS:
+        raise DataError(
+            f"Only {len(clean)} complete rows remain after dropping {n_dropped} with missing "
+            f"values in {list(spec.columns)}; a mixed model needs many more."
+        )
+    group, levels = factor_codes(clean[spec.group])
+    if len(levels) < 2:
+        raise DataError(
+            f"The grouping column '{spec.group}' has {len(levels)} distinct value(s) "
+            "after removing missing rows; a multilevel model needs at least 2 groups."
+        )
+    X, fixef_names = fixed_matrix(clean, spec.fixed)
+    p = X.shape[1]
+    if len(clean) <= p:
+        raise DataError(
+            f"{len(clean)} rows cannot estimate {p} fixed effects; add data or remove predictors."
+        )
+    if np.linalg.matrix_rank(X) < p:
+        raise DataError(
+            "The fixed-effect predictors are collinear (one is a combination of the others): "
+            f"{list(fixef_names)}. Remove one of them."
+        )
+    z_cols = ([np.ones(len(clean))] if spec.random_intercept else []) + [
+        clean[c].to_numpy(dtype=float) for c in spec.random_slopes
+    ]
+    Z = np.column_stack(z_cols) if z_cols else np.empty((len(clean), 0))
+    return Design(
+        y=clean[spec.outcome].to_numpy(dtype=float),
+        X=X,
+        Z=Z,
+        group=group,
+        levels=levels,
+        fixef_names=fixef_names,
+        random_names=spec.random_names,
+        n_dropped=n_dropped,
+    )
+
+
+def _example(series: pd.Series) -> str:
+    value = series.dropna()
+    return repr(str(value.iloc[0])) if len(value) else "no values"

@@ -1,0 +1,89 @@
+"""Satterthwaite degrees of freedom for fixed effects, as lmerTest computes them.
+
+Kuznetsova, Brockhoff & Christensen (2017), "lmerTest Package: Tests in Linear
+Mixed Effects Models", J. Stat. Softw. 82(13), sec. 3: with variance parameters
+phi = (theta, sigma), A = 2 H^{-1} (H the Hessian of the deviance in phi,
+inverted on its positive eigenvalues), and for a contrast l,
+    df = 2 (l' C l)^2 / (g' A g),   g_k = l' (dC/dphi_k) l,   C = vcov(beta).
+Derivatives are numerical, with numDeriv's settings (``lib.lmm.numderiv``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lib.lmm import numderiv
+from lib.lmm.crossprod import CrossProducts
+from lib.lmm.objective import (
+    ThetaLayout,
+    batch_deviance_at_sigma,
+    batch_unscaled_vcov_beta,
+    solve_batch,
+)
+
+EIGEN_TOL = 1e-8
+
+
+@dataclass(frozen=True, eq=False)
+class SatterthwaiteInputs:
+    """The two derivative objects lmerTest stores on a fit.
+
+    Attributes
+    ----------
+    vcov_varpar : ndarray (k, k)
+        Asymptotic covariance of (theta, sigma): 2 H^{-1}.
+    jacobian : ndarray (p, p, k)
+        d vcov(beta) / d phi_k.
+    negative_eigenvalues : int
+        Count of Hessian eigenvalues below -1e-8 (lmerTest warns "failed to converge").
+    """
+
+    vcov_varpar: np.ndarray
+    jacobian: np.ndarray
+    negative_eigenvalues: int
+
+
+def satterthwaite_inputs(
+    cp: CrossProducts, layout: ThetaLayout, theta: np.ndarray, sigma: float, reml: bool
+) -> SatterthwaiteInputs:
+    """Hessian of the (theta, sigma) deviance and Jacobian of vcov(beta) at the optimum."""
+    varpar = np.append(theta, sigma)
+
+    def devfun_vp(points: np.ndarray) -> np.ndarray:
+        state = solve_batch(points[:, :-1], cp, layout)
+        return batch_deviance_at_sigma(state, points[:, -1], cp.nobs, reml)
+
+    def covbeta(points: np.ndarray) -> np.ndarray:
+        vcov = batch_unscaled_vcov_beta(solve_batch(points[:, :-1], cp, layout))
+        return (points[:, -1] ** 2 * vcov).transpose(2, 0, 1).reshape(points.shape[0], -1)
+
+    with np.errstate(all="ignore"):
+        H = numderiv.hessian(devfun_vp, varpar)
+        J = numderiv.jacobian(covbeta, varpar)
+    values, vectors = np.linalg.eigh(H)
+    positive = values > EIGEN_TOL
+    V = vectors[:, positive]
+    h_inv = V @ np.diag(1.0 / values[positive]) @ V.T
+    p = cp.p
+    # R fills arrays column-major: Jac[, i] reshaped to p x p; vcov is symmetric
+    # so the order does not change the numbers.
+    jac = J.reshape(p, p, varpar.size)
+    return SatterthwaiteInputs(
+        vcov_varpar=2.0 * h_inv,
+        jacobian=jac,
+        negative_eigenvalues=int(np.sum(values < -EIGEN_TOL)),
+    )
+
+
+def satterthwaite_df(inputs: SatterthwaiteInputs, vcov_beta: np.ndarray) -> np.ndarray:
+    """Denominator df for each single coefficient (lmerTest's ``contest1D``)."""
+    p = vcov_beta.shape[0]
+    df = np.empty(p)
+    for j in range(p):
+        var_con = vcov_beta[j, j]
+        grad = inputs.jacobian[j, j, :]
+        denom = float(grad @ inputs.vcov_varpar @ grad)
+        df[j] = 2.0 * var_con**2 / denom if denom > 0 else np.inf
+    return df
