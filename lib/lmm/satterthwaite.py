@@ -24,6 +24,12 @@ from lib.lmm.objective import (
 )
 
 EIGEN_TOL = 1e-8
+CHUNK_CELLS = 200_000  # batch members x groups per solve: keeps temporaries in cache
+
+
+def _chunks(points: np.ndarray, ngroups: int) -> list[np.ndarray]:
+    size = max(1, CHUNK_CELLS // max(1, ngroups))
+    return [points[i : i + size] for i in range(0, points.shape[0], size)]
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,12 +58,21 @@ def satterthwaite_inputs(
     varpar = np.append(theta, sigma)
 
     def devfun_vp(points: np.ndarray) -> np.ndarray:
-        state = solve_batch(points[:, :-1], cp, layout)
-        return batch_deviance_at_sigma(state, points[:, -1], cp.nobs, reml)
+        return np.concatenate(
+            [
+                batch_deviance_at_sigma(
+                    solve_batch(chunk[:, :-1], cp, layout), chunk[:, -1], cp.nobs, reml
+                )
+                for chunk in _chunks(points, cp.ngroups)
+            ]
+        )
 
     def covbeta(points: np.ndarray) -> np.ndarray:
-        vcov = batch_unscaled_vcov_beta(solve_batch(points[:, :-1], cp, layout))
-        return (points[:, -1] ** 2 * vcov).transpose(2, 0, 1).reshape(points.shape[0], -1)
+        out = []
+        for chunk in _chunks(points, cp.ngroups):
+            vcov = batch_unscaled_vcov_beta(solve_batch(chunk[:, :-1], cp, layout))
+            out.append((chunk[:, -1] ** 2 * vcov).transpose(2, 0, 1).reshape(chunk.shape[0], -1))
+        return np.vstack(out)
 
     with np.errstate(all="ignore"):
         H = numderiv.hessian(devfun_vp, varpar)
