@@ -1,0 +1,97 @@
+"""``python -m lib fit``: the JSON document, and exit code 2 on bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.lmm_reference import ROOT, fitted_case
+
+SLEEP = "tests/reference/data/sleepstudy.csv"
+REQUIRED_KEYS = {
+    "formula", "method", "criterion", "loglik", "aic", "bic", "nobs", "ngroups", "fixef",
+    "fixef_se", "fixef_t", "fixef_df", "fixef_p", "fixef_corr", "varcorr", "ranef",
+    "ranef_condvar", "scaled_resid_quantiles", "singular", "icc", "r2", "timing",
+}  # fmt: skip
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "lib", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_fit_prints_the_documented_json():
+    proc = run_cli(
+        "fit",
+        SLEEP,
+        "--outcome",
+        "Reaction",
+        "--group",
+        "Subject",
+        "--fixed",
+        "Days",
+        "--random",
+        "intercept,Days",
+    )
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert REQUIRED_KEYS <= set(doc)
+    case, fit = fitted_case("sleep_full_reml")
+    assert doc["formula"] == case["result"]["formula"]
+    assert doc["method"] == "REML"
+    assert doc["criterion"] == pytest.approx(case["result"]["criterion"], rel=1e-6)
+    assert set(doc["fixef"]) == {"(Intercept)", "Days"}
+    assert set(doc["varcorr"]) >= {"variances", "sd", "corr", "residual_variance"}
+    assert "(Intercept):Days" in doc["varcorr"]["corr"]
+    assert len(doc["scaled_resid_quantiles"]) == 5
+    assert doc["timing"]["fit_seconds"] > 0
+    assert set(doc["icc"]) == {"adjusted", "unadjusted"}
+
+
+def test_uncorrelated_and_ml_flags():
+    proc = run_cli(
+        "fit",
+        SLEEP,
+        "--outcome",
+        "Reaction",
+        "--group",
+        "Subject",
+        "--fixed",
+        "Days",
+        "--random",
+        "intercept,Days",
+        "--uncorrelated",
+        "--ml",
+    )
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["method"] == "ML"
+    assert doc["formula"] == "Reaction ~ 1 + Days + (1 | Subject) + (0 + Days | Subject)"
+    assert doc["varcorr"]["corr"] == {}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("fit", "missing.csv", "--outcome", "y", "--group", "g"), "does not exist"),
+        (
+            ("fit", SLEEP, "--outcome", "Reaction", "--group", "Subject", "--random", "Dayz"),
+            "'Dayz' is not in the data",
+        ),
+        (
+            ("fit", SLEEP, "--outcome", "Reaction", "--group", "Subject", "--random", ""),
+            "no random effect",
+        ),
+        (("fit", SLEEP, "--group", "Subject"), "required"),
+    ],
+)
+def test_bad_input_exits_2_without_traceback(args, message):
+    proc = run_cli(*args)
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stdout == ""
