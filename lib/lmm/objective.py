@@ -25,12 +25,21 @@ slower for q <= 3 (measured, see shared FACTS).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
 from lib.lmm.crossprod import CrossProducts
 
 LOG_2PI = float(np.log(2.0 * np.pi))
+
+
+@cache
+def _positions(q: int, correlated: bool) -> tuple[tuple[int, int], ...]:
+    # Cached: this sits inside the objective's innermost loops.
+    if not correlated:
+        return tuple((i, i) for i in range(q))
+    return tuple((i, j) for j in range(q) for i in range(j, q))
 
 
 @dataclass(frozen=True)
@@ -46,9 +55,7 @@ class ThetaLayout:
 
     @property
     def positions(self) -> tuple[tuple[int, int], ...]:
-        if not self.correlated:
-            return tuple((i, i) for i in range(self.q))
-        return tuple((i, j) for j in range(self.q) for i in range(j, self.q))
+        return _positions(self.q, self.correlated)
 
     @property
     def size(self) -> int:

@@ -4,8 +4,12 @@ lme4 uses bounded derivative-free optimisers (bobyqa, Nelder-Mead). Here the
 objective is evaluated for a whole batch of theta values in one vectorised
 call (``objective.solve_batch``), which makes an accurate central-difference
 gradient cost about one evaluation; so bounded L-BFGS-B with that gradient is
-run from lme4's start (the identity block) and from a few other starts, and
-the lowest criterion wins. A final check tries each small diagonal element of
+run from lme4's start (the identity block) and, for few groups, from a few
+other starts. L-BFGS-B tends to stop while the criterion is still ~1e-9
+(relative) above the optimum, which leaves theta ~1e-4 off on these flat
+surfaces; a few projected Newton steps (Hessian by batched finite differences,
+one call each; Bertsekas 1982, SIAM J. Control Optim. 20(2)) then polish the
+best point to full precision. The lowest criterion wins. A final check tries each small diagonal element of
 theta at exactly 0, where singular fits live and where a quasi-Newton search
 only creeps towards the bound. With 3 groups the surface can have several
 local minima near the boundary (shared FACTS: statsmodels missed lme4's optimum
@@ -22,6 +26,9 @@ from lib.lmm.objective import ThetaLayout, batch_deviance, solve_batch
 from lib.lmm.result import OptimizerSummary
 
 GRADIENT_STEP = 1e-6
+NEWTON_STEP = 1e-4  # relative finite-difference step for the polishing Hessian
+NEWTON_MAX_ITER = 10
+LINE_SEARCH = 0.5 ** np.arange(6)  # trial step lengths, evaluated in one call
 BOUNDARY_TRY = 1e-2
 START_SCALES = (1.0, 0.1, 3.0)
 MULTISTART_MAX_GROUPS = 50  # with many groups the surface is well behaved; one start suffices
@@ -59,6 +66,79 @@ class BatchedDeviance:
             grad = np.where(np.isfinite(grad), grad, 0.0)
         return float(values[0]), grad
 
+    def gradient_hessian(self, theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """Value, gradient and Hessian by central differences, in one batched call
+        (the same difference formulas as numDeriv's ``genD``)."""
+        k = theta.size
+        h = NEWTON_STEP * np.maximum(1.0, np.abs(theta))
+        eye = np.diag(h)
+        pairs = [(i, j) for i in range(k) for j in range(i)]
+        cross = np.array([eye[i] + eye[j] for i, j in pairs]).reshape(-1, k)
+        v = self.many(np.vstack([theta, theta + eye, theta - eye, theta + cross, theta - cross]))
+        f0, fp, fm = v[0], v[1 : k + 1], v[k + 1 : 2 * k + 1]
+        up, down = v[2 * k + 1 : 2 * k + 1 + len(pairs)], v[2 * k + 1 + len(pairs) :]
+        grad = (fp - fm) / (2.0 * h)
+        H = np.diag((fp - 2.0 * f0 + fm) / h**2)
+        for n, (i, j) in enumerate(pairs):
+            H[i, j] = H[j, i] = (
+                up[n] - 2.0 * f0 + down[n] - H[i, i] * h[i] ** 2 - H[j, j] * h[j] ** 2
+            ) / (2.0 * h[i] * h[j])
+        return float(f0), grad, H
+
+
+def newton_polish(devfun: BatchedDeviance, theta: np.ndarray, lower: np.ndarray) -> np.ndarray:
+    """A few projected Newton steps from a point near the optimum.
+
+    Variables at a bound whose gradient points outwards stay fixed; the
+    Hessian's small or negative eigenvalues are raised to keep the step a
+    descent direction; each step is projected onto the bounds and halved until
+    the criterion decreases. Stops when the Newton decrement is negligible.
+    """
+    x = np.maximum(theta, lower)
+    for _ in range(NEWTON_MAX_ITER):
+        f, g, H = devfun.gradient_hessian(x)
+        if not (np.isfinite(f) and np.all(np.isfinite(g)) and np.all(np.isfinite(H))):
+            break
+        free = ~((lower == 0.0) & (x <= 0.0) & (g > 0.0))
+        if not free.any():
+            break
+        w, V = np.linalg.eigh(H[np.ix_(free, free)])
+        w = np.maximum(np.abs(w), 1e-8 * max(1.0, float(np.max(np.abs(w)))))
+        step = np.zeros_like(x)
+        step[free] = -V @ ((V.T @ g[free]) / w)
+        if -float(g[free] @ step[free]) < 1e-13:  # predicted decrease (x2) is noise
+            break
+        trials = np.maximum(x + LINE_SEARCH[:, None] * step, lower)
+        values = devfun.many(trials)
+        better = values < f
+        if not better.any():
+            break
+        x = trials[int(np.argmax(better))]
+    return x
+
+
+def escape_saddle(
+    devfun: BatchedDeviance, theta: np.ndarray, lower: np.ndarray
+) -> np.ndarray | None:
+    """A better point along a direction of negative curvature, or None.
+
+    With a diagonal element of theta at 0 the criterion is even in that element
+    (flipping the sign of a column of T changes nothing), so its gradient
+    vanishes there and a gradient-based search can stop on a saddle point;
+    bobyqa, lme4's derivative-free optimiser, does not. The Hessian shows it.
+    """
+    f, _, H = devfun.gradient_hessian(theta)
+    w, V = np.linalg.eigh(H)
+    if not np.isfinite(f) or w[0] >= -1e-6 * max(1.0, float(np.max(np.abs(w)))):
+        return None
+    direction = V[:, 0]
+    lengths = 10.0 ** np.arange(-4, 1.01, 0.5)
+    trials = np.vstack([theta + lengths[:, None] * direction, theta - lengths[:, None] * direction])
+    trials = np.maximum(trials, lower)
+    values = devfun.many(trials)
+    k = int(np.argmin(values))
+    return trials[k] if values[k] < f else None
+
 
 def optimize_theta(
     cp: CrossProducts, layout: ThetaLayout, reml: bool
@@ -86,6 +166,23 @@ def optimize_theta(
         )
         results.append(res)
 
+    for _ in range(3):
+        if devfun.best_theta is None:
+            break
+        restart = escape_saddle(devfun, devfun.best_theta.copy(), lower)
+        if restart is None:
+            break
+        res = optimize.minimize(
+            devfun.value_and_gradient,
+            restart,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=bounds,
+            options={"ftol": 1e-15, "gtol": 1e-9, "maxiter": 500, "maxls": 40},
+        )
+        results.append(res)
+    if devfun.best_theta is not None:
+        newton_polish(devfun, devfun.best_theta.copy(), lower)
     # Singular fits sit exactly on the boundary: evaluate it directly.
     best = devfun.best_theta.copy() if devfun.best_theta is not None else start
     for k, lo in enumerate(lower):
