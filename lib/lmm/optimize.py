@@ -2,18 +2,24 @@
 
 lme4 uses bounded derivative-free optimisers (bobyqa, Nelder-Mead). Here the
 objective is evaluated for a whole batch of theta values in one vectorised
-call (``objective.solve_batch``), which makes an accurate central-difference
-gradient cost about one evaluation; so bounded L-BFGS-B with that gradient is
-run from lme4's start (the identity block) and, for few groups, from a few
-other starts. L-BFGS-B tends to stop while the criterion is still ~1e-9
-(relative) above the optimum, which leaves theta ~1e-4 off on these flat
-surfaces; a few projected Newton steps (Hessian by batched finite differences,
-one call each; Bertsekas 1982, SIAM J. Control Optim. 20(2)) then polish the
-best point to full precision. The lowest criterion wins. A final check tries each small diagonal element of
-theta at exactly 0, where singular fits live and where a quasi-Newton search
-only creeps towards the bound. With 3 groups the surface can have several
-local minima near the boundary (shared FACTS: statsmodels missed lme4's optimum
-in 16 of 20 such cases), hence the multiple starts.
+call (``objective.solve_batch``), so an accurate central-difference gradient
+costs about one evaluation. The search:
+
+1. bounded L-BFGS-B with that gradient from lme4's start (the identity block)
+   and, for few groups, from two more starts: with 3 groups the surface can
+   have several local minima near the boundary (shared FACTS: statsmodels
+   missed lme4's optimum in 16 of 20 such cases);
+2. a saddle check: where a diagonal element of theta is 0 the criterion is even
+   in it, its gradient vanishes and L-BFGS-B may stop on a saddle; a negative
+   eigenvalue of the Hessian reveals it and the search restarts downhill;
+3. a few projected Newton steps (Hessian by batched finite differences;
+   Bertsekas 1982, SIAM J. Control Optim. 20(2)): L-BFGS-B tends to stop
+   ~1e-9 (relative) above the optimum, leaving theta ~1e-4 off on these flat
+   surfaces;
+4. each small diagonal element of theta tried at exactly 0, where singular
+   fits live and where a quasi-Newton search only creeps towards the bound.
+
+The lowest criterion seen wins.
 """
 
 from __future__ import annotations
