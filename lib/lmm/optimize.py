@@ -168,7 +168,7 @@ def optimize_theta(
             jac=True,
             method="L-BFGS-B",
             bounds=bounds,
-            options={"ftol": 1e-15, "gtol": 1e-9, "maxiter": 500, "maxls": 40},
+            options={"ftol": 1e-10, "gtol": 1e-7, "maxiter": 500, "maxls": 40},
         )
         results.append(res)
 
@@ -184,7 +184,7 @@ def optimize_theta(
             jac=True,
             method="L-BFGS-B",
             bounds=bounds,
-            options={"ftol": 1e-15, "gtol": 1e-9, "maxiter": 500, "maxls": 40},
+            options={"ftol": 1e-10, "gtol": 1e-7, "maxiter": 500, "maxls": 40},
         )
         results.append(res)
     if devfun.best_theta is not None:
