@@ -28,40 +28,49 @@ def is_numeric_column(series: pd.Series) -> bool:
 def factor_levels(series: pd.Series) -> tuple[str, ...]:
     """Sorted distinct labels of a column as strings (R's factor levels, C collation).
 
-    Numeric group codes sort numerically (1, 2, 10), as R's ``factor`` does.
+    Numeric group codes sort numerically (1, 2, 10) and logicals FALSE < TRUE,
+    as R's ``factor`` does; text sorts by code point.
     """
-    values = series.dropna().unique()
-    if is_numeric_column(series):
-        values = np.sort(values)
-        return tuple(_label(v) for v in values)
-    return tuple(sorted({str(v) for v in values}))
+    return factor_codes(series.dropna())[1]
 
 
 def _label(value: object) -> str:
+    if isinstance(value, bool | np.bool_):
+        return "TRUE" if value else "FALSE"  # R's spelling, so dummies read flagTRUE
     if isinstance(value, float | np.floating) and float(value).is_integer():
         return str(int(value))
     return str(value)
 
 
 def factor_codes(series: pd.Series) -> tuple[np.ndarray, tuple[str, ...]]:
-    """Integer codes 0..G-1 in ``factor_levels`` order, and the levels."""
-    levels = factor_levels(series)
-    if isinstance(series.dtype, pd.CategoricalDtype) or not is_numeric_column(series):
-        labels = series.astype(str) if not isinstance(series.dtype, pd.CategoricalDtype) else series
-        if isinstance(series.dtype, pd.CategoricalDtype):
-            # Factorize the (few) categories, not the (many) rows: the row codes
-            # already exist, so only a small remapping table is needed.
-            cats = [str(c) for c in series.cat.categories]
-            position = {lab: i for i, lab in enumerate(levels)}
-            remap = np.array([position.get(c, -1) for c in cats], dtype=np.int64)
-            codes = series.cat.codes.to_numpy()
-            return remap[codes], levels
-        codes, uniques = pd.factorize(labels, sort=False)
-        position = {lab: i for i, lab in enumerate(levels)}
-        remap = np.array([position[u] for u in uniques], dtype=np.int64)
-        return remap[codes], levels
-    codes, uniques = pd.factorize(series, sort=True)
-    return codes.astype(np.int64), tuple(_label(u) for u in uniques)
+    """Integer codes 0..G-1 in ``factor_levels`` order (-1 for missing), and the levels.
+
+    The rows are factorised once; only the (few) distinct values are labelled
+    and sorted. For a categorical column pandas reuses its stored codes, which
+    is what keeps 10^6 rows cheap (shared FACTS).
+    """
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        # Reuse the stored codes; unused categories are dropped, as lme4 drops
+        # unused factor levels.
+        codes = series.cat.codes.to_numpy().astype(np.int64)
+        used = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(series.cat.categories)))
+        compact = np.full(len(series.cat.categories) + 1, -1, dtype=np.int64)
+        compact[used] = np.arange(used.size)
+        codes = compact[codes]
+        uniques = series.cat.categories[used]
+    else:
+        codes, uniques = pd.factorize(series, sort=False)
+    values = list(uniques)
+    labels = [_label(v) for v in values]
+    if is_numeric_column(pd.Series(values)) or all(isinstance(v, bool | np.bool_) for v in values):
+        order = sorted(range(len(values)), key=lambda k: values[k])
+    else:
+        order = sorted(range(len(values)), key=lambda k: labels[k])
+    remap = np.empty(len(values) + 1, dtype=np.int64)
+    remap[-1] = -1  # pd.factorize marks missing values with -1
+    for new, old in enumerate(order):
+        remap[old] = new
+    return remap[codes], tuple(labels[k] for k in order)
 
 
 def fixed_matrix(
