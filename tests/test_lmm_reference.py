@@ -25,10 +25,12 @@ the JSON is committed so these tests need no R). Tolerances, and why:
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pytest
 
-from tests.lmm_reference import fitted_case, frame, reference
+from tests.lmm_reference import ROOT, fitted_case, frame, reference
 
 CASES = [c["name"] for c in reference()["cases"]]
 CRIT_RTOL = 1e-6
@@ -185,3 +187,11 @@ def test_reference_covers_the_required_situations():
     assert any(not c["spec"]["reml"] for c in cases)
     assert any(any(n.startswith("trt") for n in c["result"]["fixef"]) for c in cases)
     assert any(c["result"]["ngroups"] == 3 for c in cases)
+
+
+def test_reference_data_files_are_the_ones_r_fitted():
+    # A data file rewritten after the R run (e.g. data/make_schools.py) makes
+    # every per-row reference value stale: rerun tests/reference/make_lmm_reference.R.
+    for entry in reference()["datasets"]:
+        digest = hashlib.md5((ROOT / entry["path"]).read_bytes()).hexdigest()
+        assert digest == entry["md5"], f"{entry['path']} changed since the R reference was made"

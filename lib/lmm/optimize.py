@@ -5,10 +5,13 @@ objective is evaluated for a whole batch of theta values in one vectorised
 call (``objective.solve_batch``), so an accurate central-difference gradient
 costs about one evaluation. The search:
 
-1. bounded L-BFGS-B with that gradient from lme4's start (the identity block)
-   and, for few groups, from two more starts: with 3 groups the surface can
-   have several local minima near the boundary (shared FACTS: statsmodels
-   missed lme4's optimum in 16 of 20 such cases);
+1. bounded L-BFGS-B with that gradient from one or more starts: with 3 groups
+   the surface can have several local minima near the boundary (shared FACTS:
+   statsmodels missed lme4's optimum in 16 of 20 such cases). For few groups
+   and q <= 2 the start is the best point of a grid over the random-effect
+   SDs and correlation, all evaluated in one call (cheap when G is small);
+   for few groups and q > 2, three scaled identity starts; otherwise lme4's
+   start, the identity block;
 2. a saddle check: where a diagonal element of theta is 0 the criterion is even
    in it, its gradient vanishes and L-BFGS-B may stop on a saddle; a negative
    eigenvalue of the Hessian reveals it and the search restarts downhill;
@@ -38,6 +41,9 @@ LINE_SEARCH = 0.5 ** np.arange(6)  # trial step lengths, evaluated in one call
 BOUNDARY_TRY = 1e-2
 START_SCALES = (1.0, 0.1, 3.0)
 MULTISTART_MAX_GROUPS = 50  # with many groups the surface is well behaved; one start suffices
+GRID_SD = (0.0, 0.05, 0.2, 0.5, 1.0, 2.0, 5.0)  # random-effect SD / sigma, per unit of z
+GRID_CORR = (-0.9, -0.5, 0.0, 0.5, 0.9)
+LBFGSB_OPTIONS = {"ftol": 1e-10, "gtol": 1e-7, "maxiter": 500, "maxls": 40}
 
 
 class BatchedDeviance:
@@ -146,6 +152,33 @@ def escape_saddle(
     return trials[k] if values[k] < f else None
 
 
+def grid_thetas(cp: CrossProducts, layout: ThetaLayout) -> np.ndarray:
+    """Candidate thetas for q <= 2: SDs on a log-like grid scaled by each z's
+    root mean square (so a slope on x in thousands gets a small SD), and for a
+    correlated pair a grid of correlations, T = chol of the implied covariance."""
+    rms = np.sqrt(cp.ZtZ[np.arange(layout.q), np.arange(layout.q)].sum(axis=-1) / cp.nobs)
+    sds = [np.array(GRID_SD) / r for r in rms]
+    if layout.q == 1:
+        return sds[0][:, None]
+    s1, s2, rho = np.meshgrid(sds[0], sds[1], GRID_CORR, indexing="ij")
+    s1, s2, rho = s1.ravel(), s2.ravel(), rho.ravel()
+    if not layout.correlated:
+        return np.unique(np.column_stack([s1, s2]), axis=0)
+    # Lower Cholesky factor of [[s1^2, rho s1 s2], [rho s1 s2, s2^2]] in lme4's order.
+    return np.column_stack([s1, rho * s2, np.sqrt(1.0 - rho**2) * s2])
+
+
+def _lbfgsb(devfun: BatchedDeviance, start: np.ndarray, bounds: list) -> optimize.OptimizeResult:
+    return optimize.minimize(
+        devfun.value_and_gradient,
+        start,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=bounds,
+        options=LBFGSB_OPTIONS,
+    )
+
+
 def optimize_theta(
     cp: CrossProducts, layout: ThetaLayout, reml: bool
 ) -> tuple[np.ndarray, float, OptimizerSummary]:
@@ -159,18 +192,16 @@ def optimize_theta(
     lower = layout.lower_bounds
     bounds = [(lo if np.isfinite(lo) else None, None) for lo in lower]
     start = layout.start
-    results = []
-    scales = START_SCALES if cp.ngroups <= MULTISTART_MAX_GROUPS else START_SCALES[:1]
-    for scale in scales:
-        res = optimize.minimize(
-            devfun.value_and_gradient,
-            start * scale,
-            jac=True,
-            method="L-BFGS-B",
-            bounds=bounds,
-            options={"ftol": 1e-10, "gtol": 1e-7, "maxiter": 500, "maxls": 40},
-        )
-        results.append(res)
+    few_groups = cp.ngroups <= MULTISTART_MAX_GROUPS
+    if few_groups and layout.q <= 2:
+        grid = grid_thetas(cp, layout)
+        values = devfun.many(np.vstack([start, grid]))
+        starts = [np.vstack([start, grid])[int(np.argmin(values))]]
+        how = f"grid of {len(grid)} starts"
+    else:
+        starts = [start * s for s in (START_SCALES if few_groups else START_SCALES[:1])]
+        how = f"{len(starts)} start(s)"
+    results = [_lbfgsb(devfun, s0, bounds) for s0 in starts]
 
     for _ in range(3):
         if devfun.best_theta is None:
@@ -178,15 +209,7 @@ def optimize_theta(
         restart = escape_saddle(devfun, devfun.best_theta.copy(), lower)
         if restart is None:
             break
-        res = optimize.minimize(
-            devfun.value_and_gradient,
-            restart,
-            jac=True,
-            method="L-BFGS-B",
-            bounds=bounds,
-            options={"ftol": 1e-10, "gtol": 1e-7, "maxiter": 500, "maxls": 40},
-        )
-        results.append(res)
+        results.append(_lbfgsb(devfun, restart, bounds))
     if devfun.best_theta is not None:
         newton_polish(devfun, devfun.best_theta.copy(), lower)
     # Singular fits sit exactly on the boundary: evaluate it directly.
@@ -200,7 +223,7 @@ def optimize_theta(
     criterion = devfun.best_value
     converged = any(r.success for r in results) and bool(np.isfinite(criterion))
     summary = OptimizerSummary(
-        method=f"L-BFGS-B with batched central differences, {len(scales)} start(s)",
+        method=f"L-BFGS-B with batched central differences, {how}",
         converged=converged,
         n_evaluations=devfun.evaluations,
         message="; ".join(str(r.message) for r in results),
