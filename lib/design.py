@@ -60,13 +60,18 @@ def factor_codes(series: pd.Series) -> tuple[np.ndarray, tuple[str, ...]]:
         uniques = series.cat.categories[used]
     else:
         codes, uniques = pd.factorize(series, sort=False)
-    values = list(uniques)
-    labels = [_label(v) for v in values]
-    if is_numeric_column(pd.Series(values)) or all(isinstance(v, bool | np.bool_) for v in values):
+    kind = uniques.dtype
+    if pd.api.types.is_bool_dtype(kind) or (
+        pd.api.types.is_numeric_dtype(kind) and not isinstance(kind, pd.CategoricalDtype)
+    ):
+        values = list(uniques)
+        labels = [_label(v) for v in values]
         order = sorted(range(len(values)), key=lambda k: values[k])
     else:
-        order = sorted(range(len(values)), key=lambda k: labels[k])
-    remap = np.empty(len(values) + 1, dtype=np.int64)
+        # Text (or mixed) labels: convert the distinct values in one vectorised step.
+        labels = [_label(v) for v in uniques] if kind == object else uniques.astype(str).tolist()
+        order = sorted(range(len(labels)), key=lambda k: labels[k])
+    remap = np.empty(len(labels) + 1, dtype=np.int64)
     remap[-1] = -1  # pd.factorize marks missing values with -1
     for new, old in enumerate(order):
         remap[old] = new
@@ -197,7 +202,7 @@ def build_design(frame: pd.DataFrame, spec: ModelSpec) -> Design:
         raise DataError(
             f"{len(clean)} rows cannot estimate {p} fixed effects; add data or remove predictors."
         )
-    if np.linalg.matrix_rank(X) < p:
+    if _rank_deficient(X):
         raise DataError(
             "The fixed-effect predictors are collinear (one is a combination of the others): "
             f"{list(fixef_names)}. Remove one of them."
@@ -216,6 +221,21 @@ def build_design(frame: pd.DataFrame, spec: ModelSpec) -> Design:
         random_names=spec.random_names,
         n_dropped=n_dropped,
     )
+
+
+def _rank_deficient(X: np.ndarray) -> bool:
+    """Exact collinearity among X's columns, judged on the p x p Gram matrix.
+
+    An SVD of the n x p matrix cost 28 ms at 10^6 rows; the Gram matrix scaled
+    to unit diagonal has eigenvalues = squared singular values of the column-
+    normalised X, so 1e-14 here is a singular-value ratio of 1e-7 (R's lm tol).
+    """
+    gram = X.T @ X
+    scale = np.sqrt(np.diag(gram))
+    if np.any(scale == 0):
+        return True
+    eig = np.linalg.eigvalsh(gram / np.outer(scale, scale))
+    return bool(eig[0] < 1e-14 * eig[-1])
 
 
 def _example(series: pd.Series) -> str:
