@@ -69,7 +69,11 @@ def factor_codes(series: pd.Series) -> tuple[np.ndarray, tuple[str, ...]]:
         order = sorted(range(len(values)), key=lambda k: values[k])
     else:
         # Text (or mixed) labels: convert the distinct values in one vectorised step.
-        labels = [_label(v) for v in uniques] if kind == object else uniques.astype(str).tolist()
+        labels = (
+            [_label(v) for v in uniques]
+            if pd.api.types.is_object_dtype(kind)
+            else uniques.astype(str).tolist()
+        )
         order = sorted(range(len(labels)), key=lambda k: labels[k])
     remap = np.empty(len(labels) + 1, dtype=np.int64)
     remap[-1] = -1  # pd.factorize marks missing values with -1
