@@ -113,7 +113,8 @@ def fixed_matrix(
         for k, level in enumerate(levels[1:], start=1):
             columns.append((codes == k).astype(float))
             names.append(f"{name}{level}")
-    return np.column_stack(columns), tuple(names)
+    # Column-major: every later pass reads one column at a time (bincount weights).
+    return np.asfortranarray(np.column_stack(columns)), tuple(names)
 
 
 @dataclass(frozen=True, eq=False)
@@ -214,7 +215,7 @@ def build_design(frame: pd.DataFrame, spec: ModelSpec) -> Design:
     z_cols = ([np.ones(len(clean))] if spec.random_intercept else []) + [
         clean[c].to_numpy(dtype=float) for c in spec.random_slopes
     ]
-    Z = np.column_stack(z_cols) if z_cols else np.empty((len(clean), 0))
+    Z = np.asfortranarray(np.column_stack(z_cols)) if z_cols else np.empty((len(clean), 0))
     return Design(
         y=clean[spec.outcome].to_numpy(dtype=float),
         X=X,
