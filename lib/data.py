@@ -1,0 +1,564 @@
+"""Tables in, clean frames out: loading, column roles, validation, bundled data.
+
+Every problem a user can cause by choosing a file or a column ends in a
+``DataError`` whose message names the file or column, the value seen and what
+to do, so the UI can show it verbatim. Nothing here imports Streamlit: an
+upload arrives as ``(content: bytes, filename: str)``, which is also what makes
+the loader cacheable by value.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import MappingProxyType
+
+import numpy as np
+import pandas as pd
+
+from lib.design import complete_rows, factor_levels, is_numeric_column
+from lib.errors import DataError
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+MAX_BYTES = 200 * 1024 * 1024  # Streamlit's default server.maxUploadSize
+MAX_ROWS = 2_000_000
+MAX_COLUMNS = 500
+FEW_GROUPS = 5
+SUPPORTED_EXTENSIONS = (".csv", ".tsv", ".txt", ".xlsx", ".parquet")
+
+# Words that mark a column as a grouping factor or as a typical outcome /
+# predictor. Matched against whole tokens of the name ("school_id" -> school, id).
+_GROUP_WORDS = frozenset(
+    "group grp cluster school class classroom id subject subj participant patient person "
+    "pig animal firm company site centre center hospital unit country region state city "
+    "team family household litter batch plot block clinic ward village district".split()
+)
+_OUTCOME_WORDS = frozenset(
+    "score outcome response y result grade weight yield reaction invest "
+    "performance achievement mark marks".split()
+)
+_PREDICTOR_WORDS = frozenset(
+    "time hours hour study x age dose days day week weeks year years value ses iq "
+    "income minutes".split()
+)
+
+
+@dataclass(frozen=True)
+class Roles:
+    """Which column plays which part in the models.
+
+    Attributes
+    ----------
+    outcome : str
+        Numeric response.
+    predictor : str or None
+        The numeric predictor drawn on the x axis; it gets the fixed and/or
+        random slope. None when the data have no second numeric column.
+    group : str
+        Grouping factor (schools, pigs, firms...).
+    covariates : tuple of str
+        Further fixed-effect predictors (numeric or categorical).
+    """
+
+    outcome: str
+    predictor: str | None
+    group: str
+    covariates: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "covariates", tuple(self.covariates))
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Every column the roles use, without duplicates."""
+        names = (self.outcome, self.predictor, self.group, *self.covariates)
+        return tuple(dict.fromkeys(n for n in names if n is not None))
+
+
+@dataclass(frozen=True)
+class BundledDataset:
+    """A data set shipped with the app (see ``data/SOURCES.md`` and ``data/README.md``)."""
+
+    key: str
+    title: str
+    filename: str
+    description: str
+    roles: Roles
+    provenance: str
+
+    @property
+    def path(self) -> Path:
+        return DATA_DIR / self.filename
+
+
+BUNDLED: Mapping[str, BundledDataset] = MappingProxyType(
+    {
+        "schools": BundledDataset(
+            key="schools",
+            title="Schools: study time and test scores (tutorial)",
+            filename="schools.csv",
+            description=(
+                "183 students in 3 schools: average study time before exams (hours) and "
+                "average test score (%). The data of the hierarchical-modelling tutorial."
+            ),
+            roles=Roles(outcome="test_score", predictor="study_time", group="school"),
+            provenance=(
+                "Reconstructed to reproduce every number printed in N. Mevenkamp's "
+                "tutorial 'Advanced Statistics: Hierarchical Modeling' (2025); see "
+                "data/README.md."
+            ),
+        ),
+        "dietox": BundledDataset(
+            key="dietox",
+            title="Pigs: weight over 12 weeks (dietox)",
+            filename="dietox.csv",
+            description=(
+                "861 weekly weights of 72 pigs (repeated measures): each pig is a group, "
+                "and pigs differ both in starting weight and in growth rate."
+            ),
+            roles=Roles(outcome="Weight", predictor="Time", group="Pig"),
+            provenance=(
+                "Lauridsen, Højsgaard & Sørensen (1999), J. Animal Science 77:906-916; "
+                "the 'dietox' data of R's geepack/doBy, as shipped in statsmodels 0.15 "
+                "(see data/SOURCES.md)."
+            ),
+        ),
+        "grunfeld": BundledDataset(
+            key="grunfeld",
+            title="Firms: investment and market value (Grunfeld)",
+            filename="grunfeld.csv",
+            description=(
+                "220 yearly records of 11 US firms, 1935-1954: gross investment against "
+                "market value and capital stock (millions of 1947 dollars)."
+            ),
+            roles=Roles(outcome="invest", predictor="value", group="firm"),
+            provenance=(
+                "Grunfeld (1958) as recreated by Kleiber & Zeileis (2010), public domain, "
+                "as shipped in statsmodels 0.15 (see data/SOURCES.md)."
+            ),
+        ),
+    }
+)
+DEFAULT_DATASET = "schools"
+
+
+def load_bundled(key: str) -> pd.DataFrame:
+    """Read a bundled data set by its registry key.
+
+    Raises
+    ------
+    DataError
+        For an unknown key or a missing file.
+    """
+    if key not in BUNDLED:
+        raise DataError(
+            f"There is no bundled data set called {key!r}. Choose one of: {', '.join(BUNDLED)}."
+        )
+    entry = BUNDLED[key]
+    if not entry.path.is_file():
+        raise DataError(
+            f"The bundled data file {entry.filename!r} is missing from {DATA_DIR}; "
+            "reinstall the app or choose another data set."
+        )
+    return load_table(entry.path.read_bytes(), entry.filename)
+
+
+def load_table(content: bytes, filename: str) -> pd.DataFrame:
+    """Parse an uploaded CSV / TSV / Excel (.xlsx) / Parquet file.
+
+    Parameters
+    ----------
+    content : bytes
+        The file's bytes.
+    filename : str
+        Used for the format (by extension) and in error messages.
+
+    Returns
+    -------
+    DataFrame
+        String column names, at least one row and one column.
+
+    Raises
+    ------
+    DataError
+        Unsupported extension, empty or oversized file, unparsable content,
+        duplicate column names, too many rows or columns.
+    """
+    name = filename or "the file"
+    ext = Path(name).suffix.lower()
+    if ext not in SUPPORTED_EXTENSIONS:
+        shown = ext or "no extension"
+        raise DataError(
+            f"'{name}' has an unsupported file type ({shown}). Upload a .csv (or .tsv/.txt), "
+            ".xlsx or .parquet file; from R, use write.csv(df, 'data.csv', row.names = FALSE)."
+        )
+    if len(content) == 0:
+        raise DataError(f"'{name}' is empty (0 bytes). Choose a file that contains a table.")
+    if len(content) > MAX_BYTES:
+        raise DataError(
+            f"'{name}' is {len(content) / 1e6:.0f} MB; the limit is {MAX_BYTES / 1e6:.0f} MB. "
+            "Drop unused columns or rows first."
+        )
+    if ext == ".xlsx":
+        frame = _read_excel(content, name)
+    elif ext == ".parquet":
+        frame = _read_parquet(content, name)
+    else:
+        frame = _read_text(content, name)
+    return _check_shape(frame, name)
+
+
+def _read_text(content: bytes, name: str) -> pd.DataFrame:
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Excel on Windows still writes cp1252/latin-1 CSVs; latin-1 never fails.
+        text = content.decode("latin-1")
+    if not text.strip():
+        raise DataError(f"'{name}' contains only blank space. Choose a file with a table.")
+    sample = text[:65536]
+    try:
+        delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        delimiter = "\t" if name.lower().endswith(".tsv") else ","
+    header = next(csv.reader(io.StringIO(sample), delimiter=delimiter), [])
+    _check_names([h.strip() for h in header], name)
+    # A semicolon-separated file comes from a locale whose decimal mark is a comma.
+    decimal = "," if delimiter == ";" else "."
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text), sep=delimiter, decimal=decimal, skipinitialspace=True
+        )
+    except pd.errors.EmptyDataError as exc:
+        raise DataError(f"'{name}' has no columns. Choose a file with a header row.") from exc
+    except (pd.errors.ParserError, ValueError) as exc:
+        reason = str(exc).strip().splitlines()[0][:200]
+        raise DataError(
+            f"'{name}' could not be read as a table separated by {delimiter!r}: {reason}. "
+            "Check that every row has the same number of fields."
+        ) from exc
+    if isinstance(frame.index, pd.MultiIndex):
+        raise DataError(
+            f"'{name}' has rows with more fields than its header row ({len(frame.columns)} "
+            f"names, separated by {delimiter!r}). Check the separator and quoting."
+        )
+    # One extra field per row is R's write.table row names: pandas made it the index.
+    frame = frame.reset_index(drop=True)
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
+
+
+def _read_excel(content: bytes, name: str) -> pd.DataFrame:
+    try:
+        raw = pd.read_excel(io.BytesIO(content), sheet_name=0, header=None, engine="openpyxl")
+    except Exception as exc:  # openpyxl raises many types (BadZipFile, KeyError, ...)
+        raise DataError(
+            f"'{name}' could not be read as an Excel workbook ({type(exc).__name__}). "
+            "Save it again as .xlsx, or export the sheet as CSV."
+        ) from exc
+    raw = raw.dropna(how="all").dropna(axis=1, how="all")
+    if raw.empty:
+        raise DataError(f"The first sheet of '{name}' is empty. Put the table on the first sheet.")
+    header = [f"Unnamed: {i}" if pd.isna(v) else _cell_name(v) for i, v in enumerate(raw.iloc[0])]
+    _check_names(header, name)
+    frame = raw.iloc[1:].reset_index(drop=True)
+    frame.columns = header
+    # Cells below a text header arrive as object columns; restore numeric types.
+    return frame.infer_objects()
+
+
+def _cell_name(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _read_parquet(content: bytes, name: str) -> pd.DataFrame:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(io.BytesIO(content))
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise DataError(
+            f"'{name}' could not be read as a Parquet file ({str(exc)[:150]}). "
+            "Check that it is not truncated, or export the data as CSV."
+        ) from exc
+    _check_names([str(c) for c in table.column_names], name)
+    frame = table.to_pandas()
+    frame.columns = [str(c) for c in frame.columns]
+    return frame.reset_index(drop=True)
+
+
+def _check_names(names: Sequence[str], name: str) -> None:
+    if len(names) > MAX_COLUMNS:
+        raise DataError(
+            f"'{name}' has {len(names)} columns; the limit is {MAX_COLUMNS}. "
+            "Keep only the columns you want to model."
+        )
+    seen: set[str] = set()
+    duplicates: list[str] = []
+    for column in names:
+        if column in seen and column not in duplicates:
+            duplicates.append(column)
+        seen.add(column)
+    if duplicates:
+        shown = ", ".join(repr(d) for d in duplicates[:5])
+        raise DataError(
+            f"'{name}' has duplicate column names: {shown}. Give every column a unique name."
+        )
+
+
+def _check_shape(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    if frame.shape[1] == 0:
+        raise DataError(f"'{name}' has no columns. Choose a file with a header row.")
+    if frame.shape[1] > MAX_COLUMNS:
+        raise DataError(
+            f"'{name}' has {frame.shape[1]} columns; the limit is {MAX_COLUMNS}. "
+            "Keep only the columns you want to model."
+        )
+    if len(frame) == 0:
+        raise DataError(
+            f"'{name}' has a header row ({', '.join(map(str, frame.columns[:5]))}) but no data "
+            "rows."
+        )
+    if len(frame) > MAX_ROWS:
+        raise DataError(
+            f"'{name}' has {len(frame):,} rows; the limit is {MAX_ROWS:,}. Use a sample or "
+            "aggregate first."
+        )
+    _check_names([str(c) for c in frame.columns], name)
+    return frame
+
+
+def _tokens(column: str) -> set[str]:
+    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", column)
+    return {t for t in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if t}
+
+
+def numeric_columns(frame: pd.DataFrame) -> tuple[str, ...]:
+    """Columns usable as outcome or predictor (real numbers, not booleans)."""
+    return tuple(c for c in frame.columns if is_numeric_column(frame[c]))
+
+
+def _group_score(frame: pd.DataFrame, column: str) -> float | None:
+    series = frame[column]
+    n_levels = series.nunique(dropna=True)
+    n = int(series.notna().sum())
+    if n_levels < 2 or n_levels > max(2, n // 2):
+        return None
+    score = 0.0
+    tokens = _tokens(column)
+    if tokens & _GROUP_WORDS or any(t.endswith("id") for t in tokens):
+        score += 4
+    if not is_numeric_column(series):
+        score += 2
+    else:
+        values = series.dropna().to_numpy(dtype=float)
+        if not np.all(np.mod(values, 1) == 0):
+            return None
+    # Between two otherwise equal candidates, more groups make a better mixed model.
+    return score + min(n_levels, 1000) / 1000
+
+
+def guess_roles(frame: pd.DataFrame) -> Roles:
+    """Guess outcome, predictor and grouping column from names and types.
+
+    The group is a column with repeated values (2 to n/2 distinct), preferring
+    text columns and names such as ``school``, ``subject`` or ``*_id``; the
+    outcome and predictor are numeric, preferring names such as ``score`` and
+    ``time``, else the last and first remaining numeric columns.
+
+    Raises
+    ------
+    DataError
+        When no numeric column or no grouping column can be found.
+    """
+    scores = {c: s for c in frame.columns if (s := _group_score(frame, c)) is not None}
+    numeric = [c for c in numeric_columns(frame) if frame[c].nunique() > 2]
+    if not numeric:
+        numeric = list(numeric_columns(frame))
+    if not numeric:
+        raise DataError(
+            "The data have no numeric column to use as the outcome; columns are "
+            f"{', '.join(map(str, frame.columns[:10]))}."
+        )
+    if not scores:
+        # Nothing looks like a group: take any other column with repeated values and
+        # let the validation report explain what is wrong with it.
+        others = [c for c in frame.columns if c != numeric[-1] and frame[c].nunique() >= 2]
+        if not others:
+            raise DataError(
+                "No column can serve as the grouping factor (a column whose values repeat, "
+                "e.g. a school name or subject ID); add one to the data."
+            )
+        scores = {others[0]: 0.0}
+    group = max(scores, key=lambda c: scores[c])
+    candidates = [c for c in numeric if c != group] or numeric
+    outcome = next((c for c in candidates if _tokens(c) & _OUTCOME_WORDS), candidates[-1])
+    rest = [c for c in candidates if c != outcome]
+    predictor = next((c for c in rest if _tokens(c) & _PREDICTOR_WORDS), rest[0] if rest else None)
+    return Roles(outcome=outcome, predictor=predictor, group=group)
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """What the chosen roles leave of the data (numbers, no formatting).
+
+    Attributes
+    ----------
+    n_rows : int
+        Rows in the data set.
+    n_used : int
+        Rows with a usable value in every role column.
+    missing_by_column : tuple of (str, int)
+        Role columns with missing or non-finite values and how many.
+    group_levels : tuple of str
+    group_sizes : tuple of int
+        Rows per group among the used rows, in ``group_levels`` order.
+    warnings : tuple of str
+        Plain-language cautions (few groups, singleton groups...).
+    """
+
+    n_rows: int
+    n_used: int
+    missing_by_column: tuple[tuple[str, int], ...]
+    group_levels: tuple[str, ...]
+    group_sizes: tuple[int, ...]
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def n_dropped(self) -> int:
+        return self.n_rows - self.n_used
+
+    @property
+    def n_groups(self) -> int:
+        return len(self.group_levels)
+
+
+def validate(frame: pd.DataFrame, roles: Roles) -> ValidationReport:
+    """Check the roles against the data and describe what a model will use.
+
+    Raises
+    ------
+    DataError
+        When no model can be fitted: a role column is missing, the outcome or
+        predictor is not numeric, no complete row or fewer than 2 groups remain.
+    """
+    for column in roles.columns:
+        if column not in frame.columns:
+            raise DataError(
+                f"Column {column!r} is not in the data; available columns are "
+                f"{', '.join(map(str, frame.columns[:20]))}."
+            )
+    for role, column in (("outcome", roles.outcome), ("predictor", roles.predictor)):
+        if column is not None and not is_numeric_column(frame[column]):
+            example = frame[column].dropna()
+            shown = repr(str(example.iloc[0])) if len(example) else "no values"
+            raise DataError(
+                f"The {role} must be numeric, but {column!r} holds text or categories "
+                f"(for example {shown}). Choose a numeric column."
+            )
+    columns = list(roles.columns)
+    missing = []
+    for column in columns:
+        series = frame[column]
+        bad = series.isna().to_numpy().copy()
+        if is_numeric_column(series):
+            bad |= ~np.isfinite(series.to_numpy(dtype=float, na_value=np.nan))
+        if bad.any():
+            missing.append((column, int(bad.sum())))
+    clean, _ = complete_rows(frame, columns)
+    if len(clean) == 0:
+        raise DataError(
+            f"No row has a value in every chosen column ({', '.join(columns)}); choose "
+            "columns with fewer missing values."
+        )
+    levels = factor_levels(clean[roles.group])
+    if len(levels) < 2:
+        raise DataError(
+            f"The grouping column {roles.group!r} has {len(levels)} distinct value(s) in the "
+            "usable rows; a multilevel model needs at least 2 groups. Choose another column."
+        )
+    labels = _level_labels(clean[roles.group])
+    counts = labels.value_counts()
+    sizes = tuple(int(counts.get(level, 0)) for level in levels)
+    report = ValidationReport(
+        n_rows=len(frame),
+        n_used=len(clean),
+        missing_by_column=tuple(missing),
+        group_levels=levels,
+        group_sizes=sizes,
+    )
+    return replace(report, warnings=tuple(_warnings(clean, roles, report)))
+
+
+def _level_labels(series: pd.Series) -> pd.Series:
+    """Row labels matching ``factor_levels`` (integral floats shown without '.0')."""
+    if is_numeric_column(series):
+        values = series.to_numpy(dtype=float)
+        if np.all(np.mod(values, 1) == 0):
+            return pd.Series(values.astype(np.int64).astype(str), index=series.index)
+    return series.astype(str)
+
+
+def _warnings(clean: pd.DataFrame, roles: Roles, report: ValidationReport) -> list[str]:
+    out: list[str] = []
+    g, n = report.n_groups, report.n_used
+    if g < FEW_GROUPS:
+        out.append(
+            f"Only {g} groups: the variance between groups is estimated from {g} group "
+            "effects, so variance estimates will be imprecise (and random slopes may not be "
+            "identifiable). Mixed models work best with 10 or more groups."
+        )
+    singletons = sum(1 for s in report.group_sizes if s == 1)
+    if singletons:
+        out.append(
+            f"{singletons} of {g} groups have a single row: they inform the average but "
+            "nothing about differences within a group."
+        )
+    if g > n / 2:
+        out.append(
+            f"{g} groups for {n} rows: most groups have one or two rows. Is {roles.group!r} "
+            "really a grouping column and not a row ID?"
+        )
+    series = clean[roles.group]
+    if is_numeric_column(series) and not np.all(np.mod(series.to_numpy(dtype=float), 1) == 0):
+        out.append(
+            f"The grouping column {roles.group!r} holds decimal numbers; every distinct value "
+            "becomes its own group."
+        )
+    if roles.predictor is not None and clean[roles.predictor].nunique() < 2:
+        out.append(
+            f"The predictor {roles.predictor!r} has the same value in every row, so no slope "
+            "can be estimated."
+        )
+    if clean[roles.outcome].nunique() <= 2:
+        out.append(
+            f"The outcome {roles.outcome!r} takes at most two values; a linear mixed model "
+            "treats it as continuous (a logistic model would suit it better)."
+        )
+    return out
+
+
+def column_overview(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per column: kind, missing values, distinct values, an example."""
+    rows = []
+    for column in frame.columns:
+        series = frame[column]
+        present = series.dropna()
+        rows.append(
+            {
+                "column": str(column),
+                "kind": "numeric" if is_numeric_column(series) else "categorical",
+                "missing": int(series.isna().sum()),
+                "distinct": int(series.nunique(dropna=True)),
+                "example": str(present.iloc[0]) if len(present) else "",
+            }
+        )
+    return pd.DataFrame(rows, columns=["column", "kind", "missing", "distinct", "example"])

@@ -1,0 +1,8 @@
+"""Model: fit one mixed model and read every panel of its summary."""
+
+from ui import model_view
+from ui.sidebar import require_data, start_page
+
+selection = start_page("Model", ":material/functions:")
+require_data(selection)
+model_view.draw(selection)

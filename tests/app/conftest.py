@@ -1,0 +1,41 @@
+"""Shared AppTest helper: open a page of the real app (multipage, from app.py)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = Path(__file__).resolve().parents[2] / "app.py"
+TIMEOUT = 60  # seconds: AppTest's default of 3 s is too short for fits
+
+
+def open_app(page: str | None = None, query: dict[str, str] | None = None) -> AppTest:
+    """Run ``page`` (e.g. ``"pages/3_Model.py"``) as a fresh session with URL ``query``."""
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    if page is not None:
+        at.switch_page(page)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    return at.run()
+
+
+@pytest.fixture
+def open_page() -> Callable[..., AppTest]:
+    return open_app
+
+
+def plain(text: str) -> str:
+    """Undo the Markdown escaping of user text (``ui.render.md``) for assertions."""
+    return re.sub(r"\\(.)", r"\1", text)
+
+
+def frame_with(at: AppTest, column: str):
+    """The first st.dataframe on the page that has ``column``."""
+    for element in at.dataframe:
+        if column in element.value.columns:
+            return element.value
+    raise AssertionError(f"no table with column {column!r}")

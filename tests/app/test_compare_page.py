@@ -1,0 +1,50 @@
+"""Compare page: OLS strategies and the four mixed models with anova()."""
+
+from __future__ import annotations
+
+from conftest import frame_with
+
+from lib.data import load_bundled
+from lib.lmm import anova
+from lib.ols import fit_ols
+from ui.compare_view import MIXED_MODELS, mixed_specs
+
+PAGE = "pages/4_Compare.py"
+
+
+def test_default_compare(open_page):
+    at = open_page(PAGE)
+    assert not at.exception
+    schools = load_bundled("schools")
+    simple = fit_ols(schools, "test_score", ["study_time"])
+    coef = frame_with(at, "Pr(>|t|)")
+    assert coef.loc["study_time", "Estimate"] == f"{simple.coef[1]:,.4f}" == "2.0192"
+    assert coef.loc["(Intercept)", "Estimate"] == "26.7993"  # the tutorial's lm()
+    dummy = frame_with(at, "schoolOakwood")
+    assert dummy.loc["Oakwood", "schoolOakwood"] == "1"
+    diffs = frame_with(at, "Coefficient")
+    assert diffs["Comparison"].tolist() == ["Oakwood - Hillcrest", "St Mary’s - Hillcrest"]
+    assert diffs["Difference"].tolist() == ["-9.518", "-1.656"]  # the tutorial's table
+    assert diffs["Coefficient"].tolist() == ["-8.519", "-0.729"]
+    separate = frame_with(at, "Hillcrest")
+    assert separate.loc["study_time", "Hillcrest"] == "1.1120"
+    comparison = frame_with(at, "singular")
+    assert comparison.index.tolist() == list(MIXED_MODELS)
+
+
+def test_anova_table_matches_lib(open_page):
+    at = open_page(PAGE)
+    table = frame_with(at, "Pr(>Chisq)")
+    specs = list(mixed_specs("test_score", "study_time", "school", True).values())
+    result = anova(load_bundled("schools"), specs)
+    labels = {spec.formula(): name for name, spec in zip(MIXED_MODELS, specs, strict=True)}
+    assert table.index.tolist() == [labels[r.formula] for r in result.rows]
+    assert table["AIC"].tolist() == [f"{r.aic:,.2f}" for r in result.rows]
+    assert table["Pr(>Chisq)"].iloc[0] == ""  # the first row has no test
+    assert any("Null model: test_score ~ 1 + (1 | school)" in c.value for c in at.code)
+
+
+def test_many_groups_compare(open_page):
+    at = open_page(PAGE, {"data": "dietox"})
+    assert not at.exception
+    assert len(frame_with(at, "singular")) == 4

@@ -1,0 +1,163 @@
+"""Model page: the numbers shown equal lib's fit; toggles change the formula."""
+
+from __future__ import annotations
+
+from conftest import frame_with, plain
+
+from lib.data import load_bundled
+from lib.lmm import fit_lmm
+from lib.spec import ModelSpec
+
+PAGE = "pages/3_Model.py"
+RI = ModelSpec("test_score", "school", fixed=("study_time",))
+
+
+def _metric(at, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def _formulas(at) -> list[str]:
+    return [c.value for c in at.code]
+
+
+def test_random_intercept_model_matches_lib(open_page):
+    at = open_page(PAGE)
+    assert not at.exception
+    fit = fit_lmm(load_bundled("schools"), RI)
+    assert _metric(at, "REML criterion") == "984.8"  # the tutorial's value
+    assert _metric(at, "REML criterion") == f"{fit.criterion:.1f}"
+    assert _metric(at, "Observations") == "183"
+    assert _metric(at, "Groups") == "3"
+    assert "test_score ~ 1 + study_time + (1 | school)" in _formulas(at)
+    fixef = frame_with(at, "Estimate")
+    assert fixef.loc["study_time", "Estimate"] == f"{fit.beta[1]:,.4f}"
+    assert fixef.loc["(Intercept)", "Std. Error"] == f"{fit.beta_se[0]:,.4f}"
+    assert fixef.loc["study_time", "df"] == f"{fit.beta_df[1]:,.2f}"
+    varcorr = frame_with(at, "Std.Dev.")
+    assert varcorr["Groups"].tolist() == ["school", "Residual"]
+    assert varcorr["Variance"].tolist() == [
+        f"{v:,.4f}" for v in (*fit.varcorr.variances, fit.varcorr.residual_variance)
+    ]
+    ranef = frame_with(at, "estimate")
+    assert ranef["school"].tolist() == list(fit.group_levels)
+    icc = frame_with(at, "Value")
+    assert icc.loc["Adjusted ICC", "Value"] == f"{fit.icc.adjusted:.3f}"
+    assert any("No rows were dropped" in c.value for c in at.caption)
+    assert any("What this means" in m.value for m in at.markdown)
+
+
+def test_random_slope_toggle_changes_formula_and_numbers(open_page):
+    at = open_page(PAGE)
+    at.sidebar.toggle(key="random_slope").set_value(True).run()
+    assert not at.exception
+    assert "test_score ~ 1 + study_time + (1 + study_time | school)" in _formulas(at)
+    full = fit_lmm(load_bundled("schools"), RI.with_changes(random_slopes=("study_time",)))
+    assert _metric(at, "REML criterion") == f"{full.criterion:.1f}" == "916.8"
+    assert "Corr" in frame_with(at, "Std.Dev.").columns
+    at.sidebar.toggle(key="correlated").set_value(False).run()
+    assert not at.exception
+    assert "test_score ~ 1 + study_time + (1 | school) + (0 + study_time | school)" in _formulas(at)
+    assert frame_with(at, "Std.Dev.")["Groups"].tolist() == ["school", "school.1", "Residual"]
+
+
+def test_tutorial_presets(open_page):
+    at = open_page(PAGE)
+    expected = {
+        "Null model": "test_score ~ 1 + (1 | school)",
+        "Random slope": "test_score ~ 1 + (0 + study_time | school)",
+        "Random intercept and slope": "test_score ~ 1 + study_time + (1 + study_time | school)",
+        "Random intercept": "test_score ~ 1 + study_time + (1 | school)",
+    }
+    for name, formula in expected.items():
+        at.button(key=f"_preset_{name}").click().run()
+        assert not at.exception, name
+        assert formula in _formulas(at), name
+    at.button(key="_preset_Null model").click().run()
+    assert frame_with(at, "null_model_estimate").shape == (3, 4)
+    assert at.query_params.get("fixed_slope") == "false"  # choices live in the URL
+
+
+def test_url_restores_the_model(open_page):
+    at = open_page(PAGE, {"random_slope": "true", "method": "ML"})
+    assert not at.exception
+    assert at.sidebar.toggle(key="random_slope").value is True
+    assert at.sidebar.radio(key="method").value == "ML"
+    assert _metric(at, "deviance") != ""
+    assert any("maximum likelihood" in s.value for s in at.subheader)
+
+
+def test_no_random_effect_is_an_error_not_an_exception(open_page):
+    at = open_page(PAGE, {"random_intercept": "false"})
+    assert not at.exception
+    assert any("no random effect" in plain(e.value) for e in at.error)
+
+
+def test_singular_fit_is_explained(open_page):
+    # dietox's null model: the pigs' mean weights differ no more than noise allows.
+    at = open_page(PAGE, {"data": "dietox", "fixed_slope": "false"})
+    assert not at.exception
+    assert any("singular" in w.value for w in at.warning)
+
+
+def test_singular_fit_offers_simpler_model(open_page):
+    at = open_page(PAGE, {"data": "dietox", "fixed_slope": "false", "random_slope": "true"})
+    assert not at.exception
+    fit = fit_lmm(
+        load_bundled("dietox"),
+        ModelSpec("Weight", "Pig", random_slopes=("Time",)),
+    )
+    if fit.singular:
+        at.button(key="_simplify").click().run()
+        assert not at.exception
+
+
+def test_dropped_rows_are_reported(open_page):
+    at = open_page(PAGE, {"data": "dietox", "x": "Feed"})
+    assert not at.exception
+    assert any("72 rows were dropped" in i.value for i in at.info)
+
+
+EVIL = "[click](javascript:alert(1)) <img src=x onerror=alert(1)>"
+
+
+def _markdown_texts(at) -> list[str]:
+    kinds = ("markdown", "caption", "subheader", "header", "title", "warning", "info", "error")
+    return [e.value for kind in kinds for e in getattr(at, kind)]
+
+
+def test_user_text_is_never_rendered_as_markup(open_page):
+    from ui.state import UploadedTable
+
+    rows = ["g,x,y," + '"' + EVIL + '"']
+    for i in range(12):
+        label = EVIL if i % 3 == 0 else f"**bold{i % 3}**"
+        rows.append(f'"{label}",{i},{2 * i + i % 3},{i % 5}')
+    at = open_page(PAGE)
+    at.session_state["_upload"] = UploadedTable.from_bytes("x.csv", "\n".join(rows).encode())
+    at.run()
+    at.sidebar.selectbox(key="data").set_value("your upload").run()
+    at.sidebar.selectbox(key="y").set_value(EVIL).run()
+    assert not at.exception
+    assert at.sidebar.selectbox(key="group").value == "g"
+    texts = _markdown_texts(at)
+    assert any("click" in t for t in texts)  # the name is shown...
+    for text in texts:  # ...but only escaped: no live link, image or bold from user text
+        assert "](" not in text.replace("\\](", "").replace("\\]\\(", "")
+        assert "<img" not in text.replace("\\<img", "")
+        assert "**bold" not in text
+
+
+def test_shared_link_survives_page_switches(open_page):
+    at = open_page(None, {"data": "dietox", "random_slope": "true"})
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    assert "Weight ~ 1 + Time + (1 + Time | Pig)" in _formulas(at)
+    at.sidebar.toggle(key="random_intercept").set_value(False).run()
+    at.switch_page("pages/2_Explore.py").run()
+    assert not at.exception
+    assert at.sidebar.toggle(key="random_intercept").value is False
+    assert at.query_params == {
+        "data": "dietox",
+        "random_slope": "true",
+        "random_intercept": "false",
+    }

@@ -1,0 +1,140 @@
+"""``st.cache_data`` wrappers around pure ``lib`` calls.
+
+Every wrapper is keyed by hashable values only: a ``source_id`` that names the
+data by content ("bundled:schools" or "upload:<sha256 of the bytes>"), a
+frozen ``ModelSpec`` or ``Roles``, column names and numbers. The frame itself
+is passed as ``_frame`` (Streamlit does not hash underscore arguments), so a
+large upload is not re-hashed on every rerun. Because the id is a digest of
+the bytes, two sessions can only share a cache entry if they uploaded the
+same bytes, in which case the result is the same; nothing of one session's
+upload is reachable from another without its content.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from lib import data as lib_data
+from lib import groups as lib_groups
+from lib import ols as lib_ols
+from lib.data import Roles, ValidationReport
+from lib.errors import DataError
+from lib.lmm import Anova, LmmFit
+from lib.lmm import anova as lmm_anova
+from lib.lmm import fit_lmm as lmm_fit
+from lib.spec import ModelSpec
+
+TTL = 3600  # seconds: uploads and fits leave the shared cache after an hour unused
+
+
+def source_id(option: str, upload: object | None) -> str:
+    """The content-based id of a data-set option (see module docstring)."""
+    if option in lib_data.BUNDLED:
+        return f"bundled:{option}"
+    digest = getattr(upload, "digest", "")
+    return f"upload:{digest}"
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def load_bundled(key: str) -> pd.DataFrame:
+    return lib_data.load_bundled(key)
+
+
+@st.cache_data(max_entries=8, ttl=TTL, show_spinner="Reading the file…")
+def load_upload(digest: str, name: str, _content: bytes) -> pd.DataFrame:
+    return lib_data.load_table(_content, name)
+
+
+def frame_for(option: str, upload: object | None) -> pd.DataFrame:
+    """The frame of a data-set option (bundled key, or this session's upload).
+
+    Raises
+    ------
+    DataError
+        The file cannot be read, or the upload is gone.
+    """
+    if option in lib_data.BUNDLED:
+        return load_bundled(option)
+    if upload is None:
+        raise DataError(
+            "This session has no uploaded file (uploads are not shared through links). "
+            "Upload it again on the Data page or choose a bundled data set."
+        )
+    return load_upload(upload.digest, upload.name, upload.content)
+
+
+@st.cache_data(max_entries=32, ttl=TTL, show_spinner=False)
+def default_roles(source: str, option: str, _frame: pd.DataFrame) -> Roles:
+    """The registry's roles for a bundled set, guessed ones for an upload."""
+    entry = lib_data.BUNDLED.get(option)
+    if entry is not None and all(c in _frame.columns for c in entry.roles.columns):
+        return entry.roles
+    return lib_data.guess_roles(_frame)
+
+
+@st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)
+def validate(source: str, roles: Roles, _frame: pd.DataFrame) -> ValidationReport:
+    return lib_data.validate(_frame, roles)
+
+
+@st.cache_data(max_entries=128, ttl=TTL, show_spinner=False)
+def fit(source: str, spec: ModelSpec, _frame: pd.DataFrame) -> LmmFit:
+    return lmm_fit(_frame, spec)
+
+
+@st.cache_data(max_entries=32, ttl=TTL, show_spinner=False)
+def anova(source: str, specs: tuple[ModelSpec, ...], _frame: pd.DataFrame) -> Anova:
+    return lmm_anova(_frame, list(specs))
+
+
+@st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)
+def ols(
+    source: str,
+    outcome: str,
+    predictors: tuple[str, ...],
+    categorical: tuple[str, ...],
+    _frame: pd.DataFrame,
+) -> lib_ols.OlsFit:
+    return lib_ols.fit_ols(_frame, outcome, list(predictors), list(categorical))
+
+
+@st.cache_data(max_entries=32, ttl=TTL, show_spinner=False)
+def per_group(
+    source: str, outcome: str, predictors: tuple[str, ...], group: str, _frame: pd.DataFrame
+) -> lib_ols.PerGroupOls:
+    return lib_ols.fit_per_group(_frame, outcome, list(predictors), group)
+
+
+@st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)
+def group_summary(
+    source: str, outcome: str, group: str, _frame: pd.DataFrame
+) -> lib_groups.GroupSummary:
+    return lib_groups.group_summary(_frame, outcome, group)
+
+
+@st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)
+def mean_differences(
+    source: str, outcome: str, predictor: str | None, group: str, _frame: pd.DataFrame
+) -> lib_groups.MeanDifferences:
+    return lib_groups.mean_differences(_frame, outcome, predictor, group)
+
+
+@st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)
+def histogram(
+    source: str,
+    column: str,
+    group: str | None,
+    binwidth: float | None,
+    _frame: pd.DataFrame,
+) -> lib_groups.Histogram:
+    return lib_groups.histogram(_frame, column, group, binwidth)
+
+
+@st.cache_data(max_entries=32, ttl=TTL, show_spinner=False)
+def sample(
+    source: str, columns: tuple[str, ...], group: str | None, max_rows: int, _frame: pd.DataFrame
+) -> tuple[pd.DataFrame, bool]:
+    """At most ``max_rows`` rows of ``columns`` (stratified by group) for a scatter plot."""
+    subset = _frame.loc[:, list(dict.fromkeys(columns))].dropna()
+    return lib_groups.sample_rows(subset, max_rows=max_rows, group=group)

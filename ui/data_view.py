@@ -1,0 +1,134 @@
+"""The Data page: choose or upload data, see the roles, preview, validation report."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from lib.data import BUNDLED, MAX_COLUMNS, MAX_ROWS, column_overview
+from lib.errors import ExplorerError
+from ui import cache, render, state
+from ui.render import md
+from ui.sidebar import Selection, show_error
+
+PREVIEW_ROWS = 200
+
+
+def draw(sel: Selection) -> None:
+    st.title("Data")
+    _choose(sel)
+    _upload()
+    if not sel.ready:
+        st.stop()
+    _roles(sel)
+    _preview(sel)
+    _report(sel)
+
+
+def _choose(sel: Selection) -> None:
+    st.subheader("Bundled data sets")
+    for key, entry in BUNDLED.items():
+        active = key == sel.option
+        with st.container(border=True):
+            cols = st.columns([4, 1], vertical_alignment="center")
+            marker = " (in use)" if active else ""
+            cols[0].markdown(f"**{md(entry.title)}**{marker}  \n{md(entry.description)}")
+            cols[0].caption(f"Source: {md(entry.provenance)}")
+            cols[1].button(
+                "In use" if active else "Use this data",
+                key=f"_use_{key}",
+                disabled=active,
+                on_click=_use_dataset,
+                args=(key,),
+                width="stretch",
+            )
+
+
+def _use_dataset(key: str) -> None:
+    st.session_state[state.DATASET] = key
+    state.on_dataset_change()
+
+
+def _upload() -> None:
+    st.subheader("Your own data")
+    st.file_uploader(
+        "Upload a CSV, Excel (.xlsx) or Parquet file: one row per observation, one column per "
+        "variable, including a column that names each row's group",
+        type=["csv", "tsv", "txt", "xlsx", "parquet"],
+        key=state.UPLOAD_WIDGET,
+        on_change=state.on_upload_change,
+        help=f"Up to {MAX_ROWS:,} rows and {MAX_COLUMNS} columns. The file stays in this "
+        "browser session: it is not saved on the server and not shared through links.",
+    )
+    error = st.session_state.get(state.UPLOAD_ERROR)
+    if error:
+        show_error(error)
+    upload = st.session_state.get(state.UPLOAD)
+    if upload is not None:
+        cols = st.columns([4, 1], vertical_alignment="center")
+        cols[0].markdown(
+            f"Uploaded: **{md(upload.name)}** ({len(upload.content) / 1024:,.0f} KB), "
+            "available as *your upload* in the data-set selector."
+        )
+        cols[1].button(
+            "Remove upload", key="_remove_upload", on_click=state.remove_upload, width="stretch"
+        )
+
+
+def _roles(sel: Selection) -> None:
+    st.subheader("Column roles")
+    st.markdown(
+        "Set the roles in the sidebar: the **outcome** is what you predict, the **predictor** "
+        "goes on the x axis and gets the slopes, the **grouping column** says which group each "
+        "row belongs to."
+    )
+    roles = sel.roles
+    rows = [
+        ("Outcome (y)", roles.outcome),
+        ("Predictor (x)", roles.predictor or "none"),
+        ("Grouping column", roles.group),
+        ("Other fixed effects", ", ".join(roles.covariates) or "none"),
+    ]
+    st.dataframe(pd.DataFrame(rows, columns=["role", "column"]), hide_index=True)
+    render.table(column_overview(sel.frame), "columns", show_index=False)
+
+
+def _preview(sel: Selection) -> None:
+    st.subheader("Preview")
+    st.caption(f"First {min(PREVIEW_ROWS, len(sel.frame))} of {len(sel.frame):,} rows.")
+    st.dataframe(sel.frame.head(PREVIEW_ROWS), height=300)
+
+
+def _report(sel: Selection) -> None:
+    st.subheader("Validation report")
+    try:
+        report = cache.validate(sel.source, sel.roles, sel.frame)
+    except ExplorerError as exc:
+        show_error(exc)
+        return
+    cols = st.columns(4)
+    cols[0].metric("Rows", f"{report.n_rows:,}")
+    cols[1].metric("Rows used", f"{report.n_used:,}")
+    cols[2].metric("Rows dropped", f"{report.n_dropped:,}")
+    cols[3].metric("Groups", f"{report.n_groups:,}")
+    if report.n_dropped:
+        reasons = ", ".join(f"{md(c)} ({n:,} rows)" for c, n in report.missing_by_column)
+        st.info(
+            f"{report.n_dropped:,} rows are dropped because a role column is missing or not "
+            f"finite in them: {reasons}. A row missing in several columns is counted once in "
+            "the total.",
+            icon=":material/filter_alt:",
+        )
+    else:
+        st.success("No rows dropped: every row has all role columns.", icon=":material/check:")
+    for text in report.warnings:
+        st.warning(md(text), icon=":material/warning:")
+    sizes = pd.DataFrame(
+        {"rows": list(report.group_sizes)},
+        index=pd.Index(list(report.group_levels), name=sel.roles.group),
+    )
+    st.markdown(
+        f"Group sizes: smallest {min(report.group_sizes):,}, median "
+        f"{int(pd.Series(report.group_sizes).median()):,}, largest {max(report.group_sizes):,}."
+    )
+    render.table(sizes, "group_sizes", height=250)

@@ -1,0 +1,286 @@
+"""Plain-language "what this means" sentences, in the tutorial's words.
+
+Each function takes a result and returns Markdown with every user-supplied
+name escaped (``ui.render.md``). Numbers use three decimals, as the tutorial
+quotes them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lib.lmm import Anova, LmmFit
+from lib.spec import ModelSpec
+from ui.render import md
+
+
+def num(value: float, decimals: int = 3) -> str:
+    """A number for a sentence: 3 decimals, thousands separators for big ones."""
+    v = float(value)
+    if not np.isfinite(v):
+        return "undefined"
+    return f"{v:,.1f}" if abs(v) >= 10_000 else f"{v:,.{decimals}f}"
+
+
+def pct(value: float) -> str:
+    return f"{100 * float(value):.1f}%"
+
+
+def code(text: str) -> str:
+    """Inline code for a formula piece (backticks inside are dropped)."""
+    return "`" + str(text).replace("`", "'") + "`"
+
+
+def formula(spec: ModelSpec) -> str:
+    y, g = md(spec.outcome), md(spec.group)
+    parts = [f"You predict **{y}**"]
+    if spec.fixed:
+        parts.append(
+            f" from {', '.join('**' + md(c) + '**' for c in spec.fixed)} with a fixed intercept "
+            f"({code('1')}) and one overall slope for each predictor."
+        )
+    else:
+        parts.append(f" with a fixed intercept ({code('1')}) only: no overall slope.")
+    if spec.random_intercept:
+        parts.append(f" {code('(1 | ' + spec.group + ')')} gives each {g} its own baseline.")
+    else:
+        parts.append(f" There is no random intercept ({code('0')}): all {g} share one baseline.")
+    for s in spec.random_slopes:
+        parts.append(f" Each {g} also gets its own slope of **{md(s)}**.")
+    if spec.random_intercept and spec.random_slopes and not spec.correlated:
+        parts.append(" The intercepts and slopes vary independently (no correlation estimated).")
+    return "".join(parts)
+
+
+def criterion(fit: LmmFit) -> str:
+    if fit.reml:
+        return (
+            f"{num(fit.criterion)} is the value of the REML (restricted maximum likelihood) "
+            "objective. It is not useful on its own: lower is better only when comparing models "
+            "fitted by REML with the same fixed effects. To compare models with different fixed "
+            "effects, switch to ML or use the likelihood-ratio tests on the Compare page."
+        )
+    return (
+        f"{num(fit.criterion)} is the deviance (−2 × log-likelihood) of the maximum-likelihood "
+        "fit. Lower is better when comparing models fitted to the same rows; AIC and BIC add a "
+        "penalty for the number of parameters."
+    )
+
+
+def residuals(quantiles: np.ndarray) -> str:
+    q = np.asarray(quantiles, float)
+    lo, q1, med, q3, hi = q
+    symmetric = (
+        abs(med) < 0.25
+        and hi > 0
+        and q3 > 0
+        and 0.67 < abs(lo) / hi < 1.5
+        and 0.67 < abs(q1) / q3 < 1.5
+    )
+    if symmetric:
+        verdict = "A roughly symmetric distribution around 0 is good, and we have that here."
+    else:
+        verdict = (
+            "They are not symmetric around 0: look for outliers or a skewed outcome "
+            "(a transformation may help)."
+        )
+    extreme = (
+        " Values beyond ±3 mean some observations sit more than 3 residual SDs from their "
+        "prediction."
+        if max(abs(lo), abs(hi)) > 3
+        else ""
+    )
+    return (
+        "These are the residuals (observed − predicted) divided by the residual standard "
+        f"deviation. {verdict}{extreme}"
+    )
+
+
+def varcorr(fit: LmmFit) -> str:
+    vc = fit.varcorr
+    g, y = md(fit.spec.group), md(fit.spec.outcome)
+    out = []
+    for k, name in enumerate(vc.names):
+        what = "baseline " + y if name == "(Intercept)" else f"slopes of {md(name)}"
+        out.append(
+            f"The {g} {md(name)} variance ({num(vc.variances[k])}, SD {num(vc.sd[k])}) is the "
+            f"variation in {what} between {g} groups."
+        )
+    out.append(
+        f"The residual variance ({num(vc.residual_variance)}) is the variation within groups "
+        f"(among observations of the same {g})."
+    )
+    if list(vc.names) == ["(Intercept)"]:
+        between = vc.variances[0]
+        total = between + vc.residual_variance
+        out.append(
+            f"ICC = {num(between)} / ({num(between)} + {num(vc.residual_variance)}) = "
+            f"{num(between / total)}: {pct(between / total)} of the variation in {y} lies "
+            f"between {g} groups."
+        )
+    if vc.correlated and len(vc.names) > 1:
+        r = vc.correlation[1, 0]
+        if np.isfinite(r):
+            direction = "higher" if r > 0 else "lower"
+            out.append(
+                f"The correlation {num(r, 2)} says groups with a higher baseline tend to have "
+                f"{direction} slopes."
+            )
+    return " ".join(out)
+
+
+def fixef(fit: LmmFit) -> str:
+    y = md(fit.spec.outcome)
+    names = list(fit.fixef_names)
+    b, t, df = fit.beta, fit.beta_t, fit.beta_df
+    others = [n for n in names if n != "(Intercept)"]
+    at_zero = " and ".join(f"{md(n)} = 0" for n in others) or "averaged over everything"
+    out = [
+        f"The average baseline {y} is {num(b[0])} when {at_zero}"
+        + (" (adjusted for the random intercepts)." if fit.spec.random_intercept else ".")
+    ]
+    for k, name in enumerate(names[1:], start=1):
+        if name in fit.spec.fixed:
+            out.append(
+                f"Each additional unit of {md(name)} changes the predicted {y} by {num(b[k])} "
+                f"on average across groups (t = {num(t[k], 2)})."
+            )
+        else:  # a treatment dummy such as trtB: a category against the reference
+            out.append(
+                f"The category {md(name)} differs from the reference category by {num(b[k])} "
+                f"in predicted {y} (t = {num(t[k], 2)})."
+            )
+    strong = [md(n) for k, n in enumerate(names) if abs(t[k]) > 1.96]
+    if strong:
+        out.append(f"|t| > 1.96 marks an effect clearly different from 0: {', '.join(strong)}.")
+    small_df = [md(n) for k, n in enumerate(names) if df[k] < 10]
+    if small_df:
+        out.append(
+            f"With {fit.ngroups} groups the Satterthwaite degrees of freedom of "
+            f"{', '.join(small_df)} are small, so their p-values are cautious."
+        )
+    return " ".join(out)
+
+
+def fixef_corr(fit: LmmFit) -> str:
+    if len(fit.fixef_names) < 2:
+        return "With a single fixed effect there is nothing to correlate."
+    r = float(fit.fixef_corr[1, 0])
+    size = "strong" if abs(r) > 0.7 else "moderate" if abs(r) > 0.3 else "slight"
+    sign = "negative" if r < 0 else "positive"
+    return (
+        f"There is a {size} {sign} correlation ({num(r)}) between the intercept and slope "
+        "estimates. It describes the estimates, not the groups: "
+        + (
+            "a steeper fitted slope goes with a lower fitted intercept, because the data lie "
+            "far from x = 0. "
+            if r < 0
+            else "a steeper fitted slope goes with a higher fitted intercept. "
+        )
+        + "Values near ±1 mean the two are hard to separate (centring the predictor helps)."
+    )
+
+
+def ranef(fit: LmmFit) -> str:
+    b = np.asarray(fit.ranef, float)
+    g = md(fit.spec.group)
+    out = []
+    for k, name in enumerate(fit.random_names):
+        hi, lo = int(np.argmax(b[:, k])), int(np.argmin(b[:, k]))
+        what = "baseline" if name == "(Intercept)" else f"slope of {md(name)}"
+        out.append(
+            f"{md(fit.group_levels[hi])} has the highest {what} ({num(b[hi, k])} above the "
+            f"fixed effect), {md(fit.group_levels[lo])} the lowest ({num(b[lo, k])})."
+        )
+    out.append(
+        f"Intervals are ±1.96 conditional SDs: they show how precisely each {g}'s deviation is "
+        "known. These are shrunken (partially pooled) estimates: small groups are pulled "
+        "towards the overall line."
+    )
+    return " ".join(out)
+
+
+def icc_r2(fit: LmmFit) -> str:
+    out = []
+    if fit.icc is not None:
+        a = fit.icc.adjusted
+        rule = (
+            "That is substantial clustering: a multilevel model is warranted (rule of thumb: "
+            "ICC ≥ 0.10)."
+            if a >= 0.10
+            else "That is small clustering (below 0.05 is often called negligible)."
+            if a < 0.05
+            else "That is modest clustering (between the 0.05 and 0.10 rules of thumb)."
+        )
+        out.append(
+            f"{pct(a)} of the variance not explained by the fixed effects lies between "
+            f"{md(fit.spec.group)} groups (adjusted ICC {num(a)}). {rule}"
+        )
+    else:
+        out.append("The ICC is undefined here (a variance is estimated as zero).")
+    if fit.r2 is not None:
+        out.append(
+            f"The fixed effects explain {pct(fit.r2.marginal)} of the variance (marginal R²); "
+            f"fixed and random effects together explain {pct(fit.r2.conditional)} "
+            "(conditional R²)."
+        )
+    return " ".join(out)
+
+
+def singular(fit: LmmFit) -> tuple[str, dict[str, object], str]:
+    """Why the fit is singular, and the toggles of a simpler model to try.
+
+    Returns (explanation, changes for ``state.apply_changes``, label of the change).
+    """
+    from ui import state  # avoid an import cycle at module load
+
+    vc = fit.varcorr
+    rel = vc.sd / max(vc.residual_sd, 1e-300)
+    g = md(fit.spec.group)
+    zero = [k for k in range(len(vc.names)) if rel[k] < 1e-3]
+    if zero:
+        k = zero[0]
+        name = vc.names[k]
+        what = "baselines" if name == "(Intercept)" else f"slopes of {md(name)}"
+        text = (
+            f"The model is **singular**: the variance of the {what} between {g} groups is "
+            "estimated as (almost) zero. The data show no detectable differences in "
+            f"{what} beyond what the residual noise explains, so this random effect is at the "
+            "boundary of what the model allows and its estimates are unreliable. "
+        )
+        if name == "(Intercept)":
+            changes = {state.RANDOM_INTERCEPT: False}
+            label = "Drop the random intercept"
+        else:
+            changes = {state.RANDOM_SLOPE: False}
+            label = "Drop the random slope"
+        if len(vc.names) == 1:
+            text += (
+                "With no random effect left the model would be an ordinary regression (see the "
+                "Compare page)."
+            )
+            return text, {}, ""
+        return text + "Try the simpler model:", changes, label
+    text = (
+        "The model is **singular**: the random intercepts and slopes are estimated as "
+        "perfectly correlated (±1), so the model cannot tell them apart. Few groups "
+        f"({fit.ngroups}) make this likely. Try the model without the correlation:"
+    )
+    return text, {state.CORRELATED: False}, "Remove the correlation"
+
+
+def anova(result: Anova) -> str:
+    rows = result.rows
+    out = [
+        "Each line tests a model against the line above it (models sorted by number of "
+        "parameters); a small p-value means the extra parameters improve the fit."
+    ]
+    if result.refitted_ml:
+        out.append("As lme4's anova does, the models were refitted with ML for these tests.")
+    best = min(range(len(rows)), key=lambda k: rows[k].aic)
+    out.append(
+        f"The lowest AIC ({num(rows[best].aic)}) belongs to {code(rows[best].formula)}. "
+        "Tests between models that are not nested (one is not a special case of the other) "
+        "are not valid: compare those by AIC/BIC only."
+    )
+    return " ".join(out)

@@ -1,0 +1,122 @@
+"""Turn tables of numbers into formatted, downloadable Streamlit elements.
+
+This is the only place where numbers are rounded. Tables are shown with
+``st.dataframe`` (which never interprets cell text as HTML or Markdown) and
+downloaded unrounded as CSV. Any user-supplied text (column names, group
+labels, file names) that goes into Markdown passes through ``md`` first.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$&])")
+P_COLUMNS = ("Pr(>|t|)", "Pr(>Chisq)", "p-value")
+ROW_PX = 35  # st.dataframe's row height
+
+
+def md(text: object) -> str:
+    """Escape Markdown (and HTML-ish) characters so user text shows literally."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
+
+
+def fmt(value: object, decimals: int = 4) -> str:
+    """A number as R prints it in summaries: fixed decimals, blank for NaN."""
+    if value is None:
+        return ""
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else "no"
+    if isinstance(value, int | np.integer):
+        return f"{int(value):,}"
+    if isinstance(value, float | np.floating):
+        x = float(value)
+        if math.isnan(x):
+            return ""
+        if math.isinf(x):
+            return "Inf" if x > 0 else "-Inf"
+        if x != 0 and abs(x) < 10 ** (-decimals):
+            return f"{x:.{max(1, decimals - 1)}e}"
+        return f"{x:,.{decimals}f}"
+    return str(value)
+
+
+def fmt_p(value: object) -> str:
+    """R's ``format.pval``: ``< 2e-16`` below machine precision, 3 significant digits."""
+    if value is None:
+        return ""
+    x = float(value)  # type: ignore[arg-type]
+    if math.isnan(x):
+        return ""
+    if x < 2.2e-16:
+        return "< 2e-16"
+    if x < 1e-4:
+        return f"{x:.2e}"
+    return f"{x:.3g}" if x < 0.001 else f"{x:.4f}"
+
+
+def format_table(frame: pd.DataFrame, decimals: int | Mapping[str, int] = 4) -> pd.DataFrame:
+    """Strings for display: numbers rounded per column, p-values as R prints them."""
+    out = pd.DataFrame(index=[str(i) for i in frame.index])
+    out.index.name = frame.index.name
+    for column in frame.columns:
+        values = frame[column].tolist()
+        if column in P_COLUMNS:
+            out[str(column)] = [fmt_p(v) for v in values]
+            continue
+        d = decimals.get(column, 4) if isinstance(decimals, Mapping) else decimals
+        out[str(column)] = [fmt(v, d) for v in values]
+    return out
+
+
+def table(
+    frame: pd.DataFrame,
+    name: str,
+    *,
+    decimals: int | Mapping[str, int] = 4,
+    show_index: bool = True,
+    caption: str | None = None,
+    height: int | None = None,
+) -> None:
+    """Show a formatted table with a CSV download of the unrounded numbers.
+
+    ``name`` becomes the download's file name and the widget key, so it must be
+    unique on the page. ``height`` caps the height of a long table (pixels);
+    short tables are as tall as their rows.
+    """
+    rows_height = ROW_PX * (len(frame) + 1) + 3
+    shown_height: int | str = "auto" if height is None or rows_height <= height else height
+    st.dataframe(
+        format_table(frame, decimals),
+        hide_index=not show_index,
+        width="stretch",
+        height=shown_height,
+    )
+    if caption:
+        st.caption(caption)
+    st.download_button(
+        "Download CSV",
+        data=frame.to_csv(index=show_index).encode("utf-8"),
+        file_name=f"{name}.csv",
+        mime="text/csv",
+        key=f"download_{name}",
+        on_click="ignore",
+        icon=":material/download:",
+        type="tertiary",
+    )
+
+
+def chart(spec: alt.TopLevelMixin, alt_text: str) -> None:
+    """Draw an altair chart with the app's fonts (not the theme's) and an alt text."""
+    st.altair_chart(spec, theme=None, width="stretch", alt=alt_text)
+
+
+def meaning(text: str) -> None:
+    """The "what this means" line under a panel (text must already be escaped)."""
+    st.markdown(f":material/lightbulb: **What this means:** {text}")

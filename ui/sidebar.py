@@ -1,0 +1,293 @@
+"""The sidebar every page draws: data set and column roles, then the model toggles.
+
+All widgets use ``key=`` from ``ui.state``; ``state.keep`` carries their
+values over page switches and ``state.write_url`` mirrors them in the URL (see
+``ui.state`` for why not ``bind="query-params"``). Each selector's default is
+the data set's default role; a stored value that no longer fits the options
+(another data set was chosen, or a link named a column that is not there) is
+replaced before the widget is drawn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+
+from lib.data import BUNDLED, DEFAULT_DATASET, Roles, numeric_columns
+from lib.errors import ExplorerError
+from lib.spec import ModelSpec
+from ui import cache, state
+from ui.render import md
+
+
+@dataclass(frozen=True, eq=False)
+class Selection:
+    """What the sidebar chose: data, roles and (if consistent) the model spec.
+
+    Attributes
+    ----------
+    option : str
+        Data-set option (bundled key or ``state.UPLOAD_OPTION``).
+    source : str
+        Content-based cache id of the data (``ui.cache.source_id``).
+    title : str
+        Human-readable name of the data set.
+    frame : DataFrame or None
+        None when the data could not be loaded (``error`` says why).
+    roles : Roles or None
+    spec : ModelSpec or None
+        None when the toggles give no valid model (``spec_error`` says why).
+    """
+
+    option: str
+    source: str
+    title: str
+    frame: pd.DataFrame | None = None
+    roles: Roles | None = None
+    spec: ModelSpec | None = None
+    error: str | None = None
+    spec_error: str | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self.frame is not None and self.roles is not None
+
+
+def start_page(title: str, icon: str) -> Selection:
+    """Every page's first lines: page config, then the shared sidebar."""
+    st.set_page_config(page_title=f"{title} · Multilevel Explorer", page_icon=icon, layout="wide")
+    return draw_sidebar()
+
+
+def require_data(selection: Selection) -> None:
+    """Stop the page with a friendly message and a link when no usable data is chosen."""
+    if selection.ready and selection.roles.outcome and selection.roles.group:
+        return
+    st.info("Choose a data set and its columns first.", icon=":material/info:")
+    st.page_link("pages/1_Data.py", label="Go to the Data page", icon=":material/table:")
+    st.stop()
+
+
+def draw_sidebar() -> Selection:
+    """Draw the shared sidebar and return the current selection."""
+    state.init_state()
+    state.keep(state.SIDEBAR_KEYS)
+    with st.sidebar:
+        _navigation()
+        st.header("Data")
+        option, title, upload = _dataset_selector()
+        source = cache.source_id(option, upload)
+        try:
+            frame = cache.frame_for(option, upload)
+            defaults = cache.default_roles(source, option, frame)
+        except ExplorerError as exc:
+            show_error(exc)
+            state.write_url({state.DATASET: option}, {state.DATASET: DEFAULT_DATASET})
+            return Selection(option=option, source=source, title=title, error=str(exc))
+        roles = _role_selectors(frame, defaults)
+        st.header("Model")
+        spec, spec_error = _model_toggles(roles)
+        _write_url(option, roles, defaults)
+        st.caption(
+            ":material/link: The address bar holds these choices: copy it to share this view "
+            "(an uploaded file is not shared)."
+        )
+    return Selection(
+        option=option,
+        source=source,
+        title=title,
+        frame=frame,
+        roles=roles,
+        spec=spec,
+        spec_error=spec_error,
+    )
+
+
+NAV = (
+    ("app.py", "Home", ":material/home:"),
+    ("pages/1_Data.py", "Data", ":material/table:"),
+    ("pages/2_Explore.py", "Explore", ":material/bar_chart:"),
+    ("pages/3_Model.py", "Model", ":material/functions:"),
+    ("pages/4_Compare.py", "Compare", ":material/compare_arrows:"),
+)
+
+
+def _navigation() -> None:
+    # Streamlit's own page list would call the home page "app" (its file name), so it is
+    # switched off in .streamlit/config.toml and drawn here instead.
+    for path, label, icon in NAV:
+        st.page_link(path, label=label, icon=icon)
+    st.divider()
+
+
+def _write_url(option: str, roles: Roles, defaults: Roles) -> None:
+    values = {key: st.session_state.get(key) for key in state.SIDEBAR_KEYS}
+    values.update(
+        {
+            state.DATASET: option,
+            state.OUTCOME: roles.outcome,
+            state.PREDICTOR: roles.predictor,
+            state.GROUP: roles.group,
+            state.COVARIATES: list(roles.covariates),
+        }
+    )
+    default_values = {
+        state.DATASET: DEFAULT_DATASET,
+        state.OUTCOME: defaults.outcome,
+        state.PREDICTOR: defaults.predictor,
+        state.GROUP: defaults.group,
+        state.COVARIATES: [],
+        **state.model_defaults(),
+    }
+    state.write_url(values, default_values)
+
+
+def _dataset_selector() -> tuple[str, str, object | None]:
+    options = state.dataset_options()
+    if st.session_state.get(state.DATASET, DEFAULT_DATASET) not in options:
+        st.session_state[state.DATASET] = DEFAULT_DATASET
+    option = st.selectbox(
+        "Data set",
+        options,
+        index=options.index(DEFAULT_DATASET),
+        key=state.DATASET,
+        on_change=state.on_dataset_change,
+        help="Bundled data sets, or your own file from the Data page.",
+    )
+    upload = st.session_state.get(state.UPLOAD)
+    if option == state.UPLOAD_OPTION and upload is not None:
+        title = f"Uploaded file {upload.name}"
+        st.caption(f"Uploaded file: {_escape(upload.name)} (only in this browser session)")
+    else:
+        title = BUNDLED[option].title
+        st.caption(title)
+    return option, title, upload
+
+
+def _role_selectors(frame: pd.DataFrame, defaults: Roles) -> Roles:
+    columns = [str(c) for c in frame.columns]
+    numeric = list(numeric_columns(frame))
+    outcome = _select("Outcome (y)", numeric, defaults.outcome, state.OUTCOME, "Numeric response.")
+    predictors = [c for c in numeric if c != outcome]
+    predictor = _select(
+        "Predictor (x)",
+        predictors,
+        defaults.predictor,
+        state.PREDICTOR,
+        "Numeric predictor on the x axis; it gets the fixed and/or random slope.",
+    )
+    groups = [c for c in columns if c not in (outcome, predictor)]
+    group = _select(
+        "Grouping column",
+        groups,
+        defaults.group,
+        state.GROUP,
+        "The clusters: schools, pigs, firms... Each value is one group.",
+    )
+    others = [c for c in columns if c not in (outcome, predictor, group)]
+    stored = st.session_state.get(state.COVARIATES)
+    if stored is not None and any(c not in others for c in stored):
+        st.session_state[state.COVARIATES] = [c for c in stored if c in others]
+    covariates = st.multiselect(
+        "Other fixed effects (optional)",
+        others,
+        key=state.COVARIATES,
+        help="Extra predictors with one coefficient each (text columns are dummy-coded).",
+    )
+    if outcome is None or group is None:
+        st.error("The data need a numeric outcome column and a grouping column.")
+    return Roles(
+        outcome=outcome or "", predictor=predictor, group=group or "", covariates=covariates
+    )
+
+
+def _select(
+    label: str, options: Sequence[str], default: str | None, key: str, help_text: str
+) -> str | None:
+    index = options.index(default) if default in options else 0
+    if key in st.session_state and st.session_state[key] not in options and options:
+        st.session_state[key] = options[index]
+    return st.selectbox(
+        label,
+        options,
+        index=index if options else None,
+        key=key,
+        help=help_text,
+    )
+
+
+def _model_toggles(roles: Roles) -> tuple[ModelSpec | None, str | None]:
+    defaults = state.model_defaults()
+    no_x = roles.predictor is None
+    fixed_slope = st.toggle(
+        "Fixed slope",
+        value=bool(defaults[state.FIXED_SLOPE]),
+        key=state.FIXED_SLOPE,
+        disabled=no_x,
+        help="One overall slope of the predictor: `1 + x` in the formula.",
+    )
+    random_intercept = st.toggle(
+        "Random intercept",
+        value=bool(defaults[state.RANDOM_INTERCEPT]),
+        key=state.RANDOM_INTERCEPT,
+        help="Each group gets its own baseline: `(1 | group)`.",
+    )
+    random_slope = st.toggle(
+        "Random slope",
+        value=bool(defaults[state.RANDOM_SLOPE]),
+        key=state.RANDOM_SLOPE,
+        disabled=no_x,
+        help="Each group gets its own slope of the predictor: `(0 + x | group)`.",
+    )
+    correlated = st.toggle(
+        "Correlated intercept and slope",
+        value=bool(defaults[state.CORRELATED]),
+        key=state.CORRELATED,
+        disabled=not (random_intercept and random_slope),
+        help="On: `(1 + x | group)` estimates their correlation. Off: `(1 | group) + "
+        "(0 + x | group)` keeps them independent.",
+    )
+    method = st.radio(
+        "Estimation",
+        state.METHODS,
+        index=state.METHODS.index(str(defaults[state.METHOD])),
+        key=state.METHOD,
+        horizontal=True,
+        help="REML (lme4's default) for variance components; ML to compare models that "
+        "differ in their fixed effects.",
+    )
+    st.button(
+        "Reset model",
+        key="_reset_model",
+        on_click=state.apply_changes,
+        args=(state.model_defaults(),),
+        icon=":material/restart_alt:",
+    )
+    x = roles.predictor
+    try:
+        spec = ModelSpec(
+            outcome=roles.outcome,
+            group=roles.group,
+            fixed=((x,) if fixed_slope and x else ()) + roles.covariates,
+            random_intercept=random_intercept,
+            random_slopes=(x,) if random_slope and x else (),
+            correlated=correlated,
+            reml=method == "REML",
+        )
+    except ExplorerError as exc:
+        st.warning(md(str(exc)))
+        return None, str(exc)
+    st.code(spec.formula(), language="r", wrap_lines=True)
+    return spec, None
+
+
+def _escape(text: str) -> str:
+    return md(text)
+
+
+def show_error(exc: Exception | str) -> None:
+    """An ExplorerError's message, shown literally (it may quote user column names)."""
+    st.error(md(str(exc)), icon=":material/error:")

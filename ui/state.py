@@ -1,0 +1,260 @@
+"""Session-state keys, their defaults, the URL they live in, and the callbacks.
+
+Every key lives here as a constant. Widget keys double as URL query
+parameters, so a copied link restores the data set (bundled ones), the column
+roles, the model toggles and (through the path) the page.
+
+Why not ``bind="query-params"``: Streamlit 1.67 has it, and it syncs a widget
+with the URL both ways, but a value that came from the URL (a shared link) is
+reset to the widget's default, and dropped from the address bar, on the first
+page switch of the session (reproduced in headless chromium with a two-page,
+two-widget app; later switches work). So the URL is handled here instead:
+
+1. ``init_state`` seeds the widget keys from ``st.query_params`` on the
+   session's first run (invalid values are replaced by the sidebar's checks);
+2. ``keep`` re-asserts each widget's value before it is drawn
+   (``st.session_state[k] = st.session_state[k]``), which carries it over a
+   page switch;
+3. ``write_url`` puts every non-default value back into ``st.query_params``
+   after the widgets are drawn, with the names and formats ``bind`` would use
+   (``random_slope=true``, ``data=dietox``, repeated ``covariates=``).
+
+Defaults come from functions called per session (``init_state``,
+``model_defaults``), never from module-level objects shared between sessions.
+An upload is kept only in that session's ``st.session_state`` (as bytes plus
+their SHA-256); it is never written to disk or to a module global.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import streamlit as st
+
+from lib.data import BUNDLED, DEFAULT_DATASET, Roles, guess_roles
+from lib.errors import ExplorerError
+
+# Widget keys = URL query parameters.
+DATASET = "data"
+OUTCOME = "y"
+PREDICTOR = "x"
+GROUP = "group"
+COVARIATES = "covariates"
+FIXED_SLOPE = "fixed_slope"
+RANDOM_INTERCEPT = "random_intercept"
+RANDOM_SLOPE = "random_slope"
+CORRELATED = "correlated"
+METHOD = "method"
+BINWIDTH = "binwidth"  # Explore page only
+
+# How each URL parameter is read: one string, a bool, a list or a number.
+URL_KINDS: dict[str, str] = {
+    DATASET: "str",
+    OUTCOME: "str",
+    PREDICTOR: "str",
+    GROUP: "str",
+    COVARIATES: "list",
+    FIXED_SLOPE: "bool",
+    RANDOM_INTERCEPT: "bool",
+    RANDOM_SLOPE: "bool",
+    CORRELATED: "bool",
+    METHOD: "str",
+    BINWIDTH: "float",
+}
+SIDEBAR_KEYS = tuple(k for k in URL_KINDS if k != BINWIDTH)
+
+# Session-only keys (never in the URL).
+UPLOAD = "_upload"  # UploadedTable | None: this session's uploaded file
+UPLOAD_ERROR = "_upload_error"  # str | None: why the last upload was refused
+UPLOAD_WIDGET = "_upload_widget"  # the st.file_uploader's key
+URL_SEEDED = "_url_seeded"  # True once this session has read its first URL
+
+UPLOAD_OPTION = "your upload"  # the data-set choice that means "this session's upload"
+METHODS = ("REML", "ML")
+
+PRESETS: dict[str, dict[str, bool]] = {
+    "Null model": {FIXED_SLOPE: False, RANDOM_INTERCEPT: True, RANDOM_SLOPE: False},
+    "Random intercept": {FIXED_SLOPE: True, RANDOM_INTERCEPT: True, RANDOM_SLOPE: False},
+    "Random slope": {FIXED_SLOPE: False, RANDOM_INTERCEPT: False, RANDOM_SLOPE: True},
+    "Random intercept and slope": {
+        FIXED_SLOPE: True,
+        RANDOM_INTERCEPT: True,
+        RANDOM_SLOPE: True,
+        CORRELATED: True,
+    },
+}
+
+
+@dataclass(frozen=True)
+class UploadedTable:
+    """One session's uploaded file: name, bytes and their digest (the cache key)."""
+
+    name: str
+    content: bytes
+    digest: str
+
+    @classmethod
+    def from_bytes(cls, name: str, content: bytes) -> UploadedTable:
+        return cls(name=name, content=content, digest=hashlib.sha256(content).hexdigest())
+
+
+def model_defaults() -> dict[str, object]:
+    """Fresh defaults of the model toggles (the tutorial's random-intercept model)."""
+    return {
+        FIXED_SLOPE: True,
+        RANDOM_INTERCEPT: True,
+        RANDOM_SLOPE: False,
+        CORRELATED: True,
+        METHOD: "REML",
+    }
+
+
+def init_state() -> None:
+    """Create this session's non-widget keys; on its first run, read the URL."""
+    st.session_state.setdefault(UPLOAD, None)
+    st.session_state.setdefault(UPLOAD_ERROR, None)
+    if not st.session_state.get(URL_SEEDED):
+        st.session_state[URL_SEEDED] = True
+        for key, value in parse_url(st.query_params).items():
+            st.session_state[key] = value
+
+
+def parse_url(params) -> dict[str, object]:  # noqa: ANN001 - st.query_params or a Mapping
+    """Widget values from URL parameters; unreadable ones are left out."""
+    values: dict[str, object] = {}
+    for key, kind in URL_KINDS.items():
+        if key not in params:
+            continue
+        raw = params.get_all(key) if hasattr(params, "get_all") else params[key]
+        raw_list = [str(v) for v in (raw if isinstance(raw, list | tuple) else [raw])]
+        last = raw_list[-1] if raw_list else ""
+        if kind == "list":
+            values[key] = [v for v in raw_list if v != ""]
+        elif kind == "bool" and last.lower() in ("true", "false"):
+            values[key] = last.lower() == "true"
+        elif kind == "float":
+            try:
+                number = float(last)
+            except ValueError:
+                continue
+            if number > 0 and number == number and number != float("inf"):
+                values[key] = number
+        elif kind == "str" and last:
+            values[key] = last
+    return values
+
+
+def encode_url_value(value: object) -> list[str]:
+    """A widget value as URL strings (the formats bind="query-params" uses)."""
+    if isinstance(value, bool):
+        return ["true" if value else "false"]
+    if isinstance(value, float):
+        return [f"{value:g}"]
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value]
+    return [str(value)]
+
+
+def keep(keys: tuple[str, ...]) -> None:
+    """Re-assert widget values before drawing them, so they survive a page switch."""
+    for key in keys:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
+def write_url(values: dict[str, object], defaults: dict[str, object]) -> None:
+    """Show ``values`` in the address bar, leaving out defaults; other params stay.
+
+    Sends one update, and only when something changed.
+    """
+    current = {k: st.query_params.get_all(k) for k in st.query_params}
+    wanted = dict(current)
+    for key, value in values.items():
+        if value is None or value == defaults.get(key) or value == []:
+            wanted.pop(key, None)
+        else:
+            wanted[key] = encode_url_value(value)
+    if wanted != current:
+        st.query_params.from_dict(wanted)
+
+
+def dataset_options() -> list[str]:
+    """Bundled data-set keys, plus the upload when this session has one."""
+    options = list(BUNDLED)
+    if st.session_state.get(UPLOAD) is not None:
+        options.append(UPLOAD_OPTION)
+    return options
+
+
+def set_roles(roles: Roles) -> None:
+    """Put column roles into the sidebar widgets (call before they are drawn, or in a callback)."""
+    st.session_state[OUTCOME] = roles.outcome
+    st.session_state[PREDICTOR] = roles.predictor
+    st.session_state[GROUP] = roles.group
+    st.session_state[COVARIATES] = list(roles.covariates)
+
+
+def on_dataset_change() -> None:
+    """Callback of the data-set selector: reset the roles to the new data's defaults."""
+    from ui import cache  # local import: cache imports lib only, state stays light
+
+    option = st.session_state.get(DATASET, DEFAULT_DATASET)
+    try:
+        upload = st.session_state.get(UPLOAD)
+        frame = cache.frame_for(option, upload)
+        set_roles(cache.default_roles(cache.source_id(option, upload), option, frame))
+    except ExplorerError:
+        # The sidebar shows the loading error on this run; keep the old roles.
+        return
+
+
+def accept_upload(name: str, content: bytes) -> str | None:
+    """Make an uploaded file this session's active data set.
+
+    Returns None on success, else the error message (also kept under
+    ``UPLOAD_ERROR`` for the Data page). The bytes stay in this session only.
+    """
+    from ui import cache
+
+    upload = UploadedTable.from_bytes(name, content)
+    try:
+        frame = cache.load_upload(upload.digest, upload.name, upload.content)
+        roles = guess_roles(frame)
+    except ExplorerError as exc:
+        st.session_state[UPLOAD_ERROR] = str(exc)
+        return str(exc)
+    st.session_state[UPLOAD] = upload
+    st.session_state[UPLOAD_ERROR] = None
+    st.session_state[DATASET] = UPLOAD_OPTION
+    set_roles(roles)
+    return None
+
+
+def on_upload_change() -> None:
+    """Callback of the file uploader (clearing the uploader keeps the last good upload)."""
+    uploaded = st.session_state.get(UPLOAD_WIDGET)
+    if uploaded is None:
+        return
+    accept_upload(uploaded.name, uploaded.getvalue())
+
+
+def remove_upload() -> None:
+    """Forget this session's upload and go back to the default data set."""
+    st.session_state[UPLOAD] = None
+    st.session_state[UPLOAD_ERROR] = None
+    if st.session_state.get(DATASET) == UPLOAD_OPTION:
+        st.session_state[DATASET] = DEFAULT_DATASET
+        on_dataset_change()
+
+
+def apply_preset(name: str) -> None:
+    """Callback of a tutorial-model button: set the model toggles."""
+    for key, value in PRESETS[name].items():
+        st.session_state[key] = value
+
+
+def apply_changes(changes: dict[str, object]) -> None:
+    """Callback that sets several toggles at once (e.g. 'try the simpler model')."""
+    for key, value in changes.items():
+        st.session_state[key] = value
