@@ -2,9 +2,11 @@
 
 Colour follows the Okabe-Ito palette and is never the only cue: groups also
 differ by point shape and line dash, and the overall fixed-effects line is
-black, thick and long-dashed (the tutorial's ``linetype = "longdash"``). Fonts
-are sized for a classroom projector. The browser never gets raw big data:
-callers bin (``lib.groups.histogram``) or sample (``lib.groups.sample_rows``)
+black, thick and long-dashed (the tutorial's ``linetype = "longdash"``), with a
+legend entry drawn the same way. Fonts (the app's own, at least 18 px) are sized
+for a classroom projector; single charts fill their container's width and facet
+cells are small enough for three to fit a 1280 px screen. The browser never gets
+raw big data: callers bin (``lib.groups.histogram``) or sample (``lib.groups.sample_rows``)
 first and pass a ``note`` that the chart shows as its subtitle.
 """
 
@@ -33,11 +35,16 @@ SHAPES = ("circle", "square", "triangle-up", "diamond", "cross", "triangle-down"
 DASHES = ((1, 0), (8, 4), (2, 3), (12, 3, 3, 3), (4, 4), (16, 4), (6, 2, 2, 2))
 OVERALL_DASH = (14, 6)
 OVERALL_LABEL = "All (fixed effects)"
+OLS_LABEL = "OLS line"  # the overall line of an ordinary regression (Compare page)
 MAX_MARKS = 5000
 MAX_LEGEND_GROUPS = 12
-FONT = {"label": 16, "title": 18, "chart_title": 22}
-FONT_FAMILY = '"Source Sans Pro", "Source Sans 3", sans-serif'  # Streamlit's own font
-WIDTH = 640  # facet cells and the ranef chart; single charts fill their container
+# Pixel sizes for a projector: Streamlit's body text is 20 px here (config.toml), and
+# axis labels below 18 px cannot be read from the back of a classroom.
+FONT = {"label": 18, "title": 20, "chart_title": 24}
+# Streamlit 1.67 serves its own font as "Source Sans" (static/css); naming it makes the
+# charts use the app's font instead of a wide fallback.
+FONT_FAMILY = '"Source Sans", "Source Sans Pro", sans-serif'
+FACET_WIDTH = 190  # one histogram cell: three fit a 705 px column (1280 px screen)
 HEIGHT = 420
 
 
@@ -50,22 +57,45 @@ def _title(text: str, note: str | None) -> alt.TitleParams:
 
 
 def _configure(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    """The shared look of every chart: the app's font, projector-sized text."""
     return (
         chart.configure(font=FONT_FAMILY)
-        .configure_axis(labelFontSize=FONT["label"], titleFontSize=FONT["title"], grid=False)
-        .configure_legend(
+        .configure_axis(
+            labelFont=FONT_FAMILY,
+            titleFont=FONT_FAMILY,
             labelFontSize=FONT["label"],
             titleFontSize=FONT["title"],
-            symbolSize=180,
+            titleFontWeight=600,
+            grid=False,
+        )
+        .configure_legend(
+            labelFont=FONT_FAMILY,
+            titleFont=FONT_FAMILY,
+            labelFontSize=FONT["label"],
+            titleFontSize=FONT["title"],
+            titleFontWeight=600,
+            symbolSize=220,
             labelLimit=320,
         )
-        .configure_header(labelFontSize=FONT["title"], titleFontSize=FONT["title"])
-        .configure_title(fontSize=FONT["chart_title"], subtitleFontSize=FONT["label"])
+        .configure_header(
+            labelFont=FONT_FAMILY,
+            titleFont=FONT_FAMILY,
+            labelFontSize=FONT["title"],
+            titleFontSize=FONT["title"],
+        )
+        .configure_title(
+            font=FONT_FAMILY,
+            subtitleFont=FONT_FAMILY,
+            fontSize=FONT["chart_title"],
+            fontWeight=600,
+            subtitleFontSize=FONT["label"],
+            subtitleColor="#555555",
+        )
         .configure_view(stroke=None)
     )
 
 
-def group_scales(levels: Sequence[str], with_overall: bool = False) -> dict[str, alt.Scale]:
+def group_scales(levels: Sequence[str]) -> dict[str, alt.Scale]:
     """Colour, shape and dash scales with a fixed domain (the groups' order)."""
     domain = [str(level) for level in levels]
     colours = _cycle(GROUP_COLOURS, len(domain))
@@ -74,11 +104,6 @@ def group_scales(levels: Sequence[str], with_overall: bool = False) -> dict[str,
     k = len(GROUP_COLOURS)
     shapes = [SHAPES[(i + i // k) % len(SHAPES)] for i in range(len(domain))]
     dashes = [list(DASHES[(i + i // k) % len(DASHES)]) for i in range(len(domain))]
-    if with_overall:
-        domain = [*domain, OVERALL_LABEL]
-        colours = [*colours, OVERALL_COLOUR]
-        shapes = [*shapes, "stroke"]
-        dashes = [*dashes, list(OVERALL_DASH)]
     return {
         "color": alt.Scale(domain=domain, range=colours),
         "shape": alt.Scale(domain=domain, range=shapes),
@@ -131,7 +156,7 @@ def histogram_chart(
         y=y,
         tooltip=tooltip,
         color=alt.Color("group:N", scale=scales["color"], legend=None),
-    ).properties(width=max(180, WIDTH // columns), height=200)
+    ).properties(width=FACET_WIDTH, height=200)
     faceted = chart.facet(
         facet=alt.Facet("group:N", title=group_title, sort=levels), columns=columns
     ).properties(title=_title(title, note))
@@ -148,6 +173,8 @@ def scatter_chart(
     levels: Sequence[str] | None = None,
     title: str = "",
     note: str | None = None,
+    overall_label: str = OVERALL_LABEL,
+    compact: bool = False,
 ) -> alt.TopLevelMixin:
     """Outcome against predictor, coloured and shaped by group, with model lines.
 
@@ -162,6 +189,12 @@ def scatter_chart(
         ``OVERALL_LABEL`` is drawn black, thick and long-dashed.
     levels : sequence of str, optional
         Group order for colours (default: order of appearance).
+    overall_label : str
+        The legend's name for the black overall line (``OLS_LABEL`` for an
+        ordinary regression).
+    compact : bool
+        For a chart in a half-width column: the groups' legend below the plot,
+        the overall line's above it.
     """
     _check_marks(len(points) + (0 if lines is None else len(lines)), "points and line ends")
     data = pd.DataFrame(
@@ -172,22 +205,27 @@ def scatter_chart(
         }
     )
     levels = [str(v) for v in (levels or list(dict.fromkeys(data["group"])))] if group else []
-    lines = None if lines is None else lines.assign(group=lines["group"].astype(str))
-    overall = None if lines is None else lines[lines["group"] == OVERALL_LABEL]
+    if lines is None:
+        lines = pd.DataFrame(columns=["group", "x", "y"])
+    lines = lines.assign(group=lines["group"].astype(str))
+    is_overall = lines["group"] == OVERALL_LABEL
+    overall = lines[is_overall].assign(line=overall_label)
+    group_lines = lines[~is_overall] if group is not None else lines.iloc[:0]
     few = group is not None and len(levels) <= MAX_LEGEND_GROUPS
-    # With few groups every scale gets an explicit domain (the legend lists the groups and
-    # the black overall line). With many, the ranges simply cycle: listing thousands of
-    # levels would bloat the spec (and altair's validation) without a readable legend.
+    # With few groups every scale gets an explicit domain and the legend lists the groups.
+    # With many, the ranges simply cycle: listing thousands of levels would bloat the spec
+    # (and altair's validation) without a readable legend.
     if few:
-        scales = group_scales(levels, with_overall=overall is not None and len(overall) > 0)
+        scales = group_scales(levels)
     else:
         scales = {
             "color": alt.Scale(range=list(GROUP_COLOURS)),
             "shape": alt.Scale(range=list(SHAPES)),
             "dash": alt.Scale(range=[list(d) for d in DASHES]),
         }
+    orient = "bottom" if compact else "right"
     gtitle = group or "group"
-    legend = alt.Legend(title=gtitle) if few else None
+    legend = alt.Legend(title=gtitle, orient=orient) if few else None
     x_enc = alt.X("x:Q", title=x, scale=alt.Scale(zero=False))
     y_enc = alt.Y("y:Q", title=y, scale=alt.Scale(zero=False))
     tooltip = [alt.Tooltip("x:Q", title=x), alt.Tooltip("y:Q", title=y)]
@@ -205,69 +243,103 @@ def scatter_chart(
             x=x_enc, y=y_enc, color=alt.value(SINGLE_COLOUR), tooltip=tooltip
         )
     layers: list[alt.Chart] = [layer]
-    if lines is not None and len(lines):
-        # With an explicit domain the overall line shares the group scales (and appears in
-        # the legend); otherwise it is its own black, long-dashed layer.
-        shared = lines if few else lines[lines["group"] != OVERALL_LABEL]
-        if group is not None and len(shared):
-            layers.append(
-                alt.Chart(shared)
-                .mark_line(clip=True)
-                .encode(
-                    x="x:Q",
-                    y="y:Q",
-                    detail="group:N",
-                    color=alt.Color("group:N", scale=scales["color"], legend=legend, title=gtitle),
-                    strokeDash=alt.StrokeDash("group:N", scale=scales["dash"], legend=None),
-                    size=alt.condition(
-                        alt.datum.group == OVERALL_LABEL, alt.value(5), alt.value(3)
-                    ),
-                    tooltip=[alt.Tooltip("group:N", title=gtitle)],
-                )
+    if len(group_lines):
+        layers.append(
+            alt.Chart(group_lines)
+            .mark_line(clip=True, strokeWidth=3)
+            .encode(
+                x="x:Q",
+                y="y:Q",
+                detail="group:N",
+                color=alt.Color("group:N", scale=scales["color"], legend=legend, title=gtitle),
+                strokeDash=alt.StrokeDash("group:N", scale=scales["dash"], legend=None),
+                tooltip=[alt.Tooltip("group:N", title=gtitle)],
             )
-        if (group is None or not few) and len(overall):
-            layers.append(
-                alt.Chart(overall)
-                .mark_line(
-                    clip=True,
-                    color=OVERALL_COLOUR,
-                    strokeDash=list(OVERALL_DASH),
-                    strokeWidth=5,
-                )
-                .encode(x="x:Q", y="y:Q", tooltip=[alt.Tooltip("group:N", title="line")])
-            )
-    chart = alt.layer(*layers).properties(
-        width="container", height=HEIGHT, title=_title(title, note)
-    )
+        )
+    if len(overall):
+        # Two legends below a narrow chart sit side by side and the second is cut off, so
+        # in a compact chart the overall line's legend goes above the plot.
+        layers.append(_overall_layer(overall, overall_label, "top" if compact else orient))
+    chart = alt.layer(*layers)
+    if len(group_lines) and len(overall):
+        # The group lines' dashes and the overall line's dash are separate scales, so the
+        # overall line gets its own legend entry drawn as what it is: black, long dashes.
+        chart = chart.resolve_scale(strokeDash="independent")
+    chart = chart.properties(width="container", height=HEIGHT, title=_title(title, note))
     return _configure(chart)
 
 
+def _overall_layer(overall: pd.DataFrame, label: str, orient: str) -> alt.Chart:
+    """The black, thick, long-dashed overall line with a legend entry that looks like it."""
+    legend = alt.Legend(
+        title=None,
+        orient=orient,
+        symbolType="stroke",
+        symbolStrokeColor=OVERALL_COLOUR,
+        symbolStrokeWidth=4,
+        symbolDash=list(OVERALL_DASH),
+        symbolSize=1600,  # a symbol's area: sqrt(1600) = 40 px shows the dash pattern
+    )
+    return (
+        alt.Chart(overall)
+        .mark_line(clip=True, color=OVERALL_COLOUR, strokeWidth=5)
+        .encode(
+            x="x:Q",
+            y="y:Q",
+            strokeDash=alt.StrokeDash(
+                "line:N",
+                scale=alt.Scale(domain=[label], range=[list(OVERALL_DASH)]),
+                legend=legend,
+            ),
+            tooltip=[alt.Tooltip("line:N", title="line")],
+        )
+    )
+
+
 def ranef_chart(
-    intervals: pd.DataFrame, *, group_title: str = "group", title: str = "", note: str | None = None
+    intervals: pd.DataFrame,
+    *,
+    term: str | None = None,
+    group_title: str = "group",
+    x_title: str = "deviation from the fixed effect",
+    title: str = "",
+    note: str | None = None,
 ) -> alt.TopLevelMixin:
-    """Caterpillar plot: each group's random effect with its ±1.96·SD interval.
+    """Caterpillar plot of one random-effect term: each group's value with its interval.
+
+    One chart per term (the caller stacks them) so that each fills the page's
+    column: side-by-side panels do not fit a projector's width.
 
     Parameters
     ----------
     intervals : DataFrame
         ``lib.summary.ranef_intervals`` output (group, term, estimate, lower,
         upper), already limited to a readable number of groups.
+    term : str, optional
+        The term to draw; may be omitted when ``intervals`` holds one term.
     """
-    _check_marks(3 * len(intervals), "interval marks")
-    data = intervals.assign(group=intervals["group"].astype(str))
-    terms = list(dict.fromkeys(data["term"]))
+    terms = list(dict.fromkeys(intervals["term"]))
+    if term is None:
+        if len(terms) > 1:
+            raise ValueError(f"intervals hold {len(terms)} terms {terms}; choose one with term=")
+        term = terms[0] if terms else ""
+    data = intervals[intervals["term"] == term]
+    _check_marks(3 * len(data), "interval marks")
+    data = data.assign(group=data["group"].astype(str))
     n_groups = data["group"].nunique()
-    height = int(np.clip(24 * n_groups, 160, 900))
+    # A container-wide chart is autosized to "fit": its height includes the title and
+    # the x axis (about 120 px), so the rows get what is left.
+    height = int(np.clip(32 * n_groups, 96, 1280)) + 120
     base = alt.Chart().encode(
         y=alt.Y(
             "group:N", title=group_title, sort=alt.EncodingSortField("estimate", order="ascending")
         ),
     )
-    rule = base.mark_rule(strokeWidth=3, color=SINGLE_COLOUR).encode(
-        x=alt.X("lower:Q", title="random effect (deviation from the fixed effect)"),
+    rule = base.mark_rule(strokeWidth=4, color=SINGLE_COLOUR).encode(
+        x=alt.X("lower:Q", title=x_title),
         x2="upper:Q",
     )
-    point = base.mark_point(filled=True, size=120, color=OKABE_ITO[5], shape="diamond").encode(
+    point = base.mark_point(filled=True, size=160, color=OKABE_ITO[5], shape="diamond").encode(
         x="estimate:Q",
         tooltip=[
             alt.Tooltip("group:N", title=group_title),
@@ -277,14 +349,9 @@ def ranef_chart(
             alt.Tooltip("upper:Q", format=",.4~g"),
         ],
     )
-    zero = alt.Chart().mark_rule(strokeDash=[6, 4], color="#777").encode(x=alt.datum(0))
-    layered = alt.layer(rule, point, zero, data=data).properties(
-        width=WIDTH // max(1, len(terms)) + 120, height=height
-    )
-    chart = (
-        layered.facet(column=alt.Column("term:N", title=None, sort=terms))
-        .resolve_scale(x="independent", y="independent")
-        .properties(title=_title(title, note))
+    zero = alt.Chart().mark_rule(strokeDash=[6, 4], color="#555555").encode(x=alt.datum(0))
+    chart = alt.layer(rule, point, zero, data=data).properties(
+        width="container", height=height, title=_title(title or term, note)
     )
     return _configure(chart)
 

@@ -104,13 +104,14 @@ BUNDLED: Mapping[str, BundledDataset] = MappingProxyType(
             filename="schools.csv",
             description=(
                 "183 students in 3 schools: average study time before exams (hours) and "
-                "average test score (%). The data of the hierarchical-modelling tutorial."
+                "average test score (%). The hierarchical-modelling tutorial's example, "
+                "reconstructed."
             ),
             roles=Roles(outcome="test_score", predictor="study_time", group="school"),
             provenance=(
-                "Reconstructed to reproduce every number printed in N. Mevenkamp's "
-                "tutorial 'Advanced Statistics: Hierarchical Modeling' (2025); see "
-                "data/README.md."
+                "Constructed so that R prints every number shown in N. Mevenkamp's tutorial "
+                "'Advanced Statistics: Hierarchical Modeling' (MCI, 2025); they are not the "
+                "tutorial's own students. How it was made: data/README.md."
             ),
         ),
         "dietox": BundledDataset(
@@ -227,7 +228,7 @@ def _read_text(content: bytes, name: str) -> pd.DataFrame:
     except csv.Error:
         delimiter = "\t" if name.lower().endswith(".tsv") else ","
     header = next(csv.reader(io.StringIO(sample), delimiter=delimiter), [])
-    _check_names([h.strip() for h in header], name)
+    _check_names([h.strip() for h in header], name, delimiter=delimiter)
     # A semicolon-separated file comes from a locale whose decimal mark is a comma.
     decimal = "," if delimiter == ";" else "."
     try:
@@ -295,11 +296,27 @@ def _read_parquet(content: bytes, name: str) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def _check_names(names: Sequence[str], name: str) -> None:
+def _check_names(names: Sequence[str], name: str, delimiter: str | None = None) -> None:
+    """Header checks, most basic first: too many, empty, then duplicate names."""
     if len(names) > MAX_COLUMNS:
         raise DataError(
             f"'{name}' has {len(names)} columns; the limit is {MAX_COLUMNS}. "
             "Keep only the columns you want to model."
+        )
+    # A blank first name is allowed: R's write.csv writes "" above its row names.
+    blank = [i + 1 for i, column in enumerate(names) if not str(column).strip() and i > 0]
+    if blank or (names and not any(str(c).strip() for c in names)):
+        split = f" (split at {delimiter!r})" if delimiter else ""
+        where = (
+            "found only empty names"
+            if not any(str(c).strip() for c in names)
+            else f"found empty names in column{'s' if len(blank) > 1 else ''} "
+            f"{_positions(blank)} of {len(names)}"
+        )
+        raise DataError(
+            f"'{name}': the first row should hold column names; {where}{split}. "
+            "Give every column a name in the first row, and check that the file is a table "
+            "with one separator (comma, semicolon or tab)."
         )
     seen: set[str] = set()
     duplicates: list[str] = []
@@ -314,6 +331,14 @@ def _check_names(names: Sequence[str], name: str) -> None:
         )
 
 
+def _positions(numbers: Sequence[int]) -> str:
+    """1-based column positions for a message: "2", "2 and 3", "2, 3 and 4", "2, 3, ..."."""
+    shown = [str(n) for n in numbers[:5]]
+    if len(numbers) > 5:
+        return ", ".join(shown) + ", ..."
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
+
+
 def _check_shape(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     if frame.shape[1] == 0:
         raise DataError(f"'{name}' has no columns. Choose a file with a header row.")
@@ -325,7 +350,7 @@ def _check_shape(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     if len(frame) == 0:
         raise DataError(
             f"'{name}' has a header row ({', '.join(map(str, frame.columns[:5]))}) but no data "
-            "rows."
+            "rows. Put one row per observation below the column names."
         )
     if len(frame) > MAX_ROWS:
         raise DataError(

@@ -258,18 +258,31 @@ def ols_residuals(fit: Any) -> pd.DataFrame:
 def ols_statistics(fit: Any) -> pd.DataFrame:
     """The last lines of ``summary(lm(...))`` as one row of numbers."""
     row = {
-        "Residual standard error": fit.sigma,
-        "df": fit.df_resid,
-        "Multiple R-squared": fit.r2,
-        "Adjusted R-squared": fit.adj_r2,
-        "F-statistic": fit.fstat,
-        "F df1": fit.f_df_num,
-        "F df2": fit.f_df_den,
-        "p-value": fit.f_p,
-        "Number of obs": fit.nobs,
-        "Rows dropped": fit.n_dropped,
+        "Residual standard error": float(fit.sigma),
+        "df": int(fit.df_resid),
+        "Multiple R-squared": float(fit.r2),
+        "Adjusted R-squared": float(fit.adj_r2),
+        "F-statistic": float(fit.fstat),
+        "F df1": int(fit.f_df_num),
+        "F df2": int(fit.f_df_den),
+        "p-value": float(fit.f_p),
+        "Number of obs": int(fit.nobs),
+        "Rows dropped": int(fit.n_dropped),
     }
     return pd.DataFrame([row])
+
+
+def ols_statistics_long(fit: Any) -> pd.DataFrame:
+    """``ols_statistics`` as one labelled row per statistic (column ``Value``).
+
+    The column has object dtype so that counts and degrees of freedom stay
+    integers next to the real-valued statistics (a float column would print
+    ``181`` as ``181.0000``).
+    """
+    wide = ols_statistics(fit)
+    # Column by column: ``wide.iloc[0]`` would upcast the whole row to float.
+    values = [wide[column].tolist()[0] for column in wide.columns]
+    return pd.DataFrame({"Value": pd.Series(values, index=list(wide.columns), dtype=object)})
 
 
 def per_group_coefficients(per_group: Any) -> pd.DataFrame:

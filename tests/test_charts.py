@@ -51,17 +51,44 @@ def test_scatter_lines_overall_is_black_long_dashed_and_thick():
     spec = charts.scatter_chart(
         _points(), "study.time", "score", "school", lines=lines, levels=["G0", "G1", "G2"]
     ).to_dict()
-    line = _layers(spec)[1]
-    enc = line["encoding"]
-    assert enc["color"]["scale"]["domain"][-1] == charts.OVERALL_LABEL
-    assert enc["color"]["scale"]["range"][-1] == "#000000"
-    assert enc["strokeDash"]["scale"]["range"][-1] == list(charts.OVERALL_DASH)
+    groups, overall = _layers(spec)[1], _layers(spec)[2]
+    enc = groups["encoding"]
+    assert enc["color"]["scale"]["domain"] == ["G0", "G1", "G2"]
     assert enc["strokeDash"]["scale"]["range"][0] == [1, 0]  # a solid line for the first group
-    assert enc["size"]["condition"]["value"] == 5
-    rows = _data_values(spec, line)
-    assert len(rows) == 8  # two end points per line
-    overall = [r for r in rows if r["group"] == charts.OVERALL_LABEL]
-    assert [(r["x"], r["y"]) for r in overall] == [(0.0, 2.0), (10.0, 12.0)]
+    assert len(_data_values(spec, groups)) == 6  # two end points per line
+    assert overall["mark"]["color"] == "#000000"
+    assert overall["mark"]["strokeWidth"] == 5
+    dash = overall["encoding"]["strokeDash"]
+    assert dash["scale"] == {"domain": [charts.OVERALL_LABEL], "range": [list(charts.OVERALL_DASH)]}
+    rows = _data_values(spec, overall)
+    assert [(r["x"], r["y"]) for r in rows] == [(0.0, 2.0), (10.0, 12.0)]
+    assert spec["resolve"]["scale"]["strokeDash"] == "independent"
+
+
+def test_overall_line_legend_entry_is_a_black_long_dash():
+    lines = charts.abline_frame([], [], [], (0, 10), overall=(2, 1))
+    spec = charts.scatter_chart(
+        _points(), "study.time", "score", "school", lines=lines, overall_label=charts.OLS_LABEL
+    ).to_dict()
+    overall = _layers(spec)[1]
+    legend = overall["encoding"]["strokeDash"]["legend"]
+    assert legend["symbolType"] == "stroke"
+    assert legend["symbolStrokeColor"] == "#000000"
+    assert legend["symbolDash"] == list(charts.OVERALL_DASH)
+    assert legend["symbolSize"] >= 900  # at least 30 px long: the dashes are visible
+    # The legend names the line as the caller asks: "OLS line" for an ordinary regression.
+    assert {r["line"] for r in _data_values(spec, overall)} == {charts.OLS_LABEL}
+    assert overall["encoding"]["strokeDash"]["scale"]["domain"] == [charts.OLS_LABEL]
+
+
+def test_compact_scatter_puts_legends_above_and_below():
+    lines = charts.abline_frame([1, 2, 3], [1, 1, 1], ["G0", "G1", "G2"], (0, 10), overall=(2, 1))
+    spec = charts.scatter_chart(
+        _points(), "study.time", "score", "school", lines=lines, compact=True
+    ).to_dict()
+    layers = _layers(spec)
+    assert layers[0]["encoding"]["color"]["legend"]["orient"] == "bottom"
+    assert layers[2]["encoding"]["strokeDash"]["legend"]["orient"] == "top"
 
 
 def test_scatter_without_group_uses_single_colour():
@@ -80,7 +107,7 @@ def test_many_groups_cycle_colours_without_listing_levels():
     assert enc["color"]["legend"] is None
     overall = layers[2]
     assert overall["mark"]["color"] == "#000000"
-    assert overall["mark"]["strokeDash"] == list(charts.OVERALL_DASH)
+    assert overall["encoding"]["strokeDash"]["scale"]["range"] == [list(charts.OVERALL_DASH)]
     assert {r["group"] for r in _data_values(spec, overall)} == {charts.OVERALL_LABEL}
     assert charts.OVERALL_LABEL not in {r["group"] for r in _data_values(spec, layers[1])}
 
@@ -90,9 +117,19 @@ def test_note_becomes_subtitle_and_fonts_are_large():
         _points(), "study.time", "score", "school", title="T", note="random sample of 5,000 rows"
     ).to_dict()
     assert spec["title"]["subtitle"] == "random sample of 5,000 rows"
-    assert spec["config"]["axis"]["labelFontSize"] >= 14
-    assert spec["config"]["axis"]["titleFontSize"] >= 16
-    assert spec["config"]["title"]["fontSize"] >= 20
+    config = spec["config"]
+    # Projector sizes: nothing below 18 px (the app's body text is 20 px).
+    assert config["axis"]["labelFontSize"] >= 18
+    assert config["axis"]["titleFontSize"] >= 18
+    assert config["legend"]["labelFontSize"] >= 18
+    assert config["legend"]["titleFontSize"] >= 18
+    assert config["title"]["fontSize"] >= 20
+    assert config["title"]["subtitleFontSize"] >= 18
+    # The app's own font (Streamlit 1.67 calls it "Source Sans"), not a wide fallback.
+    assert config["font"].startswith('"Source Sans"')
+    assert config["axis"]["labelFont"] == config["legend"]["labelFont"] == config["font"]
+    assert config["title"]["font"] == config["font"]
+    assert spec["width"] == "container"
 
 
 def test_too_many_marks_are_refused():
@@ -133,22 +170,27 @@ def test_histogram_overall_and_facets_from_lib_groups():
 def test_ranef_chart_has_intervals_and_zero_line():
     intervals = pd.DataFrame(
         {
-            "group": ["a", "b"],
-            "term": ["(Intercept)"] * 2,
-            "estimate": [1.0, -1.0],
-            "se": [0.5, 0.5],
-            "lower": [0.02, -1.98],
-            "upper": [1.98, -0.02],
-            "n": [5, 5],
+            "group": ["a", "b", "a", "b"],
+            "term": ["(Intercept)"] * 2 + ["x"] * 2,
+            "estimate": [1.0, -1.0, 0.1, -0.1],
+            "se": [0.5, 0.5, 0.05, 0.05],
+            "lower": [0.02, -1.98, 0.0, -0.2],
+            "upper": [1.98, -0.02, 0.2, 0.0],
+            "n": [5, 5, 5, 5],
         }
     )
-    spec = charts.ranef_chart(intervals, group_title="school").to_dict()
-    layers = spec["spec"]["layer"]
+    spec = charts.ranef_chart(intervals, term="x", group_title="school", title="Slope").to_dict()
+    layers = spec["layer"]
     assert layers[0]["mark"]["type"] == "rule"
     assert layers[0]["encoding"]["x2"]["field"] == "upper"
     assert layers[1]["mark"]["type"] == "point"
     assert layers[2]["encoding"]["x"] == {"datum": 0}
-    assert spec["facet"]["column"]["field"] == "term"
+    # One term per chart, as wide as the page's column: no side-by-side panels to clip.
+    assert spec["width"] == "container"
+    assert {r["term"] for r in spec["datasets"][spec["data"]["name"]]} == {"x"}
+    assert spec["title"]["text"] == "Slope"
+    with pytest.raises(ValueError, match="choose one"):
+        charts.ranef_chart(intervals)
 
 
 def test_abline_and_coefficient_lines():

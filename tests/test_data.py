@@ -86,6 +86,10 @@ def test_parquet_round_trip():
         (b"  \n \n", "blank.csv", "only blank space"),
         (b"a,b\n", "header.csv", "no data rows"),
         (b"a,b,a\n1,2,3\n", "dup.csv", "duplicate column names: 'a'"),
+        (b";;;\n", "semi.csv", "the first row should hold column names; found only empty"),
+        (b";;;\n1;2;3;4\n", "semi.csv", "found only empty names (split at ';')"),
+        (b"a,,c,\n1,2,3,4\n", "gaps.csv", "found empty names in columns 2 and 4 of 4"),
+        (b'\x00\xff garbage ;;; "unterminated\n', "garbage.csv", "columns 2 and 3 of 4"),
         (b"{}", "data.json", "unsupported file type (.json)"),
         (b"a,b\n1,2", "noext", "unsupported file type (no extension)"),
         (b"a,b\n1,2\n1,2,3\n", "ragged.csv", "could not be read"),
@@ -99,6 +103,11 @@ def test_load_errors_name_the_file_and_the_problem(content, name, fragment):
         load_table(content, name)
     assert fragment in str(info.value)
     assert isinstance(info.value, ExplorerError)
+
+
+def test_blank_first_name_is_r_row_names_not_an_error():
+    frame = load_table(b'"","a","b"\n"1",2,3\n"2",4,5\n', "r.csv")
+    assert frame.shape == (2, 3)
 
 
 def test_too_many_columns():

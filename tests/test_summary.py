@@ -254,6 +254,13 @@ def test_ols_tables_have_r_labels():
     stats = summary.ols_statistics(fit)
     assert stats["Multiple R-squared"][0] == pytest.approx(fit.r2)
     assert stats["df"][0] == 28
+    long = summary.ols_statistics_long(fit)
+    assert long.index.tolist() == stats.columns.tolist()
+    # Counts stay integers next to the real-valued statistics (printed "28", not "28.0000").
+    for label in ("df", "F df1", "F df2", "Number of obs", "Rows dropped"):
+        assert type(long.loc[label, "Value"]) is int, label
+    assert long.loc["Number of obs", "Value"] == 30
+    assert isinstance(long.loc["Multiple R-squared", "Value"], float)
     assert summary.ols_residuals(fit).columns.tolist() == ["Min", "1Q", "Median", "3Q", "Max"]
 
 

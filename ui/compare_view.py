@@ -84,7 +84,16 @@ class _Context:
             self.sel.source, (self.y, self.x, self.g), self.g, max_rows, self.sel.frame
         )
 
-    def chart(self, lines: pd.DataFrame | None, title: str, small: bool = False) -> None:
+    def chart(
+        self,
+        lines: pd.DataFrame | None,
+        title: str,
+        small: bool = False,
+        compact: bool = False,
+        overall_label: str = charts.OVERALL_LABEL,
+        alt_text: str | None = None,
+    ) -> None:
+        """A scatter with model lines; ``compact`` for a half-width column."""
         points, sampled = self.sample(SMALL_POINTS) if small else (self.points, self.sampled)
         notes = [f"random sample of {len(points):,} rows"] if sampled else []
         if lines is not None and lines["group"].nunique() > MAX_LINES:
@@ -101,8 +110,10 @@ class _Context:
             levels=self.levels,
             title=title,
             note="; ".join(notes) or None,
+            overall_label=overall_label,
+            compact=compact,
         )
-        render.chart(spec, f"{title}: {self.y} against {self.x}")
+        render.chart(spec, f"{alt_text or title}: {self.y} against {self.x}")
 
 
 def _simple(ctx: _Context):  # noqa: ANN202
@@ -115,7 +126,7 @@ def _simple(ctx: _Context):  # noqa: ANN202
         return None
     a, b = float(fit.coef[0]), float(fit.coef[1])
     lines = charts.abline_frame([], [], [], ctx.x_range, overall=(a, b))
-    ctx.chart(lines, "One regression line for all groups")
+    ctx.chart(lines, "One regression line for all groups", overall_label=charts.OLS_LABEL)
     _ols_tables(fit, "simple")
     render.meaning(
         f"Each additional unit of {md(ctx.x)} goes with {num(b)} more {md(ctx.y)}; with "
@@ -136,9 +147,7 @@ def _ols_tables(fit, name: str) -> None:  # noqa: ANN001 - OlsFit
         render.table(residuals, f"{name}_residuals")
     with right:
         st.markdown("**Fit**")
-        # object dtype keeps df and counts as integers in the transposed column
-        stats = summary.ols_statistics(fit).astype(object).T.rename(columns={0: "Value"})
-        render.table(stats, f"{name}_statistics")
+        render.table(summary.ols_statistics_long(fit), f"{name}_statistics")
 
 
 def _dummy(ctx: _Context):  # noqa: ANN202
@@ -254,7 +263,12 @@ def _mixed(ctx: _Context) -> dict[str, LmmFit]:
     for name, fit in fits.items():
         st.markdown(f"**{name}**")
         st.code(fit.formula, language="r", wrap_lines=True)
-        ctx.chart(_mixed_lines(ctx, fit), f"{name}: group lines and fixed-effects line", small=True)
+        ctx.chart(
+            _mixed_lines(ctx, fit),
+            "Group lines and fixed effects",
+            small=True,
+            alt_text=f"{name}: each group's line and the fixed-effects line",
+        )
         render.table(summary.varcorr_table(fit), f"varcorr_{_slug(name)}", show_index=False)
         if fit.singular:
             st.warning(explain.singular(fit)[0], icon=":material/warning:")
@@ -302,12 +316,24 @@ def _side_by_side(ctx: _Context, simple, dummy, separate, fits) -> None:  # noqa
         )
     best = fits.get(MIXED_MODELS[3])
     if best is not None:
-        panels.append(("Mixed model (random intercept and slope)", _mixed_lines(ctx, best)))
+        panels.append(("Mixed model", _mixed_lines(ctx, best)))
+    st.caption(
+        "The mixed model is the one with a random intercept and a random slope. Black "
+        "dashes: the OLS line of the simple regression, the fixed effects of the mixed model."
+    )
     for start in range(0, len(panels), 2):
         cols = st.columns(2)
         for col, (title, lines) in zip(cols, panels[start : start + 2], strict=False):
             with col:
-                ctx.chart(lines, title, small=True)
+                ctx.chart(
+                    lines,
+                    title,
+                    small=True,
+                    compact=True,
+                    overall_label=charts.OLS_LABEL
+                    if title == "Simple regression"
+                    else charts.OVERALL_LABEL,
+                )
 
 
 def _comparison(ctx: _Context, fits: dict[str, LmmFit]) -> None:
@@ -315,10 +341,22 @@ def _comparison(ctx: _Context, fits: dict[str, LmmFit]) -> None:
     if len(fits) < 2:
         st.info("At least two mixed models are needed for a comparison.")
         return
-    st.code("\n".join(f"{name}: {fit.formula}" for name, fit in fits.items()), language="r")
+    # Each name as an R comment above its formula: "name: formula" on one line wrapped
+    # mid-formula on a projector.
+    st.code(
+        "\n".join(f"# {name}\n{fit.formula}" for name, fit in fits.items()),
+        language="r",
+        wrap_lines=True,
+    )
     table = summary.comparison_table(fits)
-    render.table(table.drop(columns="formula"), "mixed_model_comparison", decimals={"npar": 0})
     criterion = next(iter(fits.values())).criterion_name
+    # logLik is left to the CSV: with it the table is wider than a 1280 px projector.
+    render.table(
+        table.drop(columns=["formula", "logLik"]),
+        "mixed_model_comparison",
+        decimals={criterion: 2, "AIC": 2, "BIC": 2, "npar": 0},
+        download=table,
+    )
     best = table[criterion].idxmin()
     render.meaning(
         f"Lower is better. {md(best)} has the lowest {criterion} "
@@ -334,10 +372,15 @@ def _comparison(ctx: _Context, fits: dict[str, LmmFit]) -> None:
             return
     st.subheader("Likelihood-ratio tests: anova()")
     labels = {fit.formula: name for name, fit in fits.items()}
+    anova = summary.anova_table(result, labels)
+    # logLik and deviance (= -2 logLik) go to the CSV only, so that Df and the p-value,
+    # the columns that answer the question, fit on a projector.
     render.table(
-        summary.anova_table(result, labels).drop(columns="formula"),
+        anova.drop(columns=["formula", "logLik", "deviance"]),
         "anova",
-        decimals={"npar": 0, "Df": 0, "Chisq": 3, "AIC": 2, "BIC": 2, "logLik": 2, "deviance": 2},
+        decimals={"npar": 0, "Df": 0, "Chisq": 3, "AIC": 2, "BIC": 2},
+        caption="logLik and deviance are in the CSV download.",
+        download=anova,
     )
     render.meaning(explain.anova(result))
 

@@ -16,8 +16,8 @@ PREVIEW_ROWS = 200
 
 def draw(sel: Selection) -> None:
     st.title("Data")
+    _upload()  # first, so that a class sees the upload box without scrolling
     _choose(sel)
-    _upload()
     if not sel.ready:
         st.stop()
     _roles(sel)
@@ -30,17 +30,17 @@ def _choose(sel: Selection) -> None:
     for key, entry in BUNDLED.items():
         active = key == sel.option
         with st.container(border=True):
-            cols = st.columns([4, 1], vertical_alignment="center")
             marker = " (in use)" if active else ""
-            cols[0].markdown(f"**{md(entry.title)}**{marker}  \n{md(entry.description)}")
-            cols[0].caption(f"Source: {md(entry.provenance)}")
-            cols[1].button(
+            st.markdown(f"**{md(entry.title)}**{marker}  \n{md(entry.description)}")
+            st.caption(f"Source: {md(entry.provenance)}")
+            # Below the text rather than in a narrow column, where its label was cut.
+            st.button(
                 "In use" if active else "Use this data",
                 key=f"_use_{key}",
                 disabled=active,
                 on_click=_use_dataset,
                 args=(key,),
-                width="stretch",
+                icon=":material/check:" if active else ":material/table:",
             )
 
 
@@ -65,14 +65,25 @@ def _upload() -> None:
         show_error(error)
     upload = st.session_state.get(state.UPLOAD)
     if upload is not None:
-        cols = st.columns([4, 1], vertical_alignment="center")
-        cols[0].markdown(
-            f"Uploaded: **{md(upload.name)}** ({len(upload.content) / 1024:,.0f} KB), "
+        st.markdown(
+            f"Uploaded: **{md(upload.name)}** ({file_size(len(upload.content))}), "
             "available as *your upload* in the data-set selector."
         )
-        cols[1].button(
-            "Remove upload", key="_remove_upload", on_click=state.remove_upload, width="stretch"
+        st.button(
+            "Remove upload",
+            key="_remove_upload",
+            on_click=state.remove_upload,
+            icon=":material/delete:",
         )
+
+
+def file_size(n_bytes: int) -> str:
+    """A file size for people: bytes below 1 KB, then KB and MB with one decimal."""
+    if n_bytes < 1024:
+        return f"{n_bytes:,} bytes" if n_bytes != 1 else "1 byte"
+    if n_bytes < 1024**2:
+        return f"{n_bytes / 1024:,.1f} KB"
+    return f"{n_bytes / 1024**2:,.1f} MB"
 
 
 def _roles(sel: Selection) -> None:
@@ -96,7 +107,7 @@ def _roles(sel: Selection) -> None:
 def _preview(sel: Selection) -> None:
     st.subheader("Preview")
     st.caption(f"First {min(PREVIEW_ROWS, len(sel.frame))} of {len(sel.frame):,} rows.")
-    st.dataframe(sel.frame.head(PREVIEW_ROWS), height=300)
+    st.dataframe(sel.frame.head(PREVIEW_ROWS), height=300, hide_index=True)
 
 
 def _report(sel: Selection) -> None:
@@ -106,11 +117,12 @@ def _report(sel: Selection) -> None:
     except ExplorerError as exc:
         show_error(exc)
         return
-    cols = st.columns(4)
-    cols[0].metric("Rows", f"{report.n_rows:,}")
-    cols[1].metric("Rows used", f"{report.n_used:,}")
-    cols[2].metric("Rows dropped", f"{report.n_dropped:,}")
-    cols[3].metric("Groups", f"{report.n_groups:,}")
+    # Sized to their values (not four equal columns) so that "2,000,000" is not cut.
+    with st.container(horizontal=True, gap="large"):
+        st.metric("Rows", f"{report.n_rows:,}", width="content")
+        st.metric("Rows used", f"{report.n_used:,}", width="content")
+        st.metric("Rows dropped", f"{report.n_dropped:,}", width="content")
+        st.metric("Groups", f"{report.n_groups:,}", width="content")
     if report.n_dropped:
         reasons = ", ".join(f"{md(c)} ({n:,} rows)" for c, n in report.missing_by_column)
         st.info(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from lib.lmm import Anova, LmmFit
-from lib.spec import ModelSpec
+from lib.spec import ModelSpec, r_name
 from ui.render import md
 
 
@@ -32,6 +32,7 @@ def code(text: str) -> str:
 
 
 def formula(spec: ModelSpec) -> str:
+    """The formula in words, quoting its random-effect terms exactly as they are shown."""
     y, g = md(spec.outcome), md(spec.group)
     parts = [f"You predict **{y}**"]
     if spec.fixed:
@@ -41,15 +42,60 @@ def formula(spec: ModelSpec) -> str:
         )
     else:
         parts.append(f" with a fixed intercept ({code('1')}) only: no overall slope.")
-    if spec.random_intercept:
-        parts.append(f" {code('(1 | ' + spec.group + ')')} gives each {g} its own baseline.")
+    group = r_name(spec.group)
+    slopes = [(md(s), r_name(s)) for s in spec.random_slopes]
+    own_slopes = " and ".join(f"**{name}**" for name, _ in slopes)
+    if spec.correlated or spec.n_random == 1:
+        # One term, as spec.formula() writes it: (1 | g), (1 + x | g) or (0 + x | g).
+        inner = " + ".join((["1"] if spec.random_intercept else ["0"]) + [r for _, r in slopes])
+        gives = (["its own baseline"] if spec.random_intercept else []) + (
+            [f"its own slope of {own_slopes}"] if slopes else []
+        )
+        parts.append(f" {code(f'({inner} | {group})')} gives each {g} {' and '.join(gives)}.")
+        if spec.random_intercept and slopes:
+            parts.append(" The correlation between baselines and slopes is estimated too.")
     else:
-        parts.append(f" There is no random intercept ({code('0')}): all {g} share one baseline.")
-    for s in spec.random_slopes:
-        parts.append(f" Each {g} also gets its own slope of **{md(s)}**.")
-    if spec.random_intercept and spec.random_slopes and not spec.correlated:
-        parts.append(" The intercepts and slopes vary independently (no correlation estimated).")
+        if spec.random_intercept:
+            parts.append(f" {code(f'(1 | {group})')} gives each {g} its own baseline.")
+        for name, rname in slopes:
+            parts.append(
+                f" {code(f'(0 + {rname} | {group})')} gives each {g} its own slope of **{name}**."
+            )
+        parts.append(" The baselines and slopes vary independently (no correlation estimated).")
+    if not spec.random_intercept:
+        parts.append(f" The {code('0')} means no random intercept: every {g} shares one baseline.")
     return "".join(parts)
+
+
+def icc_caveat(spec: ModelSpec) -> str | None:
+    """Why the ICC may leave out a random effect, or None when it counts them all.
+
+    performance::icc (which the app reproduces) takes the random-effect variance
+    at the rows of the *fixed-effects* design, so a random slope whose column is
+    not a fixed effect adds nothing; for uncorrelated terms it counts only the
+    first one (see ``lib.lmm.variance``).
+    """
+    notes = []
+    ignored = [s for s in spec.random_slopes if s not in spec.fixed]
+    if ignored:
+        names = ", ".join(f"**{md(s)}**" for s in ignored)
+        notes.append(
+            "performance::icc ignores random slopes whose variable is not a fixed effect "
+            f"(here {names})."
+        )
+    if not spec.correlated and spec.n_random > 1:
+        first = spec.random_names[0]
+        what = "the random intercept" if first == "(Intercept)" else f"the slope of {md(first)}"
+        notes.append(
+            "performance::icc counts only the first of uncorrelated random-effect terms "
+            f"(here {what})."
+        )
+    if not notes:
+        return None
+    return (
+        " ".join(notes) + " The ICC shown is R's value, so it can understate the clustering: "
+        "read the variances in the Random effects table as well."
+    )
 
 
 def criterion(fit: LmmFit) -> str:
@@ -212,6 +258,8 @@ def icc_r2(fit: LmmFit) -> str:
             if a < 0.05
             else "That is modest clustering (between the 0.05 and 0.10 rules of thumb)."
         )
+        if icc_caveat(fit.spec):
+            rule = "Part of the random effects is left out of this ICC (see the note above)."
         out.append(
             f"{pct(a)} of the variance not explained by the fixed effects lies between "
             f"{md(fit.spec.group)} groups (adjusted ICC {num(a)}). {rule}"

@@ -50,8 +50,15 @@ def draw(sel: Selection) -> None:
     )
     _data_in_use(sel)
     st.subheader("Pages")
-    for path, label, icon, text in PAGES:
-        st.page_link(path, label=f"{label}: {text}", icon=icon)
+    # Short link labels with the description as text below: a one-line link label is cut
+    # mid-word on a projector.
+    for start in range(0, len(PAGES), 2):
+        for col, (path, label, icon, text) in zip(
+            st.columns(2), PAGES[start : start + 2], strict=False
+        ):
+            with col.container(border=True, height="stretch"):
+                st.page_link(path, label=f"**{label}**", icon=icon)
+                st.markdown(text[0].upper() + text[1:] + ".")
     st.subheader("Where to start")
     st.markdown(
         "1. **Explore** the tutorial's schools data: the histograms and the table of school "
@@ -59,7 +66,7 @@ def draw(sel: Selection) -> None:
         "2. **Compare** the non-hierarchical strategies: one regression line for everyone, "
         "dummy variables for the schools, a separate regression per school.\n"
         "3. **Model**: click *Null model* to split the variance (ICC), then *Random "
-        "intercept*, *Random slope* and *Random intercept and slope*, and read each panel's "
+        "intercept*, *Random slope* and *Intercept + slope*, and read each panel's "
         "*What this means*.\n"
         "4. Back on **Compare**, the model-comparison table ranks the four mixed models by "
         "REML criterion, AIC, BIC and likelihood-ratio tests.\n\n"

@@ -15,6 +15,13 @@ from ui.sidebar import Selection, show_error
 
 MAX_LINES = 30  # group lines drawn on the scatter
 MAX_CATERPILLAR = 40  # groups in the random-effects interval chart
+# Short, distinct button labels (the preset names stay the keys and the URL's words).
+PRESET_LABELS = {
+    "Null model": "Null model",
+    "Random intercept": "Random intercept",
+    "Random slope": "Random slope",
+    "Random intercept and slope": "Intercept + slope",
+}
 
 
 def draw(sel: Selection) -> None:
@@ -36,15 +43,18 @@ def draw(sel: Selection) -> None:
 
 def _presets() -> None:
     st.markdown("**The tutorial's models** (or set the toggles in the sidebar):")
-    cols = st.columns(len(state.PRESETS))
-    for col, name in zip(cols, state.PRESETS, strict=True):
-        col.button(
-            name,
-            key=f"_preset_{name}",
-            on_click=state.apply_preset,
-            args=(name,),
-            width="stretch",
-        )
+    # A horizontal container sizes each button to its label (four equal columns cut
+    # "Random intercept" at 1280 px) and wraps them onto a second row on a narrow screen.
+    with st.container(horizontal=True, gap="small"):
+        for name in state.PRESETS:
+            st.button(
+                PRESET_LABELS[name],
+                key=f"_preset_{name}",
+                on_click=state.apply_preset,
+                args=(name,),
+                help=f"The tutorial's {name.lower()}.",
+                wrap=True,
+            )
 
 
 def _header(fit: LmmFit) -> None:
@@ -52,15 +62,17 @@ def _header(fit: LmmFit) -> None:
     st.subheader(f"Linear mixed model fit by {method}")
     st.code(fit.formula, language="r", wrap_lines=True)
     st.markdown(explain.formula(fit.spec))
-    cols = st.columns(6)
-    cols[0].metric(
+    # Two rows of three: six metrics in one row are cut to "98…" on a 1280 px projector.
+    top = st.columns(3)
+    top[0].metric(
         fit.criterion_name, f"{fit.criterion:.1f}", help=f"Unrounded: {fit.criterion:.6f}"
     )
-    cols[1].metric("AIC", f"{fit.aic:.1f}")
-    cols[2].metric("BIC", f"{fit.bic:.1f}")
-    cols[3].metric("logLik", f"{fit.loglik:.1f}")
-    cols[4].metric("Observations", f"{fit.nobs:,}")
-    cols[5].metric("Groups", f"{fit.ngroups:,}")
+    top[1].metric("AIC", f"{fit.aic:.1f}")
+    top[2].metric("BIC", f"{fit.bic:.1f}")
+    bottom = st.columns(3)
+    bottom[0].metric("logLik", f"{fit.loglik:.1f}")
+    bottom[1].metric("Observations", f"{fit.nobs:,}")
+    bottom[2].metric("Groups", f"{fit.ngroups:,}")
     render.meaning(explain.criterion(fit))
     dropped = getattr(fit, "n_dropped", 0)
     if dropped:
@@ -112,7 +124,7 @@ def _chart(sel: Selection, fit: LmmFit) -> None:
         roles.group,
         lines=lines,
         levels=list(fit.group_levels),
-        title="Each group's fitted line and the fixed-effects line (black, long dashes)",
+        title="Fitted line of each group",
         note="; ".join(notes) or None,
     )
     render.chart(spec, f"Scatter of {roles.outcome} against {x} with fitted lines per group")
@@ -143,6 +155,9 @@ def _sections(sel: Selection, fit: LmmFit) -> None:
 
     st.subheader("Intraclass correlation and R²")
     render.table(summary.icc_r2_table(fit), "icc_r2", decimals=3)
+    caveat = explain.icc_caveat(fit.spec)
+    if caveat:
+        st.info(caveat, icon=":material/info:")
     render.meaning(explain.icc_r2(fit))
 
     if list(fit.fixef_names) == ["(Intercept)"] and fit.spec.random_intercept:
@@ -164,13 +179,21 @@ def _ranef_panel(sel: Selection, fit: LmmFit) -> None:
     note = (
         f"the {len(shown)} largest of {fit.ngroups:,} groups" if len(shown) < fit.ngroups else None
     )
-    spec = charts.ranef_chart(
-        subset,
-        group_title=fit.spec.group,
-        title="Random effects with ±1.96 conditional SD",
-        note=note,
-    )
-    render.chart(spec, "Random effect of each group with its interval")
+    st.markdown("Each group's random effect with ±1.96 conditional SD:")
+    # One chart per term, stacked: side by side they do not fit a projector's width.
+    for term in fit.random_names:
+        what = "intercept" if term == "(Intercept)" else f"slope of {term}"
+        spec = charts.ranef_chart(
+            subset,
+            term=term,
+            group_title=fit.spec.group,
+            x_title=f"deviation from the fixed {what}"
+            if term in fit.fixef_names
+            else f"random {what}",
+            title=f"Random {what}",
+            note=note,
+        )
+        render.chart(spec, f"Random {what} of each group with its interval")
     table = intervals.rename(columns={"group": fit.spec.group})
     render.table(table, "random_effects_by_group", show_index=False, height=300)
     render.meaning(explain.ranef(fit))

@@ -83,26 +83,38 @@ def table(
     show_index: bool = True,
     caption: str | None = None,
     height: int | None = None,
+    download: pd.DataFrame | None = None,
 ) -> None:
     """Show a formatted table with a CSV download of the unrounded numbers.
 
     ``name`` becomes the download's file name and the widget key, so it must be
     unique on the page. ``height`` caps the height of a long table (pixels);
-    short tables are as tall as their rows.
+    short tables are as tall as their rows. With ``show_index`` the row labels
+    become an ordinary first column: st.dataframe draws an index (and a pinned
+    column) in light grey, too faint for a projector.
+    ``download`` is the frame to export when the table shows only some of its
+    columns (default: ``frame``).
     """
+    shown = format_table(frame, decimals)
+    if show_index:
+        label = "" if frame.index.name is None else str(frame.index.name)
+        while label in shown.columns:  # a column already has the index's name
+            label += " "
+        shown = shown.reset_index(names=label)
     rows_height = ROW_PX * (len(frame) + 1) + 3
     shown_height: int | str = "auto" if height is None or rows_height <= height else height
     st.dataframe(
-        format_table(frame, decimals),
-        hide_index=not show_index,
+        shown,
+        hide_index=True,
         width="stretch",
         height=shown_height,
     )
     if caption:
         st.caption(caption)
+    exported = frame if download is None else download
     st.download_button(
         "Download CSV",
-        data=frame.to_csv(index=show_index).encode("utf-8"),
+        data=exported.to_csv(index=show_index).encode("utf-8"),
         file_name=f"{name}.csv",
         mime="text/csv",
         key=f"download_{name}",

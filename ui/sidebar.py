@@ -1,4 +1,4 @@
-"""The sidebar every page draws: data set and column roles, then the model toggles.
+"""The sidebar every page draws: page links, the model toggles, data set and column roles.
 
 All widgets use ``key=`` from ``ui.state``; ``state.keep`` carries their
 values over page switches and ``state.write_url`` mirrors them in the URL (see
@@ -58,7 +58,12 @@ class Selection:
 
 def start_page(title: str, icon: str) -> Selection:
     """Every page's first lines: page config, then the shared sidebar."""
-    st.set_page_config(page_title=f"{title} · Multilevel Explorer", page_icon=icon, layout="wide")
+    st.set_page_config(
+        page_title=f"{title} · Multilevel Explorer",
+        page_icon=icon,
+        layout="wide",
+        initial_sidebar_state="expanded",
+    )
     return draw_sidebar()
 
 
@@ -77,6 +82,9 @@ def draw_sidebar() -> Selection:
     state.keep(state.SIDEBAR_KEYS)
     with st.sidebar:
         _navigation()
+        # The model toggles are what a class clicks most, so they come first (above the
+        # fold at 1280x720); they are drawn last, once the data and roles are known.
+        model_box = st.container()
         st.header("Data")
         option, title, upload = _dataset_selector()
         source = cache.source_id(option, upload)
@@ -88,8 +96,9 @@ def draw_sidebar() -> Selection:
             state.write_url({state.DATASET: option}, {state.DATASET: DEFAULT_DATASET})
             return Selection(option=option, source=source, title=title, error=str(exc))
         roles = _role_selectors(frame, defaults)
-        st.header("Model")
-        spec, spec_error = _model_toggles(roles)
+        with model_box:
+            st.header("Model")
+            spec, spec_error = _model_toggles(roles)
         _write_url(option, roles, defaults)
         st.caption(
             ":material/link: The address bar holds these choices: copy it to share this view "
@@ -118,9 +127,9 @@ NAV = (
 def _navigation() -> None:
     # Streamlit's own page list would call the home page "app" (its file name), so it is
     # switched off in .streamlit/config.toml and drawn here instead.
+    # No divider below them: its margins would push the model toggles below the fold.
     for path, label, icon in NAV:
         st.page_link(path, label=label, icon=icon)
-    st.divider()
 
 
 def _write_url(option: str, roles: Roles, defaults: Roles) -> None:

@@ -39,3 +39,9 @@ def frame_with(at: AppTest, column: str):
         if column in element.value.columns:
             return element.value
     raise AssertionError(f"no table with column {column!r}")
+
+
+def labelled(frame):
+    """A shown table indexed by its first column: ``ui.render.table`` shows row labels as
+    an ordinary (pinned) column rather than as st.dataframe's faint grey index."""
+    return frame.set_index(frame.columns[0])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import frame_with
+from conftest import frame_with, labelled
 
 from lib.data import load_bundled
 from lib.lmm import anova
@@ -17,34 +17,57 @@ def test_default_compare(open_page):
     assert not at.exception
     schools = load_bundled("schools")
     simple = fit_ols(schools, "test_score", ["study_time"])
-    coef = frame_with(at, "Pr(>|t|)")
+    coef = labelled(frame_with(at, "Pr(>|t|)"))
     assert coef.loc["study_time", "Estimate"] == f"{simple.coef[1]:,.4f}" == "2.0192"
     assert coef.loc["(Intercept)", "Estimate"] == "26.7993"  # the tutorial's lm()
-    dummy = frame_with(at, "schoolOakwood")
+    dummy = labelled(frame_with(at, "schoolOakwood"))
     assert dummy.loc["Oakwood", "schoolOakwood"] == "1"
     diffs = frame_with(at, "Coefficient")
     assert diffs["Comparison"].tolist() == ["Oakwood - Hillcrest", "St Mary’s - Hillcrest"]
     assert diffs["Difference"].tolist() == ["-9.518", "-1.656"]  # the tutorial's table
     assert diffs["Coefficient"].tolist() == ["-8.519", "-0.729"]
-    separate = frame_with(at, "Hillcrest")
+    separate = labelled(frame_with(at, "Hillcrest"))
     assert separate.loc["study_time", "Hillcrest"] == "1.1120"
-    comparison = frame_with(at, "singular")
+    comparison = labelled(frame_with(at, "singular"))
     assert comparison.index.tolist() == list(MIXED_MODELS)
 
 
 def test_anova_table_matches_lib(open_page):
     at = open_page(PAGE)
-    table = frame_with(at, "Pr(>Chisq)")
+    table = labelled(frame_with(at, "Pr(>Chisq)"))
     specs = list(mixed_specs("test_score", "study_time", "school", True).values())
     result = anova(load_bundled("schools"), specs)
     labels = {spec.formula(): name for name, spec in zip(MIXED_MODELS, specs, strict=True)}
     assert table.index.tolist() == [labels[r.formula] for r in result.rows]
     assert table["AIC"].tolist() == [f"{r.aic:,.2f}" for r in result.rows]
     assert table["Pr(>Chisq)"].iloc[0] == ""  # the first row has no test
-    assert any("Null model: test_score ~ 1 + (1 | school)" in c.value for c in at.code)
+    assert any("# Null model\ntest_score ~ 1 + (1 | school)" in c.value for c in at.code)
 
 
 def test_many_groups_compare(open_page):
     at = open_page(PAGE, {"data": "dietox"})
     assert not at.exception
     assert len(frame_with(at, "singular")) == 4
+
+
+def test_fit_statistics_print_counts_as_integers(open_page):
+    at = open_page(PAGE)
+    fit_tables = [
+        labelled(d.value)
+        for d in at.dataframe
+        if "Residual standard error" in d.value.iloc[:, 0].tolist()
+    ]
+    assert fit_tables, "no Fit table"
+    stats = fit_tables[0]["Value"]
+    assert stats["df"] == "181"
+    assert stats["Number of obs"] == "183"
+    assert stats["Rows dropped"] == "0"
+    assert stats["F df1"] == "1"
+
+
+def test_anova_shows_the_test_columns_and_leaves_loglik_to_the_csv(open_page):
+    at = open_page(PAGE)
+    table = frame_with(at, "Pr(>Chisq)")
+    assert table.columns.tolist() == ["model", "npar", "AIC", "BIC", "Chisq", "Df", "Pr(>Chisq)"]
+    comparison = frame_with(at, "singular")
+    assert "logLik" not in comparison.columns

@@ -101,3 +101,26 @@ def test_upload_stays_active_on_other_pages(open_page):
     at.switch_page("pages/3_Model.py").run()
     assert not at.exception
     assert "score ~ 1 + age + (1 | class_id)" in [c.value for c in at.code]
+
+
+def test_upload_size_is_shown_in_bytes_for_a_small_file(open_page):
+    at = open_page(PAGE)
+    csv = b"class_id,age,score\na,1,2\na,2,3\na,3,5\nb,1,3\nb,2,4\nb,3,6\nc,1,1\nc,2,2\nc,3,2\n"
+    at.file_uploader(key="_upload_widget").upload("mine.csv", csv).run()
+    assert any(f"({len(csv)} bytes)" in m.value for m in at.markdown)
+
+
+def test_file_size_units():
+    from ui.data_view import file_size
+
+    assert file_size(336) == "336 bytes"
+    assert file_size(1) == "1 byte"
+    assert file_size(2048) == "2.0 KB"
+    assert file_size(5 * 1024**2 + 1) == "5.0 MB"
+
+
+def test_header_of_empty_names_is_explained(open_page):
+    at = open_page(PAGE)
+    at.file_uploader(key="_upload_widget").upload("semi.csv", b";;;\n1;2;3;4\n").run()
+    assert not at.exception
+    assert any("first row should hold column names" in e.value for e in at.error)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import frame_with
+from conftest import frame_with, labelled
 
 from lib.data import load_bundled
 from lib.groups import group_summary
@@ -13,7 +13,7 @@ PAGE = "pages/2_Explore.py"
 def test_default_explore_shows_the_tutorial_means(open_page):
     at = open_page(PAGE)
     assert not at.exception
-    table = frame_with(at, "Mean")
+    table = labelled(frame_with(at, "Mean"))
     expected = group_summary(load_bundled("schools"), "test_score", "school")
     assert table.index.tolist() == list(expected.levels)
     assert table["Mean"].tolist() == [f"{m:,.4f}" for m in expected.mean]

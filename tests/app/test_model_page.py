@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import frame_with, plain
+from conftest import frame_with, labelled, plain
 
 from lib.data import load_bundled
 from lib.lmm import fit_lmm
@@ -29,7 +29,7 @@ def test_random_intercept_model_matches_lib(open_page):
     assert _metric(at, "Observations") == "183"
     assert _metric(at, "Groups") == "3"
     assert "test_score ~ 1 + study_time + (1 | school)" in _formulas(at)
-    fixef = frame_with(at, "Estimate")
+    fixef = labelled(frame_with(at, "Estimate"))
     assert fixef.loc["study_time", "Estimate"] == f"{fit.beta[1]:,.4f}"
     assert fixef.loc["(Intercept)", "Std. Error"] == f"{fit.beta_se[0]:,.4f}"
     assert fixef.loc["study_time", "df"] == f"{fit.beta_df[1]:,.2f}"
@@ -40,7 +40,7 @@ def test_random_intercept_model_matches_lib(open_page):
     ]
     ranef = frame_with(at, "estimate")
     assert ranef["school"].tolist() == list(fit.group_levels)
-    icc = frame_with(at, "Value")
+    icc = labelled(frame_with(at, "Value"))
     assert icc.loc["Adjusted ICC", "Value"] == f"{fit.icc.adjusted:.3f}"
     assert any("No rows were dropped" in c.value for c in at.caption)
     assert any("What this means" in m.value for m in at.markdown)
@@ -73,7 +73,7 @@ def test_tutorial_presets(open_page):
         assert not at.exception, name
         assert formula in _formulas(at), name
     at.button(key="_preset_Null model").click().run()
-    assert frame_with(at, "null_model_estimate").shape == (3, 4)
+    assert labelled(frame_with(at, "null_model_estimate")).shape == (3, 4)
     assert at.query_params.get("fixed_slope") == "false"  # choices live in the URL
 
 
@@ -161,3 +161,37 @@ def test_shared_link_survives_page_switches(open_page):
         "random_slope": "true",
         "random_intercept": "false",
     }
+
+
+def test_preset_buttons_have_short_distinct_labels(open_page):
+    at = open_page(PAGE)
+    labels = [b.label for b in at.button if str(b.key).startswith("_preset_")]
+    assert labels == ["Null model", "Random intercept", "Random slope", "Intercept + slope"]
+
+
+def test_metrics_criterion_first_in_two_rows(open_page):
+    at = open_page(PAGE)
+    labels = [m.label for m in at.metric]
+    assert labels == ["REML criterion", "AIC", "BIC", "logLik", "Observations", "Groups"]
+
+
+def test_formula_explanation_follows_the_spec(open_page):
+    at = open_page(PAGE)
+    at.sidebar.toggle(key="random_slope").set_value(True).run()
+    text = " ".join(m.value for m in at.markdown if "You predict" in m.value)
+    assert "`(1 + study_time | school)`" in text
+    assert "`(1 | school)`" not in text
+    at.sidebar.toggle(key="correlated").set_value(False).run()
+    text = " ".join(m.value for m in at.markdown if "You predict" in m.value)
+    assert "`(1 | school)`" in text and "`(0 + study_time | school)`" in text
+    assert "independently" in text
+
+
+def test_icc_note_for_a_random_slope_without_its_fixed_effect(open_page):
+    at = open_page(PAGE)
+    assert not any("performance::icc" in i.value for i in at.info)
+    at.button(key="_preset_Random slope").click().run()
+    assert not at.exception
+    notes = [i.value for i in at.info if "performance::icc" in i.value]
+    assert notes and "ignores random slopes whose variable is not a fixed effect" in notes[0]
+    assert "the ICC shown is R's value" in notes[0].replace("The ICC", "the ICC")

@@ -143,6 +143,8 @@ def test_home_page_loads(page: Page, screenshot_dir: Path) -> None:
     # The sidebar's page links: Home (not "app", the script's name) and every page,
     # under the URL paths the other tests visit.
     links = sidebar(page).locator('[data-testid="stPageLink-NavLink"]')
+    # The sidebar draws its links after the page body; wait for all of them.
+    expect(links).to_have_count(1 + len(PAGES))
     found = links.evaluate_all(
         "links => links.map(a => [a.innerText.split('\\n').pop().trim(), new URL(a.href).pathname])"
     )
