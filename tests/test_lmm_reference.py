@@ -28,8 +28,11 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from lib.lmm import fit_lmm
+from lib.spec import ModelSpec
 from tests.lmm_reference import ROOT, fitted_case, frame, reference
 
 CASES = [c["name"] for c in reference()["cases"]]
@@ -195,3 +198,12 @@ def test_reference_data_files_are_the_ones_r_fitted():
     for entry in reference()["datasets"]:
         digest = hashlib.md5((ROOT / entry["path"]).read_bytes()).hexdigest()
         assert digest == entry["md5"], f"{entry['path']} changed since the R reference was made"
+
+
+def test_intercept_only_model_has_marginal_r2_exactly_zero():
+    # performance::r2_nakagawa reports 0 for a constant prediction; a one-pass variance
+    # of a constant vector leaves ~1e-31 rounding noise (seen on dietox's weights),
+    # which the app would print as "8.1e-32".
+    pigs = pd.read_csv(ROOT / "data" / "dietox.csv")
+    spec = ModelSpec(outcome="Weight", group="Pig", fixed=(), random_intercept=True)
+    assert fit_lmm(pigs, spec).r2.marginal == 0.0

@@ -227,3 +227,4 @@ def test_icc(fits, name):
     check([icc.adjusted], [TUTORIAL[name]["icc"]], 0.0, f"{name} adjusted ICC")
     if name == "null":  # no fixed predictors: unadjusted = adjusted
         check([icc.unadjusted], [TUTORIAL[name]["icc"]], 0.0, f"{name} unadjusted ICC")
+

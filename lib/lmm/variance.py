@@ -24,7 +24,11 @@ SINGULAR_TOL_INSIGHT = 1e-5
 def variance_fixed(X: np.ndarray, beta: np.ndarray) -> float:
     """Variance of the fixed-effects predictions X beta (R's var, n - 1)."""
     eta = X @ beta
-    return float(np.var(eta, ddof=1)) if eta.size > 1 else 0.0
+    # A constant prediction (intercept-only model) has variance exactly 0; numpy's
+    # mean can round so var() returns ~1e-30, which R's two-pass var() does not.
+    if eta.size < 2 or np.ptp(eta) == 0:
+        return 0.0
+    return float(np.var(eta, ddof=1))
 
 
 def variance_random(
