@@ -161,11 +161,15 @@ def complete_rows(frame: pd.DataFrame, columns: Sequence[str]) -> tuple[pd.DataF
         raise DataError(
             f"Column {missing[0]!r} is not in the data. Available columns: {available}."
         )
-    sub = frame.loc[:, list(columns)]
-    keep = np.array(sub.notna().all(axis=1).to_numpy(), dtype=bool)
-    for c in columns:
-        if is_numeric_column(sub[c]):
-            keep &= np.isfinite(sub[c].to_numpy(dtype=float, na_value=np.nan))
+    # Column by column: frame.loc[:, columns] copies a sub-frame, which alone cost
+    # 1.5 ms of a 10 ms tutorial-sized fit.
+    keep = np.ones(len(frame), dtype=bool)
+    for c in dict.fromkeys(columns):
+        column = frame[c]
+        if is_numeric_column(column):
+            keep &= np.isfinite(column.to_numpy(dtype=float, na_value=np.nan))
+        else:
+            keep &= column.notna().to_numpy(dtype=bool)
     n_dropped = int((~keep).sum())
     return (frame if n_dropped == 0 else frame.loc[keep]), n_dropped
 
