@@ -115,9 +115,9 @@ def browser_latency(rounds: int) -> dict[str, list[float]] | str:
         for _ in range(rounds):
             for label, on, shown in CYCLE:
                 switch = sidebar.get_by_role("switch", name=label, exact=True)
-                target = (
+                target = (  # the visible label; the switch input itself is 1 px
                     sidebar.locator('[data-testid="stCheckbox"]')
-                    .filter(has=switch)
+                    .filter(has=page.get_by_role("switch", name=label, exact=True))
                     .locator("label")
                     .first
                 )

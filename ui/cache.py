@@ -15,6 +15,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from lib import charts as lib_charts
 from lib import data as lib_data
 from lib import groups as lib_groups
 from lib import ols as lib_ols
@@ -138,3 +139,24 @@ def sample(
     """At most ``max_rows`` rows of ``columns`` (stratified by group) for a scatter plot."""
     subset = _frame.loc[:, list(dict.fromkeys(columns))].dropna()
     return lib_groups.sample_rows(subset, max_rows=max_rows, group=group)
+
+
+CHART_BUILDERS = {
+    "scatter": lib_charts.scatter_chart,
+    "histogram": lib_charts.histogram_chart,
+    "ranef": lib_charts.ranef_chart,
+}
+
+
+@st.cache_data(max_entries=256, ttl=TTL, show_spinner=False)
+def chart_spec(kind: str, *args: object, **kwargs: object) -> dict:
+    """``lib.charts`` builder ``kind`` applied to the arguments, as a Vega-Lite dict.
+
+    Building an altair chart and validating it against the Vega-Lite schema cost
+    15-50 ms a chart: 85 of the 150 ms a cached Model-page rerun took (measured
+    with ``benchmarks/bench_app.py``). Every argument, frames included, is part of
+    the cache key (Streamlit hashes frames under 50,000 rows completely; chart
+    frames have at most ``lib.charts.MAX_MARKS`` rows), so a spec is reused only
+    for identical inputs. The data travel inline in the dict's ``datasets``.
+    """
+    return CHART_BUILDERS[kind](*args, **kwargs).to_dict()

@@ -101,7 +101,8 @@ class _Context:
         if lines is not None:
             keep = set(self.shown) | {charts.OVERALL_LABEL}
             lines = lines[lines["group"].isin(keep)]
-        spec = charts.scatter_chart(
+        spec = cache.chart_spec(
+            "scatter",
             points,
             self.x,
             self.y,

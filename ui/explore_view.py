@@ -57,7 +57,8 @@ def _histograms(sel: Selection, groups) -> None:  # noqa: ANN001 - GroupSummary
     if hist.n_dropped:
         note += f"; {hist.n_dropped:,} rows with missing values left out"
     st.subheader(f"Distribution of {md(y)}")
-    overall = charts.histogram_chart(
+    overall = cache.chart_spec(
+        "histogram",
         charts.histogram_bins(hist),
         y,
         title=f"Histogram of {y} across all groups",
@@ -68,7 +69,8 @@ def _histograms(sel: Selection, groups) -> None:  # noqa: ANN001 - GroupSummary
     facet_note = note
     if len(shown) < len(groups.levels):
         facet_note += f"; the {len(shown)} largest of {len(groups.levels):,} groups"
-    by_group = charts.histogram_chart(
+    by_group = cache.chart_spec(
+        "histogram",
         charts.histogram_bins(hist, shown),
         y,
         by_group=True,
@@ -110,7 +112,8 @@ def _scatter(sel: Selection, groups) -> None:  # noqa: ANN001 - GroupSummary
     columns = (roles.outcome, x, roles.group)
     points, sampled = cache.sample(sel.source, columns, roles.group, charts.MAX_MARKS, sel.frame)
     note = f"random sample of {len(points):,} rows, stratified by group" if sampled else None
-    spec = charts.scatter_chart(
+    spec = cache.chart_spec(
+        "scatter",
         points,
         x,
         roles.outcome,

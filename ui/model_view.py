@@ -117,7 +117,8 @@ def _chart(sel: Selection, fit: LmmFit) -> None:
         notes.append(f"lines for the {len(shown)} largest of {fit.ngroups:,} groups")
     if roles.covariates:
         notes.append("lines at 0 for the other fixed effects")
-    spec = charts.scatter_chart(
+    spec = cache.chart_spec(
+        "scatter",
         points,
         x,
         roles.outcome,
@@ -183,7 +184,8 @@ def _ranef_panel(sel: Selection, fit: LmmFit) -> None:
     # One chart per term, stacked: side by side they do not fit a projector's width.
     for term in fit.random_names:
         what = "intercept" if term == "(Intercept)" else f"slope of {term}"
-        spec = charts.ranef_chart(
+        spec = cache.chart_spec(
+            "ranef",
             subset,
             term=term,
             group_title=fit.spec.group,

@@ -12,7 +12,6 @@ import math
 import re
 from collections.abc import Mapping
 
-import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -124,9 +123,10 @@ def table(
     )
 
 
-def chart(spec: alt.TopLevelMixin, alt_text: str) -> None:
-    """Draw an altair chart with the app's fonts (not the theme's) and an alt text."""
-    st.altair_chart(spec, theme=None, width="stretch", alt=alt_text)
+def chart(spec: dict, alt_text: str) -> None:
+    """Draw a Vega-Lite spec (``ui.cache.chart_spec``) with the app's fonts (not the
+    theme's) and an alt text."""
+    st.vega_lite_chart(spec=spec, theme=None, width="stretch", alt=alt_text)
 
 
 def meaning(text: str) -> None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
+import pyarrow as pa
+import pytest
 from conftest import frame_with, labelled, plain
 
 from lib.data import load_bundled
@@ -195,3 +199,33 @@ def test_icc_note_for_a_random_slope_without_its_fixed_effect(open_page):
     notes = [i.value for i in at.info if "performance::icc" in i.value]
     assert notes and "ignores random slopes whose variable is not a fixed effect" in notes[0]
     assert "the ICC shown is R's value" in notes[0].replace("The ICC", "the ICC")
+
+
+def _chart_tables(element) -> list[pa.Table]:
+    """The Arrow datasets a drawn Vega-Lite chart carries."""
+    return [pa.ipc.open_stream(d.data.data).read_all() for d in element.proto.datasets]
+
+
+def _overall_slope(element) -> float:
+    """Slope of the chart's black overall (fixed-effects) line, from its two end points."""
+    line = next(t for t in _chart_tables(element) if "line" in t.column_names).to_pandas()
+    return float((line["y"].iloc[1] - line["y"].iloc[0]) / (line["x"].iloc[1] - line["x"].iloc[0]))
+
+
+def test_charts_carry_the_data_and_follow_the_fit(open_page):
+    at = open_page(PAGE)
+    charts = at.get("vega_lite_chart")
+    assert len(charts) == 2  # scatter with lines, one caterpillar per random term
+    assert json.loads(charts[0].proto.spec)["title"]["text"] == "Fitted line of each group"
+    # students, 3 group lines and the overall line (two end points each)
+    assert sorted(t.num_rows for t in _chart_tables(charts[0])) == [2, 6, 183]
+    fit = fit_lmm(load_bundled("schools"), RI)
+    assert _overall_slope(charts[0]) == pytest.approx(fit.beta[1], rel=1e-9)
+    # The random slope adds a second caterpillar, and the chart specs are cached: the
+    # first model's lines must not be reused for the new fit.
+    at.sidebar.toggle(key="random_slope").set_value(True).run()
+    charts = at.get("vega_lite_chart")
+    assert len(charts) == 3
+    full = fit_lmm(load_bundled("schools"), RI.with_changes(random_slopes=("study_time",)))
+    assert _overall_slope(charts[0]) == pytest.approx(full.beta[1], rel=1e-9)
+    assert full.beta[1] != pytest.approx(fit.beta[1], rel=1e-3)
