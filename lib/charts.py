@@ -12,6 +12,7 @@ first and pass a ``note`` that the chart shows as its subtitle.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import altair as alt
@@ -57,9 +58,21 @@ def _title(text: str, note: str | None) -> alt.TitleParams:
 
 
 def _configure(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
-    """The shared look of every chart: the app's font, projector-sized text."""
+    """The shared look of every chart: the app's font, projector-sized text.
+
+    Each ``configure_*`` call deep-copies the whole chart (11 ms for a scatter
+    with lines), so the config is built once, on an empty chart, and attached.
+    """
+    configured = chart.copy(deep=False)
+    configured.config = _shared_config()
+    return configured
+
+
+@functools.cache
+def _shared_config() -> alt.Config:
     return (
-        chart.configure(font=FONT_FAMILY)
+        alt.Chart()
+        .configure(font=FONT_FAMILY)
         .configure_axis(
             labelFont=FONT_FAMILY,
             titleFont=FONT_FAMILY,
@@ -92,7 +105,7 @@ def _configure(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
             subtitleColor="#555555",
         )
         .configure_view(stroke=None)
-    )
+    ).config
 
 
 def group_scales(levels: Sequence[str]) -> dict[str, alt.Scale]:

@@ -295,3 +295,41 @@ def test_bad_upload_shows_an_error_and_a_good_one_becomes_active(
     assert_no_exception(page)
     expect(page.locator(METRIC_VALUE).first).to_have_text(re.compile(r"-?[\d,]+\.\d"))
     shoot(page, screenshot_dir, "model-uploaded")
+
+
+def test_an_upload_is_invisible_to_another_session(page: Page, browser, app_url, tmp_path) -> None:
+    """Two people at once: what one uploads never appears in the other's session."""
+    open_page(page, "/Data", "Data")
+    upload(page, _good_csv(tmp_path / "pupils.csv"))
+    expect(sidebar(page).get_by_role("combobox", name="Data set")).to_have_value(
+        "your upload", timeout=TIMEOUT_MS
+    )
+    wait_idle(page)
+    # A second visitor, arriving while the first session is open, with the first one's URL.
+    other = browser.new_context(viewport=page.viewport_size, base_url=app_url)
+    try:
+        second = other.new_page()
+        second.goto(page.url)
+        expect(second.get_by_role("heading", level=1, name="Data")).to_be_visible(
+            timeout=SLOW_TIMEOUT_MS
+        )
+        wait_idle(second, SLOW_TIMEOUT_MS)
+        assert_no_exception(second)
+        side = sidebar(second)
+        expect(side.get_by_role("combobox", name="Data set")).to_have_value("schools")
+        expect(side.get_by_role("combobox", name="Outcome (y)")).to_have_value("test_score")
+        expect(second.get_by_text("pupils.csv")).to_have_count(0)
+        # The data-set list offers the bundled sets only, not the other session's upload.
+        # (A click while the sidebar is still settling can close the list again: retry.)
+        options = second.get_by_role("option")
+        for _ in range(3):
+            side.get_by_role("combobox", name="Data set").click()
+            try:
+                expect(options.first).to_be_visible(timeout=5_000)
+                break
+            except AssertionError:
+                second.keyboard.press("Escape")
+        labels = [t.strip() for t in options.all_inner_texts()]
+        assert labels == ["schools", "dietox", "grunfeld"], labels
+    finally:
+        other.close()
