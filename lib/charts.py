@@ -70,26 +70,19 @@ def _configure(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
 
 @functools.cache
 def _shared_config() -> alt.Config:
+    # Axes and legends label and title the same way.
+    text = {
+        "labelFont": FONT_FAMILY,
+        "titleFont": FONT_FAMILY,
+        "labelFontSize": FONT["label"],
+        "titleFontSize": FONT["title"],
+        "titleFontWeight": 600,
+    }
     return (
         alt.Chart()
         .configure(font=FONT_FAMILY)
-        .configure_axis(
-            labelFont=FONT_FAMILY,
-            titleFont=FONT_FAMILY,
-            labelFontSize=FONT["label"],
-            titleFontSize=FONT["title"],
-            titleFontWeight=600,
-            grid=False,
-        )
-        .configure_legend(
-            labelFont=FONT_FAMILY,
-            titleFont=FONT_FAMILY,
-            labelFontSize=FONT["label"],
-            titleFontSize=FONT["title"],
-            titleFontWeight=600,
-            symbolSize=220,
-            labelLimit=320,
-        )
+        .configure_axis(**text, grid=False)
+        .configure_legend(**text, symbolSize=220, labelLimit=320)
         .configure_header(
             labelFont=FONT_FAMILY,
             titleFont=FONT_FAMILY,

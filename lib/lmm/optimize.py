@@ -59,6 +59,10 @@ class BatchedDeviance:
         self.evaluations = 0
         self.best_theta: np.ndarray | None = None
         self.best_value = np.inf
+        # The last gradient_hessian call: the saddle check and the final Newton polish
+        # ask again at the point where the previous Newton steps stopped.
+        self._last_derivatives: tuple[np.ndarray, tuple[float, np.ndarray, np.ndarray]] | None
+        self._last_derivatives = None
 
     def many(self, thetas: np.ndarray) -> np.ndarray:
         thetas = np.atleast_2d(thetas)
@@ -86,6 +90,8 @@ class BatchedDeviance:
     def gradient_hessian(self, theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         """Value, gradient and Hessian by central differences, in one batched call
         (the same difference formulas as numDeriv's ``genD``)."""
+        if self._last_derivatives is not None and np.array_equal(self._last_derivatives[0], theta):
+            return self._last_derivatives[1]
         k = theta.size
         h = NEWTON_STEP * np.maximum(1.0, np.abs(theta))
         eye = np.diag(h)
@@ -100,6 +106,7 @@ class BatchedDeviance:
             H[i, j] = H[j, i] = (
                 up[n] - 2.0 * f0 + down[n] - H[i, i] * h[i] ** 2 - H[j, j] * h[j] ** 2
             ) / (2.0 * h[i] * h[j])
+        self._last_derivatives = (theta.copy(), (float(f0), grad, H))
         return float(f0), grad, H
 
 
@@ -208,17 +215,17 @@ def optimize_theta(
     bounds = [(lo if np.isfinite(lo) else None, None) for lo in lower]
     start = layout.start
     few_groups = cp.ngroups <= MULTISTART_MAX_GROUPS
-    if few_groups and layout.q <= 2:
-        grid = grid_thetas(cp, layout)
-        values = devfun.many(np.vstack([start, grid]))
-        starts = [np.vstack([start, grid])[int(np.argmin(values))]]
-        how = f"grid of {len(grid)} starts"
+    grid_start = few_groups and layout.q <= 2
+    if grid_start:
+        candidates = np.vstack([start, grid_thetas(cp, layout)])
+        starts = [candidates[int(np.argmin(devfun.many(candidates)))]]
+        how = f"grid of {len(candidates) - 1} starts"
     else:
         starts = [start * s for s in (START_SCALES if few_groups else START_SCALES[:1])]
         how = f"{len(starts)} start(s)"
     results = []
     for s0 in starts:
-        if few_groups and layout.q <= 2:
+        if grid_start:
             # From the grid's best point a few Newton steps usually reach the optimum
             # at a third of L-BFGS-B's cost; L-BFGS-B runs only if they did not.
             x, converged = newton_polish(devfun, s0, lower, max_iter=NEWTON_FIRST_ITER)
