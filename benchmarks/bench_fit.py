@@ -74,7 +74,7 @@ TARGET_TUTORIAL_SECONDS = 0.010
 TARGET_LME4_SPEEDUP_1E6 = 90.0
 TARGET_SM_SPEEDUP_1E6 = 140.0
 
-SPEC = ModelSpec(
+SPEC = ModelSpec.one_factor(
     outcome="y",
     group="g",
     fixed=("x",),

@@ -1,4 +1,6 @@
-"""Command line: ``python -m lib fit DATA.csv --outcome Y --group G ...`` prints JSON.
+"""Command line: ``python -m lib fit DATA --spec MODEL.json`` prints JSON.
+
+The one-factor flags (``--outcome Y --group G --fixed ... --random ...``) remain.
 
 Meant for scripting and benchmarks. Bad input exits with status 2 and a
 one-line message on stderr (no traceback). Column names are taken as plain
@@ -17,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lib.errors import ExplorerError
+from lib.data import load_table
+from lib.errors import ExplorerError, SpecError
 from lib.lmm import LmmFit, fit_lmm
 from lib.spec import ModelSpec
 
@@ -34,9 +37,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m lib", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     fit = sub.add_parser("fit", help="fit a linear mixed model and print its summary as JSON")
-    fit.add_argument("data", help="CSV file")
-    fit.add_argument("--outcome", required=True, help="numeric outcome column")
-    fit.add_argument("--group", required=True, help="grouping column")
+    fit.add_argument("data", help="CSV, Parquet or Excel (.xlsx) file")
+    fit.add_argument(
+        "--spec",
+        help="MODEL.json: {outcome, fixed, random: [{group, intercept, slopes, correlated}], "
+        "method}; replaces the one-factor flags below",
+    )
+    fit.add_argument("--outcome", help="numeric outcome column (one-factor form)")
+    fit.add_argument("--group", help="grouping column (one-factor form)")
     fit.add_argument("--fixed", default="", help="comma-separated fixed predictors (may be empty)")
     fit.add_argument(
         "--random",
@@ -53,8 +61,15 @@ def _split(text: str) -> tuple[str, ...]:
 
 
 def spec_from_args(args: argparse.Namespace) -> ModelSpec:
+    """The spec from ``--spec MODEL.json``, or from the one-factor flags."""
+    if args.spec:
+        if args.outcome or args.group:
+            raise SpecError("Give either --spec MODEL.json or --outcome/--group, not both.")
+        return read_spec(args.spec)
+    if not args.outcome or not args.group:
+        raise SpecError("Give --spec MODEL.json, or both --outcome and --group.")
     random = _split(args.random)
-    return ModelSpec(
+    return ModelSpec.one_factor(
         outcome=args.outcome,
         group=args.group,
         fixed=_split(args.fixed),
@@ -65,20 +80,39 @@ def spec_from_args(args: argparse.Namespace) -> ModelSpec:
     )
 
 
-def read_csv(path: str, group: str) -> pd.DataFrame:
-    """Read a CSV, keeping the group column categorical (factorised once, per FACTS)."""
+def read_spec(path: str) -> ModelSpec:
+    """Read MODEL.json; its text is data, never evaluated."""
     file = Path(path)
     if not file.is_file():
-        raise ExplorerError(f"Data file {path!r} does not exist.")
+        raise SpecError(f"Model spec file {path!r} does not exist or is not a file.")
     try:
-        frame = pd.read_csv(file, engine="pyarrow")
-    except Exception:  # pyarrow is strict about some dialects; fall back to the C parser
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise SpecError(f"Model spec {path!r} is not valid JSON: {exc}.") from exc
+    return ModelSpec.from_dict(data)
+
+
+def read_data(path: str, spec: ModelSpec) -> pd.DataFrame:
+    """Read CSV (fast pyarrow reader), Parquet or Excel; grouping columns categorical.
+
+    Grouping columns are factorised once here (shared FACTS: turning string labels
+    into codes was a quarter of a 10^6-row fit).
+    """
+    file = Path(path)
+    if file.is_dir():
+        raise ExplorerError(f"{path!r} is a directory; give the path of a data file.")
+    if not file.is_file():
+        raise ExplorerError(f"Data file {path!r} does not exist.")
+    if file.suffix.lower() in (".xlsx", ".parquet"):
+        frame = load_table(file.read_bytes(), file.name)
+    else:
         try:
-            frame = pd.read_csv(file)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-            raise ExplorerError(f"Could not read {path!r} as CSV: {exc}") from exc
-    if group in frame.columns:
-        frame[group] = frame[group].astype("category")
+            frame = pd.read_csv(file, engine="pyarrow")
+        except Exception:  # pyarrow is strict about some dialects; the app's reader sniffs
+            frame = load_table(file.read_bytes(), file.name)
+    for column in spec.group_columns:
+        if column in frame.columns:
+            frame[column] = frame[column].astype("category")
     return frame
 
 
@@ -87,21 +121,33 @@ def _num(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _by_name(values: np.ndarray, names: Sequence[str]) -> dict:
+    return {t: _num(v) for t, v in zip(names, values, strict=True)}
+
+
 def fit_to_json(fit: LmmFit) -> dict:
     """The documented JSON document for one fit (terms named as lme4 names them)."""
-    names, rnames = fit.fixef_names, fit.varcorr.names
-
-    def by_term(values: np.ndarray, terms: Sequence[str]) -> dict:
-        return {t: _num(v) for t, v in zip(terms, values, strict=True)}
-
-    corr = {}
-    if fit.varcorr.correlated:
-        c = fit.varcorr.correlation
-        for i in range(len(rnames)):
-            for j in range(i + 1, len(rnames)):
-                corr[f"{rnames[i]}:{rnames[j]}"] = _num(c[i, j])
+    names = fit.fixef_names
+    terms = []
+    for t in fit.varcorr.terms:
+        corr = {}
+        if t.correlated:
+            c = t.correlation
+            for i in range(len(t.names)):
+                for j in range(i + 1, len(t.names)):
+                    corr[f"{t.names[i]}:{t.names[j]}"] = _num(c[i, j])
+        terms.append(
+            {
+                "group": t.group,
+                "names": list(t.names),
+                "variances": _by_name(t.variances, t.names),
+                "sd": _by_name(t.sd, t.names),
+                "corr": corr,
+            }
+        )
     return {
         "formula": fit.formula,
+        "spec": fit.spec.to_dict(),
         "method": "REML" if fit.reml else "ML",
         "criterion": fit.criterion,
         "loglik": fit.loglik,
@@ -112,24 +158,25 @@ def fit_to_json(fit: LmmFit) -> dict:
         "n_dropped": fit.n_dropped,
         "theta": [float(t) for t in fit.theta],
         "sigma": fit.sigma,
-        "fixef": by_term(fit.beta, names),
-        "fixef_se": by_term(fit.beta_se, names),
-        "fixef_t": by_term(fit.beta_t, names),
-        "fixef_df": by_term(fit.beta_df, names),
-        "fixef_p": by_term(fit.beta_p, names),
+        "fixef": _by_name(fit.beta, names),
+        "fixef_se": _by_name(fit.beta_se, names),
+        "fixef_t": _by_name(fit.beta_t, names),
+        "fixef_df": _by_name(fit.beta_df, names),
+        "fixef_p": _by_name(fit.beta_p, names),
         "fixef_corr": [[_num(v) for v in row] for row in fit.fixef_corr],
-        "varcorr": {
-            "variances": by_term(fit.varcorr.variances, rnames),
-            "sd": by_term(fit.varcorr.sd, rnames),
-            "corr": corr,
-            "residual_variance": fit.varcorr.residual_variance,
-        },
+        "varcorr": {"terms": terms, "residual_variance": fit.varcorr.residual_variance},
         "ranef": {
-            lev: by_term(row, rnames) for lev, row in zip(fit.group_levels, fit.ranef, strict=True)
+            f.group: {
+                lev: _by_name(row, f.names) for lev, row in zip(f.levels, f.modes, strict=True)
+            }
+            for f in fit.ranef
         },
         "ranef_condvar": {
-            lev: [[_num(v) for v in r] for r in m]
-            for lev, m in zip(fit.group_levels, fit.ranef_condvar, strict=True)
+            f.group: {
+                lev: _by_name(np.diagonal(m), f.names)
+                for lev, m in zip(f.levels, f.condvar, strict=True)
+            }
+            for f in fit.ranef
         },
         "scaled_resid_quantiles": [float(v) for v in fit.scaled_resid_quantiles],
         "singular": fit.singular,
@@ -148,7 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         spec = spec_from_args(args)
-        frame = read_csv(args.data, args.group)
+        frame = read_data(args.data, spec)
         fit = fit_lmm(frame, spec)
     except ExplorerError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from lib.errors import DataError
-from lib.spec import ModelSpec
+from lib.spec import ModelSpec, RandomTerm
 
 MIN_ROWS = 3
 
@@ -117,6 +117,76 @@ def fixed_matrix(
     return np.asfortranarray(np.column_stack(columns)), tuple(names)
 
 
+def interaction_codes(
+    frame: pd.DataFrame, columns: Sequence[str]
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Codes and levels of the interaction of several columns, as R's ``a:b``.
+
+    R's ``:`` on factors orders levels with the first factor varying slowest and
+    lme4 drops unused combinations, so the levels are the combinations present,
+    sorted by each column's own level order (numeric labels numerically), and
+    named by joining the labels with ":".
+    """
+    if len(columns) == 1:
+        return factor_codes(frame[columns[0]])
+    parts = [factor_codes(frame[c]) for c in columns]
+    sizes = [max(len(levels), 1) for _, levels in parts]
+    combined = np.zeros(len(frame), dtype=np.int64)
+    # Mixed radix, first column most significant: sorting the integer sorts the tuple.
+    for (codes, _), size in zip(parts, sizes, strict=True):
+        combined = combined * size + codes
+    present, codes = np.unique(combined, return_inverse=True)
+    labels = []
+    for value in present:
+        digits = []
+        for size in reversed(sizes):
+            digits.append(int(value % size))
+            value //= size
+        digits.reverse()
+        labels.append(":".join(levels[d] for d, (_, levels) in zip(digits, parts, strict=True)))
+    return codes.astype(np.int64), tuple(labels)
+
+
+@dataclass(frozen=True, eq=False)
+class TermDesign:
+    """The arrays of one random term (MixedModels.jl's ``ReMat``).
+
+    Attributes
+    ----------
+    term : RandomTerm
+    codes : ndarray (n,) of int
+        Level index 0..G-1 of each row, in ``levels`` order.
+    levels : tuple of str
+    Z : ndarray (n, q)
+        Per-row covariates of the term's effects (1 for the intercept, then slopes).
+    """
+
+    term: RandomTerm
+    codes: np.ndarray
+    levels: tuple[str, ...]
+    Z: np.ndarray
+
+    @property
+    def name(self) -> str:
+        return self.term.name
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self.term.names
+
+    @property
+    def nlevels(self) -> int:
+        return len(self.levels)
+
+    @property
+    def q(self) -> int:
+        return self.Z.shape[1]
+
+    @property
+    def correlated(self) -> bool:
+        return self.term.is_correlated
+
+
 @dataclass(frozen=True, eq=False)
 class Design:
     """Arrays for one model.
@@ -125,32 +195,23 @@ class Design:
     ----------
     y : ndarray (n,)
     X : ndarray (n, p)
-    Z : ndarray (n, q)
-        Per-row random-effect covariates (1 for the intercept, then slopes).
-    group : ndarray (n,) of int
-        Group index 0..G-1 in ``levels`` order.
-    levels : tuple of str
-    fixef_names, random_names : tuple of str
+    terms : tuple of TermDesign
+        One per random term, in lme4's order: sorted by number of levels,
+        largest first (stable), as ``lme4::mkReTrms`` orders them.
+    fixef_names : tuple of str
     n_dropped : int
         Rows removed because a used column was missing or not finite.
     """
 
     y: np.ndarray
     X: np.ndarray
-    Z: np.ndarray
-    group: np.ndarray
-    levels: tuple[str, ...]
+    terms: tuple[TermDesign, ...]
     fixef_names: tuple[str, ...]
-    random_names: tuple[str, ...]
     n_dropped: int
 
     @property
     def nobs(self) -> int:
         return int(self.y.shape[0])
-
-    @property
-    def ngroups(self) -> int:
-        return len(self.levels)
 
 
 def complete_rows(frame: pd.DataFrame, columns: Sequence[str]) -> tuple[pd.DataFrame, int]:
@@ -188,7 +249,7 @@ def build_design(frame: pd.DataFrame, spec: ModelSpec) -> Design:
             f"The outcome '{spec.outcome}' must be numeric, but it holds text or categories "
             f"(for example {_example(clean[spec.outcome])}). Choose a numeric outcome."
         )
-    for name in spec.random_slopes:
+    for name in spec.slope_columns:
         if not is_numeric_column(clean[name]):
             raise DataError(
                 f"A random slope needs a numeric column, but '{name}' is categorical "
@@ -199,12 +260,9 @@ def build_design(frame: pd.DataFrame, spec: ModelSpec) -> Design:
             f"Only {len(clean)} complete rows remain after dropping {n_dropped} with missing "
             f"values in {list(spec.columns)}; a mixed model needs many more."
         )
-    group, levels = factor_codes(clean[spec.group])
-    if len(levels) < 2:
-        raise DataError(
-            f"The grouping column '{spec.group}' has {len(levels)} distinct value(s) "
-            "after removing missing rows; a multilevel model needs at least 2 groups."
-        )
+    terms = tuple(_term_design(clean, term) for term in spec.random)
+    # lme4 (mkReTrms) orders terms by decreasing number of levels; sorted() is stable.
+    terms = tuple(sorted(terms, key=lambda t: -t.nlevels))
     X, fixef_names = fixed_matrix(clean, spec.fixed)
     p = X.shape[1]
     if len(clean) <= p:
@@ -216,19 +274,27 @@ def build_design(frame: pd.DataFrame, spec: ModelSpec) -> Design:
             "The fixed-effect predictors are collinear (one is a combination of the others): "
             f"{list(fixef_names)}. Remove one of them."
         )
-    z_cols = ([np.ones(len(clean))] if spec.random_intercept else []) + [
-        clean[c].to_numpy(dtype=float) for c in spec.random_slopes
-    ]
-    Z = np.asfortranarray(np.column_stack(z_cols)) if z_cols else np.empty((len(clean), 0))
     return Design(
         y=clean[spec.outcome].to_numpy(dtype=float),
         X=X,
-        Z=Z,
-        group=group,
-        levels=levels,
+        terms=terms,
         fixef_names=fixef_names,
-        random_names=spec.random_names,
         n_dropped=n_dropped,
+    )
+
+
+def _term_design(clean: pd.DataFrame, term: RandomTerm) -> TermDesign:
+    codes, levels = interaction_codes(clean, term.group)
+    if len(levels) < 2:
+        raise DataError(
+            f"The grouping factor '{term.name}' has {len(levels)} distinct value(s) "
+            "after removing missing rows; a multilevel model needs at least 2 groups."
+        )
+    z_cols = ([np.ones(len(clean))] if term.intercept else []) + [
+        clean[c].to_numpy(dtype=float) for c in term.slopes
+    ]
+    return TermDesign(
+        term=term, codes=codes, levels=levels, Z=np.asfortranarray(np.column_stack(z_cols))
     )
 
 

@@ -10,6 +10,7 @@ download buttons export.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,47 +32,56 @@ def scaled_residuals(fit: LmmFit) -> pd.DataFrame:
 
 
 def fit_criteria(fit: LmmFit) -> pd.DataFrame:
-    """REML criterion (or deviance), AIC, BIC, logLik and sizes, one row."""
-    row = {
+    """REML criterion (or deviance), AIC, BIC, logLik and sizes, one row.
+
+    One ``Groups: <factor>`` column per grouping factor, as lme4's
+    ``Number of obs: 183, groups: class:school, 20; school, 5`` line.
+    """
+    row: dict[str, Any] = {
         fit.criterion_name: fit.criterion,
         "AIC": fit.aic,
         "BIC": fit.bic,
         "logLik": fit.loglik,
         "npar": fit.npar,
         "Number of obs": fit.nobs,
-        "Groups": fit.ngroups,
-        "Rows dropped": getattr(fit, "n_dropped", 0),
     }
+    for name, count in fit.ngroups.items():
+        row[f"Groups: {name}"] = count
+    row["Rows dropped"] = fit.n_dropped
     return pd.DataFrame([row])
 
 
 def varcorr_table(fit: LmmFit) -> pd.DataFrame:
     """``Random effects:``: Groups, Name, Variance, Std.Dev., Corr.
 
-    A correlated model lists its terms under one group name with the lower
-    triangle of the correlation matrix in ``Corr`` (and ``Corr.2``... for a
-    third term onward); an uncorrelated one names each term's group ``g``,
-    ``g.1``... as lme4 does for ``(1 | g) + (0 + x | g)``. The last row is the
-    residual.
+    One block per term, in lme4's order. A correlated term lists its effects
+    under one group name with the lower triangle of the correlation matrix in
+    ``Corr`` (and ``Corr.2``... for a third effect onward). lme4 names repeated
+    blocks of one factor ``g``, ``g.1``, ... (an uncorrelated term
+    ``(1 | g) + (0 + x | g)`` is such a pair). The last row is the residual.
     """
     vc = fit.varcorr
-    group = fit.spec.group
-    q = len(vc.names)
-    show_corr = vc.correlated and q > 1
-    corr = vc.correlation
+    width = max((t.q for t in _blocks(vc)), default=1)
+    show_corr = any(t.correlated and len(t.names) > 1 for t in vc.terms)
+    seen: dict[str, int] = {}
     rows: list[dict[str, Any]] = []
-    for i, name in enumerate(vc.names):
-        label = group if (vc.correlated or i == 0) else f"{group}.{i}"
-        row: dict[str, Any] = {
-            "Groups": label if (i == 0 or not vc.correlated) else "",
-            "Name": name,
-            "Variance": float(vc.variances[i]),
-            "Std.Dev.": float(vc.sd[i]),
-        }
-        if show_corr:
-            for j in range(q - 1):
-                row[_corr_label(j)] = float(corr[i, j]) if j < i else np.nan
-        rows.append(row)
+    for block in _blocks(vc):
+        count = seen.get(block.group, 0)
+        seen[block.group] = count + 1
+        label = block.group if count == 0 else f"{block.group}.{count}"
+        corr = block.correlation
+        for i, name in enumerate(block.names):
+            row: dict[str, Any] = {
+                "Groups": label if i == 0 else "",
+                "Name": name,
+                "Variance": float(block.variances[i]),
+                "Std.Dev.": float(block.sd[i]),
+            }
+            if show_corr:
+                for j in range(width - 1):
+                    ok = block.correlated and j < i
+                    row[_corr_label(j)] = float(corr[i, j]) if ok else np.nan
+            rows.append(row)
     residual: dict[str, Any] = {
         "Groups": "Residual",
         "Name": "",
@@ -79,9 +89,68 @@ def varcorr_table(fit: LmmFit) -> pd.DataFrame:
         "Std.Dev.": float(vc.residual_sd),
     }
     if show_corr:
-        residual.update({_corr_label(j): np.nan for j in range(q - 1)})
+        residual.update({_corr_label(j): np.nan for j in range(width - 1)})
     rows.append(residual)
     return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class _Block:
+    group: str
+    names: tuple[str, ...]
+    variances: np.ndarray
+    sd: np.ndarray
+    correlation: np.ndarray
+    correlated: bool
+
+    @property
+    def q(self) -> int:
+        return len(self.names)
+
+
+def _blocks(vc: Any) -> list[_Block]:
+    """lme4's VarCorr blocks: a correlated term is one block, an uncorrelated one
+    is one block per effect (lme4 fits ``(1 | g) + (0 + x | g)`` as two terms)."""
+    out = []
+    for t in vc.terms:
+        if t.correlated or len(t.names) == 1:
+            out.append(_Block(t.group, t.names, t.variances, t.sd, t.correlation, t.correlated))
+            continue
+        for k, name in enumerate(t.names):
+            out.append(
+                _Block(
+                    t.group,
+                    (name,),
+                    t.variances[k : k + 1],
+                    t.sd[k : k + 1],
+                    np.ones((1, 1)),
+                    False,
+                )
+            )
+    return out
+
+
+def level_shares(fit: LmmFit) -> pd.DataFrame:
+    """The multilevel ICC table: each variance component's share of the total.
+
+    One row per random effect and one for the residual: ``Variance`` and
+    ``Share`` = variance / (sum of all variances). For intercept-only terms the
+    shares are the proportions of outcome variance at each level (Snijders &
+    Bosker 2012, sec. 4.9); with random slopes the slope variance is in the
+    slope's units and the share is shown as NaN.
+    """
+    rows = []
+    for t in fit.varcorr.terms:
+        for name, var in zip(t.names, t.variances, strict=True):
+            rows.append({"Level": t.group, "Effect": name, "Variance": float(var)})
+    rows.append(
+        {"Level": "Residual", "Effect": "", "Variance": float(fit.varcorr.residual_variance)}
+    )
+    frame = pd.DataFrame(rows)
+    intercepts = frame["Effect"].isin(["(Intercept)", ""])
+    total = frame.loc[intercepts, "Variance"].sum()
+    frame["Share"] = np.where(intercepts, frame["Variance"] / total, np.nan)
+    return frame
 
 
 def _corr_label(j: int) -> str:
@@ -108,29 +177,38 @@ def fixef_corr_table(fit: LmmFit) -> pd.DataFrame:
     return pd.DataFrame(lower[1:, :-1], index=names[1:], columns=names[:-1])
 
 
-def ranef_table(fit: LmmFit) -> pd.DataFrame:
-    """``ranef(model)``: conditional modes, one row per group."""
+def _factor(fit: LmmFit, group: str | None) -> Any:
+    return fit.ranef[0] if group is None else fit.factor(group)
+
+
+def ranef_table(fit: LmmFit, group: str | None = None) -> pd.DataFrame:
+    """``ranef(model)[[group]]``: conditional modes, one row per level.
+
+    ``group`` names the grouping factor (lme4's name); the first factor by default.
+    """
+    f = _factor(fit, group)
     return pd.DataFrame(
-        np.asarray(fit.ranef, float),
-        index=pd.Index(list(fit.group_levels), name=fit.spec.group),
-        columns=list(fit.random_names),
+        np.asarray(f.modes, float),
+        index=pd.Index(list(f.levels), name=f.group),
+        columns=list(f.names),
     )
 
 
-def ranef_intervals(fit: LmmFit, z: float = Z_95) -> pd.DataFrame:
-    """Each group's random effects with ``estimate ± z * sqrt(condVar)``.
+def ranef_intervals(fit: LmmFit, group: str | None = None, z: float = Z_95) -> pd.DataFrame:
+    """Each level's random effects with ``estimate ± z * sqrt(condVar)``.
 
-    Long format (one row per group and term): group, term, estimate, se,
-    lower, upper, n (rows in the group). The conditional SD is lme4's
-    ``attr(ranef(model, condVar = TRUE)[[1]], "postVar")`` diagonal.
+    Long format (one row per level and effect): group, term, estimate, se,
+    lower, upper, n (rows in the level). The conditional SD is lme4's
+    ``attr(ranef(model, condVar = TRUE)[[group]], "postVar")`` diagonal.
     """
-    b = np.asarray(fit.ranef, float)
-    condvar = np.asarray(fit.ranef_condvar, float)
-    sizes = np.asarray(fit.group_sizes)
+    f = _factor(fit, group)
+    b = np.asarray(f.modes, float)
+    condvar = np.asarray(f.condvar, float)
+    sizes = np.asarray(f.sizes)
     rows = []
-    for k, term in enumerate(fit.random_names):
+    for k, term in enumerate(f.names):
         se = np.sqrt(np.maximum(condvar[:, k, k], 0.0))
-        for g, level in enumerate(fit.group_levels):
+        for g, level in enumerate(f.levels):
             rows.append(
                 {
                     "group": level,
@@ -145,25 +223,24 @@ def ranef_intervals(fit: LmmFit, z: float = Z_95) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["group", "term", "estimate", "se", "lower", "upper", "n"])
 
 
-def coef_table(fit: LmmFit) -> pd.DataFrame:
-    """``coef(model)``: each group's coefficients, fixed effect + random effect.
+def coef_table(fit: LmmFit, group: str | None = None) -> pd.DataFrame:
+    """``coef(model)[[group]]``: each level's coefficients, fixed + random effect.
 
     A random slope without a matching fixed effect (``1 + (0 + x | g)``) gets
     its own column (fixed part 0), as lme4's ``coef`` adds it.
     """
+    f = _factor(fit, group)
     names = list(fit.fixef_names)
-    extra = [r for r in fit.random_names if r not in names]
+    extra = [r for r in f.names if r not in names]
     columns = names + extra
     beta = dict(zip(fit.fixef_names, np.asarray(fit.beta, float), strict=True))
-    out = np.empty((len(fit.group_levels), len(columns)))
-    b = np.asarray(fit.ranef, float)
+    out = np.empty((len(f.levels), len(columns)))
+    b = np.asarray(f.modes, float)
     for j, name in enumerate(columns):
         out[:, j] = beta.get(name, 0.0)
-        if name in fit.random_names:
-            out[:, j] += b[:, list(fit.random_names).index(name)]
-    return pd.DataFrame(
-        out, index=pd.Index(list(fit.group_levels), name=fit.spec.group), columns=columns
-    )
+        if name in f.names:
+            out[:, j] += b[:, list(f.names).index(name)]
+    return pd.DataFrame(out, index=pd.Index(list(f.levels), name=f.group), columns=columns)
 
 
 def icc_r2_table(fit: LmmFit) -> pd.DataFrame:
@@ -183,12 +260,17 @@ def null_model_means(fit: LmmFit, observed_means: Sequence[float]) -> pd.DataFra
 
     Columns ``Mean``, ``fixed_intercept``, ``random_intercept``,
     ``null_model_estimate`` (fixed + random intercept), one row per group.
-    Only meaningful for an intercept-only model with a random intercept.
+    Only meaningful for an intercept-only model with one random intercept.
     """
-    if "(Intercept)" not in fit.random_names or list(fit.fixef_names) != ["(Intercept)"]:
+    f = fit.ranef[0]
+    if (
+        len(fit.ranef) != 1
+        or "(Intercept)" not in f.names
+        or list(fit.fixef_names) != ["(Intercept)"]
+    ):
         raise ValueError("null_model_means needs an intercept-only model with a random intercept")
     fixed = float(fit.beta[0])
-    random = np.asarray(fit.ranef, float)[:, list(fit.random_names).index("(Intercept)")]
+    random = np.asarray(f.modes, float)[:, list(f.names).index("(Intercept)")]
     return pd.DataFrame(
         {
             "Mean": np.asarray(observed_means, float),
@@ -196,7 +278,7 @@ def null_model_means(fit: LmmFit, observed_means: Sequence[float]) -> pd.DataFra
             "random_intercept": random,
             "null_model_estimate": fixed + random,
         },
-        index=pd.Index(list(fit.group_levels), name=fit.spec.group),
+        index=pd.Index(list(f.levels), name=f.group),
     )
 
 

@@ -21,7 +21,7 @@ def reference() -> dict:
 
 
 def spec_from_json(s: dict) -> ModelSpec:
-    return ModelSpec(
+    return ModelSpec.one_factor(
         outcome=s["outcome"],
         group=s["group"],
         fixed=tuple(s["fixed"]),

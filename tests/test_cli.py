@@ -45,8 +45,17 @@ def test_fit_prints_the_documented_json():
     assert doc["method"] == "REML"
     assert doc["criterion"] == pytest.approx(case["result"]["criterion"], rel=1e-6)
     assert set(doc["fixef"]) == {"(Intercept)", "Days"}
-    assert set(doc["varcorr"]) >= {"variances", "sd", "corr", "residual_variance"}
-    assert "(Intercept):Days" in doc["varcorr"]["corr"]
+    assert set(doc["varcorr"]) == {"terms", "residual_variance"}
+    (term,) = doc["varcorr"]["terms"]
+    assert set(term) == {"group", "names", "variances", "sd", "corr"}
+    assert term["group"] == "Subject"
+    assert term["names"] == ["(Intercept)", "Days"]
+    assert term["variances"]["Days"] == pytest.approx(fit.varcorr.terms[0].variances[1], rel=1e-9)
+    assert "(Intercept):Days" in term["corr"]
+    assert doc["ngroups"] == {"Subject": 18}
+    assert set(doc["ranef"]) == {"Subject"}
+    assert set(doc["ranef"]["Subject"]["308"]) == {"(Intercept)", "Days"}
+    assert set(doc["ranef_condvar"]["Subject"]["308"]) == {"(Intercept)", "Days"}
     assert len(doc["scaled_resid_quantiles"]) == 5
     assert doc["timing"]["fit_seconds"] > 0
     assert set(doc["icc"]) == {"adjusted", "unadjusted"}
@@ -71,7 +80,7 @@ def test_uncorrelated_and_ml_flags():
     doc = json.loads(proc.stdout)
     assert doc["method"] == "ML"
     assert doc["formula"] == "Reaction ~ 1 + Days + (1 | Subject) + (0 + Days | Subject)"
-    assert doc["varcorr"]["corr"] == {}
+    assert doc["varcorr"]["terms"][0]["corr"] == {}
 
 
 @pytest.mark.parametrize(
@@ -84,9 +93,9 @@ def test_uncorrelated_and_ml_flags():
         ),
         (
             ("fit", SLEEP, "--outcome", "Reaction", "--group", "Subject", "--random", ""),
-            "no random effect",
+            "neither an intercept nor a slope",
         ),
-        (("fit", SLEEP, "--group", "Subject"), "required"),
+        (("fit", SLEEP, "--group", "Subject"), "--outcome"),
     ],
 )
 def test_bad_input_exits_2_without_traceback(args, message):

@@ -70,7 +70,7 @@ def test_criterion_loglik_aic_bic(name):
     assert fit.aic == pytest.approx(r["aic"], rel=CRIT_RTOL)
     assert fit.bic == pytest.approx(r["bic"], rel=CRIT_RTOL)
     assert fit.nobs == r["nobs"]
-    assert fit.ngroups == r["ngroups"]
+    assert fit.ngroups == {fit.ranef[0].group: r["ngroups"]}
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -105,11 +105,13 @@ def test_variance_components(name):
     case, fit = _comparable(name)
     r = case["result"]["varcorr"]
     y_var = float(np.var(frame(case["data"])[case["spec"]["outcome"]], ddof=1))
-    names = list(fit.varcorr.names)
+    names = list(fit.varcorr.terms[0].names)
     assert names == list(r["variances"])
     vc_tol = _tol(case, 1e-4, 2e-4)
     expected = [r["variances"][n] for n in names]
-    np.testing.assert_allclose(fit.varcorr.variances, expected, rtol=vc_tol, atol=1e-7 * y_var)
+    np.testing.assert_allclose(
+        fit.varcorr.terms[0].variances, expected, rtol=vc_tol, atol=1e-7 * y_var
+    )
     assert fit.varcorr.residual_variance == pytest.approx(r["residual_variance"], rel=vc_tol)
     for key, value in (r.get("corr") or {}).items():
         a, b = key.split(":")
@@ -119,11 +121,13 @@ def test_variance_components(name):
         if case["result"]["singular"]:
             # A correlation at a singular fit is 0/0 in the limit; lme4 reports
             # whatever its last iterate gave (often +-1). Only require a valid value.
-            assert -1.0 - 1e-9 <= fit.varcorr.correlation[i, j] <= 1.0 + 1e-9 or np.isnan(
-                fit.varcorr.correlation[i, j]
+            assert -1.0 - 1e-9 <= fit.varcorr.terms[0].correlation[i, j] <= 1.0 + 1e-9 or np.isnan(
+                fit.varcorr.terms[0].correlation[i, j]
             )
         else:
-            assert fit.varcorr.correlation[i, j] == pytest.approx(value, rel=1e-4, abs=1e-5)
+            assert fit.varcorr.terms[0].correlation[i, j] == pytest.approx(
+                value, rel=1e-4, abs=1e-5
+            )
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -131,12 +135,12 @@ def test_random_effects_and_condvar(name):
     case, fit = _comparable(name)
     r = case["result"]
     y_sd = float(np.std(frame(case["data"])[case["spec"]["outcome"]], ddof=1))
-    names = list(fit.varcorr.names)
-    assert sorted(fit.group_levels) == sorted(r["ranef"])
-    expected = np.array([[r["ranef"][lev][n] for n in names] for lev in fit.group_levels])
-    np.testing.assert_allclose(fit.ranef, expected, rtol=1e-4, atol=1e-5 * y_sd)
-    cv = np.array([r["ranef_condvar"][lev] for lev in fit.group_levels], dtype=float)
-    mine = fit.ranef_condvar
+    names = list(fit.varcorr.terms[0].names)
+    assert sorted(fit.ranef[0].levels) == sorted(r["ranef"])
+    expected = np.array([[r["ranef"][lev][n] for n in names] for lev in fit.ranef[0].levels])
+    np.testing.assert_allclose(fit.ranef[0].modes, expected, rtol=1e-4, atol=1e-5 * y_sd)
+    cv = np.array([r["ranef_condvar"][lev] for lev in fit.ranef[0].levels], dtype=float)
+    mine = fit.ranef[0].condvar
     if case.get("condvar_diagonal_only"):
         cv = np.array([np.diag(m) for m in cv])
         mine = np.array([np.diag(m) for m in mine])
@@ -205,5 +209,5 @@ def test_intercept_only_model_has_marginal_r2_exactly_zero():
     # of a constant vector leaves ~1e-31 rounding noise (seen on dietox's weights),
     # which the app would print as "8.1e-32".
     pigs = pd.read_csv(ROOT / "data" / "dietox.csv")
-    spec = ModelSpec(outcome="Weight", group="Pig", fixed=(), random_intercept=True)
+    spec = ModelSpec.one_factor(outcome="Weight", group="Pig", fixed=(), random_intercept=True)
     assert fit_lmm(pigs, spec).r2.marginal == 0.0

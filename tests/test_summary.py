@@ -10,7 +10,8 @@ from lib import summary
 from lib.data import BUNDLED, load_bundled
 from lib.groups import group_summary
 from lib.lmm import Anova, AnovaRow, LmmFit, OptimizerSummary, VarCorr, fit_lmm
-from lib.lmm.result import R2, Icc
+from lib.lmm.fit import NO_CONDITIONING
+from lib.lmm.result import R2, Icc, RanefFactor, TermVarCorr
 from lib.ols import fit_ols, fit_per_group
 from lib.spec import ModelSpec
 
@@ -19,7 +20,8 @@ LEVELS = ("Hillcrest", "Oakwood", "St Mary’s")
 
 def _fit(spec: ModelSpec, names, beta, covariance, ranef, condvar=None, **extra) -> LmmFit:
     """An LmmFit with the tutorial's printed numbers (no engine involved)."""
-    p, q, g = len(names), len(spec.random_names), len(LEVELS)
+    term = spec.random[0]
+    p, q, g = len(names), term.q, len(LEVELS)
     beta = np.asarray(beta, float)
     se = np.full(p, 0.5)
     corr = np.eye(p)
@@ -35,7 +37,6 @@ def _fit(spec: ModelSpec, names, beta, covariance, ranef, condvar=None, **extra)
         bic=1005.6773,
         npar=4,
         nobs=183,
-        ngroups=g,
         n_dropped=0,
         fixef_names=tuple(names),
         beta=beta,
@@ -48,21 +49,33 @@ def _fit(spec: ModelSpec, names, beta, covariance, ranef, condvar=None, **extra)
         theta=np.ones(q),
         sigma=np.sqrt(11.960),
         varcorr=VarCorr(
-            names=spec.random_names,
-            covariance=np.asarray(covariance, float),
+            terms=(
+                TermVarCorr(
+                    group=term.name,
+                    names=term.names,
+                    covariance=np.asarray(covariance, float),
+                    correlated=term.is_correlated,
+                ),
+            ),
             residual_variance=11.960,
-            correlated=spec.correlated,
         ),
-        group_levels=LEVELS,
-        group_sizes=np.array([60, 69, 54]),
-        ranef=np.asarray(ranef, float),
-        ranef_condvar=np.asarray(condvar, float)
-        if condvar is not None
-        else np.tile(np.eye(q) * 0.04, (g, 1, 1)),
+        ranef=(
+            RanefFactor(
+                group=term.name,
+                levels=LEVELS,
+                sizes=np.array([60, 69, 54]),
+                names=term.names,
+                modes=np.asarray(ranef, float),
+                condvar=np.asarray(condvar, float)
+                if condvar is not None
+                else np.tile(np.eye(q) * 0.04, (g, 1, 1)),
+            ),
+        ),
         fitted=np.zeros(183),
         residuals=np.zeros(183),
         scaled_resid_quantiles=np.array([-2.59014, -0.65776, -0.01149, 0.58413, 2.55627]),
         singular=False,
+        conditioning=NO_CONDITIONING,
         optimizer=OptimizerSummary("test", True, 1, "", np.ones(q), np.ones(q)),
         icc=Icc(adjusted=0.649, unadjusted=0.2),
         r2=R2(marginal=0.5, conditional=0.8),
@@ -72,7 +85,7 @@ def _fit(spec: ModelSpec, names, beta, covariance, ranef, condvar=None, **extra)
     return LmmFit(**defaults)
 
 
-RI = ModelSpec("test_score", "school", fixed=("study_time",))
+RI = ModelSpec.one_factor("test_score", "school", fixed=("study_time",))
 RI_FIT = _fit(
     RI,
     ["(Intercept)", "study_time"],
@@ -92,7 +105,7 @@ def test_varcorr_random_intercept_labels_and_values():
 
 
 def test_varcorr_correlated_slope_has_lower_triangle_corr():
-    spec = RI.with_changes(random_slopes=("study_time",))
+    spec = RI.with_term(slopes=("study_time",))
     cov = np.array([[92.4861, -0.87 * 9.6170 * 0.8442], [-0.87 * 9.6170 * 0.8442, 0.7127]])
     fit = _fit(spec, ["(Intercept)", "study_time"], [27.43, 2.0], cov, np.zeros((3, 2)))
     table = summary.varcorr_table(fit)
@@ -104,7 +117,7 @@ def test_varcorr_correlated_slope_has_lower_triangle_corr():
 
 
 def test_varcorr_uncorrelated_names_groups_like_lme4():
-    spec = RI.with_changes(random_slopes=("study_time",), correlated=False)
+    spec = RI.with_term(slopes=("study_time",), correlated=False)
     fit = _fit(spec, ["(Intercept)", "study_time"], [1, 2], np.diag([5.0, 0.5]), np.zeros((3, 2)))
     table = summary.varcorr_table(fit)
     assert table["Groups"].tolist() == ["school", "school.1", "Residual"]
@@ -125,7 +138,11 @@ def test_fixef_corr_is_lower_triangle_without_diagonal():
     assert table.columns.tolist() == ["(Intercept)"]
     assert table.iloc[0, 0] == pytest.approx(-0.274)
     null = _fit(
-        ModelSpec("test_score", "school"), ["(Intercept)"], [45.1], [[25.2]], np.zeros((3, 1))
+        ModelSpec.one_factor("test_score", "school"),
+        ["(Intercept)"],
+        [45.1],
+        [[25.2]],
+        np.zeros((3, 1)),
     )
     assert summary.fixef_corr_table(null).empty
 
@@ -151,7 +168,9 @@ def test_ranef_and_intervals():
 
 
 def test_coef_adds_random_slope_without_fixed_slope():
-    spec = ModelSpec("test_score", "school", random_intercept=False, random_slopes=("study_time",))
+    spec = ModelSpec.one_factor(
+        "test_score", "school", random_intercept=False, random_slopes=("study_time",)
+    )
     fit = _fit(spec, ["(Intercept)"], [27.55259], [[4.034]], [[2.185660], [1.417459], [2.298307]])
     coef = summary.coef_table(fit)
     assert coef.columns.tolist() == ["(Intercept)", "study_time"]
@@ -180,7 +199,7 @@ def test_icc_r2_and_missing_values():
 
 
 def test_null_model_means_table():
-    null = ModelSpec("test_score", "school")
+    null = ModelSpec.one_factor("test_score", "school")
     fit = _fit(null, ["(Intercept)"], [45.11202], [[25.22]], [[3.626461], [-5.638583], [2.012122]])
     table = summary.null_model_means(fit, [48.84623, 39.32777, 47.19057])
     assert table.columns.tolist() == [
@@ -307,7 +326,7 @@ def test_tutorial_random_intercept_tables():
 
 def test_dietox_random_intercept_matches_statsmodels_reference():
     # lmer(Weight ~ Time + (1 | Pig), data = dietox), quoted in statsmodels' test_lme.py
-    fit = fit_lmm(load_bundled("dietox"), ModelSpec("Weight", "Pig", fixed=("Time",)))
+    fit = fit_lmm(load_bundled("dietox"), ModelSpec.one_factor("Weight", "Pig", fixed=("Time",)))
     fixef = summary.fixef_table(fit)
     np.testing.assert_allclose(fixef["Estimate"], [15.723523, 6.942505], rtol=1e-5)
     np.testing.assert_allclose(fixef["Std. Error"], [0.78805374, 0.03338727], rtol=1e-5)

@@ -151,7 +151,9 @@ def fits(frame):
     return {
         name: fit_lmm(
             frame,
-            ModelSpec(outcome="test_score", group="school", correlated=True, reml=True, **kw),
+            ModelSpec.one_factor(
+                outcome="test_score", group="school", correlated=True, reml=True, **kw
+            ),
         )
         for name, kw in SPECS.items()
     }
@@ -166,9 +168,9 @@ def test_structure(fits, name):
     fit = fits[name]
     fixed = ("(Intercept)", *SPECS[name]["fixed"])
     assert tuple(fit.fixef_names) == fixed
-    assert tuple(fit.varcorr.names) == TUTORIAL[name]["names"]
-    assert tuple(fit.group_levels) == LEVELS
-    assert np.shape(fit.ranef) == (3, len(TUTORIAL[name]["names"]))
+    assert tuple(fit.varcorr.terms[0].names) == TUTORIAL[name]["names"]
+    assert tuple(fit.ranef[0].levels) == LEVELS
+    assert fit.ranef[0].modes.shape == (3, len(TUTORIAL[name]["names"]))
 
 
 @pytest.mark.parametrize("name", list(SPECS))
@@ -179,13 +181,13 @@ def test_reml_criterion(fits, name):
 @pytest.mark.parametrize("name", list(SPECS))
 def test_variance_components(fits, name):
     fit, p, rel = fits[name], TUTORIAL[name], rel_for(name)
-    check(fit.varcorr.variances, p["var"], rel, f"{name} variance")
-    check(fit.varcorr.sd, p["sd"], rel, f"{name} sd")
+    check(fit.varcorr.terms[0].variances, p["var"], rel, f"{name} variance")
+    check(fit.varcorr.terms[0].sd, p["sd"], rel, f"{name} sd")
     for text in p["resid_var"]:
         check([fit.varcorr.residual_variance], [text], rel, f"{name} residual variance")
     check([fit.sigma], [p["sigma"]], rel, f"{name} sigma")
     if "corr" in p:
-        check([fit.varcorr.correlation[0, 1]], [p["corr"]], rel, f"{name} corr")
+        check([fit.varcorr.terms[0].correlation[0, 1]], [p["corr"]], rel, f"{name} corr")
 
 
 @pytest.mark.parametrize("name", list(SPECS))
@@ -201,7 +203,7 @@ def test_fixed_effects(fits, name):
 @pytest.mark.parametrize("name", list(SPECS))
 def test_conditional_modes(fits, name):
     fit, p, rel = fits[name], TUTORIAL[name], rel_for(name)
-    ranef = np.asarray(fit.ranef)
+    ranef = fit.ranef[0].modes
     for j, texts in enumerate(p["ranef"]):
         # conditional modes near zero (0.0849) are judged relative to their column
         scale = max(abs(float(t)) for t in texts)
@@ -227,4 +229,3 @@ def test_icc(fits, name):
     check([icc.adjusted], [TUTORIAL[name]["icc"]], 0.0, f"{name} adjusted ICC")
     if name == "null":  # no fixed predictors: unadjusted = adjusted
         check([icc.unadjusted], [TUTORIAL[name]["icc"]], 0.0, f"{name} unadjusted ICC")
-

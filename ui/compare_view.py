@@ -240,12 +240,12 @@ def _separate(ctx: _Context):  # noqa: ANN202
 
 def mixed_specs(outcome: str, predictor: str, group: str, reml: bool) -> dict[str, ModelSpec]:
     """The tutorial's four mixed models, by name."""
-    base = ModelSpec(outcome=outcome, group=group, reml=reml)
+    base = ModelSpec.one_factor(outcome=outcome, group=group, reml=reml)
     return {
         MIXED_MODELS[0]: base,
         MIXED_MODELS[1]: base.with_changes(fixed=(predictor,)),
-        MIXED_MODELS[2]: base.with_changes(random_intercept=False, random_slopes=(predictor,)),
-        MIXED_MODELS[3]: base.with_changes(fixed=(predictor,), random_slopes=(predictor,)),
+        MIXED_MODELS[2]: base.with_term(intercept=False, slopes=(predictor,)),
+        MIXED_MODELS[3]: base.with_changes(fixed=(predictor,)).with_term(slopes=(predictor,)),
     }
 
 

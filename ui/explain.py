@@ -33,7 +33,8 @@ def code(text: str) -> str:
 
 def formula(spec: ModelSpec) -> str:
     """The formula in words, quoting its random-effect terms exactly as they are shown."""
-    y, g = md(spec.outcome), md(spec.group)
+    term = spec.random[0]
+    y, g = md(spec.outcome), md(term.name)
     parts = [f"You predict **{y}**"]
     if spec.fixed:
         parts.append(
@@ -42,27 +43,27 @@ def formula(spec: ModelSpec) -> str:
         )
     else:
         parts.append(f" with a fixed intercept ({code('1')}) only: no overall slope.")
-    group = r_name(spec.group)
-    slopes = [(md(s), r_name(s)) for s in spec.random_slopes]
+    group = ":".join(r_name(c) for c in term.group)
+    slopes = [(md(s), r_name(s)) for s in term.slopes]
     own_slopes = " and ".join(f"**{name}**" for name, _ in slopes)
-    if spec.correlated or spec.n_random == 1:
+    if term.correlated or term.q == 1:
         # One term, as spec.formula() writes it: (1 | g), (1 + x | g) or (0 + x | g).
-        inner = " + ".join((["1"] if spec.random_intercept else ["0"]) + [r for _, r in slopes])
-        gives = (["its own baseline"] if spec.random_intercept else []) + (
+        inner = " + ".join((["1"] if term.intercept else ["0"]) + [r for _, r in slopes])
+        gives = (["its own baseline"] if term.intercept else []) + (
             [f"its own slope of {own_slopes}"] if slopes else []
         )
         parts.append(f" {code(f'({inner} | {group})')} gives each {g} {' and '.join(gives)}.")
-        if spec.random_intercept and slopes:
+        if term.intercept and slopes:
             parts.append(" The correlation between baselines and slopes is estimated too.")
     else:
-        if spec.random_intercept:
+        if term.intercept:
             parts.append(f" {code(f'(1 | {group})')} gives each {g} its own baseline.")
         for name, rname in slopes:
             parts.append(
                 f" {code(f'(0 + {rname} | {group})')} gives each {g} its own slope of **{name}**."
             )
         parts.append(" The baselines and slopes vary independently (no correlation estimated).")
-    if not spec.random_intercept:
+    if not term.intercept:
         parts.append(f" The {code('0')} means no random intercept: every {g} shares one baseline.")
     return "".join(parts)
 
@@ -76,15 +77,16 @@ def icc_caveat(spec: ModelSpec) -> str | None:
     first one (see ``lib.lmm.variance``).
     """
     notes = []
-    ignored = [s for s in spec.random_slopes if s not in spec.fixed]
+    ignored = [s for s in spec.slope_columns if s not in spec.fixed]
     if ignored:
         names = ", ".join(f"**{md(s)}**" for s in ignored)
         notes.append(
             "performance::icc ignores random slopes whose variable is not a fixed effect "
             f"(here {names})."
         )
-    if not spec.correlated and spec.n_random > 1:
-        first = spec.random_names[0]
+    uncorrelated = [t for t in spec.random if not t.correlated and t.q > 1]
+    if uncorrelated:
+        first = uncorrelated[0].names[0]
         what = "the random intercept" if first == "(Intercept)" else f"the slope of {md(first)}"
         notes.append(
             "performance::icc counts only the first of uncorrelated random-effect terms "
@@ -143,8 +145,8 @@ def residuals(quantiles: np.ndarray) -> str:
 
 
 def varcorr(fit: LmmFit) -> str:
-    vc = fit.varcorr
-    g, y = md(fit.spec.group), md(fit.spec.outcome)
+    vc = fit.varcorr.terms[0]
+    g, y = md(vc.group), md(fit.spec.outcome)
     out = []
     for k, name in enumerate(vc.names):
         what = "baseline " + y if name == "(Intercept)" else f"slopes of {md(name)}"
@@ -153,14 +155,14 @@ def varcorr(fit: LmmFit) -> str:
             f"variation in {what} between {g} groups."
         )
     out.append(
-        f"The residual variance ({num(vc.residual_variance)}) is the variation within groups "
-        f"(among observations of the same {g})."
+        f"The residual variance ({num(fit.varcorr.residual_variance)}) is the variation "
+        f"within groups (among observations of the same {g})."
     )
     if list(vc.names) == ["(Intercept)"]:
         between = vc.variances[0]
-        total = between + vc.residual_variance
+        total = between + fit.varcorr.residual_variance
         out.append(
-            f"ICC = {num(between)} / ({num(between)} + {num(vc.residual_variance)}) = "
+            f"ICC = {num(between)} / ({num(between)} + {num(fit.varcorr.residual_variance)}) = "
             f"{num(between / total)}: {pct(between / total)} of the variation in {y} lies "
             f"between {g} groups."
         )
@@ -183,7 +185,7 @@ def fixef(fit: LmmFit) -> str:
     at_zero = " and ".join(f"{md(n)} = 0" for n in others) or "averaged over everything"
     out = [
         f"The average baseline {y} is {num(b[0])} when {at_zero}"
-        + (" (adjusted for the random intercepts)." if fit.spec.random_intercept else ".")
+        + (" (adjusted for the random intercepts)." if fit.spec.random[0].intercept else ".")
     ]
     for k, name in enumerate(names[1:], start=1):
         if name in fit.spec.fixed:
@@ -202,7 +204,7 @@ def fixef(fit: LmmFit) -> str:
     small_df = [md(n) for k, n in enumerate(names) if df[k] < 10]
     if small_df:
         out.append(
-            f"With {fit.ngroups} groups the Satterthwaite degrees of freedom of "
+            f"With {fit.ranef[0].nlevels} groups the Satterthwaite degrees of freedom of "
             f"{', '.join(small_df)} are small, so their p-values are cautious."
         )
     return " ".join(out)
@@ -228,15 +230,16 @@ def fixef_corr(fit: LmmFit) -> str:
 
 
 def ranef(fit: LmmFit) -> str:
-    b = np.asarray(fit.ranef, float)
-    g = md(fit.spec.group)
+    factor = fit.ranef[0]
+    b = np.asarray(factor.modes, float)
+    g = md(factor.group)
     out = []
-    for k, name in enumerate(fit.random_names):
+    for k, name in enumerate(factor.names):
         hi, lo = int(np.argmax(b[:, k])), int(np.argmin(b[:, k]))
         what = "baseline" if name == "(Intercept)" else f"slope of {md(name)}"
         out.append(
-            f"{md(fit.group_levels[hi])} has the highest {what} ({num(b[hi, k])} above the "
-            f"fixed effect), {md(fit.group_levels[lo])} the lowest ({num(b[lo, k])})."
+            f"{md(factor.levels[hi])} has the highest {what} ({num(b[hi, k])} above the "
+            f"fixed effect), {md(factor.levels[lo])} the lowest ({num(b[lo, k])})."
         )
     out.append(
         f"Intervals are ±1.96 conditional SDs: they show how precisely each {g}'s deviation is "
@@ -262,7 +265,7 @@ def icc_r2(fit: LmmFit) -> str:
             rule = "Part of the random effects is left out of this ICC (see the note above)."
         out.append(
             f"{pct(a)} of the variance not explained by the fixed effects lies between "
-            f"{md(fit.spec.group)} groups (adjusted ICC {num(a)}). {rule}"
+            f"{md(fit.ranef[0].group)} groups (adjusted ICC {num(a)}). {rule}"
         )
     else:
         out.append("The ICC is undefined here (a variance is estimated as zero).")
@@ -282,9 +285,9 @@ def singular(fit: LmmFit) -> tuple[str, dict[str, object], str]:
     """
     from ui import state  # avoid an import cycle at module load
 
-    vc = fit.varcorr
-    rel = vc.sd / max(vc.residual_sd, 1e-300)
-    g = md(fit.spec.group)
+    vc = fit.varcorr.terms[0]
+    rel = vc.sd / max(fit.varcorr.residual_sd, 1e-300)
+    g = md(vc.group)
     zero = [k for k in range(len(vc.names)) if rel[k] < 1e-3]
     if zero:
         k = zero[0]
@@ -312,7 +315,7 @@ def singular(fit: LmmFit) -> tuple[str, dict[str, object], str]:
     text = (
         "The model is **singular**: the random intercepts and slopes are estimated as "
         "perfectly correlated (±1), so the model cannot tell them apart. Few groups "
-        f"({fit.ngroups}) make this likely. Try the model without the correlation:"
+        f"({fit.ranef[0].nlevels}) make this likely. Try the model without the correlation:"
     )
     return text, {state.CORRELATED: False}, "Remove the correlation"
 

@@ -72,7 +72,7 @@ def _header(fit: LmmFit) -> None:
     bottom = st.columns(3)
     bottom[0].metric("logLik", f"{fit.loglik:.1f}")
     bottom[1].metric("Observations", f"{fit.nobs:,}")
-    bottom[2].metric("Groups", f"{fit.ngroups:,}")
+    bottom[2].metric("Groups", ", ".join(f"{n:,}" for n in fit.ngroups.values()))
     render.meaning(explain.criterion(fit))
     dropped = getattr(fit, "n_dropped", 0)
     if dropped:
@@ -106,15 +106,16 @@ def _chart(sel: Selection, fit: LmmFit) -> None:
     values = sel.frame[x].dropna()
     x_range = (float(values.min()), float(values.max()))
     coef = summary.coef_table(fit)
-    shown = charts.pick_groups(fit.group_levels, fit.group_sizes, MAX_LINES)
+    factor = fit.ranef[0]
+    shown = charts.pick_groups(factor.levels, factor.sizes, MAX_LINES)
     beta = dict(zip(fit.fixef_names, fit.beta, strict=True))
     overall = (beta.get("(Intercept)", 0.0), beta.get(x, 0.0))
     lines = charts.coefficient_lines(coef, x, x_range, overall=overall, groups=shown)
     notes = []
     if sampled:
         notes.append(f"random sample of {len(points):,} rows")
-    if len(shown) < fit.ngroups:
-        notes.append(f"lines for the {len(shown)} largest of {fit.ngroups:,} groups")
+    if len(shown) < factor.nlevels:
+        notes.append(f"lines for the {len(shown)} largest of {factor.nlevels:,} groups")
     if roles.covariates:
         notes.append("lines at 0 for the other fixed effects")
     spec = cache.chart_spec(
@@ -124,7 +125,7 @@ def _chart(sel: Selection, fit: LmmFit) -> None:
         roles.outcome,
         roles.group,
         lines=lines,
-        levels=list(fit.group_levels),
+        levels=list(factor.levels),
         title="Fitted line of each group",
         note="; ".join(notes) or None,
     )
@@ -138,7 +139,8 @@ def _sections(sel: Selection, fit: LmmFit) -> None:
 
     st.subheader("Random effects")
     render.table(summary.varcorr_table(fit), "random_effects", show_index=False)
-    st.caption(f"Number of obs: {fit.nobs:,}, groups: {md(fit.spec.group)}, {fit.ngroups:,}")
+    groups = "; ".join(f"{md(name)}, {n:,}" for name, n in fit.ngroups.items())
+    st.caption(f"Number of obs: {fit.nobs:,}, groups: {groups}")
     render.meaning(explain.varcorr(fit))
 
     st.subheader("Fixed effects")
@@ -161,7 +163,7 @@ def _sections(sel: Selection, fit: LmmFit) -> None:
         st.info(caveat, icon=":material/info:")
     render.meaning(explain.icc_r2(fit))
 
-    if list(fit.fixef_names) == ["(Intercept)"] and fit.spec.random_intercept:
+    if list(fit.fixef_names) == ["(Intercept)"] and fit.spec.random[0].intercept:
         _null_means(sel, fit)
 
     with st.expander("Fit details"):
@@ -175,20 +177,20 @@ def _sections(sel: Selection, fit: LmmFit) -> None:
 
 def _ranef_panel(sel: Selection, fit: LmmFit) -> None:
     intervals = summary.ranef_intervals(fit)
-    shown = charts.pick_groups(fit.group_levels, fit.group_sizes, MAX_CATERPILLAR)
+    factor = fit.ranef[0]
+    shown = charts.pick_groups(factor.levels, factor.sizes, MAX_CATERPILLAR)
     subset = intervals[intervals["group"].isin(shown)]
-    note = (
-        f"the {len(shown)} largest of {fit.ngroups:,} groups" if len(shown) < fit.ngroups else None
-    )
+    many = len(shown) < factor.nlevels
+    note = f"the {len(shown)} largest of {factor.nlevels:,} groups" if many else None
     st.markdown("Each group's random effect with ±1.96 conditional SD:")
     # One chart per term, stacked: side by side they do not fit a projector's width.
-    for term in fit.random_names:
+    for term in factor.names:
         what = "intercept" if term == "(Intercept)" else f"slope of {term}"
         spec = cache.chart_spec(
             "ranef",
             subset,
             term=term,
-            group_title=fit.spec.group,
+            group_title=factor.group,
             x_title=f"deviation from the fixed {what}"
             if term in fit.fixef_names
             else f"random {what}",
@@ -196,7 +198,7 @@ def _ranef_panel(sel: Selection, fit: LmmFit) -> None:
             note=note,
         )
         render.chart(spec, f"Random {what} of each group with its interval")
-    table = intervals.rename(columns={"group": fit.spec.group})
+    table = intervals.rename(columns={"group": factor.group})
     render.table(table, "random_effects_by_group", show_index=False, height=300)
     render.meaning(explain.ranef(fit))
     st.markdown("Each group's own coefficients (fixed + random effect), lme4's `coef()`:")
@@ -206,11 +208,12 @@ def _ranef_panel(sel: Selection, fit: LmmFit) -> None:
 def _null_means(sel: Selection, fit: LmmFit) -> None:
     st.subheader("Observed means and the null model")
     try:
-        groups = cache.group_summary(sel.source, fit.spec.outcome, fit.spec.group, sel.frame)
+        groups = cache.group_summary(sel.source, fit.spec.outcome, sel.roles.group, sel.frame)
     except ExplorerError as exc:
         show_error(exc)
         return
-    means = pd.Series(groups.mean, index=list(groups.levels)).reindex(list(fit.group_levels))
+    levels = list(fit.ranef[0].levels)
+    means = pd.Series(groups.mean, index=list(groups.levels)).reindex(levels)
     table = summary.null_model_means(fit, means.to_numpy())
     render.table(table, "null_model_means")
     render.meaning(

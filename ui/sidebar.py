@@ -277,7 +277,7 @@ def _model_toggles(roles: Roles) -> tuple[ModelSpec | None, str | None]:
     )
     x = roles.predictor
     try:
-        spec = ModelSpec(
+        spec = ModelSpec.one_factor(
             outcome=roles.outcome,
             group=roles.group,
             fixed=((x,) if fixed_slope and x else ()) + roles.covariates,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 from scipy import stats
 
+from lib.design import complete_rows
 from lib.errors import SpecError
 from lib.lmm.fit import fit_lmm
 from lib.lmm.result import LmmFit
@@ -70,21 +71,19 @@ def anova(frame: pd.DataFrame, specs: Sequence[ModelSpec], refit: bool = True) -
     ----------
     frame : DataFrame
     specs : sequence of ModelSpec
-        At least two; they must use the same outcome and group.
+        At least two; they must use the same outcome.
     refit : bool
         Refit REML specs with ML first, as lme4 does by default.
     """
     if len(specs) < 2:
         raise SpecError(f"A comparison needs at least 2 models, got {len(specs)}.")
-    outcomes = {(s.outcome, s.group) for s in specs}
+    outcomes = {s.outcome for s in specs}
     if len(outcomes) != 1:
-        raise SpecError(
-            "Models can only be compared on the same outcome and grouping column; got "
-            f"{sorted(outcomes)}."
-        )
-    used = sorted({c for s in specs for c in s.columns})
-    # All models must see the same rows (lme4 refuses different data sizes).
-    complete = frame.dropna(subset=used)
+        raise SpecError(f"Models can only be compared on the same outcome; got {sorted(outcomes)}.")
+    used = list(dict.fromkeys(c for s in specs for c in s.columns))
+    # All models must see the same rows (lme4 refuses different data sizes): the
+    # rows complete in every column any model uses, by the one rule of lib.design.
+    complete, _ = complete_rows(frame, used)
     refitted = refit and any(s.reml for s in specs)
     fits = [fit_lmm(complete, s.with_changes(reml=False) if refit else s) for s in specs]
     return compare_fits(fits, refitted)

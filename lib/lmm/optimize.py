@@ -30,6 +30,9 @@ The lowest criterion seen wins.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import nlopt
 import numpy as np
 from scipy import optimize
 
@@ -52,10 +55,14 @@ LBFGSB_OPTIONS = {"ftol": 1e-10, "gtol": 1e-7, "maxiter": 500, "maxls": 40}
 
 
 class BatchedDeviance:
-    """theta (or a batch of thetas) -> profiled deviance, counting evaluations."""
+    """theta (or a batch of thetas) -> profiled deviance, counting evaluations.
 
-    def __init__(self, cp: CrossProducts, layout: ThetaLayout, reml: bool) -> None:
-        self.cp, self.layout, self.reml = cp, layout, reml
+    ``evaluate`` maps thetas of shape (B, k) to criteria of shape (B,), inf where
+    the factor does not exist.
+    """
+
+    def __init__(self, evaluate: Callable[[np.ndarray], np.ndarray]) -> None:
+        self.evaluate = evaluate
         self.evaluations = 0
         self.best_theta: np.ndarray | None = None
         self.best_value = np.inf
@@ -67,7 +74,7 @@ class BatchedDeviance:
     def many(self, thetas: np.ndarray) -> np.ndarray:
         thetas = np.atleast_2d(thetas)
         self.evaluations += thetas.shape[0]
-        values = batch_deviance(solve_batch(thetas, self.cp, self.layout), self.cp.nobs, self.reml)
+        values = self.evaluate(thetas)
         k = int(np.argmin(values))
         if values[k] < self.best_value:
             self.best_value, self.best_theta = float(values[k]), thetas[k].copy()
@@ -204,13 +211,15 @@ def _lbfgsb(devfun: BatchedDeviance, start: np.ndarray, bounds: list) -> optimiz
 def optimize_theta(
     cp: CrossProducts, layout: ThetaLayout, reml: bool
 ) -> tuple[np.ndarray, float, OptimizerSummary]:
-    """Find theta minimising the profiled deviance within lme4's bounds.
+    """Find theta minimising the one-term profiled deviance within lme4's bounds.
 
     Returns
     -------
     theta, criterion, summary
     """
-    devfun = BatchedDeviance(cp, layout, reml)
+    devfun = BatchedDeviance(
+        lambda thetas: batch_deviance(solve_batch(thetas, cp, layout), cp.nobs, reml)
+    )
     lower = layout.lower_bounds
     bounds = [(lo if np.isfinite(lo) else None, None) for lo in lower]
     start = layout.start
@@ -234,13 +243,29 @@ def optimize_theta(
             s0 = x
         results.append(_lbfgsb(devfun, s0, bounds))
 
+    return _finish(
+        devfun, lower, start, results, f"L-BFGS-B with batched central differences, {how}"
+    )
+
+
+def _finish(
+    devfun: BatchedDeviance,
+    lower: np.ndarray,
+    start: np.ndarray,
+    results: list,
+    method: str,
+    restart=None,  # noqa: ANN001 - callable(start) -> result, defaults to L-BFGS-B
+) -> tuple[np.ndarray, float, OptimizerSummary]:
+    """Stages 2-4: saddle escape, Newton polish, boundary trials; then the summary."""
+    bounds = [(lo if np.isfinite(lo) else None, None) for lo in lower]
+    restart = restart or (lambda x0: _lbfgsb(devfun, x0, bounds))
     for _ in range(3):
         if devfun.best_theta is None:
             break
-        restart = escape_saddle(devfun, devfun.best_theta.copy(), lower)
-        if restart is None:
+        point = escape_saddle(devfun, devfun.best_theta.copy(), lower)
+        if point is None:
             break
-        results.append(_lbfgsb(devfun, restart, bounds))
+        results.append(restart(point))
     if devfun.best_theta is not None:
         newton_polish(devfun, devfun.best_theta.copy(), lower)
     # Singular fits sit exactly on the boundary: evaluate it directly.
@@ -254,7 +279,7 @@ def optimize_theta(
     criterion = devfun.best_value
     converged = (not results or any(r.success for r in results)) and bool(np.isfinite(criterion))
     summary = OptimizerSummary(
-        method=f"L-BFGS-B with batched central differences, {how}",
+        method=method,
         converged=converged,
         n_evaluations=devfun.evaluations,
         message="; ".join(str(r.message) for r in results) or "Newton steps from the grid",
@@ -262,3 +287,57 @@ def optimize_theta(
         theta_final=np.array(theta),
     )
     return np.array(theta), float(criterion), summary
+
+
+BOBYQA_FTOL_REL = 1e-12
+BOBYQA_MAXEVAL = 5000
+
+
+def _bobyqa(
+    devfun: BatchedDeviance, start: np.ndarray, lower: np.ndarray
+) -> optimize.OptimizeResult:
+    """nlopt's BOBYQA (Powell 2009), lme4's and MixedModels.jl's default optimiser."""
+    opt = nlopt.opt(nlopt.LN_BOBYQA, start.size)
+    opt.set_lower_bounds(np.where(np.isfinite(lower), lower, -np.inf))
+    opt.set_ftol_rel(BOBYQA_FTOL_REL)
+    opt.set_xtol_abs(1e-10)
+    opt.set_maxeval(BOBYQA_MAXEVAL)
+    opt.set_initial_step(np.maximum(0.1 * np.abs(start), 0.05))
+
+    def objective(x: np.ndarray, grad: np.ndarray) -> float:
+        value = devfun(x)
+        return value if np.isfinite(value) else 1e300
+
+    opt.set_min_objective(objective)
+    x0 = np.maximum(start, lower)
+    try:
+        x = opt.optimize(x0)
+        code = opt.last_optimize_result()
+        success, message = code > 0, f"BOBYQA return code {code}"
+    except nlopt.RoundoffLimited:
+        # Raised when the requested ftol is below what rounding allows: the search
+        # has converged as far as the criterion can tell points apart.
+        x, success, message = devfun.best_theta, True, "BOBYQA stopped at rounding level"
+    except (RuntimeError, ValueError) as exc:
+        x, success, message = devfun.best_theta, False, f"BOBYQA failed: {exc}"
+    return optimize.OptimizeResult(x=x, success=success, message=message)
+
+
+def optimize_general(
+    evaluate: Callable[[np.ndarray], np.ndarray], lower: np.ndarray, start: np.ndarray
+) -> tuple[np.ndarray, float, OptimizerSummary]:
+    """The search for several random terms: BOBYQA from lme4's start, then stages 2-4.
+
+    One solve costs a whole blocked factorisation here, so a derivative-free
+    search (as lme4 and MixedModels.jl use) beats finite-difference gradients.
+    """
+    devfun = BatchedDeviance(evaluate)
+    results = [_bobyqa(devfun, start, lower)]
+    return _finish(
+        devfun,
+        lower,
+        start,
+        results,
+        "BOBYQA (nlopt) from lme4's start, then Newton polish",
+        restart=lambda x0: _bobyqa(devfun, x0, lower),
+    )

@@ -40,25 +40,25 @@ class OptimizerSummary:
 
 
 @dataclass(frozen=True, eq=False)
-class VarCorr:
-    """Variance components, as lme4's ``VarCorr``.
+class TermVarCorr:
+    """Variance components of one random term, as one block of lme4's ``VarCorr``.
 
     Attributes
     ----------
+    group : str
+        lme4's grouping-factor name (``school``, ``class:school``).
     names : tuple of str
-        Random-effect terms, ``(Intercept)`` first.
+        Random effects of the term, ``(Intercept)`` first.
     covariance : ndarray (q, q)
-        Covariance matrix of the random effects (zeros off the diagonal for an
-        uncorrelated model).
-    residual_variance : float
-        sigma^2.
+        Covariance matrix of the term's random effects (zeros off the diagonal
+        for an uncorrelated term).
     correlated : bool
         Whether correlations are model parameters (shown in the table).
     """
 
+    group: str
     names: tuple[str, ...]
     covariance: np.ndarray
-    residual_variance: float
     correlated: bool
 
     @property
@@ -70,15 +70,74 @@ class VarCorr:
         return np.sqrt(self.variances)
 
     @property
-    def residual_sd(self) -> float:
-        return float(np.sqrt(self.residual_variance))
-
-    @property
     def correlation(self) -> np.ndarray:
         """Correlation matrix (NaN where an SD is zero)."""
         sd = self.sd
         with np.errstate(invalid="ignore", divide="ignore"):
             return self.covariance / np.outer(sd, sd)
+
+
+@dataclass(frozen=True, eq=False)
+class VarCorr:
+    """Variance components of every term, as lme4's ``VarCorr``.
+
+    Attributes
+    ----------
+    terms : tuple of TermVarCorr
+        One entry per random term, in lme4's order (terms sorted by number of
+        levels, largest first, as ``mkReTrms`` orders them).
+    residual_variance : float
+        sigma^2.
+    """
+
+    terms: tuple[TermVarCorr, ...]
+    residual_variance: float
+
+    @property
+    def residual_sd(self) -> float:
+        return float(np.sqrt(self.residual_variance))
+
+    @property
+    def total_random_variance(self) -> float:
+        """Sum of every random-effect variance (the diagonal of each block)."""
+        return float(sum(t.variances.sum() for t in self.terms))
+
+
+@dataclass(frozen=True, eq=False)
+class RanefFactor:
+    """Conditional modes of one grouping factor, as one element of lme4's ``ranef()``.
+
+    Terms on the same factor are merged (lme4's ``ranef`` does the same), so an
+    uncorrelated term ``(1 | g) + (0 + x | g)`` gives one factor ``g`` with two
+    columns.
+
+    Attributes
+    ----------
+    group : str
+        Grouping-factor name (``class:school``).
+    levels : tuple of str
+        Levels as R sorts them; interaction levels joined with ":".
+    sizes : ndarray (G,)
+        Rows per level.
+    names : tuple of str
+        Effect names (columns of ``modes``).
+    modes : ndarray (G, q)
+        Conditional modes of the random effects.
+    condvar : ndarray (G, q, q)
+        Conditional covariance of each level's random effects (lme4's ``postVar``),
+        sigma^2 times the level's block of Lambda (L L')^{-1} Lambda'.
+    """
+
+    group: str
+    levels: tuple[str, ...]
+    sizes: np.ndarray
+    names: tuple[str, ...]
+    modes: np.ndarray
+    condvar: np.ndarray
+
+    @property
+    def nlevels(self) -> int:
+        return len(self.levels)
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,8 +157,31 @@ class R2:
 
 
 @dataclass(frozen=True, eq=False)
+class Conditioning:
+    """The affine map from the fixed-effect columns the search used back to the user's.
+
+    The search runs on X_s = X A with A upper triangular (centre each numeric
+    predictor by its mean, scale by its SD), which leaves the model and its ML
+    deviance unchanged: beta = A beta_s, and random slopes on a centred column
+    are mapped back through the same shift. The REML criterion is reported for
+    the user's X (it shifts by 2 log|det A|, Harville 1974).
+
+    Attributes
+    ----------
+    centre, scale : ndarray (p,)
+        Per fixed-effect column; 0 and 1 for the intercept and unchanged columns.
+    applied : bool
+        False when every column was left as it was.
+    """
+
+    centre: np.ndarray
+    scale: np.ndarray
+    applied: bool
+
+
+@dataclass(frozen=True, eq=False)
 class LmmFit:
-    """A fitted linear mixed model with one grouping factor.
+    """A fitted linear mixed model (any number of random terms).
 
     Attributes
     ----------
@@ -115,7 +197,7 @@ class LmmFit:
         As lme4's ``logLik``, ``AIC``, ``BIC`` (REML-based for REML fits).
     npar : int
         Parameters counted by lme4 (p + length(theta) + 1).
-    nobs, ngroups : int
+    nobs : int
     n_dropped : int
         Rows dropped for a missing or non-finite value in a used column.
     fixef_names : tuple of str
@@ -126,22 +208,21 @@ class LmmFit:
     fixef_corr : ndarray (p, p)
         Correlation of fixed effects.
     theta : ndarray
-        lme4's relative covariance parameters (column-wise lower triangle).
+        lme4's relative covariance parameters: per term (in ``varcorr.terms``
+        order) the column-wise lower triangle of its factor.
     sigma : float
         Residual standard deviation.
     varcorr : VarCorr
-    group_levels : tuple of str
-        Levels of the grouping factor, sorted as R sorts factor levels.
-    group_sizes : ndarray (G,)
-    ranef : ndarray (G, q)
-        Conditional modes of the random effects (lme4's ``ranef``).
-    ranef_condvar : ndarray (G, q, q)
-        Conditional covariance of each group's random effects.
+    ranef : tuple of RanefFactor
+        Conditional modes and variances per grouping factor (lme4's ``ranef``).
     fitted, residuals : ndarray (n,)
     scaled_resid_quantiles : ndarray (5,)
         Min, 1Q, median, 3Q, max of residuals / sigma (R's type-7 quantiles).
     singular : bool
         lme4's ``isSingular`` (a diagonal theta below 1e-4).
+    conditioning : Conditioning
+        How the fixed-effect columns were centred and scaled for the search and
+        mapped back (identity when nothing was needed).
     optimizer : OptimizerSummary
     icc : Icc or None
         None where performance::icc is undefined (singular fit).
@@ -159,7 +240,6 @@ class LmmFit:
     bic: float
     npar: int
     nobs: int
-    ngroups: int
     n_dropped: int
     fixef_names: tuple[str, ...]
     beta: np.ndarray
@@ -172,22 +252,28 @@ class LmmFit:
     theta: np.ndarray
     sigma: float
     varcorr: VarCorr
-    group_levels: tuple[str, ...]
-    group_sizes: np.ndarray
-    ranef: np.ndarray
-    ranef_condvar: np.ndarray
+    ranef: tuple[RanefFactor, ...]
     fitted: np.ndarray
     residuals: np.ndarray
     scaled_resid_quantiles: np.ndarray
     singular: bool
+    conditioning: Conditioning
     optimizer: OptimizerSummary
     icc: Icc | None
     r2: R2 | None
     fit_seconds: float
 
     @property
-    def random_names(self) -> tuple[str, ...]:
-        return self.varcorr.names
+    def ngroups(self) -> dict[str, int]:
+        """Levels per grouping factor, as lme4's ``ngrps``."""
+        return {f.group: f.nlevels for f in self.ranef}
+
+    def factor(self, group: str) -> RanefFactor:
+        """The conditional modes of one grouping factor, by its lme4 name."""
+        for f in self.ranef:
+            if f.group == group:
+                return f
+        raise KeyError(f"No grouping factor {group!r}; the model has {list(self.ngroups)}.")
 
     @property
     def criterion_name(self) -> str:

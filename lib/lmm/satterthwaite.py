@@ -55,7 +55,6 @@ def satterthwaite_inputs(
     cp: CrossProducts, layout: ThetaLayout, theta: np.ndarray, sigma: float, reml: bool
 ) -> SatterthwaiteInputs:
     """Hessian of the (theta, sigma) deviance and Jacobian of vcov(beta) at the optimum."""
-    varpar = np.append(theta, sigma)
 
     def devfun_vp(points: np.ndarray) -> np.ndarray:
         return np.concatenate(
@@ -74,6 +73,20 @@ def satterthwaite_inputs(
             out.append((chunk[:, -1] ** 2 * vcov).transpose(2, 0, 1).reshape(chunk.shape[0], -1))
         return np.vstack(out)
 
+    return derivative_inputs(devfun_vp, covbeta, np.append(theta, sigma), cp.p)
+
+
+def derivative_inputs(
+    devfun_vp: numderiv.BatchedFunction,
+    covbeta: numderiv.BatchedFunction,
+    varpar: np.ndarray,
+    p: int,
+) -> SatterthwaiteInputs:
+    """lmerTest's two derivative objects from batched callables of phi = (theta, sigma).
+
+    ``devfun_vp`` maps points (B, k) to the deviance at each (theta, sigma);
+    ``covbeta`` maps them to vcov(beta) flattened to (B, p * p).
+    """
     with np.errstate(all="ignore"):
         H = numderiv.hessian(devfun_vp, varpar)
         J = numderiv.jacobian(covbeta, varpar)
@@ -81,7 +94,6 @@ def satterthwaite_inputs(
     positive = values > EIGEN_TOL
     V = vectors[:, positive]
     h_inv = V @ np.diag(1.0 / values[positive]) @ V.T
-    p = cp.p
     # R fills arrays column-major: Jac[, i] reshaped to p x p; vcov is symmetric
     # so the order does not change the numbers.
     jac = J.reshape(p, p, varpar.size)

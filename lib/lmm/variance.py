@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lib.lmm.result import R2, Icc
+from lib.lmm.result import R2, Icc, VarCorr
 
 SINGULAR_TOL_INSIGHT = 1e-5
 
@@ -31,54 +31,49 @@ def variance_fixed(X: np.ndarray, beta: np.ndarray) -> float:
     return float(np.var(eta, ddof=1))
 
 
-def variance_random(
-    X: np.ndarray,
-    fixef_names: tuple[str, ...],
-    random_names: tuple[str, ...],
-    covariance: np.ndarray,
-    correlated: bool,
-) -> float:
-    """insight's random-effect variance (see module docstring).
+def variance_random(X: np.ndarray, fixef_names: tuple[str, ...], varcorr: VarCorr) -> float:
+    """insight's random-effect variance, summed over the terms (see module docstring).
 
-    An uncorrelated model ``(1 | g) + (0 + x | g)`` has one VarCorr block per
-    term, named ``g``, ``g.1``, ...; insight 0.19 selects blocks by the names of
-    ``ranef()``, which merges same-factor terms under the single name ``g``, so
-    only the *first* term's variance is counted. We reproduce that, since the
-    reference is performance::icc (checked against R in tests/reference).
+    With several grouping factors insight adds each factor's mean z_i' Sigma z_i
+    (Nakagawa et al. 2017, eq. 11 generalised). An uncorrelated term
+    ``(1 | g) + (0 + x | g)`` has one VarCorr block per effect, named ``g``,
+    ``g.1``, ...; insight 0.19 selects blocks by the names of ``ranef()``, which
+    merges same-factor terms under the single name ``g``, so only the *first*
+    effect's variance is counted. We reproduce that, since the reference is
+    performance::icc (checked against R in tests/reference).
     """
-    candidates = range(len(random_names)) if correlated else range(min(1, len(random_names)))
-    keep = [
-        k for k in candidates if random_names[k] in fixef_names or random_names[k] == "(Intercept)"
-    ]
-    if not keep:
-        return 0.0
-    # insight adds an intercept column if the fixed part lacks one; ours always has it.
-    cols = [fixef_names.index(random_names[k]) for k in keep]
-    Zx = X[:, cols]
-    sigma = covariance[np.ix_(keep, keep)]
-    if not correlated:
-        sigma = np.diag(np.diag(sigma))
-    return float(np.einsum("ij,jk,ik->", Zx, sigma, Zx) / X.shape[0])
+    total = 0.0
+    for term in varcorr.terms:
+        names = term.names
+        candidates = range(len(names)) if term.correlated else range(min(1, len(names)))
+        keep = [k for k in candidates if names[k] in fixef_names or names[k] == "(Intercept)"]
+        if not keep:
+            continue
+        # insight adds an intercept column if the fixed part lacks one; ours always has it.
+        Zx = X[:, [fixef_names.index(names[k]) for k in keep]]
+        sigma = term.covariance[np.ix_(keep, keep)]
+        if not term.correlated:
+            sigma = np.diag(np.diag(sigma))
+        total += float(np.einsum("ij,jk,ik->", Zx, sigma, Zx) / X.shape[0])
+    return total
 
 
 def icc_and_r2(
     X: np.ndarray,
     beta: np.ndarray,
     fixef_names: tuple[str, ...],
-    random_names: tuple[str, ...],
-    covariance: np.ndarray,
-    correlated: bool,
-    residual_variance: float,
+    varcorr: VarCorr,
     theta: np.ndarray,
     theta_lower: np.ndarray,
 ) -> tuple[Icc | None, R2]:
     """performance::icc and performance::r2_nakagawa for a linear mixed model."""
+    residual_variance = varcorr.residual_variance
     vf = variance_fixed(X, beta)
     singular = bool(np.any(np.abs(theta[theta_lower == 0.0]) < SINGULAR_TOL_INSIGHT))
     if singular:
         # r2_nakagawa then ignores the random part and reports no conditional R^2.
         return None, R2(marginal=vf / (vf + residual_variance), conditional=float("nan"))
-    vr = variance_random(X, fixef_names, random_names, covariance, correlated)
+    vr = variance_random(X, fixef_names, varcorr)
     total = vf + vr + residual_variance
     icc = Icc(adjusted=vr / (vr + residual_variance), unadjusted=vr / total)
     return icc, R2(marginal=vf / total, conditional=(vf + vr) / total)

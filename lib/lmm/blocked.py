@@ -1,0 +1,461 @@
+"""lme4's penalized least squares for several random terms, with a blocked Cholesky factor.
+
+Bates, Maechler, Bolker & Walker (2015), J. Stat. Softw. 67(1), eqs. (18),
+(49)-(50) and (34)/(42), arranged as MixedModels.jl does it (Bates et al.,
+``src/linalg/cholUnblocked.jl``, ``src/arraytypes.jl``): the terms are ordered
+by number of levels, largest first, and [X y] is appended as a last block, so
+
+    A = [Z_1 .. Z_K X y]' [Z_1 .. Z_K X y]          (symmetric, blocks A_ij)
+    L L' = Lambda' A Lambda + diag(I, .., I, 0)     (Lambda = diag(Lambda_1 .. Lambda_K, I))
+
+and the factor L is computed block column by block column:
+
+    L_jj = chol(Lambda_j' A_jj Lambda_j + I - sum_{m<j} L_jm L_jm')
+    L_ij = (Lambda_i' A_ij Lambda_j - sum_{m<j} L_im L_jm') L_jj^{-T}     (i > j)
+
+The last diagonal block is chol of the [X y] Schur complement,
+[[R_X', 0], [c_b', r]], so log|R_X|^2, beta = R_X^{-1} c_b and the penalized
+residual sum of squares r^2 come out of it directly (eq. 50).
+
+Storage follows the sparsity: L_11 is block-diagonal (one q_1 x q_1 block per
+level), the blocks below it keep the sparsity of Z_i'Z_1; a later diagonal
+block stays block-diagonal when the terms are nested (every level of the
+finer factor lies in one level of the coarser one) and becomes dense only when
+it fills in (crossed factors). No matrix of size (total random effects)^2 is
+ever formed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg as sla
+import scipy.sparse as sp
+
+from lib.errors import FitError
+from lib.lmm.crossprod import cross_products
+from lib.lmm.objective import ThetaLayout, batched_cholesky, forward_solve
+
+MAX_DENSE_CELLS = 40_000_000  # a dense block of 320 MB; beyond it the model is refused
+
+
+@dataclass(frozen=True, eq=False)
+class TermArrays:
+    """What the blocked solve needs of one term (its ``ReMat``)."""
+
+    name: str
+    codes: np.ndarray
+    nlevels: int
+    Z: np.ndarray
+    layout: ThetaLayout
+
+    @property
+    def q(self) -> int:
+        return self.layout.q
+
+    @property
+    def size(self) -> int:
+        return self.nlevels * self.q
+
+
+@dataclass(frozen=True, eq=False)
+class BlockedSolution:
+    """The solve at one theta.
+
+    Attributes
+    ----------
+    ldL2, ldRX2, pwrss : float
+        log|L_Z|^2, log|R_X|^2 and the penalized RSS r^2.
+    beta : ndarray (p,)
+    RX : ndarray (p, p)
+        Upper triangular, R_X'R_X = Schur complement of X.
+    diag : list
+        L_jj per term: (q, q, G) blocks or a dense lower-triangular array.
+    below : dict
+        L_ij for i > j (terms; key (i, j)), sparse or dense.
+    xrows : list of ndarray (p + 1, G_j q_j)
+        The [X y] rows of L below each term.
+    """
+
+    ldL2: float
+    ldRX2: float
+    pwrss: float
+    beta: np.ndarray
+    RX: np.ndarray
+    diag: list
+    below: dict
+    xrows: list
+
+
+def _blockdiag_indices(q: int, G: int) -> tuple[np.ndarray, np.ndarray]:
+    g = np.arange(G)
+    a, b = np.meshgrid(np.arange(q), np.arange(q), indexing="ij")
+    rows = (g[None, None, :] * q + a[:, :, None]).ravel()
+    cols = (g[None, None, :] * q + b[:, :, None]).ravel()
+    return rows, cols
+
+
+def blockdiag_matrix(blocks: np.ndarray) -> sp.csr_matrix:
+    """Sparse block-diagonal matrix from blocks of shape (q, q, G)."""
+    q, _, G = blocks.shape
+    if q == 1:
+        return sp.diags(blocks[0, 0], format="csr")
+    rows, cols = _blockdiag_indices(q, G)
+    return sp.csr_matrix((blocks.ravel(), (rows, cols)), shape=(G * q, G * q))
+
+
+def blocks_of(matrix: sp.spmatrix | np.ndarray, q: int, G: int) -> np.ndarray:
+    """The diagonal q x q blocks of a (G q) x (G q) matrix, shape (q, q, G)."""
+    if q == 1:
+        d = matrix.diagonal() if sp.issparse(matrix) else np.diag(matrix)
+        return np.asarray(d, float)[None, None, :]
+    out = np.zeros((q, q, G))
+    if sp.issparse(matrix):
+        coo = matrix.tocoo()
+        keep = coo.row // q == coo.col // q
+        np.add.at(out, (coo.row[keep] % q, coo.col[keep] % q, coo.row[keep] // q), coo.data[keep])
+        return out
+    for a in range(q):
+        for b in range(q):
+            out[a, b] = matrix[np.arange(G) * q + a, np.arange(G) * q + b]
+    return out
+
+
+def _off_block_nonzero(matrix: sp.spmatrix | np.ndarray, q: int) -> bool:
+    if not sp.issparse(matrix):
+        n = matrix.shape[0]
+        mask = np.arange(n)[:, None] // q != np.arange(n)[None, :] // q
+        return bool(np.any(matrix[mask] != 0))
+    coo = matrix.tocoo()
+    return bool(np.any((coo.row // q != coo.col // q) & (coo.data != 0)))
+
+
+def _mul_t(a: sp.spmatrix | np.ndarray, b: sp.spmatrix | np.ndarray):
+    """a @ b' for any mix of sparse and dense operands."""
+    if sp.issparse(a) and sp.issparse(b):
+        return (a @ b.T).tocsr()
+    if sp.issparse(a):
+        return np.asarray(a @ np.asarray(b).T)
+    if sp.issparse(b):
+        return np.asarray((b @ np.asarray(a).T).T)
+    return a @ b.T
+
+
+def _sub(a, b):
+    """a - b, staying sparse only when both are."""
+    if sp.issparse(a) and sp.issparse(b):
+        return (a - b).tocsr()
+    return np.asarray(a.toarray() if sp.issparse(a) else a) - (b.toarray() if sp.issparse(b) else b)
+
+
+def _densify_if_full(m):
+    if sp.issparse(m) and m.nnz > 0.25 * m.shape[0] * m.shape[1]:
+        return m.toarray()
+    return m
+
+
+class BlockedModel:
+    """The fixed part of a multi-term model: cross-products, once; solves per theta.
+
+    Parameters
+    ----------
+    X : ndarray (n, p)
+    y : ndarray (n,)
+    terms : sequence of TermArrays
+        In lme4's order (levels decreasing).
+    """
+
+    def __init__(self, X: np.ndarray, y: np.ndarray, terms: list[TermArrays]) -> None:
+        self.terms = terms
+        self.nobs = int(y.shape[0])
+        self.p = X.shape[1]
+        self.K = len(terms)
+        self.offsets = np.cumsum([0] + [t.layout.size for t in terms])
+        self.lower_bounds = np.concatenate([t.layout.lower_bounds for t in terms])
+        self.start = np.concatenate([t.layout.start for t in terms])
+        # A_jj (q, q, G) and [X y]'Z_j as (p + 1, G q), from the one-factor pass.
+        self.diag_A = []
+        self.xA = []
+        for t in terms:
+            cp = cross_products(X, y, t.Z, t.codes, t.nlevels)
+            self.diag_A.append(cp.ZtZ)
+            xz = np.concatenate([cp.ZtX.transpose(1, 2, 0), cp.Zty[None].transpose(0, 2, 1)])
+            self.xA.append(xz.reshape(self.p + 1, t.size))  # column g*q + a
+            self.XtX, self.Xty, self.yty = cp.XtX, cp.Xty, cp.yty
+        # A_ij for i > j: sparse, rows level_i*q_i + a, columns level_j*q_j + b.
+        self.pair_A: dict[tuple[int, int], sp.csr_matrix] = {}
+        for i in range(self.K):
+            for j in range(i):
+                self.pair_A[(i, j)] = self._pair(terms[i], terms[j])
+        self.dense_diag = [False] * self.K
+        self._deciding = False
+        self._analyse()
+
+    @staticmethod
+    def _pair(ti: TermArrays, tj: TermArrays) -> sp.csr_matrix:
+        key = ti.codes.astype(np.int64) * tj.nlevels + tj.codes
+        pairs, index = np.unique(key, return_inverse=True)
+        li, lj = pairs // tj.nlevels, pairs % tj.nlevels
+        rows, cols, data = [], [], []
+        for a in range(ti.q):
+            for b in range(tj.q):
+                w = ti.Z[:, a] * tj.Z[:, b]
+                rows.append(li * ti.q + a)
+                cols.append(lj * tj.q + b)
+                data.append(np.bincount(index, weights=w, minlength=pairs.size))
+        return sp.csr_matrix(
+            (np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))),
+            shape=(ti.size, tj.size),
+        )
+
+    def _analyse(self) -> None:
+        """Decide once which diagonal blocks fill in, from a solve at lme4's start.
+
+        At theta = identity nothing cancels, so the pattern seen there is the
+        structural one; keeping it fixed makes every later solve take the same path.
+        """
+        self._deciding = True
+        try:
+            self.solve(self.start)
+        finally:
+            self._deciding = False
+
+    def split(self, theta: np.ndarray) -> list[np.ndarray]:
+        """Each term's T block (q x q) from the concatenated theta."""
+        return [
+            t.layout.block(theta[self.offsets[k] : self.offsets[k + 1]])
+            for k, t in enumerate(self.terms)
+        ]
+
+    def _lambda(self, k: int, T: np.ndarray):
+        t = self.terms[k]
+        if t.q == 1:
+            return float(T[0, 0])
+        return blockdiag_matrix(np.broadcast_to(T[:, :, None], (t.q, t.q, t.nlevels)))
+
+    def solve(self, theta: np.ndarray) -> BlockedSolution:
+        """The blocked Cholesky factor at ``theta`` and everything read off it."""
+        theta = np.asarray(theta, dtype=float)
+        Ts = self.split(theta)
+        lams = [self._lambda(k, T) for k, T in enumerate(Ts)]
+        diag: list = []
+        inv_t: list = []  # per term: a function M -> M L_jj^{-T}
+        below: dict = {}
+        xrows: list = []
+        ldL2 = 0.0
+        for j, t in enumerate(self.terms):
+            T = Ts[j]
+            # Lambda_j' A_jj Lambda_j + I, blockwise: T' A_g T + I.
+            A = self.diag_A[j]
+            D = np.einsum("ca,cdg,db->abg", T, A, T)
+            D[np.arange(t.q), np.arange(t.q)] += 1.0
+            update = None
+            for m in range(j):
+                prod = _mul_t(below[(j, m)], below[(j, m)])
+                update = prod if update is None else _add(update, prod)
+            if update is not None and self._deciding:
+                big = sp.issparse(update) is False or _off_block_nonzero(update, t.q)
+                self.dense_diag[j] = bool(big)
+                if big and t.size**2 > MAX_DENSE_CELLS:
+                    raise FitError(
+                        f"The grouping factors are crossed and '{t.name}' has {t.nlevels} "
+                        "levels: "
+                        "the model needs a dense matrix too large for this server. "
+                        "Use fewer levels or fewer crossed factors."
+                    )
+            if self.dense_diag[j]:
+                full = blockdiag_matrix(D).toarray()
+                full = _sub(full, update) if update is not None else full
+                Ljj = sla.cholesky(full, lower=True, check_finite=False)
+                ldL2 += 2.0 * float(np.log(np.diag(Ljj)).sum())
+                diag.append(Ljj)
+                inv_t.append(_dense_right_solver(Ljj))
+            else:
+                if update is not None:
+                    D = D - blocks_of(update, t.q, t.nlevels)
+                Ljj = batched_cholesky(D)
+                ldL2 += 2.0 * float(sum(np.log(Ljj[a, a]).sum() for a in range(t.q)))
+                diag.append(Ljj)
+                inv_t.append(_blockdiag_right_solver(Ljj))
+            # Blocks below: terms i > j, then the [X y] rows.
+            lam_j = lams[j]
+            for i in range(j + 1, self.K):
+                S = _scale(self.pair_A[(i, j)], lams[i], lam_j)
+                for m in range(j):
+                    S = _sub(S, _mul_t(below[(i, m)], below[(j, m)]))
+                below[(i, j)] = _densify_if_full(inv_t[j](S))
+            Sx = _right_lambda(self.xA[j], lam_j)
+            for m in range(j):
+                Sx = Sx - _mul_t(xrows[m], below[(j, m)])
+            xrows.append(np.asarray(inv_t[j](Sx)))
+        # The [X y] block: chol of the Schur complement.
+        XyXy = np.empty((self.p + 1, self.p + 1))
+        XyXy[: self.p, : self.p] = self.XtX
+        XyXy[: self.p, self.p] = XyXy[self.p, : self.p] = self.Xty
+        XyXy[self.p, self.p] = self.yty
+        for m in range(self.K):
+            XyXy -= xrows[m] @ xrows[m].T
+        Lxx = np.linalg.cholesky(XyXy[: self.p, : self.p])  # R_X'
+        cb = sla.solve_triangular(Lxx, XyXy[: self.p, self.p], lower=True, check_finite=False)
+        pwrss = float(XyXy[self.p, self.p] - cb @ cb)
+        beta = sla.solve_triangular(Lxx.T, cb, lower=False, check_finite=False)
+        ldRX2 = 2.0 * float(np.log(np.diag(Lxx)).sum())
+        return BlockedSolution(
+            ldL2=ldL2,
+            ldRX2=ldRX2,
+            pwrss=pwrss,
+            beta=beta,
+            RX=Lxx.T.copy(),
+            diag=diag,
+            below=below,
+            xrows=xrows,
+        )
+
+    def solution_parts(self, theta: np.ndarray) -> BlockedSolution | None:
+        """``solve`` with a non-positive-definite factor reported as None."""
+        try:
+            with np.errstate(all="ignore"):
+                sol = self.solve(theta)
+        except (np.linalg.LinAlgError, sla.LinAlgError, ValueError):
+            return None
+        if not (np.isfinite(sol.ldL2) and np.isfinite(sol.ldRX2) and sol.pwrss > 0):
+            return None
+        return sol
+
+    # -- after the optimum: conditional modes and variances --------------------------
+
+    def conditional_modes(self, theta: np.ndarray, sol: BlockedSolution) -> list[np.ndarray]:
+        """b_k = Lambda_k u_k with L_Z' u = c_u - R_ZX beta, per term as (q, G)."""
+        Ts = self.split(theta)
+        rhs = [xr[self.p] - xr[: self.p].T @ sol.beta for xr in sol.xrows]
+        u: list = [None] * self.K
+        for j in reversed(range(self.K)):
+            r = rhs[j].copy()
+            for i in range(j + 1, self.K):
+                r -= np.asarray(sol.below[(i, j)].T @ u[i]).ravel()
+            u[j] = _left_solve_t(sol.diag[j], r, self.terms[j])
+        out = []
+        for j, t in enumerate(self.terms):
+            uj = u[j].reshape(t.nlevels, t.q).T  # (q, G)
+            out.append(Ts[j] @ uj)
+        return out
+
+    def conditional_covariances(
+        self, theta: np.ndarray, sol: BlockedSolution, sigma: float
+    ) -> list[np.ndarray]:
+        """sigma^2 Lambda_k [(L_Z L_Z')^{-1}]_kk Lambda_k' per level, shape (q, q, G).
+
+        The k-th block column of L_Z^{-1}: W_k = L_kk^{-1}, W_i = -L_ii^{-1}
+        sum_{k<=m<i} L_im W_m; the wanted block is sum_i W_i' W_i (lme4's
+        ``condVar``, beta treated as known).
+        """
+        Ts = self.split(theta)
+        out = []
+        for k, t in enumerate(self.terms):
+            W = {k: _inverse(sol.diag[k], t)}
+            acc = _gram_blocks(W[k], t)
+            for i in range(k + 1, self.K):
+                S = None
+                for m in range(k, i):
+                    prod = sol.below[(i, m)] @ W[m]
+                    S = prod if S is None else _add(S, prod)
+                W[i] = -_left_solve_matrix(sol.diag[i], S, self.terms[i])
+                acc = acc + _gram_blocks(W[i], t)
+            T = Ts[k]
+            out.append(sigma * sigma * np.einsum("ab,bcg,dc->adg", T, acc, T))
+        return out
+
+
+def _add(a, b):
+    if sp.issparse(a) and sp.issparse(b):
+        return (a + b).tocsr()
+    return (a.toarray() if sp.issparse(a) else a) + (b.toarray() if sp.issparse(b) else b)
+
+
+def _scale(A: sp.csr_matrix, lam_i, lam_j):
+    """Lambda_i' A Lambda_j with a scalar or sparse Lambda on either side."""
+    if np.isscalar(lam_i) and np.isscalar(lam_j):
+        return A * (lam_i * lam_j)
+    left = A * lam_i if np.isscalar(lam_i) else lam_i.T @ A
+    return (left * lam_j if np.isscalar(lam_j) else left @ lam_j).tocsr()
+
+
+def _right_lambda(M: np.ndarray, lam):
+    return M * lam if np.isscalar(lam) else np.asarray((lam.T @ M.T).T)
+
+
+def _blockdiag_right_solver(L: np.ndarray):
+    """M -> M L^{-T} for block-diagonal L (keeps M sparse)."""
+    q, _, G = L.shape
+    eye = np.broadcast_to(np.eye(q)[:, :, None], (q, q, G)).copy()
+    Linv = forward_solve(L, eye)  # (q, q, G): L_g^{-1}
+    right = blockdiag_matrix(np.transpose(Linv, (1, 0, 2)))  # L^{-T}
+
+    def solve(M):
+        if q == 1:
+            scale = Linv[0, 0]
+            return M.multiply(scale[None, :]).tocsr() if sp.issparse(M) else M * scale[None, :]
+        return (M @ right).tocsr() if sp.issparse(M) else np.asarray((right.T @ M.T).T)
+
+    return solve
+
+
+def _dense_right_solver(L: np.ndarray):
+    def solve(M):
+        Md = M.toarray() if sp.issparse(M) else M
+        return sla.solve_triangular(L, Md.T, lower=True, check_finite=False).T
+
+    return solve
+
+
+def _left_solve_t(L, r: np.ndarray, t: TermArrays) -> np.ndarray:
+    """Solve L' x = r for one diagonal block (block-diagonal or dense)."""
+    if isinstance(L, np.ndarray) and L.ndim == 2:
+        return sla.solve_triangular(L, r, lower=True, trans="T", check_finite=False)
+    q, G = t.q, t.nlevels
+    x = r.reshape(G, q).T.copy()  # (q, G)
+    for i in reversed(range(q)):
+        acc = x[i].copy()
+        for k in range(i + 1, q):
+            acc -= L[k, i] * x[k]
+        x[i] = acc / L[i, i]
+    return x.T.ravel()
+
+
+def _inverse(L, t: TermArrays):
+    """L^{-1} of a diagonal block: sparse block-diagonal, or dense."""
+    if isinstance(L, np.ndarray) and L.ndim == 2:
+        return sla.solve_triangular(L, np.eye(L.shape[0]), lower=True, check_finite=False)
+    eye = np.broadcast_to(np.eye(t.q)[:, :, None], L.shape).copy()
+    return blockdiag_matrix(forward_solve(L, eye))
+
+
+def _left_solve_matrix(L, S, t: TermArrays):
+    """L^{-1} S for a diagonal block L."""
+    if isinstance(L, np.ndarray) and L.ndim == 2:
+        Sd = S.toarray() if sp.issparse(S) else S
+        return sla.solve_triangular(L, Sd, lower=True, check_finite=False)
+    inv = _inverse(L, t)
+    out = inv @ S
+    return out.tocsr() if sp.issparse(out) else np.asarray(out)
+
+
+def _gram_blocks(W, t: TermArrays) -> np.ndarray:
+    """Diagonal q x q blocks (per level of term t) of W'W, shape (q, q, G)."""
+    q, G = t.q, t.nlevels
+    if sp.issparse(W):
+        W = W.tocsc()
+        out = np.zeros((q, q, G))
+        for a in range(q):
+            for b in range(a, q):
+                Wa, Wb = W[:, a::q], W[:, b::q]
+                val = np.asarray(Wa.multiply(Wb).sum(axis=0)).ravel()
+                out[a, b] = out[b, a] = val
+        return out
+    out = np.empty((q, q, G))
+    for a in range(q):
+        for b in range(a, q):
+            val = np.einsum("ig,ig->g", W[:, a::q], W[:, b::q])
+            out[a, b] = out[b, a] = val
+    return out
