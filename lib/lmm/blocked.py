@@ -34,20 +34,18 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 
 from lib.errors import FitError
-from lib.lmm.crossprod import cross_products
 from lib.lmm.objective import ThetaLayout, batched_cholesky, forward_solve
+from lib.lmm.stats import ModelStats, PairStats
 
 MAX_DENSE_CELLS = 40_000_000  # a dense block of 320 MB; beyond it the model is refused
 
 
 @dataclass(frozen=True, eq=False)
-class TermArrays:
-    """What the blocked solve needs of one term (its ``ReMat``)."""
+class TermShape:
+    """What the blocked solve needs to know of one term besides its sums."""
 
     name: str
-    codes: np.ndarray
     nlevels: int
-    Z: np.ndarray
     layout: ThetaLayout
 
     @property
@@ -156,58 +154,42 @@ def _densify_if_full(m):
 
 
 class BlockedModel:
-    """The fixed part of a multi-term model: cross-products, once; solves per theta.
+    """The fixed part of a multi-term model, from its statistics; solves per theta.
 
     Parameters
     ----------
-    X : ndarray (n, p)
-    y : ndarray (n,)
-    terms : sequence of TermArrays
-        In lme4's order (levels decreasing).
+    stats : ModelStats
+        Terms in lme4's order (levels decreasing).
+    layouts : sequence of ThetaLayout
+        One per term.
     """
 
-    def __init__(self, X: np.ndarray, y: np.ndarray, terms: list[TermArrays]) -> None:
-        self.terms = terms
-        self.nobs = int(y.shape[0])
-        self.p = X.shape[1]
+    def __init__(self, stats: ModelStats, layouts: list[ThetaLayout]) -> None:
+        self.terms = [
+            TermShape(name=t.name, nlevels=t.nlevels, layout=lay)
+            for t, lay in zip(stats.terms, layouts, strict=True)
+        ]
+        terms = self.terms
+        self.nobs = stats.nobs
+        self.p = stats.p
         self.K = len(terms)
         self.offsets = np.cumsum([0] + [t.layout.size for t in terms])
         self.lower_bounds = np.concatenate([t.layout.lower_bounds for t in terms])
         self.start = np.concatenate([t.layout.start for t in terms])
-        # A_jj (q, q, G) and [X y]'Z_j as (p + 1, G q), from the one-factor pass.
-        self.diag_A = []
+        # A_jj (q, q, G) and [X y]'Z_j as (p + 1, G q), column g*q + a.
+        self.diag_A = [t.ZtZ for t in stats.terms]
         self.xA = []
-        for t in terms:
-            cp = cross_products(X, y, t.Z, t.codes, t.nlevels)
-            self.diag_A.append(cp.ZtZ)
-            xz = np.concatenate([cp.ZtX.transpose(1, 2, 0), cp.Zty[None].transpose(0, 2, 1)])
-            self.xA.append(xz.reshape(self.p + 1, t.size))  # column g*q + a
-            self.XtX, self.Xty, self.yty = cp.XtX, cp.Xty, cp.yty
+        for t, shape in zip(stats.terms, terms, strict=True):
+            xz = np.concatenate([t.ZtX.transpose(1, 2, 0), t.Zty[None].transpose(0, 2, 1)])
+            self.xA.append(xz.reshape(self.p + 1, shape.size))
+        self.XtX, self.Xty, self.yty = stats.XtX, stats.Xty, stats.yty
         # A_ij for i > j: sparse, rows level_i*q_i + a, columns level_j*q_j + b.
         self.pair_A: dict[tuple[int, int], sp.csr_matrix] = {}
-        for i in range(self.K):
-            for j in range(i):
-                self.pair_A[(i, j)] = self._pair(terms[i], terms[j])
+        for (i, j), pair in stats.pairs.items():
+            self.pair_A[(i, j)] = _pair_matrix(pair, terms[i], terms[j])
         self.dense_diag = [False] * self.K
         self._deciding = False
         self._analyse()
-
-    @staticmethod
-    def _pair(ti: TermArrays, tj: TermArrays) -> sp.csr_matrix:
-        key = ti.codes.astype(np.int64) * tj.nlevels + tj.codes
-        pairs, index = np.unique(key, return_inverse=True)
-        li, lj = pairs // tj.nlevels, pairs % tj.nlevels
-        rows, cols, data = [], [], []
-        for a in range(ti.q):
-            for b in range(tj.q):
-                w = ti.Z[:, a] * tj.Z[:, b]
-                rows.append(li * ti.q + a)
-                cols.append(lj * tj.q + b)
-                data.append(np.bincount(index, weights=w, minlength=pairs.size))
-        return sp.csr_matrix(
-            (np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))),
-            shape=(ti.size, tj.size),
-        )
 
     def _analyse(self) -> None:
         """Decide once which diagonal blocks fill in, from a solve at lme4's start.
@@ -367,6 +349,19 @@ class BlockedModel:
         return out
 
 
+def _pair_matrix(pair: PairStats, ti: TermShape, tj: TermShape) -> sp.csr_matrix:
+    rows, cols, data = [], [], []
+    for a in range(ti.q):
+        for b in range(tj.q):
+            rows.append(pair.level_i * ti.q + a)
+            cols.append(pair.level_j * tj.q + b)
+            data.append(pair.values[a, b])
+    return sp.csr_matrix(
+        (np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(ti.size, tj.size),
+    )
+
+
 def _add(a, b):
     if sp.issparse(a) and sp.issparse(b):
         return (a + b).tocsr()
@@ -409,7 +404,7 @@ def _dense_right_solver(L: np.ndarray):
     return solve
 
 
-def _left_solve_t(L, r: np.ndarray, t: TermArrays) -> np.ndarray:
+def _left_solve_t(L, r: np.ndarray, t: TermShape) -> np.ndarray:
     """Solve L' x = r for one diagonal block (block-diagonal or dense)."""
     if isinstance(L, np.ndarray) and L.ndim == 2:
         return sla.solve_triangular(L, r, lower=True, trans="T", check_finite=False)
@@ -423,7 +418,7 @@ def _left_solve_t(L, r: np.ndarray, t: TermArrays) -> np.ndarray:
     return x.T.ravel()
 
 
-def _inverse(L, t: TermArrays):
+def _inverse(L, t: TermShape):
     """L^{-1} of a diagonal block: sparse block-diagonal, or dense."""
     if isinstance(L, np.ndarray) and L.ndim == 2:
         return sla.solve_triangular(L, np.eye(L.shape[0]), lower=True, check_finite=False)
@@ -431,7 +426,7 @@ def _inverse(L, t: TermArrays):
     return blockdiag_matrix(forward_solve(L, eye))
 
 
-def _left_solve_matrix(L, S, t: TermArrays):
+def _left_solve_matrix(L, S, t: TermShape):
     """L^{-1} S for a diagonal block L."""
     if isinstance(L, np.ndarray) and L.ndim == 2:
         Sd = S.toarray() if sp.issparse(S) else S
@@ -441,7 +436,7 @@ def _left_solve_matrix(L, S, t: TermArrays):
     return out.tocsr() if sp.issparse(out) else np.asarray(out)
 
 
-def _gram_blocks(W, t: TermArrays) -> np.ndarray:
+def _gram_blocks(W, t: TermShape) -> np.ndarray:
     """Diagonal q x q blocks (per level of term t) of W'W, shape (q, q, G)."""
     q, G = t.q, t.nlevels
     if sp.issparse(W):

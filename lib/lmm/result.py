@@ -215,7 +215,9 @@ class LmmFit:
     varcorr : VarCorr
     ranef : tuple of RanefFactor
         Conditional modes and variances per grouping factor (lme4's ``ranef``).
-    fitted, residuals : ndarray (n,)
+    fitted, residuals : ndarray (n,) or None
+        None when the model was fitted from statistics of rows not held in memory
+        (``lib.lmm.fit.fit_stats`` with DuckDB or Spark).
     scaled_resid_quantiles : ndarray (5,)
         Min, 1Q, median, 3Q, max of residuals / sigma (R's type-7 quantiles).
     singular : bool
@@ -253,8 +255,8 @@ class LmmFit:
     sigma: float
     varcorr: VarCorr
     ranef: tuple[RanefFactor, ...]
-    fitted: np.ndarray
-    residuals: np.ndarray
+    fitted: np.ndarray | None
+    residuals: np.ndarray | None
     scaled_resid_quantiles: np.ndarray
     singular: bool
     conditioning: Conditioning

@@ -31,16 +31,19 @@ def variance_fixed(X: np.ndarray, beta: np.ndarray) -> float:
     return float(np.var(eta, ddof=1))
 
 
-def variance_random(X: np.ndarray, fixef_names: tuple[str, ...], varcorr: VarCorr) -> float:
+def variance_random(
+    XtX: np.ndarray, nobs: int, fixef_names: tuple[str, ...], varcorr: VarCorr
+) -> float:
     """insight's random-effect variance, summed over the terms (see module docstring).
 
-    With several grouping factors insight adds each factor's mean z_i' Sigma z_i
-    (Nakagawa et al. 2017, eq. 11 generalised). An uncorrelated term
-    ``(1 | g) + (0 + x | g)`` has one VarCorr block per effect, named ``g``,
-    ``g.1``, ...; insight 0.19 selects blocks by the names of ``ranef()``, which
-    merges same-factor terms under the single name ``g``, so only the *first*
-    effect's variance is counted. We reproduce that, since the reference is
-    performance::icc (checked against R in tests/reference).
+    mean_i z_i' Sigma z_i = trace(Sigma Z'Z) / n, with Z the fixed-effects columns
+    of the term's effects, so X'X is all it needs. With several grouping factors
+    insight adds each factor's share (Nakagawa et al. 2017, eq. 11 generalised).
+    An uncorrelated term ``(1 | g) + (0 + x | g)`` has one VarCorr block per
+    effect, named ``g``, ``g.1``, ...; insight 0.19 selects blocks by the names
+    of ``ranef()``, which merges same-factor terms under the single name ``g``,
+    so only the *first* effect's variance is counted. We reproduce that, since
+    the reference is performance::icc (checked against R in tests/reference).
     """
     total = 0.0
     for term in varcorr.terms:
@@ -50,30 +53,34 @@ def variance_random(X: np.ndarray, fixef_names: tuple[str, ...], varcorr: VarCor
         if not keep:
             continue
         # insight adds an intercept column if the fixed part lacks one; ours always has it.
-        Zx = X[:, [fixef_names.index(names[k]) for k in keep]]
+        cols = [fixef_names.index(names[k]) for k in keep]
         sigma = term.covariance[np.ix_(keep, keep)]
         if not term.correlated:
             sigma = np.diag(np.diag(sigma))
-        total += float(np.einsum("ij,jk,ik->", Zx, sigma, Zx) / X.shape[0])
+        total += float(np.sum(sigma * XtX[np.ix_(cols, cols)]) / nobs)
     return total
 
 
 def icc_and_r2(
-    X: np.ndarray,
-    beta: np.ndarray,
+    var_fixed: float,
+    XtX: np.ndarray,
+    nobs: int,
     fixef_names: tuple[str, ...],
     varcorr: VarCorr,
     theta: np.ndarray,
     theta_lower: np.ndarray,
 ) -> tuple[Icc | None, R2]:
-    """performance::icc and performance::r2_nakagawa for a linear mixed model."""
+    """performance::icc and performance::r2_nakagawa for a linear mixed model.
+
+    ``var_fixed`` is var(X beta) from the rows (``variance_fixed``).
+    """
     residual_variance = varcorr.residual_variance
-    vf = variance_fixed(X, beta)
+    vf = var_fixed
     singular = bool(np.any(np.abs(theta[theta_lower == 0.0]) < SINGULAR_TOL_INSIGHT))
     if singular:
         # r2_nakagawa then ignores the random part and reports no conditional R^2.
         return None, R2(marginal=vf / (vf + residual_variance), conditional=float("nan"))
-    vr = variance_random(X, fixef_names, varcorr)
+    vr = variance_random(XtX, nobs, fixef_names, varcorr)
     total = vf + vr + residual_variance
     icc = Icc(adjusted=vr / (vr + residual_variance), unadjusted=vr / total)
     return icc, R2(marginal=vf / total, conditional=(vf + vr) / total)

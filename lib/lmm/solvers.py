@@ -1,0 +1,166 @@
+"""From statistics to the optimum: lme4's ``mkLmerDevfun`` + ``optimizeLmer`` steps.
+
+Two solvers produce the same ``Optimum``:
+
+- one term: every solve is batched across levels and across thetas
+  (``objective.solve_batch``), with the staged search of ``optimize.optimize_theta``;
+- several terms: the blocked Cholesky factor (``blocked.BlockedModel``), one theta
+  at a time, searched by BOBYQA (``optimize.optimize_general``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lib.errors import FitError
+from lib.lmm.blocked import BlockedModel
+from lib.lmm.objective import (
+    LOG_2PI,
+    ThetaLayout,
+    conditional_covariances,
+    conditional_modes,
+    sigma_hat,
+    solve_at,
+    unscaled_vcov_beta,
+)
+from lib.lmm.optimize import optimize_general, optimize_theta
+from lib.lmm.result import OptimizerSummary
+from lib.lmm.satterthwaite import SatterthwaiteInputs, derivative_inputs, satterthwaite_inputs
+from lib.lmm.stats import ModelStats
+
+
+@dataclass(frozen=True, eq=False)
+class Optimum:
+    """The optimum and what the solve there gives (before any packaging).
+
+    ``modes`` and ``condvar_unscaled`` hold one entry per term (in ``stats.terms``
+    order): b_k of shape (q, G) and Lambda_k [(L L')^{-1}]_kk Lambda_k' of shape
+    (q, q, G).
+    """
+
+    theta: np.ndarray
+    criterion: float
+    optimizer: OptimizerSummary
+    layouts: tuple[ThetaLayout, ...]
+    beta: np.ndarray
+    unscaled_vcov: np.ndarray
+    modes: list
+    condvar_unscaled: list
+    satterthwaite: SatterthwaiteInputs
+    sigma: float
+
+
+def layouts_of(stats: ModelStats) -> tuple[ThetaLayout, ...]:
+    return tuple(ThetaLayout(q=t.q, correlated=t.correlated) for t in stats.terms)
+
+
+def optimum(stats: ModelStats, reml: bool) -> Optimum:
+    """The REML (or ML) optimum of the model whose statistics are given."""
+    if len(stats.terms) == 1:
+        return _optimum_one_term(stats, reml)
+    return _optimum_blocked(stats, reml)
+
+
+def _not_finite() -> FitError:
+    return FitError(
+        "The model could not be fitted: the criterion is not finite at any tried "
+        "parameter value. Check for a constant outcome or a predictor that is "
+        "constant within every group."
+    )
+
+
+def _optimum_one_term(stats: ModelStats, reml: bool) -> Optimum:
+    """The fast path: one term, every solve batched across levels (``objective``)."""
+    (layout,) = layouts_of(stats)
+    cp = stats.one_term()
+    theta, criterion, opt = optimize_theta(cp, layout, reml)
+    if not np.isfinite(criterion):
+        raise _not_finite()
+    state = solve_at(theta, cp, layout)
+    sigma = sigma_hat(state, stats.nobs, reml)
+    return Optimum(
+        theta=np.asarray(theta, float),
+        criterion=float(criterion),
+        optimizer=opt,
+        layouts=(layout,),
+        beta=state.beta,
+        unscaled_vcov=unscaled_vcov_beta(state),
+        modes=[conditional_modes(state)],
+        condvar_unscaled=[conditional_covariances(state, 1.0)],
+        satterthwaite=satterthwaite_inputs(cp, layout, theta, sigma, reml),
+        sigma=sigma,
+    )
+
+
+def _optimum_blocked(stats: ModelStats, reml: bool) -> Optimum:
+    """Several terms: the blocked Cholesky factor, one theta at a time."""
+    layouts = layouts_of(stats)
+    model = BlockedModel(stats, list(layouts))
+    n, p = stats.nobs, stats.p
+
+    def evaluate(thetas: np.ndarray) -> np.ndarray:
+        out = np.full(thetas.shape[0], np.inf)
+        for b, theta in enumerate(thetas):
+            sol = model.solution_parts(theta)
+            if sol is not None:
+                out[b] = profiled_deviance(sol.ldL2, sol.ldRX2, sol.pwrss, n, p, reml)
+        return out
+
+    theta, criterion, opt = optimize_general(evaluate, model.lower_bounds, model.start)
+    if not np.isfinite(criterion):
+        raise _not_finite()
+    sol = model.solve(theta)
+    sigma = float(np.sqrt(sol.pwrss / (n - p if reml else n)))
+
+    def devfun_vp(points: np.ndarray) -> np.ndarray:
+        out = np.full(points.shape[0], np.nan)
+        for b, point in enumerate(points):
+            s = model.solution_parts(point[:-1])
+            if s is not None:
+                out[b] = deviance_at_sigma(s.ldL2, s.ldRX2, s.pwrss, point[-1], n, p, reml)
+        return out
+
+    def covbeta(points: np.ndarray) -> np.ndarray:
+        out = np.full((points.shape[0], p * p), np.nan)
+        for b, point in enumerate(points):
+            s = model.solution_parts(point[:-1])
+            if s is not None:
+                inv = np.linalg.inv(s.RX)
+                out[b] = (point[-1] ** 2 * (inv @ inv.T)).ravel()
+        return out
+
+    RX_inv = np.linalg.inv(sol.RX)
+    return Optimum(
+        theta=np.asarray(theta, float),
+        criterion=float(criterion),
+        optimizer=opt,
+        layouts=layouts,
+        beta=sol.beta,
+        unscaled_vcov=RX_inv @ RX_inv.T,
+        modes=model.conditional_modes(theta, sol),
+        condvar_unscaled=model.conditional_covariances(theta, sol, 1.0),
+        satterthwaite=derivative_inputs(devfun_vp, covbeta, np.append(theta, sigma), p),
+        sigma=sigma,
+    )
+
+
+def profiled_deviance(ldL2: float, ldRX2: float, pwrss: float, n: int, p: int, reml: bool) -> float:
+    """REML criterion (eq. 42) or ML deviance (eq. 34) with sigma profiled out; inf if
+    undefined."""
+    dof = n - p if reml else n
+    if not pwrss > 0:
+        return np.inf
+    dev = ldL2 + dof * (1.0 + LOG_2PI + np.log(pwrss / dof))
+    dev = dev + ldRX2 if reml else dev
+    return float(dev) if np.isfinite(dev) else np.inf
+
+
+def deviance_at_sigma(
+    ldL2: float, ldRX2: float, pwrss: float, sigma: float, n: int, p: int, reml: bool
+) -> float:
+    """lmerTest's ``devfun_vp``, as ``objective.batch_deviance_at_sigma``."""
+    s2 = sigma * sigma
+    dev = ldL2 + pwrss / s2 + n * (LOG_2PI + np.log(s2))
+    return dev + ldRX2 - p * (LOG_2PI + np.log(s2)) if reml else dev
