@@ -38,6 +38,7 @@ from lib.lmm.objective import ThetaLayout, batched_cholesky, forward_solve
 from lib.lmm.stats import ModelStats, PairStats
 
 MAX_DENSE_CELLS = 40_000_000  # a dense block of 320 MB; beyond it the model is refused
+DENSE_INDEX_CELLS = 50_000_000  # a bool map of this many cells (50 MB) numbers entries
 
 
 @dataclass(frozen=True, eq=False)
@@ -187,6 +188,17 @@ class BlockedModel:
         self.pair_A: dict[tuple[int, int], sp.csr_matrix] = {}
         for (i, j), pair in stats.pairs.items():
             self.pair_A[(i, j)] = _pair_matrix(pair, terms[i], terms[j])
+        # With scalar terms, L_i1 L_j1' = theta_i theta_j theta_1^2 A_i1 W A_j1' where
+        # W = diag(1 / L_11^2) is all that changes with theta: its sparsity pattern and
+        # the products entering each entry are fixed, so they are found once here.
+        self.first_products: dict[tuple[int, int], WeightedProduct] = {}
+        if self.K > 1 and terms[0].q == 1:
+            for i in range(1, self.K):
+                for j in range(1, i + 1):
+                    if terms[i].q == 1 and terms[j].q == 1:
+                        self.first_products[(i, j)] = WeightedProduct(
+                            self.pair_A[(i, 0)], self.pair_A[(j, 0)]
+                        )
         self.dense_diag = [False] * self.K
         self._deciding = False
         self._analyse()
@@ -234,7 +246,7 @@ class BlockedModel:
             D[np.arange(t.q), np.arange(t.q)] += 1.0
             update = None
             for m in range(j):
-                prod = _mul_t(below[(j, m)], below[(j, m)])
+                prod = self._product(j, j, m, below, Ts, diag)
                 update = prod if update is None else _add(update, prod)
             if update is not None and self._deciding:
                 big = sp.issparse(update) is False or _off_block_nonzero(update, t.q)
@@ -247,8 +259,15 @@ class BlockedModel:
                         "Use fewer levels or fewer crossed factors."
                     )
             if self.dense_diag[j]:
-                full = blockdiag_matrix(D).toarray()
-                full = _sub(full, update) if update is not None else full
+                if update is None:
+                    full = blockdiag_matrix(D).toarray()
+                else:
+                    full = -(update.toarray() if sp.issparse(update) else update)
+                    for a in range(t.q):
+                        for b in range(t.q):
+                            full[
+                                np.arange(t.nlevels) * t.q + a, np.arange(t.nlevels) * t.q + b
+                            ] += D[a, b]
                 Ljj = sla.cholesky(full, lower=True, check_finite=False)
                 ldL2 += 2.0 * float(np.log(np.diag(Ljj)).sum())
                 diag.append(Ljj)
@@ -265,7 +284,7 @@ class BlockedModel:
             for i in range(j + 1, self.K):
                 S = _scale(self.pair_A[(i, j)], lams[i], lam_j)
                 for m in range(j):
-                    S = _sub(S, _mul_t(below[(i, m)], below[(j, m)]))
+                    S = _sub(S, self._product(i, j, m, below, Ts, diag))
                 below[(i, j)] = _densify_if_full(inv_t[j](S))
             Sx = _right_lambda(self.xA[j], lam_j)
             for m in range(j):
@@ -293,6 +312,15 @@ class BlockedModel:
             below=below,
             xrows=xrows,
         )
+
+    def _product(self, i: int, j: int, m: int, below: dict, Ts: list, diag: list):
+        """L_im L_jm', from the precomputed pattern when m is the first scalar term."""
+        fast = self.first_products.get((i, j)) if m == 0 else None
+        if fast is None:
+            return _mul_t(below[(i, m)], below[(j, m)])
+        weights = 1.0 / diag[0][0, 0] ** 2
+        scale = float(Ts[i][0, 0] * Ts[j][0, 0] * Ts[0][0, 0] ** 2)
+        return fast.evaluate(weights, scale)
 
     def solution_parts(self, theta: np.ndarray) -> BlockedSolution | None:
         """``solve`` with a non-positive-definite factor reported as None."""
@@ -347,6 +375,54 @@ class BlockedModel:
             T = Ts[k]
             out.append(sigma * sigma * np.einsum("ab,bcg,dc->adg", T, acc, T))
         return out
+
+
+class WeightedProduct:
+    """A W B' for fixed sparse A (m x G) and B (k x G) and a diagonal W that varies.
+
+    Every entry (r, c) of the product is sum_s A[r, s] B[c, s] w_s over the columns s
+    where both have a non-zero: those index triples are listed once, so each
+    evaluation is one sparse matrix-vector product P w (P: entries x G) instead
+    of a sparse-sparse product that rediscovers the pattern every time.
+    """
+
+    def __init__(self, A: sp.csr_matrix, B: sp.csr_matrix) -> None:
+        Ac, Bc = A.tocsc(), B.tocsc()
+        Ac.sort_indices()
+        Bc.sort_indices()
+        na, nb = np.diff(Ac.indptr), np.diff(Bc.indptr)
+        per_column = na * nb
+        column = np.repeat(np.arange(A.shape[1]), per_column)
+        k = np.arange(per_column.sum()) - np.repeat(np.cumsum(per_column) - per_column, per_column)
+        nb_rep = np.repeat(nb, per_column)
+        ia = Ac.indptr[column] + k // nb_rep
+        ib = Bc.indptr[column] + k % nb_rep
+        rows, cols = Ac.indices[ia], Bc.indices[ib]
+        key = rows.astype(np.int64) * B.shape[0] + cols
+        cells = A.shape[0] * B.shape[0]
+        if cells <= DENSE_INDEX_CELLS:
+            # A presence map over all cells numbers the entries without sorting the
+            # (often millions of) triples.
+            present = np.zeros(cells, dtype=bool)
+            present[key] = True
+            entries = np.flatnonzero(present)
+            number = np.cumsum(present) - 1
+            index = number[key]
+        else:
+            entries, index = np.unique(key, return_inverse=True)
+        # The triples come column by column, so P' is already in CSC order by s.
+        indptr = np.concatenate([[0], np.cumsum(per_column)])
+        self.P = sp.csc_matrix(
+            (Ac.data[ia] * Bc.data[ib], index, indptr), shape=(entries.size, A.shape[1])
+        )
+        entry_rows = entries // B.shape[0]
+        self.indptr = np.searchsorted(entry_rows, np.arange(A.shape[0] + 1)).astype(np.int32)
+        self.indices = (entries % B.shape[0]).astype(np.int32)
+        self.shape = (A.shape[0], B.shape[0])
+
+    def evaluate(self, weights: np.ndarray, scale: float) -> sp.csr_matrix:
+        values = scale * (self.P @ weights)
+        return sp.csr_matrix((values, self.indices, self.indptr), shape=self.shape)
 
 
 def _pair_matrix(pair: PairStats, ti: TermShape, tj: TermShape) -> sp.csr_matrix:

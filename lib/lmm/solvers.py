@@ -30,6 +30,8 @@ from lib.lmm.result import OptimizerSummary
 from lib.lmm.satterthwaite import SatterthwaiteInputs, derivative_inputs, satterthwaite_inputs
 from lib.lmm.stats import ModelStats
 
+POLISH_MAX_RANDOM_EFFECTS = 2000  # above this, one solve is costly and BOBYQA suffices
+
 
 @dataclass(frozen=True, eq=False)
 class Optimum:
@@ -108,7 +110,10 @@ def _optimum_blocked(stats: ModelStats, reml: bool) -> Optimum:
                 out[b] = profiled_deviance(sol.ldL2, sol.ldRX2, sol.pwrss, n, p, reml)
         return out
 
-    theta, criterion, opt = optimize_general(evaluate, model.lower_bounds, model.start)
+    small = sum(t.size for t in model.terms) <= POLISH_MAX_RANDOM_EFFECTS
+    theta, criterion, opt = optimize_general(
+        evaluate, model.lower_bounds, model.start, polish=small
+    )
     if not np.isfinite(criterion):
         raise _not_finite()
     sol = model.solve(theta)
