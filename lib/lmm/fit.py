@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 import numpy as np
@@ -20,6 +20,7 @@ from scipy import stats as st
 from threadpoolctl import ThreadpoolController
 
 from lib.design import Design, build_design
+from lib.lmm import conditioning
 from lib.lmm.result import (
     Conditioning,
     LmmFit,
@@ -92,12 +93,49 @@ def fit_lmm(frame: pd.DataFrame, spec: ModelSpec) -> LmmFit:
 
 
 def fit_design(design: Design, spec: ModelSpec, start: float | None = None) -> LmmFit:
-    """Fit from prepared arrays (the entry point benchmarks time)."""
+    """Fit from prepared arrays (the entry point benchmarks time).
+
+    Badly scaled columns are centred and scaled for the search and every number
+    is mapped back (``lib.lmm.conditioning``).
+    """
     start = time.perf_counter() if start is None else start
     with _blas_controller().limit(limits=1, user_api="blas"):
-        stats = model_stats(design)
-    return fit_stats(
-        stats, spec, lambda beta, modes, sigma: rows_pass(design, beta, modes, sigma), start
+        cond = conditioning.choose(design)
+        work = conditioning.apply(design, cond) if cond.applied else design
+        stats = model_stats(work)
+        opt = optimum(stats, spec.reml)
+        if cond.applied:
+            opt = _map_back(opt, cond, design, spec.reml)
+            stats = replace(stats, XtX=design.X.T @ design.X)
+        rows = rows_pass(design, opt.beta, opt.modes, opt.sigma)
+        return package_fit(stats, spec, opt, rows, start, cond)
+
+
+def _map_back(opt: Optimum, cond: Conditioning, design: Design, reml: bool) -> Optimum:
+    m = conditioning.map_back(
+        cond,
+        design,
+        opt.layouts,
+        opt.theta,
+        opt.beta,
+        opt.unscaled_vcov,
+        opt.modes,
+        opt.condvar_unscaled,
+        opt.satterthwaite.jacobian,
+        opt.sigma,
+        opt.criterion,
+        reml,
+    )
+    return replace(
+        opt,
+        theta=m.theta,
+        beta=m.beta,
+        unscaled_vcov=m.unscaled_vcov,
+        modes=m.modes,
+        condvar_unscaled=m.condvar_unscaled,
+        satterthwaite=replace(opt.satterthwaite, jacobian=m.jacobian),
+        sigma=m.sigma,
+        criterion=m.criterion,
     )
 
 
@@ -143,7 +181,12 @@ def type7_quantiles(values: np.ndarray, probs: tuple[float, ...]) -> np.ndarray:
 
 
 def package_fit(
-    stats: ModelStats, spec: ModelSpec, opt: Optimum, rows: RowSummaries, start: float
+    stats: ModelStats,
+    spec: ModelSpec,
+    opt: Optimum,
+    rows: RowSummaries,
+    start: float,
+    cond: Conditioning | None = None,
 ) -> LmmFit:
     """Everything lme4's ``summary`` / ``ranef`` / lmerTest report, from the optimum."""
     n, p = stats.nobs, stats.p
@@ -201,7 +244,7 @@ def package_fit(
         residuals=rows.residuals,
         scaled_resid_quantiles=rows.scaled_resid_quantiles,
         singular=singular,
-        conditioning=NO_CONDITIONING,
+        conditioning=cond if cond is not None else NO_CONDITIONING,
         optimizer=opt.optimizer,
         icc=icc,
         r2=r2,

@@ -6,7 +6,7 @@ per group, G = groups.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -158,25 +158,31 @@ class R2:
 
 @dataclass(frozen=True, eq=False)
 class Conditioning:
-    """The affine map from the fixed-effect columns the search used back to the user's.
+    """How the search's parametrisation differs from the user's (``lib.lmm.conditioning``).
 
-    The search runs on X_s = X A with A upper triangular (centre each numeric
-    predictor by its mean, scale by its SD), which leaves the model and its ML
-    deviance unchanged: beta = A beta_s, and random slopes on a centred column
-    are mapped back through the same shift. The REML criterion is reported for
-    the user's X (it shifts by 2 log|det A|, Harville 1974).
+    The search runs on centred and scaled columns where a column is badly scaled
+    (a ``year`` near 2000, an outcome in millions, micro-units); every reported
+    number is mapped back to the user's units.
 
     Attributes
     ----------
     centre, scale : ndarray (p,)
-        Per fixed-effect column; 0 and 1 for the intercept and unchanged columns.
+        Per fixed-effect column: x* = (x - centre) / scale (0 and 1 where unchanged).
     applied : bool
         False when every column was left as it was.
+    y_centre, y_scale : float
+        The outcome's centre and scale (0 and 1 when unchanged).
+    slope_centre, slope_scale : dict
+        Per random-slope column that was rescaled.
     """
 
     centre: np.ndarray
     scale: np.ndarray
     applied: bool
+    y_centre: float = 0.0
+    y_scale: float = 1.0
+    slope_centre: dict = field(default_factory=dict)
+    slope_scale: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True, eq=False)
