@@ -41,6 +41,17 @@ def _richardson(approx: np.ndarray) -> np.ndarray:
 
 def hessian(func: BatchedFunction, x: np.ndarray, d: float = 0.1) -> np.ndarray:
     """Hessian of a scalar function (``numDeriv::hessian``, method "Richardson")."""
+    return hessians_and_gradients(lambda pts: np.asarray(func(pts))[:, None], x, d)[0][0]
+
+
+def hessians_and_gradients(
+    func: BatchedFunction, x: np.ndarray, d: float = 0.1
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Hessians and gradients of m scalar functions evaluated together, func: (B, n) -> (B, m).
+
+    numDeriv's ``genD`` points serve both: the gradient is Richardson's limit of
+    the central differences along each axis (as ``genD`` returns it in ``D``).
+    """
     x = np.asarray(x, dtype=float)
     n = x.size
     h0 = _initial_step(x, d)
@@ -56,22 +67,27 @@ def hessian(func: BatchedFunction, x: np.ndarray, d: float = 0.1) -> np.ndarray:
         step[:, i] = scales[:, i]
         step[:, j] = scales[:, j]
         points += [x + step, x - step]
-    values = np.asarray(func(np.vstack(points)), dtype=float)
-    f0 = values[0]
-    pos = 1
-    hdiag = np.empty(n)
-    for i in range(n):
-        f1, f2 = values[pos : pos + R_STEPS], values[pos + R_STEPS : pos + 2 * R_STEPS]
-        pos += 2 * R_STEPS
-        hdiag[i] = _richardson((f1 - 2.0 * f0 + f2) / scales[:, i] ** 2)
-    H = np.diag(hdiag)
-    for i, j in pairs:
-        f1, f2 = values[pos : pos + R_STEPS], values[pos + R_STEPS : pos + 2 * R_STEPS]
-        pos += 2 * R_STEPS
-        hi, hj = scales[:, i], scales[:, j]
-        approx = (f1 - 2.0 * f0 + f2 - hdiag[i] * hi**2 - hdiag[j] * hj**2) / (2.0 * hi * hj)
-        H[i, j] = H[j, i] = _richardson(approx)
-    return H
+    all_values = np.asarray(func(np.vstack(points)), dtype=float)
+    hessians, gradients = [], []
+    for values in all_values.T:
+        f0 = values[0]
+        pos = 1
+        hdiag, grad = np.empty(n), np.empty(n)
+        for i in range(n):
+            f1, f2 = values[pos : pos + R_STEPS], values[pos + R_STEPS : pos + 2 * R_STEPS]
+            pos += 2 * R_STEPS
+            hdiag[i] = _richardson((f1 - 2.0 * f0 + f2) / scales[:, i] ** 2)
+            grad[i] = _richardson((f1 - f2) / (2.0 * scales[:, i]))
+        H = np.diag(hdiag)
+        for i, j in pairs:
+            f1, f2 = values[pos : pos + R_STEPS], values[pos + R_STEPS : pos + 2 * R_STEPS]
+            pos += 2 * R_STEPS
+            hi, hj = scales[:, i], scales[:, j]
+            approx = (f1 - 2.0 * f0 + f2 - hdiag[i] * hi**2 - hdiag[j] * hj**2) / (2.0 * hi * hj)
+            H[i, j] = H[j, i] = _richardson(approx)
+        hessians.append(H)
+        gradients.append(grad)
+    return hessians, np.array(gradients)
 
 
 def jacobian(func: BatchedFunction, x: np.ndarray, d: float = 1e-4) -> np.ndarray:

@@ -90,16 +90,57 @@ def derivative_inputs(
     with np.errstate(all="ignore"):
         H = numderiv.hessian(devfun_vp, varpar)
         J = numderiv.jacobian(covbeta, varpar)
+    return _inputs(H, J, p, varpar.size)
+
+
+def profiled_derivative_inputs(
+    parts: numderiv.BatchedFunction,
+    theta: np.ndarray,
+    sigma: float,
+    nobs: int,
+    p: int,
+    reml: bool,
+) -> SatterthwaiteInputs:
+    """lmerTest's derivative objects with the sigma direction done analytically.
+
+    With phi = (theta, sigma), lmerTest's deviance is
+        f(theta, sigma) = g(theta) + r^2(theta) / sigma^2 + d log(2 pi sigma^2),
+    g = log|L|^2 (+ log|R_X|^2 for REML), d = n - p (REML) or n (ML), and
+    vcov(beta) = sigma^2 U(theta). So
+        f_ss = 6 r^2 / sigma^4 - 2 d / sigma^2,   f_s,theta = -2 / sigma^3 dr^2/dtheta,
+        f_theta,theta = g'' + (r^2)'' / sigma^2,  dvcov/dsigma = 2 sigma U,
+    and only derivatives in theta are numerical (numDeriv's schemes, as lmerTest):
+    about 2/3 of the solves of differentiating in (theta, sigma), which matters
+    where one solve is a large blocked factorisation. ``parts`` maps thetas (B, k)
+    to rows [g, r^2, U.ravel()] of shape (B, 2 + p * p).
+    """
+    k = theta.size
+    d = nobs - p if reml else nobs
+    with np.errstate(all="ignore"):
+        (h_g, h_r2), grads = numderiv.hessians_and_gradients(lambda t: parts(t)[:, :2], theta)
+        base = parts(theta[None, :])[0]
+        jac_theta = numderiv.jacobian(lambda t: parts(t)[:, 2:], theta)  # (p*p, k)
+    r2 = base[1]
+    H = np.empty((k + 1, k + 1))
+    H[:k, :k] = h_g + h_r2 / sigma**2
+    H[:k, k] = H[k, :k] = -2.0 / sigma**3 * grads[1]
+    H[k, k] = 6.0 * r2 / sigma**4 - 2.0 * d / sigma**2
+    J = np.empty((p * p, k + 1))
+    J[:, :k] = sigma**2 * jac_theta
+    J[:, k] = 2.0 * sigma * base[2:]
+    return _inputs(H, J, p, k + 1)
+
+
+def _inputs(H: np.ndarray, J: np.ndarray, p: int, size: int) -> SatterthwaiteInputs:
     values, vectors = np.linalg.eigh(H)
     positive = values > EIGEN_TOL
     V = vectors[:, positive]
     h_inv = V @ np.diag(1.0 / values[positive]) @ V.T
     # R fills arrays column-major: Jac[, i] reshaped to p x p; vcov is symmetric
     # so the order does not change the numbers.
-    jac = J.reshape(p, p, varpar.size)
     return SatterthwaiteInputs(
         vcov_varpar=2.0 * h_inv,
-        jacobian=jac,
+        jacobian=J.reshape(p, p, size),
         negative_eigenvalues=int(np.sum(values < -EIGEN_TOL)),
     )
 

@@ -27,7 +27,11 @@ from lib.lmm.objective import (
 )
 from lib.lmm.optimize import optimize_general, optimize_theta
 from lib.lmm.result import OptimizerSummary
-from lib.lmm.satterthwaite import SatterthwaiteInputs, derivative_inputs, satterthwaite_inputs
+from lib.lmm.satterthwaite import (
+    SatterthwaiteInputs,
+    profiled_derivative_inputs,
+    satterthwaite_inputs,
+)
 from lib.lmm.stats import ModelStats
 
 POLISH_MAX_RANDOM_EFFECTS = 2000  # above this, one solve is costly and BOBYQA suffices
@@ -119,21 +123,15 @@ def _optimum_blocked(stats: ModelStats, reml: bool) -> Optimum:
     sol = model.solve(theta)
     sigma = float(np.sqrt(sol.pwrss / (n - p if reml else n)))
 
-    def devfun_vp(points: np.ndarray) -> np.ndarray:
-        out = np.full(points.shape[0], np.nan)
-        for b, point in enumerate(points):
-            s = model.solution_parts(point[:-1])
-            if s is not None:
-                out[b] = deviance_at_sigma(s.ldL2, s.ldRX2, s.pwrss, point[-1], n, p, reml)
-        return out
-
-    def covbeta(points: np.ndarray) -> np.ndarray:
-        out = np.full((points.shape[0], p * p), np.nan)
-        for b, point in enumerate(points):
-            s = model.solution_parts(point[:-1])
+    def parts(thetas: np.ndarray) -> np.ndarray:
+        out = np.full((thetas.shape[0], 2 + p * p), np.nan)
+        for b, point in enumerate(thetas):
+            s = model.solution_parts(point)
             if s is not None:
                 inv = np.linalg.inv(s.RX)
-                out[b] = (point[-1] ** 2 * (inv @ inv.T)).ravel()
+                out[b, 0] = s.ldL2 + (s.ldRX2 if reml else 0.0)
+                out[b, 1] = s.pwrss
+                out[b, 2:] = (inv @ inv.T).ravel()
         return out
 
     RX_inv = np.linalg.inv(sol.RX)
@@ -146,7 +144,7 @@ def _optimum_blocked(stats: ModelStats, reml: bool) -> Optimum:
         unscaled_vcov=RX_inv @ RX_inv.T,
         modes=model.conditional_modes(theta, sol),
         condvar_unscaled=model.conditional_covariances(theta, sol, 1.0),
-        satterthwaite=derivative_inputs(devfun_vp, covbeta, np.append(theta, sigma), p),
+        satterthwaite=profiled_derivative_inputs(parts, np.asarray(theta), sigma, n, p, reml),
         sigma=sigma,
     )
 
@@ -160,12 +158,3 @@ def profiled_deviance(ldL2: float, ldRX2: float, pwrss: float, n: int, p: int, r
     dev = ldL2 + dof * (1.0 + LOG_2PI + np.log(pwrss / dof))
     dev = dev + ldRX2 if reml else dev
     return float(dev) if np.isfinite(dev) else np.inf
-
-
-def deviance_at_sigma(
-    ldL2: float, ldRX2: float, pwrss: float, sigma: float, n: int, p: int, reml: bool
-) -> float:
-    """lmerTest's ``devfun_vp``, as ``objective.batch_deviance_at_sigma``."""
-    s2 = sigma * sigma
-    dev = ldL2 + pwrss / s2 + n * (LOG_2PI + np.log(s2))
-    return dev + ldRX2 - p * (LOG_2PI + np.log(s2)) if reml else dev
