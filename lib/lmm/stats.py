@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lib.design import dense_unique
 from lib.lmm.crossprod import CrossProducts, cross_products
 from lib.spec import RandomTerm
 
@@ -142,7 +143,7 @@ def pair_stats(
 ) -> PairStats:
     """Z_i'Z_j by (level_i, level_j) pair: one sort of the combined codes, then bincounts."""
     key = codes_i.astype(np.int64) * nlevels_j + codes_j
-    pairs, index = np.unique(key, return_inverse=True)
+    pairs, index = dense_unique(key, float(int(codes_i.max()) + 1) * nlevels_j)
     values = np.empty((Z_i.shape[1], Z_j.shape[1], pairs.size))
     for a in range(Z_i.shape[1]):
         for b in range(Z_j.shape[1]):
