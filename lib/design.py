@@ -215,7 +215,7 @@ class Design:
     X : ndarray (n, p)
     terms : tuple of TermDesign
         One per random term, in lme4's order: sorted by number of levels,
-        largest first (stable), as ``lme4::mkReTrms`` orders them.
+        largest first, ties in reverse formula order, as ``lme4::mkReTrms`` does.
     fixef_names : tuple of str
     n_dropped : int
         Rows removed because a used column was missing or not finite.
@@ -279,8 +279,9 @@ def build_design(frame: pd.DataFrame, spec: ModelSpec) -> Design:
             f"values in {list(spec.columns)}; a mixed model needs many more."
         )
     terms = tuple(_term_design(clean, term) for term in spec.random)
-    # lme4 (mkReTrms) orders terms by decreasing number of levels; sorted() is stable.
-    terms = tuple(sorted(terms, key=lambda t: -t.nlevels))
+    # lme4's mkReTrms orders terms by rev(order(nlevels)): decreasing number of
+    # levels, and terms with equal numbers of levels in reverse order of the formula.
+    terms = tuple(reversed(sorted(terms, key=lambda t: t.nlevels)))
     X, fixef_names = fixed_matrix(clean, spec.fixed)
     p = X.shape[1]
     if len(clean) <= p:
