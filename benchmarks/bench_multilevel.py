@@ -46,11 +46,10 @@ if str(ROOT) not in sys.path:
 
 from benchmarks.bench_fit import load_average, render_table, synthetic_frame  # noqa: E402
 from lib.design import build_design  # noqa: E402
-from lib.lmm import fit_lmm  # noqa: E402
+from lib.lmm import blas, fit_lmm  # noqa: E402
 from lib.lmm.blocked import BlockedModel  # noqa: E402
-from lib.lmm.fit import _blas_controller  # noqa: E402
-from lib.lmm.optimize import optimize_general, optimize_theta  # noqa: E402
-from lib.lmm.solvers import layouts_of, profiled_deviance  # noqa: E402
+from lib.lmm.optimize import optimize_theta  # noqa: E402
+from lib.lmm.solvers import blocked_search, layouts_of, threads_for  # noqa: E402
 from lib.lmm.stats import model_stats  # noqa: E402
 from lib.spec import ModelSpec, RandomTerm  # noqa: E402
 
@@ -114,24 +113,14 @@ def frame_for(case: str) -> pd.DataFrame:
 
 def to_optimum(frame: pd.DataFrame, spec: ModelSpec) -> float:
     """Design, statistics and the theta search only; returns the criterion."""
-    with _blas_controller().limit(limits=1, user_api="blas"):
+    with blas.single_thread():
         stats = model_stats(build_design(frame, spec))
         layouts = layouts_of(stats)
         if len(stats.terms) == 1:
             return optimize_theta(stats.one_term(), layouts[0], spec.reml)[1]
         model = BlockedModel(stats, list(layouts))
-        n, p = stats.nobs, stats.p
-
-        def evaluate(thetas: np.ndarray) -> np.ndarray:
-            out = np.full(thetas.shape[0], np.inf)
-            for b, theta in enumerate(thetas):
-                sol = model.solution_parts(theta)
-                if sol is not None:
-                    out[b] = profiled_deviance(sol.ldL2, sol.ldRX2, sol.pwrss, n, p, spec.reml)
-            return out
-
-        small = sum(t.size for t in model.terms) <= 2000
-        return optimize_general(evaluate, model.lower_bounds, model.start, polish=small)[1]
+        with threads_for(model):
+            return blocked_search(model, spec.reml)[1]
 
 
 def median_time(func, repeats: int) -> tuple[float, object]:  # noqa: ANN001

@@ -117,8 +117,6 @@ def fixed_matrix(
     return np.asfortranarray(np.column_stack(columns)), tuple(names)
 
 
-
-
 def dense_unique(keys: np.ndarray, bound: float) -> tuple[np.ndarray, np.ndarray]:
     """``np.unique(keys, return_inverse=True)`` for keys in [0, bound).
 

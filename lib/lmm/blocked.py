@@ -188,17 +188,16 @@ class BlockedModel:
         self.pair_A: dict[tuple[int, int], sp.csr_matrix] = {}
         for (i, j), pair in stats.pairs.items():
             self.pair_A[(i, j)] = _pair_matrix(pair, terms[i], terms[j])
-        # With scalar terms, L_i1 L_j1' = theta_i theta_j theta_1^2 A_i1 W A_j1' where
-        # W = diag(1 / L_11^2) is all that changes with theta: its sparsity pattern and
-        # the products entering each entry are fixed, so they are found once here.
+        # With a scalar first term, L_i1 L_j1' = Lambda_i' A_i1 W A_j1' Lambda_j where
+        # W = diag(theta_1^2 / L_11^2) is all that changes in the middle: the pattern
+        # of A_i1 W A_j1' and the products entering each entry are found once here.
         self.first_products: dict[tuple[int, int], WeightedProduct] = {}
         if self.K > 1 and terms[0].q == 1:
             for i in range(1, self.K):
                 for j in range(1, i + 1):
-                    if terms[i].q == 1 and terms[j].q == 1:
-                        self.first_products[(i, j)] = WeightedProduct(
-                            self.pair_A[(i, 0)], self.pair_A[(j, 0)]
-                        )
+                    self.first_products[(i, j)] = WeightedProduct(
+                        self.pair_A[(i, 0)], self.pair_A[(j, 0)]
+                    )
         self.dense_diag = [False] * self.K
         self._deciding = False
         self._analyse()
@@ -246,7 +245,7 @@ class BlockedModel:
             D[np.arange(t.q), np.arange(t.q)] += 1.0
             update = None
             for m in range(j):
-                prod = self._product(j, j, m, below, Ts, diag)
+                prod = self._product(j, j, m, below, lams, diag)
                 update = prod if update is None else _add(update, prod)
             if update is not None and self._deciding:
                 big = sp.issparse(update) is False or _off_block_nonzero(update, t.q)
@@ -284,7 +283,7 @@ class BlockedModel:
             for i in range(j + 1, self.K):
                 S = _scale(self.pair_A[(i, j)], lams[i], lam_j)
                 for m in range(j):
-                    S = _sub(S, self._product(i, j, m, below, Ts, diag))
+                    S = _sub(S, self._product(i, j, m, below, lams, diag))
                 below[(i, j)] = _densify_if_full(inv_t[j](S))
             Sx = _right_lambda(self.xA[j], lam_j)
             for m in range(j):
@@ -313,14 +312,13 @@ class BlockedModel:
             xrows=xrows,
         )
 
-    def _product(self, i: int, j: int, m: int, below: dict, Ts: list, diag: list):
-        """L_im L_jm', from the precomputed pattern when m is the first scalar term."""
+    def _product(self, i: int, j: int, m: int, below: dict, lams: list, diag: list):
+        """L_im L_jm', from the precomputed pattern when m is the first, scalar term."""
         fast = self.first_products.get((i, j)) if m == 0 else None
         if fast is None:
             return _mul_t(below[(i, m)], below[(j, m)])
-        weights = 1.0 / diag[0][0, 0] ** 2
-        scale = float(Ts[i][0, 0] * Ts[j][0, 0] * Ts[0][0, 0] ** 2)
-        return fast.evaluate(weights, scale)
+        weights = lams[0] ** 2 / diag[0][0, 0] ** 2
+        return _scale(fast.evaluate(weights, 1.0), lams[i], lams[j])
 
     def solution_parts(self, theta: np.ndarray) -> BlockedSolution | None:
         """``solve`` with a non-positive-definite factor reported as None."""

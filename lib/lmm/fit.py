@@ -12,15 +12,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from functools import cache
 
 import numpy as np
 import pandas as pd
 from scipy import stats as st
-from threadpoolctl import ThreadpoolController
 
 from lib.design import Design, build_design
-from lib.lmm import conditioning
+from lib.lmm import blas, conditioning
 from lib.lmm.result import (
     Conditioning,
     LmmFit,
@@ -36,12 +34,6 @@ from lib.spec import ModelSpec
 
 SINGULAR_TOL = 1e-4  # lme4::isSingular's default tolerance
 QUANTILE_PROBS = (0.0, 0.25, 0.5, 0.75, 1.0)
-
-
-@cache
-def _blas_controller() -> ThreadpoolController:
-    """Found once: scanning the loaded BLAS libraries costs ~0.4 ms per scan."""
-    return ThreadpoolController()
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,7 +91,7 @@ def fit_design(design: Design, spec: ModelSpec, start: float | None = None) -> L
     is mapped back (``lib.lmm.conditioning``).
     """
     start = time.perf_counter() if start is None else start
-    with _blas_controller().limit(limits=1, user_api="blas"):
+    with blas.single_thread():
         cond = conditioning.choose(design)
         work = conditioning.apply(design, cond) if cond.applied else design
         stats = model_stats(work)
@@ -144,9 +136,7 @@ def fit_stats(
 ) -> LmmFit:
     """Fit from sufficient statistics; ``second_pass`` computes what needs the rows."""
     start = time.perf_counter() if start is None else start
-    # Most matrices here are tiny (p x p, q x q); multithreaded BLAS only adds
-    # wake-up latency, which measured 0.3 s per fit on a busy 2-core machine.
-    with _blas_controller().limit(limits=1, user_api="blas"):
+    with blas.single_thread():
         opt = optimum(stats, spec.reml)
         rows = second_pass(opt.beta, opt.modes, opt.sigma)
         return package_fit(stats, spec, opt, rows, start)

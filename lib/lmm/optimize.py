@@ -296,18 +296,23 @@ def _finish(
 
 BOBYQA_FTOL_REL = 1e-12
 BOBYQA_MAXEVAL = 5000
+RESTART_STEP = 1e-3  # relative trust-region radius of the restart near the optimum
 
 
 def _bobyqa(
-    devfun: BatchedDeviance, start: np.ndarray, lower: np.ndarray
+    devfun: BatchedDeviance,
+    start: np.ndarray,
+    lower: np.ndarray,
+    step: np.ndarray | None = None,
+    ftol_rel: float = BOBYQA_FTOL_REL,
 ) -> optimize.OptimizeResult:
     """nlopt's BOBYQA (Powell 2009), lme4's and MixedModels.jl's default optimiser."""
     opt = nlopt.opt(nlopt.LN_BOBYQA, start.size)
     opt.set_lower_bounds(np.where(np.isfinite(lower), lower, -np.inf))
-    opt.set_ftol_rel(BOBYQA_FTOL_REL)
-    opt.set_xtol_abs(1e-10)
+    opt.set_ftol_rel(ftol_rel)
+    opt.set_xtol_abs(1e-12 if step is not None else 1e-10)
     opt.set_maxeval(BOBYQA_MAXEVAL)
-    opt.set_initial_step(np.maximum(0.1 * np.abs(start), 0.05))
+    opt.set_initial_step(np.maximum(0.1 * np.abs(start), 0.05) if step is None else step)
 
     def objective(x: np.ndarray, grad: np.ndarray) -> float:
         value = devfun(x)
@@ -345,7 +350,18 @@ def optimize_general(
     """
     devfun = BatchedDeviance(evaluate)
     results = [_bobyqa(devfun, start, lower)]
-    stages = "then saddle check and Newton polish" if polish else "then boundary trials"
+    if not polish and devfun.best_theta is not None:
+        # A restart with a small trust region rebuilds BOBYQA's quadratic model near
+        # the optimum: ~30 solves take the criterion from ~1e-12 to ~1e-14 (relative)
+        # of the optimum, where the Newton polish would need ~70.
+        best = devfun.best_theta.copy()
+        step = RESTART_STEP * np.maximum(np.abs(best), 0.01)
+        results.append(_bobyqa(devfun, best, lower, step=step, ftol_rel=1e-14))
+    stages = (
+        "then saddle check and Newton polish"
+        if polish
+        else "then a BOBYQA restart near the optimum and boundary trials"
+    )
     return _finish(
         devfun,
         lower,

@@ -10,11 +10,13 @@ Two solvers produce the same ``Optimum``:
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 import numpy as np
 
 from lib.errors import FitError
+from lib.lmm import blas
 from lib.lmm.blocked import BlockedModel
 from lib.lmm.objective import (
     LOG_2PI,
@@ -104,7 +106,23 @@ def _optimum_blocked(stats: ModelStats, reml: bool) -> Optimum:
     """Several terms: the blocked Cholesky factor, one theta at a time."""
     layouts = layouts_of(stats)
     model = BlockedModel(stats, list(layouts))
-    n, p = stats.nobs, stats.p
+    with threads_for(model):
+        theta, criterion, opt = blocked_search(model, reml)
+        return _derive(model, stats, layouts, reml, theta, criterion, opt)
+
+
+def threads_for(model: BlockedModel) -> AbstractContextManager:
+    """Every core where a large dense block's Cholesky dominates a solve (``lib.lmm.blas``)."""
+    big_dense = any(
+        dense and t.size >= blas.PARALLEL_BLOCK
+        for dense, t in zip(model.dense_diag, model.terms, strict=True)
+    )
+    return blas.all_cores() if big_dense else nullcontext()
+
+
+def blocked_search(model: BlockedModel, reml: bool) -> tuple[np.ndarray, float, OptimizerSummary]:
+    """The theta search alone (what lme4's ``lmer`` does before ``summary``)."""
+    n, p = model.nobs, model.p
 
     def evaluate(thetas: np.ndarray) -> np.ndarray:
         out = np.full(thetas.shape[0], np.inf)
@@ -120,6 +138,12 @@ def _optimum_blocked(stats: ModelStats, reml: bool) -> Optimum:
     )
     if not np.isfinite(criterion):
         raise _not_finite()
+    return theta, criterion, opt
+
+
+def _derive(model, stats, layouts, reml, theta, criterion, opt) -> Optimum:  # noqa: ANN001
+    """Everything at the optimum: beta, vcov, conditional modes and variances, df inputs."""
+    n, p = stats.nobs, stats.p
     sol = model.solve(theta)
     sigma = float(np.sqrt(sol.pwrss / (n - p if reml else n)))
 
