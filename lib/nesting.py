@@ -23,7 +23,7 @@ label in either are left out):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import combinations
 
 import numpy as np
@@ -31,6 +31,7 @@ import pandas as pd
 
 from lib.design import complete_rows, factor_codes, interaction_codes, is_numeric_column
 from lib.errors import DataError
+from lib.levels import CROSSED, NESTED, GroupLevel, level_factors
 
 MIN_UPPER_LEVELS = 3  # a two-level "upper" factor (sex, treatment arm) is rarely a level
 MAX_CANDIDATES = 8
@@ -255,3 +256,55 @@ def implicit_upper(frame: pd.DataFrame, lower: str, candidates: Sequence[str]) -
         if best is None or rel.n_cells < best.n_cells:
             best = rel
     return best
+
+
+@dataclass(frozen=True)
+class Pitfall:
+    """A grouping column coded as crossed whose labels look reused within a level above.
+
+    Attributes
+    ----------
+    relation : Relation
+        How the column's labels spread over the groups of the level above
+        (``relation.lower`` is the column, ``relation.upper`` the factor above).
+    group : str
+        The top grouping column of the suggested coding.
+    levels : tuple of GroupLevel
+        The lower levels of the suggested coding (the column nested in ``upper``).
+    """
+
+    relation: Relation
+    group: str
+    levels: tuple[GroupLevel, ...]
+
+
+def coding_pitfalls(
+    frame: pd.DataFrame,
+    group: str,
+    levels: Sequence[GroupLevel] = (),
+    candidates: Sequence[str] = (),
+) -> tuple[Pitfall, ...]:
+    """Grouping choices that probably pool groups with reused labels, with the fix.
+
+    * A lower level coded *crossed* whose labels repeat across the groups of the
+      level above, with several rows per combination
+      (``Relation.likely_implicit_nesting``): the fix codes it as nested.
+    * With a single grouping column, a column among ``candidates`` that the
+      group's labels are most likely nested in (``implicit_upper``): the fix
+      makes that column the top level with the group nested in it.
+    """
+    levels = tuple(levels)
+    factors = level_factors(group, levels)
+    found = []
+    for k, level in enumerate(levels):
+        if level.relation != CROSSED:
+            continue
+        rel = factor_relation(frame, level.column, factors[k])
+        if rel.likely_implicit_nesting:
+            fixed = levels[:k] + (replace(level, relation=NESTED),) + levels[k + 1 :]
+            found.append(Pitfall(relation=rel, group=group, levels=fixed))
+    if not levels:
+        rel = implicit_upper(frame, group, [c for c in candidates if c != group])
+        if rel is not None:
+            found.append(Pitfall(relation=rel, group=rel.upper, levels=(GroupLevel(group),)))
+    return tuple(found)

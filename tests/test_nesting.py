@@ -7,8 +7,10 @@ import pandas as pd
 import pytest
 
 from lib.errors import DataError
+from lib.levels import CROSSED, NESTED, GroupLevel
 from lib.nesting import (
     candidate_factors,
+    coding_pitfalls,
     factor_relation,
     factor_sizes,
     implicit_upper,
@@ -110,3 +112,27 @@ def test_relation_table_and_sizes():
     assert sizes.loc["school", "levels"] == 5 and sizes.loc["class", "levels"] == 4
     assert sizes.loc["school", "median rows per level"] == 6.0
     assert sizes.loc["class", "median rows per level"] == 10.0
+
+
+def test_coding_pitfalls_offer_the_nested_coding():
+    frame = schools_frame()
+    (pit,) = coding_pitfalls(frame, "school", [GroupLevel("class", CROSSED)])
+    assert pit.relation.lower == "class" and pit.relation.upper == "school"
+    assert pit.group == "school" and pit.levels == (GroupLevel("class", NESTED),)
+    assert coding_pitfalls(frame, "school", [GroupLevel("class")]) == ()
+    assert coding_pitfalls(frame, "school", [GroupLevel("class_id", CROSSED)]) == ()
+    # A single grouping column with reused labels: make school the top level.
+    candidates = candidate_factors(frame)
+    (pit,) = coding_pitfalls(frame, "class", (), candidates)
+    assert pit.group == "school" and pit.levels == (GroupLevel("class"),)
+    assert coding_pitfalls(frame, "school", (), candidates) == ()
+
+
+def test_coding_pitfalls_below_a_nested_level():
+    # pupil labels 1-2 repeat in every class of every school: the level above is class:school.
+    frame = pd.concat([schools_frame()] * 2, ignore_index=True)
+    frame["pupil"] = np.tile(np.repeat([1, 2], 1), len(frame) // 2)
+    levels = [GroupLevel("class"), GroupLevel("pupil", CROSSED)]
+    (pit,) = coding_pitfalls(frame, "school", levels)
+    assert pit.relation.upper == "class:school"
+    assert pit.levels == (GroupLevel("class"), GroupLevel("pupil"))
