@@ -7,7 +7,7 @@ import streamlit as st
 
 from lib.data import BUNDLED, MAX_COLUMNS, MAX_ROWS, column_overview
 from lib.errors import ExplorerError
-from ui import cache, render, state, structure_view
+from ui import cache, levels_view, render, state, structure_view
 from ui.render import md
 from ui.sidebar import Selection, show_error
 
@@ -16,6 +16,8 @@ PREVIEW_ROWS = 200
 
 def draw(sel: Selection) -> None:
     st.title("Data")
+    if sel.ready:
+        levels_view.warn_pitfalls(sel, "data")  # first: a wrong grouping spoils every model
     _upload()  # first, so that a class sees the upload box without scrolling
     _choose(sel)
     if not sel.ready:

@@ -43,7 +43,7 @@ def lower_level_selectors(
         if st.session_state.get(column_key, default_column) not in options:
             st.session_state[column_key] = default_column
         column = st.selectbox(
-            f"{ORDINALS[k]} grouping column (optional)",
+            f"{ORDINALS[k]} grouping factor (optional)",
             options,
             index=options.index(default_column),
             key=column_key,

@@ -82,17 +82,16 @@ def warn_pitfalls(sel: Selection, where: str) -> None:
         low, up = md(rel.lower), md(rel.upper)
         alone = pit.group != sel.roles.group  # the group was the only grouping column
         coded = "the only grouping column" if alone else f"coded as crossed with {up}"
+        ex = md(rel.example)
+        repeat = "all" if rel.n_repeated == rel.n_lower else f"{rel.n_repeated}"
         st.warning(
-            f"**Do the labels of {low} repeat across {up}?** {low} is {coded}, but its labels "
-            f"occur in several {up} groups: '{md(rel.example)}' occurs in {rel.max_spread} of "
-            f"{rel.n_upper}, and {rel.n_repeated} of its {rel.n_lower} labels repeat. "
-            f"As coded, every row labelled '{md(rel.example)}' belongs to one and the same "
-            f"{low} group. If {low} '{md(rel.example)}' of one {up} is a different group from "
-            f"'{md(rel.example)}' of another (classes numbered within each school), {low} is "
-            f"nested in {up}: lme4's `(1 | {_plain(rel.upper)}/{_plain(rel.lower)})`, "
-            f"{rel.n_cells} {factor_label((_plain(rel.lower), _plain(rel.upper)))} groups. If "
-            "they are the same (the same sample on every plate), the factors are crossed and "
-            "the model is right as it is.",
+            f"**Do the labels of {low} repeat across {up}?** {low} is {coded}, but "
+            f"'{ex}' occurs in {rel.max_spread} of {rel.n_upper} {up} groups ({repeat} of its "
+            f"{rel.n_lower} labels repeat), so every row labelled '{ex}' counts as one and the "
+            f"same {low}. If {low} '{ex}' of one {up} is a different group from '{ex}' of "
+            f"another, {low} is nested in {up}: lme4's `(1 | {_plain(rel.upper)}/"
+            f"{_plain(rel.lower)})`, with {rel.n_cells:,} groups. (If they really are the same, "
+            "such as one sample tested on every plate, the factors are crossed: keep it.)",
             icon=":material/warning:",
         )
         st.button(

@@ -7,7 +7,7 @@ import streamlit as st
 
 from lib.errors import ExplorerError
 from lib.nesting import candidate_factors
-from ui import cache, levels_view, render
+from ui import cache, render
 from ui.sidebar import Selection, show_error
 
 
@@ -36,12 +36,10 @@ def draw(sel: Selection) -> None:
         st.markdown("How each pair of them relates:")
         render.table(pairs, "factor_relations", show_index=False)
         render.meaning(
-            "*Nested in* means every group of the first lies within one group of the other "
-            "(each class in one school): code it as nested. *Crossed with* means the same "
-            "label occurs with several groups of the other; *partly crossed*, with some of "
-            "them. Crossed labels can mean two things: the factors really are crossed (the same "
-            "sample tested on every plate), or the labels were reused within each group of the "
-            "other (class 'A' in every school), when the factor is really nested. Only you "
-            "know which: set the levels in the sidebar."
+            "*Nested in*: every group of the first lies within one group of the other (each "
+            "class in one school). *Crossed with*: the same label occurs with every group of "
+            "the other (*partly*: with several). Crossed labels mean either truly crossed "
+            "factors (the same sample on every plate) or labels reused within each group "
+            "(class 'A' in every school), which is nesting in disguise. Only you know which: "
+            "set the levels in the sidebar."
         )
-    levels_view.warn_pitfalls(sel, "data")

@@ -38,7 +38,7 @@ def test_data_page_detects_reused_labels_and_fixes_them_in_one_click(open_page):
     assert not at.exception
     warning = " ".join(plain(w.value) for w in at.warning if "repeat across" in w.value)
     assert "class is coded as crossed with school" in warning
-    assert "'A' occurs in 30 of 30" in warning and "6 of its 6 labels repeat" in warning
+    assert "'A' occurs in 30 of 30 school groups (all of its 6 labels repeat)" in warning
     at.button(key="_nest_data_0").click().run()
     assert not at.exception
     assert at.sidebar.radio(key="group2_relation").value == "nested"

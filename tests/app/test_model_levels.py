@@ -139,8 +139,9 @@ def test_crossed_coding_of_reused_labels_warns_and_one_click_nests(open_page, pu
     assert _metric(at, "Groups") == "30, 6"
     warning = " ".join(plain(w.value) for w in at.warning)
     assert "Do the labels of class repeat across school?" in warning
-    assert "'A' occurs in 30 of 30" in warning and "(1 | school/class)" in warning
-    assert "151 class within school groups" in warning
+    assert "'A' occurs in 30 of 30 school groups (all of its 6 labels repeat)" in warning
+    assert "every row labelled 'A' counts as one and the same class" in warning
+    assert "lme4's `(1 | school/class)`, with 151 groups" in warning
     assert at.query_params.get("group2_relation") == "crossed"
     at.button(key="_nest_model_0").click().run()
     assert not at.exception
