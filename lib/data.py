@@ -22,7 +22,7 @@ import pandas as pd
 
 from lib.design import complete_rows, factor_levels, is_numeric_column
 from lib.errors import DataError
-from lib.levels import GroupLevel
+from lib.levels import CROSSED, GroupLevel
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
@@ -144,6 +144,42 @@ BUNDLED: Mapping[str, BundledDataset] = MappingProxyType(
                 "Simulated for teaching from stated parameters (school and class random "
                 "intercepts, a school random slope of hours); no real pupils. How it was made: "
                 "data/make_pupils.py and data/README.md."
+            ),
+        ),
+        "pastes": BundledDataset(
+            key="pastes",
+            title="Paste strength: casks within batches (lme4 Pastes)",
+            filename="pastes.csv",
+            description=(
+                "60 strength measurements: 10 delivery batches, 3 casks per batch, 2 assays "
+                "per cask. Casks are labelled a, b, c in every batch, so cask is nested in "
+                "batch: lme4's (1 | batch/cask)."
+            ),
+            roles=Roles(
+                outcome="strength", predictor=None, group="batch", levels=(GroupLevel("cask"),)
+            ),
+            provenance=(
+                "Davies & Goldsmith (1972), Statistical Methods in Research and Production, "
+                "as the data set Pastes of the R package lme4 (see data/README.md)."
+            ),
+        ),
+        "penicillin": BundledDataset(
+            key="penicillin",
+            title="Penicillin assay: plates crossed with samples (lme4 Penicillin)",
+            filename="penicillin.csv",
+            description=(
+                "144 inhibition-zone diameters: 6 penicillin samples, each tested once on each "
+                "of 24 plates. Plate and sample are crossed: (1 | plate) + (1 | sample)."
+            ),
+            roles=Roles(
+                outcome="diameter",
+                predictor=None,
+                group="plate",
+                levels=(GroupLevel("sample", CROSSED),),
+            ),
+            provenance=(
+                "Davies & Goldsmith (1972), Statistical Methods in Research and Production, "
+                "as the data set Penicillin of the R package lme4 (see data/README.md)."
             ),
         ),
         "dietox": BundledDataset(

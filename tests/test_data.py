@@ -263,6 +263,8 @@ def test_roles_list_every_grouping_column():
     assert roles.group_columns == ("school", "class")
     assert roles.columns == ("score", "hours", "school", "class")
     assert roles.levels[0].relation == "nested"
+    assert BUNDLED["pastes"].roles.group_columns == ("batch", "cask")
+    assert BUNDLED["penicillin"].roles.levels[0].relation == "crossed"
 
 
 def test_schools_shape():

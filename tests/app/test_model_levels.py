@@ -242,3 +242,32 @@ def test_singular_middle_level_is_named_and_can_be_dropped():
     assert not at.exception
     assert at.sidebar.toggle(key="random_intercept2").value is False
     assert "score ~ 1 + hours + (1 | region) + (1 | class:school:region)" in _formulas(at)
+
+
+def test_penicillin_default_is_crossed_and_not_flagged(open_page):
+    at = open_page(PAGE, {"data": "penicillin"})
+    assert not at.exception
+    assert "diameter ~ 1 + (1 | plate) + (1 | sample)" in _formulas(at)
+    assert at.sidebar.radio(key="group2_relation").value == "crossed"
+    # lme4's REML criterion for Penicillin is 330.9.
+    assert _metric(at, "REML criterion") == "330.9"
+    varcorr = frame_with(at, "Std.Dev.")
+    assert varcorr["Groups"].tolist() == ["plate", "sample", "Residual"]
+    assert varcorr["Variance"].tolist() == ["0.7169", "3.7309", "0.3024"]
+    text = " ".join(m.value for m in at.markdown if "You predict" in m.value)
+    assert "every plate can meet every sample" in text
+    # One observation per plate x sample: the nested coding is impossible, so no warning.
+    assert not [w for w in at.warning if "repeat across" in w.value]
+    assert at.query_params.get("group2_relation") is None
+
+
+def test_pastes_default_is_nested_with_lme4_numbers(open_page):
+    at = open_page(PAGE, {"data": "pastes"})
+    assert not at.exception
+    assert "strength ~ 1 + (1 | batch) + (1 | cask:batch)" in _formulas(at)
+    # lme4: REML criterion 247.0; variances cask:batch 8.434, batch 1.657, residual 0.678.
+    assert _metric(at, "REML criterion") == "247.0"
+    varcorr = frame_with(at, "Std.Dev.")
+    assert varcorr["Variance"].tolist() == ["8.4337", "1.6573", "0.6780"]
+    at.sidebar.radio(key="group2_relation").set_value("crossed").run()
+    assert any("Do the labels of cask repeat across batch?" in w.value for w in at.warning)
