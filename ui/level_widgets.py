@@ -56,16 +56,18 @@ def lower_level_selectors(
         default_relation = default.relation if default else NESTED
         if st.session_state.get(relation_key, default_relation) not in RELATIONS:
             st.session_state[relation_key] = default_relation
+        # Radio labels and options are Markdown: the column names are escaped.
+        low, up = md(column), md(above)
         relation = st.radio(
-            f"How {column} relates to {above}",
+            f"How {low} relates to {up}",
             RELATIONS,
             index=RELATIONS.index(default_relation),
             key=relation_key,
-            format_func=lambda r, a=above: f"nested in {a}" if r == NESTED else f"crossed with {a}",
+            format_func=lambda r, a=up: f"nested in {a}" if r == NESTED else f"crossed with {a}",
             horizontal=True,
-            help=f"Nested: each {column} group belongs to one {above} (class A of one school is "
-            f"not class A of another), lme4's {above}/{column}. Crossed: the same {column} "
-            f"occurs in several {above} groups (the same sample on every plate).",
+            help=f"Nested: each {low} group belongs to one {up} (class A of one school is "
+            f"not class A of another), lme4's {up}/{low}. Crossed: the same {low} "
+            f"occurs in several {up} groups (the same sample on every plate).",
         )
         levels.append(GroupLevel(column, relation))
         taken.add(column)
@@ -81,7 +83,8 @@ def level_toggles(roles: Roles, no_x: bool) -> list[LevelEffects]:
     for k, (intercept_key, slope_key, correlated_key) in enumerate(state.LEVEL_TOGGLE_KEYS):
         if k >= len(names):
             break
-        g = "group" if len(names) == 1 else names[k]
+        # Inside backticks nothing is Markdown; only a backtick could end the code span.
+        g = "group" if len(names) == 1 else names[k].replace("`", "'")
         if len(names) > 1:
             st.markdown(f"**Level: {md(names[k])}**")
         intercept = st.toggle(

@@ -201,7 +201,7 @@ def _sections(sel: Selection, fit: LmmFit) -> None:
 def _ranef_panel(sel: Selection, fit: LmmFit, factor: RanefFactor, suffix: str) -> None:
     several = len(fit.ranef) > 1
     if several:
-        st.markdown(f"#### {md(factor.group)}: {factor.nlevels:,} groups")
+        st.markdown(f"#### {md(factor.group)}, {factor.nlevels:,} groups")
     intervals = summary.ranef_intervals(fit, factor.group)
     shown = charts.pick_groups(factor.levels, factor.sizes, MAX_CATERPILLAR)
     subset = intervals[intervals["group"].isin(shown)]
