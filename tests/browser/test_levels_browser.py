@@ -23,9 +23,11 @@ from tests.browser.test_app_browser import (  # noqa: E402
     SLOW_TIMEOUT_MS,
     TIMEOUT_MS,
     assert_no_exception,
+    go_to,
     open_page,
     shoot,
     sidebar,
+    upload,
     wait_idle,
 )
 
@@ -113,3 +115,38 @@ def test_three_level_screenshots(page: Page, screenshot_dir: Path, width: int, h
     warning = page.get_by_text("Do the labels of class repeat across school?")
     expect(warning).to_be_visible()
     shoot(page, screenshot_dir, f"{name}-data-warning", focus=warning)
+
+
+def _three_levels_csv(path: Path) -> Path:
+    """Pupils in classes x, y of schools a-c in regions R0-R3 (labels reused at every level)."""
+    rows = ["region,school,class,hours,score"]
+    for r in range(4):
+        for s, school in enumerate("abc"):
+            for c, klass in enumerate("xy"):
+                for p in range(6):
+                    hours = 1 + p * 1.5
+                    score = 50 + 1.2 * hours + 3 * r - 2 * s + 1.5 * c + ((p * 7 + r) % 5 - 2)
+                    rows.append(f"R{r},{school},{klass},{hours:.1f},{score:.2f}")
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_third_grouping_factor_on_an_upload(page: Page, tmp_path: Path) -> None:
+    open_page(page, "/Data", "Data")
+    upload(page, _three_levels_csv(tmp_path / "regions.csv"))
+    expect(page.get_by_text("regions.csv").first).to_be_visible(timeout=TIMEOUT_MS)
+    wait_idle(page)
+    go_to(page, "Model")
+    choose(page, "group", "region")
+    choose(page, "group2", "school")
+    shows_formula(page, "score ~ 1 + hours + (1 | region) + (1 | school:region)")
+    choose(page, "group3", "class")
+    shows_formula(
+        page, "score ~ 1 + hours + (1 | region) + (1 | school:region) + (1 | class:school:region)"
+    )
+    metric = page.locator('[data-testid="stMain"] [data-testid="stMetric"]').filter(
+        has_text="Groups"
+    )
+    expect(metric.locator('[data-testid="stMetricValue"]')).to_have_text("24, 12, 4")
+    click_radio(page, "group3_relation", "crossed with school")
+    shows_formula(page, "score ~ 1 + hours + (1 | region) + (1 | school:region) + (1 | class)")
