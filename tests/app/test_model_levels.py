@@ -271,3 +271,21 @@ def test_pastes_default_is_nested_with_lme4_numbers(open_page):
     assert varcorr["Variance"].tolist() == ["8.4337", "1.6573", "0.6780"]
     at.sidebar.radio(key="group2_relation").set_value("crossed").run()
     assert any("Do the labels of cask repeat across batch?" in w.value for w in at.warning)
+
+
+def test_levels_survive_page_switches(open_page):
+    at = open_page(None, {"data": "pupils", "group2_relation": "crossed", "random_slope2": "true"})
+    at.switch_page("pages/2_Explore.py").run()
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    assert "score ~ 1 + hours + (1 | school) + (1 + hours | class)" in _formulas(at)
+    assert at.query_params == {
+        "data": "pupils",
+        "group2_relation": "crossed",
+        "random_slope2": "true",
+    }
+    at.sidebar.selectbox(key="group2").set_value("").run()
+    at.switch_page("pages/1_Data.py").run()
+    assert not at.exception
+    assert at.sidebar.code[0].value == "score ~ 1 + hours + (1 | school)"
+    assert at.query_params.get("group2") == ""
