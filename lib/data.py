@@ -22,6 +22,7 @@ import pandas as pd
 
 from lib.design import complete_rows, factor_levels, is_numeric_column
 from lib.errors import DataError
+from lib.levels import CROSSED, GroupLevel
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
@@ -60,23 +61,33 @@ class Roles:
         The numeric predictor drawn on the x axis; it gets the fixed and/or
         random slope. None when the data have no second numeric column.
     group : str
-        Grouping factor (schools, pigs, firms...).
+        Grouping factor (schools, pigs, firms...), the top level.
     covariates : tuple of str
         Further fixed-effect predictors (numeric or categorical).
+    levels : tuple of GroupLevel
+        Lower grouping columns, each nested in or crossed with the level above
+        (``class`` nested in ``school``); empty for a two-level model.
     """
 
     outcome: str
     predictor: str | None
     group: str
     covariates: tuple[str, ...] = ()
+    levels: tuple[GroupLevel, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "covariates", tuple(self.covariates))
+        object.__setattr__(self, "levels", tuple(self.levels))
+
+    @property
+    def group_columns(self) -> tuple[str, ...]:
+        """The grouping columns, top level first."""
+        return (self.group, *(level.column for level in self.levels))
 
     @property
     def columns(self) -> tuple[str, ...]:
         """Every column the roles use, without duplicates."""
-        names = (self.outcome, self.predictor, self.group, *self.covariates)
+        names = (self.outcome, self.predictor, *self.group_columns, *self.covariates)
         return tuple(dict.fromkeys(n for n in names if n is not None))
 
 
@@ -112,6 +123,63 @@ BUNDLED: Mapping[str, BundledDataset] = MappingProxyType(
                 "Constructed so that R prints every number shown in N. Mevenkamp's tutorial "
                 "'Advanced Statistics: Hierarchical Modeling' (MCI, 2025); they are not the "
                 "tutorial's own students. How it was made: data/README.md."
+            ),
+        ),
+        "pupils": BundledDataset(
+            key="pupils",
+            title="Pupils in classes in schools (simulated, three levels)",
+            filename="pupils.csv",
+            description=(
+                "3,021 pupils in 151 classes in 30 schools: test score, weekly homework hours, "
+                "socio-economic status (ses) and sex. Class labels A, B, C... repeat in every "
+                "school, so class must be coded as nested in school."
+            ),
+            roles=Roles(
+                outcome="score",
+                predictor="hours",
+                group="school",
+                levels=(GroupLevel("class"),),
+            ),
+            provenance=(
+                "Simulated for teaching from stated parameters (school and class random "
+                "intercepts, a school random slope of hours); no real pupils. How it was made: "
+                "data/make_pupils.py and data/README.md."
+            ),
+        ),
+        "pastes": BundledDataset(
+            key="pastes",
+            title="Paste strength: casks within batches (lme4 Pastes)",
+            filename="pastes.csv",
+            description=(
+                "60 strength measurements: 10 delivery batches, 3 casks per batch, 2 assays "
+                "per cask. Casks are labelled a, b, c in every batch, so cask is nested in "
+                "batch: lme4's (1 | batch/cask)."
+            ),
+            roles=Roles(
+                outcome="strength", predictor=None, group="batch", levels=(GroupLevel("cask"),)
+            ),
+            provenance=(
+                "Davies & Goldsmith (1972), Statistical Methods in Research and Production, "
+                "as the data set Pastes of the R package lme4 (see data/README.md)."
+            ),
+        ),
+        "penicillin": BundledDataset(
+            key="penicillin",
+            title="Penicillin assay: plates crossed with samples (lme4 Penicillin)",
+            filename="penicillin.csv",
+            description=(
+                "144 inhibition-zone diameters: 6 penicillin samples, each tested once on each "
+                "of 24 plates. Plate and sample are crossed: (1 | plate) + (1 | sample)."
+            ),
+            roles=Roles(
+                outcome="diameter",
+                predictor=None,
+                group="plate",
+                levels=(GroupLevel("sample", CROSSED),),
+            ),
+            provenance=(
+                "Davies & Goldsmith (1972), Statistical Methods in Research and Production, "
+                "as the data set Penicillin of the R package lme4 (see data/README.md)."
             ),
         ),
         "dietox": BundledDataset(

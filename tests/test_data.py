@@ -145,7 +145,8 @@ def test_guess_roles_numeric_id_group():
 
 def test_guess_roles_for_bundled_sets_match_the_registry():
     for key, entry in BUNDLED.items():
-        if not entry.path.is_file():
+        # Multilevel sets name their levels in the registry: a guess picks one group only.
+        if not entry.path.is_file() or entry.roles.levels:
             continue
         roles = guess_roles(load_bundled(key))
         assert (roles.outcome, roles.predictor, roles.group) == (
@@ -255,6 +256,15 @@ def test_dietox_and_grunfeld_shapes():
     grunfeld = load_bundled("grunfeld")
     assert grunfeld.shape == (220, 5)
     assert grunfeld["firm"].nunique() == 11
+
+
+def test_roles_list_every_grouping_column():
+    roles = BUNDLED["pupils"].roles
+    assert roles.group_columns == ("school", "class")
+    assert roles.columns == ("score", "hours", "school", "class")
+    assert roles.levels[0].relation == "nested"
+    assert BUNDLED["pastes"].roles.group_columns == ("batch", "cask")
+    assert BUNDLED["penicillin"].roles.levels[0].relation == "crossed"
 
 
 def test_schools_shape():

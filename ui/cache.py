@@ -18,9 +18,12 @@ import streamlit as st
 from lib import charts as lib_charts
 from lib import data as lib_data
 from lib import groups as lib_groups
+from lib import levels as lib_levels
+from lib import nesting as lib_nesting
 from lib import ols as lib_ols
 from lib.data import Roles, ValidationReport
 from lib.errors import DataError
+from lib.levels import GroupLevel
 from lib.lmm import Anova, LmmFit
 from lib.lmm import anova as lmm_anova
 from lib.lmm import fit_lmm as lmm_fit
@@ -162,3 +165,76 @@ def chart_spec(kind: str, *args: object, **kwargs: object) -> dict:
     # Schema validation is skipped here (another 8-15 ms a chart): tests/test_charts.py
     # validates every builder's output against the Vega-Lite schema.
     return CHART_BUILDERS[kind](*args, **kwargs).to_dict(validate=False)
+
+
+@st.cache_data(max_entries=32, ttl=TTL, show_spinner=False)
+def sample_factor(
+    source: str,
+    columns: tuple[str, ...],
+    factor: tuple[str, ...],
+    max_rows: int,
+    _frame: pd.DataFrame,
+) -> tuple[pd.DataFrame, bool]:
+    """``sample`` for a grouping factor of several columns (``class:school``): the rows
+    get a column of that name holding the interaction's labels, the strata."""
+    if len(factor) == 1:
+        return sample(source, (*columns, factor[0]), factor[0], max_rows, _frame)
+    subset = lib_levels.with_factor(_frame, factor, columns).dropna()
+    return lib_groups.sample_rows(subset, max_rows=max_rows, group=":".join(factor))
+
+
+@st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)
+def group_coefficients(
+    source: str, spec: ModelSpec, name: str, _fit: LmmFit, _frame: pd.DataFrame
+) -> pd.DataFrame:
+    """``lib.levels.group_coefficients`` of the fit of ``spec`` on ``source``."""
+    return lib_levels.group_coefficients(_fit, _frame, name)
+
+
+@st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)
+def coding_pitfalls(
+    source: str,
+    group: str,
+    levels: tuple[GroupLevel, ...],
+    candidates: tuple[str, ...],
+    _frame: pd.DataFrame,
+) -> tuple[lib_nesting.Pitfall, ...]:
+    return lib_nesting.coding_pitfalls(_frame, group, levels, candidates)
+
+
+@st.cache_data(max_entries=32, ttl=TTL, show_spinner=False)
+def relation_table(source: str, columns: tuple[str, ...], _frame: pd.DataFrame) -> pd.DataFrame:
+    return lib_nesting.relation_table(_frame, columns)
+
+
+@st.cache_data(max_entries=32, ttl=TTL, show_spinner=False)
+def factor_sizes(source: str, columns: tuple[str, ...], _frame: pd.DataFrame) -> pd.DataFrame:
+    return lib_nesting.factor_sizes(_frame, columns)
+
+
+@st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)
+def group_summary_by(
+    source: str, outcome: str, factor: tuple[str, ...], _frame: pd.DataFrame
+) -> lib_groups.GroupSummary:
+    """``group_summary`` by a factor of one or several columns (``class:school``)."""
+    if len(factor) == 1:
+        return group_summary(source, outcome, factor[0], _frame)
+    name = ":".join(factor)
+    return lib_groups.group_summary(
+        lib_levels.with_factor(_frame, factor, [outcome]), outcome, name
+    )
+
+
+@st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)
+def histogram_by(
+    source: str,
+    column: str,
+    factor: tuple[str, ...],
+    binwidth: float | None,
+    _frame: pd.DataFrame,
+) -> lib_groups.Histogram:
+    """``histogram`` counted per level of a factor of one or several columns."""
+    if len(factor) == 1:
+        return histogram(source, column, factor[0], binwidth, _frame)
+    frame = lib_levels.with_factor(_frame, factor, [column])
+    return lib_groups.histogram(frame, column, ":".join(factor), binwidth)

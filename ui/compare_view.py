@@ -43,6 +43,11 @@ def draw(sel: Selection) -> None:
     )
     if roles.covariates:
         st.caption("The other fixed effects chosen in the sidebar are left out on this page.")
+    if roles.levels:
+        st.caption(
+            f"Only the top grouping column ({md(roles.group)}) is used here: the tutorial's "
+            "strategies have one level of groups. The lower levels apply on the Model page."
+        )
     try:
         groups = cache.group_summary(sel.source, roles.outcome, roles.group, sel.frame)
     except ExplorerError as exc:

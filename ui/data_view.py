@@ -7,7 +7,7 @@ import streamlit as st
 
 from lib.data import BUNDLED, MAX_COLUMNS, MAX_ROWS, column_overview
 from lib.errors import ExplorerError
-from ui import cache, render, state
+from ui import cache, levels_view, render, state, structure_view
 from ui.render import md
 from ui.sidebar import Selection, show_error
 
@@ -16,11 +16,14 @@ PREVIEW_ROWS = 200
 
 def draw(sel: Selection) -> None:
     st.title("Data")
+    if sel.ready:
+        levels_view.warn_pitfalls(sel, "data")  # first: a wrong grouping spoils every model
     _upload()  # first, so that a class sees the upload box without scrolling
     _choose(sel)
     if not sel.ready:
         st.stop()
     _roles(sel)
+    structure_view.draw(sel)
     _preview(sel)
     _report(sel)
 
@@ -98,6 +101,10 @@ def _roles(sel: Selection) -> None:
         ("Outcome (y)", roles.outcome),
         ("Predictor (x)", roles.predictor or "none"),
         ("Grouping column", roles.group),
+        *(
+            (f"Grouping column {k + 2}", f"{level.column} ({level.relation})")
+            for k, level in enumerate(roles.levels)
+        ),
         ("Other fixed effects", ", ".join(roles.covariates) or "none"),
     ]
     st.dataframe(pd.DataFrame(rows, columns=["role", "column"]), hide_index=True)

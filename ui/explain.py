@@ -11,6 +11,7 @@ import numpy as np
 
 from lib.lmm import Anova, LmmFit
 from lib.spec import ModelSpec, r_name
+from ui import explain_levels
 from ui.render import md
 
 
@@ -34,6 +35,7 @@ def code(text: str) -> str:
 def formula(spec: ModelSpec) -> str:
     """The formula in words, quoting its random-effect terms exactly as they are shown."""
     term = spec.random[0]
+    several = len(spec.random) > 1
     y, g = md(spec.outcome), md(term.name)
     parts = [f"You predict **{y}**"]
     if spec.fixed:
@@ -43,6 +45,8 @@ def formula(spec: ModelSpec) -> str:
         )
     else:
         parts.append(f" with a fixed intercept ({code('1')}) only: no overall slope.")
+    if several:
+        return "".join(parts) + " " + explain_levels.formula(spec)
     group = ":".join(r_name(c) for c in term.group)
     slopes = [(md(s), r_name(s)) for s in term.slopes]
     own_slopes = " and ".join(f"**{name}**" for name, _ in slopes)
@@ -145,6 +149,8 @@ def residuals(quantiles: np.ndarray) -> str:
 
 
 def varcorr(fit: LmmFit) -> str:
+    if len(fit.varcorr.terms) > 1:
+        return explain_levels.varcorr(fit)
     vc = fit.varcorr.terms[0]
     g, y = md(vc.group), md(fit.spec.outcome)
     out = []
@@ -203,8 +209,9 @@ def fixef(fit: LmmFit) -> str:
         out.append(f"|t| > 1.96 marks an effect clearly different from 0: {', '.join(strong)}.")
     small_df = [md(n) for k, n in enumerate(names) if df[k] < 10]
     if small_df:
+        groups = explain_levels.fewest_groups(fit) if len(fit.ranef) > 1 else fit.ranef[0].nlevels
         out.append(
-            f"With {fit.ranef[0].nlevels} groups the Satterthwaite degrees of freedom of "
+            f"With {groups} groups the Satterthwaite degrees of freedom of "
             f"{', '.join(small_df)} are small, so their p-values are cautious."
         )
     return " ".join(out)
@@ -229,7 +236,9 @@ def fixef_corr(fit: LmmFit) -> str:
     )
 
 
-def ranef(fit: LmmFit) -> str:
+def ranef(fit: LmmFit, group: str | None = None) -> str:
+    if len(fit.ranef) > 1:
+        return explain_levels.ranef(fit, group or fit.ranef[0].group)
     factor = fit.ranef[0]
     b = np.asarray(factor.modes, float)
     g = md(factor.group)
@@ -263,10 +272,13 @@ def icc_r2(fit: LmmFit) -> str:
         )
         if icc_caveat(fit.spec):
             rule = "Part of the random effects is left out of this ICC (see the note above)."
-        out.append(
-            f"{pct(a)} of the variance not explained by the fixed effects lies between "
-            f"{md(fit.ranef[0].group)} groups (adjusted ICC {num(a)}). {rule}"
-        )
+        if len(fit.ranef) > 1:
+            out.append(f"{explain_levels.icc(fit)} {rule}")
+        else:
+            out.append(
+                f"{pct(a)} of the variance not explained by the fixed effects lies between "
+                f"{md(fit.ranef[0].group)} groups (adjusted ICC {num(a)}). {rule}"
+            )
     else:
         out.append("The ICC is undefined here (a variance is estimated as zero).")
     if fit.r2 is not None:
@@ -285,6 +297,8 @@ def singular(fit: LmmFit) -> tuple[str, dict[str, object], str]:
     """
     from ui import state  # avoid an import cycle at module load
 
+    if len(fit.varcorr.terms) > 1:
+        return explain_levels.singular(fit)
     vc = fit.varcorr.terms[0]
     rel = vc.sd / max(fit.varcorr.residual_sd, 1e-300)
     g = md(vc.group)

@@ -7,6 +7,7 @@ import streamlit as st
 
 from lib import charts, summary
 from lib.errors import ExplorerError
+from lib.levels import factor_label, level_factors
 from ui import cache, render, state
 from ui.explain import num
 from ui.render import md
@@ -17,20 +18,52 @@ MAX_FACETS = 12
 
 def draw(sel: Selection) -> None:
     st.title("Explore")
-    roles = sel.roles
-    y, g = roles.outcome, roles.group
+    factor = _view_by(sel)
     try:
-        groups = cache.group_summary(sel.source, y, g, sel.frame)
+        groups = cache.group_summary_by(sel.source, sel.roles.outcome, factor, sel.frame)
     except ExplorerError as exc:
         show_error(exc)
         st.stop()
-    _histograms(sel, groups)
+    _histograms(sel, groups, factor)
     _means(groups)
-    _scatter(sel, groups)
+    _scatter(sel, groups, factor)
 
 
-def _histograms(sel: Selection, groups) -> None:  # noqa: ANN001 - GroupSummary
-    y, g = sel.roles.outcome, sel.roles.group
+def _view_by(sel: Selection) -> tuple[str, ...]:
+    """The grouping factor the page is drawn by: a selectbox when there are several levels.
+
+    The options are each level's factor as the model codes it (``class:school``
+    when class is nested in school) and, for a nested level, its column on its
+    own, which pools groups that share a label (the view that shows why nesting
+    matters).
+    """
+    roles = sel.roles
+    factors = level_factors(roles.group, roles.levels)
+    options = {":".join(f): f for f in factors}
+    words = {":".join(f): factor_label(f) for f in factors}
+    for f in factors:
+        if len(f) > 1 and f[0] not in options:
+            options[f[0]] = (f[0],)
+            words[f[0]] = f"{f[0]} alone (same labels pooled across {factor_label(f[1:])})"
+    names = list(options)
+    state.keep((state.EXPLORE_BY,))
+    if st.session_state.get(state.EXPLORE_BY) not in names:
+        st.session_state[state.EXPLORE_BY] = names[0]  # set here, so no index= below
+    if len(names) == 1:
+        return options[names[0]]
+    name = st.selectbox(
+        "Show groups of",
+        names,
+        key=state.EXPLORE_BY,
+        format_func=lambda n: words[n],
+        help="The grouping level that the histograms, means and colours below are drawn by.",
+    )
+    state.write_url({state.EXPLORE_BY: name}, {state.EXPLORE_BY: names[0]})
+    return options[name]
+
+
+def _histograms(sel: Selection, groups, factor: tuple[str, ...]) -> None:  # noqa: ANN001
+    y, g = sel.roles.outcome, ":".join(factor)
     values = sel.frame[y].to_numpy(dtype=float, na_value=np.nan)
     values = values[np.isfinite(values)]
     choices, default = charts.binwidth_choices(float(values.min()), float(values.max()))
@@ -47,7 +80,7 @@ def _histograms(sel: Selection, groups) -> None:  # noqa: ANN001 - GroupSummary
     )
     state.write_url({state.BINWIDTH: float(width)}, {state.BINWIDTH: default})
     try:
-        hist = cache.histogram(sel.source, y, g, float(width), sel.frame)
+        hist = cache.histogram_by(sel.source, y, factor, float(width), sel.frame)
     except ExplorerError as exc:
         show_error(exc)
         return
@@ -102,27 +135,29 @@ def _means(groups) -> None:  # noqa: ANN001 - GroupSummary
     render.meaning(text)
 
 
-def _scatter(sel: Selection, groups) -> None:  # noqa: ANN001 - GroupSummary
+def _scatter(sel: Selection, groups, factor: tuple[str, ...]) -> None:  # noqa: ANN001
     roles = sel.roles
     x = roles.predictor
+    g = ":".join(factor)
     if x is None:
         st.info("Choose a numeric predictor in the sidebar to see the scatter plot.")
         return
-    st.subheader(f"{md(roles.outcome)} against {md(x)}, by {md(roles.group)}")
-    columns = (roles.outcome, x, roles.group)
-    points, sampled = cache.sample(sel.source, columns, roles.group, charts.MAX_MARKS, sel.frame)
+    st.subheader(f"{md(roles.outcome)} against {md(x)}, by {md(g)}")
+    points, sampled = cache.sample_factor(
+        sel.source, (roles.outcome, x), factor, charts.MAX_MARKS, sel.frame
+    )
     note = f"random sample of {len(points):,} rows, stratified by group" if sampled else None
     spec = cache.chart_spec(
         "scatter",
         points,
         x,
         roles.outcome,
-        roles.group,
+        g,
         levels=list(groups.levels),
         title=f"Association of {x} and {roles.outcome}",
         note=note,
     )
-    render.chart(spec, f"Scatter of {roles.outcome} against {x}, coloured by {roles.group}")
+    render.chart(spec, f"Scatter of {roles.outcome} against {x}, coloured by {g}")
     render.meaning(
         "Each point is one observation; colour and shape show its group. If the groups form "
         "separate bands, a single regression line would hide the differences between groups."

@@ -8,8 +8,10 @@ import streamlit as st
 
 from lib import charts, summary
 from lib.errors import ExplorerError
+from lib.levels import enclosing_factors, factor_columns
 from lib.lmm import LmmFit
-from ui import cache, explain, render, state
+from lib.lmm.result import RanefFactor
+from ui import cache, explain, levels_view, render, state
 from ui.render import md
 from ui.sidebar import Selection, show_error
 
@@ -37,6 +39,7 @@ def draw(sel: Selection) -> None:
             show_error(exc)
             st.stop()
     _header(fit)
+    levels_view.warn_pitfalls(sel, "model")
     _chart(sel, fit)
     _sections(sel, fit)
 
@@ -72,7 +75,11 @@ def _header(fit: LmmFit) -> None:
     bottom = st.columns(3)
     bottom[0].metric("logLik", f"{fit.loglik:.1f}")
     bottom[1].metric("Observations", f"{fit.nobs:,}")
-    bottom[2].metric("Groups", ", ".join(f"{n:,}" for n in fit.ngroups.values()))
+    bottom[2].metric(
+        "Groups",
+        ", ".join(f"{n:,}" for n in fit.ngroups.values()),
+        help="; ".join(f"{name}: {n:,}" for name, n in fit.ngroups.items()),
+    )
     render.meaning(explain.criterion(fit))
     dropped = getattr(fit, "n_dropped", 0)
     if dropped:
@@ -101,12 +108,19 @@ def _chart(sel: Selection, fit: LmmFit) -> None:
     x = roles.predictor
     if x is None:
         return
-    columns = (roles.outcome, x, roles.group)
-    points, sampled = cache.sample(sel.source, columns, roles.group, charts.MAX_MARKS, sel.frame)
+    name = levels_view.lines_factor(fit)
+    columns = factor_columns(fit.spec, name)
+    points, sampled = cache.sample_factor(
+        sel.source, (roles.outcome, x), columns, charts.MAX_MARKS, sel.frame
+    )
     values = sel.frame[x].dropna()
     x_range = (float(values.min()), float(values.max()))
-    coef = summary.coef_table(fit)
-    factor = fit.ranef[0]
+    try:
+        coef = cache.group_coefficients(sel.source, fit.spec, name, fit, sel.frame)
+    except ExplorerError as exc:
+        show_error(exc)
+        return
+    factor = fit.factor(name)
     shown = charts.pick_groups(factor.levels, factor.sizes, MAX_LINES)
     beta = dict(zip(fit.fixef_names, fit.beta, strict=True))
     overall = (beta.get("(Intercept)", 0.0), beta.get(x, 0.0))
@@ -116,6 +130,8 @@ def _chart(sel: Selection, fit: LmmFit) -> None:
         notes.append(f"random sample of {len(points):,} rows")
     if len(shown) < factor.nlevels:
         notes.append(f"lines for the {len(shown)} largest of {factor.nlevels:,} groups")
+    if enclosing_factors(fit.spec, name):
+        notes.append("each line includes the effects of the levels its group lies in")
     if roles.covariates:
         notes.append("lines at 0 for the other fixed effects")
     spec = cache.chart_spec(
@@ -123,10 +139,10 @@ def _chart(sel: Selection, fit: LmmFit) -> None:
         points,
         x,
         roles.outcome,
-        roles.group,
+        name,
         lines=lines,
         levels=list(factor.levels),
-        title="Fitted line of each group",
+        title="Fitted line of each group" if len(fit.ranef) == 1 else f"Fitted line of each {name}",
         note="; ".join(notes) or None,
     )
     render.chart(spec, f"Scatter of {roles.outcome} against {x} with fitted lines per group")
@@ -142,6 +158,8 @@ def _sections(sel: Selection, fit: LmmFit) -> None:
     groups = "; ".join(f"{md(name)}, {n:,}" for name, n in fit.ngroups.items())
     st.caption(f"Number of obs: {fit.nobs:,}, groups: {groups}")
     render.meaning(explain.varcorr(fit))
+    if len(fit.varcorr.terms) > 1:
+        levels_view.shares_panel(fit)
 
     st.subheader("Fixed effects")
     render.table(summary.fixef_table(fit), "fixed_effects", decimals={"df": 2, "t value": 3})
@@ -154,7 +172,8 @@ def _sections(sel: Selection, fit: LmmFit) -> None:
         render.meaning(explain.fixef_corr(fit))
 
     st.subheader("Random effects per group")
-    _ranef_panel(sel, fit)
+    for k, factor in enumerate(fit.ranef):
+        _ranef_panel(sel, fit, factor, suffix="" if k == 0 else f"_{k + 1}")
 
     st.subheader("Intraclass correlation and R²")
     render.table(summary.icc_r2_table(fit), "icc_r2", decimals=3)
@@ -163,7 +182,11 @@ def _sections(sel: Selection, fit: LmmFit) -> None:
         st.info(caveat, icon=":material/info:")
     render.meaning(explain.icc_r2(fit))
 
-    if list(fit.fixef_names) == ["(Intercept)"] and fit.spec.random[0].intercept:
+    if (
+        list(fit.fixef_names) == ["(Intercept)"]
+        and len(fit.spec.random) == 1
+        and fit.spec.random[0].intercept
+    ):
         _null_means(sel, fit)
 
     with st.expander("Fit details"):
@@ -175,15 +198,19 @@ def _sections(sel: Selection, fit: LmmFit) -> None:
         )
 
 
-def _ranef_panel(sel: Selection, fit: LmmFit) -> None:
-    intervals = summary.ranef_intervals(fit)
-    factor = fit.ranef[0]
+def _ranef_panel(sel: Selection, fit: LmmFit, factor: RanefFactor, suffix: str) -> None:
+    several = len(fit.ranef) > 1
+    if several:
+        st.markdown(f"#### {md(factor.group)}, {factor.nlevels:,} groups")
+    intervals = summary.ranef_intervals(fit, factor.group)
     shown = charts.pick_groups(factor.levels, factor.sizes, MAX_CATERPILLAR)
     subset = intervals[intervals["group"].isin(shown)]
     many = len(shown) < factor.nlevels
     note = f"the {len(shown)} largest of {factor.nlevels:,} groups" if many else None
     st.markdown("Each group's random effect with ±1.96 conditional SD:")
     # One chart per term, stacked: side by side they do not fit a projector's width.
+    above = enclosing_factors(fit.spec, factor.group)
+    base = f"its {above[-1]}'s" if above else "the fixed"
     for term in factor.names:
         what = "intercept" if term == "(Intercept)" else f"slope of {term}"
         spec = cache.chart_spec(
@@ -191,18 +218,19 @@ def _ranef_panel(sel: Selection, fit: LmmFit) -> None:
             subset,
             term=term,
             group_title=factor.group,
-            x_title=f"deviation from the fixed {what}"
-            if term in fit.fixef_names
+            x_title=f"deviation from {base} {what}"
+            if term in fit.fixef_names or above
             else f"random {what}",
-            title=f"Random {what}",
+            title=f"Random {what} of {factor.group}" if several else f"Random {what}",
             note=note,
         )
         render.chart(spec, f"Random {what} of each group with its interval")
     table = intervals.rename(columns={"group": factor.group})
-    render.table(table, "random_effects_by_group", show_index=False, height=300)
-    render.meaning(explain.ranef(fit))
+    render.table(table, f"random_effects_by_group{suffix}", show_index=False, height=300)
+    render.meaning(explain.ranef(fit, factor.group))
     st.markdown("Each group's own coefficients (fixed + random effect), lme4's `coef()`:")
-    render.table(summary.coef_table(fit), "coefficients_by_group", height=300)
+    coef = summary.coef_table(fit, factor.group)
+    render.table(coef, f"coefficients_by_group{suffix}", height=300)
 
 
 def _null_means(sel: Selection, fit: LmmFit) -> None:

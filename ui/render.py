@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$&])")
+# ":" too: Streamlit turns ":name:" into an emoji (class:school: showed a school icon).
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$&:])")
 P_COLUMNS = ("Pr(>|t|)", "Pr(>Chisq)", "p-value")
 ROW_PX = 35  # st.dataframe's row height
 

@@ -18,8 +18,9 @@ import streamlit as st
 
 from lib.data import BUNDLED, DEFAULT_DATASET, Roles, numeric_columns
 from lib.errors import ExplorerError
+from lib.levels import level_spec
 from lib.spec import ModelSpec
-from ui import cache, state
+from ui import cache, level_widgets, state
 from ui.render import md
 
 
@@ -141,9 +142,11 @@ def _write_url(option: str, roles: Roles, defaults: Roles) -> None:
             state.PREDICTOR: roles.predictor,
             state.GROUP: roles.group,
             state.COVARIATES: list(roles.covariates),
+            **level_widgets.url_values(roles),
         }
     )
     default_values = {
+        **level_widgets.url_defaults(defaults),
         state.DATASET: DEFAULT_DATASET,
         state.OUTCOME: defaults.outcome,
         state.PREDICTOR: defaults.predictor,
@@ -196,7 +199,9 @@ def _role_selectors(frame: pd.DataFrame, defaults: Roles) -> Roles:
         state.GROUP,
         "The clusters: schools, pigs, firms... Each value is one group.",
     )
-    others = [c for c in columns if c not in (outcome, predictor, group)]
+    lower = level_widgets.lower_level_selectors([c for c in groups if c != group], group, defaults)
+    used = {outcome, predictor, group, *(level.column for level in lower)}
+    others = [c for c in columns if c not in used]
     stored = st.session_state.get(state.COVARIATES)
     if stored is not None and any(c not in others for c in stored):
         st.session_state[state.COVARIATES] = [c for c in stored if c in others]
@@ -209,7 +214,11 @@ def _role_selectors(frame: pd.DataFrame, defaults: Roles) -> Roles:
     if outcome is None or group is None:
         st.error("The data need a numeric outcome column and a grouping column.")
     return Roles(
-        outcome=outcome or "", predictor=predictor, group=group or "", covariates=covariates
+        outcome=outcome or "",
+        predictor=predictor,
+        group=group or "",
+        covariates=covariates,
+        levels=lower,
     )
 
 
@@ -238,27 +247,7 @@ def _model_toggles(roles: Roles) -> tuple[ModelSpec | None, str | None]:
         disabled=no_x,
         help="One overall slope of the predictor: `1 + x` in the formula.",
     )
-    random_intercept = st.toggle(
-        "Random intercept",
-        value=bool(defaults[state.RANDOM_INTERCEPT]),
-        key=state.RANDOM_INTERCEPT,
-        help="Each group gets its own baseline: `(1 | group)`.",
-    )
-    random_slope = st.toggle(
-        "Random slope",
-        value=bool(defaults[state.RANDOM_SLOPE]),
-        key=state.RANDOM_SLOPE,
-        disabled=no_x,
-        help="Each group gets its own slope of the predictor: `(0 + x | group)`.",
-    )
-    correlated = st.toggle(
-        "Correlated intercept and slope",
-        value=bool(defaults[state.CORRELATED]),
-        key=state.CORRELATED,
-        disabled=not (random_intercept and random_slope),
-        help="On: `(1 + x | group)` estimates their correlation. Off: `(1 | group) + "
-        "(0 + x | group)` keeps them independent.",
-    )
+    effects = level_widgets.level_toggles(roles, no_x)
     method = st.radio(
         "Estimation",
         state.METHODS,
@@ -277,13 +266,13 @@ def _model_toggles(roles: Roles) -> tuple[ModelSpec | None, str | None]:
     )
     x = roles.predictor
     try:
-        spec = ModelSpec.one_factor(
-            outcome=roles.outcome,
-            group=roles.group,
+        spec = level_spec(
+            roles.outcome,
+            roles.group,
+            roles.levels,
+            effects,
             fixed=((x,) if fixed_slope and x else ()) + roles.covariates,
-            random_intercept=random_intercept,
-            random_slopes=(x,) if random_slope and x else (),
-            correlated=correlated,
+            slope=x,
             reml=method == "REML",
         )
     except ExplorerError as exc:

@@ -34,6 +34,7 @@ import streamlit as st
 
 from lib.data import BUNDLED, DEFAULT_DATASET, Roles, guess_roles
 from lib.errors import ExplorerError
+from lib.levels import NESTED, GroupLevel
 
 # Widget keys = URL query parameters.
 DATASET = "data"
@@ -46,7 +47,30 @@ RANDOM_INTERCEPT = "random_intercept"
 RANDOM_SLOPE = "random_slope"
 CORRELATED = "correlated"
 METHOD = "method"
+# Lower grouping levels: a column ("" = none), its relation to the level above
+# ("nested" | "crossed") and that level's random-effect toggles.
+GROUP2 = "group2"
+RELATION2 = "group2_relation"
+RANDOM_INTERCEPT2 = "random_intercept2"
+RANDOM_SLOPE2 = "random_slope2"
+CORRELATED2 = "correlated2"
+GROUP3 = "group3"
+RELATION3 = "group3_relation"
+RANDOM_INTERCEPT3 = "random_intercept3"
+RANDOM_SLOPE3 = "random_slope3"
+CORRELATED3 = "correlated3"
 BINWIDTH = "binwidth"  # Explore page only
+EXPLORE_BY = "by"  # Explore page only: the grouping factor the views are drawn by
+LINES_BY = "lines_by"  # Model page only: the grouping factor of the fitted lines
+
+# Per level, top first: the keys of its column and relation (none for the top level,
+# whose column is GROUP) and of its random intercept, slope and correlation toggles.
+LOWER_LEVEL_KEYS = ((GROUP2, RELATION2), (GROUP3, RELATION3))
+LEVEL_TOGGLE_KEYS = (
+    (RANDOM_INTERCEPT, RANDOM_SLOPE, CORRELATED),
+    (RANDOM_INTERCEPT2, RANDOM_SLOPE2, CORRELATED2),
+    (RANDOM_INTERCEPT3, RANDOM_SLOPE3, CORRELATED3),
+)
 
 # How each URL parameter is read: one string, a bool, a list or a number.
 URL_KINDS: dict[str, str] = {
@@ -60,9 +84,22 @@ URL_KINDS: dict[str, str] = {
     RANDOM_SLOPE: "bool",
     CORRELATED: "bool",
     METHOD: "str",
+    GROUP2: "optional",
+    RELATION2: "str",
+    RANDOM_INTERCEPT2: "bool",
+    RANDOM_SLOPE2: "bool",
+    CORRELATED2: "bool",
+    GROUP3: "optional",
+    RELATION3: "str",
+    RANDOM_INTERCEPT3: "bool",
+    RANDOM_SLOPE3: "bool",
+    CORRELATED3: "bool",
     BINWIDTH: "float",
+    EXPLORE_BY: "str",
+    LINES_BY: "str",
 }
-SIDEBAR_KEYS = tuple(k for k in URL_KINDS if k != BINWIDTH)
+PAGE_KEYS = (BINWIDTH, EXPLORE_BY, LINES_BY)
+SIDEBAR_KEYS = tuple(k for k in URL_KINDS if k not in PAGE_KEYS)
 
 # Session-only keys (never in the URL).
 UPLOAD = "_upload"  # UploadedTable | None: this session's uploaded file
@@ -101,13 +138,11 @@ class UploadedTable:
 
 def model_defaults() -> dict[str, object]:
     """Fresh defaults of the model toggles (the tutorial's random-intercept model)."""
-    return {
-        FIXED_SLOPE: True,
-        RANDOM_INTERCEPT: True,
-        RANDOM_SLOPE: False,
-        CORRELATED: True,
-        METHOD: "REML",
-    }
+    values: dict[str, object] = {FIXED_SLOPE: True}
+    for intercept, slope, correlated in LEVEL_TOGGLE_KEYS:
+        values.update({intercept: True, slope: False, correlated: True})
+    values[METHOD] = "REML"
+    return values
 
 
 def init_state() -> None:
@@ -141,6 +176,8 @@ def parse_url(params) -> dict[str, object]:  # noqa: ANN001 - st.query_params or
             if number > 0 and number == number and number != float("inf"):
                 values[key] = number
         elif kind == "str" and last:
+            values[key] = last
+        elif kind == "optional":  # "" means "none" (e.g. no second grouping column)
             values[key] = last
     return values
 
@@ -193,6 +230,10 @@ def set_roles(roles: Roles) -> None:
     st.session_state[PREDICTOR] = roles.predictor
     st.session_state[GROUP] = roles.group
     st.session_state[COVARIATES] = list(roles.covariates)
+    for k, (column_key, relation_key) in enumerate(LOWER_LEVEL_KEYS):
+        level = roles.levels[k] if k < len(roles.levels) else None
+        st.session_state[column_key] = level.column if level else ""
+        st.session_state[relation_key] = level.relation if level else NESTED
 
 
 def on_dataset_change() -> None:
@@ -252,6 +293,27 @@ def apply_preset(name: str) -> None:
     """Callback of a tutorial-model button: set the model toggles."""
     for key, value in PRESETS[name].items():
         st.session_state[key] = value
+
+
+def set_levels(group: str, levels: tuple[GroupLevel, ...]) -> None:
+    """Callback that recodes the grouping levels (the Data and Model pages' nesting fix)."""
+    st.session_state[GROUP] = group
+    for k, (column_key, relation_key) in enumerate(LOWER_LEVEL_KEYS):
+        level = levels[k] if k < len(levels) else None
+        st.session_state[column_key] = level.column if level else ""
+        st.session_state[relation_key] = level.relation if level else NESTED
+
+
+def toggle_keys_for(column: str) -> tuple[str, str, str] | None:
+    """The intercept, slope and correlation toggle keys of the level whose own column is
+    ``column`` (a term's first grouping column), from this session's choices."""
+    chosen = [st.session_state.get(GROUP)] + [
+        st.session_state.get(column_key) for column_key, _ in LOWER_LEVEL_KEYS
+    ]
+    for k, value in enumerate(chosen):
+        if value and value == column:
+            return LEVEL_TOGGLE_KEYS[k]
+    return None
 
 
 def apply_changes(changes: dict[str, object]) -> None:

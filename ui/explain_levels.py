@@ -1,0 +1,246 @@
+"""Plain-language sentences for models with several random terms (nested or crossed).
+
+``ui.explain`` handles the one-term model in the tutorial's words and hands
+models with several terms to the functions here. Every number quoted comes
+from the same result or table the page shows (``lib.summary.level_shares`` for
+the shares), so the text cannot contradict the tables. User-supplied names
+pass through ``ui.render.md``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lib import summary
+from lib.levels import enclosing_factors, factor_columns, factor_label
+from lib.lmm import LmmFit
+from lib.spec import INTERCEPT, ModelSpec, RandomTerm
+from ui.render import md
+
+SINGULAR_SD = 1e-3  # an SD below this fraction of the residual SD counts as collapsed
+
+
+def _num(value: float, decimals: int = 3) -> str:
+    from ui.explain import num  # ui.explain imports this module
+
+    return num(value, decimals)
+
+
+def _pct(value: float) -> str:
+    return f"{100 * float(value):.1f}%"
+
+
+def _code(text: str) -> str:
+    return "`" + str(text).replace("`", "'") + "`"
+
+
+def label(spec: ModelSpec, name: str) -> str:
+    """A factor in words, escaped: ``class within school`` for ``class:school``."""
+    try:
+        return md(factor_label(factor_columns(spec, name)))
+    except ValueError:
+        return md(name)
+
+
+def _effect(name: str, outcome: str) -> str:
+    return f"baseline {md(outcome)}" if name == INTERCEPT else f"slope of {md(name)}"
+
+
+def formula(spec: ModelSpec) -> str:
+    """What every term does, quoting each term as the formula shows it."""
+    parts = []
+    for term in spec.random:
+        g = label(spec, term.name)
+        above = enclosing_factors(spec, term.name)
+        around = f" around its {label(spec, above[-1])}'s" if above else ""
+        slopes = [md(s) for s in term.slopes]
+        gives = (["its own baseline" + around] if term.intercept else []) + (
+            [f"its own slope of {' and '.join(f'**{s}**' for s in slopes)}" + around]
+            if slopes
+            else []
+        )
+        if term.correlated or term.q == 1:
+            extra = " (their correlation is estimated too)" if term.intercept and slopes else ""
+            parts.append(f"{_code(term.formula())} gives each {g} {' and '.join(gives)}{extra}.")
+        else:
+            parts.append(
+                f"{_code(term.formula())} gives each {g} {' and '.join(gives)}, "
+                "varying independently."
+            )
+    crossed = _crossed_pairs(spec)
+    if crossed:
+        parts.append(
+            "Crossed factors: "
+            + "; ".join(f"every {a} can meet every {b}" for a, b in crossed)
+            + ", so each row gets one effect of each."
+        )
+    return " ".join(parts)
+
+
+def _crossed_pairs(spec: ModelSpec) -> list[tuple[str, str]]:
+    terms = {t.name: t for t in spec.random}
+    names = list(terms)
+    pairs = []
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            if not set(terms[a].group) & set(terms[b].group):
+                pairs.append((label(spec, a), label(spec, b)))
+    return pairs
+
+
+def varcorr(fit: LmmFit) -> str:
+    """Each variance component in words, then the shares at each level."""
+    spec, y = fit.spec, fit.spec.outcome
+    out = []
+    for vc in fit.varcorr.terms:
+        g = label(spec, vc.group)
+        for k, name in enumerate(vc.names):
+            out.append(
+                f"The {md(vc.group)} {md(name)} variance ({_num(vc.variances[k])}, SD "
+                f"{_num(vc.sd[k])}) is the variation in {_effect(name, y)} between "
+                f"{g} groups."
+            )
+        if vc.correlated and len(vc.names) > 1:
+            r = vc.correlation[1, 0]
+            if np.isfinite(r):
+                direction = "higher" if r > 0 else "lower"
+                out.append(
+                    f"Their correlation {_num(r, 2)} says {g} groups with a higher baseline "
+                    f"tend to have {direction} slopes."
+                )
+    out.append(
+        f"The residual variance ({_num(fit.varcorr.residual_variance)}) is the variation left "
+        "among observations that share all their groups."
+    )
+    out.append(shares(fit))
+    return " ".join(out)
+
+
+def shares(fit: LmmFit) -> str:
+    """The multilevel ICC sentence, from ``lib.summary.level_shares``."""
+    table = summary.level_shares(fit)
+    rows = table[table["Share"].notna()]
+    spec, y = fit.spec, md(fit.spec.outcome)
+    # From the top level down (fewest groups first), the residual last.
+    size = {**fit.ngroups, "Residual": len(fit.residuals) + 1}
+    rows = rows.iloc[sorted(range(len(rows)), key=lambda i: size[rows["Level"].iloc[i]])]
+    parts = []
+    for level, share in zip(rows["Level"], rows["Share"], strict=True):
+        if level == "Residual":
+            parts.append(f"{_pct(share)} within groups (residual)")
+        else:
+            parts.append(f"{_pct(share)} between {label(spec, level)} groups")
+    text = f"Of the variance in {y}: " + _join(parts) + "."
+    if len(rows) < len(table):
+        text += (
+            " Slope variances are in other units and have no share; read them in the "
+            "Random effects table."
+        )
+    return text
+
+
+def _join(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def icc(fit: LmmFit) -> str:
+    """The adjusted ICC with several factors: all random variances together."""
+    factors = ", ".join(md(name) for name in fit.ngroups)
+    return (
+        f"{_pct(fit.icc.adjusted)} of the variance not explained by the fixed effects lies "
+        f"between groups, counting every grouping level together ({factors}; adjusted ICC "
+        f"{_num(fit.icc.adjusted)}). The share of each level is in the table above."
+    )
+
+
+def fewest_groups(fit: LmmFit) -> str:
+    """``30 school`` for the factor with the fewest levels (it limits the df most)."""
+    name, n = min(fit.ngroups.items(), key=lambda item: item[1])
+    return f"{n} {md(name)}"
+
+
+def ranef(fit: LmmFit, group: str) -> str:
+    """The highest and lowest groups of one factor, relative to what encloses them."""
+    factor = fit.factor(group)
+    above = enclosing_factors(fit.spec, group)
+    relative = f"its {label(fit.spec, above[-1])}'s line" if above else "the fixed effect"
+    b = np.asarray(factor.modes, float)
+    out = []
+    for k, name in enumerate(factor.names):
+        hi, lo = int(np.argmax(b[:, k])), int(np.argmin(b[:, k]))
+        what = "baseline" if name == INTERCEPT else f"slope of {md(name)}"
+        out.append(
+            f"{md(factor.levels[hi])} has the highest {what} ({_num(b[hi, k])} above "
+            f"{relative}), {md(factor.levels[lo])} the lowest ({_num(b[lo, k])})."
+        )
+    if above:
+        out.append(
+            f"A {label(fit.spec, group)} group's line adds its own effect to its "
+            f"{label(fit.spec, above[-1])}'s."
+        )
+    return " ".join(out)
+
+
+def collapsed(fit: LmmFit) -> tuple[str, str] | None:
+    """The first (term, effect) whose SD collapsed to (almost) zero, or None."""
+    residual = max(fit.varcorr.residual_sd, 1e-300)
+    for vc in fit.varcorr.terms:
+        for k, name in enumerate(vc.names):
+            if vc.sd[k] / residual < SINGULAR_SD:
+                return vc.group, name
+    return None
+
+
+def singular(fit: LmmFit) -> tuple[str, dict[str, object], str]:
+    """Which term collapsed, and the toggles that drop it (see ``ui.explain.singular``)."""
+    from ui import state  # avoid an import cycle at module load
+
+    spec = fit.spec
+    found = collapsed(fit)
+    if found is not None:
+        group, name = found
+        term = _term(spec, group, name)
+        what = "baselines" if name == INTERCEPT else f"slopes of {md(name)}"
+        text = (
+            f"The model is **singular**: the variance of the {what} between "
+            f"{label(spec, group)} groups ({_code(term.formula())}) is estimated as (almost) "
+            "zero. The data show no detectable differences there beyond what the other "
+            "levels and the residual noise explain, so this term is at the boundary of what "
+            "the model allows. "
+        )
+        keys = state.toggle_keys_for(term.group[0])
+        if keys is None or (len(spec.random) == 1 and term.q == 1):
+            return text, {}, ""
+        intercept_key, slope_key, _ = keys
+        key = intercept_key if name == INTERCEPT else slope_key
+        if term.q == 1:
+            button = f"Drop the term {_code(term.formula())}"
+        else:
+            effect = "intercept" if name == INTERCEPT else "slope"
+            button = f"Drop the random {effect} of {md(group)}"
+        return text + "Try the model without it:", {key: False}, button
+    for vc in fit.varcorr.terms:
+        corr = vc.correlation
+        if vc.correlated and len(vc.names) > 1 and np.nanmax(np.abs(np.tril(corr, -1))) > 0.99:
+            text = (
+                "The model is **singular**: the random intercepts and slopes of "
+                f"{label(spec, vc.group)} are estimated as perfectly correlated (±1), so the "
+                "model cannot tell them apart. Try the model without that correlation:"
+            )
+            keys = state.toggle_keys_for(factor_columns(spec, vc.group)[0])
+            if keys is None:
+                return text, {}, ""
+            return text, {keys[2]: False}, f"Remove the correlation of {md(vc.group)}"
+    return (
+        "The model is **singular**: a variance component is at the boundary of what the model "
+        "allows. Simplify the random effects.",
+        {},
+        "",
+    )
+
+
+def _term(spec: ModelSpec, group: str, effect: str) -> RandomTerm:
+    for term in spec.random:
+        if term.name == group and effect in term.names:
+            return term
+    return next(t for t in spec.random if t.name == group)
