@@ -38,7 +38,6 @@ from scipy import stats
 from lib.design import build_design
 from lib.errors import SpecError
 from lib.lmm.result import LmmFit
-from lib.spec import INTERCEPT
 
 RANK_TOL = 1e-10  # relative eigenvalue below which a group's Z_j'Z_j counts as singular
 
@@ -203,19 +202,26 @@ def intercept_weight(tau2: float, sigma2: float, n: np.ndarray) -> np.ndarray:
 
 
 def pooling_table(result: Pooling) -> pd.DataFrame:
-    """One row per group: n, then for each coefficient that varies by group its
-    no-pooling and partial-pooling estimate, the shift between them and the
-    shrinkage weight. Sorted by group size (smallest first: they move most)."""
-    data: dict[str, object] = {"n": result.sizes.astype(int)}
+    """One row per group and random effect: n, the no-pooling and partial-pooling
+    estimates, the shift between them and the shrinkage weight. Sorted by effect,
+    then by group size (smallest first: they move most)."""
+    frames = []
     for k, name in enumerate(result.random):
         j = result.column(name)
-        label = "intercept" if name == INTERCEPT else f"slope of {name}"
-        data[f"{label}: no pooling"] = result.no_pooling[:, j]
-        data[f"{label}: partial pooling"] = result.partial[:, j]
-        data[f"{label}: shift"] = result.partial[:, j] - result.no_pooling[:, j]
-        data[f"{label}: weight"] = result.weights[:, k]
-    table = pd.DataFrame(data, index=pd.Index(list(result.levels), name=result.group))
-    return table.sort_values("n", kind="stable")
+        frames.append(
+            pd.DataFrame(
+                {
+                    result.group: [str(v) for v in result.levels],
+                    "effect": name,
+                    "n": result.sizes.astype(int),
+                    "no pooling": result.no_pooling[:, j],
+                    "partial pooling": result.partial[:, j],
+                    "shift": result.partial[:, j] - result.no_pooling[:, j],
+                    "weight": result.weights[:, k],
+                }
+            ).sort_values("n", kind="stable")
+        )
+    return pd.concat(frames, ignore_index=True).set_index(result.group)
 
 
 def ellipse(

@@ -132,10 +132,13 @@ def test_small_groups_move_more():
     result = pooling(frame(case["data"]), fit)
     table = pooling_table(result)
     assert table["n"].iloc[0] == result.sizes.min() == 2
-    w = table["intercept: weight"].to_numpy()
-    assert np.all(np.diff(w[np.argsort(table["n"].to_numpy(), kind="stable")]) >= -1e-12)
-    shift = (table["intercept: partial pooling"] - table["intercept: no pooling"]).to_numpy()
-    np.testing.assert_allclose(table["intercept: shift"], shift)
+    assert set(table["effect"]) == {"(Intercept)"}
+    w = table["weight"].to_numpy()
+    assert np.all(np.diff(w) >= -1e-12)  # sorted by n, so the weights rise
+    shift = (table["partial pooling"] - table["no pooling"]).to_numpy()
+    np.testing.assert_allclose(table["shift"], shift)
+    moved = np.abs(shift)
+    assert moved[0] == moved.max()  # the 2-row group moves most
 
 
 def test_ellipse_is_on_the_contour():
@@ -166,3 +169,28 @@ def test_several_terms_are_refused_with_a_message():
     )
     with pytest.raises(SpecError, match="one random term"):
         pooling(frame(case["data"]), two)
+
+
+def test_chart_builders_produce_valid_vega_lite():
+    from lib import pooling_charts as pc
+
+    for name in ("schools_null_reml", "schools_full_reml", "unbal_ri_reml"):
+        case, fit = fitted_case(name)
+        result = pooling(frame(case["data"]), fit)
+        x = "study_time" if "schools" in name else "x"
+        lines = pc.strategy_lines(result, x, (0.0, 10.0), list(result.levels))
+        points = pd.DataFrame({"group": [result.levels[0]], "x": [1.0], "y": [2.0]})
+        pc.pooling_lines_chart(points, lines, x, "y").to_dict(validate=True)
+        for effect in result.random:
+            pc.shrinkage_rows_chart(result, effect).to_dict(validate=True)
+        if len(result.random) == 2:
+            pc.shrinkage_plane_chart(result, result.random[1]).to_dict(validate=True)
+
+
+def test_pick_for_pooling_keeps_smallest_and_largest():
+    from lib.pooling_charts import pick_for_pooling
+
+    levels = [f"g{i}" for i in range(10)]
+    sizes = [5, 1, 9, 3, 7, 2, 8, 4, 6, 10]
+    assert pick_for_pooling(levels, sizes, 4) == ["g1", "g2", "g5", "g9"]
+    assert pick_for_pooling(levels[:3], sizes[:3], 4) == levels[:3]

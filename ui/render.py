@@ -126,6 +126,9 @@ def table(
 def chart(spec: dict, alt_text: str) -> None:
     """Draw a Vega-Lite spec (``ui.cache.chart_spec``) with the app's fonts (not the
     theme's) and an alt text."""
+    from ui import presentation  # local: presentation imports this module
+
+    spec = presentation.scale_chart(spec)
     st.vega_lite_chart(spec=spec, theme=None, width="stretch", alt=alt_text)
 
 

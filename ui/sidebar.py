@@ -19,7 +19,7 @@ import streamlit as st
 from lib.data import BUNDLED, DEFAULT_DATASET, Roles, numeric_columns
 from lib.errors import ExplorerError
 from lib.spec import ModelSpec
-from ui import cache, state
+from ui import cache, presentation, state
 from ui.render import md
 
 
@@ -62,8 +62,9 @@ def start_page(title: str, icon: str) -> Selection:
         page_title=f"{title} · Multilevel Explorer",
         page_icon=icon,
         layout="wide",
-        initial_sidebar_state="expanded",
+        initial_sidebar_state=presentation.sidebar_state(),
     )
+    presentation.apply()
     return draw_sidebar()
 
 
@@ -121,6 +122,7 @@ NAV = (
     ("pages/2_Explore.py", "Explore", ":material/bar_chart:"),
     ("pages/3_Model.py", "Model", ":material/functions:"),
     ("pages/4_Compare.py", "Compare", ":material/compare_arrows:"),
+    ("pages/5_Pooling.py", "Pooling", ":material/join_inner:"),
 )
 
 
