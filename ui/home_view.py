@@ -35,6 +35,12 @@ PAGES = (
         ":material/compare_arrows:",
         "simple, dummy-variable and per-group regressions next to the four mixed models",
     ),
+    (
+        "pages/5_Pooling.py",
+        "Pooling",
+        ":material/join_inner:",
+        "complete, no and partial pooling side by side: how the mixed model borrows strength",
+    ),
 )
 
 
