@@ -41,6 +41,18 @@ PAGES = (
         ":material/join_inner:",
         "complete, no and partial pooling side by side: how the mixed model borrows strength",
     ),
+    (
+        "pages/6_Ladder.py",
+        "Ladder",
+        ":material/stairs:",
+        "null model to random intercept and slope in one table, one sentence per step",
+    ),
+    (
+        "pages/7_Sandbox.py",
+        "Sandbox",
+        ":material/casino:",
+        "simulate grouped data hundreds of times: why OLS intervals are too narrow",
+    ),
 )
 
 

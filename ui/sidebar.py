@@ -123,6 +123,8 @@ NAV = (
     ("pages/3_Model.py", "Model", ":material/functions:"),
     ("pages/4_Compare.py", "Compare", ":material/compare_arrows:"),
     ("pages/5_Pooling.py", "Pooling", ":material/join_inner:"),
+    ("pages/6_Ladder.py", "Ladder", ":material/stairs:"),
+    ("pages/7_Sandbox.py", "Sandbox", ":material/casino:"),
 )
 
 
