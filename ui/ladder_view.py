@@ -37,22 +37,27 @@ def draw(sel: Selection) -> None:
     )
     table = lib_ladder.ladder_table(result)
     criterion = "REML criterion" if result.reml else "deviance"
-    shown = table.drop(columns=["formula", "logLik (ML)"])
+    # Two narrow tables: one wide table is cut off on a 1280 px projector with the sidebar.
+    fit_columns = ["npar", criterion, "AIC (ML)", "BIC (ML)"]
     render.table(
-        shown,
-        "ladder",
-        decimals={
-            criterion: 1,
-            "AIC (ML)": 1,
-            "BIC (ML)": 1,
-            "ICC": 3,
-            "R2 marginal": 3,
-            "R2 conditional": 3,
-            "Chisq": 2,
-            "Df": 0,
-            "npar": 0,
-        },
+        table[fit_columns],
+        "ladder_fit",
+        decimals={criterion: 1, "AIC (ML)": 1, "BIC (ML)": 1, "npar": 0},
         download=table,
+    )
+    test_columns = [
+        "ICC",
+        "R2 marginal",
+        "R2 conditional",
+        "tested against",
+        "Chisq",
+        "Df",
+        "Pr(>Chisq)",
+    ]
+    render.table(
+        table[test_columns],
+        "ladder_tests",
+        decimals={"ICC": 3, "R2 marginal": 3, "R2 conditional": 3, "Chisq": 2, "Df": 0},
     )
     st.code(
         "\n".join(f"# {s.name}\n{s.formula}" for s in result.steps), language="r", wrap_lines=True

@@ -14,7 +14,9 @@ def test_ladder_numbers_match_lib(open_page):
     at = open_page(PAGE)
     assert not at.exception
     result = ladder(load_bundled("schools"), "test_score", "study_time", "school")
-    table = labelled(frame_with(at, "AIC (ML)"))
+    table = labelled(frame_with(at, "AIC (ML)")).join(
+        labelled(frame_with(at, "Chisq")), rsuffix="_tests"
+    )
     for step in result.steps:
         row = table.loc[step.name]
         assert row["AIC (ML)"] == f"{step.aic:,.1f}"
