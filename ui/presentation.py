@@ -29,7 +29,6 @@ _CSS = """
 [data-testid="stTable"] table { font-size: 1.25rem; }
 [data-testid="stTable"] th { font-size: 1.2rem; }
 [data-testid="stMetricValue"] { white-space: nowrap; overflow: visible; }
-[data-testid="stMarkdownContainer"] p { font-size: 1.1rem; }
 </style>
 """
 
@@ -100,3 +99,25 @@ def scale_chart(spec: dict) -> dict:
         if key in title:
             title[key] = round(title[key] * FONT_SCALE)
     return out
+
+
+def key_numbers(fit) -> None:  # noqa: ANN001 - LmmFit
+    """The fit's key numbers on one wrapping line of text (metrics would be cut to "98…")."""
+    groups = ", ".join(f"{md(name)} {n:,}" for name, n in fit.ngroups.items())
+    st.markdown(
+        f"**{fit.criterion_name}** {fit.criterion:,.1f} · **AIC** {fit.aic:,.1f} · "
+        f"**BIC** {fit.bic:,.1f} · **n** {fit.nobs:,} · **groups** {groups}"
+    )
+
+
+def toc(sections: tuple[str, ...]) -> None:
+    """Links to the page's section headings (Streamlit anchors every subheader)."""
+    links = " · ".join(f"[{name}](#{_anchor(name)})" for name in sections)
+    st.markdown(f"**On this page:** {links}")
+
+
+def _anchor(text: str) -> str:
+    # Streamlit's heading anchors: lower case, runs of non-alphanumerics -> "-".
+    import re
+
+    return re.sub(r"[^0-9a-z]+", "-", text.lower()).strip("-")

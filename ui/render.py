@@ -102,12 +102,19 @@ def table(
         shown = shown.reset_index(names=label)
     rows_height = ROW_PX * (len(frame) + 1) + 3
     shown_height: int | str = "auto" if height is None or rows_height <= height else height
-    st.dataframe(
-        shown,
-        hide_index=True,
-        width="stretch",
-        height=shown_height,
-    )
+    from ui import presentation  # local: presentation imports this module
+
+    if presentation.is_on() and len(shown) <= 40:
+        # Presentation mode: a static table whose text CSS can enlarge (st.dataframe draws
+        # on a canvas at a fixed size).
+        st.table(shown.set_axis([""] * len(shown)))  # st.table always draws the index
+    else:
+        st.dataframe(
+            shown,
+            hide_index=True,
+            width="stretch",
+            height=shown_height,
+        )
     if caption:
         st.caption(caption)
     exported = frame if download is None else download
