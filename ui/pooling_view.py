@@ -32,7 +32,8 @@ def draw(sel: Selection) -> None:
     except ExplorerError as exc:
         show_error(exc)
         st.stop()
-    st.code(fit.formula, language="r", wrap_lines=True)
+    if not presentation.is_on():  # presenting: the heading already shows the formula
+        st.code(fit.formula, language="r", wrap_lines=True)
     g = md(result.group)
     st.caption(
         f"**Complete pooling**: one line for all. **No pooling**: each {g} on its own data. "
