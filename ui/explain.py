@@ -204,9 +204,7 @@ def fixef(fit: LmmFit) -> str:
                 f"The category {md(name)} differs from the reference category by {num(b[k])} "
                 f"in predicted {y} (t = {num(t[k], 2)})."
             )
-    strong = [md(n) for k, n in enumerate(names) if abs(t[k]) > 1.96]
-    if strong:
-        out.append(f"|t| > 1.96 marks an effect clearly different from 0: {', '.join(strong)}.")
+    out.append(_significance(fit))
     small_df = [md(n) for k, n in enumerate(names) if df[k] < 10]
     if small_df:
         groups = explain_levels.fewest_groups(fit) if len(fit.ranef) > 1 else fit.ranef[0].nlevels
@@ -246,10 +244,20 @@ def ranef(fit: LmmFit, group: str | None = None) -> str:
     for k, name in enumerate(factor.names):
         hi, lo = int(np.argmax(b[:, k])), int(np.argmin(b[:, k]))
         what = "baseline" if name == "(Intercept)" else f"slope of {md(name)}"
-        out.append(
-            f"{md(factor.levels[hi])} has the highest {what} ({num(b[hi, k])} above the "
-            f"fixed effect), {md(factor.levels[lo])} the lowest ({num(b[lo, k])})."
-        )
+        if name in fit.fixef_names:
+            out.append(
+                f"{md(factor.levels[hi])} has the highest {what} ({_signed(b[hi, k])} relative "
+                f"to the fixed effect), {md(factor.levels[lo])} the lowest "
+                f"({_signed(b[lo, k])})."
+            )
+        else:
+            # No fixed effect of this name: the random effect is the group's whole value.
+            out.append(
+                f"{md(factor.levels[hi])} has the highest {what} ({num(b[hi, k])}), "
+                f"{md(factor.levels[lo])} the lowest ({num(b[lo, k])}). The model has no fixed "
+                f"{'intercept' if name == '(Intercept)' else 'slope'} for it, so these are the "
+                f"{g} groups' own {what}s, not deviations from an overall value."
+            )
     out.append(
         f"Intervals are ±1.96 conditional SDs: they show how precisely each {g}'s deviation is "
         "known. These are shrunken (partially pooled) estimates: small groups are pulled "
@@ -260,6 +268,8 @@ def ranef(fit: LmmFit, group: str | None = None) -> str:
 
 def icc_r2(fit: LmmFit) -> str:
     out = []
+    unidentified = identifiability(fit)
+    left_out = _left_out_slopes(fit)
     if fit.icc is not None:
         a = fit.icc.adjusted
         rule = (
@@ -272,6 +282,8 @@ def icc_r2(fit: LmmFit) -> str:
         )
         if icc_caveat(fit.spec):
             rule = "Part of the random effects is left out of this ICC (see the note above)."
+        if unidentified:
+            rule = "No conclusion about clustering can be drawn from it (see the warning above)."
         if len(fit.ranef) > 1:
             out.append(f"{explain_levels.icc(fit)} {rule}")
         else:
@@ -287,7 +299,75 @@ def icc_r2(fit: LmmFit) -> str:
             f"fixed and random effects together explain {pct(fit.r2.conditional)} "
             "(conditional R²)."
         )
+    if left_out:
+        names = ", ".join(f"{md(n)} (variance {num(v)})" for n, v in left_out)
+        out.append(
+            f"Neither the ICC nor the R² counts the random slope of {names}: performance "
+            "(whose numbers these are) counts a random slope only when its variable is also a "
+            "fixed effect. The groups do differ in their slopes; the Random effects table "
+            "shows by how much. Add the fixed slope to have it counted."
+        )
     return " ".join(out)
+
+
+def identifiability(fit: LmmFit) -> str | None:
+    """Why the variance components cannot be told apart from the residual, or None.
+
+    With at most q rows per group (q random effects per group), e.g. one row per
+    group and a random intercept, every group's effect is confounded with its
+    rows' residuals: the likelihood cannot split the variance between them, so
+    the split (and the ICC) reflects the optimizer, not the data.
+    """
+    notes = []
+    for factor in fit.ranef:
+        q = len(factor.names)
+        sizes = np.asarray(factor.sizes)
+        if sizes.size and int(sizes.max()) <= q:
+            rows = "one row" if int(sizes.max()) == 1 else f"at most {int(sizes.max())} rows"
+            notes.append(
+                f"Every {md(factor.group)} group has {rows} but {q} random "
+                f"effect{'s' if q > 1 else ''}: the between-group variance cannot be told "
+                "apart from the residual variance (they are not identifiable), so the split "
+                "between them and the ICC say nothing about clustering. Choose a grouping "
+                "column with several rows per group, or fit an ordinary regression."
+            )
+    return " ".join(notes) or None
+
+
+def _left_out_slopes(fit: LmmFit) -> list[tuple[str, float]]:
+    """Random slopes with a positive variance that performance's ICC/R² ignore
+    (their variable is not a fixed effect)."""
+    out = []
+    for term in fit.varcorr.terms:
+        for name, var in zip(term.names, term.variances, strict=True):
+            if name != "(Intercept)" and name not in fit.fixef_names and var > 0:
+                out.append((name, float(var)))
+    return out
+
+
+def _significance(fit: LmmFit) -> str:
+    """Which fixed effects differ from 0 at the 5% level, by the Satterthwaite p shown."""
+    names = list(fit.fixef_names)
+    p = np.asarray(fit.beta_p, float)
+    clear = [md(n) for k, n in enumerate(names) if p[k] < 0.05]
+    unclear = [f"{md(n)} (p = {_p(p[k])})" for k, n in enumerate(names) if not p[k] < 0.05]
+    parts = []
+    if clear:
+        parts.append(
+            f"By the Satterthwaite p-values in the table, {', '.join(clear)} "
+            f"{'is' if len(clear) == 1 else 'are'} clearly different from 0 (p < 0.05)."
+        )
+    if unclear:
+        parts.append(f"Not clearly different from 0 at the 5% level: {', '.join(unclear)}.")
+    return " ".join(parts)
+
+
+def _p(value: float) -> str:
+    return "< 0.0001" if value < 1e-4 else f"{value:.4f}"
+
+
+def _signed(value: float) -> str:
+    return ("+" if value >= 0 else "−") + num(abs(value))
 
 
 def singular(fit: LmmFit) -> tuple[str, dict[str, object], str]:

@@ -35,6 +35,24 @@ PAGES = (
         ":material/compare_arrows:",
         "simple, dummy-variable and per-group regressions next to the four mixed models",
     ),
+    (
+        "pages/5_Pooling.py",
+        "Pooling",
+        ":material/join_inner:",
+        "complete, no and partial pooling side by side: how the mixed model borrows strength",
+    ),
+    (
+        "pages/6_Ladder.py",
+        "Ladder",
+        ":material/stairs:",
+        "null model to random intercept and slope in one table, one sentence per step",
+    ),
+    (
+        "pages/7_Sandbox.py",
+        "Sandbox",
+        ":material/casino:",
+        "simulate grouped data hundreds of times: why OLS intervals are too narrow",
+    ),
 )
 
 

@@ -11,11 +11,18 @@ from lib.errors import ExplorerError
 from lib.levels import enclosing_factors, factor_columns
 from lib.lmm import LmmFit
 from lib.lmm.result import RanefFactor
-from ui import cache, explain, levels_view, render, state
+from ui import cache, explain, levels_view, presentation, render, state
 from ui.render import md
 from ui.sidebar import Selection, show_error
 
 MAX_LINES = 30  # group lines drawn on the scatter
+MODEL_SECTIONS = (
+    "Scaled residuals",
+    "Random effects",
+    "Fixed effects",
+    "Random effects per group",
+    "Intraclass correlation and R²",
+)
 MAX_CATERPILLAR = 40  # groups in the random-effects interval chart
 # Short, distinct button labels (the preset names stay the keys and the URL's words).
 PRESET_LABELS = {
@@ -27,7 +34,7 @@ PRESET_LABELS = {
 
 
 def draw(sel: Selection) -> None:
-    st.title("Model")
+    presentation.heading("Model", sel)
     _presets()
     if sel.spec is None:
         show_error(sel.spec_error or "Choose the model's terms in the sidebar.")
@@ -38,20 +45,29 @@ def draw(sel: Selection) -> None:
         except ExplorerError as exc:
             show_error(exc)
             st.stop()
-    _header(fit)
-    levels_view.warn_pitfalls(sel, "model")
-    _chart(sel, fit)
+    if presentation.is_on():  # results first: key numbers and chart on the first screen
+        presentation.key_numbers(fit)
+        _chart(sel, fit)
+        presentation.toc(MODEL_SECTIONS)
+        _header(fit)
+        levels_view.warn_pitfalls(sel, "model")
+    else:
+        _header(fit)
+        levels_view.warn_pitfalls(sel, "model")
+        _chart(sel, fit)
     _sections(sel, fit)
 
 
 def _presets() -> None:
-    st.markdown("**The tutorial's models** (or set the toggles in the sidebar):")
+    if not presentation.is_on():  # presenting: the highlighted button says it
+        st.markdown("**The tutorial's models** (or set the toggles in the sidebar):")
     # A horizontal container sizes each button to its label (four equal columns cut
     # "Random intercept" at 1280 px) and wraps them onto a second row on a narrow screen.
     with st.container(horizontal=True, gap="small"):
         for name in state.PRESETS:
             st.button(
                 PRESET_LABELS[name],
+                type="primary" if presentation.active_preset() == name else "secondary",
                 key=f"_preset_{name}",
                 on_click=state.apply_preset,
                 args=(name,),
@@ -95,6 +111,9 @@ def _header(fit: LmmFit) -> None:
         st.warning(text, icon=":material/warning:")
         if changes:
             st.button(label, key="_simplify", on_click=state.apply_changes, args=(changes,))
+    unidentified = explain.identifiability(fit)
+    if unidentified:
+        st.warning(unidentified, icon=":material/warning:")
     if not fit.optimizer.converged:
         st.warning(
             f"The optimizer reported a problem: {md(fit.optimizer.message)}. Treat the numbers "

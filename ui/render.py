@@ -103,12 +103,19 @@ def table(
         shown = shown.reset_index(names=label)
     rows_height = ROW_PX * (len(frame) + 1) + 3
     shown_height: int | str = "auto" if height is None or rows_height <= height else height
-    st.dataframe(
-        shown,
-        hide_index=True,
-        width="stretch",
-        height=shown_height,
-    )
+    from ui import presentation  # local: presentation imports this module
+
+    if presentation.is_on() and len(shown) <= 40:
+        # Presentation mode: a static table whose text CSS can enlarge (st.dataframe draws
+        # on a canvas at a fixed size).
+        st.table(shown.set_axis([""] * len(shown)))  # st.table always draws the index
+    else:
+        st.dataframe(
+            shown,
+            hide_index=True,
+            width="stretch",
+            height=shown_height,
+        )
     if caption:
         st.caption(caption)
     exported = frame if download is None else download
@@ -127,6 +134,9 @@ def table(
 def chart(spec: dict, alt_text: str) -> None:
     """Draw a Vega-Lite spec (``ui.cache.chart_spec``) with the app's fonts (not the
     theme's) and an alt text."""
+    from ui import presentation  # local: presentation imports this module
+
+    spec = presentation.scale_chart(spec)
     st.vega_lite_chart(spec=spec, theme=None, width="stretch", alt=alt_text)
 
 

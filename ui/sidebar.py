@@ -20,7 +20,7 @@ from lib.data import BUNDLED, DEFAULT_DATASET, Roles, numeric_columns
 from lib.errors import ExplorerError
 from lib.levels import level_spec
 from lib.spec import ModelSpec
-from ui import cache, level_widgets, state
+from ui import cache, level_widgets, presentation, state
 from ui.render import md
 
 
@@ -63,8 +63,9 @@ def start_page(title: str, icon: str) -> Selection:
         page_title=f"{title} · Multilevel Explorer",
         page_icon=icon,
         layout="wide",
-        initial_sidebar_state="expanded",
+        initial_sidebar_state=presentation.sidebar_state(),
     )
+    presentation.apply()
     return draw_sidebar()
 
 
@@ -122,6 +123,9 @@ NAV = (
     ("pages/2_Explore.py", "Explore", ":material/bar_chart:"),
     ("pages/3_Model.py", "Model", ":material/functions:"),
     ("pages/4_Compare.py", "Compare", ":material/compare_arrows:"),
+    ("pages/5_Pooling.py", "Pooling", ":material/join_inner:"),
+    ("pages/6_Ladder.py", "Ladder", ":material/stairs:"),
+    ("pages/7_Sandbox.py", "Sandbox", ":material/casino:"),
 )
 
 

@@ -7,8 +7,11 @@ def test_home_runs_with_default_data(open_page):
     at = open_page()
     assert not at.exception
     assert at.title[0].value == "Multilevel Explorer"
-    assert len(at.main.get("page_link")) == 4  # one per page, besides the sidebar's links
-    assert len(at.sidebar.get("page_link")) == 5
+    from ui.home_view import PAGES
+    from ui.sidebar import NAV
+
+    assert len(at.main.get("page_link")) == len(PAGES)  # one per page, besides the sidebar's
+    assert len(at.sidebar.get("page_link")) == len(NAV) == len(PAGES) + 1
     text = " ".join(m.value for m in at.markdown)
     assert "lme4" in text and "Schools" in text
     assert any("183 rows" in c.value and "3 groups" in c.value for c in at.caption)

@@ -38,6 +38,9 @@ PAGES = {
     "Explore": ("/Explore", "Explore"),
     "Model": ("/Model", "Model"),
     "Compare": ("/Compare", "Compare strategies"),
+    "Pooling": ("/Pooling", "Pooling"),
+    "Ladder": ("/Ladder", "Model ladder"),
+    "Sandbox": ("/Sandbox", "Simulation sandbox: why not just OLS?"),
 }
 
 RANDOM_INTERCEPT_FORMULA = "test_score ~ 1 + study_time + (1 | school)"

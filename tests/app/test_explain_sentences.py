@@ -1,0 +1,116 @@
+"""The plain-language sentences never contradict the numbers they describe (issue 8)."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import plain
+
+from lib.data import load_bundled
+from lib.lmm import fit_lmm
+from lib.spec import ModelSpec
+from ui import explain
+from ui.state import UploadedTable
+
+SCHOOLS = load_bundled("schools")
+FULL = ModelSpec.one_factor("test_score", "school", ("study_time",), random_slopes=("study_time",))
+RS_ONLY = ModelSpec.one_factor(
+    "test_score", "school", random_intercept=False, random_slopes=("study_time",)
+)
+
+
+def test_significance_follows_the_satterthwaite_p():
+    """The full model's slope has t = 4.07 but p = 0.0555 on 2 df: not 'clearly different'."""
+    fit = fit_lmm(SCHOOLS, FULL)
+    assert abs(fit.beta_t[1]) > 1.96 and 0.05 < fit.beta_p[1] < 0.06
+    text = plain(explain.fixef(fit))
+    assert "1.96" not in text
+    assert (
+        f"Not clearly different from 0 at the 5% level: study_time (p = {fit.beta_p[1]:.4f})"
+        in text
+    )
+    assert "(Intercept) is clearly different from 0 (p < 0.05)" in text
+    assert fit.beta_p[0] < 0.05
+
+
+def test_random_slope_without_fixed_slope_is_not_called_a_deviation():
+    fit = fit_lmm(SCHOOLS, RS_ONLY)
+    assert "study_time" not in fit.fixef_names
+    text = plain(explain.ranef(fit))
+    assert "above the fixed effect" not in text and "relative to the fixed effect" not in text
+    b = fit.ranef[0].modes[:, 0]
+    hi = fit.ranef[0].levels[int(np.argmax(b))]
+    assert f"{hi} has the highest slope of study_time ({b.max():.3f})" in text
+    assert "2.298" in text  # the tutorial's St Mary's slope
+    assert "no fixed slope" in text
+
+
+def test_deviation_sign_is_shown_when_there_is_a_fixed_effect():
+    fit = fit_lmm(SCHOOLS, ModelSpec.one_factor("test_score", "school", ("study_time",)))
+    text = plain(explain.ranef(fit))
+    b = fit.ranef[0].modes[:, 0]
+    assert f"(+{b.max():.3f} relative to the fixed effect)" in text
+    assert f"(−{abs(b.min()):.3f})" in text
+
+
+def test_zero_icc_with_slope_variance_is_explained():
+    fit = fit_lmm(SCHOOLS, RS_ONLY)
+    slope_var = fit.varcorr.terms[0].variances[0]
+    assert round(slope_var, 3) == 4.034 and fit.icc.adjusted == 0 and fit.r2.conditional == 0
+    text = plain(explain.icc_r2(fit))
+    assert "0.0% of the variance" in text
+    assert f"random slope of study_time (variance {slope_var:.3f})" in text
+    assert "Neither the ICC nor the R² counts" in text
+    assert "warranted" not in text
+
+
+def _pupils() -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    n = 120
+    return pd.DataFrame(
+        {
+            "pupil": [f"p{i:03d}" for i in range(n)],
+            "x": rng.normal(size=n),
+            "score": rng.normal(size=n),
+        }
+    )
+
+
+def test_one_row_per_group_is_not_identifiable():
+    fit = fit_lmm(_pupils(), ModelSpec.one_factor("score", "pupil", ("x",)))
+    note = explain.identifiability(fit)
+    assert note is not None and "not identifiable" in note
+    text = plain(explain.icc_r2(fit))
+    assert "warranted" not in text and "No conclusion about clustering" in text
+    ok = fit_lmm(SCHOOLS, ModelSpec.one_factor("test_score", "school", ("study_time",)))
+    assert explain.identifiability(ok) is None
+    assert "warranted" in explain.icc_r2(ok) and ok.icc.adjusted >= 0.10
+
+
+def test_model_page_warns_for_one_row_per_group(open_page):
+    from conftest import APP, TIMEOUT
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.switch_page("pages/3_Model.py")
+    content = _pupils().to_csv(index=False).encode()
+    at.session_state["_upload"] = UploadedTable.from_bytes("pupils.csv", content)
+    at.session_state["data"] = "your upload"
+    at.session_state["y"], at.session_state["x"] = "score", "x"
+    at.session_state["group"] = "pupil"
+    at.run()
+    assert not at.exception
+    warnings = [w.value for w in at.warning]
+    assert any("not identifiable" in w for w in warnings), warnings
+    assert not any("warranted" in m.value for m in at.markdown)
+    assert re.search(r"Every pupil group has one row", " ".join(plain(w) for w in warnings))
+
+
+@pytest.mark.parametrize("spec", [FULL, RS_ONLY])
+def test_no_sentence_says_1_96(spec):
+    fit = fit_lmm(SCHOOLS, spec)
+    for text in (explain.fixef(fit), explain.ranef(fit), explain.icc_r2(fit)):
+        assert "1.96 marks" not in text

@@ -1,0 +1,40 @@
+"""Ladder page: the table and the sentences show lib.ladder's numbers."""
+
+from __future__ import annotations
+
+from conftest import frame_with, labelled, plain
+
+from lib.data import load_bundled
+from lib.ladder import FULL, NULL, RI, ladder
+
+PAGE = "pages/6_Ladder.py"
+
+
+def test_ladder_numbers_match_lib(open_page):
+    at = open_page(PAGE)
+    assert not at.exception
+    result = ladder(load_bundled("schools"), "test_score", "study_time", "school")
+    table = labelled(frame_with(at, "AIC (ML)")).join(
+        labelled(frame_with(at, "Chisq")), rsuffix="_tests"
+    )
+    for step in result.steps:
+        row = table.loc[step.name]
+        assert row["AIC (ML)"] == f"{step.aic:,.1f}"
+        assert row["BIC (ML)"] == f"{step.bic:,.1f}"
+    assert table.loc[NULL, "REML criterion"] == "1,221.5"  # the tutorial's
+    assert table.loc[FULL, "REML criterion"] == "916.8"
+    assert table.loc[NULL, "ICC"] == f"{result.step(NULL).icc:.3f}" == "0.359"
+    assert table.loc[FULL, "Chisq"] == f"{result.step(FULL).chisq:,.2f}" == "64.80"
+    assert table.loc[FULL, "tested against"] == RI
+    text = " ".join(plain(m.value) for m in at.markdown)
+    assert "35.9% of the variance in test_score" in text
+    assert f"χ² = {result.step(RI).chisq:.2f} on 1 df" in text
+    assert "χ² = 64.80 on 2 df, p = 8.49e-15" in text
+
+
+def test_ml_switch_changes_the_criterion_column(open_page):
+    at = open_page(PAGE, query={"method": "ML"})
+    assert not at.exception
+    table = labelled(frame_with(at, "deviance"))
+    result = ladder(load_bundled("schools"), "test_score", "study_time", "school", reml=False)
+    assert table.loc[NULL, "deviance"] == f"{result.step(NULL).criterion:,.1f}" == "1,225.2"

@@ -1,0 +1,68 @@
+"""Pooling page: the table shows lib.pooling's numbers; charts follow the model."""
+
+from __future__ import annotations
+
+import numpy as np
+from conftest import frame_with
+
+from lib import pooling_charts
+from lib.data import load_bundled
+from lib.lmm import fit_lmm
+from lib.pooling import pooling
+from lib.spec import ModelSpec
+
+PAGE = "pages/5_Pooling.py"
+RI = ModelSpec.one_factor("test_score", "school", fixed=("study_time",))
+
+
+def _expected(spec: ModelSpec):
+    df = load_bundled("schools")
+    return pooling(df, fit_lmm(df, spec))
+
+
+def test_random_intercept_table_matches_lib(open_page):
+    at = open_page(PAGE)
+    assert not at.exception
+    result = _expected(RI)
+    table = frame_with(at, "weight")
+    order = np.argsort(result.sizes, kind="stable")
+    assert table["school"].tolist() == [result.levels[k] for k in order]
+    assert table["n"].tolist() == [str(int(result.sizes[k])) for k in order]
+    assert table["no pooling"].tolist() == [f"{result.no_pooling[k, 0]:,.4f}" for k in order]
+    assert table["partial pooling"].tolist() == [f"{result.partial[k, 0]:,.4f}" for k in order]
+    assert table["weight"].tolist() == [f"{result.weights[k, 0]:.3f}" for k in order]
+    # The tutorial's dummy-model intercept for Hillcrest is the no-pooling estimate.
+    assert "30.8527" in table["no pooling"].tolist()
+    tau2, sigma2 = result.covariance[0, 0], result.sigma2
+    formula = next(m.value for m in at.markdown if m.value.startswith("Weight = "))
+    assert f"τ² = {tau2:.3f}" in formula and f"σ² = {sigma2:.3f}" in formula
+    meaning = [m.value for m in at.markdown if "shrinkage weight is the share" in m.value]
+    k = int(np.argmin(result.weights[:, 0]))
+    assert f"{100 * result.weights[k, 0]:.1f}%" in meaning[0]
+
+
+def test_intercept_and_slope_model_shows_both_effects(open_page):
+    at = open_page(PAGE)
+    at.sidebar.toggle(key="random_slope").set_value(True).run()
+    assert not at.exception
+    result = _expected(RI.with_term(slopes=("study_time",)))
+    table = frame_with(at, "weight")
+    assert set(table["effect"]) == {"(Intercept)", "study_time"}
+    hill = table[(table["school"] == "Hillcrest") & (table["effect"] == "study_time")]
+    j = result.column("study_time")
+    g = result.levels.index("Hillcrest")
+    assert hill["no pooling"].item() == f"{result.no_pooling[g, j]:,.4f}" == "1.1120"
+    assert hill["partial pooling"].item() == f"{result.partial[g, j]:,.4f}"
+
+
+def test_chart_specs_follow_the_model():
+    result = _expected(RI.with_term(slopes=("study_time",)))
+    lines = pooling_charts.strategy_lines(result, "study_time", (0.0, 10.0), list(result.levels))
+    hill = lines[(lines["group"] == "Hillcrest") & (lines["strategy"] == pooling_charts.NONE)]
+    a, b = result.no_pooling[result.levels.index("Hillcrest")]
+    np.testing.assert_allclose(hill["y"], [a, a + 10 * b])
+    spec = pooling_charts.shrinkage_plane_chart(result, "study_time").to_dict()
+    datasets = list(spec["datasets"].values())
+    arrows = next(d for d in datasets if d and "partialy" in d[0])
+    assert [round(a["partial"], 6) for a in arrows] == [round(v, 6) for v in result.partial[:, 0]]
+    assert "#F0E442" not in str(spec)  # no yellow lines on a projector

@@ -1,0 +1,43 @@
+"""``st.cache_data`` wrappers for the classroom pages (pooling, ladder, sandbox).
+
+Keyed like ``ui.cache``: a content-based source id, frozen specs and plain
+numbers; the frame travels as an underscore argument (not hashed).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from lib import ladder as lib_ladder
+from lib import pooling as lib_pooling
+from lib import pooling_charts
+from lib.spec import ModelSpec
+from ui import cache
+
+TTL = cache.TTL
+
+
+@st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)
+def pooling(source: str, spec: ModelSpec, _frame: pd.DataFrame) -> lib_pooling.Pooling:
+    return lib_pooling.pooling(_frame, cache.fit(source, spec, _frame))
+
+
+@st.cache_data(max_entries=32, ttl=TTL, show_spinner=False)
+def ladder(
+    source: str, outcome: str, predictor: str, group: str, reml: bool, _frame: pd.DataFrame
+) -> lib_ladder.Ladder:
+    return lib_ladder.ladder(_frame, outcome, predictor, group, reml=reml)
+
+
+CHART_BUILDERS = {
+    "pooling_lines": pooling_charts.pooling_lines_chart,
+    "shrinkage_rows": pooling_charts.shrinkage_rows_chart,
+    "shrinkage_plane": pooling_charts.shrinkage_plane_chart,
+}
+
+
+@st.cache_data(max_entries=128, ttl=TTL, show_spinner=False)
+def chart_spec(kind: str, *args: object, **kwargs: object) -> dict:
+    """A classroom chart as a Vega-Lite dict (see ``ui.cache.chart_spec`` for why)."""
+    return CHART_BUILDERS[kind](*args, **kwargs).to_dict(validate=False)
