@@ -20,7 +20,13 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
-from lib.design import complete_rows, factor_levels, is_numeric_column
+from lib.design import (
+    complete_rows,
+    factor_codes,
+    is_numeric_column,
+    missing_column_message,
+    non_numeric_example,
+)
 from lib.errors import DataError
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -229,8 +235,7 @@ def _read_text(content: bytes, name: str) -> pd.DataFrame:
         delimiter = "\t" if name.lower().endswith(".tsv") else ","
     header = next(csv.reader(io.StringIO(sample), delimiter=delimiter), [])
     _check_names([h.strip() for h in header], name, delimiter=delimiter)
-    # A semicolon-separated file comes from a locale whose decimal mark is a comma.
-    decimal = "," if delimiter == ";" else "."
+    decimal = _decimal_mark(sample, delimiter)
     try:
         frame = pd.read_csv(
             io.StringIO(text), sep=delimiter, decimal=decimal, skipinitialspace=True
@@ -252,6 +257,24 @@ def _read_text(content: bytes, name: str) -> pd.DataFrame:
     frame = frame.reset_index(drop=True)
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame
+
+
+_COMMA_DECIMAL = re.compile(r"(?<![\d.,])-?\d+,\d+(?![\d.,])")
+_POINT_DECIMAL = re.compile(r"(?<![\d.,])-?\d+\.\d+(?![\d.,])")
+
+
+def _decimal_mark(sample: str, delimiter: str) -> str:
+    """Comma as the decimal mark when the numbers of a non-comma file are written 3,14.
+
+    Semicolon and tab files come from locales whose decimal mark is often, but
+    not always, a comma: count both spellings in the sample and take the more
+    frequent, so that neither kind of file loses its numbers.
+    """
+    if delimiter == ",":
+        return "."
+    commas = len(_COMMA_DECIMAL.findall(sample))
+    points = len(_POINT_DECIMAL.findall(sample))
+    return "," if commas > points else "."
 
 
 def _read_excel(content: bytes, name: str) -> pd.DataFrame:
@@ -477,14 +500,10 @@ def validate(frame: pd.DataFrame, roles: Roles) -> ValidationReport:
     """
     for column in roles.columns:
         if column not in frame.columns:
-            raise DataError(
-                f"Column {column!r} is not in the data; available columns are "
-                f"{', '.join(map(str, frame.columns[:20]))}."
-            )
+            raise DataError(missing_column_message(column, frame.columns))
     for role, column in (("outcome", roles.outcome), ("predictor", roles.predictor)):
         if column is not None and not is_numeric_column(frame[column]):
-            example = frame[column].dropna()
-            shown = repr(str(example.iloc[0])) if len(example) else "no values"
+            shown = non_numeric_example(frame[column])
             raise DataError(
                 f"The {role} must be numeric, but {column!r} holds text or categories "
                 f"(for example {shown}). Choose a numeric column."
@@ -504,15 +523,15 @@ def validate(frame: pd.DataFrame, roles: Roles) -> ValidationReport:
             f"No row has a value in every chosen column ({', '.join(columns)}); choose "
             "columns with fewer missing values."
         )
-    levels = factor_levels(clean[roles.group])
+    codes, levels = factor_codes(clean[roles.group])
     if len(levels) < 2:
         raise DataError(
             f"The grouping column {roles.group!r} has {len(levels)} distinct value(s) in the "
             "usable rows; a multilevel model needs at least 2 groups. Choose another column."
         )
-    labels = _level_labels(clean[roles.group])
-    counts = labels.value_counts()
-    sizes = tuple(int(counts.get(level, 0)) for level in levels)
+    # Sizes from the same codes that name the levels (a TRUE/FALSE column's labels
+    # are spelled as R spells them, which str() of the values is not).
+    sizes = tuple(int(k) for k in np.bincount(codes, minlength=len(levels)))
     report = ValidationReport(
         n_rows=len(frame),
         n_used=len(clean),
@@ -521,15 +540,6 @@ def validate(frame: pd.DataFrame, roles: Roles) -> ValidationReport:
         group_sizes=sizes,
     )
     return replace(report, warnings=tuple(_warnings(clean, roles, report)))
-
-
-def _level_labels(series: pd.Series) -> pd.Series:
-    """Row labels matching ``factor_levels`` (integral floats shown without '.0')."""
-    if is_numeric_column(series):
-        values = series.to_numpy(dtype=float)
-        if np.all(np.mod(values, 1) == 0):
-            return pd.Series(values.astype(np.int64).astype(str), index=series.index)
-    return series.astype(str)
 
 
 def _warnings(clean: pd.DataFrame, roles: Roles, report: ValidationReport) -> list[str]:

@@ -19,6 +19,7 @@ from threadpoolctl import ThreadpoolController
 from lib.design import Design, build_design
 from lib.errors import FitError
 from lib.lmm.blocked import BlockedModel, TermArrays
+from lib.lmm.checks import check_design, numeric_guard
 from lib.lmm.crossprod import cross_products
 from lib.lmm.objective import (
     LOG_2PI,
@@ -85,7 +86,8 @@ def fit_design(design: Design, spec: ModelSpec, start: float | None = None) -> L
     start = time.perf_counter() if start is None else start
     # Every matrix here is tiny (p x p, q x q); multithreaded BLAS only adds
     # wake-up latency, which measured 0.3 s per fit on a busy 2-core machine.
-    with _blas_controller().limit(limits=1, user_api="blas"):
+    with _blas_controller().limit(limits=1, user_api="blas"), numeric_guard():
+        check_design(design)
         return _fit_design(design, spec, start)
 
 
