@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from lib.export import csv_bytes
+
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$&])")
 P_COLUMNS = ("Pr(>|t|)", "Pr(>Chisq)", "p-value")
 ROW_PX = 35  # st.dataframe's row height
@@ -113,7 +115,7 @@ def table(
     exported = frame if download is None else download
     st.download_button(
         "Download CSV",
-        data=exported.to_csv(index=show_index).encode("utf-8"),
+        data=csv_bytes(exported, index=show_index),
         file_name=f"{name}.csv",
         mime="text/csv",
         key=f"download_{name}",
