@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lib.data import load_table
+from lib.data import check_table, load_table
 from lib.errors import ExplorerError, SpecError
 from lib.lmm import LmmFit, fit_lmm
 from lib.spec import ModelSpec
@@ -110,11 +110,13 @@ def read_data(path: str, spec: ModelSpec) -> pd.DataFrame:
         content = file.read_bytes()
     except OSError as exc:
         raise ExplorerError(f"Data file {path!r} cannot be read ({exc.strerror}).") from exc
-    frame = _fast_csv(content) if file.suffix.lower() in (".csv", ".tsv", ".txt") else None
+    frame = _fast_csv(content) if file.suffix.lower() in (".csv", ".txt") else None
     if frame is None:
         # The app's reader: sniffs the separator and decimal mark, decodes Latin-1,
         # checks the header, sizes and file type, and explains what is wrong.
         frame = load_table(content, file.name)
+    else:
+        frame = check_table(frame, file.name)
     for column in spec.group_columns:
         if column in frame.columns:
             frame[column] = frame[column].astype("category")
@@ -130,6 +132,8 @@ def _fast_csv(content: bytes) -> pd.DataFrame | None:
     of, go to the app's reader instead.
     """
     head = content[:65536]
+    if b"\x00" in head:  # binary: the app's reader says what it is
+        return None
     first = head.split(b"\n", 1)[0]
     if b"," not in first or any(mark in first for mark in (b";", b"\t")):
         return None

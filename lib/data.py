@@ -211,21 +211,83 @@ def load_table(content: bytes, filename: str) -> pd.DataFrame:
             f"'{name}' is {len(content) / 1e6:.0f} MB; the limit is {MAX_BYTES / 1e6:.0f} MB. "
             "Drop unused columns or rows first."
         )
+    _check_content_kind(content, name, ext)
     if ext == ".xlsx":
         frame = _read_excel(content, name)
     elif ext == ".parquet":
         frame = _read_parquet(content, name)
     else:
         frame = _read_text(content, name)
-    return _check_shape(frame, name)
+    return check_table(frame, name)
+
+
+# The first bytes of file formats that students rename or save with the wrong
+# extension, and what to tell them.
+_SIGNATURES = (
+    (b"PK\x03\x04", "an Excel workbook (.xlsx) or another zip archive", ".xlsx"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel 97-2003 workbook (.xls)", None),
+    (b"PAR1", "a Parquet file", ".parquet"),
+    (b"\x1f\x8b", "a gzip-compressed file", None),
+    (b"%PDF", "a PDF document", None),
+    (b"\x89PNG", "a PNG image", None),
+    (b"\xff\xd8\xff", "a JPEG image", None),
+)
+
+
+def _check_content_kind(content: bytes, name: str, ext: str) -> None:
+    """Refuse a file whose bytes are not what its extension says."""
+    for magic, kind, proper in _SIGNATURES:
+        if content.startswith(magic):
+            if proper == ext:
+                return
+            fix = (
+                f"rename it to end in {proper}"
+                if proper
+                else "open it in its program and export the table as CSV"
+            )
+            raise DataError(
+                f"'{name}' is named {ext or 'without an extension'} but is {kind}; {fix}."
+            )
+    if ext in (".xlsx", ".parquet"):
+        return  # their readers say what is wrong with the content
+    if _text_encoding(content[:4]) is None and b"\x00" in content[:65536]:
+        raise DataError(
+            f"'{name}' holds binary data (zero bytes), not text. Upload a CSV text file, "
+            ".xlsx or .parquet."
+        )
+
+
+def _text_encoding(start: bytes) -> str | None:
+    """UTF-16 when the file starts with its byte-order mark (Excel's "Unicode text")."""
+    if start.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    return None
+
+
+def _decode(content: bytes) -> str:
+    """Text of a CSV: UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1252.
+
+    Excel on Windows still writes cp1252 CSVs; the few bytes cp1252 leaves
+    undefined are read as Latin-1, which never fails.
+    """
+    encoding = _text_encoding(content[:4])
+    if encoding is not None:
+        try:
+            return content.decode(encoding)
+        except UnicodeDecodeError:
+            pass
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return content.decode("cp1252")
+    except UnicodeDecodeError:
+        return content.decode("latin-1")
 
 
 def _read_text(content: bytes, name: str) -> pd.DataFrame:
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        # Excel on Windows still writes cp1252/latin-1 CSVs; latin-1 never fails.
-        text = content.decode("latin-1")
+    text = _decode(content)
     if not text.strip():
         raise DataError(f"'{name}' contains only blank space. Choose a file with a table.")
     sample = text[:65536]
@@ -362,7 +424,8 @@ def _positions(numbers: Sequence[int]) -> str:
     return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
 
 
-def _check_shape(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+def check_table(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """The size and header checks every loaded table passes (also the CLI's fast path)."""
     if frame.shape[1] == 0:
         raise DataError(f"'{name}' has no columns. Choose a file with a header row.")
     if frame.shape[1] > MAX_COLUMNS:
