@@ -276,6 +276,31 @@ def complete_rows(frame: pd.DataFrame, columns: Sequence[str]) -> tuple[pd.DataF
     return (frame if n_dropped == 0 else frame.loc[keep]), n_dropped
 
 
+def finite_range(frame: pd.DataFrame, column: str) -> tuple[float, float]:
+    """Smallest and largest usable value of a numeric column (the complete-rows rule).
+
+    Raises
+    ------
+    DataError
+        When the column has no usable value.
+    """
+    clean, _ = complete_rows(frame, [column])
+    values = clean[column].to_numpy(dtype=float)
+    if values.size == 0:
+        raise DataError(f"Column {column!r} has no usable (finite) value.")
+    return float(values.min()), float(values.max())
+
+
+def common_rows(frame: pd.DataFrame, columns: Sequence[str]) -> tuple[pd.DataFrame, int]:
+    """The rows every model of a comparison uses: complete in the union of their columns.
+
+    lme4's ``anova()`` refuses models fitted to different numbers of rows; fitting
+    each model to these rows instead makes the comparison honest (same as
+    ``complete_rows``; named for what the callers mean by it).
+    """
+    return complete_rows(frame, list(dict.fromkeys(columns)))
+
+
 def build_design(frame: pd.DataFrame, spec: ModelSpec) -> Design:
     """Check the data against the spec and build the model's arrays.
 
@@ -304,6 +329,8 @@ def build_design(frame: pd.DataFrame, spec: ModelSpec) -> Design:
     terms = tuple(_term_design(clean, term) for term in spec.random)
     # lme4 (mkReTrms) orders terms by decreasing number of levels; sorted() is stable.
     terms = tuple(sorted(terms, key=lambda t: -t.nlevels))
+    for name in spec.fixed:
+        _check_not_stray_text(clean[name], name)
     X, fixef_names = fixed_matrix(clean, spec.fixed)
     p = X.shape[1]
     if len(clean) <= p:
@@ -323,6 +350,25 @@ def build_design(frame: pd.DataFrame, spec: ModelSpec) -> Design:
         n_dropped=n_dropped,
         outcome_name=spec.outcome,
     )
+
+
+def _check_not_stray_text(series: pd.Series, name: str) -> None:
+    """A predictor of numbers with a few words in it is a typo, not a categorical one.
+
+    Read as categorical it would get one dummy per distinct number; say which
+    value made it text instead.
+    """
+    if is_numeric_column(series) or isinstance(series.dtype, pd.CategoricalDtype):
+        return
+    values = series.astype(str)
+    as_number = pd.to_numeric(values, errors="coerce")
+    numeric = int(as_number.notna().sum())
+    if numeric >= 0.5 * len(values) and numeric < len(values):
+        raise DataError(
+            f"The predictor {name!r} holds numbers but also text (for example "
+            f"{non_numeric_example(series)}), so it would become a categorical predictor with "
+            f"{series.nunique()} levels. Correct or remove that value."
+        )
 
 
 def _term_design(clean: pd.DataFrame, term: RandomTerm) -> TermDesign:

@@ -20,6 +20,7 @@ from lib import data as lib_data
 from lib import groups as lib_groups
 from lib import ols as lib_ols
 from lib.data import Roles, ValidationReport
+from lib.design import complete_rows
 from lib.errors import DataError
 from lib.lmm import Anova, LmmFit
 from lib.lmm import anova as lmm_anova
@@ -137,7 +138,7 @@ def sample(
     source: str, columns: tuple[str, ...], group: str | None, max_rows: int, _frame: pd.DataFrame
 ) -> tuple[pd.DataFrame, bool]:
     """At most ``max_rows`` rows of ``columns`` (stratified by group) for a scatter plot."""
-    subset = _frame.loc[:, list(dict.fromkeys(columns))].dropna()
+    subset, _ = complete_rows(_frame.loc[:, list(dict.fromkeys(columns))], columns)
     return lib_groups.sample_rows(subset, max_rows=max_rows, group=group)
 
 

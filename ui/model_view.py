@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from lib import charts, summary
+from lib.design import finite_range
 from lib.errors import ExplorerError
 from lib.lmm import LmmFit
 from ui import cache, explain, render, state
@@ -103,8 +104,7 @@ def _chart(sel: Selection, fit: LmmFit) -> None:
         return
     columns = (roles.outcome, x, roles.group)
     points, sampled = cache.sample(sel.source, columns, roles.group, charts.MAX_MARKS, sel.frame)
-    values = sel.frame[x].dropna()
-    x_range = (float(values.min()), float(values.max()))
+    x_range = finite_range(sel.frame, x)
     coef = summary.coef_table(fit)
     factor = fit.ranef[0]
     shown = charts.pick_groups(factor.levels, factor.sizes, MAX_LINES)
