@@ -10,6 +10,7 @@ names; nothing given on the command line is evaluated.
 from __future__ import annotations
 
 import argparse
+import csv
 import io
 import json
 import math
@@ -150,7 +151,10 @@ def _fast_csv(content: bytes) -> pd.DataFrame | None:
         values = frame[column]
         if values.dtype == object and values.map(type).eq(bytes).any():
             return None
-    if len(set(map(str, frame.columns))) != frame.shape[1] or frame.shape[1] == 0:
+    # pandas renames blank and repeated names ("Unnamed: 1", "y.1"); the app's reader
+    # refuses them instead, so the header as written must be the columns as read.
+    header = next(csv.reader(io.StringIO(first.decode("utf-8", "replace").strip("\r"))), [])
+    if [h.strip().lstrip("\ufeff") for h in header] != [str(c) for c in frame.columns]:
         return None
     return frame
 

@@ -175,7 +175,7 @@ def load_bundled(key: str) -> pd.DataFrame:
     return load_table(entry.path.read_bytes(), entry.filename)
 
 
-def load_table(content: bytes, filename: str) -> pd.DataFrame:
+def load_table(content: bytes, filename: str, max_rows: int | None = None) -> pd.DataFrame:
     """Parse an uploaded CSV / TSV / Excel (.xlsx) / Parquet file.
 
     Parameters
@@ -184,6 +184,8 @@ def load_table(content: bytes, filename: str) -> pd.DataFrame:
         The file's bytes.
     filename : str
         Used for the format (by extension) and in error messages.
+    max_rows : int, optional
+        Refuse tables with more rows (default ``MAX_ROWS``; the app may lower it).
 
     Returns
     -------
@@ -218,7 +220,7 @@ def load_table(content: bytes, filename: str) -> pd.DataFrame:
         frame = _read_parquet(content, name)
     else:
         frame = _read_text(content, name)
-    return check_table(frame, name)
+    return check_table(frame, name, max_rows)
 
 
 # The first bytes of file formats that students rename or save with the wrong
@@ -424,8 +426,9 @@ def _positions(numbers: Sequence[int]) -> str:
     return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
 
 
-def check_table(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+def check_table(frame: pd.DataFrame, name: str, max_rows: int | None = None) -> pd.DataFrame:
     """The size and header checks every loaded table passes (also the CLI's fast path)."""
+    max_rows = MAX_ROWS if max_rows is None else max_rows
     if frame.shape[1] == 0:
         raise DataError(f"'{name}' has no columns. Choose a file with a header row.")
     if frame.shape[1] > MAX_COLUMNS:
@@ -438,10 +441,10 @@ def check_table(frame: pd.DataFrame, name: str) -> pd.DataFrame:
             f"'{name}' has a header row ({', '.join(map(str, frame.columns[:5]))}) but no data "
             "rows. Put one row per observation below the column names."
         )
-    if len(frame) > MAX_ROWS:
+    if len(frame) > max_rows:
         raise DataError(
-            f"'{name}' has {len(frame):,} rows; the limit is {MAX_ROWS:,}. Use a sample or "
-            "aggregate first."
+            f"'{name}' has {len(frame):,} rows; the limit is {max_rows:,}. Use a sample "
+            "or aggregate first (or the command line, python -m lib fit, for larger files)."
         )
     _check_names([str(c) for c in frame.columns], name)
     return frame

@@ -278,3 +278,9 @@ def test_column_overview():
         {"column": "a", "kind": "numeric", "missing": 1, "distinct": 1, "example": "1.0"},
         {"column": "b", "kind": "categorical", "missing": 0, "distinct": 1, "example": "x"},
     ]
+
+
+def test_row_cap_can_be_lowered_by_the_caller():
+    with pytest.raises(DataError, match="has 4 rows; the limit is 3"):
+        load_table(b"a\n1\n2\n3\n4\n", "long.csv", max_rows=3)
+    assert len(load_table(b"a\n1\n2\n3\n4\n", "long.csv", max_rows=4)) == 4

@@ -12,6 +12,8 @@ upload is reachable from another without its content.
 
 from __future__ import annotations
 
+import os
+
 import pandas as pd
 import streamlit as st
 
@@ -30,6 +32,18 @@ from lib.spec import ModelSpec
 TTL = 3600  # seconds: uploads and fits leave the shared cache after an hour unused
 
 
+def _app_max_rows() -> int | None:
+    """Row cap for uploads in the app: ``EXPLORER_MAX_ROWS`` in the environment, else
+    lib's limit. One server core is shared by every session (a fit of 10^6 rows takes
+    the engine ~0.3 s but the page's other work several times that), so a class server
+    may want it lower."""
+    raw = os.environ.get("EXPLORER_MAX_ROWS", "")
+    return int(raw) if raw.strip().isdigit() and int(raw) > 0 else None
+
+
+APP_MAX_ROWS: int | None = _app_max_rows()  # None: lib.data.MAX_ROWS
+
+
 def source_id(option: str, upload: object | None) -> str:
     """The content-based id of a data-set option (see module docstring)."""
     if option in lib_data.BUNDLED:
@@ -45,7 +59,7 @@ def load_bundled(key: str) -> pd.DataFrame:
 
 @st.cache_data(max_entries=8, ttl=TTL, show_spinner="Reading the file…")
 def load_upload(digest: str, name: str, _content: bytes) -> pd.DataFrame:
-    return lib_data.load_table(_content, name)
+    return lib_data.load_table(_content, name, max_rows=APP_MAX_ROWS)
 
 
 def frame_for(option: str, upload: object | None) -> pd.DataFrame:

@@ -7,6 +7,7 @@ import csv
 import io
 
 import streamlit.testing.v1.app_test as app_test_module
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
 PAGE = "pages/3_Model.py"
@@ -21,10 +22,19 @@ class RecordingStorage(MemoryMediaFileStorage):
         RecordingStorage.instances.append(self)
 
 
+class RecordingManager(MediaFileManager):
+    instances: list[RecordingManager] = []
+
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        RecordingManager.instances.append(self)
+
+
 def test_random_effects_download_is_neutralised(open_page, monkeypatch):
     from ui.state import UploadedTable
 
     monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", RecordingStorage)
+    monkeypatch.setattr(app_test_module, "MediaFileManager", RecordingManager)
     labels = [EVIL, "@SUM(A1)", "-2+3", "plain", "+x"]
     rows = ["g,x,y"]
     for i in range(60):
@@ -34,8 +44,10 @@ def test_random_effects_download_is_neutralised(open_page, monkeypatch):
     at.run()
     at.sidebar.selectbox(key="data").set_value("your upload").run()
     assert not at.exception
-    buttons = {b.proto.id.rsplit("-", 1)[-1]: b.proto.url for b in at.get("download_button")}
-    url = buttons["download_random_effects_by_group"]
+    buttons = {b.proto.id.rsplit("-", 1)[-1]: b.proto for b in at.get("download_button")}
+    button = buttons["download_random_effects_by_group"]
+    assert button.deferred_file_id and not button.url  # made on click, not on every run
+    url = RecordingManager.instances[-1].execute_deferred(button.deferred_file_id)  # the click
     storage = RecordingStorage.instances[-1]
     content = storage.get_file(url.rsplit("/", 1)[-1]).content
     table = list(csv.reader(io.StringIO(content.decode("utf-8"))))
