@@ -297,7 +297,13 @@ def _read_text(content: bytes, name: str) -> pd.DataFrame:
         delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
     except csv.Error:
         delimiter = "\t" if name.lower().endswith(".tsv") else ","
-    header = next(csv.reader(io.StringIO(sample), delimiter=delimiter), [])
+    try:
+        header = next(csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter), [])
+    except csv.Error as exc:  # e.g. a lone carriage return inside the first field
+        raise DataError(
+            f"'{name}' could not be read as a table: its first line is not a row of column "
+            f"names ({exc}). Check that it is a CSV text file."
+        ) from exc
     _check_names([h.strip() for h in header], name, delimiter=delimiter)
     decimal = _decimal_mark(sample, delimiter)
     try:
