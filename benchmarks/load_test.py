@@ -248,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="a running server (localhost only)")
     parser.add_argument("--start", action="store_true", help="start `streamlit run app.py`")
+    parser.add_argument("--app-dir", default=str(ROOT), help="with --start: the app to serve")
     parser.add_argument("--pid", type=int, help="server pid, for memory and CPU")
     parser.add_argument("--scenario", choices=[*SCENARIOS, "all"], default="all")
     parser.add_argument("--sessions", type=int, help="override the scenario's sessions")
@@ -258,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.start:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        server = start_server(port, ROOT)
+        server = start_server(port, Path(args.app_dir))
         pid = server.pid
     else:
         base = args.url or "http://127.0.0.1:8501"
