@@ -97,6 +97,9 @@ async def session(
             origin=f"http://{parsed.netloc}",
             max_size=None,
             open_timeout=timeout,
+            # A browser sends no WebSocket pings (Streamlit has its own heartbeat); with
+            # the server's one core saturated, a ping's 20 s deadline would end sessions.
+            ping_interval=None,
         ) as ws:
             start = time.perf_counter()
             back = BackMsg()
