@@ -20,7 +20,13 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
-from lib.design import complete_rows, factor_levels, is_numeric_column
+from lib.design import (
+    complete_rows,
+    factor_codes,
+    is_numeric_column,
+    missing_column_message,
+    non_numeric_example,
+)
 from lib.errors import DataError
 from lib.levels import CROSSED, GroupLevel
 
@@ -237,7 +243,7 @@ def load_bundled(key: str) -> pd.DataFrame:
     return load_table(entry.path.read_bytes(), entry.filename)
 
 
-def load_table(content: bytes, filename: str) -> pd.DataFrame:
+def load_table(content: bytes, filename: str, max_rows: int | None = None) -> pd.DataFrame:
     """Parse an uploaded CSV / TSV / Excel (.xlsx) / Parquet file.
 
     Parameters
@@ -246,6 +252,8 @@ def load_table(content: bytes, filename: str) -> pd.DataFrame:
         The file's bytes.
     filename : str
         Used for the format (by extension) and in error messages.
+    max_rows : int, optional
+        Refuse tables with more rows (default ``MAX_ROWS``; the app may lower it).
 
     Returns
     -------
@@ -273,21 +281,83 @@ def load_table(content: bytes, filename: str) -> pd.DataFrame:
             f"'{name}' is {len(content) / 1e6:.0f} MB; the limit is {MAX_BYTES / 1e6:.0f} MB. "
             "Drop unused columns or rows first."
         )
+    _check_content_kind(content, name, ext)
     if ext == ".xlsx":
         frame = _read_excel(content, name)
     elif ext == ".parquet":
         frame = _read_parquet(content, name)
     else:
         frame = _read_text(content, name)
-    return _check_shape(frame, name)
+    return check_table(frame, name, max_rows)
+
+
+# The first bytes of file formats that students rename or save with the wrong
+# extension, and what to tell them.
+_SIGNATURES = (
+    (b"PK\x03\x04", "an Excel workbook (.xlsx) or another zip archive", ".xlsx"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel 97-2003 workbook (.xls)", None),
+    (b"PAR1", "a Parquet file", ".parquet"),
+    (b"\x1f\x8b", "a gzip-compressed file", None),
+    (b"%PDF", "a PDF document", None),
+    (b"\x89PNG", "a PNG image", None),
+    (b"\xff\xd8\xff", "a JPEG image", None),
+)
+
+
+def _check_content_kind(content: bytes, name: str, ext: str) -> None:
+    """Refuse a file whose bytes are not what its extension says."""
+    for magic, kind, proper in _SIGNATURES:
+        if content.startswith(magic):
+            if proper == ext:
+                return
+            fix = (
+                f"rename it to end in {proper}"
+                if proper
+                else "open it in its program and export the table as CSV"
+            )
+            raise DataError(
+                f"'{name}' is named {ext or 'without an extension'} but is {kind}; {fix}."
+            )
+    if ext in (".xlsx", ".parquet"):
+        return  # their readers say what is wrong with the content
+    if _text_encoding(content[:4]) is None and b"\x00" in content[:65536]:
+        raise DataError(
+            f"'{name}' holds binary data (zero bytes), not text. Upload a CSV text file, "
+            ".xlsx or .parquet."
+        )
+
+
+def _text_encoding(start: bytes) -> str | None:
+    """UTF-16 when the file starts with its byte-order mark (Excel's "Unicode text")."""
+    if start.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    return None
+
+
+def _decode(content: bytes) -> str:
+    """Text of a CSV: UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1252.
+
+    Excel on Windows still writes cp1252 CSVs; the few bytes cp1252 leaves
+    undefined are read as Latin-1, which never fails.
+    """
+    encoding = _text_encoding(content[:4])
+    if encoding is not None:
+        try:
+            return content.decode(encoding)
+        except UnicodeDecodeError:
+            pass
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return content.decode("cp1252")
+    except UnicodeDecodeError:
+        return content.decode("latin-1")
 
 
 def _read_text(content: bytes, name: str) -> pd.DataFrame:
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        # Excel on Windows still writes cp1252/latin-1 CSVs; latin-1 never fails.
-        text = content.decode("latin-1")
+    text = _decode(content)
     if not text.strip():
         raise DataError(f"'{name}' contains only blank space. Choose a file with a table.")
     sample = text[:65536]
@@ -295,10 +365,15 @@ def _read_text(content: bytes, name: str) -> pd.DataFrame:
         delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
     except csv.Error:
         delimiter = "\t" if name.lower().endswith(".tsv") else ","
-    header = next(csv.reader(io.StringIO(sample), delimiter=delimiter), [])
+    try:
+        header = next(csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter), [])
+    except csv.Error as exc:  # e.g. a lone carriage return inside the first field
+        raise DataError(
+            f"'{name}' could not be read as a table: its first line is not a row of column "
+            f"names ({exc}). Check that it is a CSV text file."
+        ) from exc
     _check_names([h.strip() for h in header], name, delimiter=delimiter)
-    # A semicolon-separated file comes from a locale whose decimal mark is a comma.
-    decimal = "," if delimiter == ";" else "."
+    decimal = _decimal_mark(sample, delimiter)
     try:
         frame = pd.read_csv(
             io.StringIO(text), sep=delimiter, decimal=decimal, skipinitialspace=True
@@ -320,6 +395,24 @@ def _read_text(content: bytes, name: str) -> pd.DataFrame:
     frame = frame.reset_index(drop=True)
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame
+
+
+_COMMA_DECIMAL = re.compile(r"(?<![\d.,])-?\d+,\d+(?![\d.,])")
+_POINT_DECIMAL = re.compile(r"(?<![\d.,])-?\d+\.\d+(?![\d.,])")
+
+
+def _decimal_mark(sample: str, delimiter: str) -> str:
+    """Comma as the decimal mark when the numbers of a non-comma file are written 3,14.
+
+    Semicolon and tab files come from locales whose decimal mark is often, but
+    not always, a comma: count both spellings in the sample and take the more
+    frequent, so that neither kind of file loses its numbers.
+    """
+    if delimiter == ",":
+        return "."
+    commas = len(_COMMA_DECIMAL.findall(sample))
+    points = len(_POINT_DECIMAL.findall(sample))
+    return "," if commas > points else "."
 
 
 def _read_excel(content: bytes, name: str) -> pd.DataFrame:
@@ -407,7 +500,9 @@ def _positions(numbers: Sequence[int]) -> str:
     return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
 
 
-def _check_shape(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+def check_table(frame: pd.DataFrame, name: str, max_rows: int | None = None) -> pd.DataFrame:
+    """The size and header checks every loaded table passes (also the CLI's fast path)."""
+    max_rows = MAX_ROWS if max_rows is None else max_rows
     if frame.shape[1] == 0:
         raise DataError(f"'{name}' has no columns. Choose a file with a header row.")
     if frame.shape[1] > MAX_COLUMNS:
@@ -420,10 +515,10 @@ def _check_shape(frame: pd.DataFrame, name: str) -> pd.DataFrame:
             f"'{name}' has a header row ({', '.join(map(str, frame.columns[:5]))}) but no data "
             "rows. Put one row per observation below the column names."
         )
-    if len(frame) > MAX_ROWS:
+    if len(frame) > max_rows:
         raise DataError(
-            f"'{name}' has {len(frame):,} rows; the limit is {MAX_ROWS:,}. Use a sample or "
-            "aggregate first."
+            f"'{name}' has {len(frame):,} rows; the limit is {max_rows:,}. Use a sample "
+            "or aggregate first (or the command line, python -m lib fit, for larger files)."
         )
     _check_names([str(c) for c in frame.columns], name)
     return frame
@@ -545,14 +640,10 @@ def validate(frame: pd.DataFrame, roles: Roles) -> ValidationReport:
     """
     for column in roles.columns:
         if column not in frame.columns:
-            raise DataError(
-                f"Column {column!r} is not in the data; available columns are "
-                f"{', '.join(map(str, frame.columns[:20]))}."
-            )
+            raise DataError(missing_column_message(column, frame.columns))
     for role, column in (("outcome", roles.outcome), ("predictor", roles.predictor)):
         if column is not None and not is_numeric_column(frame[column]):
-            example = frame[column].dropna()
-            shown = repr(str(example.iloc[0])) if len(example) else "no values"
+            shown = non_numeric_example(frame[column])
             raise DataError(
                 f"The {role} must be numeric, but {column!r} holds text or categories "
                 f"(for example {shown}). Choose a numeric column."
@@ -572,15 +663,15 @@ def validate(frame: pd.DataFrame, roles: Roles) -> ValidationReport:
             f"No row has a value in every chosen column ({', '.join(columns)}); choose "
             "columns with fewer missing values."
         )
-    levels = factor_levels(clean[roles.group])
+    codes, levels = factor_codes(clean[roles.group])
     if len(levels) < 2:
         raise DataError(
             f"The grouping column {roles.group!r} has {len(levels)} distinct value(s) in the "
             "usable rows; a multilevel model needs at least 2 groups. Choose another column."
         )
-    labels = _level_labels(clean[roles.group])
-    counts = labels.value_counts()
-    sizes = tuple(int(counts.get(level, 0)) for level in levels)
+    # Sizes from the same codes that name the levels (a TRUE/FALSE column's labels
+    # are spelled as R spells them, which str() of the values is not).
+    sizes = tuple(int(k) for k in np.bincount(codes, minlength=len(levels)))
     report = ValidationReport(
         n_rows=len(frame),
         n_used=len(clean),
@@ -589,15 +680,6 @@ def validate(frame: pd.DataFrame, roles: Roles) -> ValidationReport:
         group_sizes=sizes,
     )
     return replace(report, warnings=tuple(_warnings(clean, roles, report)))
-
-
-def _level_labels(series: pd.Series) -> pd.Series:
-    """Row labels matching ``factor_levels`` (integral floats shown without '.0')."""
-    if is_numeric_column(series):
-        values = series.to_numpy(dtype=float)
-        if np.all(np.mod(values, 1) == 0):
-            return pd.Series(values.astype(np.int64).astype(str), index=series.index)
-    return series.astype(str)
 
 
 def _warnings(clean: pd.DataFrame, roles: Roles, report: ValidationReport) -> list[str]:

@@ -217,6 +217,8 @@ class Design:
     fixef_names : tuple of str
     n_dropped : int
         Rows removed because a used column was missing or not finite.
+    outcome_name : str
+        The outcome column (for messages).
     """
 
     y: np.ndarray
@@ -224,20 +226,59 @@ class Design:
     terms: tuple[TermDesign, ...]
     fixef_names: tuple[str, ...]
     n_dropped: int
+    outcome_name: str = "y"
 
     @property
     def nobs(self) -> int:
         return int(self.y.shape[0])
 
 
+_DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars", ",": "commas"}
+
+
+def missing_column_message(column: str, available: Sequence[object]) -> str:
+    """'Column not found', naming the separator when the header was not split.
+
+    A semicolon- or tab-separated file read as comma-separated has one column
+    whose name is the whole header line ("g;x;y"); saying so beats a bare
+    "not in the data".
+    """
+    names = [str(c) for c in available]
+    shown = ", ".join(repr(c) for c in names[:20])
+    message = f"Column {column!r} is not in the data. Available columns: {shown}."
+    if len(names) == 1:
+        seen = [word for mark, word in _DELIMITERS.items() if mark in names[0]]
+        if seen:
+            message += (
+                f" The header was read as one column, but it contains {seen[0]}: save the "
+                "file with commas between fields, or upload it in the app, which detects "
+                "the separator."
+            )
+    return message
+
+
+def non_numeric_example(series: pd.Series) -> str:
+    """The first value of a column that is not a number, quoted for a message.
+
+    For a mostly numeric column with one stray word this shows the word ('abc'),
+    not the first value of the column.
+    """
+    present = series.dropna()
+    if not len(present):
+        return "no values"
+    if pd.api.types.is_bool_dtype(present):
+        return repr(_label(present.iloc[0]))
+    as_number = pd.to_numeric(present.astype(str), errors="coerce")
+    bad = present[as_number.isna().to_numpy()]
+    value = bad.iloc[0] if len(bad) else present.iloc[0]
+    return repr(str(value)[:60])
+
+
 def complete_rows(frame: pd.DataFrame, columns: Sequence[str]) -> tuple[pd.DataFrame, int]:
     """Rows with a usable value in every column (NaN, None and +-inf removed)."""
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        available = ", ".join(map(str, frame.columns[:20]))
-        raise DataError(
-            f"Column {missing[0]!r} is not in the data. Available columns: {available}."
-        )
+        raise DataError(missing_column_message(missing[0], frame.columns))
     # Column by column: frame.loc[:, columns] copies a sub-frame, which alone cost
     # 1.5 ms of a 10 ms tutorial-sized fit.
     keep = np.ones(len(frame), dtype=bool)
@@ -249,6 +290,31 @@ def complete_rows(frame: pd.DataFrame, columns: Sequence[str]) -> tuple[pd.DataF
             keep &= column.notna().to_numpy(dtype=bool)
     n_dropped = int((~keep).sum())
     return (frame if n_dropped == 0 else frame.loc[keep]), n_dropped
+
+
+def finite_range(frame: pd.DataFrame, column: str) -> tuple[float, float]:
+    """Smallest and largest usable value of a numeric column (the complete-rows rule).
+
+    Raises
+    ------
+    DataError
+        When the column has no usable value.
+    """
+    clean, _ = complete_rows(frame, [column])
+    values = clean[column].to_numpy(dtype=float)
+    if values.size == 0:
+        raise DataError(f"Column {column!r} has no usable (finite) value.")
+    return float(values.min()), float(values.max())
+
+
+def common_rows(frame: pd.DataFrame, columns: Sequence[str]) -> tuple[pd.DataFrame, int]:
+    """The rows every model of a comparison uses: complete in the union of their columns.
+
+    lme4's ``anova()`` refuses models fitted to different numbers of rows; fitting
+    each model to these rows instead makes the comparison honest (same as
+    ``complete_rows``; named for what the callers mean by it).
+    """
+    return complete_rows(frame, list(dict.fromkeys(columns)))
 
 
 def build_design(frame: pd.DataFrame, spec: ModelSpec) -> Design:
@@ -280,6 +346,8 @@ def build_design(frame: pd.DataFrame, spec: ModelSpec) -> Design:
     # lme4's mkReTrms orders terms by rev(order(nlevels)): decreasing number of
     # levels, and terms with equal numbers of levels in reverse order of the formula.
     terms = tuple(reversed(sorted(terms, key=lambda t: t.nlevels)))
+    for name in spec.fixed:
+        _check_not_stray_text(clean[name], name)
     X, fixef_names = fixed_matrix(clean, spec.fixed)
     p = X.shape[1]
     if len(clean) <= p:
@@ -297,7 +365,27 @@ def build_design(frame: pd.DataFrame, spec: ModelSpec) -> Design:
         terms=terms,
         fixef_names=fixef_names,
         n_dropped=n_dropped,
+        outcome_name=spec.outcome,
     )
+
+
+def _check_not_stray_text(series: pd.Series, name: str) -> None:
+    """A predictor of numbers with a few words in it is a typo, not a categorical one.
+
+    Read as categorical it would get one dummy per distinct number; say which
+    value made it text instead.
+    """
+    if is_numeric_column(series) or isinstance(series.dtype, pd.CategoricalDtype):
+        return
+    values = series.astype(str)
+    as_number = pd.to_numeric(values, errors="coerce")
+    numeric = int(as_number.notna().sum())
+    if numeric >= 0.5 * len(values) and numeric < len(values):
+        raise DataError(
+            f"The predictor {name!r} holds numbers but also text (for example "
+            f"{non_numeric_example(series)}), so it would become a categorical predictor with "
+            f"{series.nunique()} levels. Correct or remove that value."
+        )
 
 
 def _term_design(clean: pd.DataFrame, term: RandomTerm) -> TermDesign:
@@ -321,7 +409,15 @@ def _rank_deficient(X: np.ndarray) -> bool:
     An SVD of the n x p matrix cost 28 ms at 10^6 rows; the Gram matrix scaled
     to unit diagonal has eigenvalues = squared singular values of the column-
     normalised X, so 1e-14 here is a singular-value ratio of 1e-7 (R's lm tol).
+    Columns are first divided by their largest absolute value, so that a
+    predictor measured in units of 1e-300 or 1e300 neither underflows to a zero
+    column nor overflows the Gram matrix (the rank does not depend on units).
     """
+    peak = np.maximum(X.max(axis=0), -X.min(axis=0))  # max |x| without an n x p copy
+    if np.any(peak == 0) or not np.all(np.isfinite(peak)):
+        return True
+    if peak.min() < 1e-100 or peak.max() > 1e100:  # rescaling copies X: only when needed
+        X = X / peak
     gram = X.T @ X
     scale = np.sqrt(np.diag(gram))
     if np.any(scale == 0):
@@ -331,5 +427,4 @@ def _rank_deficient(X: np.ndarray) -> bool:
 
 
 def _example(series: pd.Series) -> str:
-    value = series.dropna()
-    return repr(str(value.iloc[0])) if len(value) else "no values"
+    return non_numeric_example(series)

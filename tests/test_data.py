@@ -89,7 +89,7 @@ def test_parquet_round_trip():
         (b";;;\n", "semi.csv", "the first row should hold column names; found only empty"),
         (b";;;\n1;2;3;4\n", "semi.csv", "found only empty names (split at ';')"),
         (b"a,,c,\n1,2,3,4\n", "gaps.csv", "found empty names in columns 2 and 4 of 4"),
-        (b'\x00\xff garbage ;;; "unterminated\n', "garbage.csv", "columns 2 and 3 of 4"),
+        (b'\x00\xff garbage ;;; "unterminated\n', "garbage.csv", "holds binary data"),
         (b"{}", "data.json", "unsupported file type (.json)"),
         (b"a,b\n1,2", "noext", "unsupported file type (no extension)"),
         (b"a,b\n1,2\n1,2,3\n", "ragged.csv", "could not be read"),
@@ -288,3 +288,9 @@ def test_column_overview():
         {"column": "a", "kind": "numeric", "missing": 1, "distinct": 1, "example": "1.0"},
         {"column": "b", "kind": "categorical", "missing": 0, "distinct": 1, "example": "x"},
     ]
+
+
+def test_row_cap_can_be_lowered_by_the_caller():
+    with pytest.raises(DataError, match="has 4 rows; the limit is 3"):
+        load_table(b"a\n1\n2\n3\n4\n", "long.csv", max_rows=3)
+    assert len(load_table(b"a\n1\n2\n3\n4\n", "long.csv", max_rows=4)) == 4

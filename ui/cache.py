@@ -12,6 +12,8 @@ upload is reachable from another without its content.
 
 from __future__ import annotations
 
+import os
+
 import pandas as pd
 import streamlit as st
 
@@ -22,6 +24,7 @@ from lib import levels as lib_levels
 from lib import nesting as lib_nesting
 from lib import ols as lib_ols
 from lib.data import Roles, ValidationReport
+from lib.design import complete_rows
 from lib.errors import DataError
 from lib.levels import GroupLevel
 from lib.lmm import Anova, LmmFit
@@ -30,6 +33,18 @@ from lib.lmm import fit_lmm as lmm_fit
 from lib.spec import ModelSpec
 
 TTL = 3600  # seconds: uploads and fits leave the shared cache after an hour unused
+
+
+def _app_max_rows() -> int | None:
+    """Row cap for uploads in the app: ``EXPLORER_MAX_ROWS`` in the environment, else
+    lib's limit. One server core is shared by every session (a fit of 10^6 rows takes
+    the engine ~0.3 s but the page's other work several times that), so a class server
+    may want it lower."""
+    raw = os.environ.get("EXPLORER_MAX_ROWS", "")
+    return int(raw) if raw.strip().isdigit() and int(raw) > 0 else None
+
+
+APP_MAX_ROWS: int | None = _app_max_rows()  # None: lib.data.MAX_ROWS
 
 
 def source_id(option: str, upload: object | None) -> str:
@@ -47,7 +62,7 @@ def load_bundled(key: str) -> pd.DataFrame:
 
 @st.cache_data(max_entries=8, ttl=TTL, show_spinner="Reading the file…")
 def load_upload(digest: str, name: str, _content: bytes) -> pd.DataFrame:
-    return lib_data.load_table(_content, name)
+    return lib_data.load_table(_content, name, max_rows=APP_MAX_ROWS)
 
 
 def frame_for(option: str, upload: object | None) -> pd.DataFrame:
@@ -140,7 +155,7 @@ def sample(
     source: str, columns: tuple[str, ...], group: str | None, max_rows: int, _frame: pd.DataFrame
 ) -> tuple[pd.DataFrame, bool]:
     """At most ``max_rows`` rows of ``columns`` (stratified by group) for a scatter plot."""
-    subset = _frame.loc[:, list(dict.fromkeys(columns))].dropna()
+    subset, _ = complete_rows(_frame.loc[:, list(dict.fromkeys(columns))], columns)
     return lib_groups.sample_rows(subset, max_rows=max_rows, group=group)
 
 

@@ -8,11 +8,14 @@ likelihood-ratio tests.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from lib import charts, summary
+from lib.design import common_rows, finite_range
 from lib.errors import ExplorerError
 from lib.groups import dummy_coding
 from lib.lmm import LmmFit
@@ -48,6 +51,7 @@ def draw(sel: Selection) -> None:
             f"Only the top grouping column ({md(roles.group)}) is used here: the tutorial's "
             "strategies have one level of groups. The lower levels apply on the Model page."
         )
+    sel = _same_rows(sel)
     try:
         groups = cache.group_summary(sel.source, roles.outcome, roles.group, sel.frame)
     except ExplorerError as exc:
@@ -69,6 +73,24 @@ def draw(sel: Selection) -> None:
     _comparison(ctx, fits)
 
 
+def _same_rows(sel: Selection) -> Selection:
+    """Every strategy on this page sees the same rows (complete in outcome, predictor
+    and group), as lme4's anova() requires; say how many rows that leaves out."""
+    roles = sel.roles
+    columns = (roles.outcome, roles.predictor, roles.group)
+    common, dropped = common_rows(sel.frame, columns)
+    if not dropped:
+        return sel
+    st.info(
+        f"{dropped:,} of {len(sel.frame):,} rows have a missing or non-finite value in "
+        f"{', '.join(md(c) for c in columns)}; all models on this page use the other "
+        f"{len(common):,} rows, so that their fits can be compared.",
+        icon=":material/filter_alt:",
+    )
+    # A cache key of its own: these rows differ from the full data of sel.source.
+    return replace(sel, frame=common, source=f"{sel.source}|complete:{list(columns)!r}")
+
+
 class _Context:
     """What every section needs: data, roles, levels, x range, a sampled scatter."""
 
@@ -78,9 +100,7 @@ class _Context:
         self.y, self.x, self.g = roles.outcome, roles.predictor, roles.group
         self.levels = [str(v) for v in groups.levels]
         self.sizes = list(groups.n)
-        values = sel.frame[self.x].to_numpy(dtype=float, na_value=np.nan)
-        values = values[np.isfinite(values)]
-        self.x_range = (float(values.min()), float(values.max()))
+        self.x_range = finite_range(sel.frame, self.x)
         self.points, self.sampled = self.sample(charts.MAX_MARKS)
         self.shown = charts.pick_groups(self.levels, self.sizes, MAX_LINES)
 

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from lib import charts, summary
+from lib.design import finite_range
 from lib.errors import ExplorerError
 from lib.levels import enclosing_factors, factor_columns
 from lib.lmm import LmmFit
@@ -132,8 +133,7 @@ def _chart(sel: Selection, fit: LmmFit) -> None:
     points, sampled = cache.sample_factor(
         sel.source, (roles.outcome, x), columns, charts.MAX_MARKS, sel.frame
     )
-    values = sel.frame[x].dropna()
-    x_range = (float(values.min()), float(values.max()))
+    x_range = finite_range(sel.frame, x)
     try:
         coef = cache.group_coefficients(sel.source, fit.spec, name, fit, sel.frame)
     except ExplorerError as exc:

@@ -11,10 +11,13 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
+from functools import partial
 
 import numpy as np
 import pandas as pd
 import streamlit as st
+
+from lib.export import csv_bytes
 
 # ":" too: Streamlit turns ":name:" into an emoji (class:school: showed a school icon).
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$&:])")
@@ -93,7 +96,8 @@ def table(
     become an ordinary first column: st.dataframe draws an index (and a pinned
     column) in light grey, too faint for a projector.
     ``download`` is the frame to export when the table shows only some of its
-    columns (default: ``frame``).
+    columns (default: ``frame``); its CSV is made on click, with formula-like
+    text neutralised (``lib.export``).
     """
     shown = format_table(frame, decimals)
     if show_index:
@@ -121,7 +125,9 @@ def table(
     exported = frame if download is None else download
     st.download_button(
         "Download CSV",
-        data=exported.to_csv(index=show_index).encode("utf-8"),
+        # Deferred: the CSV is built only when someone clicks (st.download_button calls
+        # the function then), not on every rerun of every session.
+        data=partial(csv_bytes, exported, index=show_index),
         file_name=f"{name}.csv",
         mime="text/csv",
         key=f"download_{name}",

@@ -19,6 +19,7 @@ from scipy import stats as st
 
 from lib.design import Design, build_design
 from lib.lmm import blas, conditioning
+from lib.lmm.checks import check_design, numeric_guard
 from lib.lmm.result import (
     Conditioning,
     LmmFit,
@@ -91,7 +92,8 @@ def fit_design(design: Design, spec: ModelSpec, start: float | None = None) -> L
     is mapped back (``lib.lmm.conditioning``).
     """
     start = time.perf_counter() if start is None else start
-    with blas.single_thread():
+    with blas.single_thread(), numeric_guard():
+        check_design(design)
         cond = conditioning.choose(design)
         work = conditioning.apply(design, cond) if cond.applied else design
         stats = model_stats(work)
@@ -136,7 +138,7 @@ def fit_stats(
 ) -> LmmFit:
     """Fit from sufficient statistics; ``second_pass`` computes what needs the rows."""
     start = time.perf_counter() if start is None else start
-    with blas.single_thread():
+    with blas.single_thread(), numeric_guard():
         opt = optimum(stats, spec.reml)
         rows = second_pass(opt.beta, opt.modes, opt.sigma)
         return package_fit(stats, spec, opt, rows, start)

@@ -71,3 +71,30 @@ def test_anova_shows_the_test_columns_and_leaves_loglik_to_the_csv(open_page):
     assert table.columns.tolist() == ["model", "npar", "AIC", "BIC", "Chisq", "Df", "Pr(>Chisq)"]
     comparison = frame_with(at, "singular")
     assert "logLik" not in comparison.columns
+
+
+def test_models_are_compared_on_the_same_rows(open_page):
+    """A null model on 183 rows next to models on 174 would not be a comparison (lme4's
+    anova refuses it): with 9 predictor values missing, every model uses 174 rows."""
+    import numpy as np
+
+    from lib.lmm import fit_lmm
+    from ui.state import UploadedTable
+
+    data = load_bundled("schools").copy()
+    data.loc[data.index[::20], "study_time"] = np.nan
+    data.loc[data.index[7], "study_time"] = np.inf
+    dropped = int(data["study_time"].isna().sum()) + 1
+    at = open_page(PAGE)
+    content = data.to_csv(index=False).encode()
+    at.session_state["_upload"] = UploadedTable.from_bytes("holes.csv", content)
+    at.run()
+    at.sidebar.selectbox(key="data").set_value("your upload").run()
+    assert not at.exception and not at.error
+    assert any(f"{dropped} of 183 rows" in e.value for e in at.info)
+    comparison = labelled(frame_with(at, "singular"))
+    common = data[np.isfinite(data["study_time"])]
+    for name, spec in mixed_specs("test_score", "study_time", "school", True).items():
+        fit = fit_lmm(common, spec)
+        assert fit.nobs == 183 - dropped
+        assert comparison.loc[name, "AIC"] == f"{fit.aic:,.2f}"

@@ -1,0 +1,60 @@
+"""A real download from the Model page: group labels that look like formulas are
+neutralised in the bytes the browser receives, numbers stay numbers."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import streamlit.testing.v1.app_test as app_test_module
+from streamlit.runtime.media_file_manager import MediaFileManager
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+PAGE = "pages/3_Model.py"
+EVIL = "=cmd|' /C calc'!A0"
+
+
+class RecordingStorage(MemoryMediaFileStorage):
+    instances: list[RecordingStorage] = []
+
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        RecordingStorage.instances.append(self)
+
+
+class RecordingManager(MediaFileManager):
+    instances: list[RecordingManager] = []
+
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        RecordingManager.instances.append(self)
+
+
+def test_random_effects_download_is_neutralised(open_page, monkeypatch):
+    from ui.state import UploadedTable
+
+    monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", RecordingStorage)
+    monkeypatch.setattr(app_test_module, "MediaFileManager", RecordingManager)
+    labels = [EVIL, "@SUM(A1)", "-2+3", "plain", "+x"]
+    rows = ["g,x,y"]
+    for i in range(60):
+        rows.append(f'"{labels[i % 5]}",{i % 7},{(i * 7) % 11 + (i % 5) * 3 - 20}')
+    at = open_page(PAGE)
+    at.session_state["_upload"] = UploadedTable.from_bytes("evil.csv", "\n".join(rows).encode())
+    at.run()
+    at.sidebar.selectbox(key="data").set_value("your upload").run()
+    assert not at.exception
+    buttons = {b.proto.id.rsplit("-", 1)[-1]: b.proto for b in at.get("download_button")}
+    button = buttons["download_random_effects_by_group"]
+    assert button.deferred_file_id and not button.url  # made on click, not on every run
+    url = RecordingManager.instances[-1].execute_deferred(button.deferred_file_id)  # the click
+    storage = RecordingStorage.instances[-1]
+    content = storage.get_file(url.rsplit("/", 1)[-1]).content
+    table = list(csv.reader(io.StringIO(content.decode("utf-8"))))
+    first_cells = [row[0] for row in table[1:]]
+    assert "'" + EVIL in first_cells and "'@SUM(A1)" in first_cells
+    assert "'-2+3" in first_cells and "'+x" in first_cells and "plain" in first_cells
+    numbers = [cell for row in table[1:] for cell in row[1:] if cell != "(Intercept)"]
+    for cell in numbers:
+        float(cell)  # every number, negative ones included, is still a number
+    assert any(cell.startswith("-") for cell in numbers)
