@@ -268,7 +268,6 @@ def ranef(fit: LmmFit, group: str | None = None) -> str:
 
 def icc_r2(fit: LmmFit) -> str:
     out = []
-    unidentified = identifiability(fit)
     left_out = _left_out_slopes(fit)
     if fit.icc is not None:
         a = fit.icc.adjusted
@@ -282,8 +281,6 @@ def icc_r2(fit: LmmFit) -> str:
         )
         if icc_caveat(fit.spec):
             rule = "Part of the random effects is left out of this ICC (see the note above)."
-        if unidentified:
-            rule = "No conclusion about clustering can be drawn from it (see the warning above)."
         if len(fit.ranef) > 1:
             out.append(f"{explain_levels.icc(fit)} {rule}")
         else:
@@ -308,30 +305,6 @@ def icc_r2(fit: LmmFit) -> str:
             "shows by how much. Add the fixed slope to have it counted."
         )
     return " ".join(out)
-
-
-def identifiability(fit: LmmFit) -> str | None:
-    """Why the variance components cannot be told apart from the residual, or None.
-
-    With at most q rows per group (q random effects per group), e.g. one row per
-    group and a random intercept, every group's effect is confounded with its
-    rows' residuals: the likelihood cannot split the variance between them, so
-    the split (and the ICC) reflects the optimizer, not the data.
-    """
-    notes = []
-    for factor in fit.ranef:
-        q = len(factor.names)
-        sizes = np.asarray(factor.sizes)
-        if sizes.size and int(sizes.max()) <= q:
-            rows = "one row" if int(sizes.max()) == 1 else f"at most {int(sizes.max())} rows"
-            notes.append(
-                f"Every {md(factor.group)} group has {rows} but {q} random "
-                f"effect{'s' if q > 1 else ''}: the between-group variance cannot be told "
-                "apart from the residual variance (they are not identifiable), so the split "
-                "between them and the ICC say nothing about clustering. Choose a grouping "
-                "column with several rows per group, or fit an ordinary regression."
-            )
-    return " ".join(notes) or None
 
 
 def _left_out_slopes(fit: LmmFit) -> list[tuple[str, float]]:

@@ -112,9 +112,6 @@ def _header(fit: LmmFit) -> None:
         st.warning(text, icon=":material/warning:")
         if changes:
             st.button(label, key="_simplify", on_click=state.apply_changes, args=(changes,))
-    unidentified = explain.identifiability(fit)
-    if unidentified:
-        st.warning(unidentified, icon=":material/warning:")
     if not fit.optimizer.converged:
         st.warning(
             f"The optimizer reported a problem: {md(fit.optimizer.message)}. Treat the numbers "

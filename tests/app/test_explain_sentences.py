@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import plain
 
 from lib.data import load_bundled
+from lib.errors import FitError
 from lib.lmm import fit_lmm
 from lib.spec import ModelSpec
 from ui import explain
@@ -79,18 +78,19 @@ def _pupils() -> pd.DataFrame:
     )
 
 
-def test_one_row_per_group_is_not_identifiable():
-    fit = fit_lmm(_pupils(), ModelSpec.one_factor("score", "pupil", ("x",)))
-    note = explain.identifiability(fit)
-    assert note is not None and "not identifiable" in note
-    text = plain(explain.icc_r2(fit))
-    assert "warranted" not in text and "No conclusion about clustering" in text
+def test_one_row_per_group_is_refused_not_concluded():
+    """One row per group: the group variance cannot be told apart from the residual.
+
+    lme4 refuses such a model (check.nobs.vs.nlev); so does the engine, with a
+    message that says why, instead of an ICC that "warrants" a multilevel model.
+    """
+    with pytest.raises(FitError, match="Every row is its own group"):
+        fit_lmm(_pupils(), ModelSpec.one_factor("score", "pupil", ("x",)))
     ok = fit_lmm(SCHOOLS, ModelSpec.one_factor("test_score", "school", ("study_time",)))
-    assert explain.identifiability(ok) is None
     assert "warranted" in explain.icc_r2(ok) and ok.icc.adjusted >= 0.10
 
 
-def test_model_page_warns_for_one_row_per_group(open_page):
+def test_model_page_refuses_one_row_per_group(open_page):
     from conftest import APP, TIMEOUT
     from streamlit.testing.v1 import AppTest
 
@@ -103,10 +103,9 @@ def test_model_page_warns_for_one_row_per_group(open_page):
     at.session_state["group"] = "pupil"
     at.run()
     assert not at.exception
-    warnings = [w.value for w in at.warning]
-    assert any("not identifiable" in w for w in warnings), warnings
+    errors = " ".join(plain(e.value) for e in at.error)
+    assert "Every row is its own group" in errors, errors
     assert not any("warranted" in m.value for m in at.markdown)
-    assert re.search(r"Every pupil group has one row", " ".join(plain(w) for w in warnings))
 
 
 @pytest.mark.parametrize("spec", [FULL, RS_ONLY])
