@@ -161,9 +161,7 @@ def engine_stats(engine, spec: ModelSpec) -> tuple[ModelStats, SqlModel]:  # noq
     check_rows(spec, nobs, n_total - nobs)
     terms = []
     for term, table, keys, z, grouped, got in raw_terms:
-        frame = pd.DataFrame(
-            {c: _series(got.column(f"k{i}"), c) for i, c in enumerate(term.group)}
-        )
+        frame = pd.DataFrame({c: _series(got.column(f"k{i}"), c) for i, c in enumerate(term.group)})
         codes, levels = interaction_codes(frame, term.group)
         check_groups(term, len(levels))
         stats = _term_stats(term, levels, codes, z, x, y, grouped, got)

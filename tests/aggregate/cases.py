@@ -36,9 +36,7 @@ HOSTILE = 'sc"hool`; DROP TABLE x; --'
 
 
 def reference_cases() -> list[tuple[str, Path, ModelSpec]]:
-    return [
-        (c["name"], ROOT / c["data"], spec_from_json(c["spec"])) for c in reference()["cases"]
-    ]
+    return [(c["name"], ROOT / c["data"], spec_from_json(c["spec"])) for c in reference()["cases"]]
 
 
 @cache
