@@ -117,6 +117,10 @@ class ModelEquations:
     ----------
     level1 : str
         The observation-level equation.
+    level1_rows, combined_rows : tuple of str
+        The same equations broken into short rows for a narrow screen: the first row
+        is ``lhs = ...``, the others start with ``+`` or ``-`` (fixed and random parts
+        of the combined equation on rows of their own).
     level2 : tuple of str
         One equation per level-1 coefficient.
     combined : str
@@ -132,6 +136,8 @@ class ModelEquations:
     combined: str
     distributions: tuple[str, ...]
     indices: tuple[str, ...]
+    level1_rows: tuple[str, ...] = ()
+    combined_rows: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -218,8 +224,10 @@ def model_equations(
     def level1_term(c: _Coef) -> str:
         return _beta(c) if c.p == 0 else rf"{_beta(c)} \cdot {_x(c, obs)}"
 
-    level1 = f"{y}_{{{obs}}} = " + " + ".join(level1_term(c) for c in coefs)
-    level1 += rf" + \varepsilon_{{{obs}}}"
+    lhs = f"{y}_{{{obs}}}"
+    level1_parts = [(None, level1_term(c)) for c in coefs] + [(None, rf"\varepsilon_{{{obs}}}")]
+    level1 = f"{lhs} = " + _signed_sum(level1_parts)
+    level1_rows = _rows(lhs, [level1_parts], per_row=3)
 
     level2 = []
     for c in coefs:
@@ -245,8 +253,9 @@ def model_equations(
         for f in c.factors:
             effect = _effect(c, f)
             random_parts.append((None, effect if c.p == 0 else rf"{effect} \cdot {body}"))
-    combined = f"{y}_{{{obs}}} = " + _signed_sum(fixed_parts + random_parts)
-    combined += rf" + \varepsilon_{{{obs}}}"
+    epsilon = (None, rf"\varepsilon_{{{obs}}}")
+    combined = f"{lhs} = " + _signed_sum([*fixed_parts, *random_parts, epsilon])
+    combined_rows = _rows(lhs, [fixed_parts, [*random_parts, epsilon]])
 
     distributions = [_residual_distribution(obs, varcorr)]
     distributions += _term_distributions(spec, coefs, varcorr)
@@ -260,7 +269,25 @@ def model_equations(
         combined=combined,
         distributions=tuple(distributions),
         indices=(r"i = \text{observation}", *indices),
+        level1_rows=level1_rows,
+        combined_rows=combined_rows,
     )
+
+
+def _rows(
+    lhs: str, groups: list[list[tuple[float | None, str]]], per_row: int = 2
+) -> tuple[str, ...]:
+    """``lhs = a + b`` then ``+ c + d`` ...: at most ``per_row`` parts a row, each group
+    of parts starting a new row."""
+    rows: list[str] = []
+    first = True
+    for parts in groups:
+        for start in range(0, len(parts), per_row):
+            chunk = parts[start : start + per_row]
+            text = _signed_sum(chunk if first else [(None, ""), *chunk])
+            rows.append(f"{lhs} = {text}" if first else text.lstrip())
+            first = False
+    return tuple(rows)
 
 
 def fitted_equations(fit: object) -> ModelEquations:
@@ -318,39 +345,44 @@ def _term_covariance(term: object, varcorr: object | None) -> np.ndarray | None:
     raise ValueError(f"VarCorr has no block for the term {term.formula()}")  # type: ignore[attr-defined]
 
 
+def line_rhs(
+    intercept: float, slopes: Sequence[tuple[str, float]] = (), offset: float | None = None
+) -> str:
+    """A fitted line's right-hand side, ``30.853 + 1.949 \\cdot x``.
+
+    With ``offset`` (a dummy-variable model's group coefficient) it is written as the
+    tutorial writes it: ``30.853 + 1.949 x - 8.519 = 22.334 + 1.949 x``.
+    """
+    parts = [(float(v), latex_text(name)) for name, v in slopes]
+    final = _signed_sum([(float(intercept) + (offset or 0.0), ""), *parts])
+    if offset is None:
+        return final
+    written = _signed_sum([(float(intercept), ""), *parts, (float(offset), "")])
+    return f"{written} = {final}"
+
+
 def line_equation(
     outcome: str,
     intercept: float,
     slopes: Sequence[tuple[str, float]] = (),
     offset: float | None = None,
 ) -> str:
-    """One fitted line, ``\\widehat{y} = 30.853 + 1.949 \\cdot x``.
-
-    With ``offset`` (a dummy-variable model's group coefficient) the line is written as
-    the tutorial writes it: ``30.853 + 1.949 x - 8.519 = 22.334 + 1.949 x``.
-    """
-    y = rf"\widehat{{{latex_text(outcome)}}}"
-    parts = [(float(v), latex_text(name)) for name, v in slopes]
-    final = _signed_sum([(float(intercept) + (offset or 0.0), ""), *parts])
-    if offset is None:
-        return f"{y} = {final}"
-    written = _signed_sum([(float(intercept), ""), *parts, (float(offset), "")])
-    return f"{y} = {written} = {final}"
+    """One fitted line, ``\\widehat{y} = 30.853 + 1.949 \\cdot x`` (see ``line_rhs``)."""
+    return rf"\widehat{{{latex_text(outcome)}}} = {line_rhs(intercept, slopes, offset)}"
 
 
 def group_equations(
-    outcome: str,
     levels: Sequence[str],
     intercepts: Sequence[float],
     slopes: Sequence[Sequence[tuple[str, float]]],
-    offsets: Sequence[float] | None = None,
+    offsets: Sequence[float | None] | None = None,
 ) -> list[tuple[str, str]]:
-    """``(level, line_equation)`` per group; the level stays plain text for the caller
-    to escape for its own medium (Markdown, HTML)."""
+    """``(level, line_rhs)`` per group; the level stays plain text for the caller to
+    escape for its own medium (``latex_text``, Markdown, HTML)."""
     out = []
     for k, level in enumerate(levels):
         offset = None if offsets is None else offsets[k]
-        out.append((str(level), line_equation(outcome, intercepts[k], slopes[k], offset)))
+        out.append((str(level), line_rhs(intercepts[k], slopes[k], offset)))
     return out
 
 
@@ -364,4 +396,4 @@ def coef_equations(fit: object, group: str, max_groups: int = 12) -> list[tuple[
     rows = table.iloc[:max_groups]
     intercepts = rows[INTERCEPT].to_numpy(float) if INTERCEPT in table else np.zeros(len(rows))
     slopes = [[(n, float(rows.iloc[k][n])) for n in names] for k in range(len(rows))]
-    return group_equations(fit.spec.outcome, list(rows.index), intercepts, slopes)  # type: ignore[attr-defined]
+    return group_equations(list(rows.index), intercepts, slopes)

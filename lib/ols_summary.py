@@ -50,7 +50,7 @@ def separate_equations(per_group: PerGroupOls) -> list[tuple[str, str]]:
     for fit in per_group.fits:
         intercepts.append(float(fit.coef[0]))
         slopes.append(_slopes(fit))
-    return group_equations(per_group.outcome, per_group.levels, intercepts, slopes)
+    return group_equations(per_group.levels, intercepts, slopes)
 
 
 def dummy_equations(
@@ -63,12 +63,10 @@ def dummy_equations(
     first); ``fit`` is ``lm(y ~ x + group)`` with the numeric slopes before the dummies.
     """
     slopes = _slopes(fit, exclude_prefix=len(levels) - 1)
-    intercept = float(fit.coef[0])
-    out = []
-    for k, (level, offset) in enumerate(zip(levels, group_coef, strict=True)):
-        offsets = None if k == 0 else [float(offset)]
-        out += group_equations(fit.outcome, [level], [intercept], [slopes], offsets)
-    return out
+    offsets = [None if k == 0 else float(c) for k, c in enumerate(group_coef)]
+    return group_equations(
+        levels, [float(fit.coef[0])] * len(levels), [slopes] * len(levels), offsets
+    )
 
 
 def _slopes(fit: OlsFit, exclude_prefix: int = 0) -> list[tuple[str, float]]:

@@ -12,7 +12,7 @@ from lib.errors import ExplorerError
 from lib.levels import enclosing_factors, factor_columns
 from lib.lmm import LmmFit
 from lib.lmm.result import RanefFactor
-from ui import cache, explain, levels_view, presentation, render, state
+from ui import cache, equations_view, explain, levels_view, presentation, render, state
 from ui.render import md
 from ui.sidebar import Selection, show_error
 
@@ -23,6 +23,7 @@ MODEL_SECTIONS = (
     "Fixed effects",
     "Random effects per group",
     "Intraclass correlation and R²",
+    equations_view.SECTION,
 )
 MAX_CATERPILLAR = 40  # groups in the random-effects interval chart
 # Short, distinct button labels (the preset names stay the keys and the URL's words).
@@ -57,6 +58,7 @@ def draw(sel: Selection) -> None:
         levels_view.warn_pitfalls(sel, "model")
         _chart(sel, fit)
     _sections(sel, fit)
+    equations_view.draw(sel, fit)
 
 
 def _presets() -> None:
