@@ -12,6 +12,7 @@ from lib.errors import ExplorerError
 from lib.levels import enclosing_factors, factor_columns
 from lib.lmm import LmmFit
 from lib.lmm.result import RanefFactor
+from lib.notes import conditioning_note
 from ui import cache, equations_view, explain, levels_view, presentation, render, state
 from ui.render import md
 from ui.sidebar import Selection, show_error
@@ -109,6 +110,9 @@ def _header(fit: LmmFit) -> None:
         )
     else:
         st.caption("No rows were dropped: every row has all the model's columns.")
+    note = conditioning_note(fit)
+    if note:
+        st.caption(md(note))
     if fit.singular:
         text, changes, label = explain.singular(fit)
         st.warning(text, icon=":material/warning:")
