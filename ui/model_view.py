@@ -13,7 +13,16 @@ from lib.levels import enclosing_factors, factor_columns
 from lib.lmm import LmmFit
 from lib.lmm.result import RanefFactor
 from lib.notes import conditioning_note
-from ui import cache, equations_view, explain, levels_view, presentation, render, state
+from ui import (
+    cache,
+    diagnostics_view,
+    equations_view,
+    explain,
+    levels_view,
+    presentation,
+    render,
+    state,
+)
 from ui.render import md
 from ui.sidebar import Selection, show_error
 
@@ -25,6 +34,7 @@ MODEL_SECTIONS = (
     "Random effects per group",
     "Intraclass correlation and R²",
     equations_view.SECTION,
+    diagnostics_view.SECTION,
 )
 MAX_CATERPILLAR = 40  # groups in the random-effects interval chart
 # Short, distinct button labels (the preset names stay the keys and the URL's words).
@@ -60,6 +70,7 @@ def draw(sel: Selection) -> None:
         _chart(sel, fit)
     _sections(sel, fit)
     equations_view.draw(sel, fit)
+    diagnostics_view.draw(sel, fit)
 
 
 def _presets() -> None:
