@@ -227,7 +227,11 @@ def model_equations(
     lhs = f"{y}_{{{obs}}}"
     level1_parts = [(None, level1_term(c)) for c in coefs] + [(None, rf"\varepsilon_{{{obs}}}")]
     level1 = f"{lhs} = " + _signed_sum(level1_parts)
-    level1_rows = _rows(lhs, [level1_parts], per_row=3)
+    # One term a row when names are long: a 1024 px projector with the sidebar open
+    # leaves about 450 px for an equation.
+    longest = max(len(str(n)) for n in (spec.outcome, *(c.name for c in coefs)))
+    per_row = 1 if longest > 12 else 2
+    level1_rows = _rows(lhs, [level1_parts], per_row=per_row)
 
     level2 = []
     for c in coefs:
@@ -255,7 +259,7 @@ def model_equations(
             random_parts.append((None, effect if c.p == 0 else rf"{effect} \cdot {body}"))
     epsilon = (None, rf"\varepsilon_{{{obs}}}")
     combined = f"{lhs} = " + _signed_sum([*fixed_parts, *random_parts, epsilon])
-    combined_rows = _rows(lhs, [fixed_parts, [*random_parts, epsilon]])
+    combined_rows = _rows(lhs, [fixed_parts, [*random_parts, epsilon]], per_row=per_row)
 
     distributions = [_residual_distribution(obs, varcorr)]
     distributions += _term_distributions(spec, coefs, varcorr)

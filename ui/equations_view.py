@@ -75,7 +75,7 @@ def draw(sel: object, fit: LmmFit) -> None:
     st.markdown("**Combined** (level 2 put into level 1), the model lme4 fits:")
     st.latex(_rows(symbolic.combined_rows))
     st.latex(_aligned(symbolic.distributions, r" \sim "))
-    st.latex(r",\quad ".join(symbolic.indices))
+    st.latex(_aligned(symbolic.indices))
     st.markdown("**With the fitted numbers** (fixed effects, variances from `VarCorr`):")
     st.latex(_aligned(fitted.level2))
     st.latex(_rows(fitted.combined_rows))
