@@ -20,6 +20,7 @@ from lib.diagnostics import QQ
 
 LINE_COLOUR = OKABE_ITO[5]  # vermillion
 SEED = 20240607  # fixed: the same sample on every run
+DESCRIPTION = "diagnostics"  # Vega-Lite's description: tells these charts from the others
 FACET_COLUMNS = 3
 FACET_WIDTH = 190
 FACET_HEIGHT = 150
@@ -71,7 +72,7 @@ def residuals_fitted_chart(
     chart = alt.layer(points, rules).properties(
         width="container", height=HEIGHT, title=_title(title, "; ".join(notes) or None)
     )
-    return _configure(chart)
+    return _configure(chart.properties(description=DESCRIPTION))
 
 
 def residuals_by_group_chart(
@@ -114,7 +115,7 @@ def residuals_by_group_chart(
         )
         .properties(title=_title(title, "; ".join(notes) or None))
     )
-    return _configure(chart)
+    return _configure(chart.properties(description=DESCRIPTION))
 
 
 def qq_chart(
@@ -170,4 +171,4 @@ def qq_chart(
     chart = alt.layer(*layers).properties(
         width="container", height=HEIGHT, title=_title(title, "; ".join(notes) or None)
     )
-    return _configure(chart)
+    return _configure(chart.properties(description=DESCRIPTION))

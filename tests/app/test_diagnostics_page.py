@@ -44,3 +44,17 @@ def test_diagnostics_on_a_three_level_model(open_page):
     shown = "\n".join(_meanings(at))
     assert "random intercepts of class:school" in shown
     assert "random intercepts of school" in shown
+
+
+def test_diagnostic_charts_are_marked_and_small(open_page):
+    import json
+
+    from lib.charts import MAX_MARKS
+
+    at = open_page("pages/3_Model.py", {"random_slope": "true"})
+    specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    diagnostics = [s for s in specs if s.get("description") == "diagnostics"]
+    # residuals vs fitted, per school, QQ of residuals, QQ of each of the 2 random effects
+    assert len(diagnostics) == 5
+    for spec in diagnostics:
+        assert sum(len(v) for v in spec.get("datasets", {}).values()) <= MAX_MARKS
