@@ -12,7 +12,18 @@ from lib.errors import ExplorerError
 from lib.levels import enclosing_factors, factor_columns
 from lib.lmm import LmmFit
 from lib.lmm.result import RanefFactor
-from ui import cache, explain, levels_view, presentation, render, state
+from lib.notes import conditioning_note
+from ui import (
+    cache,
+    diagnostics_view,
+    equations_view,
+    explain,
+    levels_view,
+    presentation,
+    render,
+    report_view,
+    state,
+)
 from ui.render import md
 from ui.sidebar import Selection, show_error
 
@@ -23,6 +34,9 @@ MODEL_SECTIONS = (
     "Fixed effects",
     "Random effects per group",
     "Intraclass correlation and R²",
+    equations_view.SECTION,
+    diagnostics_view.SECTION,
+    report_view.SECTION,
 )
 MAX_CATERPILLAR = 40  # groups in the random-effects interval chart
 # Short, distinct button labels (the preset names stay the keys and the URL's words).
@@ -48,15 +62,18 @@ def draw(sel: Selection) -> None:
             st.stop()
     if presentation.is_on():  # results first: key numbers and chart on the first screen
         presentation.key_numbers(fit)
-        _chart(sel, fit)
+        main_chart = _chart(sel, fit)
         presentation.toc(MODEL_SECTIONS)
         _header(fit)
         levels_view.warn_pitfalls(sel, "model")
     else:
         _header(fit)
         levels_view.warn_pitfalls(sel, "model")
-        _chart(sel, fit)
+        main_chart = _chart(sel, fit)
     _sections(sel, fit)
+    equations_view.draw(sel, fit)
+    diagnostics_view.draw(sel, fit)
+    report_view.draw(sel, fit, main_chart)
 
 
 def _presets() -> None:
@@ -107,6 +124,9 @@ def _header(fit: LmmFit) -> None:
         )
     else:
         st.caption("No rows were dropped: every row has all the model's columns.")
+    note = conditioning_note(fit)
+    if note:
+        st.caption(md(note))
     if fit.singular:
         text, changes, label = explain.singular(fit)
         st.warning(text, icon=":material/warning:")
@@ -120,11 +140,12 @@ def _header(fit: LmmFit) -> None:
         )
 
 
-def _chart(sel: Selection, fit: LmmFit) -> None:
+def _chart(sel: Selection, fit: LmmFit) -> dict | None:
+    """Draw the scatter with each group's fitted line; return its spec (for downloads)."""
     roles = sel.roles
     x = roles.predictor
     if x is None:
-        return
+        return None
     name = levels_view.lines_factor(fit)
     columns = factor_columns(fit.spec, name)
     points, sampled = cache.sample_factor(
@@ -135,7 +156,7 @@ def _chart(sel: Selection, fit: LmmFit) -> None:
         coef = cache.group_coefficients(sel.source, fit.spec, name, fit, sel.frame)
     except ExplorerError as exc:
         show_error(exc)
-        return
+        return None
     factor = fit.factor(name)
     shown = charts.pick_groups(factor.levels, factor.sizes, MAX_LINES)
     beta = dict(zip(fit.fixef_names, fit.beta, strict=True))
@@ -162,6 +183,7 @@ def _chart(sel: Selection, fit: LmmFit) -> None:
         note="; ".join(notes) or None,
     )
     render.chart(spec, f"Scatter of {roles.outcome} against {x} with fitted lines per group")
+    return spec
 
 
 def _sections(sel: Selection, fit: LmmFit) -> None:
