@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from lib.columns import numbers_with_markers
 from lib.data import check_table, load_table
 from lib.errors import ExplorerError, SpecError
 from lib.lmm import LmmFit, fit_lmm
@@ -156,7 +157,7 @@ def _fast_csv(content: bytes) -> pd.DataFrame | None:
     header = next(csv.reader(io.StringIO(first.decode("utf-8", "replace").strip("\r"))), [])
     if [h.strip().lstrip("\ufeff") for h in header] != [str(c) for c in frame.columns]:
         return None
-    return frame
+    return numbers_with_markers(frame)[0]  # "." or "-" for a missing number, as the app
 
 
 def _num(value: float) -> float | None:
