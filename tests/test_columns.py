@@ -46,9 +46,7 @@ def test_markers_in_a_numeric_column_are_missing(marker):
     if marker in ("", "NA", "n/a"):  # pandas reads these as missing itself
         assert notes == ()
     else:
-        assert [(n.column, n.markers, n.count) for n in notes] == [
-            ("Résultat final", (marker,), 3)
-        ]
+        assert [(n.column, n.markers, n.count) for n in notes] == [("Résultat final", (marker,), 3)]
 
 
 def test_markers_with_a_decimal_comma():

@@ -126,6 +126,7 @@ NAV = (
     ("pages/5_Pooling.py", "Pooling", ":material/join_inner:"),
     ("pages/6_Ladder.py", "Ladder", ":material/stairs:"),
     ("pages/7_Sandbox.py", "Sandbox", ":material/casino:"),
+    ("pages/8_Lesson.py", "Lesson", ":material/school:"),
 )
 
 
