@@ -237,7 +237,7 @@ def look_null(fit: LmmFit, quote: Quote = _q) -> str:
         f"part between {g} groups (intercept variance {num(tau2)}) and a part within them "
         f"(residual variance {num(sigma2)}). The ICC is {num(tau2)} / ({num(tau2)} + "
         f"{num(sigma2)}) = {num(icc)}: {pct(icc)} of the variation lies between groups, "
-        f"{verdict}. Look for it in the ICC table below."
+        f"{verdict}."
     )
 
 

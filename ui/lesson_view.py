@@ -118,7 +118,7 @@ def _navigation(number: int, where: str) -> None:
             type="primary",
             icon=":material/arrow_forward:",
         )
-        if where == "top":
+        if where == "bottom":  # at the top it would push the step's text down
             st.session_state[_JUMP] = number
             st.selectbox(
                 "Go to step",
@@ -126,6 +126,7 @@ def _navigation(number: int, where: str) -> None:
                 key=_JUMP,
                 format_func=lambda n: f"{n} · {lesson.step(n).title}",
                 on_change=_on_jump,
+                label_visibility="collapsed",
                 width=320,
             )
 
@@ -195,7 +196,7 @@ def _fit(sel: Selection, name: str) -> LmmFit:
 def _null(sel: Selection) -> None:
     fit = _fit(sel, NULL)
     _look(lesson.look_null(fit, quote))
-    _model_result(sel, fit, chart=False)
+    _model_result(sel, fit, chart=False, icc_first=True)
     model_view._null_means(sel, fit)
 
 
@@ -217,7 +218,7 @@ def _full(sel: Selection) -> None:
     _model_result(sel, fit)
 
 
-def _model_result(sel: Selection, fit: LmmFit, chart: bool = True) -> None:
+def _model_result(sel: Selection, fit: LmmFit, chart: bool = True, icc_first: bool = False) -> None:
     """Formula, key numbers, the fitted lines and the tables the step talks about."""
     st.code(fit.formula, language="r", wrap_lines=True)
     presentation.key_numbers(fit)
@@ -225,12 +226,19 @@ def _model_result(sel: Selection, fit: LmmFit, chart: bool = True) -> None:
         st.warning(explain.singular(fit)[0], icon=":material/warning:")
     if chart:
         model_view._chart(sel, fit)
+    if icc_first:  # the null model's step is about the ICC
+        _icc(fit)
     st.subheader("Random effects")
     render.table(summary.varcorr_table(fit), "lesson_random_effects", show_index=False)
     render.meaning(explain.varcorr(fit))
     st.subheader("Fixed effects")
     render.table(summary.fixef_table(fit), "lesson_fixed_effects", decimals={"df": 2, "t value": 3})
     render.meaning(explain.fixef(fit))
+    if not icc_first:
+        _icc(fit)
+
+
+def _icc(fit: LmmFit) -> None:
     st.subheader("Intraclass correlation and R²")
     render.table(summary.icc_r2_table(fit), "lesson_icc_r2", decimals=3)
     caveat = explain.icc_caveat(fit.spec)
