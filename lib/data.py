@@ -46,6 +46,7 @@ MAX_COLUMNS = 500
 FEW_GROUPS = 5
 SUPPORTED_EXTENSIONS = (".csv", ".tsv", ".txt", ".xlsx", ".parquet")
 
+
 @dataclass(frozen=True)
 class Roles:
     """Which column plays which part in the models.
@@ -395,13 +396,19 @@ def _with_markers(frame: pd.DataFrame, decimal: str = ".") -> pd.DataFrame:
     """Missing-value markers ('.', '-', 'n/a'...) in otherwise numeric columns read as
     missing; the notes travel with the frame (``missing_markers``)."""
     frame, notes = numbers_with_markers(frame, decimal)
-    frame.attrs[MARKERS_ATTR] = notes
+    # Plain JSON values: Streamlit serialises a frame's attrs when it draws the frame.
+    frame.attrs[MARKERS_ATTR] = [
+        {"column": n.column, "markers": list(n.markers), "count": n.count} for n in notes
+    ]
     return frame
 
 
 def missing_markers(frame: pd.DataFrame) -> tuple[MarkerNote, ...]:
     """The columns whose missing-value markers the loader read as missing."""
-    return tuple(frame.attrs.get(MARKERS_ATTR, ()))
+    return tuple(
+        MarkerNote(d["column"], tuple(d["markers"]), int(d["count"]))
+        for d in frame.attrs.get(MARKERS_ATTR, ())
+    )
 
 
 _COMMA_DECIMAL = re.compile(r"(?<![\d.,])-?\d+,\d+(?![\d.,])")
@@ -597,9 +604,7 @@ def guess_roles(frame: pd.DataFrame) -> Roles:
     outcome = candidates[max(ranked)[1]]
     rest = [c for c in candidates if c != outcome]
     plain = [c for c in rest if not looks_like_group(c)] or rest
-    predictor = next(
-        (c for c in plain if tokens(c) & PREDICTOR_WORDS), plain[0] if plain else None
-    )
+    predictor = next((c for c in plain if tokens(c) & PREDICTOR_WORDS), plain[0] if plain else None)
     return Roles(outcome=outcome, predictor=predictor, group=group)
 
 
