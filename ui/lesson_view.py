@@ -88,6 +88,10 @@ def draw(sel: Selection) -> None:
         except ExplorerError as exc:
             show_error(exc)
     _navigation(number, "bottom")
+    st.caption(
+        "Each step fits its own model: the sidebar's model toggles do not apply here; its "
+        "data set, columns and estimation method (REML/ML) do."
+    )
 
 
 def _rows_for_lesson(sel: Selection) -> Selection:
