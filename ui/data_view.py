@@ -144,6 +144,15 @@ def _roles(sel: Selection) -> None:
                 args=(mirror, key),
                 width=300,
             )
+    more = [
+        *(
+            (f"Grouping column {k + 2}", f"{level.column} ({level.relation})")
+            for k, level in enumerate(roles.levels)
+        ),
+        *(("Other fixed effects", ", ".join(roles.covariates)) for _ in roles.covariates[:1]),
+    ]
+    if more:  # set in the sidebar only
+        st.dataframe(pd.DataFrame(more, columns=["role", "column"]), hide_index=True)
     _not_offered(frame)
 
 
