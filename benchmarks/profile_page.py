@@ -42,7 +42,7 @@ _original_run_script = script_runner.ScriptRunner._run_script
 PARTS = (
     ("sidebar (ui.sidebar.draw_sidebar)", "ui/sidebar.py", "draw_sidebar"),
     ("tables (ui.render.table)", "ui/render.py", "table"),
-    ("  formatting numbers (format_table)", "ui/render.py", "format_table"),
+    ("  formatting numbers (shown_table)", "ui/render.py", "shown_table"),
     ("  st.dataframe / st.table", "streamlit/elements/arrow.py", "dataframe"),
     ("  download buttons", "streamlit/elements/widgets/button.py", "download_button"),
     ("charts (ui.render.chart)", "ui/render.py", "chart"),
