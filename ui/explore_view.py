@@ -18,6 +18,13 @@ MAX_FACETS = 12
 
 def draw(sel: Selection) -> None:
     st.title("Explore")
+    _body(sel)
+
+
+@st.fragment
+def _body(sel: Selection) -> None:
+    """Everything below the title. A fragment: its controls ("Show groups of", "Bin
+    width") rerun only these panels, not the sidebar."""
     factor = _view_by(sel)
     try:
         groups = cache.group_summary_by(sel.source, sel.roles.outcome, factor, sel.frame)

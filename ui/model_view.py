@@ -120,7 +120,11 @@ def _header(fit: LmmFit) -> None:
         )
 
 
+@st.fragment
 def _chart(sel: Selection, fit: LmmFit) -> None:
+    """The scatter with each group's fitted line. A fragment: its one control ("Fitted
+    lines for each group of", with several grouping factors) reruns only this chart,
+    not the sidebar and the tables."""
     roles = sel.roles
     x = roles.predictor
     if x is None:
