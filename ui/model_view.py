@@ -12,6 +12,7 @@ from lib.errors import ExplorerError
 from lib.levels import enclosing_factors, factor_columns
 from lib.lmm import LmmFit
 from lib.lmm.result import RanefFactor
+from lib.spec import ModelSpec
 from ui import cache, explain, levels_view, presentation, render, state
 from ui.render import md
 from ui.sidebar import Selection, show_error
@@ -40,16 +41,22 @@ def draw(sel: Selection) -> None:
     if sel.spec is None:
         show_error(sel.spec_error or "Choose the model's terms in the sidebar.")
         st.stop()
+    presenting = presentation.is_on()
+    if not presenting:
+        # The model in words before the fit: what a student reads while a large upload
+        # is still being fitted (the spinner below says how long it has taken).
+        _formula(sel.spec)
     with st.spinner("Fitting the model…", show_time=True):
         try:
             fit = cache.fit(sel.source, sel.spec, sel.frame)
         except ExplorerError as exc:
             show_error(exc)
             st.stop()
-    if presentation.is_on():  # results first: key numbers and chart on the first screen
+    if presenting:  # results first: key numbers and chart on the first screen
         presentation.key_numbers(fit)
         _chart(sel, fit)
         presentation.toc(MODEL_SECTIONS)
+        _formula(fit.spec)
         _header(fit)
         levels_view.warn_pitfalls(sel, "model")
     else:
@@ -77,11 +84,14 @@ def _presets() -> None:
             )
 
 
-def _header(fit: LmmFit) -> None:
-    method = "REML" if fit.reml else "maximum likelihood"
+def _formula(spec: ModelSpec) -> None:
+    method = "REML" if spec.reml else "maximum likelihood"
     st.subheader(f"Linear mixed model fit by {method}")
-    st.code(fit.formula, language="r", wrap_lines=True)
-    st.markdown(explain.formula(fit.spec))
+    st.code(spec.formula(), language="r", wrap_lines=True)
+    st.markdown(explain.formula(spec))
+
+
+def _header(fit: LmmFit) -> None:
     # Two rows of three: six metrics in one row are cut to "98…" on a 1280 px projector.
     top = st.columns(3)
     top[0].metric(
