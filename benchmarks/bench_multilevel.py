@@ -49,7 +49,7 @@ from lib.design import build_design  # noqa: E402
 from lib.lmm import blas, fit_lmm  # noqa: E402
 from lib.lmm.blocked import BlockedModel  # noqa: E402
 from lib.lmm.optimize import optimize_theta  # noqa: E402
-from lib.lmm.solvers import blocked_search, layouts_of, threads_for  # noqa: E402
+from lib.lmm.solvers import blocked_search, layouts_of  # noqa: E402
 from lib.lmm.stats import model_stats  # noqa: E402
 from lib.spec import ModelSpec, RandomTerm  # noqa: E402
 
@@ -119,8 +119,7 @@ def to_optimum(frame: pd.DataFrame, spec: ModelSpec) -> float:
         if len(stats.terms) == 1:
             return optimize_theta(stats.one_term(), layouts[0], spec.reml)[1]
         model = BlockedModel(stats, list(layouts))
-        with threads_for(model):
-            return blocked_search(model, spec.reml)[1]
+        return blocked_search(model, stats, spec.reml)[1]
 
 
 def median_time(func, repeats: int) -> tuple[float, object]:  # noqa: ANN001

@@ -23,9 +23,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from lib.aggregate.cli import add_engine_arguments, fit_data
 from lib.data import check_table, load_table
 from lib.errors import ExplorerError, SpecError
-from lib.lmm import LmmFit, fit_lmm
+from lib.lmm import LmmFit
 from lib.spec import ModelSpec
 
 EXIT_BAD_INPUT = 2
@@ -41,7 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m lib", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     fit = sub.add_parser("fit", help="fit a linear mixed model and print its summary as JSON")
-    fit.add_argument("data", help="CSV, Parquet or Excel (.xlsx) file")
+    fit.add_argument(
+        "data",
+        help="CSV, Parquet or Excel (.xlsx) file, a glob of Parquet files, or (Spark) a table",
+    )
     fit.add_argument(
         "--spec",
         help="MODEL.json: {outcome, fixed, random: [{group, intercept, slopes, correlated}], "
@@ -57,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fit.add_argument("--uncorrelated", action="store_true", help="(1|g) + (0+x|g) form")
     fit.add_argument("--ml", action="store_true", help="maximum likelihood instead of REML")
+    add_engine_arguments(fit)
     return parser
 
 
@@ -242,8 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         warnings.simplefilter("always")
         try:
             spec = spec_from_args(args)
-            frame = read_data(args.data, spec)
-            fit = fit_lmm(frame, spec)
+            fit = fit_data(args, spec, read_data)
             document = fit_to_json(fit)
         except ExplorerError as exc:
             print(f"error: {_one_line(str(exc))}", file=sys.stderr)

@@ -548,7 +548,9 @@ def _group_score(frame: pd.DataFrame, column: str) -> float | None:
         score += 2
     else:
         values = series.dropna().to_numpy(dtype=float)
-        if not np.all(np.mod(values, 1) == 0):
+        # Only whole numbers can be group codes; inf and NaN are not (and np.mod of
+        # them warns).
+        if not np.all(np.isfinite(values)) or not np.all(np.mod(values, 1) == 0):
             return None
     # Between two otherwise equal candidates, more groups make a better mixed model.
     return score + min(n_levels, 1000) / 1000

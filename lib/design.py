@@ -105,11 +105,7 @@ def fixed_matrix(
             names.append(name)
             continue
         codes, levels = factor_codes(series)
-        if len(levels) < 2:
-            raise DataError(
-                f"Categorical predictor '{name}' has only one value ({levels[0]!r} if any) "
-                "after removing missing rows; it cannot explain anything. Remove it."
-            )
+        check_factor(name, levels)
         for k, level in enumerate(levels[1:], start=1):
             columns.append((codes == k).astype(float))
             names.append(f"{name}{level}")
@@ -274,11 +270,16 @@ def non_numeric_example(series: pd.Series) -> str:
     return repr(str(value)[:60])
 
 
+def require_columns(available: Sequence[str], columns: Sequence[str]) -> None:
+    """DataError naming the first of ``columns`` that is not ``available``."""
+    missing = [c for c in columns if c not in available]
+    if missing:
+        raise DataError(missing_column_message(missing[0], available))
+
+
 def complete_rows(frame: pd.DataFrame, columns: Sequence[str]) -> tuple[pd.DataFrame, int]:
     """Rows with a usable value in every column (NaN, None and +-inf removed)."""
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise DataError(missing_column_message(missing[0], frame.columns))
+    require_columns(frame.columns, columns)
     # Column by column: frame.loc[:, columns] copies a sub-frame, which alone cost
     # 1.5 ms of a 10 ms tutorial-sized fit.
     keep = np.ones(len(frame), dtype=bool)
@@ -327,21 +328,11 @@ def build_design(frame: pd.DataFrame, spec: ModelSpec) -> Design:
     """
     clean, n_dropped = complete_rows(frame, spec.columns)
     if not is_numeric_column(clean[spec.outcome]):
-        raise DataError(
-            f"The outcome '{spec.outcome}' must be numeric, but it holds text or categories "
-            f"(for example {_example(clean[spec.outcome])}). Choose a numeric outcome."
-        )
+        raise not_numeric_outcome(spec.outcome, _example(clean[spec.outcome]))
     for name in spec.slope_columns:
         if not is_numeric_column(clean[name]):
-            raise DataError(
-                f"A random slope needs a numeric column, but '{name}' is categorical "
-                f"(for example {_example(clean[name])}). Use it as a fixed predictor only."
-            )
-    if len(clean) < MIN_ROWS:
-        raise DataError(
-            f"Only {len(clean)} complete rows remain after dropping {n_dropped} with missing "
-            f"values in {list(spec.columns)}; a mixed model needs many more."
-        )
+            raise not_numeric_slope(name, _example(clean[name]))
+    check_rows(spec, len(clean), n_dropped)
     terms = tuple(_term_design(clean, term) for term in spec.random)
     # lme4's mkReTrms orders terms by rev(order(nlevels)): decreasing number of
     # levels, and terms with equal numbers of levels in reverse order of the formula.
@@ -349,16 +340,7 @@ def build_design(frame: pd.DataFrame, spec: ModelSpec) -> Design:
     for name in spec.fixed:
         _check_not_stray_text(clean[name], name)
     X, fixef_names = fixed_matrix(clean, spec.fixed)
-    p = X.shape[1]
-    if len(clean) <= p:
-        raise DataError(
-            f"{len(clean)} rows cannot estimate {p} fixed effects; add data or remove predictors."
-        )
-    if _rank_deficient(X):
-        raise DataError(
-            "The fixed-effect predictors are collinear (one is a combination of the others): "
-            f"{list(fixef_names)}. Remove one of them."
-        )
+    check_fixed(len(clean), fixef_names, unit_gram(X))
     return Design(
         y=clean[spec.outcome].to_numpy(dtype=float),
         X=X,
@@ -390,11 +372,7 @@ def _check_not_stray_text(series: pd.Series, name: str) -> None:
 
 def _term_design(clean: pd.DataFrame, term: RandomTerm) -> TermDesign:
     codes, levels = interaction_codes(clean, term.group)
-    if len(levels) < 2:
-        raise DataError(
-            f"The grouping factor '{term.name}' has {len(levels)} distinct value(s) "
-            "after removing missing rows; a multilevel model needs at least 2 groups."
-        )
+    check_groups(term, len(levels))
     z_cols = ([np.ones(len(clean))] if term.intercept else []) + [
         clean[c].to_numpy(dtype=float) for c in term.slopes
     ]
@@ -403,22 +381,86 @@ def _term_design(clean: pd.DataFrame, term: RandomTerm) -> TermDesign:
     )
 
 
-def _rank_deficient(X: np.ndarray) -> bool:
-    """Exact collinearity among X's columns, judged on the p x p Gram matrix.
+# The checks of build_design, written once for every engine (lib.aggregate runs them
+# on statistics computed in SQL).
+
+
+def not_numeric_outcome(name: str, example: str) -> DataError:
+    return DataError(
+        f"The outcome '{name}' must be numeric, but it holds text or categories "
+        f"(for example {example}). Choose a numeric outcome."
+    )
+
+
+def not_numeric_slope(name: str, example: str) -> DataError:
+    return DataError(
+        f"A random slope needs a numeric column, but '{name}' is categorical "
+        f"(for example {example}). Use it as a fixed predictor only."
+    )
+
+
+def check_rows(spec: ModelSpec, n: int, n_dropped: int) -> None:
+    """Enough complete rows for any model."""
+    if n < MIN_ROWS:
+        raise DataError(
+            f"Only {n} complete rows remain after dropping {n_dropped} with missing "
+            f"values in {list(spec.columns)}; a mixed model needs many more."
+        )
+
+
+def check_groups(term: RandomTerm, nlevels: int) -> None:
+    """At least two levels of a grouping factor."""
+    if nlevels < 2:
+        raise DataError(
+            f"The grouping factor '{term.name}' has {nlevels} distinct value(s) "
+            "after removing missing rows; a multilevel model needs at least 2 groups."
+        )
+
+
+def check_factor(name: str, levels: Sequence[str]) -> None:
+    """At least two levels of a categorical fixed predictor."""
+    if len(levels) < 2:
+        raise DataError(
+            f"Categorical predictor '{name}' has only one value ({levels[0]!r} if any) "
+            "after removing missing rows; it cannot explain anything. Remove it."
+        )
+
+
+def check_fixed(n: int, fixef_names: Sequence[str], gram: np.ndarray) -> None:
+    """More rows than fixed effects, and no exact collinearity (judged on X'X)."""
+    p = len(fixef_names)
+    if n <= p:
+        raise DataError(
+            f"{n} rows cannot estimate {p} fixed effects; add data or remove predictors."
+        )
+    if rank_deficient(gram):
+        raise DataError(
+            "The fixed-effect predictors are collinear (one is a combination of the others): "
+            f"{list(fixef_names)}. Remove one of them."
+        )
+
+
+def unit_gram(X: np.ndarray) -> np.ndarray:
+    """X'X, with columns first divided by their largest |value| where values are extreme.
+
+    A predictor measured in units of 1e-300 or 1e300 then neither underflows to
+    a zero column nor overflows the Gram matrix: the rank does not depend on units.
+    """
+    peak = np.maximum(X.max(axis=0), -X.min(axis=0))  # max |x| without an n x p copy
+    if np.all(peak > 0) and np.all(np.isfinite(peak)):
+        if peak.min() < 1e-100 or peak.max() > 1e100:  # rescaling copies X: only when needed
+            X = X / peak
+    return X.T @ X
+
+
+def rank_deficient(gram: np.ndarray) -> bool:
+    """Exact collinearity among X's columns, judged on the p x p Gram matrix X'X.
 
     An SVD of the n x p matrix cost 28 ms at 10^6 rows; the Gram matrix scaled
     to unit diagonal has eigenvalues = squared singular values of the column-
     normalised X, so 1e-14 here is a singular-value ratio of 1e-7 (R's lm tol).
-    Columns are first divided by their largest absolute value, so that a
-    predictor measured in units of 1e-300 or 1e300 neither underflows to a zero
-    column nor overflows the Gram matrix (the rank does not depend on units).
+    ``unit_gram`` makes the Gram matrix of extreme columns safe to form.
     """
-    peak = np.maximum(X.max(axis=0), -X.min(axis=0))  # max |x| without an n x p copy
-    if np.any(peak == 0) or not np.all(np.isfinite(peak)):
-        return True
-    if peak.min() < 1e-100 or peak.max() > 1e100:  # rescaling copies X: only when needed
-        X = X / peak
-    gram = X.T @ X
     scale = np.sqrt(np.diag(gram))
     if np.any(scale == 0):
         return True

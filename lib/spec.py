@@ -18,6 +18,7 @@ typed is ever parsed or evaluated (see ``lib.design`` for how arrays are built).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -32,7 +33,10 @@ def r_name(column: str) -> str:
     """Quote a column name the way R prints a non-syntactic name (backticks)."""
     if _PLAIN_NAME.match(column) and not re.match(r"^\.[0-9]", column):
         return column
-    return "`" + column.replace("`", "\\`") + "`"
+    # R processes escapes inside backticks, so a backslash or a line break must be
+    # escaped too for the printed formula to name the same column when R reads it.
+    escaped = json.dumps(column, ensure_ascii=False)[1:-1].replace('\\"', '"')
+    return "`" + escaped.replace("`", "\\`") + "`"
 
 
 def _names(value: object, what: str) -> tuple[str, ...]:

@@ -16,6 +16,7 @@ import os
 from collections.abc import Callable
 
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 from streamlit.dataframe_util import convert_anything_to_arrow_bytes
 
@@ -183,6 +184,25 @@ def arrow_datasets(spec: dict) -> dict:
             for name, values in datasets.items()
         }
     return spec
+
+
+def json_datasets(spec: dict) -> dict:
+    """A copy of ``spec`` with Arrow datasets (``arrow_datasets``) back as lists of
+    records: what vl-convert and other Vega-Lite renderers read (report downloads)."""
+    datasets = spec.get("datasets") or {}
+    return (
+        {
+            **spec,
+            "datasets": {
+                name: pa.ipc.open_stream(values).read_all().to_pylist()
+                if isinstance(values, bytes)
+                else values
+                for name, values in datasets.items()
+            },
+        }
+        if datasets
+        else dict(spec)
+    )
 
 
 @st.cache_data(max_entries=256, ttl=TTL, show_spinner=False)

@@ -19,8 +19,9 @@ from lib.design import common_rows, finite_range
 from lib.errors import ExplorerError
 from lib.groups import dummy_coding
 from lib.lmm import LmmFit
+from lib.ols_summary import dummy_equations
 from lib.spec import ModelSpec
-from ui import cache, explain, render
+from ui import cache, equations_view, explain, render
 from ui.explain import num
 from ui.render import md
 from ui.sidebar import Selection, show_error
@@ -216,6 +217,8 @@ def _dummy(ctx: _Context):  # noqa: ANN202
         }
     )
     render.table(comparison, "mean_differences", show_index=False, decimals=3)
+    st.markdown("**The model written per group** (the tutorial's equations):")
+    equations_view.group_lines(ctx.y, dummy_equations(fit, diffs.levels, diffs.coef))
     render.meaning(
         f"Every group shares the slope {num(diffs.slope)}, but has its own intercept. The "
         "coefficients are smaller than the raw differences of means when part of those "
@@ -246,6 +249,7 @@ def _separate(ctx: _Context):  # noqa: ANN202
     render.table(
         summary.per_group_long(per_group), "separate_details", show_index=False, height=300
     )
+    equations_view.separate_details(per_group)
     if per_group.aliased_levels:
         st.warning(
             "No slope could be estimated in "

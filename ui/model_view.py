@@ -12,8 +12,19 @@ from lib.errors import ExplorerError
 from lib.levels import enclosing_factors, factor_columns
 from lib.lmm import LmmFit
 from lib.lmm.result import RanefFactor
+from lib.notes import conditioning_note
 from lib.spec import ModelSpec
-from ui import cache, explain, levels_view, presentation, render, state
+from ui import (
+    cache,
+    diagnostics_view,
+    equations_view,
+    explain,
+    levels_view,
+    presentation,
+    render,
+    report_view,
+    state,
+)
 from ui.render import md
 from ui.sidebar import Selection, show_error
 
@@ -24,6 +35,9 @@ MODEL_SECTIONS = (
     "Fixed effects",
     "Random effects per group",
     "Intraclass correlation and R²",
+    equations_view.SECTION,
+    diagnostics_view.SECTION,
+    report_view.SECTION,
 )
 MAX_CATERPILLAR = 40  # groups in the random-effects interval chart
 # Short, distinct button labels (the preset names stay the keys and the URL's words).
@@ -54,7 +68,7 @@ def draw(sel: Selection) -> None:
             st.stop()
     if presenting:  # results first: key numbers and chart on the first screen
         presentation.key_numbers(fit)
-        _chart(sel, fit)
+        main_chart = _chart(sel, fit)
         presentation.toc(MODEL_SECTIONS)
         _formula(fit.spec)
         _header(fit)
@@ -62,8 +76,11 @@ def draw(sel: Selection) -> None:
     else:
         _header(fit)
         levels_view.warn_pitfalls(sel, "model")
-        _chart(sel, fit)
+        main_chart = _chart(sel, fit)
     _sections(sel, fit)
+    equations_view.draw(sel, fit)
+    diagnostics_view.draw(sel, fit)
+    report_view.draw(sel, fit, main_chart)
 
 
 def _presets() -> None:
@@ -117,6 +134,9 @@ def _header(fit: LmmFit) -> None:
         )
     else:
         st.caption("No rows were dropped: every row has all the model's columns.")
+    note = conditioning_note(fit)
+    if note:
+        st.caption(md(note))
     if fit.singular:
         text, changes, label = explain.singular(fit)
         st.warning(text, icon=":material/warning:")
@@ -130,15 +150,17 @@ def _header(fit: LmmFit) -> None:
         )
 
 
-@st.fragment
-def _chart(sel: Selection, fit: LmmFit) -> None:
-    """The scatter with each group's fitted line. A fragment: its one control ("Fitted
-    lines for each group of", with several grouping factors) reruns only this chart,
-    not the sidebar and the tables."""
+def _chart(sel: Selection, fit: LmmFit) -> dict | None:
+    """Draw the scatter with each group's fitted line; return its spec (for downloads).
+
+    Not an ``st.fragment``: its "Fitted lines for each group of" control would then
+    rerun only the chart, and the report and chart downloads further down, which take
+    this spec, would keep the previous factor's chart.
+    """
     roles = sel.roles
     x = roles.predictor
     if x is None:
-        return
+        return None
     name = levels_view.lines_factor(fit)
     try:
         spec = cache.keyed_chart_spec(
@@ -148,8 +170,9 @@ def _chart(sel: Selection, fit: LmmFit) -> None:
         )
     except ExplorerError as exc:
         show_error(exc)
-        return
+        return None
     render.chart(spec, f"Scatter of {roles.outcome} against {x} with fitted lines per group")
+    return spec
 
 
 def _scatter_inputs(sel: Selection, fit: LmmFit, name: str) -> tuple[tuple, dict]:

@@ -1,22 +1,20 @@
-"""How many BLAS threads a fit uses.
+"""How many BLAS threads a fit uses: one.
 
 Most matrices of a fit are tiny (p x p, q x q): multithreaded BLAS only adds
-wake-up latency, which measured 0.3 s per fit on a busy 2-core machine, so fits
-run single-threaded. The exception is a large dense diagonal block of the
-blocked factor (crossed factors with many levels), whose Cholesky is the bulk
-of each solve and does run faster on both cores.
+wake-up latency (0.3 s per fit on a busy 2-core machine). Even the one large
+dense block of a crossed model (InstEval's 1,128 lecturers) is faster on one
+thread here: with other processes on the two cores, OpenBLAS's threads spin
+and a solve took 0.64 s on two threads against 27 ms on one (measured with
+the app's server and tests running). A Streamlit server fits in many threads
+at once anyway, so one BLAS thread per fit is also what uses the cores best.
 """
 
 from __future__ import annotations
 
-import os
 from contextlib import AbstractContextManager
 from functools import cache
 
 from threadpoolctl import ThreadpoolController
-
-#: A dense block at least this large is factorised with every core.
-PARALLEL_BLOCK = 512
 
 
 @cache
@@ -27,7 +25,3 @@ def _controller() -> ThreadpoolController:
 
 def single_thread() -> AbstractContextManager:
     return _controller().limit(limits=1, user_api="blas")
-
-
-def all_cores() -> AbstractContextManager:
-    return _controller().limit(limits=os.cpu_count() or 1, user_api="blas")

@@ -248,7 +248,7 @@ class BlockedModel:
                 prod = self._product(j, j, m, below, lams, diag)
                 update = prod if update is None else _add(update, prod)
             if update is not None and self._deciding:
-                big = sp.issparse(update) is False or _off_block_nonzero(update, t.q)
+                big = _off_block_nonzero(update, t.q)
                 self.dense_diag[j] = bool(big)
                 if big and t.size**2 > MAX_DENSE_CELLS:
                     raise FitError(

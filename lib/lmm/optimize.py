@@ -336,10 +336,11 @@ def _bobyqa(
 def optimize_general(
     evaluate: Callable[[np.ndarray], np.ndarray],
     lower: np.ndarray,
-    start: np.ndarray,
+    starts: np.ndarray,
     polish: bool = True,
 ) -> tuple[np.ndarray, float, OptimizerSummary]:
-    """The search for several random terms: BOBYQA from lme4's start, then stages 2-4.
+    """The search for several random terms: BOBYQA from the best of ``starts``, then
+    stages 2-4.
 
     One solve costs a whole blocked factorisation here, so a derivative-free
     search (as lme4 and MixedModels.jl use) beats finite-difference gradients.
@@ -349,6 +350,8 @@ def optimize_general(
     stopping rule already lands within rounding of it.
     """
     devfun = BatchedDeviance(evaluate)
+    starts = np.atleast_2d(starts)
+    start = starts[int(np.argmin(devfun.many(starts)))] if len(starts) > 1 else starts[0]
     results = [_bobyqa(devfun, start, lower)]
     if not polish and devfun.best_theta is not None:
         # A restart with a small trust region rebuilds BOBYQA's quadratic model near
@@ -367,7 +370,7 @@ def optimize_general(
         lower,
         start,
         results,
-        f"BOBYQA (nlopt) from lme4's start, {stages}",
+        f"BOBYQA (nlopt) from the better of lme4's start and the one-term fits, {stages}",
         restart=lambda x0: _bobyqa(devfun, x0, lower),
         polish=polish,
     )

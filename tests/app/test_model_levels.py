@@ -30,7 +30,9 @@ def _metric(at, label: str) -> str:
 
 
 def _charts(at) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    """The model's charts (the diagnostics section's are tested on their own)."""
+    specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    return [s for s in specs if s.get("description") != "diagnostics"]
 
 
 def _pupils_spec(relation: str = "nested", **class_effects) -> object:

@@ -11,10 +11,11 @@ import pyarrow as pa
 import pytest
 from conftest import frame_with, labelled
 
+from lib import charts as lib_charts
 from lib.data import load_bundled
 from lib.lmm import fit_lmm
 from lib.spec import ModelSpec
-from ui import cache, render
+from ui import cache, render, report_view
 
 PAGE = "pages/3_Model.py"
 RI = ModelSpec.one_factor("test_score", "school", fixed=("study_time",))
@@ -72,3 +73,26 @@ def test_cached_tables_follow_the_model(open_page) -> None:
         assert fixef.loc["(Intercept)", "Std. Error"] == f"{fit.beta_se[0]:,.4f}"
         varcorr = frame_with(at, "Std.Dev.")
         assert varcorr["Variance"].iloc[-1] == f"{fit.varcorr.residual_variance:,.4f}"
+
+
+def test_json_datasets_undo_arrow_datasets() -> None:
+    records = [{"x": 1.5, "g": "a"}, {"x": -2.0, "g": "b"}]
+    spec = {"datasets": {"d1": records}, "mark": "point"}
+    packed = cache.arrow_datasets(dict(spec))
+    assert isinstance(packed["datasets"]["d1"], bytes)
+    assert cache.json_datasets(packed) == spec
+    assert cache.json_datasets({"mark": "point"}) == {"mark": "point"}
+
+
+def test_the_page_chart_downloads_render_from_the_cached_spec() -> None:
+    """The Model page caches its chart with Arrow datasets; the PNG/SVG downloads and
+    the report must still get every point (vl-convert reads only JSON records)."""
+    frame = load_bundled("schools")
+    spec = cache.arrow_datasets(
+        lib_charts.scatter_chart(frame, "study_time", "test_score", "school").to_dict(
+            validate=False
+        )
+    )
+    svg = report_view._svg(spec).decode("utf-8")
+    assert svg.count("<path") >= len(frame)  # one mark per student
+    assert report_view._png(spec).startswith(b"\x89PNG")

@@ -1,0 +1,95 @@
+"""lib.report: a self-contained HTML report with the fit's numbers, charts as SVG/PNG."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lib import charts, report
+from lib.data import load_bundled
+from lib.lmm import fit_lmm
+from lib.spec import ModelSpec
+
+HOSTILE = '<script>alert("x")</script> & <img src=x onerror=alert(1)>'
+RIS = ModelSpec.one_factor(
+    "test_score", "school", fixed=("study_time",), random_slopes=("study_time",)
+)
+
+
+@pytest.fixture(scope="module")
+def fit():
+    return fit_lmm(load_bundled("schools"), RIS)
+
+
+def _scatter(label: str = "A") -> dict:
+    points = pd.DataFrame(
+        {"x": [1.0, 2.0, 3.0, 4.0], "y": [2.0, 3.0, 1.0, 4.0], "g": [label, label, "B", "B"]}
+    )
+    return charts.scatter_chart(points, "x", "y", "g", title="T").to_dict()
+
+
+def test_report_holds_the_fits_numbers(fit):
+    text = report.build_report("Report", ["Data: schools"], report.fit_sections(fit))
+    assert text.startswith("<!DOCTYPE html>")
+    assert html.escape(fit.formula) in text
+    assert f"{fit.criterion:,.4f}" in text  # 916.7838
+    for b, se in zip(fit.beta, fit.beta_se, strict=True):
+        assert f"<td>{b:,.4f}</td>" in text and f"<td>{se:,.4f}</td>" in text
+    for v in fit.varcorr.terms[0].variances:
+        assert f"<td>{v:,.4f}</td>" in text
+    assert f"<td>{fit.varcorr.residual_variance:,.4f}</td>" in text
+    assert f"<td>{fit.icc.adjusted:,.4f}</td>" in text
+    assert "<script" not in text and "http://" not in text.replace("http://www.w3.org", "")
+
+
+def test_hostile_text_is_escaped_everywhere():
+    frame = pd.DataFrame({HOSTILE: [1.5]}, index=pd.Index([HOSTILE], name=HOSTILE))
+    section = report.Section(
+        HOSTILE,
+        text=(HOSTILE,),
+        tables=((HOSTILE, frame, True),),
+        charts=((HOSTILE, _scatter(HOSTILE)),),
+        code=HOSTILE,
+        notes=(HOSTILE,),
+    )
+    text = report.build_report(HOSTILE, [HOSTILE], [section])
+    assert "<script" not in text and "<img" not in text
+    assert html.escape(HOSTILE) in text
+    svg = re.search(r"<svg.*?</svg>", text, re.S).group(0)
+    assert report.svg_is_safe(svg)
+    assert "&lt;script&gt;" in svg  # the label as text in the chart's legend
+
+
+def test_svg_safety_check():
+    assert report.svg_is_safe('<svg xmlns="http://www.w3.org/2000/svg"><text>a</text></svg>')
+    assert not report.svg_is_safe('<svg xmlns="http://www.w3.org/2000/svg"><script/></svg>')
+    assert not report.svg_is_safe('<svg xmlns="http://www.w3.org/2000/svg" onload="x()"/>')
+    assert not report.svg_is_safe(
+        '<svg xmlns="http://www.w3.org/2000/svg"><a href="javascript:x()">a</a></svg>'
+    )
+    assert not report.svg_is_safe("<svg><unclosed>")
+
+
+def test_charts_render_without_a_browser():
+    spec = _scatter()
+    assert spec["width"] == "container" or spec.get("layer")
+    fixed = report.static_spec(spec, 640)
+    assert "container" not in str(fixed)
+    svg = report.chart_svg(spec)
+    assert svg.lstrip().startswith("<svg") and 'width="' in svg
+    png = report.chart_png(spec)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_table_html_formats_like_the_app():
+    frame = pd.DataFrame(
+        {"Estimate": [27.4288, np.nan], "Pr(>|t|)": [1e-20, 0.0123], "n": [3, 4]},
+        index=["(Intercept)", "x"],
+    )
+    out = report.table_html(frame)
+    assert "<td>27.4288</td>" in out and "<td>&lt; 2e-16</td>" in out
+    assert "<td>0.0123</td>" in out and "<td>3</td>" in out and "<td></td>" in out

@@ -1,0 +1,102 @@
+"""lib.snippets: the lme4 call and a Python script that reproduces the fit."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lib.snippets import lme4_call, lmer_line, python_script, r_string
+from lib.spec import ModelSpec, RandomTerm
+
+ROOT = Path(__file__).resolve().parents[1]
+RIS = ModelSpec.one_factor(
+    "test_score", "school", fixed=("study_time",), random_slopes=("study_time",)
+)
+HOSTILE = "x'); __import__('os').system('echo pwned'); ('\"\"\"\n#"
+
+
+def _string_constants(tree: ast.AST) -> list[str]:
+    return [
+        n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+    ]
+
+
+def test_lmer_line_follows_the_toggles():
+    assert lmer_line(RIS) == (
+        "lmer(test_score ~ 1 + study_time + (1 + study_time | school), data = d, REML = TRUE)"
+    )
+    ml = RIS.with_term(correlated=False).with_changes(reml=False)
+    assert lmer_line(ml) == (
+        "lmer(test_score ~ 1 + study_time + (1 | school) + (0 + study_time | school), "
+        "data = d, REML = FALSE)"
+    )
+
+
+def test_r_script_quotes_file_names_and_odd_columns():
+    spec = ModelSpec.one_factor("Résultat final", "a\\b`c", fixed=("x\ny",))
+    script = lme4_call(spec, 'my "data".csv')
+    assert 'read.csv("my \\"data\\".csv")' in script
+    # R processes escapes inside backticks: a backslash, a backtick and a line break
+    # are escaped so that R reads back the same names.
+    assert "`Résultat final` ~ 1 + `x\\ny` + (1 | `a\\\\b\\`c`)" in script
+    assert r_string("é") == '"é"'
+
+
+def test_python_script_for_bundled_data_runs_and_gives_the_fit():
+    script = python_script(RIS, bundled="schools")
+    ast.parse(script)
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert "test_score ~ 1 + study_time + (1 + study_time | school)" in out.stdout
+    assert "REML criterion 916.78" in out.stdout  # the tutorial's 916.784
+
+
+@pytest.mark.parametrize("where", ["outcome", "fixed", "group", "slope", "file"])
+def test_hostile_names_stay_string_literals(where):
+    name = HOSTILE
+    outcome, fixed, group, slopes, data_file = "y", ("x",), ("g",), ("x",), "data.csv"
+    if where == "outcome":
+        outcome = name
+    elif where == "fixed":
+        fixed = (name,)
+    elif where == "group":
+        group = (name,)
+    elif where == "slope":
+        slopes = (name,)
+    else:
+        data_file = name
+    spec = ModelSpec(outcome, fixed, (RandomTerm(group, slopes=slopes),))
+    script = python_script(spec, data_file=data_file)
+    tree = ast.parse(script)  # still valid Python
+    assert name in _string_constants(tree)  # the name is one string literal
+    # and nothing else: the same statements as with a harmless name
+    plain = ast.parse(python_script(RIS, data_file="data.csv"))
+    assert [type(s).__name__ for s in tree.body] == [type(s).__name__ for s in plain.body]
+    calls = {
+        n.func.attr if isinstance(n.func, ast.Attribute) else n.func.id
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call)
+    }
+    assert calls == {
+        "Path",
+        "load_table",
+        "read_bytes",
+        "from_dict",
+        "fit_lmm",
+        "print",
+        "dict",
+        "zip",
+    }
+    # The dict literal reads back to the spec itself.
+    literal = next(
+        n.args[0]
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call) and getattr(n.func, "attr", "") == "from_dict"
+    )
+    assert ModelSpec.from_dict(ast.literal_eval(literal)) == spec
