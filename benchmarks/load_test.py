@@ -129,30 +129,32 @@ async def session(
         result.errors.append(f"{type(exc).__name__}: {exc}"[:200])
 
 
-def _rss_kb(pid: int | None) -> int | None:
-    if pid is None:
-        return None
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
-        return None
-    return None
+def _rss_kb(pids: list[int]) -> int | None:
+    """Resident memory of the server processes together (None without pids)."""
+    total = 0
+    for pid in pids:
+        try:
+            lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+        except OSError:
+            return None
+        total += next((int(line.split()[1]) for line in lines if line.startswith("VmRSS:")), 0)
+    return total if pids else None
 
 
-def _cpu_seconds(pid: int | None) -> float | None:
-    if pid is None:
-        return None
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except OSError:
-        return None
+def _cpu_seconds(pids: list[int]) -> float | None:
+    """User + system CPU time of the server processes together (None without pids)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total if pids else None
 
 
 async def scenario(
-    base: str, n: int, spread: float, toggle: bool, timeout: float, pid: int | None
+    base: str, n: int, spread: float, toggle: bool, timeout: float, pid: list[int]
 ) -> dict:
     n = min(n, MAX_SESSIONS)
     results = [SessionResult() for _ in range(n)]
@@ -252,7 +254,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", help="a running server (localhost only)")
     parser.add_argument("--start", action="store_true", help="start `streamlit run app.py`")
     parser.add_argument("--app-dir", default=str(ROOT), help="with --start: the app to serve")
-    parser.add_argument("--pid", type=int, help="server pid, for memory and CPU")
+    parser.add_argument(
+        "--pid",
+        type=int,
+        action="append",
+        default=[],
+        help="server pid, for memory and CPU (repeat for several processes behind a proxy)",
+    )
     parser.add_argument("--scenario", choices=[*SCENARIOS, "all"], default="all")
     parser.add_argument("--sessions", type=int, help="override the scenario's sessions")
     parser.add_argument("--timeout", type=float, default=120.0, help="per wait, seconds")
@@ -263,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         server = start_server(port, Path(args.app_dir))
-        pid = server.pid
+        pid = [server.pid]
     else:
         base = args.url or "http://127.0.0.1:8501"
         pid = args.pid

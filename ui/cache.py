@@ -13,9 +13,12 @@ upload is reachable from another without its content.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
+from streamlit.dataframe_util import convert_anything_to_arrow_bytes
 
 from lib import charts as lib_charts
 from lib import data as lib_data
@@ -166,6 +169,42 @@ CHART_BUILDERS = {
 }
 
 
+def arrow_datasets(spec: dict) -> dict:
+    """``spec`` with each inline dataset already turned into Arrow IPC bytes.
+
+    ``st.vega_lite_chart`` converts every dataset of a spec to Arrow on every call
+    (list of records -> pandas -> Arrow) and passes bytes through unchanged
+    (``streamlit.elements.vega_charts._marshall_chart_data``); converting once, when
+    the spec is cached, takes that work off every rerun of every session.
+    """
+    datasets = spec.get("datasets")
+    if datasets:
+        spec["datasets"] = {
+            name: values if isinstance(values, bytes) else convert_anything_to_arrow_bytes(values)
+            for name, values in datasets.items()
+        }
+    return spec
+
+
+def json_datasets(spec: dict) -> dict:
+    """A copy of ``spec`` with Arrow datasets (``arrow_datasets``) back as lists of
+    records: what vl-convert and other Vega-Lite renderers read (report downloads)."""
+    datasets = spec.get("datasets") or {}
+    return (
+        {
+            **spec,
+            "datasets": {
+                name: pa.ipc.open_stream(values).read_all().to_pylist()
+                if isinstance(values, bytes)
+                else values
+                for name, values in datasets.items()
+            },
+        }
+        if datasets
+        else dict(spec)
+    )
+
+
 @st.cache_data(max_entries=256, ttl=TTL, show_spinner=False)
 def chart_spec(kind: str, *args: object, **kwargs: object) -> dict:
     """``lib.charts`` builder ``kind`` applied to the arguments, as a Vega-Lite dict.
@@ -175,11 +214,31 @@ def chart_spec(kind: str, *args: object, **kwargs: object) -> dict:
     with ``benchmarks/bench_app.py``). Every argument, frames included, is part of
     the cache key (Streamlit hashes frames under 50,000 rows completely; chart
     frames have at most ``lib.charts.MAX_MARKS`` rows), so a spec is reused only
-    for identical inputs. The data travel inline in the dict's ``datasets``.
+    for identical inputs. The data travel in the dict's ``datasets`` as Arrow bytes
+    (``arrow_datasets``). Where the inputs are determined by a few small values,
+    ``keyed_chart_spec`` skips hashing the frames.
     """
+    return _build_chart(kind, args, kwargs)
+
+
+@st.cache_data(max_entries=256, ttl=TTL, show_spinner=False)
+def keyed_chart_spec(key: str, kind: str, _inputs: Callable[[], tuple[tuple, dict]]) -> dict:
+    """``chart_spec(kind, *args, **kwargs)`` where ``(args, kwargs) = _inputs()``, cached
+    under ``key`` alone.
+
+    ``key`` must determine the inputs completely (e.g. data source id, model spec,
+    roles and the factor shown): then hashing the chart's frames on every rerun (the
+    largest part of a warm Model page's cache look-ups) and preparing them (sampling
+    the points, building the lines) happen once, on a miss.
+    """
+    args, kwargs = _inputs()
+    return _build_chart(kind, args, kwargs)
+
+
+def _build_chart(kind: str, args: tuple, kwargs: dict) -> dict:
     # Schema validation is skipped here (another 8-15 ms a chart): tests/test_charts.py
     # validates every builder's output against the Vega-Lite schema.
-    return CHART_BUILDERS[kind](*args, **kwargs).to_dict(validate=False)
+    return arrow_datasets(CHART_BUILDERS[kind](*args, **kwargs).to_dict(validate=False))
 
 
 @st.cache_data(max_entries=32, ttl=TTL, show_spinner=False)

@@ -23,6 +23,13 @@ def draw(sel: Selection) -> None:
         sel,
         subtitle=f"**{md(roles.outcome)}** by **{md(roles.group)}**: {md(sel.title)}",
     )
+    _body(sel)
+
+
+@st.fragment
+def _body(sel: Selection) -> None:
+    """Everything below the title. A fragment: its controls ("Show groups of", "Bin
+    width") rerun only these panels, not the sidebar."""
     factor = _view_by(sel)
     try:
         groups = cache.group_summary_by(sel.source, sel.roles.outcome, factor, sel.frame)

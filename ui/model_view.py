@@ -13,6 +13,7 @@ from lib.levels import enclosing_factors, factor_columns
 from lib.lmm import LmmFit
 from lib.lmm.result import RanefFactor
 from lib.notes import conditioning_note
+from lib.spec import ModelSpec
 from ui import (
     cache,
     diagnostics_view,
@@ -54,16 +55,22 @@ def draw(sel: Selection) -> None:
     if sel.spec is None:
         show_error(sel.spec_error or "Choose the model's terms in the sidebar.")
         st.stop()
+    presenting = presentation.is_on()
+    if not presenting:
+        # The model in words before the fit: what a student reads while a large upload
+        # is still being fitted (the spinner below says how long it has taken).
+        _formula(sel.spec)
     with st.spinner("Fitting the model…", show_time=True):
         try:
             fit = cache.fit(sel.source, sel.spec, sel.frame)
         except ExplorerError as exc:
             show_error(exc)
             st.stop()
-    if presentation.is_on():  # results first: key numbers and chart on the first screen
+    if presenting:  # results first: key numbers and chart on the first screen
         presentation.key_numbers(fit)
         main_chart = _chart(sel, fit)
         presentation.toc(MODEL_SECTIONS)
+        _formula(fit.spec)
         _header(fit)
         levels_view.warn_pitfalls(sel, "model")
     else:
@@ -94,11 +101,14 @@ def _presets() -> None:
             )
 
 
-def _header(fit: LmmFit) -> None:
-    method = "REML" if fit.reml else "maximum likelihood"
+def _formula(spec: ModelSpec) -> None:
+    method = "REML" if spec.reml else "maximum likelihood"
     st.subheader(f"Linear mixed model fit by {method}")
-    st.code(fit.formula, language="r", wrap_lines=True)
-    st.markdown(explain.formula(fit.spec))
+    st.code(spec.formula(), language="r", wrap_lines=True)
+    st.markdown(explain.formula(spec))
+
+
+def _header(fit: LmmFit) -> None:
     # Two rows of three: six metrics in one row are cut to "98…" on a 1280 px projector.
     top = st.columns(3)
     top[0].metric(
@@ -141,22 +151,40 @@ def _header(fit: LmmFit) -> None:
 
 
 def _chart(sel: Selection, fit: LmmFit) -> dict | None:
-    """Draw the scatter with each group's fitted line; return its spec (for downloads)."""
+    """Draw the scatter with each group's fitted line; return its spec (for downloads).
+
+    Not an ``st.fragment``: its "Fitted lines for each group of" control would then
+    rerun only the chart, and the report and chart downloads further down, which take
+    this spec, would keep the previous factor's chart.
+    """
     roles = sel.roles
     x = roles.predictor
     if x is None:
         return None
     name = levels_view.lines_factor(fit)
+    try:
+        spec = cache.keyed_chart_spec(
+            ("scatter", *_key(sel, fit), repr(roles), name),
+            "scatter",
+            lambda: _scatter_inputs(sel, fit, name),
+        )
+    except ExplorerError as exc:
+        show_error(exc)
+        return None
+    render.chart(spec, f"Scatter of {roles.outcome} against {x} with fitted lines per group")
+    return spec
+
+
+def _scatter_inputs(sel: Selection, fit: LmmFit, name: str) -> tuple[tuple, dict]:
+    """The scatter's data and lines (``lib.charts.scatter_chart``'s arguments)."""
+    roles = sel.roles
+    x = roles.predictor
     columns = factor_columns(fit.spec, name)
     points, sampled = cache.sample_factor(
         sel.source, (roles.outcome, x), columns, charts.MAX_MARKS, sel.frame
     )
     x_range = finite_range(sel.frame, x)
-    try:
-        coef = cache.group_coefficients(sel.source, fit.spec, name, fit, sel.frame)
-    except ExplorerError as exc:
-        show_error(exc)
-        return None
+    coef = cache.group_coefficients(sel.source, fit.spec, name, fit, sel.frame)
     factor = fit.factor(name)
     shown = charts.pick_groups(factor.levels, factor.sizes, MAX_LINES)
     beta = dict(zip(fit.fixef_names, fit.beta, strict=True))
@@ -171,28 +199,33 @@ def _chart(sel: Selection, fit: LmmFit) -> dict | None:
         notes.append("each line includes the effects of the levels its group lies in")
     if roles.covariates:
         notes.append("lines at 0 for the other fixed effects")
-    spec = cache.chart_spec(
-        "scatter",
-        points,
-        x,
-        roles.outcome,
-        name,
-        lines=lines,
-        levels=list(factor.levels),
-        title="Fitted line of each group" if len(fit.ranef) == 1 else f"Fitted line of each {name}",
-        note="; ".join(notes) or None,
-    )
-    render.chart(spec, f"Scatter of {roles.outcome} against {x} with fitted lines per group")
-    return spec
+    title = "Fitted line of each group" if len(fit.ranef) == 1 else f"Fitted line of each {name}"
+    return (points, x, roles.outcome, name), {
+        "lines": lines,
+        "levels": list(factor.levels),
+        "title": title,
+        "note": "; ".join(notes) or None,
+    }
+
+
+def _key(sel: Selection, fit: LmmFit) -> tuple[str, str]:
+    """What determines every table of this fit: the data (by content) and the model.
+
+    Strings: Streamlit hashes a frozen dataclass field by field on every call, a
+    string in one step.
+    """
+    return (sel.source, repr(fit.spec))
 
 
 def _sections(sel: Selection, fit: LmmFit) -> None:
     st.subheader("Scaled residuals")
-    render.table(summary.scaled_residuals(fit), "scaled_residuals", show_index=False)
+    render.table(
+        summary.scaled_residuals(fit), "scaled_residuals", show_index=False, key=_key(sel, fit)
+    )
     render.meaning(explain.residuals(fit.scaled_resid_quantiles))
 
     st.subheader("Random effects")
-    render.table(summary.varcorr_table(fit), "random_effects", show_index=False)
+    render.table(summary.varcorr_table(fit), "random_effects", show_index=False, key=_key(sel, fit))
     groups = "; ".join(f"{md(name)}, {n:,}" for name, n in fit.ngroups.items())
     st.caption(f"Number of obs: {fit.nobs:,}, groups: {groups}")
     render.meaning(explain.varcorr(fit))
@@ -200,13 +233,20 @@ def _sections(sel: Selection, fit: LmmFit) -> None:
         levels_view.shares_panel(fit)
 
     st.subheader("Fixed effects")
-    render.table(summary.fixef_table(fit), "fixed_effects", decimals={"df": 2, "t value": 3})
+    render.table(
+        summary.fixef_table(fit),
+        "fixed_effects",
+        decimals={"df": 2, "t value": 3},
+        key=_key(sel, fit),
+    )
     st.caption("df and p-values: Satterthwaite's method, as lmerTest reports them.")
     render.meaning(explain.fixef(fit))
 
     if len(fit.fixef_names) > 1:
         st.subheader("Correlation of fixed effects")
-        render.table(summary.fixef_corr_table(fit), "fixef_correlation", decimals=3)
+        render.table(
+            summary.fixef_corr_table(fit), "fixef_correlation", decimals=3, key=_key(sel, fit)
+        )
         render.meaning(explain.fixef_corr(fit))
 
     st.subheader("Random effects per group")
@@ -214,7 +254,7 @@ def _sections(sel: Selection, fit: LmmFit) -> None:
         _ranef_panel(sel, fit, factor, suffix="" if k == 0 else f"_{k + 1}")
 
     st.subheader("Intraclass correlation and R²")
-    render.table(summary.icc_r2_table(fit), "icc_r2", decimals=3)
+    render.table(summary.icc_r2_table(fit), "icc_r2", decimals=3, key=_key(sel, fit))
     caveat = explain.icc_caveat(fit.spec)
     if caveat:
         st.info(caveat, icon=":material/info:")
@@ -251,24 +291,33 @@ def _ranef_panel(sel: Selection, fit: LmmFit, factor: RanefFactor, suffix: str) 
     base = f"its {above[-1]}'s" if above else "the fixed"
     for term in factor.names:
         what = "intercept" if term == "(Intercept)" else f"slope of {term}"
-        spec = cache.chart_spec(
-            "ranef",
-            subset,
-            term=term,
-            group_title=factor.group,
-            x_title=f"deviation from {base} {what}"
+        kwargs = {
+            "term": term,
+            "group_title": factor.group,
+            "x_title": f"deviation from {base} {what}"
             if term in fit.fixef_names or above
             else f"random {what}",
-            title=f"Random {what} of {factor.group}" if several else f"Random {what}",
-            note=note,
+            "title": f"Random {what} of {factor.group}" if several else f"Random {what}",
+            "note": note,
+        }
+        spec = cache.keyed_chart_spec(
+            ("ranef", *_key(sel, fit), factor.group, term),
+            "ranef",
+            lambda kwargs=kwargs: ((subset,), kwargs),
         )
         render.chart(spec, f"Random {what} of each group with its interval")
     table = intervals.rename(columns={"group": factor.group})
-    render.table(table, f"random_effects_by_group{suffix}", show_index=False, height=300)
+    render.table(
+        table,
+        f"random_effects_by_group{suffix}",
+        show_index=False,
+        height=300,
+        key=_key(sel, fit),
+    )
     render.meaning(explain.ranef(fit, factor.group))
     st.markdown("Each group's own coefficients (fixed + random effect), lme4's `coef()`:")
     coef = summary.coef_table(fit, factor.group)
-    render.table(coef, f"coefficients_by_group{suffix}", height=300)
+    render.table(coef, f"coefficients_by_group{suffix}", height=300, key=_key(sel, fit))
 
 
 def _null_means(sel: Selection, fit: LmmFit) -> None:
@@ -281,7 +330,7 @@ def _null_means(sel: Selection, fit: LmmFit) -> None:
     levels = list(fit.ranef[0].levels)
     means = pd.Series(groups.mean, index=list(groups.levels)).reindex(levels)
     table = summary.null_model_means(fit, means.to_numpy())
-    render.table(table, "null_model_means")
+    render.table(table, "null_model_means", key=_key(sel, fit))
     render.meaning(
         "The fixed intercept is the grand mean; each group's random intercept is its "
         "deviation from it. Their sum (last column) comes close to the observed mean but is "

@@ -15,7 +15,7 @@ import streamlit as st
 from lib import report
 from lib.lmm import LmmFit
 from lib.notes import conditioning_note
-from ui import diagnostics_view, explain
+from ui import cache, diagnostics_view, explain
 
 SECTION = "Report and downloads"
 
@@ -42,6 +42,7 @@ def readings(fit: LmmFit) -> dict[str, str]:
 
 def report_html(sel: object, fit: LmmFit, main_chart: dict | None) -> bytes:
     """The report of the current Model view (called on click)."""
+    main_chart = None if main_chart is None else cache.json_datasets(main_chart)
     panels = diagnostics_view._build(sel.source, fit.spec, fit, sel.frame)  # type: ignore[attr-defined]
     sections = report.fit_sections(
         fit,
@@ -59,7 +60,12 @@ def report_html(sel: object, fit: LmmFit, main_chart: dict | None) -> bytes:
 
 
 def _svg(spec: dict) -> bytes:
-    return report.chart_svg(spec).encode("utf-8")
+    return report.chart_svg(cache.json_datasets(spec)).encode("utf-8")
+
+
+def _png(spec: dict) -> bytes:
+    # The page's spec carries its data as Arrow bytes (ui.cache.arrow_datasets).
+    return report.chart_png(cache.json_datasets(spec))
 
 
 def draw(sel: object, fit: LmmFit, main_chart: dict | None) -> None:
@@ -82,7 +88,7 @@ def draw(sel: object, fit: LmmFit, main_chart: dict | None) -> None:
         return
     cols[1].download_button(
         "Chart (PNG)",
-        data=partial(report.chart_png, main_chart),
+        data=partial(_png, main_chart),
         file_name="model-chart.png",
         mime="image/png",
         key="download_chart_png",

@@ -1,0 +1,98 @@
+"""Cheaper rendering: tables as Arrow tables of strings, formatted once per (data, model);
+chart datasets converted to Arrow once. The numbers must stay the ones lib computed."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+from conftest import frame_with, labelled
+
+from lib import charts as lib_charts
+from lib.data import load_bundled
+from lib.lmm import fit_lmm
+from lib.spec import ModelSpec
+from ui import cache, render, report_view
+
+PAGE = "pages/3_Model.py"
+RI = ModelSpec.one_factor("test_score", "school", fixed=("study_time",))
+
+
+def test_shown_table_formats_every_cell_as_a_string() -> None:
+    frame = pd.DataFrame(
+        {"Estimate": [1.23456, -2.0], "Pr(>|t|)": [1e-20, 0.04567], "n": [3, 1200]},
+        index=pd.Index(["(Intercept)", "x"], name="Estimate"),  # index named like a column
+    )
+    shown = render.shown_table(frame, {"Estimate": 2})
+    assert isinstance(shown, pa.Table)
+    assert shown.column_names == ["Estimate ", "Estimate", "Pr(>|t|)", "n"]
+    assert all(t == pa.string() for t in shown.schema.types)
+    assert shown.to_pydict() == {
+        "Estimate ": ["(Intercept)", "x"],
+        "Estimate": ["1.23", "-2.00"],
+        "Pr(>|t|)": ["< 2e-16", "0.0457"],
+        "n": ["3", "1,200"],
+    }
+    assert render.shown_table(frame, 3, show_index=False).column_names == list(frame.columns)
+
+
+def test_shown_table_keeps_blank_and_infinite_cells_readable() -> None:
+    frame = pd.DataFrame({"v": [math.nan, math.inf, 1e-7, None]})
+    assert render.shown_table(frame, show_index=False).column("v").to_pylist() == [
+        "",
+        "Inf",
+        "1.000e-07",
+        "",
+    ]
+
+
+def test_arrow_datasets_carry_the_same_rows() -> None:
+    records = [{"x": 1.5, "g": "a"}, {"x": -2.0, "g": "=cmd"}]
+    spec = cache.arrow_datasets({"datasets": {"d1": records, "d2": []}, "mark": "point"})
+    assert spec["mark"] == "point"
+    table = pa.ipc.open_stream(spec["datasets"]["d1"]).read_all()
+    assert table.to_pylist() == records
+    assert pa.ipc.open_stream(spec["datasets"]["d2"]).read_all().num_rows == 0
+    assert cache.arrow_datasets(dict(spec)) == spec  # bytes pass through unchanged
+
+
+def test_cached_tables_follow_the_model(open_page) -> None:
+    """The formatted tables are cached by (data, model): switching REML to ML and back
+    must show each fit's own numbers, never the other's."""
+    at = open_page(PAGE)
+    frame = load_bundled("schools")
+    reml, ml = fit_lmm(frame, RI), fit_lmm(frame, dataclasses.replace(RI, reml=False))
+    assert reml.beta_se[0] != pytest.approx(ml.beta_se[0], rel=1e-4)
+    for fit, method in ((reml, "REML"), (ml, "ML"), (reml, "REML")):
+        at.sidebar.radio(key="method").set_value(method).run()
+        assert not at.exception
+        fixef = labelled(frame_with(at, "Std. Error"))
+        assert fixef.loc["(Intercept)", "Std. Error"] == f"{fit.beta_se[0]:,.4f}"
+        varcorr = frame_with(at, "Std.Dev.")
+        assert varcorr["Variance"].iloc[-1] == f"{fit.varcorr.residual_variance:,.4f}"
+
+
+def test_json_datasets_undo_arrow_datasets() -> None:
+    records = [{"x": 1.5, "g": "a"}, {"x": -2.0, "g": "b"}]
+    spec = {"datasets": {"d1": records}, "mark": "point"}
+    packed = cache.arrow_datasets(dict(spec))
+    assert isinstance(packed["datasets"]["d1"], bytes)
+    assert cache.json_datasets(packed) == spec
+    assert cache.json_datasets({"mark": "point"}) == {"mark": "point"}
+
+
+def test_the_page_chart_downloads_render_from_the_cached_spec() -> None:
+    """The Model page caches its chart with Arrow datasets; the PNG/SVG downloads and
+    the report must still get every point (vl-convert reads only JSON records)."""
+    frame = load_bundled("schools")
+    spec = cache.arrow_datasets(
+        lib_charts.scatter_chart(frame, "study_time", "test_score", "school").to_dict(
+            validate=False
+        )
+    )
+    svg = report_view._svg(spec).decode("utf-8")
+    assert svg.count("<path") >= len(frame)  # one mark per student
+    assert report_view._png(spec).startswith(b"\x89PNG")
