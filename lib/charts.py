@@ -29,7 +29,9 @@ OKABE_ITO = (
     "#CC79A7",  # reddish purple
     "#000000",  # black
 )
-GROUP_COLOURS = OKABE_ITO[:7]  # black is kept for the overall (fixed-effects) line
+# Yellow (#F0E442) is left out of lines and points: it is faint on white through a
+# projector. Black is kept for the overall (fixed-effects) line.
+GROUP_COLOURS = tuple(c for c in OKABE_ITO[:7] if c != "#F0E442")
 OVERALL_COLOUR = OKABE_ITO[7]
 SINGLE_COLOUR = OKABE_ITO[4]
 SHAPES = ("circle", "square", "triangle-up", "diamond", "cross", "triangle-down", "wedge")
@@ -105,11 +107,10 @@ def group_scales(levels: Sequence[str]) -> dict[str, alt.Scale]:
     """Colour, shape and dash scales with a fixed domain (the groups' order)."""
     domain = [str(level) for level in levels]
     colours = _cycle(GROUP_COLOURS, len(domain))
-    # Past 7 groups the colours repeat; shifting the shape and dash by one per round
-    # keeps every (colour, shape) pair distinct for up to 49 groups.
-    k = len(GROUP_COLOURS)
-    shapes = [SHAPES[(i + i // k) % len(SHAPES)] for i in range(len(domain))]
-    dashes = [list(DASHES[(i + i // k) % len(DASHES)]) for i in range(len(domain))]
+    # Six colours against seven shapes and dashes: the (colour, shape) pairs cycle with
+    # different periods, so they stay distinct for up to 6 x 7 = 42 groups.
+    shapes = [SHAPES[i % len(SHAPES)] for i in range(len(domain))]
+    dashes = [list(DASHES[i % len(DASHES)]) for i in range(len(domain))]
     return {
         "color": alt.Scale(domain=domain, range=colours),
         "shape": alt.Scale(domain=domain, range=shapes),

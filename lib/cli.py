@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from lib.aggregate.cli import add_engine_arguments, fit_data
+from lib.columns import numbers_with_markers
 from lib.data import check_table, load_table
 from lib.errors import ExplorerError, SpecError
 from lib.lmm import LmmFit
@@ -161,7 +162,7 @@ def _fast_csv(content: bytes) -> pd.DataFrame | None:
     header = next(csv.reader(io.StringIO(first.decode("utf-8", "replace").strip("\r"))), [])
     if [h.strip().lstrip("\ufeff") for h in header] != [str(c) for c in frame.columns]:
         return None
-    return frame
+    return numbers_with_markers(frame)[0]  # "." or "-" for a missing number, as the app
 
 
 def _num(value: float) -> float | None:

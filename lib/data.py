@@ -20,6 +20,14 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
+from lib.columns import (
+    PREDICTOR_WORDS,
+    MarkerNote,
+    looks_like_group,
+    numbers_with_markers,
+    outcome_score,
+    tokens,
+)
 from lib.design import (
     complete_rows,
     factor_codes,
@@ -37,22 +45,6 @@ MAX_ROWS = 2_000_000
 MAX_COLUMNS = 500
 FEW_GROUPS = 5
 SUPPORTED_EXTENSIONS = (".csv", ".tsv", ".txt", ".xlsx", ".parquet")
-
-# Words that mark a column as a grouping factor or as a typical outcome /
-# predictor. Matched against whole tokens of the name ("school_id" -> school, id).
-_GROUP_WORDS = frozenset(
-    "group grp cluster school class classroom id subject subj participant patient person "
-    "pig animal firm company site centre center hospital unit country region state city "
-    "team family household litter batch plot block clinic ward village district".split()
-)
-_OUTCOME_WORDS = frozenset(
-    "score outcome response y result grade weight yield reaction invest "
-    "performance achievement mark marks".split()
-)
-_PREDICTOR_WORDS = frozenset(
-    "time hours hour study x age dose days day week weeks year years value ses iq "
-    "income minutes".split()
-)
 
 
 @dataclass(frozen=True)
@@ -394,7 +386,29 @@ def _read_text(content: bytes, name: str) -> pd.DataFrame:
     # One extra field per row is R's write.table row names: pandas made it the index.
     frame = frame.reset_index(drop=True)
     frame.columns = [str(c).strip() for c in frame.columns]
+    return _with_markers(frame, decimal)
+
+
+MARKERS_ATTR = "missing_markers"  # frame.attrs key: the MarkerNotes of the loader
+
+
+def _with_markers(frame: pd.DataFrame, decimal: str = ".") -> pd.DataFrame:
+    """Missing-value markers ('.', '-', 'n/a'...) in otherwise numeric columns read as
+    missing; the notes travel with the frame (``missing_markers``)."""
+    frame, notes = numbers_with_markers(frame, decimal)
+    # Plain JSON values: Streamlit serialises a frame's attrs when it draws the frame.
+    frame.attrs[MARKERS_ATTR] = [
+        {"column": n.column, "markers": list(n.markers), "count": n.count} for n in notes
+    ]
     return frame
+
+
+def missing_markers(frame: pd.DataFrame) -> tuple[MarkerNote, ...]:
+    """The columns whose missing-value markers the loader read as missing."""
+    return tuple(
+        MarkerNote(d["column"], tuple(d["markers"]), int(d["count"]))
+        for d in frame.attrs.get(MARKERS_ATTR, ())
+    )
 
 
 _COMMA_DECIMAL = re.compile(r"(?<![\d.,])-?\d+,\d+(?![\d.,])")
@@ -431,7 +445,7 @@ def _read_excel(content: bytes, name: str) -> pd.DataFrame:
     frame = raw.iloc[1:].reset_index(drop=True)
     frame.columns = header
     # Cells below a text header arrive as object columns; restore numeric types.
-    return frame.infer_objects()
+    return _with_markers(frame.infer_objects())
 
 
 def _cell_name(value: object) -> str:
@@ -454,7 +468,7 @@ def _read_parquet(content: bytes, name: str) -> pd.DataFrame:
     _check_names([str(c) for c in table.column_names], name)
     frame = table.to_pandas()
     frame.columns = [str(c) for c in frame.columns]
-    return frame.reset_index(drop=True)
+    return _with_markers(frame.reset_index(drop=True))
 
 
 def _check_names(names: Sequence[str], name: str, delimiter: str | None = None) -> None:
@@ -524,11 +538,6 @@ def check_table(frame: pd.DataFrame, name: str, max_rows: int | None = None) -> 
     return frame
 
 
-def _tokens(column: str) -> set[str]:
-    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", column)
-    return {t for t in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if t}
-
-
 def numeric_columns(frame: pd.DataFrame) -> tuple[str, ...]:
     """Columns usable as outcome or predictor (real numbers, not booleans)."""
     return tuple(c for c in frame.columns if is_numeric_column(frame[c]))
@@ -541,8 +550,7 @@ def _group_score(frame: pd.DataFrame, column: str) -> float | None:
     if n_levels < 2 or n_levels > max(2, n // 2):
         return None
     score = 0.0
-    tokens = _tokens(column)
-    if tokens & _GROUP_WORDS or any(t.endswith("id") for t in tokens):
+    if looks_like_group(column):
         score += 4
     if not is_numeric_column(series):
         score += 2
@@ -560,9 +568,12 @@ def guess_roles(frame: pd.DataFrame) -> Roles:
     """Guess outcome, predictor and grouping column from names and types.
 
     The group is a column with repeated values (2 to n/2 distinct), preferring
-    text columns and names such as ``school``, ``subject`` or ``*_id``; the
-    outcome and predictor are numeric, preferring names such as ``score`` and
-    ``time``, else the last and first remaining numeric columns.
+    text columns and names such as ``school``, ``classe`` or ``*_id``. The outcome
+    is the numeric column that looks most like one (``lib.columns.outcome_score``:
+    names such as ``score`` or ``Résultat`` in several languages, decimals with many
+    distinct values; not an integer column with few values such as an age of
+    14-17); the predictor prefers names such as ``time`` or ``age``, else the first
+    remaining numeric column.
 
     Raises
     ------
@@ -590,9 +601,12 @@ def guess_roles(frame: pd.DataFrame) -> Roles:
         scores = {others[0]: 0.0}
     group = max(scores, key=lambda c: scores[c])
     candidates = [c for c in numeric if c != group] or numeric
-    outcome = next((c for c in candidates if _tokens(c) & _OUTCOME_WORDS), candidates[-1])
+    # Ties go to the later column (an outcome is often the last column of a table).
+    ranked = [(outcome_score(frame[c], c), k) for k, c in enumerate(candidates)]
+    outcome = candidates[max(ranked)[1]]
     rest = [c for c in candidates if c != outcome]
-    predictor = next((c for c in rest if _tokens(c) & _PREDICTOR_WORDS), rest[0] if rest else None)
+    plain = [c for c in rest if not looks_like_group(c)] or rest
+    predictor = next((c for c in plain if tokens(c) & PREDICTOR_WORDS), plain[0] if plain else None)
     return Roles(outcome=outcome, predictor=predictor, group=group)
 
 

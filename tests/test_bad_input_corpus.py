@@ -232,7 +232,9 @@ def corpus() -> list[Case]:
         Case("inf_y.csv", csv(with_value("y", 3, "inf")), "fit", nobs=199, dropped=1),
         Case("minus_inf_x.csv", csv(with_value("x", 8, "-inf")), "fit", nobs=199, dropped=1),
         Case("na_markers.csv", csv(with_value("y", 2, "NA")), "fit", nobs=199, dropped=1),
-        Case("dot_missing.csv", csv(with_value("y", 2, ".")), "validate", match="for example '.'"),
+        # "." (SPSS/SAS) and "-" mark missing numbers: read as missing, not as text.
+        Case("dot_missing.csv", csv(with_value("y", 2, ".")), "fit", nobs=199, dropped=1),
+        Case("dash_missing.csv", csv(with_value("x", 5, "-")), "fit", nobs=199, dropped=1),
         Case("text_y.csv", csv(with_value("y", 150, "abc")), "validate", match="'abc'"),
         Case("text_x.csv", csv(with_value("x", 150, "twelve")), "validate", match="'twelve'"),
         Case("all_nan_y.csv", csv(b.assign(y=np.nan)), "validate", match="No row|Only 0 complete rows"),

@@ -12,6 +12,8 @@ from lib import charts
 from lib.groups import histogram
 
 OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7"]
+# Group colours: Okabe-Ito without yellow (faint on white through a projector).
+GROUP = ["#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7"]
 
 
 def _points(n_groups: int = 3, per_group: int = 10) -> pd.DataFrame:
@@ -32,6 +34,16 @@ def _data_values(spec: dict, layer: dict) -> list[dict]:
 def test_palette_is_okabe_ito():
     assert list(charts.OKABE_ITO) == [*OKABE_ITO, "#000000"]
     assert charts.OVERALL_COLOUR == "#000000"
+    assert list(charts.GROUP_COLOURS) == GROUP
+
+
+def test_group_scales_keep_colour_shape_pairs_distinct_without_yellow():
+    levels = [f"G{k}" for k in range(42)]
+    scales = charts.group_scales(levels)
+    colours = scales["color"].range
+    shapes = scales["shape"].range
+    assert "#F0E442" not in colours
+    assert len(set(zip(colours, shapes, strict=True))) == 42
 
 
 def test_scatter_colour_and_shape_by_group_with_fixed_domain():
@@ -40,7 +52,7 @@ def test_scatter_colour_and_shape_by_group_with_fixed_domain():
     ).to_dict()
     enc = _layers(spec)[0]["encoding"]
     assert enc["color"]["scale"]["domain"] == ["G0", "G1", "G2"]
-    assert enc["color"]["scale"]["range"] == OKABE_ITO[:3]
+    assert enc["color"]["scale"]["range"] == GROUP[:3]
     assert enc["shape"]["scale"]["range"] == ["circle", "square", "triangle-up"]
     assert enc["x"]["title"] == "study.time"  # the user's name only appears as a title
     assert enc["x"]["field"] == "x"
@@ -103,7 +115,7 @@ def test_many_groups_cycle_colours_without_listing_levels():
     spec = charts.scatter_chart(frame, "study.time", "score", "school", lines=lines).to_dict()
     layers = _layers(spec)
     enc = layers[0]["encoding"]
-    assert enc["color"]["scale"] == {"range": OKABE_ITO}  # cycles; no 20-level domain
+    assert enc["color"]["scale"] == {"range": GROUP}  # cycles; no 20-level domain
     assert enc["color"]["legend"] is None
     overall = layers[2]
     assert overall["mark"]["color"] == "#000000"
@@ -164,7 +176,7 @@ def test_histogram_overall_and_facets_from_lib_groups():
     assert fspec["facet"]["field"] == "group"
     assert fspec["facet"]["sort"] == ["G2", "G0"]
     assert fspec["columns"] == 3
-    assert fspec["spec"]["encoding"]["color"]["scale"]["range"] == OKABE_ITO[:2]
+    assert fspec["spec"]["encoding"]["color"]["scale"]["range"] == GROUP[:2]
 
 
 def test_ranef_chart_has_intervals_and_zero_line():

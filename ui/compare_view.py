@@ -21,7 +21,7 @@ from lib.groups import dummy_coding
 from lib.lmm import LmmFit
 from lib.ols_summary import dummy_equations
 from lib.spec import ModelSpec
-from ui import cache, equations_view, explain, render
+from ui import cache, equations_view, explain, presentation, render
 from ui.explain import num
 from ui.render import md
 from ui.sidebar import Selection, show_error
@@ -35,8 +35,13 @@ MIXED_MODELS = ("Null model", "Random intercept", "Random slope", "Random interc
 
 
 def draw(sel: Selection) -> None:
-    st.title("Compare strategies")
     roles = sel.roles
+    presentation.heading(
+        "Compare strategies",
+        sel,
+        subtitle=f"OLS, dummy variables, separate regressions and the four mixed models of "
+        f"**{md(roles.outcome)}** by **{md(roles.group)}**",
+    )
     if roles.predictor is None:
         st.info("The strategies compare slopes: choose a numeric predictor in the sidebar.")
         st.stop()

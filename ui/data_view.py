@@ -5,7 +5,15 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from lib.data import BUNDLED, MAX_COLUMNS, MAX_ROWS, column_overview
+from lib.columns import not_numeric_reason
+from lib.data import (
+    BUNDLED,
+    MAX_COLUMNS,
+    MAX_ROWS,
+    column_overview,
+    missing_markers,
+    numeric_columns,
+)
 from lib.errors import ExplorerError
 from ui import cache, levels_view, render, state, structure_view
 from ui.render import md
@@ -23,8 +31,9 @@ def draw(sel: Selection) -> None:
     if not sel.ready:
         st.stop()
     _roles(sel)
-    structure_view.draw(sel)
     _preview(sel)
+    render.table(column_overview(sel.frame), "columns", show_index=False)
+    structure_view.draw(sel)
     _report(sel)
 
 
@@ -89,26 +98,80 @@ def file_size(n_bytes: int) -> str:
     return f"{n_bytes / 1024**2:,.1f} MB"
 
 
+# The Data page's own role selectors (the sidebar's keys cannot be drawn twice on a page):
+# each mirrors a sidebar widget and hands its choice to it in a callback.
+ROLE_MIRRORS = (
+    ("_data_outcome", state.OUTCOME, "Outcome (y)"),
+    ("_data_predictor", state.PREDICTOR, "Predictor (x)"),
+    ("_data_group", state.GROUP, "Grouping column"),
+)
+
+
+def _hand_to_sidebar(mirror: str, key: str) -> None:
+    st.session_state[key] = st.session_state[mirror]
+
+
 def _roles(sel: Selection) -> None:
     st.subheader("Column roles")
     st.markdown(
-        "Set the roles in the sidebar: the **outcome** is what you predict, the **predictor** "
-        "goes on the x axis and gets the slopes, the **grouping column** says which group each "
-        "row belongs to."
+        "The **outcome** is what you predict, the **predictor** goes on the x axis and gets "
+        "the slopes, the **grouping column** says which group each row belongs to. Set them "
+        "here, next to the data, or in the sidebar (more levels and fixed effects are there)."
     )
-    roles = sel.roles
-    rows = [
-        ("Outcome (y)", roles.outcome),
-        ("Predictor (x)", roles.predictor or "none"),
-        ("Grouping column", roles.group),
+    frame, roles = sel.frame, sel.roles
+    columns = [str(c) for c in frame.columns]
+    numeric = list(numeric_columns(frame))
+    options = {
+        state.OUTCOME: numeric,
+        state.PREDICTOR: [c for c in numeric if c != roles.outcome],
+        state.GROUP: [c for c in columns if c not in (roles.outcome, roles.predictor)],
+    }
+    current = {
+        state.OUTCOME: roles.outcome,
+        state.PREDICTOR: roles.predictor,
+        state.GROUP: roles.group,
+    }
+    with st.container(horizontal=True, gap="medium"):
+        for mirror, key, label in ROLE_MIRRORS:
+            if not options[key]:
+                continue
+            st.session_state[mirror] = current[key] if current[key] in options[key] else None
+            st.selectbox(
+                label,
+                options[key],
+                key=mirror,
+                on_change=_hand_to_sidebar,
+                args=(mirror, key),
+                width=300,
+            )
+    more = [
         *(
             (f"Grouping column {k + 2}", f"{level.column} ({level.relation})")
             for k, level in enumerate(roles.levels)
         ),
-        ("Other fixed effects", ", ".join(roles.covariates) or "none"),
+        *(("Other fixed effects", ", ".join(roles.covariates)) for _ in roles.covariates[:1]),
     ]
-    st.dataframe(pd.DataFrame(rows, columns=["role", "column"]), hide_index=True)
-    render.table(column_overview(sel.frame), "columns", show_index=False)
+    if more:  # set in the sidebar only
+        st.dataframe(pd.DataFrame(more, columns=["role", "column"]), hide_index=True)
+    _not_offered(frame)
+
+
+def _not_offered(frame: pd.DataFrame) -> None:
+    """Say which columns the outcome and predictor lists leave out, and why; and which
+    cells were read as missing values."""
+    for note in missing_markers(frame):
+        marks = ", ".join(f"'{m}'" for m in note.markers)
+        st.info(
+            f"**{md(note.column)}**: {note.count:,} cells marked {md(marks)} were read as "
+            "missing values (the rest of the column is numbers).",
+            icon=":material/filter_alt:",
+        )
+    reasons = [r for c in frame.columns if (r := not_numeric_reason(frame[c], c)) is not None]
+    if reasons:
+        st.markdown(
+            "**Not offered as outcome or predictor** (they can still be a grouping column or "
+            "another fixed effect):\n" + "\n".join(f"- {md(r)}" for r in reasons)
+        )
 
 
 def _preview(sel: Selection) -> None:

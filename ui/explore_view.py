@@ -8,7 +8,7 @@ import streamlit as st
 from lib import charts, summary
 from lib.errors import ExplorerError
 from lib.levels import factor_label, level_factors
-from ui import cache, render, state
+from ui import cache, presentation, render, state
 from ui.explain import num
 from ui.render import md
 from ui.sidebar import Selection, show_error
@@ -17,7 +17,12 @@ MAX_FACETS = 12
 
 
 def draw(sel: Selection) -> None:
-    st.title("Explore")
+    roles = sel.roles
+    presentation.heading(
+        "Explore",
+        sel,
+        subtitle=f"**{md(roles.outcome)}** by **{md(roles.group)}**: {md(sel.title)}",
+    )
     _body(sel)
 
 

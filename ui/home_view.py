@@ -53,6 +53,12 @@ PAGES = (
         ":material/casino:",
         "simulate grouped data hundreds of times: why OLS intervals are too narrow",
     ),
+    (
+        "pages/8_Lesson.py",
+        "Lesson",
+        ":material/school:",
+        "the tutorial step by step on this data, with Next and Back: each step has its own link",
+    ),
 )
 
 

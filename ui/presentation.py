@@ -72,10 +72,18 @@ def model_name(spec: ModelSpec | None) -> str:
     return active_preset() or "custom model"
 
 
-def heading(title: str, sel: object) -> None:
-    """The page title; in presentation mode followed by the current model's name."""
+def heading(title: str, sel: object, subtitle: str | None = None) -> None:
+    """The page title; in presentation mode followed by what the page shows.
+
+    ``subtitle`` (Markdown, user text already escaped) names it on pages whose subject
+    is not the sidebar's model (Explore, Compare, Sandbox, a lesson step); without it
+    the line names the sidebar's model and its formula.
+    """
     st.title(title)
     if not is_on():
+        return
+    if subtitle is not None:
+        st.markdown(subtitle)
         return
     spec = getattr(sel, "spec", None)
     if spec is None:

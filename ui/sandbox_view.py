@@ -15,7 +15,7 @@ import streamlit as st
 from lib import simulate as sim
 from lib import simulate_charts
 from lib.errors import ExplorerError
-from ui import render, state
+from ui import presentation, render, state
 from ui.explain import num, pct
 from ui.sidebar import show_error
 
@@ -158,7 +158,11 @@ def meaning(result: sim.SimResult) -> str:
 
 
 def draw() -> None:
-    st.title("Simulation sandbox: why not just OLS?")
+    presentation.heading(
+        "Simulation sandbox: why not just OLS?",
+        None,
+        subtitle=f"{N_SIMS} simulated data sets: `y ~ x` (OLS) against `y ~ x + (1 | g)`",
+    )
     st.caption(
         f"Each run simulates {N_SIMS} data sets of grouped data with a true slope of 0.5, fits "
         "OLS (`y ~ x`) and the mixed model (`y ~ x + (1 | g)`, or `(1 + x | g)` when slopes "

@@ -80,7 +80,7 @@ def require_data(selection: Selection) -> None:
 
 def draw_sidebar() -> Selection:
     """Draw the shared sidebar and return the current selection."""
-    state.init_state()
+    first_run = state.init_state()
     state.keep(state.SIDEBAR_KEYS)
     with st.sidebar:
         _navigation()
@@ -101,11 +101,14 @@ def draw_sidebar() -> Selection:
         with model_box:
             st.header("Model")
             spec, spec_error = _model_toggles(roles)
-        _write_url(option, roles, defaults)
+        chosen = _write_url(option, roles, defaults)
+        if first_run:  # which of a shared link's values could not be used, and why
+            state.note_ignored(chosen, frame.columns, numeric_columns(frame), title)
         st.caption(
             ":material/link: The address bar holds these choices: copy it to share this view "
             "(an uploaded file is not shared)."
         )
+    _show_ignored()
     return Selection(
         option=option,
         source=source,
@@ -126,6 +129,7 @@ NAV = (
     ("pages/5_Pooling.py", "Pooling", ":material/join_inner:"),
     ("pages/6_Ladder.py", "Ladder", ":material/stairs:"),
     ("pages/7_Sandbox.py", "Sandbox", ":material/casino:"),
+    ("pages/8_Lesson.py", "Lesson", ":material/school:"),
 )
 
 
@@ -137,7 +141,22 @@ def _navigation() -> None:
         st.page_link(path, label=label, icon=icon)
 
 
-def _write_url(option: str, roles: Roles, defaults: Roles) -> None:
+def _show_ignored() -> None:
+    """One message listing what a shared link asked for that could not be used."""
+    notes = st.session_state.get(state.URL_IGNORED) or []
+    if not notes:
+        return
+    items = "\n".join(f"- {md(note)}" for note in notes)
+    with st.container(border=False):
+        st.warning(
+            "Some values in this link do not apply here, so the defaults are shown "
+            f"instead:\n{items}",
+            icon=":material/link_off:",
+        )
+        st.button("Dismiss", key="_dismiss_url_notes", on_click=state.dismiss_ignored)
+
+
+def _write_url(option: str, roles: Roles, defaults: Roles) -> dict[str, object]:
     values = {key: st.session_state.get(key) for key in state.SIDEBAR_KEYS}
     values.update(
         {
@@ -159,6 +178,7 @@ def _write_url(option: str, roles: Roles, defaults: Roles) -> None:
         **state.model_defaults(),
     }
     state.write_url(values, default_values)
+    return values
 
 
 def _dataset_selector() -> tuple[str, str, object | None]:

@@ -107,6 +107,9 @@ UPLOAD_ERROR = "_upload_error"  # str | None: why the last upload was refused
 UPLOAD_WIDGET = "_upload_widget"  # the st.file_uploader's key
 URL_SEEDED = "_url_seeded"  # True once this session has read its first URL
 
+URL_ASKED = "_url_asked"  # the values this session's first URL asked for
+URL_IGNORED = "_url_ignored"  # why some of them were not used (shown until dismissed)
+
 UPLOAD_OPTION = "your upload"  # the data-set choice that means "this session's upload"
 METHODS = ("REML", "ML")
 
@@ -145,18 +148,33 @@ def model_defaults() -> dict[str, object]:
     return values
 
 
-def init_state() -> None:
-    """Create this session's non-widget keys; on its first run, read the URL."""
+def init_state() -> bool:
+    """Create this session's non-widget keys; on its first run, read the URL.
+
+    Returns True on that first run (the sidebar then checks which of the URL's values
+    could be used, ``note_ignored``).
+    """
     st.session_state.setdefault(UPLOAD, None)
     st.session_state.setdefault(UPLOAD_ERROR, None)
-    if not st.session_state.get(URL_SEEDED):
-        st.session_state[URL_SEEDED] = True
-        for key, value in parse_url(st.query_params).items():
-            st.session_state[key] = value
+    if st.session_state.get(URL_SEEDED):
+        return False
+    st.session_state[URL_SEEDED] = True
+    values, unreadable = read_url(st.query_params)
+    for key, value in values.items():
+        st.session_state[key] = value
+    st.session_state[URL_ASKED] = values
+    st.session_state[URL_IGNORED] = unreadable
+    return True
 
 
 def parse_url(params) -> dict[str, object]:  # noqa: ANN001 - st.query_params or a Mapping
     """Widget values from URL parameters; unreadable ones are left out."""
+    return read_url(params)[0]
+
+
+def read_url(params) -> tuple[dict[str, object], list[str]]:  # noqa: ANN001
+    """Widget values from URL parameters, and a note on each unreadable one."""
+    notes: list[str] = []
     values: dict[str, object] = {}
     for key, kind in URL_KINDS.items():
         if key not in params:
@@ -166,20 +184,122 @@ def parse_url(params) -> dict[str, object]:  # noqa: ANN001 - st.query_params or
         last = raw_list[-1] if raw_list else ""
         if kind == "list":
             values[key] = [v for v in raw_list if v != ""]
-        elif kind == "bool" and last.lower() in ("true", "false"):
-            values[key] = last.lower() == "true"
+        elif kind == "bool":
+            if last.lower() in ("true", "false"):
+                values[key] = last.lower() == "true"
+            else:
+                notes.append(f"{key}={_shown(last)}: not true or false")
         elif kind == "float":
             try:
                 number = float(last)
             except ValueError:
-                continue
+                number = float("nan")
             if number > 0 and number == number and number != float("inf"):
                 values[key] = number
+            else:
+                notes.append(f"{key}={_shown(last)}: not a positive number")
         elif kind == "str" and last:
             values[key] = last
         elif kind == "optional":  # "" means "none" (e.g. no second grouping column)
             values[key] = last
-    return values
+    return values, notes
+
+
+def _shown(value: object) -> str:
+    """A URL value quoted for a message (cut, so a long link cannot fill the page)."""
+    text = str(value)
+    return f"'{text[:40]}…'" if len(text) > 40 else f"'{text}'"
+
+
+COLUMN_ROLES = {
+    OUTCOME: "the outcome",
+    PREDICTOR: "the predictor",
+    GROUP: "the grouping column",
+    GROUP2: "the second grouping column",
+    GROUP3: "the third grouping column",
+    COVARIATES: "another fixed effect",
+}
+
+
+def ignored_reasons(
+    asked: dict[str, object],
+    chosen: dict[str, object],
+    columns: tuple[str, ...],
+    numeric: tuple[str, ...],
+    title: str,
+) -> list[str]:
+    """Why values a link asked for were not used, one plain-text note per value.
+
+    ``asked`` are the URL's readable values (``read_url``), ``chosen`` what the
+    sidebar ended up with; a value that differs was replaced by a default.
+    """
+    notes = []
+    for key, value in asked.items():
+        if key in PAGE_KEYS:
+            continue
+        got = chosen.get(key)
+        if key == COVARIATES:
+            missing = [v for v in value if v not in (got or [])]  # type: ignore[union-attr]
+            notes.extend(_column_reason(key, v, chosen, columns, numeric, title) for v in missing)
+            continue
+        if got == value or (value == "" and not got):
+            continue
+        if key == DATASET:
+            if value == UPLOAD_OPTION:
+                notes.append(
+                    f"data={_shown(value)}: an uploaded file is not part of a link; upload it "
+                    "again on the Data page"
+                )
+            else:
+                notes.append(
+                    f"data={_shown(value)}: there is no bundled data set of that name "
+                    f"(showing {title})"
+                )
+        elif key in COLUMN_ROLES:
+            notes.append(_column_reason(key, str(value), chosen, columns, numeric, title))
+        elif key == METHOD:
+            notes.append(f"method={_shown(value)}: the method is REML or ML")
+        elif key in (RELATION2, RELATION3):
+            if value in ("nested", "crossed"):
+                notes.append(f"{key}={_shown(value)}: that grouping level is not chosen")
+            else:
+                notes.append(f"{key}={_shown(value)}: the relation is nested or crossed")
+        else:
+            notes.append(f"{key}={_shown(value)}: does not apply to this model or data")
+    return notes
+
+
+def _column_reason(
+    key: str,
+    value: str,
+    chosen: dict[str, object],
+    columns: tuple[str, ...],
+    numeric: tuple[str, ...],
+    title: str,
+) -> str:
+    start = f"{key}={_shown(value)}"
+    if value not in columns:
+        return f"{start}: there is no column of that name in {title}"
+    if key in (OUTCOME, PREDICTOR) and value not in numeric:
+        return f"{start}: that column is text, so it cannot be {COLUMN_ROLES[key]}"
+    used = [COLUMN_ROLES[k] for k in COLUMN_ROLES if k != key and chosen.get(k) == value]
+    if used:
+        return f"{start}: that column is already {used[0]}"
+    if key in (GROUP2, GROUP3):
+        return f"{start}: the level above it is not chosen"
+    return f"{start}: that column cannot be {COLUMN_ROLES[key]} here"
+
+
+def note_ignored(chosen: dict[str, object], columns, numeric, title: str) -> None:  # noqa: ANN001
+    """After the sidebar's first run: keep a note of every URL value it could not use."""
+    asked = st.session_state.get(URL_ASKED) or {}
+    notes = list(st.session_state.get(URL_IGNORED) or [])
+    notes += ignored_reasons(asked, chosen, tuple(columns), tuple(numeric), title)
+    st.session_state[URL_IGNORED] = notes
+
+
+def dismiss_ignored() -> None:
+    st.session_state[URL_IGNORED] = []
 
 
 def encode_url_value(value: object) -> list[str]:

@@ -47,11 +47,14 @@ SHOTS = {
     "present-model": ("/Model?present=1", "Model", None),
     "present-model-full": ("/Model?present=1&random_slope=true", "Model", None),
     "present-pooling": ("/Pooling?present=1&random_slope=true", "Pooling", None),
+    "lesson": ("/Lesson?step=5", "Step 5 of 9: Null model and ICC", None),
+    "present-lesson": ("/Lesson?step=6&present=1", "Step 6 of 9: Random intercept", None),
 }
 DOCS = {
     "pooling-full-plane-1280": "screenshot-pooling.png",
     "sandbox-1024": "screenshot-sandbox.png",
     "present-model-1024": "screenshot-presentation.png",
+    "present-lesson-1024": "screenshot-lesson.png",
 }
 
 

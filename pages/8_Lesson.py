@@ -1,0 +1,8 @@
+"""Lesson: the tutorial's steps on the active data set, one step per URL (``?step=3``)."""
+
+from ui import lesson_view
+from ui.sidebar import require_data, start_page
+
+selection = start_page("Lesson", ":material/school:")
+require_data(selection)
+lesson_view.draw(selection)
