@@ -27,6 +27,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -244,9 +245,16 @@ def wait_healthy(base: str, seconds: float) -> None:
 
 
 def start_server(port: int, cwd: Path, python: str = sys.executable) -> subprocess.Popen:
+    """``streamlit run app.py`` on ``port``; its log goes to a temporary file.
+
+    Never an unread pipe: once the pipe's 64 KB buffer is full, the server's next log
+    line blocks the thread that writes it while it holds the logging lock, and every
+    session then hangs (seen when each page run logged a warning with a stack trace).
+    """
     command = [python, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
     command += ["--server.address", "127.0.0.1", "--server.port", str(port)]
-    return subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server
+    return subprocess.Popen(command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,7 +7,7 @@ specs from ``lib.diagnostic_charts``; all of it is built once per data set and m
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 import streamlit as st
@@ -19,7 +19,7 @@ from lib.diagnostics import diagnose, group_spreads, row_groups
 from lib.lmm import LmmFit
 from lib.spec import ModelSpec
 from ui import render
-from ui.cache import TTL
+from ui.cache import TTL, arrow_datasets
 from ui.render import md
 
 SECTION = "Diagnostics"
@@ -84,9 +84,9 @@ def _build(source: str, spec: ModelSpec, _fit: LmmFit, _frame: pd.DataFrame) -> 
     panels.append(
         Panel(
             "Normal QQ plot of the scaled residuals",
-            dc.qq_chart(
-                d.residual_qq, title="Scaled residuals", y_title="scaled residual"
-            ).to_dict(validate=False),
+            dc.qq_chart(d.residual_qq, title="Scaled residuals", y_title="scaled residual").to_dict(
+                validate=False
+            ),
             text.qq_reading(d.residual_qq, "scaled residuals"),
             "Normal QQ plot of the scaled residuals with the line through the quartiles",
         )
@@ -106,7 +106,9 @@ def _build(source: str, spec: ModelSpec, _fit: LmmFit, _frame: pd.DataFrame) -> 
                 f"Normal QQ plot of the {words} of {r.group}",
             )
         )
-    return panels
+    # Datasets as Arrow bytes once here, not converted by st.vega_lite_chart on every
+    # rerun (ui.cache.arrow_datasets); the report reads them back (cache.json_datasets).
+    return [replace(p, spec=arrow_datasets(p.spec)) for p in panels]
 
 
 def draw(sel: object, fit: LmmFit) -> None:

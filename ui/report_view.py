@@ -48,7 +48,7 @@ def report_html(sel: object, fit: LmmFit, main_chart: dict | None) -> bytes:
         fit,
         readings(fit),
         main_chart=None if main_chart is None else ("Fitted line of each group", main_chart),
-        diagnostics=[(p.heading, p.spec, p.reading) for p in panels],
+        diagnostics=[(p.heading, cache.json_datasets(p.spec), p.reading) for p in panels],
     )
     method = "REML" if fit.reml else "maximum likelihood"
     subtitle = [
