@@ -20,7 +20,8 @@ from lib.diagnostics import QQ
 
 LINE_COLOUR = OKABE_ITO[5]  # vermillion
 SEED = 20240607  # fixed: the same sample on every run
-DESCRIPTION = "diagnostics"  # Vega-Lite's description: tells these charts from the others
+ROLE = "diagnostics"  # in Vega-Lite's usermeta: tells these charts from the others (a
+# description would clash with the alt text Streamlit sets, and log a warning per chart)
 FACET_COLUMNS = 3
 FACET_WIDTH = 190
 FACET_HEIGHT = 150
@@ -72,7 +73,7 @@ def residuals_fitted_chart(
     chart = alt.layer(points, rules).properties(
         width="container", height=HEIGHT, title=_title(title, "; ".join(notes) or None)
     )
-    return _configure(chart.properties(description=DESCRIPTION))
+    return _configure(chart.properties(usermeta={"role": ROLE}))
 
 
 def residuals_by_group_chart(
@@ -115,7 +116,7 @@ def residuals_by_group_chart(
         )
         .properties(title=_title(title, "; ".join(notes) or None))
     )
-    return _configure(chart.properties(description=DESCRIPTION))
+    return _configure(chart.properties(usermeta={"role": ROLE}))
 
 
 def qq_chart(
@@ -171,4 +172,4 @@ def qq_chart(
     chart = alt.layer(*layers).properties(
         width="container", height=HEIGHT, title=_title(title, "; ".join(notes) or None)
     )
-    return _configure(chart.properties(description=DESCRIPTION))
+    return _configure(chart.properties(usermeta={"role": ROLE}))

@@ -53,7 +53,7 @@ def test_diagnostic_charts_are_marked_and_small(open_page):
 
     at = open_page("pages/3_Model.py", {"random_slope": "true"})
     specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
-    diagnostics = [s for s in specs if s.get("description") == "diagnostics"]
+    diagnostics = [s for s in specs if s.get("usermeta", {}).get("role") == "diagnostics"]
     # residuals vs fitted, per school, QQ of residuals, QQ of each of the 2 random effects
     assert len(diagnostics) == 5
     for spec in diagnostics:

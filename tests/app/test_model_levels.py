@@ -32,7 +32,7 @@ def _metric(at, label: str) -> str:
 def _charts(at) -> list[dict]:
     """The model's charts (the diagnostics section's are tested on their own)."""
     specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
-    return [s for s in specs if s.get("description") != "diagnostics"]
+    return [s for s in specs if s.get("usermeta", {}).get("role") != "diagnostics"]
 
 
 def _pupils_spec(relation: str = "nested", **class_effects) -> object:

@@ -217,7 +217,7 @@ def _model_charts(at) -> list:
     return [
         c
         for c in at.get("vega_lite_chart")
-        if json.loads(c.proto.spec).get("description") != "diagnostics"
+        if json.loads(c.proto.spec).get("usermeta", {}).get("role") != "diagnostics"
     ]
 
 
