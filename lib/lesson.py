@@ -22,6 +22,7 @@ import numpy as np
 
 from lib.groups import GroupSummary, MeanDifferences
 from lib.lmm import Anova, LmmFit
+from lib.numbers import num, pct
 from lib.ols import OlsFit, PerGroupOls
 
 Quote = Callable[[str], str]
@@ -134,18 +135,6 @@ def parse_step(raw: object) -> tuple[int, str | None]:
 def step(number: int) -> Step:
     """The step with this 1-based number."""
     return STEPS[number - 1]
-
-
-def num(value: float, decimals: int = 3) -> str:
-    """A number for a sentence, as the app's explanations write them."""
-    v = float(value)
-    if not np.isfinite(v):
-        return "undefined"
-    return f"{v:,.1f}" if abs(v) >= 10_000 else f"{v:,.{decimals}f}"
-
-
-def pct(value: float) -> str:
-    return f"{100 * float(value):.1f}%"
 
 
 def _q(text: str) -> str:

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from lib.numbers import fmt
+
 REPORT_WIDTH = 640  # px: charts in the report (Streamlit's "container" width has no meaning)
 # A wide font that vl-convert measures and most browsers have (or replace by a wider-or-
 # equal one): text laid out for the app's Source Sans would be clipped when a browser
@@ -111,22 +113,9 @@ def svg_is_safe(svg: str) -> bool:
 
 
 def _cell(value: object, column: str, decimals: int = 4) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool | np.bool_):
-        return "yes" if value else "no"
-    if isinstance(value, int | np.integer):
-        return f"{int(value):,}"
-    if isinstance(value, float | np.floating):
-        x = float(value)
-        if math.isnan(x):
-            return ""
-        if column in P_COLUMNS:
-            return "&lt; 2e-16" if x < 2.2e-16 else html.escape(f"{x:.3g}")
-        if x != 0 and abs(x) < 10 ** (-decimals):
-            return f"{x:.{max(1, decimals - 1)}e}"
-        return f"{x:,.{decimals}f}"
-    return html.escape(str(value))
+    if column in P_COLUMNS and isinstance(value, float | np.floating) and not math.isnan(value):
+        return "&lt; 2e-16" if value < 2.2e-16 else html.escape(f"{float(value):.3g}")
+    return html.escape(fmt(value, decimals))
 
 
 def table_html(frame: pd.DataFrame, show_index: bool = True, decimals: int = 4) -> str:

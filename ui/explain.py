@@ -10,21 +10,10 @@ from __future__ import annotations
 import numpy as np
 
 from lib.lmm import Anova, LmmFit
+from lib.numbers import num, pct  # noqa: F401 - re-exported for the views
 from lib.spec import ModelSpec, r_name
 from ui import explain_levels
 from ui.render import md
-
-
-def num(value: float, decimals: int = 3) -> str:
-    """A number for a sentence: 3 decimals, thousands separators for big ones."""
-    v = float(value)
-    if not np.isfinite(v):
-        return "undefined"
-    return f"{v:,.1f}" if abs(v) >= 10_000 else f"{v:,.{decimals}f}"
-
-
-def pct(value: float) -> str:
-    return f"{100 * float(value):.1f}%"
 
 
 def code(text: str) -> str:

@@ -13,12 +13,12 @@ import re
 from collections.abc import Hashable, Mapping
 from functools import partial
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import streamlit as st
 
 from lib.export import csv_bytes
+from lib.numbers import fmt  # noqa: F401 - re-exported: pages format through ui.render
 
 # ":" too: Streamlit turns ":name:" into an emoji (class:school: showed a school icon).
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$&:])")
@@ -29,26 +29,6 @@ ROW_PX = 35  # st.dataframe's row height
 def md(text: object) -> str:
     """Escape Markdown (and HTML-ish) characters so user text shows literally."""
     return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
-
-
-def fmt(value: object, decimals: int = 4) -> str:
-    """A number as R prints it in summaries: fixed decimals, blank for NaN."""
-    if value is None:
-        return ""
-    if isinstance(value, bool | np.bool_):
-        return "yes" if value else "no"
-    if isinstance(value, int | np.integer):
-        return f"{int(value):,}"
-    if isinstance(value, float | np.floating):
-        x = float(value)
-        if math.isnan(x):
-            return ""
-        if math.isinf(x):
-            return "Inf" if x > 0 else "-Inf"
-        if x != 0 and abs(x) < 10 ** (-decimals):
-            return f"{x:.{max(1, decimals - 1)}e}"
-        return f"{x:,.{decimals}f}"
-    return str(value)
 
 
 def fmt_p(value: object) -> str:
