@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import gzip
 import io
 import json
 import math
@@ -25,7 +26,7 @@ import pandas as pd
 
 from lib.aggregate.cli import add_engine_arguments, fit_data
 from lib.columns import numbers_with_markers
-from lib.data import check_table, load_table
+from lib.data import MAX_BYTES, check_table, load_table
 from lib.errors import ExplorerError, SpecError
 from lib.lmm import LmmFit
 from lib.spec import ModelSpec
@@ -117,17 +118,35 @@ def read_data(path: str, spec: ModelSpec) -> pd.DataFrame:
         content = file.read_bytes()
     except OSError as exc:
         raise ExplorerError(f"Data file {path!r} cannot be read ({exc.strerror}).") from exc
-    frame = _fast_csv(content) if file.suffix.lower() in (".csv", ".txt") else None
+    name = file.name
+    if file.suffix.lower() == ".gz":  # data.csv.gz: read as data.csv
+        content, name = _gunzip(content, path), file.stem
+    frame = _fast_csv(content) if Path(name).suffix.lower() in (".csv", ".txt") else None
     if frame is None:
         # The app's reader: sniffs the separator and decimal mark, decodes Latin-1,
         # checks the header, sizes and file type, and explains what is wrong.
-        frame = load_table(content, file.name)
+        frame = load_table(content, name)
     else:
-        frame = check_table(frame, file.name)
+        frame = check_table(frame, name)
     for column in spec.group_columns:
         if column in frame.columns:
             frame[column] = frame[column].astype("category")
     return frame
+
+
+def _gunzip(content: bytes, path: str) -> bytes:
+    """The decompressed bytes, refusing more than the loaders' size limit."""
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(content)) as stream:
+            data = stream.read(MAX_BYTES + 1)
+    except (OSError, EOFError) as exc:
+        raise ExplorerError(f"{path!r} is not a readable gzip file ({exc}).") from exc
+    if len(data) > MAX_BYTES:
+        raise ExplorerError(
+            f"{path!r} decompresses to more than {MAX_BYTES / 1e6:.0f} MB; use "
+            "--engine duckdb for data this large."
+        )
+    return data
 
 
 def _fast_csv(content: bytes) -> pd.DataFrame | None:

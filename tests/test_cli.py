@@ -104,3 +104,19 @@ def test_bad_input_exits_2_without_traceback(args, message):
     assert message in proc.stderr
     assert "Traceback" not in proc.stderr
     assert proc.stdout == ""
+
+
+def test_gzipped_csv_is_read_as_csv(tmp_path):
+    """The reference data itself ships as .csv.gz; a truncated gzip is a clear error."""
+    import gzip
+
+    data = tmp_path / "sleep.csv.gz"
+    data.write_bytes(gzip.compress((ROOT / SLEEP).read_bytes()))
+    proc = run_cli("fit", str(data), "--outcome", "Reaction", "--group", "Subject")
+    assert proc.returncode == 0, proc.stderr
+    plain = run_cli("fit", SLEEP, "--outcome", "Reaction", "--group", "Subject")
+    assert json.loads(proc.stdout)["criterion"] == json.loads(plain.stdout)["criterion"]
+    broken = tmp_path / "broken.csv.gz"
+    broken.write_bytes(data.read_bytes()[:40])
+    proc = run_cli("fit", str(broken), "--outcome", "Reaction", "--group", "Subject")
+    assert proc.returncode == 2 and "gzip" in proc.stderr and "Traceback" not in proc.stderr
