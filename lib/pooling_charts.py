@@ -26,7 +26,7 @@ STRATEGIES = (COMPLETE, NONE, PARTIAL)
 STRATEGY_COLOURS = (OKABE_ITO[7], OKABE_ITO[5], OKABE_ITO[4])  # black, vermillion, blue
 STRATEGY_DASHES = (list(OVERALL_DASH), [4, 4], [1, 0])
 POINT_GREY = "#8a8a8a"
-FACET_SIZE = (190, 190)  # a facet cell: three fit a 705 px column (sidebar open)
+FACET_SIZE = (165, 165)  # a facet cell: two fit the ~450 px column of 1024 px with the sidebar open
 PLANE_SIZE = (560, 420)  # the 2-D shrinkage plot: fixed so arrowheads can be aimed
 CONTOURS = (0.5, 0.95)
 
@@ -89,7 +89,7 @@ def pooling_lines_chart(
     y_title: str,
     *,
     group_title: str = "group",
-    columns: int = 3,
+    columns: int = 2,
     title: str = "",
     note: str | None = None,
 ) -> alt.TopLevelMixin:
@@ -116,7 +116,12 @@ def pooling_lines_chart(
         .encode(tooltip=[alt.Tooltip("x:Q", title=x_title), alt.Tooltip("y:Q", title=y_title)])
     )
     legend = alt.Legend(
-        title=None, orient="top", symbolStrokeWidth=4, symbolSize=900, direction="horizontal"
+        title=None,
+        orient="top",
+        symbolStrokeWidth=4,
+        symbolSize=600,
+        direction="horizontal",
+        columns=2,
     )
     strokes = (
         base.transform_filter(alt.datum.kind == "line")
