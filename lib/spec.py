@@ -53,6 +53,13 @@ def _names(value: object, what: str) -> tuple[str, ...]:
     return names
 
 
+def _check_keys(data: Mapping[str, object], allowed: set[str], where: str) -> None:
+    """Unknown keys in MODEL.json are an error, not silently ignored."""
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise SpecError(f"Unknown key(s) {unknown} in {where}; allowed: {sorted(allowed)}.")
+
+
 @dataclass(frozen=True)
 class RandomTerm:
     """One random-effect term, ``(1 + x | g)`` in lme4's notation.
@@ -142,12 +149,7 @@ class RandomTerm:
         """Read the CLI's JSON form; unknown keys are an error, not ignored."""
         if not isinstance(data, Mapping):
             raise SpecError(f"Each random term must be a JSON object, got {data!r}.")
-        allowed = {"group", "intercept", "slopes", "correlated"}
-        unknown = sorted(set(data) - allowed)
-        if unknown:
-            raise SpecError(
-                f"Unknown key(s) {unknown} in a random term; allowed: {sorted(allowed)}."
-            )
+        _check_keys(data, {"group", "intercept", "slopes", "correlated"}, "a random term")
         if "group" not in data:
             raise SpecError("A random term needs a 'group' (a list of column names).")
         flags = {}
@@ -293,12 +295,7 @@ class ModelSpec:
         """Read the CLI's MODEL.json form, with messages that name the bad key."""
         if not isinstance(data, Mapping):
             raise SpecError(f"A model spec must be a JSON object, got {type(data).__name__}.")
-        allowed = {"outcome", "fixed", "random", "method"}
-        unknown = sorted(set(data) - allowed)
-        if unknown:
-            raise SpecError(
-                f"Unknown key(s) {unknown} in the model spec; allowed: {sorted(allowed)}."
-            )
+        _check_keys(data, {"outcome", "fixed", "random", "method"}, "the model spec")
         if "outcome" not in data:
             raise SpecError("The model spec needs an 'outcome' column name.")
         method = data.get("method", "REML")

@@ -9,26 +9,16 @@ ones the README uses to ``docs/``. Needs Debian's chromium at /usr/bin/chromium.
 
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import (
-    CHROMIUM,
-    CHROMIUM_MISSING,
-    REPO_ROOT,
-    SCREENSHOT_DIR,
-    launch_chromium,
-    streamlit_server,
-)
+from tests.browser.screenshots import take
 
-IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-SIZES = ({"width": 1024, "height": 768}, {"width": 1280, "height": 720})
 # name -> (URL path and query, heading, tab to click or None)
 SHOTS = {
     "pooling-ri": ("/Pooling", "Pooling", None),
@@ -58,48 +48,19 @@ DOCS = {
 }
 
 
-def main(names: list[str], docs: bool) -> int:
-    if not CHROMIUM.exists():
-        print(CHROMIUM_MISSING, file=sys.stderr)
-        return 1
-    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
-    wanted = names or list(SHOTS)
-    with streamlit_server() as base_url, sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            for name in wanted:
-                path, heading, tab = SHOTS[name]
-                for size in SIZES:
-                    page = browser.new_page(viewport=size)
-                    page.goto(base_url + path)
-                    expect(page.get_by_role("heading", level=1, name=heading)).to_be_visible(
-                        timeout=90_000
-                    )
-                    page.wait_for_selector(IDLE, state="attached", timeout=90_000)
-                    expect(page.locator('[data-testid="stSpinner"]')).to_have_count(
-                        0, timeout=90_000
-                    )
-                    if tab:
-                        page.get_by_role("tab", name=tab).click()
-                    page.wait_for_timeout(1500)  # charts draw after the run ends
-                    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
-                    page.mouse.move(0, 0)
-                    out = SCREENSHOT_DIR / f"classroom-{name}-{size['width']}.png"
-                    page.screenshot(path=out)
-                    # Streamlit scrolls inside its main block: a tall viewport shows it all.
-                    page.set_viewport_size({"width": size["width"], "height": 2400})
-                    page.wait_for_timeout(800)
-                    page.screenshot(path=out.with_name(out.stem + "-full.png"))
-                    print(f"wrote {out.relative_to(REPO_ROOT)}")
-                    key = f"{name}-{size['width']}"
-                    if docs and key in DOCS:
-                        shutil.copy(out, REPO_ROOT / "docs" / DOCS[key])
-                    page.close()
-        finally:
-            browser.close()
-    return 0
+def _prepare(page: Page, heading: str, tab: str | None) -> None:
+    expect(page.get_by_role("heading", level=1, name=heading)).to_be_visible(timeout=90_000)
+    if tab:
+        page.get_by_role("tab", name=tab).click()
+    page.wait_for_timeout(1500)  # charts draw after the run ends
+
+
+def _full_height(page: Page, out: Path, size: dict) -> None:
+    # Streamlit scrolls inside its main block: a tall viewport shows it all.
+    page.set_viewport_size({"width": size["width"], "height": 2400})
+    page.wait_for_timeout(800)
+    page.screenshot(path=out.with_name(out.stem + "-full.png"))
 
 
 if __name__ == "__main__":
-    args = [a for a in sys.argv[1:] if a != "--docs"]
-    raise SystemExit(main(args, "--docs" in sys.argv))
+    raise SystemExit(take(SHOTS, DOCS, "classroom", _prepare, _full_height))

@@ -9,26 +9,16 @@ Scrolls the section's heading to the top of the screen and writes
 
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import Page
 
-from tests.browser.conftest import (
-    CHROMIUM,
-    CHROMIUM_MISSING,
-    REPO_ROOT,
-    SCREENSHOT_DIR,
-    launch_chromium,
-    streamlit_server,
-)
+from tests.browser.screenshots import take
 
-IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-SIZES = ({"width": 1024, "height": 768}, {"width": 1280, "height": 720})
 # name -> (URL path and query, section heading, tab to click first or None)
 SHOTS = {
     "equations": ("/Model?random_slope=true", "Equations and code", None),
@@ -51,44 +41,15 @@ DOCS = {
 }
 
 
-def main(names: list[str], docs: bool) -> int:
-    if not CHROMIUM.exists():
-        print(CHROMIUM_MISSING, file=sys.stderr)
-        return 1
-    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
-    wanted = names or list(SHOTS)
-    with streamlit_server() as base_url, sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            for name in wanted:
-                path, heading, tab = SHOTS[name]
-                for size in SIZES:
-                    page = browser.new_page(viewport=size)
-                    page.goto(base_url + path)
-                    page.wait_for_selector(IDLE, state="attached", timeout=90_000)
-                    expect(page.locator('[data-testid="stSpinner"]')).to_have_count(
-                        0, timeout=90_000
-                    )
-                    if tab:
-                        page.get_by_role("tab", name=tab).click()
-                    target = page.get_by_text(heading, exact=False).first
-                    target.wait_for(state="attached", timeout=90_000)
-                    target.evaluate("e => e.scrollIntoView({block: 'start'})")
-                    page.wait_for_timeout(2000)  # charts and KaTeX draw after the run ends
-                    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
-                    page.mouse.move(0, 0)
-                    out = SCREENSHOT_DIR / f"section-{name}-{size['width']}.png"
-                    page.screenshot(path=out)
-                    print(f"wrote {out.relative_to(REPO_ROOT)}")
-                    key = f"{name}-{size['width']}"
-                    if docs and key in DOCS:
-                        shutil.copy(out, REPO_ROOT / "docs" / DOCS[key])
-                    page.close()
-        finally:
-            browser.close()
-    return 0
+def _prepare(page: Page, heading: str, tab: str | None) -> None:
+    """Scroll the section's heading to the top of the screen."""
+    if tab:
+        page.get_by_role("tab", name=tab).click()
+    target = page.get_by_text(heading, exact=False).first
+    target.wait_for(state="attached", timeout=90_000)
+    target.evaluate("e => e.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(2000)  # charts and KaTeX draw after the run ends
 
 
 if __name__ == "__main__":
-    args = [a for a in sys.argv[1:] if a != "--docs"]
-    raise SystemExit(main(args, "--docs" in sys.argv))
+    raise SystemExit(take(SHOTS, DOCS, "section", _prepare))
