@@ -36,9 +36,10 @@ def conditioning_note(fit: LmmFit) -> str | None:
             continue
         # A random slope is shifted only where its term has a correlated intercept
         # (lib.lmm.conditioning.term_map); elsewhere it is only scaled.
-        shifted = any(
-            name in t.slopes and t.intercept and t.correlated for t in fit.spec.random
-        ) and cond.slope_centre.get(name, 0.0) != 0.0
+        shifted = (
+            any(name in t.slopes and t.intercept and t.correlated for t in fit.spec.random)
+            and cond.slope_centre.get(name, 0.0) != 0.0
+        )
         actions[name] = (shifted, s != 1.0)
     if not actions:
         return None

@@ -119,5 +119,9 @@ def test_conditioning_changes_nothing_on_a_well_scaled_model(years):
     for a, b in zip(mapped.varcorr.terms, direct.varcorr.terms, strict=True):
         np.testing.assert_allclose(a.covariance, b.covariance, rtol=1e-5, atol=1e-12)
     for a, b in zip(mapped.ranef, direct.ranef, strict=True):
-        np.testing.assert_allclose(a.modes, b.modes, rtol=1e-5, atol=1e-9)
+        # A mode near 0 is judged against the factor's largest: the two searches
+        # (crossed, so BOBYQA) agree on theta to the criterion's resolution, ~1e-7.
+        # (A singular factor's modes are ~1e-22 either way: absolute floor from sigma.)
+        scale = max(float(np.abs(b.modes).max()), direct.sigma)
+        np.testing.assert_allclose(a.modes, b.modes, rtol=1e-5, atol=1e-7 * scale)
         np.testing.assert_allclose(a.condvar, b.condvar, rtol=1e-5, atol=1e-12)

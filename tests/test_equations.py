@@ -146,7 +146,9 @@ def test_fitted_numbers_are_the_fits(schools):
     cov = fit.varcorr.terms[0].covariance
     for value in (cov[0, 0], cov[0, 1], cov[1, 1], fit.varcorr.residual_variance):
         assert latex_number(value) in " ".join(eq.distributions)
-    assert "92.486" in eq.distributions[1]  # tutorial: 92.4861 (lme4 stopped 1e-5 short)
+    # The tutorial printed 92.4861 where lme4 stopped 6e-6 short of the optimum; the
+    # engine's search ends on the exact gradient's zero, 92.4866 (tests/test_tutorial_lmer.py).
+    assert "92.487" in eq.distributions[1]
 
 
 def test_group_equations_are_coef(schools):

@@ -203,7 +203,9 @@ def test_residuals_flags_icc_r2(case_id):
     case, fit = _comparable(case_id)
     r = case["result"]
     np.testing.assert_allclose(
-        fit.scaled_resid_quantiles, np.asarray(r["scaled_resid_quantiles"], float), rtol=1e-4,
+        fit.scaled_resid_quantiles,
+        np.asarray(r["scaled_resid_quantiles"], float),
+        rtol=1e-4,
         atol=1e-5,
     )
     assert fit.singular == (str(r["singular"]).lower() == "true")
@@ -214,9 +216,7 @@ def test_residuals_flags_icc_r2(case_id):
     if r.get("r2"):
         assert fit.r2.marginal == pytest.approx(float(r["r2"]["marginal"]), rel=1e-4, abs=1e-10)
         if r["r2"].get("conditional") is not None:
-            assert fit.r2.conditional == pytest.approx(
-                float(r["r2"]["conditional"]), rel=1e-4
-            )
+            assert fit.r2.conditional == pytest.approx(float(r["r2"]["conditional"]), rel=1e-4)
 
 
 def test_ill_conditioned_raw_model_reaches_the_centred_optimum():

@@ -97,9 +97,9 @@ def test_per_group_statistics_equal_r_lm_reference():
 def test_separate_equations_are_the_tutorials(per_group):
     lines = dict(separate_equations(per_group))
     # independent_models: 38.579145 + 1.112006 x, 21.145910 + 2.085074 x, 22.549534 + 2.813669 x
-    assert lines["Hillcrest"]== (r"38.579 + 1.112 \cdot \text{study\_time}")
-    assert lines["Oakwood"]== (r"21.146 + 2.085 \cdot \text{study\_time}")
-    assert lines["St Mary’s"]== (r"22.550 + 2.814 \cdot \text{study\_time}")
+    assert lines["Hillcrest"] == (r"38.579 + 1.112 \cdot \text{study\_time}")
+    assert lines["Oakwood"] == (r"21.146 + 2.085 \cdot \text{study\_time}")
+    assert lines["St Mary’s"] == (r"22.550 + 2.814 \cdot \text{study\_time}")
 
 
 def test_dummy_equations_are_the_tutorials():

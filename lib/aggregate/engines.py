@@ -166,6 +166,13 @@ class DuckDBEngine:
         # quantile_cont is exact and interpolates at h = (n - 1) p: R's type 7.
         return f"quantile_cont({expr}, [{', '.join(_prob(p) for p in probs)}])"
 
+    def approx_quantiles(self, expr: str, probs: Sequence[float]) -> str:
+        # t-digest: bounded memory, used only to bracket the exact order statistics.
+        return f"approx_quantile({expr}, [{', '.join(_prob(p) for p in probs)}])"
+
+    def collect(self, expr: str) -> str:
+        return f"list({expr})"
+
     def run(self, sql: str) -> pa.Table:
         try:
             return self.con.sql(sql).to_arrow_table()
@@ -272,6 +279,13 @@ class SparkEngine:
     def quantiles(self, expr: str, probs: Sequence[float]) -> str:
         # percentile (not percentile_approx) is exact, interpolating at (n - 1) p: type 7.
         return f"percentile({expr}, array({', '.join(_prob(p) for p in probs)}))"
+
+    def approx_quantiles(self, expr: str, probs: Sequence[float]) -> str:
+        # Greenwald-Khanna with accuracy 10^4 (rank error <= n / 10^4): brackets only.
+        return f"percentile_approx({expr}, array({', '.join(_prob(p) for p in probs)}), 10000)"
+
+    def collect(self, expr: str) -> str:
+        return f"collect_list({expr})"
 
     def run(self, sql: str) -> pa.Table:
         try:

@@ -10,7 +10,8 @@ rows, only per-level sums):
 4. per pair of terms, Z_i'Z_j over the (level_i, level_j) pairs that occur;
 5. after the optimum is found, one pass for the residual quantiles (exact, type 7)
    and var(X beta), with beta and the conditional modes sent to the engine as
-   small tables and joined on the level ids.
+   small tables and joined on the level ids; above ``quantiles.EXACT_ROWS`` rows
+   two passes, so that the residuals are never held (``lib.aggregate.quantiles``).
 
 Level order, dummy names and every check are ``lib.design``'s, applied to the
 distinct values the engine returns, so the fit is the pandas engine's.
@@ -25,6 +26,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from lib.aggregate import quantiles
 from lib.aggregate.engines import NUMERIC
 from lib.aggregate.plan import (
     ONE,
@@ -75,6 +77,7 @@ class SqlModel:
     rows: str
     x: tuple[str, ...]  # X variables, intercept first
     terms: tuple[SqlTerm, ...]  # in ModelStats order
+    nobs: int  # complete rows: decides how the residual quantiles are computed
 
 
 def fit_engine(engine, spec: ModelSpec) -> LmmFit:  # noqa: ANN001 - DuckDBEngine | SparkEngine
@@ -196,7 +199,7 @@ def engine_stats(engine, spec: ModelSpec) -> tuple[ModelStats, SqlModel]:  # noq
         nobs=nobs,
         n_dropped=n_total - nobs,
     )
-    return stats, SqlModel(engine=engine, rows=rows, x=tuple(x), terms=tuple(terms))
+    return stats, SqlModel(engine=engine, rows=rows, x=tuple(x), terms=tuple(terms), nobs=nobs)
 
 
 def _series(column: pa.ChunkedArray, name: str) -> pd.Series:
@@ -284,17 +287,57 @@ def second_pass(model: SqlModel, beta: np.ndarray, modes: list, sigma: float) ->
         + ", ".join(f"{part} AS f{k}" for k, part in enumerate(parts))
         + f" FROM {model.rows} r CROSS JOIN {name}beta P {' '.join(joins)}"
     )
-    sql = (
-        f"SELECT {engine.quantiles('res', QUANTILE_PROBS)} AS q, var_samp(eta) AS v, "
-        "MIN(eta) AS lo, MAX(eta) AS hi FROM "
-        f"(SELECT (y - ({fitted})) / sigma AS res, eta FROM ({inner}) a) b"
-    )
-    got = engine.run(sql).to_pylist()[0]
+    residuals = f"(SELECT (y - ({fitted})) / sigma AS res, eta FROM ({inner}) a) b"
+    eta_sql = "var_samp(eta) AS v, MIN(eta) AS lo, MAX(eta) AS hi"
+    if model.nobs <= quantiles.EXACT_ROWS:
+        sql = f"SELECT {engine.quantiles('res', QUANTILE_PROBS)} AS q, {eta_sql} FROM {residuals}"
+        got = engine.run(sql).to_pylist()[0]
+        resid_quantiles = np.asarray(got["q"], dtype=float)
+    else:
+        got, resid_quantiles = _bracketed_quantiles(engine, residuals, eta_sql)
     # A constant prediction has variance exactly 0 (lib.lmm.variance.variance_fixed).
     var_fixed = 0.0 if got["lo"] == got["hi"] else float(got["v"])
-    return RowSummaries(
-        scaled_resid_quantiles=np.asarray(got["q"], dtype=float), variance_fixed=var_fixed
+    return RowSummaries(scaled_resid_quantiles=resid_quantiles, variance_fixed=var_fixed)
+
+
+def _bracketed_quantiles(engine, residuals: str, eta_sql: str) -> tuple[dict, np.ndarray]:  # noqa: ANN001
+    """The residual quantiles without holding the residuals (``lib.aggregate.quantiles``):
+    a pass counting by bin, then one fetching the needed bins' values (and var(X beta))."""
+    binned = f"(SELECT res, eta, {quantiles.bin_sql('res')} AS bin FROM {residuals}) c"
+    counted = engine.run(
+        f"SELECT bin, COUNT(*) AS n, MIN(res) AS lo, MAX(res) AS hi FROM {binned} GROUP BY bin"
     )
+    bins = quantiles.Bins(
+        index=counted.column("bin").to_numpy().astype(np.int64),
+        count=counted.column("n").to_numpy().astype(np.int64),
+        low=counted.column("lo").to_numpy().astype(float),
+        high=counted.column("hi").to_numpy().astype(float),
+    )
+    got: dict = {}
+    table = engine.prefix + "bins"
+
+    def fetch(ranges: list[tuple[float, float]]) -> list[np.ndarray]:
+        # The bounds travel as a registered table, not as literals in the SQL.
+        bounds = {f"{side}{k}": [r[i]] for k, r in enumerate(ranges) for i, side in enumerate("lh")}
+        engine.register(table, pa.table(bounds or {"l0": [0.0]}))
+        lists = [
+            f"{engine.collect('res')} FILTER (WHERE res >= B.l{k} AND res <= B.h{k}) AS in{k}"
+            for k in range(len(ranges))
+        ]
+        row = engine.run(
+            f"SELECT {', '.join([eta_sql, *lists])} FROM {residuals} CROSS JOIN {table} B"
+        ).to_pylist()[0]
+        got.update(row)
+        return [np.asarray(row[f"in{k}"] or [], dtype=float) for k in range(len(ranges))]
+
+    def exact() -> np.ndarray:
+        sql = f"SELECT {engine.quantiles('res', QUANTILE_PROBS)} AS q, {eta_sql} FROM {residuals}"
+        row = engine.run(sql).to_pylist()[0]
+        got.update(row)
+        return np.asarray(row["q"], dtype=float)
+
+    values = quantiles.quantiles_from_bins(bins, QUANTILE_PROBS, fetch, exact)
+    return got, values
 
 
 def _times(coef: str, variable: str) -> str:

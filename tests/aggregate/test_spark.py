@@ -3,7 +3,8 @@
 One SparkSession for the module (starting one costs ~15 s) and a few cases: the
 SQL is the DuckDB tests' (tests/aggregate/test_duckdb.py runs every reference
 case); these check Spark's dialect: backtick quoting, its finiteness test, exact
-``percentile``, CACHE TABLE, Arrow exchange, a table name as the source.
+``percentile``, the two-pass quantiles, CACHE TABLE, Arrow exchange, a table name
+as the source.
 """
 
 from __future__ import annotations
@@ -74,5 +75,29 @@ def test_table_name_and_exact_quantiles(spark, made):
     expected = rows_pass(design, beta, modes, 0.9)
     np.testing.assert_allclose(
         got.scaled_resid_quantiles, expected.scaled_resid_quantiles, rtol=1e-12
+    )
+    assert got.variance_fixed == pytest.approx(expected.variance_fixed, rel=1e-12)
+
+
+def test_quantiles_by_bins(spark, made, monkeypatch):
+    """The two-pass quantiles (forced on small data) in Spark's dialect: GROUP BY the
+    bin, collect_list ... FILTER, a registered bounds table; equal numpy's."""
+    from lib.aggregate import quantiles
+
+    path, spec = made["nested"]
+    design = build_design(pd.read_csv(path), spec)
+    engine = SparkEngine(spark, str(path))
+    monkeypatch.setattr(quantiles, "EXACT_ROWS", 0)
+    try:
+        _, model = engine_stats(engine, spec)
+        rng = np.random.default_rng(8)
+        beta = rng.normal(size=design.X.shape[1])
+        modes = [rng.normal(size=(t.q, t.nlevels)) for t in design.terms]
+        got = second_pass(model, beta, modes, 1.3)
+    finally:
+        engine.close()
+    expected = rows_pass(design, beta, modes, 1.3)
+    np.testing.assert_allclose(
+        got.scaled_resid_quantiles, expected.scaled_resid_quantiles, rtol=1e-13
     )
     assert got.variance_fixed == pytest.approx(expected.variance_fixed, rel=1e-12)
