@@ -193,6 +193,18 @@ def _by_name(values: np.ndarray, names: Sequence[str]) -> dict:
     return {t: _num(v) for t, v in zip(names, values, strict=True)}
 
 
+def _per_level(levels: Sequence[str], values: np.ndarray, names: Sequence[str]) -> dict:
+    """{level: {name: value}} from a (levels, names) array; columns converted at once
+    (10^5 levels: 0.1 s instead of 0.9 s element by element)."""
+    columns = [
+        [v if math.isfinite(v) else None for v in values[:, k].tolist()] for k in range(len(names))
+    ]
+    return {
+        lev: dict(zip(names, row, strict=True))
+        for lev, row in zip(levels, zip(*columns, strict=True), strict=True)
+    }
+
+
 def fit_to_json(fit: LmmFit) -> dict:
     """The documented JSON document for one fit (terms named as lme4 names them)."""
     names = fit.fixef_names
@@ -233,17 +245,9 @@ def fit_to_json(fit: LmmFit) -> dict:
         "fixef_p": _by_name(fit.beta_p, names),
         "fixef_corr": [[_num(v) for v in row] for row in fit.fixef_corr],
         "varcorr": {"terms": terms, "residual_variance": fit.varcorr.residual_variance},
-        "ranef": {
-            f.group: {
-                lev: _by_name(row, f.names) for lev, row in zip(f.levels, f.modes, strict=True)
-            }
-            for f in fit.ranef
-        },
+        "ranef": {f.group: _per_level(f.levels, f.modes, f.names) for f in fit.ranef},
         "ranef_condvar": {
-            f.group: {
-                lev: _by_name(np.diagonal(m), f.names)
-                for lev, m in zip(f.levels, f.condvar, strict=True)
-            }
+            f.group: _per_level(f.levels, np.diagonal(f.condvar, axis1=1, axis2=2), f.names)
             for f in fit.ranef
         },
         "scaled_resid_quantiles": [float(v) for v in fit.scaled_resid_quantiles],
@@ -257,6 +261,9 @@ def fit_to_json(fit: LmmFit) -> dict:
         else {"marginal": _num(fit.r2.marginal), "conditional": _num(fit.r2.conditional)},
         "timing": {"fit_seconds": fit.fit_seconds},
     }
+
+
+PRETTY_MAX_GROUPS = 10_000
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -276,8 +283,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         first = _one_line(str(caught[0].message))[:200]
         more = f" (and {len(caught) - 1} more)" if len(caught) > 1 else ""
         print(f"warning: {first}{more}", file=sys.stderr)
+    # Indented for people when small; above PRETTY_MAX_GROUPS levels one line, because
+    # json's indenting (and streaming) encoder is pure Python: 3.6 s for 10^5 groups'
+    # random effects (twice the fit), against ~0.3 s for dumps' C encoder.
+    indent = 2 if sum(fit.ngroups.values()) <= PRETTY_MAX_GROUPS else None
     try:
-        json.dump(document, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write(json.dumps(document, indent=indent, ensure_ascii=False))
         sys.stdout.write("\n")
         sys.stdout.flush()
     except BrokenPipeError:

@@ -289,7 +289,7 @@ def second_pass(model: SqlModel, beta: np.ndarray, modes: list, sigma: float) ->
     )
     residuals = f"(SELECT (y - ({fitted})) / sigma AS res, eta FROM ({inner}) a) b"
     eta_sql = "var_samp(eta) AS v, MIN(eta) AS lo, MAX(eta) AS hi"
-    if model.nobs <= quantiles.EXACT_ROWS:
+    if model.nobs <= quantiles.EXACT_ROWS.get(engine.name, 0):
         sql = f"SELECT {engine.quantiles('res', QUANTILE_PROBS)} AS q, {eta_sql} FROM {residuals}"
         got = engine.run(sql).to_pylist()[0]
         resid_quantiles = np.asarray(got["q"], dtype=float)

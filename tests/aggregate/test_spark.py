@@ -87,7 +87,7 @@ def test_quantiles_by_bins(spark, made, monkeypatch):
     path, spec = made["nested"]
     design = build_design(pd.read_csv(path), spec)
     engine = SparkEngine(spark, str(path))
-    monkeypatch.setattr(quantiles, "EXACT_ROWS", 0)
+    monkeypatch.setitem(quantiles.EXACT_ROWS, "spark", 0)
     try:
         _, model = engine_stats(engine, spec)
         rng = np.random.default_rng(8)
