@@ -52,3 +52,48 @@ def test_newton_reports_no_convergence_when_out_of_iterations(problem):
     devfun = BatchedDeviance(lambda t: batch_deviance(solve_batch(t, cp, layout), cp.nobs, True))
     _, converged = newton_polish(devfun, layout.start * 50.0, layout.lower_bounds, max_iter=1)
     assert not converged
+
+
+def test_moment_start_is_near_the_optimum_with_many_groups():
+    """Per-group least squares give a start close to the REML optimum (a start only:
+    the search must reach the same optimum as from lme4's start)."""
+    from lib.lmm.optimize import moment_theta, optimize_theta
+
+    rng = np.random.default_rng(11)
+    G, n = 400, 400 * 25
+    g = rng.integers(0, G, n)
+    x = rng.normal(5.0, 2.0, n)
+    u = rng.multivariate_normal([0, 0], [[4.0, 0.3], [0.3, 0.25]], size=G)
+    y = 2 + 0.5 * x + u[g, 0] + u[g, 1] * x + rng.normal(0, 1.5, n)
+    X = np.column_stack([np.ones(n), x])
+    cp = cross_products(X, y, X, g, G)
+    layout = ThetaLayout(q=2, correlated=True)
+    theta, criterion, summary = optimize_theta(cp, layout, True)
+    start = moment_theta(cp, layout)
+    assert start is not None
+    np.testing.assert_allclose(start, theta, rtol=0.05, atol=0.01)
+    assert "per-group least squares" in summary.method
+    # The same optimum as L-BFGS-B from lme4's identity start, polished.
+    devfun = BatchedDeviance(lambda t: batch_deviance(solve_batch(t, cp, layout), cp.nobs, True))
+    result = optimize.minimize(
+        devfun.value_and_gradient,
+        layout.start,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(0, None), (None, None), (0, None)],
+        options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 2000},
+    )
+    assert criterion <= result.fun + 1e-9 * abs(result.fun)
+    np.testing.assert_allclose(theta, result.x, rtol=1e-4)
+
+
+def test_moment_start_refuses_what_it_cannot_form():
+    from lib.lmm.optimize import moment_theta
+
+    rng = np.random.default_rng(2)
+    G = 60
+    g = np.repeat(np.arange(G), 1)  # one row per group: no Z_g'Z_g is invertible for q = 2
+    x = rng.normal(size=G)
+    X = np.column_stack([np.ones(G), x])
+    cp = cross_products(X, rng.normal(size=G), X, g, G)
+    assert moment_theta(cp, ThetaLayout(q=2, correlated=True)) is None
