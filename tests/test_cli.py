@@ -120,3 +120,27 @@ def test_gzipped_csv_is_read_as_csv(tmp_path):
     broken.write_bytes(data.read_bytes()[:40])
     proc = run_cli("fit", str(broken), "--outcome", "Reaction", "--group", "Subject")
     assert proc.returncode == 2 and "gzip" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_many_groups_print_one_line_with_the_same_content(tmp_path):
+    """Above 10,000 levels the document is one line (the C encoder); same keys and values."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(4)
+    groups = 10_001
+    g = np.repeat(np.arange(groups), 3)
+    frame = pd.DataFrame({"g": g, "y": rng.normal(size=groups)[g] + rng.normal(size=g.size)})
+    path = tmp_path / "many.csv"
+    frame.to_csv(path, index=False)
+    proc = run_cli("fit", str(path), "--outcome", "y", "--group", "g")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("\n") == 1  # one line and its newline
+    doc = json.loads(proc.stdout)
+    assert REQUIRED_KEYS <= set(doc)
+    assert doc["ngroups"] == {"g": groups}
+    assert len(doc["ranef"]["g"]) == groups
+    assert set(doc["ranef"]["g"]["17"]) == {"(Intercept)"}
+    assert doc["ranef_condvar"]["g"]["17"]["(Intercept)"] > 0
+    small = run_cli("fit", SLEEP, "--outcome", "Reaction", "--group", "Subject")
+    assert small.stdout.count("\n") > 20  # indented for people
