@@ -65,6 +65,7 @@ PREFER_RTOL = 1e-10
 LINE_SEARCH = 0.5 ** np.arange(6)  # trial step lengths, evaluated in one call
 BOUNDARY_TRY = 1e-2
 START_SCALES = (1.0, 0.1, 3.0)
+CHEAP_BATCH_CELLS = 10_000  # (theta, group) cells a batched solve handles at per-call cost
 MULTISTART_MAX_GROUPS = 50  # with many groups the surface is well behaved; one start suffices
 GRID_SD = (0.0, 0.05, 0.2, 0.5, 1.0, 2.0, 5.0)  # random-effect SD / sigma, per unit of z
 GRID_CORR = (-0.9, -0.5, 0.0, 0.5, 0.9)
@@ -84,9 +85,11 @@ class BatchedDeviance:
         self,
         evaluate: Callable[[np.ndarray], np.ndarray],
         gradient: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
+        cheap_batches: bool = False,
     ) -> None:
         self.evaluate = evaluate
         self.gradient = gradient
+        self.cheap_batches = cheap_batches  # a batch of thetas costs about one solve
         self.evaluations = 0
         self.best_theta: np.ndarray | None = None
         self.best_value = np.inf
@@ -205,12 +208,16 @@ def newton_polish(
         if -float(g[free] @ step[free]) < 1e-13:  # predicted decrease (x2) is noise
             return x, True
         if exact:
-            # Chord Newton: with exact gradients the full step is tried with the
-            # Hessian kept from an earlier point. Near the optimum it is accepted
-            # and converges linearly at a rate ~|H_old^-1 H - I|, each step costing
-            # one gradient instead of a new Hessian (2k + 1 gradients).
+            # With exact gradients the full step is tried first. Where a batch of
+            # 2k + 1 solves costs about one (few groups), the trial comes with its
+            # Hessian (Newton: quadratic convergence from a grid point); otherwise
+            # the Hessian is kept (chord Newton: near the optimum it converges
+            # linearly at a rate ~|H_old^-1 H - I|, each step one gradient).
             trial = np.maximum(x + step, lower)
-            f1, g1 = devfun.value_and_gradient(trial)
+            if devfun.cheap_batches:
+                f1, g1, H1 = devfun.gradient_hessian(trial)
+            else:
+                (f1, g1), H1 = devfun.value_and_gradient(trial), H
             predicted = -float(g[free] @ step[free])
             resolved = predicted >= NOISE_DECREASE * max(1.0, abs(f))
             if f1 < f or (not resolved and np.linalg.norm(g1[free]) < np.linalg.norm(g[free])):
@@ -219,7 +226,7 @@ def newton_polish(
                 # is found to ~1e-12, so fits of the same data summed in another
                 # order (DuckDB, Spark) agree to that, not to the criterion's noise.
                 small = np.all(np.abs(trial - x) <= STEP_TOL * np.maximum(1.0, np.abs(x)))
-                x, f, g = trial, f1, g1
+                x, f, g, H = trial, f1, g1, H1
                 if not resolved:
                     devfun.prefer(x, f)
                 if small:
@@ -341,6 +348,8 @@ def optimize_theta(
     devfun = BatchedDeviance(
         lambda thetas: criteria_at(thetas, cp, layout, reml),
         lambda thetas: criteria_and_gradients_at(thetas, cp, layout, reml),
+        # Below ~1,000 groups a solve is dominated by numpy's per-call overhead.
+        cheap_batches=cp.ngroups * (2 * layout.size + 1) <= CHEAP_BATCH_CELLS,
     )
     lower = layout.lower_bounds
     bounds = [(lo if np.isfinite(lo) else None, None) for lo in lower]
