@@ -95,15 +95,20 @@ SCHOOLS = ModelSpec.one_factor(
 )
 
 
-def test_the_optimum_is_the_gradient_zero():
-    """The search ends on the exact gradient's zero, not where the criterion stops
-    resolving (~1e-12 relative): what makes DuckDB/Spark fits equal to 1e-8."""
+@pytest.fixture(scope="module")
+def tutorial():
+    """The tutorial's intercept-and-slope fit and its cross-products."""
     frame = pd.read_csv(ROOT / "data" / "schools.csv")
-    fit = fit_lmm(frame, SCHOOLS)
     design = build_design(frame, SCHOOLS)
     term = design.terms[0]
     cp = cross_products(design.X, design.y, term.Z, term.codes, term.nlevels)
-    layout = ThetaLayout(2, True)
+    return fit_lmm(frame, SCHOOLS), cp, ThetaLayout(2, True)
+
+
+def test_the_optimum_is_the_gradient_zero(tutorial):
+    """The search ends on the exact gradient's zero, not where the criterion stops
+    resolving (~1e-12 relative): what makes DuckDB/Spark fits equal to 1e-8."""
+    fit, cp, layout = tutorial
     value, grad = criteria_and_gradients_at(np.asarray(fit.theta)[None], cp, layout, True)
     # Scale: the gradient's size one unit away from the optimum.
     far = criteria_and_gradients_at(np.asarray(fit.theta)[None] * 1.5, cp, layout, True)[1]
@@ -111,15 +116,10 @@ def test_the_optimum_is_the_gradient_zero():
     assert value[0] == pytest.approx(916.7837011892, abs=1e-8)
 
 
-def test_one_term_satterthwaite_matches_numderiv():
+def test_one_term_satterthwaite_matches_numderiv(tutorial):
     """Differences of exact gradients give lmerTest's derivative objects (numDeriv's
     Richardson scheme on the criterion's parts): the same df to 1e-7."""
-    frame = pd.read_csv(ROOT / "data" / "schools.csv")
-    fit = fit_lmm(frame, SCHOOLS)
-    design = build_design(frame, SCHOOLS)
-    term = design.terms[0]
-    cp = cross_products(design.X, design.y, term.Z, term.codes, term.nlevels)
-    layout = ThetaLayout(2, True)
+    fit, cp, layout = tutorial
     theta = np.asarray(fit.theta)
 
     def parts(thetas):

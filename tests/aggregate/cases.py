@@ -148,3 +148,11 @@ def assert_same_fit(expected, got) -> None:
                     assert (ev is None and gv is None) or (ev == gv or np.isnan(ev)), field
                 else:
                     _close(ev, gv, theta_rtol, f"{part}.{field}")
+
+
+def random_effects_inputs(design, seed: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Some beta and conditional modes for a second pass (any values will do: the
+    engines must give the rows-in-memory numbers for them)."""
+    rng = np.random.default_rng(seed)
+    beta = rng.normal(size=design.X.shape[1])
+    return beta, [rng.normal(size=(t.q, t.nlevels)) for t in design.terms]

@@ -14,7 +14,7 @@ from lib.lmm import fit_lmm
 from lib.lmm.fit import rows_pass
 from lib.lmm.stats import model_stats
 from lib.spec import ModelSpec
-from tests.aggregate.cases import assert_same_fit, reference_cases
+from tests.aggregate.cases import assert_same_fit, random_effects_inputs, reference_cases
 
 REFERENCE = reference_cases()
 
@@ -70,9 +70,7 @@ def test_second_pass_equals_rows_in_memory(made, case):
     path, spec = made[case]
     design = build_design(pd.read_csv(path), spec)
     _, model = engine_stats(DuckDBEngine(str(path)), spec)
-    rng = np.random.default_rng(3)
-    beta = rng.normal(size=design.X.shape[1])
-    modes = [rng.normal(size=(t.q, t.nlevels)) for t in design.terms]
+    beta, modes = random_effects_inputs(design, 3)
     expected = rows_pass(design, beta, modes, 1.7)
     got = second_pass(model, beta, modes, 1.7)
     np.testing.assert_allclose(

@@ -10,6 +10,7 @@ from lib.aggregate import DuckDBEngine, engine_stats, quantiles
 from lib.aggregate.sqlfit import second_pass
 from lib.design import build_design
 from lib.lmm.fit import QUANTILE_PROBS, rows_pass, type7_quantiles
+from tests.aggregate.cases import random_effects_inputs
 
 PROBS = (0.0, 0.01, 0.25, 0.5, 0.75, 0.999, 1.0)
 
@@ -105,9 +106,7 @@ def test_duckdb_second_pass_by_bins_equals_rows_in_memory(made, case, monkeypatc
     path, spec = made[case]
     design = build_design(pd.read_csv(path), spec)
     _, model = engine_stats(DuckDBEngine(str(path)), spec)
-    rng = np.random.default_rng(3)
-    beta = rng.normal(size=design.X.shape[1])
-    modes = [rng.normal(size=(t.q, t.nlevels)) for t in design.terms]
+    beta, modes = random_effects_inputs(design, 3)
     expected = rows_pass(design, beta, modes, 1.7)
     monkeypatch.setitem(quantiles.EXACT_ROWS, "duckdb", 0)
     got = second_pass(model, beta, modes, 1.7)

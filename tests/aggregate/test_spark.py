@@ -18,7 +18,7 @@ from lib.aggregate.sqlfit import second_pass
 from lib.design import build_design
 from lib.lmm import fit_lmm
 from lib.lmm.fit import rows_pass
-from tests.aggregate.cases import assert_same_fit, reference_cases
+from tests.aggregate.cases import assert_same_fit, random_effects_inputs, reference_cases
 
 CASES = ("sleep_full_reml", "cat_rs_reml", "unicode_full_reml")
 
@@ -58,46 +58,27 @@ def test_made_case(spark, made, case):
     assert_same_fit(fit_lmm(pd.read_csv(path), spec), _fit(spark, str(path), spec))
 
 
-def test_table_name_and_exact_quantiles(spark, made):
-    """A catalog table as DATA; percentile is exact: quantiles equal numpy's to 1e-12."""
-    path, spec = made["crossed"]
-    spark.read.csv(str(path), header=True, inferSchema=True).createOrReplaceTempView("crossed")
+@pytest.mark.parametrize("case,binned", [("crossed", False), ("nested", True)])
+def test_second_pass_quantiles(spark, made, monkeypatch, case, binned):
+    """Quantiles equal numpy's: by ``percentile`` (exact) from a catalog table as DATA,
+    and by the two-pass bins (forced on small data) from a file, which exercises
+    Spark's dialect for them: GROUP BY the bin, collect_list ... FILTER, a
+    registered bounds table."""
+    from lib.aggregate import quantiles
+
+    path, spec = made[case]
+    spark.read.csv(str(path), header=True, inferSchema=True).createOrReplaceTempView(case)
     design = build_design(pd.read_csv(path), spec)
-    engine = SparkEngine(spark, "crossed")
+    engine = SparkEngine(spark, str(path) if binned else case)
+    monkeypatch.setitem(quantiles.EXACT_ROWS, "spark", 0 if binned else 10**9)
     try:
         _, model = engine_stats(engine, spec)
-        rng = np.random.default_rng(5)
-        beta = rng.normal(size=design.X.shape[1])
-        modes = [rng.normal(size=(t.q, t.nlevels)) for t in design.terms]
+        beta, modes = random_effects_inputs(design, 5)
         got = second_pass(model, beta, modes, 0.9)
     finally:
         engine.close()
     expected = rows_pass(design, beta, modes, 0.9)
     np.testing.assert_allclose(
         got.scaled_resid_quantiles, expected.scaled_resid_quantiles, rtol=1e-12
-    )
-    assert got.variance_fixed == pytest.approx(expected.variance_fixed, rel=1e-12)
-
-
-def test_quantiles_by_bins(spark, made, monkeypatch):
-    """The two-pass quantiles (forced on small data) in Spark's dialect: GROUP BY the
-    bin, collect_list ... FILTER, a registered bounds table; equal numpy's."""
-    from lib.aggregate import quantiles
-
-    path, spec = made["nested"]
-    design = build_design(pd.read_csv(path), spec)
-    engine = SparkEngine(spark, str(path))
-    monkeypatch.setitem(quantiles.EXACT_ROWS, "spark", 0)
-    try:
-        _, model = engine_stats(engine, spec)
-        rng = np.random.default_rng(8)
-        beta = rng.normal(size=design.X.shape[1])
-        modes = [rng.normal(size=(t.q, t.nlevels)) for t in design.terms]
-        got = second_pass(model, beta, modes, 1.3)
-    finally:
-        engine.close()
-    expected = rows_pass(design, beta, modes, 1.3)
-    np.testing.assert_allclose(
-        got.scaled_resid_quantiles, expected.scaled_resid_quantiles, rtol=1e-13
     )
     assert got.variance_fixed == pytest.approx(expected.variance_fixed, rel=1e-12)
