@@ -400,7 +400,8 @@ def batch_gradient_parts(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact theta-gradients of log|L|^2 (+ log|R_X|^2 for REML) and of r^2, each (B, k).
 
-    With M(theta) = [[T'Z'ZT + I, T'Z'X], [X'ZT, X'X]] (the PLS system, eq. 19),
+    With M(theta) = [[T'Z'ZT + I, T'Z'X], [X'ZT, X'X]] (the matrix of the penalized
+    least-squares normal equations, whose Cholesky factor is [[L, 0], [R_ZX', R_X']]),
     log|L|^2 + log|R_X|^2 = log det M, and for the element theta_k at (i, j) of
     T, E_k = dT/dtheta_k (a one at (i, j) in every group's block):
 
