@@ -132,3 +132,42 @@ def test_nested_blocks_stay_block_diagonal_and_crossed_ones_fill_in():
     n_stats, c_stats = model_stats(nested), model_stats(crossed)
     assert BlockedModel(n_stats, list(layouts_of(n_stats))).dense_diag == [False, False, False]
     assert BlockedModel(c_stats, list(layouts_of(c_stats))).dense_diag[1:] == [True, True]
+
+
+@pytest.mark.parametrize("reml", [True, False], ids=["REML", "ML"])
+@pytest.mark.parametrize("name", list(CASES))
+def test_exact_gradient_equals_central_differences(name, reml):
+    """BlockedModel.gradient_parts (from (I - [M^-1]_uu) Lambda^-1 and u) against
+    central differences of log|L|^2 (+ log|R_X|^2) and r^2."""
+    spec = ModelSpec("y", ("x",), CASES[name])
+    stats = model_stats(build_design(_frame(), spec))
+    model = BlockedModel(stats, list(layouts_of(stats)))
+    rng = np.random.default_rng(2)
+    theta = np.where(np.isfinite(model.lower_bounds), 1.0, 0.3) * rng.uniform(
+        0.2, 1.5, model.start.size
+    )
+    dg, dr2 = model.gradient_parts(theta, model.solve(theta), reml)
+
+    def parts(point):
+        s = model.solve(point)
+        return np.array([s.ldL2 + (s.ldRX2 if reml else 0.0), s.pwrss])
+
+    h = 1e-6
+    numeric = np.array(
+        [(parts(theta + h * e) - parts(theta - h * e)) / (2 * h) for e in np.eye(theta.size)]
+    )
+    np.testing.assert_allclose(
+        dg, numeric[:, 0], rtol=1e-6, atol=1e-7 * np.abs(numeric[:, 0]).max()
+    )
+    np.testing.assert_allclose(
+        dr2, numeric[:, 1], rtol=1e-6, atol=1e-7 * np.abs(numeric[:, 1]).max()
+    )
+
+
+def test_no_exact_gradient_with_a_variance_at_zero():
+    """Lambda is singular there: the caller must fall back to differences."""
+    spec = ModelSpec("y", ("x",), CASES["nested3"])
+    stats = model_stats(build_design(_frame(), spec))
+    model = BlockedModel(stats, list(layouts_of(stats)))
+    theta = np.array([0.5, 0.0, 0.7])
+    assert model.gradient_parts(theta, model.solve(theta), True) is None

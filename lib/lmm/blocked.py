@@ -37,6 +37,7 @@ from lib.errors import FitError
 from lib.lmm.objective import ThetaLayout, batched_cholesky, forward_solve
 from lib.lmm.stats import ModelStats, PairStats
 
+SINGULAR_T = 1e-6  # |T_aa| below this (relative) counts as a variance at 0: no Lambda^-1
 MAX_DENSE_CELLS = 40_000_000  # a dense block of 320 MB; beyond it the model is refused
 DENSE_INDEX_CELLS = 50_000_000  # a bool map of this many cells (50 MB) numbers entries
 
@@ -333,32 +334,76 @@ class BlockedModel:
 
     # -- after the optimum: conditional modes and variances --------------------------
 
-    def conditional_modes(self, theta: np.ndarray, sol: BlockedSolution) -> list[np.ndarray]:
-        """b_k = Lambda_k u_k with L_Z' u = c_u - R_ZX beta, per term as (q, G)."""
-        Ts = self.split(theta)
-        rhs = [xr[self.p] - xr[: self.p].T @ sol.beta for xr in sol.xrows]
-        u: list = [None] * self.K
+    def _solve_lt(self, sol: BlockedSolution, rhs: list[np.ndarray]) -> list[np.ndarray]:
+        """x with L_Z' x = rhs (block back-substitution), per term as vectors."""
+        x: list = [None] * self.K
         for j in reversed(range(self.K)):
             r = rhs[j].copy()
             for i in range(j + 1, self.K):
-                r -= np.asarray(sol.below[(i, j)].T @ u[i]).ravel()
-            u[j] = _left_solve_t(sol.diag[j], r, self.terms[j])
-        out = []
-        for j, t in enumerate(self.terms):
-            uj = u[j].reshape(t.nlevels, t.q).T  # (q, G)
-            out.append(Ts[j] @ uj)
-        return out
+                r -= np.asarray(sol.below[(i, j)].T @ x[i]).ravel()
+            x[j] = _left_solve_t(sol.diag[j], r, self.terms[j])
+        return x
 
-    def conditional_covariances(
-        self, theta: np.ndarray, sol: BlockedSolution, sigma: float
-    ) -> list[np.ndarray]:
-        """sigma^2 Lambda_k [(L_Z L_Z')^{-1}]_kk Lambda_k' per level, shape (q, q, G).
+    def spherical_modes(self, sol: BlockedSolution) -> list[np.ndarray]:
+        """u_k with L_Z' u = c_u - R_ZX beta, per term as (q, G) (b_k = Lambda_k u_k)."""
+        u = self._solve_lt(sol, [xr[self.p] - xr[: self.p].T @ sol.beta for xr in sol.xrows])
+        return [uj.reshape(t.nlevels, t.q).T for uj, t in zip(u, self.terms, strict=True)]
 
-        The k-th block column of L_Z^{-1}: W_k = L_kk^{-1}, W_i = -L_ii^{-1}
-        sum_{k<=m<i} L_im W_m; the wanted block is sum_i W_i' W_i (lme4's
-        ``condVar``, beta treated as known).
+    def conditional_modes(self, theta: np.ndarray, sol: BlockedSolution) -> list[np.ndarray]:
+        """b_k = Lambda_k u_k with L_Z' u = c_u - R_ZX beta, per term as (q, G)."""
+        Ts = self.split(theta)
+        return [T @ u for T, u in zip(Ts, self.spherical_modes(sol), strict=True)]
+
+    def gradient_parts(
+        self, theta: np.ndarray, sol: BlockedSolution, reml: bool
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Exact theta-gradients of log|L|^2 (+ log|R_X|^2 for REML) and of r^2.
+
+        With A = Lambda'Z'Z Lambda + I, C = Lambda'Z'X and M = [[A, C], [C', X'X]]:
+        Lambda'Z'Z = (A - I) Lambda^-1 and M^-1 M = I give
+            d log det M / d theta_k = 2 tr((I - [M^-1]_uu) Lambda^-1 dLambda/dtheta_k),
+            [M^-1]_uu = A^-1 + A^-1 C S^-1 C' A^-1 (S = R_X'R_X; ML: A^-1 alone),
+        and the normal equations Lambda'Z'r = u give (envelope theorem)
+            d r^2 / d theta_k = -2 u' Lambda^-1 dLambda/dtheta_k u.
+        dLambda/dtheta_k lies in term t's diagonal blocks, so only the per-level
+        q x q blocks of [M^-1]_uu are needed: those of A^-1 (as lme4's condVar)
+        and of W S^-1 W' with W = A^-1 C = L_Z^-T R_ZX. None where a T_t is
+        singular (a variance at 0); the caller falls back to differences.
         """
         Ts = self.split(theta)
+        T_inv = []
+        for T in Ts:
+            d = np.abs(np.diag(T))
+            if not np.all(d > SINGULAR_T * max(1.0, float(np.abs(T).max()))):
+                return None
+            T_inv.append(sla.solve_triangular(T, np.eye(T.shape[0]), lower=True))
+        u = self.spherical_modes(sol)
+        inverse_blocks = self._inverse_diagonal_blocks(sol)
+        if reml:
+            columns = [self._solve_lt(sol, [xr[m] for xr in sol.xrows]) for m in range(self.p)]
+            RX_inv = np.linalg.inv(sol.RX)
+            S_inv = RX_inv @ RX_inv.T
+        dg = np.zeros(self.lower_bounds.size)
+        dr2 = np.zeros(self.lower_bounds.size)
+        for k, t in enumerate(self.terms):
+            q, G = t.q, t.nlevels
+            Mi = inverse_blocks[k]  # (q, q, G)
+            if reml:
+                W = np.stack([c[k] for c in columns], axis=1).reshape(G, q, self.p)
+                Mi = Mi + np.einsum("gam,mn,gbn->abg", W, S_inv, W)
+            X = np.einsum("abg,bc->acg", np.eye(q)[:, :, None] - Mi, T_inv[k])
+            v = np.einsum("ba,bg->ag", T_inv[k], u[k])  # T^-T u
+            for n, (i, j) in enumerate(t.layout.positions):
+                dg[self.offsets[k] + n] = 2.0 * X[j, i].sum()
+                dr2[self.offsets[k] + n] = -2.0 * float(v[i] @ u[k][j])
+        return dg, dr2
+
+    def _inverse_diagonal_blocks(self, sol: BlockedSolution) -> list[np.ndarray]:
+        """Per term, the per-level q x q diagonal blocks of (L_Z L_Z')^{-1}, (q, q, G).
+
+        The k-th block column of L_Z^{-1}: W_k = L_kk^{-1}, W_i = -L_ii^{-1}
+        sum_{k<=m<i} L_im W_m; the wanted block is sum_i W_i' W_i.
+        """
         out = []
         for k, t in enumerate(self.terms):
             W = {k: _inverse(sol.diag[k], t)}
@@ -370,9 +415,18 @@ class BlockedModel:
                     S = prod if S is None else _add(S, prod)
                 W[i] = -_left_solve_matrix(sol.diag[i], S, self.terms[i])
                 acc = acc + _gram_blocks(W[i], t)
-            T = Ts[k]
-            out.append(sigma * sigma * np.einsum("ab,bcg,dc->adg", T, acc, T))
+            out.append(acc)
         return out
+
+    def conditional_covariances(
+        self, theta: np.ndarray, sol: BlockedSolution, sigma: float
+    ) -> list[np.ndarray]:
+        """sigma^2 Lambda_k [(L_Z L_Z')^{-1}]_kk Lambda_k' per level, shape (q, q, G)
+        (lme4's ``condVar``, beta treated as known)."""
+        return [
+            sigma * sigma * np.einsum("ab,bcg,dc->adg", T, acc, T)
+            for T, acc in zip(self.split(theta), self._inverse_diagonal_blocks(sol), strict=True)
+        ]
 
 
 class WeightedProduct:

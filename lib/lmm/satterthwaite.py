@@ -12,6 +12,7 @@ sigma direction is analytic.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,37 +49,61 @@ class SatterthwaiteInputs:
     negative_eigenvalues: int
 
 
-DERIVATIVE_STEP = 1e-5  # step (relative above 1) of the central differences of exact gradients
+DERIVATIVE_STEP = 1e-4  # relative step (above 1) of the central differences of gradients
 
 
 def satterthwaite_inputs(
     cp: CrossProducts, layout: ThetaLayout, theta: np.ndarray, sigma: float, reml: bool
 ) -> SatterthwaiteInputs:
-    """Hessian of the (theta, sigma) deviance and Jacobian of vcov(beta) at the optimum.
+    """Hessian of the (theta, sigma) deviance and Jacobian of vcov(beta) at the optimum,
+    for one term (``gradient_derivative_inputs`` with ``objective``'s batched solves)."""
 
-    One term: the theta-gradients of g = log|L|^2 (+ log|R_X|^2) and of r^2 are
-    exact (``objective.batch_gradient_parts``), so their Hessians are central
-    differences of gradients, and d U / d theta central differences of U, all
-    from 2k + 1 solves (lmerTest's numDeriv needs ~110 at k = 3). With
-    h = 1e-5 the Hessian agrees with numDeriv's Richardson extrapolation to ~1e-8
-    of its largest entry (measured on the tutorial; h = 1e-4 leaves 2e-6 of
-    truncation error, 1e-6 more rounding). The sigma direction is analytic as
-    in ``profiled_derivative_inputs``.
+    def parts(points: np.ndarray) -> GradientParts:
+        out = []
+        with np.errstate(all="ignore"):
+            for chunk in theta_chunks(points, cp.ngroups):
+                state = solve_batch(chunk, cp, layout, keep_factors=False)
+                dg, dr2 = batch_gradient_parts(state, cp, layout, reml)
+                vcov = batch_unscaled_vcov_beta(state).transpose(2, 0, 1)
+                out.append((dg, dr2, state.pwrss, vcov.reshape(len(chunk), -1)))
+        return tuple(np.concatenate(part) for part in zip(*out, strict=True))
+
+    return gradient_derivative_inputs(parts, theta, sigma, cp.nobs, cp.p, reml)
+
+
+#: For points (B, k): gradients of g and of r^2 (each (B, k)), r^2 (B,), U flattened (B, p*p).
+GradientParts = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def gradient_derivative_inputs(
+    parts: Callable[[np.ndarray], GradientParts | None],
+    theta: np.ndarray,
+    sigma: float,
+    nobs: int,
+    p: int,
+    reml: bool,
+) -> SatterthwaiteInputs | None:
+    """lmerTest's derivative objects where g = log|L|^2 (+ log|R_X|^2) and r^2 have exact
+    theta-gradients (``objective.batch_gradient_parts``, ``BlockedModel.gradient_parts``);
+    None if ``parts`` returns None (no exact gradient at some point).
+
+    Their Hessians are central differences of the gradients, and d U / d theta
+    central differences of U = vcov(beta) / sigma^2, all from 2k + 1 solves
+    (lmerTest's numDeriv needs ~110 at k = 3). h = 1e-4 (relative above 1) leaves
+    ~2e-6 of truncation error against numDeriv's Richardson extrapolation in the
+    Hessian's smallest entries, so df agree with it to ~2e-7 (lmerTest itself
+    agrees with us to 1e-3 only); smaller steps trade that for rounding: at
+    1e-5 the df of the same data summed in another order (DuckDB) differ by 9e-9
+    instead of 1.5e-9. The sigma direction is analytic as in
+    ``profiled_derivative_inputs``.
     """
     k = theta.size
     h = DERIVATIVE_STEP * np.maximum(1.0, np.abs(theta))
     eye = np.diag(h)
-    points = np.vstack([theta, theta + eye, theta - eye])
-    g_grads, r2_grads, r2s, U = [], [], [], []
-    with np.errstate(all="ignore"):
-        for chunk in theta_chunks(points, cp.ngroups):
-            state = solve_batch(chunk, cp, layout, keep_factors=False)
-            dg, dr2 = batch_gradient_parts(state, cp, layout, reml)
-            g_grads.append(dg)
-            r2_grads.append(dr2)
-            r2s.append(state.pwrss)
-            U.append(batch_unscaled_vcov_beta(state).transpose(2, 0, 1).reshape(len(chunk), -1))
-    g_grad, r2_grad, U = np.vstack(g_grads), np.vstack(r2_grads), np.vstack(U)
+    got = parts(np.vstack([theta, theta + eye, theta - eye]))
+    if got is None:
+        return None
+    g_grad, r2_grad, r2, U = got
 
     def central(values: np.ndarray) -> np.ndarray:
         # column i: d values / d theta_i
@@ -89,12 +114,12 @@ def satterthwaite_inputs(
         0.5 * (h_g + h_g.T),
         0.5 * (h_r2 + h_r2.T),
         r2_grad[0],
-        float(np.concatenate(r2s)[0]),
+        float(r2[0]),
         U[0],
         central(U),
         sigma,
-        cp.nobs,
-        cp.p,
+        nobs,
+        p,
         reml,
     )
 
