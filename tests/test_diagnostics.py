@@ -173,3 +173,11 @@ def test_chart_specs_are_valid_vega_lite():
     ):
         assert isinstance(chart, alt.TopLevelMixin)
         chart.to_dict(validate=True)
+
+
+def test_shapiro_francia_does_not_depend_on_scale():
+    """W' is scale-free; values near 1e-155 (a fit on the boundary) must not overflow."""
+    x = np.random.default_rng(0).normal(size=50)
+    w, p = shapiro_francia(x)
+    for scale in (1e-155, 1e155, -3.0):
+        np.testing.assert_allclose(shapiro_francia(x * scale + 7.0 * scale), (w, p), rtol=1e-12)
