@@ -7,7 +7,7 @@ import streamlit as st
 
 from lib.errors import ExplorerError
 from lib.nesting import candidate_factors
-from ui import cache, render
+from ui import big, cache, render
 from ui.sidebar import Selection, show_error
 
 
@@ -32,6 +32,7 @@ def draw(sel: Selection) -> None:
         show_error(exc)
         return
     render.table(sizes, "grouping_factors", show_index=False, decimals=1)
+    big.note(sel, "Group counts and relations in this section are from {sample}.")
     if pairs is not None:
         st.markdown("How each pair of them relates:")
         render.table(pairs, "factor_relations", show_index=False)

@@ -26,6 +26,7 @@ from lib.data import (
 )
 from lib.design import complete_rows, factor_codes
 from lib.errors import DataError
+from lib.spec import ModelSpec
 
 
 def _usable(engine: DuckDBEngine, column: str, kind: str) -> str:
@@ -103,3 +104,21 @@ def value_range(engine: DuckDBEngine, column: str) -> tuple[float, float]:
     if lo is None or not (math.isfinite(lo) and math.isfinite(hi)):
         raise DataError(f"'{column}' has no finite values.")
     return float(lo), float(hi)
+
+
+def level_rows(engine: DuckDBEngine, spec: ModelSpec) -> pd.DataFrame:
+    """One row per combination of ``spec``'s grouping columns among its complete rows
+    (the other columns 0): every level of the fit, for ``lib.levels.group_coefficients``
+    when a sample of the rows might miss one."""
+    kinds = engine.schema()
+    groups = list(spec.group_columns)
+    every = " AND ".join(_usable(engine, c, kinds[c]) for c in spec.columns)
+    got = engine.run(
+        f"SELECT DISTINCT {', '.join(engine.quote(c) for c in groups)} FROM {engine.source} "
+        f"WHERE {every}"
+    )
+    frame = pd.DataFrame({c: got.column(c).to_pandas() for c in groups})
+    for column in spec.columns:
+        if column not in frame.columns:
+            frame[column] = 0.0
+    return frame
