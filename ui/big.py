@@ -220,6 +220,15 @@ def fit_with_sample_rows(big: Big, fit_all: LmmFit) -> LmmFit:
     )
 
 
+def factor_sizes(big: Big, columns: tuple[str, ...]):  # noqa: ANN201 - DataFrame
+    return _memo(
+        big,
+        ("factor_sizes", columns),
+        f"Counting groups over {rows_label(big)}",
+        lambda progress: overview.factor_sizes(big.data.engine(), list(columns)),
+    )
+
+
 def level_rows(big: Big, spec: ModelSpec):  # noqa: ANN201 - DataFrame
     """One row per combination of the spec's grouping levels among its complete rows."""
     return _memo(

@@ -122,3 +122,22 @@ def level_rows(engine: DuckDBEngine, spec: ModelSpec) -> pd.DataFrame:
         if column not in frame.columns:
             frame[column] = 0.0
     return frame
+
+
+def factor_sizes(engine: DuckDBEngine, columns: list[str]) -> pd.DataFrame:
+    """``lib.nesting.factor_sizes`` over every row: levels and median rows per level."""
+    rows = []
+    for column in columns:
+        q = engine.quote(column)
+        got = engine.run(
+            f"SELECT COUNT(*) AS levels, quantile_cont(n, 0.5) AS median FROM "
+            f"(SELECT {q}, COUNT(*) AS n FROM {engine.source} WHERE {q} IS NOT NULL GROUP BY 1)"
+        ).to_pylist()[0]
+        rows.append(
+            {
+                "factor": column,
+                "levels": int(got["levels"]),
+                "median rows per level": float(got["median"] or 0.0),
+            }
+        )
+    return pd.DataFrame(rows, columns=["factor", "levels", "median rows per level"])

@@ -145,3 +145,13 @@ def test_threshold_is_read_at_call_time(monkeypatch):
     assert not upload.is_big(11, "a.xlsx")
     monkeypatch.setenv(upload.THRESHOLD_ENV, "100")
     assert not upload.is_big(11, "a.parquet") and upload.is_big(101, "a.parquet")
+
+
+def test_factor_sizes_count_every_row():
+    from lib.nesting import factor_sizes
+
+    frame = _frame()
+    frame.loc[3, "class"] = None
+    big = upload.read_upload(frame.to_csv(index=False).encode(), "big.csv", sample_rows=100)
+    got = overview.factor_sizes(big.engine(), ["school", "class"])
+    pd.testing.assert_frame_equal(got, factor_sizes(frame, ["school", "class"]))

@@ -76,6 +76,9 @@ def test_data_page_counts_every_row(big_file, low_threshold):
     assert f"First 200 of {N_ROWS:,} rows" in captions
     columns = labelled(frame_with(at, "distinct"))
     assert columns.loc["score", "missing"] == f"{N_ROWS - used:,}"
+    sizes = labelled(frame_with(at, "median rows per level"))
+    median = np.median(frame["school"].value_counts())
+    assert sizes.loc["school", "median rows per level"] == f"{median:,.1f}"
 
 
 def test_explore_means_are_all_rows(big_file, low_threshold):
