@@ -188,7 +188,7 @@ def _scatter(sel: Selection, groups, factor: tuple[str, ...]) -> None:  # noqa: 
     )
     note = f"random sample of {len(points):,} rows, stratified by group" if sampled else None
     if sel.big is not None and sel.big.data.sampled:
-        note = f"{len(points):,} points from {big.sample_words(sel.big)}"
+        note = f"{len(points):,} of {sel.big.n_rows:,} rows, drawn at random"
     spec = cache.chart_spec(
         "scatter",
         points,

@@ -129,21 +129,35 @@ def _formula(spec: ModelSpec) -> None:
 
 
 def _header(fit: LmmFit) -> None:
-    # Two rows of three: six metrics in one row are cut to "98…" on a 1280 px projector.
-    top = st.columns(3)
-    top[0].metric(
-        fit.criterion_name, f"{fit.criterion:.1f}", help=f"Unrounded: {fit.criterion:.6f}"
-    )
-    top[1].metric("AIC", f"{fit.aic:.1f}")
-    top[2].metric("BIC", f"{fit.bic:.1f}")
-    bottom = st.columns(3)
-    bottom[0].metric("logLik", f"{fit.loglik:.1f}")
-    bottom[1].metric("Observations", f"{fit.nobs:,}")
-    bottom[2].metric(
-        "Groups",
-        ", ".join(f"{n:,}" for n in fit.ngroups.values()),
-        help="; ".join(f"{name}: {n:,}" for name, n in fit.ngroups.items()),
-    )
+    groups = ", ".join(f"{n:,}" for n in fit.ngroups.values())
+    groups_help = "; ".join(f"{name}: {n:,}" for name, n in fit.ngroups.items())
+    if max(len(f"{fit.criterion:.1f}"), len(f"{fit.nobs:,}"), len(groups)) > 8:
+        # Millions of rows: "49207415.9" in a third of the page is cut to "492…" at
+        # 1024 px, so the metrics are sized to their values and wrap, with separators.
+        with st.container(horizontal=True, gap="small"):
+            st.metric(
+                fit.criterion_name,
+                f"{fit.criterion:,.1f}",
+                help=f"Unrounded: {fit.criterion:.6f}",
+                width="content",
+            )
+            st.metric("AIC", f"{fit.aic:,.1f}", width="content")
+            st.metric("BIC", f"{fit.bic:,.1f}", width="content")
+            st.metric("logLik", f"{fit.loglik:,.1f}", width="content")
+            st.metric("Observations", f"{fit.nobs:,}", width="content")
+            st.metric("Groups", groups, help=groups_help, width="content")
+    else:
+        # Two rows of three: six metrics in one row are cut to "98…" on a 1280 px projector.
+        top = st.columns(3)
+        top[0].metric(
+            fit.criterion_name, f"{fit.criterion:.1f}", help=f"Unrounded: {fit.criterion:.6f}"
+        )
+        top[1].metric("AIC", f"{fit.aic:.1f}")
+        top[2].metric("BIC", f"{fit.bic:.1f}")
+        bottom = st.columns(3)
+        bottom[0].metric("logLik", f"{fit.loglik:.1f}")
+        bottom[1].metric("Observations", f"{fit.nobs:,}")
+        bottom[2].metric("Groups", groups, help=groups_help)
     render.meaning(explain.criterion(fit))
     dropped = getattr(fit, "n_dropped", 0)
     if dropped:
@@ -212,7 +226,7 @@ def _scatter_inputs(sel: Selection, fit: LmmFit, name: str) -> tuple[tuple, dict
     lines = charts.coefficient_lines(coef, x, x_range, overall=overall, groups=shown)
     notes = []
     if sel.big is not None and sel.big.data.sampled:
-        notes.append(f"{len(points):,} points from {big.sample_words(sel.big)}")
+        notes.append(f"{len(points):,} of {sel.big.n_rows:,} rows, drawn at random")
     elif sampled:
         notes.append(f"random sample of {len(points):,} rows")
     if len(shown) < factor.nlevels:
