@@ -86,7 +86,7 @@ def excel_hint(upload: object) -> str:
         f" Excel files are read by pandas, with the limit of {APP_MAX_ROWS or MAX_ROWS:,} "
         "rows; save the "
         f"sheet as CSV (or Parquet) to use files over "
-        f"{lib_upload.big_upload_bytes() / 1024**2:,.0f} MB without a row limit."
+        f"{lib_upload.big_upload_bytes() / 1024**2:,.3g} MB without a row limit."
     )
 
 

@@ -71,7 +71,7 @@ def _upload() -> None:
         key=state.UPLOAD_WIDGET,
         on_change=state.on_upload_change,
         help=f"Up to {MAX_ROWS:,} rows and {MAX_COLUMNS} columns; CSV and Parquet files over "
-        f"{big_upload_bytes() / 1024**2:,.0f} MB are read by DuckDB without a row limit "
+        f"{big_upload_bytes() / 1024**2:,.3g} MB are read by DuckDB without a row limit "
         "(Excel files keep the limit). The file stays in this browser session: it is not "
         "saved on the server and not shared through links.",
     )
