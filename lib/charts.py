@@ -144,12 +144,13 @@ def histogram_chart(
     base = alt.Chart(data).mark_bar(stroke="white", strokeWidth=1)
     x = alt.X("start:Q", title=x_title, bin="binned")
     x2 = alt.X2("end:Q")
-    y = alt.Y("count:Q", title="Count", axis=alt.Axis(tickMinStep=1, format="d"))
+    # Thousands separated: a large upload's bars reach millions ("3,000,000", not "3000000").
+    y = alt.Y("count:Q", title="Count", axis=alt.Axis(tickMinStep=1, format=",d"))
     tooltip = [
         alt.Tooltip("group:N", title=group_title),
         alt.Tooltip("start:Q", title="from", format=",.4~g"),
         alt.Tooltip("end:Q", title="to", format=",.4~g"),
-        alt.Tooltip("count:Q", title="count"),
+        alt.Tooltip("count:Q", title="count", format=",d"),
     ]
     if not by_group:
         chart = base.encode(x=x, x2=x2, y=y, tooltip=tooltip, color=alt.value(SINGLE_COLOUR))

@@ -258,6 +258,25 @@ def load_table(content: bytes, filename: str, max_rows: int | None = None) -> pd
         Unsupported extension, empty or oversized file, unparsable content,
         duplicate column names, too many rows or columns.
     """
+    name, ext = check_upload(content, filename)
+    if ext == ".xlsx":
+        frame = _read_excel(content, name)
+    elif ext == ".parquet":
+        frame = _read_parquet(content, name)
+    else:
+        frame = _read_text(content, name)
+    return check_table(frame, name, max_rows)
+
+
+def check_upload(content: bytes, filename: str) -> tuple[str, str]:
+    """The checks every upload passes before it is parsed: a supported extension,
+    not empty, at most ``MAX_BYTES``, and bytes of the kind the extension says.
+
+    Returns
+    -------
+    (str, str)
+        The name to use in messages and the lower-case extension.
+    """
     name = filename or "the file"
     ext = Path(name).suffix.lower()
     if ext not in SUPPORTED_EXTENSIONS:
@@ -274,13 +293,7 @@ def load_table(content: bytes, filename: str, max_rows: int | None = None) -> pd
             "Drop unused columns or rows first."
         )
     _check_content_kind(content, name, ext)
-    if ext == ".xlsx":
-        frame = _read_excel(content, name)
-    elif ext == ".parquet":
-        frame = _read_parquet(content, name)
-    else:
-        frame = _read_text(content, name)
-    return check_table(frame, name, max_rows)
+    return name, ext
 
 
 # The first bytes of file formats that students rename or save with the wrong
@@ -348,15 +361,36 @@ def _decode(content: bytes) -> str:
         return content.decode("latin-1")
 
 
+def sniff_delimiter(sample: str, name: str) -> str:
+    """The field separator of a text table (comma, semicolon, tab or bar), from its start."""
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        return "\t" if name.lower().endswith(".tsv") else ","
+
+
+def text_format(content: bytes, name: str) -> tuple[str, str, str]:
+    """How ``load_table`` reads a text table: (delimiter, decimal mark, encoding), judged
+    from its first 64 KB, so that another reader (DuckDB's, for large uploads) reads
+    the same columns and numbers."""
+    encoding = _text_encoding(content[:4])
+    if encoding is None:
+        try:
+            content[:65536].decode("utf-8-sig")
+            encoding = "utf-8"
+        except UnicodeDecodeError as exc:  # a character cut at the 64 KB boundary is fine
+            encoding = "utf-8" if exc.start > 65530 else "cp1252"
+    sample = content[:65536].decode(encoding, errors="ignore").lstrip("\ufeff")
+    delimiter = sniff_delimiter(sample, name)
+    return delimiter, _decimal_mark(sample, delimiter), encoding
+
+
 def _read_text(content: bytes, name: str) -> pd.DataFrame:
     text = _decode(content)
     if not text.strip():
         raise DataError(f"'{name}' contains only blank space. Choose a file with a table.")
     sample = text[:65536]
-    try:
-        delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
-    except csv.Error:
-        delimiter = "\t" if name.lower().endswith(".tsv") else ","
+    delimiter = sniff_delimiter(sample, name)
     try:
         header = next(csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter), [])
     except csv.Error as exc:  # e.g. a lone carriage return inside the first field
@@ -466,9 +500,15 @@ def _read_parquet(content: bytes, name: str) -> pd.DataFrame:
             "Check that it is not truncated, or export the data as CSV."
         ) from exc
     _check_names([str(c) for c in table.column_names], name)
+    return arrow_frame(table)
+
+
+def arrow_frame(table, decimal: str = ".") -> pd.DataFrame:  # noqa: ANN001 - pyarrow.Table
+    """A pyarrow table as ``load_table`` returns frames: string column names, a plain
+    row index, text columns of numbers and missing-value markers made numeric."""
     frame = table.to_pandas()
     frame.columns = [str(c) for c in frame.columns]
-    return _with_markers(frame.reset_index(drop=True))
+    return _with_markers(frame.reset_index(drop=True), decimal)
 
 
 def _check_names(names: Sequence[str], name: str, delimiter: str | None = None) -> None:
@@ -654,16 +694,7 @@ def validate(frame: pd.DataFrame, roles: Roles) -> ValidationReport:
         When no model can be fitted: a role column is missing, the outcome or
         predictor is not numeric, no complete row or fewer than 2 groups remain.
     """
-    for column in roles.columns:
-        if column not in frame.columns:
-            raise DataError(missing_column_message(column, frame.columns))
-    for role, column in (("outcome", roles.outcome), ("predictor", roles.predictor)):
-        if column is not None and not is_numeric_column(frame[column]):
-            shown = non_numeric_example(frame[column])
-            raise DataError(
-                f"The {role} must be numeric, but {column!r} holds text or categories "
-                f"(for example {shown}). Choose a numeric column."
-            )
+    check_roles(frame, roles)
     columns = list(roles.columns)
     missing = []
     for column in columns:
@@ -674,17 +705,9 @@ def validate(frame: pd.DataFrame, roles: Roles) -> ValidationReport:
         if bad.any():
             missing.append((column, int(bad.sum())))
     clean, _ = complete_rows(frame, columns)
-    if len(clean) == 0:
-        raise DataError(
-            f"No row has a value in every chosen column ({', '.join(columns)}); choose "
-            "columns with fewer missing values."
-        )
+    check_usable(roles, len(clean), 0)
     codes, levels = factor_codes(clean[roles.group])
-    if len(levels) < 2:
-        raise DataError(
-            f"The grouping column {roles.group!r} has {len(levels)} distinct value(s) in the "
-            "usable rows; a multilevel model needs at least 2 groups. Choose another column."
-        )
+    check_usable(roles, len(clean), len(levels))
     # Sizes from the same codes that name the levels (a TRUE/FALSE column's labels
     # are spelled as R spells them, which str() of the values is not).
     sizes = tuple(int(k) for k in np.bincount(codes, minlength=len(levels)))
@@ -695,10 +718,41 @@ def validate(frame: pd.DataFrame, roles: Roles) -> ValidationReport:
         group_levels=levels,
         group_sizes=sizes,
     )
-    return replace(report, warnings=tuple(_warnings(clean, roles, report)))
+    return replace(report, warnings=tuple(report_warnings(clean, roles, report)))
 
 
-def _warnings(clean: pd.DataFrame, roles: Roles, report: ValidationReport) -> list[str]:
+def check_roles(frame: pd.DataFrame, roles: Roles) -> None:
+    """Every role column is in ``frame``; the outcome and predictor are numeric."""
+    for column in roles.columns:
+        if column not in frame.columns:
+            raise DataError(missing_column_message(column, frame.columns))
+    for role, column in (("outcome", roles.outcome), ("predictor", roles.predictor)):
+        if column is not None and not is_numeric_column(frame[column]):
+            shown = non_numeric_example(frame[column])
+            raise DataError(
+                f"The {role} must be numeric, but {column!r} holds text or categories "
+                f"(for example {shown}). Choose a numeric column."
+            )
+
+
+def check_usable(roles: Roles, n_used: int, n_groups: int) -> None:
+    """Refuse roles that leave no complete row (``n_groups`` 0: not counted yet) or fewer
+    than 2 groups among the complete rows."""
+    if n_used == 0:
+        raise DataError(
+            f"No row has a value in every chosen column ({', '.join(roles.columns)}); choose "
+            "columns with fewer missing values."
+        )
+    if 0 < n_groups < 2:
+        raise DataError(
+            f"The grouping column {roles.group!r} has {n_groups} distinct value(s) in the "
+            "usable rows; a multilevel model needs at least 2 groups. Choose another column."
+        )
+
+
+def report_warnings(clean: pd.DataFrame, roles: Roles, report: ValidationReport) -> list[str]:
+    """The report's cautions: few or single-row groups, decimal group labels, a constant
+    predictor, a two-valued outcome (``clean``: the complete rows, or a sample of them)."""
     out: list[str] = []
     g, n = report.n_groups, report.n_used
     if g < FEW_GROUPS:

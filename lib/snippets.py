@@ -47,7 +47,12 @@ def lmer_line(spec: ModelSpec) -> str:
     return f"lmer({spec.formula()}, data = d, REML = {'TRUE' if spec.reml else 'FALSE'})"
 
 
-def python_script(spec: ModelSpec, bundled: str | None = None, data_file: str | None = None) -> str:
+def python_script(
+    spec: ModelSpec,
+    bundled: str | None = None,
+    data_file: str | None = None,
+    duckdb: bool = False,
+) -> str:
     """A Python script that reproduces the fit with this project's ``lib``.
 
     Parameters
@@ -58,6 +63,9 @@ def python_script(spec: ModelSpec, bundled: str | None = None, data_file: str | 
     data_file : str, optional
         Otherwise the file the data were read from (``lib.data.load_table``); a
         placeholder name when None.
+    duckdb : bool
+        Fit in DuckDB from the file (``lib.aggregate.sqlfit.fit_engine``, no row limit)
+        instead of reading it into pandas: what the app does for large uploads.
 
     Returns
     -------
@@ -76,12 +84,21 @@ def python_script(spec: ModelSpec, bundled: str | None = None, data_file: str | 
             f"path = Path({(data_file or 'your_data.csv')!r})",
             "data = load_table(path.read_bytes(), path.name)",
         ]
+    fit = "fit = fit_lmm(data, spec)"
+    if duckdb and bundled is None:
+        imports = [
+            "from lib.aggregate.engines import DuckDBEngine",
+            "from lib.aggregate.sqlfit import fit_engine",
+            "from lib.spec import ModelSpec",
+        ]
+        load = [f"data = DuckDBEngine({(data_file or 'your_data.csv')!r})"]
+        fit = "fit = fit_engine(data, spec)"
     lines = [
         *imports,
         "",
         *load,
         f"spec = ModelSpec.from_dict({spec_literal})",
-        "fit = fit_lmm(data, spec)",
+        fit,
         "print(fit.formula)",
         "print(dict(zip(fit.fixef_names, fit.beta)))",
         'print("REML criterion" if fit.reml else "deviance", fit.criterion)',

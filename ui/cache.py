@@ -1,7 +1,8 @@
 """``st.cache_data`` wrappers around pure ``lib`` calls.
 
 Every wrapper is keyed by hashable values only: a ``source_id`` that names the
-data by content ("bundled:schools" or "upload:<sha256 of the bytes>"), a
+data by content ("bundled:schools", "upload:<sha256 of the bytes>", or
+"upload-sample:<sha256>" for the sample of a large upload, ``ui.big``), a
 frozen ``ModelSpec`` or ``Roles``, column names and numbers. The frame itself
 is passed as ``_frame`` (Streamlit does not hash underscore arguments), so a
 large upload is not re-hashed on every rerun. Because the id is a digest of
@@ -34,6 +35,7 @@ from lib.lmm import Anova, LmmFit
 from lib.lmm import anova as lmm_anova
 from lib.lmm import fit_lmm as lmm_fit
 from lib.spec import ModelSpec
+from ui import big
 
 TTL = 3600  # seconds: uploads and fits leave the shared cache after an hour unused
 
@@ -55,6 +57,8 @@ def source_id(option: str, upload: object | None) -> str:
     if option in lib_data.BUNDLED:
         return f"bundled:{option}"
     digest = getattr(upload, "digest", "")
+    if big.is_big(upload):  # the frame is a sample of the upload: another cache entry
+        return f"upload-sample:{digest}"
     return f"upload:{digest}"
 
 
@@ -83,6 +87,8 @@ def frame_for(option: str, upload: object | None) -> pd.DataFrame:
             "This session has no uploaded file (uploads are not shared through links). "
             "Upload it again on the Data page or choose a bundled data set."
         )
+    if big.is_big(upload):
+        return big.load(upload).data.sample
     return load_upload(upload.digest, upload.name, upload.content)
 
 

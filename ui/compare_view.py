@@ -21,7 +21,7 @@ from lib.groups import dummy_coding
 from lib.lmm import LmmFit
 from lib.ols_summary import dummy_equations
 from lib.spec import ModelSpec
-from ui import cache, equations_view, explain, presentation, render
+from ui import big, cache, equations_view, explain, presentation, render
 from ui.explain import num
 from ui.render import md
 from ui.sidebar import Selection, show_error
@@ -42,6 +42,7 @@ def draw(sel: Selection) -> None:
         subtitle=f"OLS, dummy variables, separate regressions and the four mixed models of "
         f"**{md(roles.outcome)}** by **{md(roles.group)}**",
     )
+    big.note(sel, "This page fits its models to {sample}; the Model page fits all rows.")
     if roles.predictor is None:
         st.info("The strategies compare slopes: choose a numeric predictor in the sidebar.")
         st.stop()

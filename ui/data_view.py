@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from lib.aggregate.upload import big_upload_bytes
 from lib.columns import not_numeric_reason
 from lib.data import (
     BUNDLED,
@@ -15,7 +16,7 @@ from lib.data import (
     numeric_columns,
 )
 from lib.errors import ExplorerError
-from ui import cache, levels_view, render, state, structure_view
+from ui import big, cache, levels_view, render, state, structure_view
 from ui.render import md
 from ui.sidebar import Selection, show_error
 
@@ -32,7 +33,7 @@ def draw(sel: Selection) -> None:
         st.stop()
     _roles(sel)
     _preview(sel)
-    render.table(column_overview(sel.frame), "columns", show_index=False)
+    _columns(sel)
     structure_view.draw(sel)
     _report(sel)
 
@@ -69,8 +70,10 @@ def _upload() -> None:
         type=["csv", "tsv", "txt", "xlsx", "parquet"],
         key=state.UPLOAD_WIDGET,
         on_change=state.on_upload_change,
-        help=f"Up to {MAX_ROWS:,} rows and {MAX_COLUMNS} columns. The file stays in this "
-        "browser session: it is not saved on the server and not shared through links.",
+        help=f"Up to {MAX_ROWS:,} rows and {MAX_COLUMNS} columns; CSV and Parquet files over "
+        f"{big_upload_bytes() / 1024**2:,.3g} MB are read by DuckDB without a row limit "
+        "(Excel files keep the limit). The file stays in this browser session: it is not "
+        "saved on the server and not shared through links.",
     )
     error = st.session_state.get(state.UPLOAD_ERROR)
     if error:
@@ -81,6 +84,13 @@ def _upload() -> None:
             f"Uploaded: **{md(upload.name)}** ({file_size(len(upload.content))}), "
             "available as *your upload* in the data-set selector."
         )
+        if big.is_big(upload):
+            st.caption(
+                f":material/database: A large file: its {big.load(upload).n_rows:,} rows are read "
+                "by DuckDB. Counts, histograms, group means and the Model page's fit use every "
+                "row; charts of single points and the Compare, Pooling, Ladder and Lesson pages "
+                f"use {big.sample_words(big.load(upload))}."
+            )
         st.button(
             "Remove upload",
             key="_remove_upload",
@@ -176,14 +186,40 @@ def _not_offered(frame: pd.DataFrame) -> None:
 
 def _preview(sel: Selection) -> None:
     st.subheader("Preview")
-    st.caption(f"First {min(PREVIEW_ROWS, len(sel.frame))} of {len(sel.frame):,} rows.")
-    st.dataframe(sel.frame.head(PREVIEW_ROWS), height=300, hide_index=True)
+    first = sel.frame if sel.big is None else sel.big.data.preview
+    n_rows = len(sel.frame) if sel.big is None else sel.big.n_rows
+    n_columns = sel.frame.shape[1]
+    st.caption(f"First {min(PREVIEW_ROWS, len(first))} of {n_rows:,} rows; {n_columns} columns.")
+    st.dataframe(first.head(PREVIEW_ROWS), height=300, hide_index=True)
+
+
+def _columns(sel: Selection) -> None:
+    if sel.big is None:
+        render.table(column_overview(sel.frame), "columns", show_index=False)
+        return
+    try:
+        table = big.column_overview(sel.big)
+    except ExplorerError as exc:
+        show_error(exc)
+        return
+    render.table(table, "columns", show_index=False)
+    st.caption(
+        "Missing and distinct values counted over all rows; kinds and examples from "
+        f"{big.sample_words(sel.big)}."
+    )
 
 
 def _report(sel: Selection) -> None:
     st.subheader("Validation report")
     try:
-        report = cache.validate(sel.source, sel.roles, sel.frame)
+        if sel.big is None:
+            report = cache.validate(sel.source, sel.roles, sel.frame)
+        else:
+            report = big.validate(sel.big, sel.roles)
+            st.caption(
+                f"Counted over all {report.n_rows:,} rows; the cautions about the predictor "
+                f"and outcome values are judged on {big.sample_words(sel.big)}."
+            )
     except ExplorerError as exc:
         show_error(exc)
         return

@@ -18,7 +18,7 @@ from lib.charts import pick_groups
 from lib.diagnostics import diagnose, group_spreads, row_groups
 from lib.lmm import LmmFit
 from lib.spec import ModelSpec
-from ui import render
+from ui import big, render
 from ui.cache import TTL, arrow_datasets
 from ui.render import md
 
@@ -118,6 +118,7 @@ def draw(sel: object, fit: LmmFit) -> None:
     if not panels:
         st.info("This fit holds no per-row values, so there are no residual plots.")
         return
+    big.note(sel, "The residual plots show the fit to all rows at {sample}.")
     st.caption(
         "As lme4's plot() and qqmath(): points near the dashed lines support the model's "
         "assumptions (normal residuals with one variance; normal random effects). QQ "

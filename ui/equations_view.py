@@ -95,7 +95,8 @@ def draw(sel: object, fit: LmmFit) -> None:
     st.markdown("**R (lme4)**: the same model; the copy button is at the code's top right.")
     st.code(snippets.lme4_call(fit.spec, data_file), language="r", wrap_lines=True)
     st.markdown("**Python**: this app's engine, from a script (run it from the app's folder):")
-    st.code(snippets.python_script(fit.spec, bundled, data_file), language="python")
+    large = getattr(sel, "big", None) is not None
+    st.code(snippets.python_script(fit.spec, bundled, data_file, duckdb=large), language="python")
 
 
 def separate_details(per_group: PerGroupOls) -> None:

@@ -122,7 +122,7 @@ def shares(fit: LmmFit) -> str:
     rows = table[table["Share"].notna()]
     spec, y = fit.spec, md(fit.spec.outcome)
     # From the top level down (fewest groups first), the residual last.
-    size = {**fit.ngroups, "Residual": len(fit.residuals) + 1}
+    size = {**fit.ngroups, "Residual": fit.nobs + 1}
     rows = rows.iloc[sorted(range(len(rows)), key=lambda i: size[rows["Level"].iloc[i]])]
     parts = []
     for level, share in zip(rows["Level"], rows["Share"], strict=True):

@@ -8,7 +8,7 @@ import streamlit as st
 from lib import charts, summary
 from lib.errors import ExplorerError
 from lib.levels import factor_label, level_factors
-from ui import cache, presentation, render, state
+from ui import big, cache, presentation, render, state
 from ui.explain import num
 from ui.render import md
 from ui.sidebar import Selection, show_error
@@ -32,13 +32,30 @@ def _body(sel: Selection) -> None:
     width") rerun only these panels, not the sidebar."""
     factor = _view_by(sel)
     try:
-        groups = cache.group_summary_by(sel.source, sel.roles.outcome, factor, sel.frame)
+        if _whole(sel, factor):
+            groups = big.group_summary(sel.big, sel.roles.outcome, factor[0])
+        else:
+            groups = cache.group_summary_by(sel.source, sel.roles.outcome, factor, sel.frame)
     except ExplorerError as exc:
         show_error(exc)
         st.stop()
+    if sel.big is not None:
+        if _whole(sel, factor):
+            big.note(
+                sel,
+                f"Histograms and group means count all {sel.big.n_rows:,} rows (DuckDB); "
+                "the scatter plot shows points from {sample}.",
+            )
+        else:
+            big.note(sel, "Groups of several columns are drawn from {sample}.")
     _histograms(sel, groups, factor)
     _means(groups)
     _scatter(sel, groups, factor)
+
+
+def _whole(sel: Selection, factor: tuple[str, ...]) -> bool:
+    """Summarise every row of a large upload (DuckDB groups by one column)."""
+    return sel.big is not None and len(factor) == 1
 
 
 def _view_by(sel: Selection) -> tuple[str, ...]:
@@ -76,9 +93,17 @@ def _view_by(sel: Selection) -> tuple[str, ...]:
 
 def _histograms(sel: Selection, groups, factor: tuple[str, ...]) -> None:  # noqa: ANN001
     y, g = sel.roles.outcome, ":".join(factor)
-    values = sel.frame[y].to_numpy(dtype=float, na_value=np.nan)
-    values = values[np.isfinite(values)]
-    choices, default = charts.binwidth_choices(float(values.min()), float(values.max()))
+    if _whole(sel, factor):
+        try:
+            low, high = big.value_range(sel.big, y)
+        except ExplorerError as exc:
+            show_error(exc)
+            return
+    else:
+        values = sel.frame[y].to_numpy(dtype=float, na_value=np.nan)
+        values = values[np.isfinite(values)]
+        low, high = float(values.min()), float(values.max())
+    choices, default = charts.binwidth_choices(low, high)
     state.keep((state.BINWIDTH,))
     if st.session_state.get(state.BINWIDTH, default) not in choices:
         st.session_state[state.BINWIDTH] = default  # another data set, or a link's odd value
@@ -92,7 +117,10 @@ def _histograms(sel: Selection, groups, factor: tuple[str, ...]) -> None:  # noq
     )
     state.write_url({state.BINWIDTH: float(width)}, {state.BINWIDTH: default})
     try:
-        hist = cache.histogram_by(sel.source, y, factor, float(width), sel.frame)
+        if _whole(sel, factor):
+            hist = big.histogram(sel.big, y, factor[0], float(width))
+        else:
+            hist = cache.histogram_by(sel.source, y, factor, float(width), sel.frame)
     except ExplorerError as exc:
         show_error(exc)
         return
@@ -159,6 +187,8 @@ def _scatter(sel: Selection, groups, factor: tuple[str, ...]) -> None:  # noqa: 
         sel.source, (roles.outcome, x), factor, charts.MAX_MARKS, sel.frame
     )
     note = f"random sample of {len(points):,} rows, stratified by group" if sampled else None
+    if sel.big is not None and sel.big.data.sampled:
+        note = f"{len(points):,} of {sel.big.n_rows:,} rows, drawn at random"
     spec = cache.chart_spec(
         "scatter",
         points,

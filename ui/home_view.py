@@ -6,7 +6,7 @@ import streamlit as st
 
 from lib.data import BUNDLED
 from lib.errors import ExplorerError
-from ui import cache
+from ui import big, cache
 from ui.render import md
 from ui.sidebar import Selection
 
@@ -109,9 +109,13 @@ def _data_in_use(sel: Selection) -> None:
     else:
         st.markdown(f"**{md(sel.title)}** (only in this browser session)")
     roles = sel.roles
-    text = f"{len(sel.frame):,} rows, {sel.frame.shape[1]} columns"
+    n_rows = len(sel.frame) if sel.big is None else sel.big.n_rows
+    text = f"{n_rows:,} rows, {sel.frame.shape[1]} columns"
     try:
-        report = cache.validate(sel.source, roles, sel.frame)
+        if sel.big is None:
+            report = cache.validate(sel.source, roles, sel.frame)
+        else:
+            report = big.validate(sel.big, roles)
         text += f"; {report.n_groups:,} groups of {md(roles.group)}"
     except ExplorerError:
         pass

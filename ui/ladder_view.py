@@ -9,7 +9,7 @@ import streamlit as st
 from lib import ladder as lib_ladder
 from lib.errors import ExplorerError
 from lib.ladder import FULL, NULL, RI, RS, Ladder
-from ui import classroom_cache, presentation, render
+from ui import big, classroom_cache, presentation, render
 from ui.explain import num, pct
 from ui.render import fmt_p, md
 from ui.sidebar import Selection, show_error
@@ -17,6 +17,7 @@ from ui.sidebar import Selection, show_error
 
 def draw(sel: Selection) -> None:
     presentation.heading("Model ladder", sel)
+    big.note(sel, "This page fits its models to {sample}; the Model page fits all rows.")
     roles = sel.roles
     if roles.predictor is None:
         st.info("The ladder adds a slope: choose a numeric predictor in the sidebar.")

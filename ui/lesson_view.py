@@ -18,7 +18,16 @@ from lib.errors import ExplorerError
 from lib.ladder import FULL, NULL, RI, RS, ladder_specs
 from lib.lmm import LmmFit
 from lib.spec import ModelSpec
-from ui import cache, compare_view, explain, explore_view, model_view, presentation, render
+from ui import (
+    big,
+    cache,
+    compare_view,
+    explain,
+    explore_view,
+    model_view,
+    presentation,
+    render,
+)
 from ui.render import md
 from ui.sidebar import Selection, show_error
 
@@ -62,6 +71,7 @@ def draw(sel: Selection) -> None:
         sel,
         subtitle=f"**Lesson** · {step.question}",
     )
+    big.note(sel, "This page fits its models to {sample}; the Model page fits all rows.")
     if problem:
         st.warning(
             f"This link asked for a step that does not exist: {md(problem)}. Showing step 1.",

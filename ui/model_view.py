@@ -15,6 +15,7 @@ from lib.lmm.result import RanefFactor
 from lib.notes import conditioning_note
 from lib.spec import ModelSpec
 from ui import (
+    big,
     cache,
     diagnostics_view,
     equations_view,
@@ -60,12 +61,14 @@ def draw(sel: Selection) -> None:
         # The model in words before the fit: what a student reads while a large upload
         # is still being fitted (the spinner below says how long it has taken).
         _formula(sel.spec)
-    with st.spinner("Fitting the model…", show_time=True):
-        try:
-            fit = cache.fit(sel.source, sel.spec, sel.frame)
-        except ExplorerError as exc:
-            show_error(exc)
-            st.stop()
+    fit = _fit(sel)
+    big.note(
+        sel,
+        f"Fitted to all {sel.big.n_rows:,} rows by DuckDB. The scatter plot and the residual "
+        "plots show {sample}; the residual table and every estimate use all rows."
+        if sel.big is not None
+        else "",
+    )
     if presenting:  # results first: key numbers and chart on the first screen
         presentation.key_numbers(fit)
         main_chart = _chart(sel, fit)
@@ -79,8 +82,25 @@ def draw(sel: Selection) -> None:
         main_chart = _chart(sel, fit)
     _sections(sel, fit)
     equations_view.draw(sel, fit)
+    if sel.big is not None:  # per-row values at the sample's rows, for the residual plots
+        fit = big.fit_with_sample_rows(sel.big, fit)
     diagnostics_view.draw(sel, fit)
     report_view.draw(sel, fit, main_chart)
+
+
+def _fit(sel: Selection) -> LmmFit:
+    """The fit of the sidebar's model (to every row of a large upload, by DuckDB)."""
+    words = "Fitting the model…"
+    if sel.big is not None:
+        words = f"Fitting the model to all {sel.big.n_rows:,} rows (DuckDB)…"
+    with st.spinner(words, show_time=True):
+        try:
+            if sel.big is not None:
+                return big.fit(sel.big, sel.spec)
+            return cache.fit(sel.source, sel.spec, sel.frame)
+        except ExplorerError as exc:
+            show_error(exc)
+            st.stop()
 
 
 def _presets() -> None:
@@ -109,21 +129,35 @@ def _formula(spec: ModelSpec) -> None:
 
 
 def _header(fit: LmmFit) -> None:
-    # Two rows of three: six metrics in one row are cut to "98…" on a 1280 px projector.
-    top = st.columns(3)
-    top[0].metric(
-        fit.criterion_name, f"{fit.criterion:.1f}", help=f"Unrounded: {fit.criterion:.6f}"
-    )
-    top[1].metric("AIC", f"{fit.aic:.1f}")
-    top[2].metric("BIC", f"{fit.bic:.1f}")
-    bottom = st.columns(3)
-    bottom[0].metric("logLik", f"{fit.loglik:.1f}")
-    bottom[1].metric("Observations", f"{fit.nobs:,}")
-    bottom[2].metric(
-        "Groups",
-        ", ".join(f"{n:,}" for n in fit.ngroups.values()),
-        help="; ".join(f"{name}: {n:,}" for name, n in fit.ngroups.items()),
-    )
+    groups = ", ".join(f"{n:,}" for n in fit.ngroups.values())
+    groups_help = "; ".join(f"{name}: {n:,}" for name, n in fit.ngroups.items())
+    if max(len(f"{fit.criterion:.1f}"), len(f"{fit.nobs:,}"), len(groups)) > 8:
+        # Millions of rows: "49207415.9" in a third of the page is cut to "492…" at
+        # 1024 px, so the metrics are sized to their values and wrap, with separators.
+        with st.container(horizontal=True, gap="small"):
+            st.metric(
+                fit.criterion_name,
+                f"{fit.criterion:,.1f}",
+                help=f"Unrounded: {fit.criterion:.6f}",
+                width="content",
+            )
+            st.metric("AIC", f"{fit.aic:,.1f}", width="content")
+            st.metric("BIC", f"{fit.bic:,.1f}", width="content")
+            st.metric("logLik", f"{fit.loglik:,.1f}", width="content")
+            st.metric("Observations", f"{fit.nobs:,}", width="content")
+            st.metric("Groups", groups, help=groups_help, width="content")
+    else:
+        # Two rows of three: six metrics in one row are cut to "98…" on a 1280 px projector.
+        top = st.columns(3)
+        top[0].metric(
+            fit.criterion_name, f"{fit.criterion:.1f}", help=f"Unrounded: {fit.criterion:.6f}"
+        )
+        top[1].metric("AIC", f"{fit.aic:.1f}")
+        top[2].metric("BIC", f"{fit.bic:.1f}")
+        bottom = st.columns(3)
+        bottom[0].metric("logLik", f"{fit.loglik:.1f}")
+        bottom[1].metric("Observations", f"{fit.nobs:,}")
+        bottom[2].metric("Groups", groups, help=groups_help)
     render.meaning(explain.criterion(fit))
     dropped = getattr(fit, "n_dropped", 0)
     if dropped:
@@ -184,14 +218,16 @@ def _scatter_inputs(sel: Selection, fit: LmmFit, name: str) -> tuple[tuple, dict
         sel.source, (roles.outcome, x), columns, charts.MAX_MARKS, sel.frame
     )
     x_range = finite_range(sel.frame, x)
-    coef = cache.group_coefficients(sel.source, fit.spec, name, fit, sel.frame)
+    coef = cache.group_coefficients(sel.source, fit.spec, name, fit, _level_rows(sel, fit, name))
     factor = fit.factor(name)
     shown = charts.pick_groups(factor.levels, factor.sizes, MAX_LINES)
     beta = dict(zip(fit.fixef_names, fit.beta, strict=True))
     overall = (beta.get("(Intercept)", 0.0), beta.get(x, 0.0))
     lines = charts.coefficient_lines(coef, x, x_range, overall=overall, groups=shown)
     notes = []
-    if sampled:
+    if sel.big is not None and sel.big.data.sampled:
+        notes.append(f"{len(points):,} of {sel.big.n_rows:,} rows, drawn at random")
+    elif sampled:
         notes.append(f"random sample of {len(points):,} rows")
     if len(shown) < factor.nlevels:
         notes.append(f"lines for the {len(shown)} largest of {factor.nlevels:,} groups")
@@ -206,6 +242,14 @@ def _scatter_inputs(sel: Selection, fit: LmmFit, name: str) -> tuple[tuple, dict
         "title": title,
         "note": "; ".join(notes) or None,
     }
+
+
+def _level_rows(sel: Selection, fit: LmmFit, name: str) -> pd.DataFrame:
+    """Rows that hold every group of the fit: the data, or for a large upload (whose
+    sample may miss a group) one row per combination of grouping levels."""
+    if sel.big is None or not enclosing_factors(fit.spec, name):
+        return sel.frame
+    return big.level_rows(sel.big, fit.spec)
 
 
 def _key(sel: Selection, fit: LmmFit) -> tuple[str, str]:
@@ -323,7 +367,10 @@ def _ranef_panel(sel: Selection, fit: LmmFit, factor: RanefFactor, suffix: str) 
 def _null_means(sel: Selection, fit: LmmFit) -> None:
     st.subheader("Observed means and the null model")
     try:
-        groups = cache.group_summary(sel.source, fit.spec.outcome, sel.roles.group, sel.frame)
+        if sel.big is not None:
+            groups = big.group_summary(sel.big, fit.spec.outcome, sel.roles.group)
+        else:
+            groups = cache.group_summary(sel.source, fit.spec.outcome, sel.roles.group, sel.frame)
     except ExplorerError as exc:
         show_error(exc)
         return

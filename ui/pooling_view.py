@@ -10,7 +10,7 @@ from lib import pooling_charts
 from lib.errors import ExplorerError
 from lib.pooling import Pooling, pooling_table
 from lib.spec import INTERCEPT
-from ui import cache, classroom_cache, presentation, render
+from ui import big, cache, classroom_cache, presentation, render
 from ui.explain import num, pct
 from ui.render import md
 from ui.sidebar import Selection, show_error
@@ -22,6 +22,7 @@ MAX_PLANE = 60  # arrows in the 2-D shrinkage plot
 
 def draw(sel: Selection) -> None:
     presentation.heading("Pooling", sel)
+    big.note(sel, "This page fits its models to {sample}; the Model page fits all rows.")
     if sel.spec is None:
         show_error(sel.spec_error or "Choose the model's terms in the sidebar.")
         st.stop()

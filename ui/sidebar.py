@@ -20,7 +20,8 @@ from lib.data import BUNDLED, DEFAULT_DATASET, Roles, numeric_columns
 from lib.errors import ExplorerError
 from lib.levels import level_spec
 from lib.spec import ModelSpec
-from ui import cache, level_widgets, presentation, state
+from ui import big, cache, level_widgets, presentation, state
+from ui.big import Big
 from ui.render import md
 
 
@@ -41,6 +42,9 @@ class Selection:
     roles : Roles or None
     spec : ModelSpec or None
         None when the toggles give no valid model (``spec_error`` says why).
+    big : ui.big.Big or None
+        Set for a large upload: ``frame`` is then a random sample of its rows, and
+        the pages count, summarise and fit every row through ``ui.big``.
     """
 
     option: str
@@ -51,6 +55,7 @@ class Selection:
     spec: ModelSpec | None = None
     error: str | None = None
     spec_error: str | None = None
+    big: Big | None = None
 
     @property
     def ready(self) -> bool:
@@ -93,6 +98,7 @@ def draw_sidebar() -> Selection:
         try:
             frame = cache.frame_for(option, upload)
             defaults = cache.default_roles(source, option, frame)
+            large = big.load(upload) if source.startswith("upload-sample:") else None
         except ExplorerError as exc:
             show_error(exc)
             state.write_url({state.DATASET: option}, {state.DATASET: DEFAULT_DATASET})
@@ -117,6 +123,7 @@ def draw_sidebar() -> Selection:
         roles=roles,
         spec=spec,
         spec_error=spec_error,
+        big=large,
     )
 
 

@@ -376,15 +376,19 @@ def accept_upload(name: str, content: bytes) -> str | None:
     Returns None on success, else the error message (also kept under
     ``UPLOAD_ERROR`` for the Data page). The bytes stay in this session only.
     """
-    from ui import cache
+    from ui import big, cache
 
     upload = UploadedTable.from_bytes(name, content)
     try:
-        frame = cache.load_upload(upload.digest, upload.name, upload.content)
+        if big.is_big(upload):  # all rows for DuckDB, a sample for pandas (ui.big)
+            frame = big.load(upload).data.sample
+        else:
+            frame = cache.load_upload(upload.digest, upload.name, upload.content)
         roles = guess_roles(frame)
     except ExplorerError as exc:
-        st.session_state[UPLOAD_ERROR] = str(exc)
-        return str(exc)
+        message = str(exc) + big.excel_hint(upload)
+        st.session_state[UPLOAD_ERROR] = message
+        return message
     st.session_state[UPLOAD] = upload
     st.session_state[UPLOAD_ERROR] = None
     st.session_state[DATASET] = UPLOAD_OPTION

@@ -7,7 +7,7 @@ import streamlit as st
 
 from lib.errors import ExplorerError
 from lib.nesting import candidate_factors
-from ui import cache, render
+from ui import big, cache, render
 from ui.sidebar import Selection, show_error
 
 
@@ -26,12 +26,17 @@ def draw(sel: Selection) -> None:
         "each makes. The sidebar's grouping columns come first."
     )
     try:
-        sizes = cache.factor_sizes(sel.source, columns, sel.frame)
+        if sel.big is None:
+            sizes = cache.factor_sizes(sel.source, columns, sel.frame)
+        else:
+            sizes = big.factor_sizes(sel.big, columns)
         pairs = cache.relation_table(sel.source, columns, sel.frame) if len(columns) > 1 else None
     except ExplorerError as exc:
         show_error(exc)
         return
     render.table(sizes, "grouping_factors", show_index=False, decimals=1)
+    if pairs is not None:
+        big.note(sel, "Groups counted over all rows; how the columns relate is judged on {sample}.")
     if pairs is not None:
         st.markdown("How each pair of them relates:")
         render.table(pairs, "factor_relations", show_index=False)

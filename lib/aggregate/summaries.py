@@ -10,11 +10,9 @@ nearest to k * width, as lib.groups chooses them), which are sent as a table.
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Callable
 from decimal import Decimal
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -36,34 +34,15 @@ def _no_progress(fraction: float, text: str) -> None:
 
 
 def upload_engine(content: bytes, filename: str) -> DuckDBEngine:
-    """A DuckDB engine over an upload's bytes (CSV/TSV/TXT or Parquet), never on disk."""
-    suffix = Path(filename).suffix.lower()
-    try:
-        if suffix == ".parquet":
-            import pyarrow.parquet as pq
+    """A DuckDB engine over an upload's bytes (CSV/TSV/TXT or Parquet), never on disk.
 
-            return DuckDBEngine(pq.read_table(io.BytesIO(content)))
-        if suffix in (".csv", ".tsv", ".txt"):
-            from pyarrow import csv
+    The bytes are parsed as ``lib.aggregate.upload.read_table`` parses them (the
+    delimiter, decimal mark and encoding ``lib.data.load_table`` would use).
+    """
+    from lib.aggregate.upload import read_table  # upload imports this module
 
-            from lib.aggregate.engines import PANDAS_NA_VALUES
-
-            table = csv.read_csv(
-                io.BytesIO(content),
-                parse_options=csv.ParseOptions(delimiter="\t" if suffix == ".tsv" else ","),
-                convert_options=csv.ConvertOptions(
-                    null_values=list(PANDAS_NA_VALUES), strings_can_be_null=True
-                ),
-            )
-            return DuckDBEngine(table)
-    except DataError:
-        raise
-    except Exception as exc:  # duckdb / pyarrow parse errors
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(f"Could not read {filename!r}: {first}") from exc
-    raise DataError(
-        f"{filename!r}: large uploads are read as CSV or Parquet; got {suffix or 'no extension'}."
-    )
+    table, _ = read_table(content, filename)
+    return DuckDBEngine(table)
 
 
 def _clean(engine: DuckDBEngine, columns: list[str], numeric: str) -> tuple[str, int, int]:

@@ -1,0 +1,61 @@
+"""Fitted values and residuals of a fit to every row, at the rows of a sample.
+
+A fit computed in a SQL engine (``lib.aggregate.sqlfit.fit_engine``) holds no
+per-row values. The residual plots need some: this evaluates the fit's
+conditional prediction, X beta + Z b (lme4's ``fitted()``), at the complete rows
+of a sample held in pandas, with the fit's own coefficients and conditional modes
+(nothing is refitted), so the plots show the full-data model at those rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from lib.design import complete_rows, factor_codes, interaction_codes, is_numeric_column
+from lib.levels import factor_columns
+from lib.lmm import LmmFit
+from lib.spec import INTERCEPT
+
+
+def fitted_at(fit: LmmFit, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(fitted, residuals) of ``fit`` at the complete rows of ``frame``, in their order.
+
+    A level of a grouping factor that the fit does not know (impossible when
+    ``frame`` is a sample of the fitted rows) gets a random effect of 0, as
+    lme4's ``predict(..., allow.new.levels = TRUE)``.
+    """
+    spec = fit.spec
+    clean, _ = complete_rows(frame, list(spec.columns))
+    n = len(clean)
+    beta = dict(zip(fit.fixef_names, np.asarray(fit.beta, float), strict=True))
+    fitted = np.full(n, beta.get(INTERCEPT, 0.0))
+    for column in spec.fixed:
+        series = clean[column]
+        if is_numeric_column(series):
+            fitted += beta.get(column, 0.0) * series.to_numpy(dtype=float)
+            continue
+        # Treatment dummies are named column + level (lib.design.fixed_matrix); the
+        # reference level has no coefficient.
+        codes, levels = factor_codes(series)
+        per_level = np.array([beta.get(f"{column}{level}", 0.0) for level in levels])
+        fitted += per_level[codes] if len(levels) else 0.0
+    for factor in fit.ranef:
+        codes, levels = interaction_codes(clean, list(factor_columns(spec, factor.group)))
+        known = {level: k for k, level in enumerate(factor.levels)}
+        rows = np.array([known.get(level, -1) for level in levels], dtype=np.int64)[codes]
+        modes = np.vstack([np.asarray(factor.modes, float), np.zeros(len(factor.names))])
+        for k, effect in enumerate(factor.names):
+            z = 1.0 if effect == INTERCEPT else clean[effect].to_numpy(dtype=float)
+            fitted += modes[rows, k] * z  # row -1 picks the appended zeros
+    residuals = clean[spec.outcome].to_numpy(dtype=float) - fitted
+    return fitted, residuals
+
+
+def with_sample_rows(fit: LmmFit, frame: pd.DataFrame) -> LmmFit:
+    """``fit`` with ``fitted`` and ``residuals`` at the complete rows of ``frame``
+    (every other number, the residual quantiles included, stays the full fit's)."""
+    fitted, residuals = fitted_at(fit, frame)
+    return replace(fit, fitted=fitted, residuals=residuals)
