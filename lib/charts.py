@@ -4,8 +4,9 @@ Colour follows the Okabe-Ito palette and is never the only cue: groups also
 differ by point shape and line dash, and the overall fixed-effects line is
 black, thick and long-dashed (the tutorial's ``linetype = "longdash"``), with a
 legend entry drawn the same way. Fonts (the app's own, at least 18 px) are sized
-for a classroom projector; single charts fill their container's width and facet
-cells are small enough for three to fit a 1280 px screen. The browser never gets
+for a classroom projector; single charts fill their container's width, facets
+come two to a row and long titles wrap, so that a 1024 px screen with the
+sidebar open shows them whole. The browser never gets
 raw big data: callers bin (``lib.groups.histogram``) or sample (``lib.groups.sample_rows``)
 first and pass a ``note`` that the chart shows as its subtitle.
 """
@@ -13,6 +14,7 @@ first and pass a ``note`` that the chart shows as its subtitle.
 from __future__ import annotations
 
 import functools
+import textwrap
 from collections.abc import Sequence
 
 import altair as alt
@@ -47,7 +49,7 @@ FONT = {"label": 18, "title": 20, "chart_title": 24}
 # Streamlit 1.67 serves its own font as "Source Sans" (static/css); naming it makes the
 # charts use the app's font instead of a wide fallback.
 FONT_FAMILY = '"Source Sans", "Source Sans Pro", sans-serif'
-FACET_WIDTH = 190  # one histogram cell: three fit a 705 px column (1280 px screen)
+FACET_WIDTH = 190  # one histogram cell: two fit a 450 px column (1024 px, sidebar open)
 HEIGHT = 420
 
 
@@ -55,8 +57,22 @@ def _cycle(values: Sequence, n: int) -> list:
     return [values[i % len(values)] for i in range(n)]
 
 
+TITLE_CHARS = 32  # a title line at 24 px bold in a 420 px chart (1024 px screen, sidebar open)
+NOTE_CHARS = 48  # a subtitle line at 18 px
+
+
+def _lines(text: str, width: int) -> str | list[str]:
+    """``text`` as lines of at most ``width`` characters (Vega-Lite draws a list as
+    lines): a long title is cut to the chart's width ("Histogram of test_score across
+    all gro…" at 1024 px with the sidebar open) where it could wrap."""
+    lines = textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False)
+    return lines if len(lines) > 1 else text
+
+
 def _title(text: str, note: str | None) -> alt.TitleParams:
-    return alt.TitleParams(text=text, subtitle=note or "", anchor="start")
+    return alt.TitleParams(
+        text=_lines(text, TITLE_CHARS), subtitle=_lines(note or "", NOTE_CHARS), anchor="start"
+    )
 
 
 def _configure(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
@@ -126,7 +142,7 @@ def histogram_chart(
     group_title: str = "group",
     title: str = "",
     note: str | None = None,
-    columns: int = 3,
+    columns: int = 2,
 ) -> alt.TopLevelMixin:
     """Bars of pre-binned counts, overall or one facet per group.
 

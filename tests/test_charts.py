@@ -175,7 +175,7 @@ def test_histogram_overall_and_facets_from_lib_groups():
     fspec = charts.histogram_chart(facets, "score", by_group=True, group_title="school").to_dict()
     assert fspec["facet"]["field"] == "group"
     assert fspec["facet"]["sort"] == ["G2", "G0"]
-    assert fspec["columns"] == 3
+    assert fspec["columns"] == 2  # two 190 px cells fit 1024 px with the sidebar open
     assert fspec["spec"]["encoding"]["color"]["scale"]["range"] == GROUP[:2]
 
 
@@ -241,3 +241,14 @@ def test_colour_shape_pairs_stay_distinct_past_seven_groups():
     assert len(set(pairs)) == 12
     dashes = [tuple(d) for d in scales["dash"].range]
     assert len(set(zip(scales["color"].range, dashes, strict=True))) == 12
+
+
+def test_long_titles_wrap_and_short_ones_stay_strings():
+    """Vega-Lite cuts a one-line title at the chart's width; a list of lines wraps."""
+    long = charts._title("Histogram of test_score across all groups", "bin width 5")
+    assert long.text == ["Histogram of test_score across", "all groups"]
+    assert long.subtitle == "bin width 5"
+    assert charts._title("Slope", None).text == "Slope"
+    note = "bin width 5; the 12 largest of 1,234 groups; 17 rows with missing values left out"
+    lines = charts._title("t", note).subtitle
+    assert all(len(line) <= charts.NOTE_CHARS for line in lines) and " ".join(lines) == note

@@ -21,6 +21,10 @@ PAGE = "pages/3_Model.py"
 RI = LevelEffects()
 
 
+def _text(value) -> str:  # noqa: ANN001 - a chart title: a string, or its wrapped lines
+    return " ".join(value) if isinstance(value, list) else value
+
+
 def _formulas(at) -> list[str]:
     return [c.value for c in at.code]
 
@@ -120,7 +124,7 @@ def test_pupils_default_is_the_nested_model_with_lib_numbers(open_page, pupils):
         in meaning[0]
     )
     # One caterpillar per grouping factor (after the scatter), titled by the factor.
-    titles = [c["title"]["text"] for c in _charts(at)]
+    titles = [_text(c["title"]["text"]) for c in _charts(at)]
     assert titles == [
         "Fitted line of each school",
         "Random intercept of class:school",
@@ -179,9 +183,9 @@ def test_per_level_toggles_and_fitted_lines_by_level(open_page, pupils):
     at.selectbox(key="lines_by").set_value("class:school").run()
     assert not at.exception
     chart = _charts(at)[0]
-    assert chart["title"]["text"] == "Fitted line of each class:school"
-    assert "lines for the 30 largest of 151 groups" in chart["title"]["subtitle"]
-    ranef_titles = [c["title"]["text"] for c in _charts(at)[1:]]
+    assert _text(chart["title"]["text"]) == "Fitted line of each class:school"
+    assert "lines for the 30 largest of 151 groups" in _text(chart["title"]["subtitle"])
+    ranef_titles = [_text(c["title"]["text"]) for c in _charts(at)[1:]]
     assert ranef_titles == [
         "Random intercept of class:school",
         "Random slope of hours of class:school",
