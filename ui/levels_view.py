@@ -11,7 +11,6 @@ import streamlit as st
 
 from lib import summary
 from lib.errors import ExplorerError
-from lib.levels import factor_columns, factor_label
 from lib.lmm import LmmFit
 from lib.nesting import Pitfall, candidate_factors
 from ui import cache, explain_levels, render, state
@@ -43,22 +42,17 @@ def shares_panel(fit: LmmFit) -> None:
     """The multilevel ICC table: each variance component's share of the total."""
     st.subheader("Share of variance at each level")
     table = summary.level_shares(fit)
-    shown = table.assign(Level=[_level_name(fit, v) for v in table["Level"]])
+    # Levels by their lme4 names only: with the words added ("class:school (class within
+    # school)") the table was wider than the column at 1024 px with the sidebar open and
+    # its Share column scrolled out of sight; the sentence below spells the levels out.
     render.table(
-        shown,
+        table,
         "variance_shares",
         show_index=False,
         decimals={"Variance": 4, "Share": 3},
         download=table,
     )
     render.meaning(explain_levels.shares(fit))
-
-
-def _level_name(fit: LmmFit, level: str) -> str:
-    if level == "Residual":
-        return "Residual (within groups)"
-    words = factor_label(factor_columns(fit.spec, level))
-    return level if words == level else f"{level} ({words})"
 
 
 def pitfalls(sel: Selection) -> tuple[Pitfall, ...]:

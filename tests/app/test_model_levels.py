@@ -108,11 +108,7 @@ def test_pupils_default_is_the_nested_model_with_lib_numbers(open_page, pupils):
     shares = frame_with(at, "Share")
     table = summary.level_shares(fit)
     assert shares["Share"].tolist() == [f"{v:.3f}" for v in table["Share"]]
-    assert shares["Level"].tolist() == [
-        "class:school (class within school)",
-        "school",
-        "Residual (within groups)",
-    ]
+    assert shares["Level"].tolist() == ["class:school", "school", "Residual"]
     meaning = [plain(m.value) for m in at.markdown if "Of the variance in score" in m.value]
     school, klass, resid = (f"{100 * v:.1f}%" for v in table["Share"].iloc[[1, 0, 2]])
     assert (
