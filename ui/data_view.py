@@ -100,12 +100,14 @@ def _upload() -> None:
 
 
 def file_size(n_bytes: int) -> str:
-    """A file size for people: bytes below 1 KB, then KB and MB with one decimal."""
-    if n_bytes < 1024:
+    """A file size for people: bytes below 1 KB, then KB and MB with one decimal, in
+    units of 1000 as the file uploader right above shows them (a 153,400,000-byte
+    file read "153.4MB" there and "146.3 MB" here in units of 1024)."""
+    if n_bytes < 1000:
         return f"{n_bytes:,} bytes" if n_bytes != 1 else "1 byte"
-    if n_bytes < 1024**2:
-        return f"{n_bytes / 1024:,.1f} KB"
-    return f"{n_bytes / 1024**2:,.1f} MB"
+    if n_bytes < 1000**2:
+        return f"{n_bytes / 1000:,.1f} KB"
+    return f"{n_bytes / 1000**2:,.1f} MB"
 
 
 # The Data page's own role selectors (the sidebar's keys cannot be drawn twice on a page):
