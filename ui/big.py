@@ -68,10 +68,23 @@ class Big:
 
 
 def is_big(upload: object | None) -> bool:
-    """Whether an upload (``ui.state.UploadedTable``) is read through DuckDB."""
+    """Whether an upload (``ui.state.UploadedTable``) is read through DuckDB: above the
+    size threshold, or with more rows than pandas may hold in the app."""
     if upload is None:
         return False
-    return lib_upload.is_big(len(upload.content), upload.name)  # type: ignore[attr-defined]
+    if lib_upload.is_big(len(upload.content), upload.name):  # type: ignore[attr-defined]
+        return True
+    from ui.cache import APP_MAX_ROWS
+
+    limit = APP_MAX_ROWS or MAX_ROWS
+    return _many_rows(upload.digest, upload.name, limit, upload.content)  # type: ignore[attr-defined]
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _many_rows(digest: str, name: str, limit: int, _content: bytes) -> bool:
+    # Keyed by the bytes' digest (ui.cache's rule); counting line breaks in a 50 MB
+    # file takes ~30 ms, so once per upload, not on every call of every rerun.
+    return lib_upload.more_rows_than(_content, name, limit)
 
 
 def excel_hint(upload: object) -> str:

@@ -63,6 +63,29 @@ def is_big(size: int, filename: str) -> bool:
     return size > big_upload_bytes() and Path(filename).suffix.lower() in BIG_FORMATS
 
 
+def more_rows_than(content: bytes, filename: str, limit: int) -> bool:
+    """Whether a CSV/TSV/TXT or Parquet upload may hold more than ``limit`` rows, without
+    parsing it: line breaks for text (an upper bound: a quoted field may hold one, and
+    then DuckDB reads a file pandas could have read), the footer's count for Parquet.
+
+    A small file of many short rows (3 numeric columns, 3 million rows: ~45 MB) passes
+    the size threshold yet exceeds pandas' row limit; it goes to DuckDB instead of
+    being refused.
+    """
+    suffix = Path(filename).suffix.lower()
+    if suffix not in BIG_FORMATS:
+        return False
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            return pq.ParquetFile(io.BytesIO(content)).metadata.num_rows > limit
+        except Exception:  # noqa: BLE001 - not Parquet after all: load_table says why
+            return False
+    # Every row ends in a line break (or the end of the file); the header is one more.
+    return content.count(b"\n") > limit + 1
+
+
 @dataclass(frozen=True, eq=False)
 class BigUpload:
     """A large upload: all rows for DuckDB, a sample and a preview for pandas.

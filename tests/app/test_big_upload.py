@@ -128,6 +128,30 @@ def test_small_upload_still_goes_through_pandas(big_file, monkeypatch):
     assert "random sample" not in captions and "DuckDB" not in captions
 
 
+def test_small_file_with_more_rows_than_pandas_may_hold_goes_to_duckdb(big_file, monkeypatch):
+    """Below the size threshold but above the app's row limit: read by DuckDB, not refused."""
+    import ui.cache
+
+    monkeypatch.setattr(ui.cache, "APP_MAX_ROWS", 200_000)
+    frame, content = big_file
+    at = _upload(content)  # 4.6 MB: far below 50 MB, but 250,000 rows
+    assert not at.exception and not at.error
+    assert {m.label: m.value for m in at.metric}["Rows"] == f"{N_ROWS:,}"
+    assert f"a random sample of 100,000 of {N_ROWS:,} rows" in _captions(at)
+
+
+def test_row_count_without_parsing(tmp_path):
+    frame, content = _csv(1_000, 3)
+    assert lib_upload.more_rows_than(content, "a.csv", 999)
+    assert not lib_upload.more_rows_than(content, "a.csv", 1_000)
+    frame.to_parquet(tmp_path / "a.parquet")
+    parquet = (tmp_path / "a.parquet").read_bytes()
+    assert lib_upload.more_rows_than(parquet, "a.parquet", 999)
+    assert not lib_upload.more_rows_than(parquet, "a.parquet", 1_000)
+    assert not lib_upload.more_rows_than(b"not parquet", "b.parquet", 0)
+    assert not lib_upload.more_rows_than(content, "a.xlsx", 0)  # Excel stays with pandas
+
+
 def test_two_sessions_do_not_see_each_others_upload(big_file, low_threshold):
     _, content = big_file
     other_frame, other = _csv(N_ROWS - 10_000, 2)
