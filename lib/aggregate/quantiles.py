@@ -31,6 +31,7 @@ as ``lib.lmm.fit.type7_quantiles`` does (tested against it).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -70,6 +71,11 @@ class Bins:
     def n(self) -> int:
         return int(self.count.sum())
 
+    @functools.cached_property
+    def starts(self) -> np.ndarray:
+        """The rank (0-based) of each bin's first value."""
+        return np.concatenate([[0], np.cumsum(self.count)[:-1]])
+
     def sorted(self) -> Bins:
         order = np.argsort(self.index)
         return Bins(self.index[order], self.count[order], self.low[order], self.high[order])
@@ -82,34 +88,37 @@ def order_statistics(n: int, p: float) -> tuple[int, int, float]:
     return lo, min(lo + 1, n - 1), h - lo
 
 
-def _place(bins: Bins, starts: np.ndarray, rank: int) -> tuple[int, int]:
+def _place(bins: Bins, rank: int) -> tuple[int, int]:
     """(position of the bin holding order statistic ``rank``, rank inside that bin)."""
-    k = int(np.searchsorted(starts, rank, side="right")) - 1
-    return k, rank - int(starts[k])
+    k = int(np.searchsorted(bins.starts, rank, side="right")) - 1
+    return k, rank - int(bins.starts[k])
 
 
-def bins_to_fetch(bins: Bins, probs: Sequence[float]) -> list[int]:
-    """Indices of the bins whose values are needed for the quantiles at ``probs``."""
-    starts = np.concatenate([[0], np.cumsum(bins.count)[:-1]])
-    needed = set()
-    for p in probs:
-        for rank in order_statistics(bins.n, p)[:2]:
-            k, inside = _place(bins, starts, rank)
-            if not _known(bins, k, inside):
-                needed.add(int(bins.index[k]))
-    return sorted(needed)
-
-
-def _known(bins: Bins, k: int, inside: int) -> bool:
-    return inside == 0 or inside == bins.count[k] - 1 or bins.low[k] == bins.high[k]
-
-
-def _value(bins: Bins, k: int, inside: int, values: dict[int, np.ndarray]) -> float:
+def _known_value(bins: Bins, k: int, inside: int) -> float | None:
+    """The value at rank ``inside`` of bin ``k`` if the counts give it: the first is the
+    bin's minimum, the last its maximum, and a bin of ties holds one value."""
     if inside == 0 or bins.low[k] == bins.high[k]:
         return float(bins.low[k])
     if inside == bins.count[k] - 1:
         return float(bins.high[k])
-    return float(values[int(bins.index[k])][inside])
+    return None
+
+
+def bins_to_fetch(bins: Bins, probs: Sequence[float]) -> list[int]:
+    """Indices of the bins whose values are needed for the quantiles at ``probs``."""
+    needed = set()
+    for p in probs:
+        for rank in order_statistics(bins.n, p)[:2]:
+            k, inside = _place(bins, rank)
+            if _known_value(bins, k, inside) is None:
+                needed.add(int(bins.index[k]))
+    return sorted(needed)
+
+
+def _value(bins: Bins, rank: int, values: dict[int, np.ndarray]) -> float:
+    k, inside = _place(bins, rank)
+    known = _known_value(bins, k, inside)
+    return known if known is not None else float(values[int(bins.index[k])][inside])
 
 
 def quantiles_from_bins(
@@ -134,11 +143,9 @@ def quantiles_from_bins(
         if got.size != bins.count[k]:  # the passes disagree on a bin: do not guess
             return np.asarray(exact(), dtype=float)
         values[b] = np.sort(np.asarray(got, dtype=float))
-    starts = np.concatenate([[0], np.cumsum(bins.count)[:-1]])
     out = np.empty(len(probs))
     for m, p in enumerate(probs):
         lo, hi, w = order_statistics(bins.n, p)
-        x_lo = _value(bins, *_place(bins, starts, lo), values)
-        x_hi = _value(bins, *_place(bins, starts, hi), values)
+        x_lo, x_hi = _value(bins, lo, values), _value(bins, hi, values)
         out[m] = x_lo + w * (x_hi - x_lo)
     return out

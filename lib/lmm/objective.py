@@ -390,9 +390,15 @@ def batch_gradient(
     """Exact gradient of the profiled criterion in theta, shape (B, k) (see
     ``batch_gradient_parts``)."""
     dlogdet, dr2 = batch_gradient_parts(state, cp, layout, reml)
-    dof = cp.nobs - cp.p if reml else cp.nobs
+    return criterion_gradient(dlogdet, dr2, state.pwrss[:, None], cp.nobs, cp.p, reml)
+
+
+def criterion_gradient(dlogdet, dr2, pwrss, nobs: int, p: int, reml: bool):  # noqa: ANN001, ANN201
+    """d criterion / d theta from the parts' gradients: the criterion (eqs. 34, 42) is
+    log det + dof log(r^2) + constants, dof = n - p (REML) or n (ML)."""
+    dof = nobs - p if reml else nobs
     with np.errstate(invalid="ignore", divide="ignore"):
-        return dlogdet + dof * dr2 / state.pwrss[:, None]
+        return dlogdet + dof * dr2 / pwrss
 
 
 def batch_gradient_parts(

@@ -21,6 +21,7 @@ from lib.lmm.objective import (
     ThetaLayout,
     conditional_covariances,
     conditional_modes,
+    criterion_gradient,
     sigma_hat,
     solve_at,
     unscaled_vcov_beta,
@@ -154,7 +155,7 @@ def blocked_search(
             parts = model.gradient_parts(theta, sol, reml)
             if parts is not None:
                 dg, dr2 = parts
-                grads[b] = dg + (n - p if reml else n) * dr2 / sol.pwrss
+                grads[b] = criterion_gradient(dg, dr2, sol.pwrss, n, p, reml)
         return values, grads
 
     small = sum(t.size for t in model.terms) <= POLISH_MAX_RANDOM_EFFECTS
