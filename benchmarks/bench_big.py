@@ -31,7 +31,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 def run_case(engine: str, path: str, memory_limit: str | None) -> dict:
     """One fit in this process; returns the phase timings (seconds) and the criterion."""
     from lib.lmm.fit import fit_stats
-    from lib.spec import ModelSpec
+    from lib.model.spec import ModelSpec
 
     spec = ModelSpec.one_factor("y", "group", fixed=("x",), random_slopes=("x",))
     timings: dict[str, float] = {}
@@ -39,9 +39,9 @@ def run_case(engine: str, path: str, memory_limit: str | None) -> dict:
     if engine == "pandas":
         import pandas as pd
 
-        from lib.design import build_design
         from lib.lmm.fit import rows_pass
         from lib.lmm.stats import model_stats
+        from lib.model.design import build_design
 
         frame = pd.read_parquet(path)
         frame["group"] = frame["group"].astype("category")

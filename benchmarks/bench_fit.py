@@ -55,7 +55,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from lib.lmm import fit_lmm  # noqa: E402
-from lib.spec import ModelSpec  # noqa: E402
+from lib.model.spec import ModelSpec  # noqa: E402
 
 SEED = 20240611
 SCHOOLS_CSV = ROOT / "data" / "schools.csv"

@@ -45,13 +45,13 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_fit import load_average, render_table, synthetic_frame  # noqa: E402
-from lib.design import build_design  # noqa: E402
 from lib.lmm import blas, fit_lmm  # noqa: E402
 from lib.lmm.blocked import BlockedModel  # noqa: E402
 from lib.lmm.optimize import optimize_theta  # noqa: E402
 from lib.lmm.solvers import blocked_search, layouts_of  # noqa: E402
 from lib.lmm.stats import model_stats  # noqa: E402
-from lib.spec import ModelSpec, RandomTerm  # noqa: E402
+from lib.model.design import build_design  # noqa: E402
+from lib.model.spec import ModelSpec, RandomTerm  # noqa: E402
 
 INSTEVAL = ROOT / "tests" / "reference" / "data" / "insteval.csv.gz"
 SEED = 20261129

@@ -1,8 +1,17 @@
 """Multilevel Explorer's pure modelling library (no Streamlit).
 
-Data flows one way: data -> spec -> design -> fit -> result -> view.
-``lib.data`` loads and validates tables, ``lib.spec`` describes a model,
-``lib.design`` turns a spec into arrays, ``lib.lmm`` fits linear mixed models
-exactly as lme4 does, ``lib.ols`` fits the tutorial's OLS contrasts, and
-``lib.summary`` / ``lib.charts`` turn results into tables and chart specs.
+Data flows one way, and the folders are the stages:
+
+- ``lib.table``      a table in: reading bytes, bundled data, column roles, validation,
+                     column helpers, spreadsheet-safe export
+- ``lib.model``      what to fit: ``ModelSpec`` / ``RandomTerm``, grouping levels,
+                     nesting, the design arrays (nothing is ever evaluated)
+- ``lib.lmm``        the linear mixed-model engine (lme4's numbers) and its diagnostics
+- ``lib.aggregate``  the same sufficient statistics from DuckDB or Spark
+- ``lib.ols``        the tutorial's OLS contrasts (simple, dummy-variable, per group)
+- ``lib.explore``    group summaries and histograms before any model
+- ``lib.present``    results -> tables of numbers, equations, code, plain-language text, report
+- ``lib.charts``     results/data -> altair chart specs
+- ``lib.classroom``  pooling, the model ladder, the lesson, simulation
+- ``lib.cli``        ``python -m lib fit``
 """

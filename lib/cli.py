@@ -25,11 +25,11 @@ import numpy as np
 import pandas as pd
 
 from lib.aggregate.cli import add_engine_arguments, fit_data
-from lib.columns import numbers_with_markers
-from lib.data import MAX_BYTES, check_table, load_table
 from lib.errors import ExplorerError, SpecError
 from lib.lmm import LmmFit
-from lib.spec import ModelSpec
+from lib.model.spec import ModelSpec
+from lib.table.columns import numbers_with_markers
+from lib.table.read import MAX_BYTES, check_table, load_table
 
 EXIT_BAD_INPUT = 2
 

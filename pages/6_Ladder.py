@@ -1,7 +1,7 @@
 """Ladder: the tutorial's models from the null model up, in one table."""
 
-from ui import ladder_view
 from ui.sidebar import require_data, start_page
+from ui.views import ladder as ladder_view
 
 selection = start_page("Ladder", ":material/stairs:")
 require_data(selection)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from lib.lmm import LmmFit, fit_lmm
-from lib.spec import ModelSpec
+from lib.model.spec import ModelSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "tests" / "reference" / "lmm_reference.json"

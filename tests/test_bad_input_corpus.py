@@ -27,8 +27,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib.data import Roles, guess_roles, load_table, validate
 from lib.errors import DataError
+from lib.table.read import load_table
+from lib.table.roles import Roles, guess_roles
+from lib.table.validate import validate
 
 ROOT = Path(__file__).resolve().parents[1]
 PWN = "__import__('os').system('touch PWNED')"

@@ -16,11 +16,11 @@ import pandas as pd
 import pytest
 import scipy.linalg as sla
 
-from lib.design import build_design
 from lib.lmm.blocked import BlockedModel
 from lib.lmm.solvers import layouts_of
 from lib.lmm.stats import model_stats
-from lib.spec import ModelSpec, RandomTerm
+from lib.model.design import build_design
+from lib.model.spec import ModelSpec, RandomTerm
 
 
 def _frame(seed: int = 7) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""lib.charts: chart specs checked as Vega-Lite dicts (no browser needed)."""
+"""lib.charts.core: chart specs checked as Vega-Lite dicts (no browser needed)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib import charts
-from lib.groups import histogram
+from lib.charts import core as charts
+from lib.explore.groups import histogram
 
 OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7"]
 # Group colours: Okabe-Ito without yellow (faint on white through a projector).

@@ -1,4 +1,5 @@
-"""lib.columns and lib.data.guess_roles: missing-value markers, role guesses, why a column
+"""lib.table.columns and lib.table.roles.guess_roles: missing-value markers, role guesses, why a
+column
 is not offered as the outcome."""
 
 from __future__ import annotations
@@ -9,8 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib.columns import not_numeric_reason, numbers_with_markers, outcome_score, tokens
-from lib.data import guess_roles, load_table, missing_markers, numeric_columns
+from lib.table.columns import not_numeric_reason, numbers_with_markers, outcome_score, tokens
+from lib.table.read import load_table, missing_markers
+from lib.table.roles import guess_roles, numeric_columns
 
 
 def _teacher_file(marker: str = ".") -> pd.DataFrame:

@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib.design import build_design
 from lib.lmm import conditioning, fit_lmm
 from lib.lmm.fit import fit_design
-from lib.spec import ModelSpec, RandomTerm
+from lib.model.design import build_design
+from lib.model.spec import ModelSpec, RandomTerm
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""lib.data: loading uploads, guessing roles, the validation report, the bundled registry."""
+"""lib.table (read, roles, validate, catalogue): uploads, role guesses, validation, bundled data."""
 
 from __future__ import annotations
 
@@ -8,19 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib.data import (
-    BUNDLED,
-    DEFAULT_DATASET,
-    MAX_COLUMNS,
-    Roles,
-    column_overview,
-    guess_roles,
-    load_bundled,
-    load_table,
-    numeric_columns,
-    validate,
-)
 from lib.errors import DataError, ExplorerError
+from lib.table.catalogue import BUNDLED, DEFAULT_DATASET, load_bundled
+from lib.table.read import MAX_COLUMNS, load_table
+from lib.table.roles import Roles, guess_roles, numeric_columns
+from lib.table.validate import column_overview, validate
 
 
 def _grouped(n_groups: int = 4, per_group: int = 5) -> pd.DataFrame:
@@ -117,7 +109,7 @@ def test_too_many_columns():
 
 
 def test_too_many_rows(monkeypatch):
-    monkeypatch.setattr("lib.data.MAX_ROWS", 3)
+    monkeypatch.setattr("lib.table.read.MAX_ROWS", 3)
     with pytest.raises(DataError, match="rows; the limit is 3"):
         load_table(b"a\n1\n2\n3\n4\n", "long.csv")
 

@@ -1,4 +1,4 @@
-"""lib.diagnostics, its readings and chart specs."""
+"""lib.lmm.diagnostics, its readings and chart specs."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from lib import diagnostic_charts as dc
-from lib.charts import MAX_MARKS
-from lib.data import load_bundled
-from lib.diagnostics import (
+from lib.charts import diagnostics as dc
+from lib.charts.core import MAX_MARKS
+from lib.lmm import fit_lmm
+from lib.lmm.diagnostics import (
     NORMAL_BEYOND_2,
     diagnose,
     group_spreads,
@@ -20,9 +20,9 @@ from lib.diagnostics import (
     row_groups,
     shapiro_francia,
 )
-from lib.diagnostics_text import group_spread_reading, qq_reading, residuals_vs_fitted
-from lib.lmm import fit_lmm
-from lib.spec import ModelSpec
+from lib.model.spec import ModelSpec
+from lib.present.diagnostics_text import group_spread_reading, qq_reading, residuals_vs_fitted
+from lib.table.catalogue import load_bundled
 
 RIS = ModelSpec.one_factor(
     "test_score", "school", fixed=("study_time",), random_slopes=("study_time",)
@@ -145,7 +145,7 @@ def test_charts_never_exceed_max_marks_and_say_so():
     fitted, scaled = rng.normal(size=n), rng.normal(size=n)
     spec = dc.residuals_fitted_chart(fitted, scaled, title="Residuals").to_dict()
     assert _marks(spec) <= MAX_MARKS
-    note = spec["title"]["subtitle"]  # wrapped into lines when long (lib.charts._title)
+    note = spec["title"]["subtitle"]  # wrapped into lines when long (lib.charts.core._title)
     assert "random sample of 4,997 of 20,000 rows (fixed seed)" in " ".join(np.atleast_1d(note))
     again = dc.residuals_fitted_chart(fitted, scaled, title="Residuals").to_dict()
     assert again == spec  # deterministic

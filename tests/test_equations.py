@@ -1,4 +1,4 @@
-"""lib.equations: LaTeX escaping, the level-1/level-2/combined equations, fitted numbers."""
+"""lib.present.equations: LaTeX escaping, the level-1/level-2/combined equations, fitted numbers."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import re
 
 import pytest
 
-from lib.data import load_bundled
-from lib.equations import (
+from lib.lmm import fit_lmm
+from lib.model.spec import ModelSpec, RandomTerm
+from lib.present.equations import (
     coef_equations,
     fitted_equations,
     latex_escape,
@@ -16,8 +17,7 @@ from lib.equations import (
     line_equation,
     model_equations,
 )
-from lib.lmm import fit_lmm
-from lib.spec import ModelSpec, RandomTerm
+from lib.table.catalogue import load_bundled
 
 RI = ModelSpec.one_factor("test_score", "school", fixed=("study_time",))
 RIS = RI.with_term(slopes=("study_time",))

@@ -10,7 +10,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lib.export import FORMULA_START, csv_bytes, neutralise_cell
+from lib.table.export import FORMULA_START, csv_bytes, neutralise_cell
 
 
 def read_back(data: bytes) -> list[list[str]]:

@@ -14,11 +14,13 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lib.data import Roles, guess_roles, load_table, validate
-from lib.design import complete_rows
 from lib.errors import ExplorerError
 from lib.lmm import fit_lmm
-from lib.spec import ModelSpec
+from lib.model.spec import ModelSpec
+from lib.table.columns import complete_rows
+from lib.table.read import load_table
+from lib.table.roles import Roles, guess_roles
+from lib.table.validate import validate
 
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 names = st.text(min_size=1, max_size=20).filter(lambda s: s.strip() == s and s != "")

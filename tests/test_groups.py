@@ -1,4 +1,4 @@
-"""lib.groups: group summaries and mean differences against R, histograms, sampling."""
+"""lib.explore.groups: group summaries and mean differences against R, histograms, sampling."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from lib.errors import DataError, SpecError
-from lib.groups import (
+from lib.explore.groups import (
     DummyCoding,
     GroupSummary,
     Histogram,

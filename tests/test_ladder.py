@@ -1,4 +1,4 @@
-"""lib.ladder against lme4's anova() tables and R's lm numbers."""
+"""lib.classroom.ladder against lme4's anova() tables and R's lm numbers."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from lmm_reference import frame, reference
 
-from lib.data import load_bundled
-from lib.ladder import COMPLETE_OLS, DUMMY_OLS, FULL, NULL, RI, RS, ladder, ladder_table
+from lib.classroom.ladder import COMPLETE_OLS, DUMMY_OLS, FULL, NULL, RI, RS, ladder, ladder_table
+from lib.table.catalogue import load_bundled
 
 
 def _comparison(name: str) -> dict:

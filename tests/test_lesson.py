@@ -1,16 +1,17 @@
-"""lib.lesson: the step list, reading a step from a link, and texts written from the numbers."""
+"""lib.classroom.lesson: the step list, reading a step from a link, and texts written from the
+numbers."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from lib import lesson
-from lib.data import load_bundled
-from lib.groups import group_summary, mean_differences
-from lib.ladder import ladder_specs
+from lib.classroom import lesson
+from lib.classroom.ladder import ladder_specs
+from lib.explore.groups import group_summary, mean_differences
 from lib.lmm import anova, fit_lmm
-from lib.ols import fit_ols, fit_per_group
+from lib.ols.regressions import fit_ols, fit_per_group
+from lib.table.catalogue import load_bundled
 
 Y, X, G = "test_score", "study_time", "school"
 

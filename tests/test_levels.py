@@ -1,4 +1,4 @@
-"""lib.levels: grouping levels -> lme4 terms, factor labels, per-group lines."""
+"""lib.model.levels: grouping levels -> lme4 terms, factor labels, per-group lines."""
 
 from __future__ import annotations
 
@@ -6,11 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib import summary
 from lib.errors import SpecError
-from lib.levels import (
-    CROSSED,
-    GroupLevel,
+from lib.lmm import fit_lmm
+from lib.model.levels import (
     LevelEffects,
     enclosing_factors,
     factor_labels,
@@ -19,8 +17,8 @@ from lib.levels import (
     level_spec,
     with_factor,
 )
-from lib.lmm import fit_lmm
-from lib.spec import ModelSpec, RandomTerm
+from lib.model.spec import CROSSED, GroupLevel, ModelSpec, RandomTerm
+from lib.present import summary
 
 RI = LevelEffects()
 

@@ -15,11 +15,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib.data import Roles, validate
-from lib.design import build_design
 from lib.errors import DataError, FitError
 from lib.lmm import anova, fit_lmm
-from lib.spec import ModelSpec
+from lib.model.design import build_design
+from lib.model.spec import ModelSpec
+from lib.table.roles import Roles
+from lib.table.validate import validate
 
 RNG = np.random.default_rng(7)
 

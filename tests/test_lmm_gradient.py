@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib.design import build_design
 from lib.lmm import fit_lmm, objective
 from lib.lmm.crossprod import cross_products
 from lib.lmm.objective import (
@@ -22,7 +21,8 @@ from lib.lmm.satterthwaite import (
     satterthwaite_df,
     satterthwaite_inputs,
 )
-from lib.spec import ModelSpec
+from lib.model.design import build_design
+from lib.model.spec import ModelSpec
 from tests.lmm_reference import ROOT
 
 LAYOUTS = [(1, True), (2, True), (2, False), (3, True), (3, False)]

@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 from scipy import optimize
 
-from lib.design import build_design
 from lib.lmm.crossprod import cross_products
 from lib.lmm.objective import ThetaLayout, batch_deviance, solve_batch
 from lib.lmm.optimize import BatchedDeviance, grid_thetas, newton_polish
-from lib.spec import ModelSpec
+from lib.model.design import build_design
+from lib.model.spec import ModelSpec
 from tests.lmm_reference import ROOT
 
 SCHOOLS = ModelSpec.one_factor(

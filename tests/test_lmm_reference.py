@@ -32,7 +32,7 @@ import pandas as pd
 import pytest
 
 from lib.lmm import fit_lmm
-from lib.spec import ModelSpec
+from lib.model.spec import ModelSpec
 from tests.lmm_reference import ROOT, fitted_case, frame, reference
 
 CASES = [c["name"] for c in reference()["cases"]]

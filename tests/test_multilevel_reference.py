@@ -28,7 +28,7 @@ import pytest
 
 from lib.lmm import LmmFit, fit_lmm
 from lib.lmm.anova import anova
-from lib.spec import ModelSpec
+from lib.model.spec import ModelSpec
 from tests.lmm_reference import ROOT
 
 REFERENCE = ROOT / "tests" / "reference" / "multilevel_reference.json"

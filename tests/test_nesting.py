@@ -1,4 +1,4 @@
-"""lib.nesting: how two grouping factors relate, counted on small frames."""
+"""lib.model.nesting: how two grouping factors relate, counted on small frames."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import pandas as pd
 import pytest
 
 from lib.errors import DataError
-from lib.levels import CROSSED, NESTED, GroupLevel
-from lib.nesting import (
+from lib.model.nesting import (
     candidate_factors,
     coding_pitfalls,
     factor_relation,
@@ -16,6 +15,7 @@ from lib.nesting import (
     implicit_upper,
     relation_table,
 )
+from lib.model.spec import CROSSED, NESTED, GroupLevel
 
 
 def schools_frame() -> pd.DataFrame:

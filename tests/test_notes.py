@@ -1,4 +1,4 @@
-"""lib.notes: the plain-language conditioning note."""
+"""lib.present.notes: the plain-language conditioning note."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib.data import load_bundled
 from lib.lmm import fit_lmm
-from lib.notes import conditioning_note
-from lib.spec import ModelSpec
+from lib.model.spec import ModelSpec
+from lib.present.notes import conditioning_note
+from lib.table.catalogue import load_bundled
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""lib.ols against R's summary(lm(...)) (tests/reference/lm_reference.json).
+"""lib.ols.regressions against R's summary(lm(...)) (tests/reference/lm_reference.json).
 
 The reference comes from tests/reference/make_lm_reference.R; the data sets
 are read from the CSV files R wrote, so both sides see the same doubles. OLS
@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from lib.errors import DataError, ExplorerError, SpecError
-from lib.ols import OlsFit, PerGroupOls, fit_ols, fit_per_group
+from lib.ols.regressions import OlsFit, PerGroupOls, fit_ols, fit_per_group
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = json.loads((ROOT / "tests/reference/lm_reference.json").read_text(encoding="utf-8"))
@@ -210,11 +210,11 @@ def test_results_are_frozen() -> None:
 
 
 def test_oversized_dummy_model_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    import lib.ols
+    import lib.ols.regressions
 
     frame = load("schools")
     # 3 coefficients x 42 rows fit under a cap of 130 cells; 4 do not.
-    monkeypatch.setattr(lib.ols, "MAX_DESIGN_CELLS", 130)
+    monkeypatch.setattr(lib.ols.regressions, "MAX_DESIGN_CELLS", 130)
     fit_ols(frame, "test_score", ["school"])
     with pytest.raises(DataError, match="needs 4 coefficients \\('school' alone has 2\\)"):
         fit_ols(frame, "test_score", ["study_time", "school"])

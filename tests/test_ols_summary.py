@@ -1,4 +1,5 @@
-"""lib.ols_summary: per-school summary.lm lines and equations, against the tutorial's print."""
+"""lib.present.ols_summary: per-school summary.lm lines and equations, against the tutorial's
+print."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib.data import load_bundled
-from lib.groups import mean_differences
-from lib.ols import fit_per_group
-from lib.ols_summary import dummy_equations, per_group_statistics, separate_equations
+from lib.explore.groups import mean_differences
+from lib.ols.regressions import fit_per_group
+from lib.present.ols_summary import dummy_equations, per_group_statistics, separate_equations
+from lib.table.catalogue import load_bundled
 
 REF = Path(__file__).resolve().parent / "reference"
 

@@ -1,4 +1,4 @@
-"""lib.pooling: partial pooling equals lme4's coef(), no pooling equals the OLS
+"""lib.classroom.pooling: partial pooling equals lme4's coef(), no pooling equals the OLS
 strategies, and the shrinkage weights equal their formula."""
 
 from __future__ import annotations
@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 from lmm_reference import fitted_case, frame
 
-from lib.data import load_bundled
+from lib.classroom.pooling import ellipse, intercept_weight, pooling, pooling_table
 from lib.lmm import fit_lmm
-from lib.ols import fit_ols, fit_per_group
-from lib.pooling import ellipse, intercept_weight, pooling, pooling_table
-from lib.spec import ModelSpec
+from lib.model.spec import ModelSpec
+from lib.ols.regressions import fit_ols, fit_per_group
+from lib.table.catalogue import load_bundled
 
 CASES = [
     "schools_null_reml",
@@ -156,7 +156,7 @@ def test_several_terms_are_refused_with_a_message():
     from dataclasses import replace
 
     from lib.errors import SpecError
-    from lib.spec import RandomTerm
+    from lib.model.spec import RandomTerm
 
     two = replace(
         fit,
@@ -172,7 +172,7 @@ def test_several_terms_are_refused_with_a_message():
 
 
 def test_chart_builders_produce_valid_vega_lite():
-    from lib import pooling_charts as pc
+    from lib.charts import pooling as pc
 
     for name in ("schools_null_reml", "schools_full_reml", "unbal_ri_reml"):
         case, fit = fitted_case(name)
@@ -188,7 +188,7 @@ def test_chart_builders_produce_valid_vega_lite():
 
 
 def test_pick_for_pooling_keeps_smallest_and_largest():
-    from lib.pooling_charts import pick_for_pooling
+    from lib.charts.pooling import pick_for_pooling
 
     levels = [f"g{i}" for i in range(10)]
     sizes = [5, 1, 9, 3, 7, 2, 8, 4, 6, 10]

@@ -1,4 +1,4 @@
-"""lib.report: a self-contained HTML report with the fit's numbers, charts as SVG/PNG."""
+"""lib.present.report: a self-contained HTML report with the fit's numbers, charts as SVG/PNG."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib import charts, report
-from lib.data import load_bundled
+from lib.charts import core as charts
 from lib.lmm import fit_lmm
-from lib.spec import ModelSpec
+from lib.model.spec import ModelSpec
+from lib.present import report
+from lib.table.catalogue import load_bundled
 
 HOSTILE = '<script>alert("x")</script> & <img src=x onerror=alert(1)>'
 RIS = ModelSpec.one_factor(

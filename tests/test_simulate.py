@@ -1,14 +1,14 @@
-"""lib.simulate: reproducible by seed, both methods' numbers equal lib's fits."""
+"""lib.classroom.simulate: reproducible by seed, both methods' numbers equal lib's fits."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from lib.classroom.simulate import SimSettings, mixed_spec, simulate, simulate_data, summarise
 from lib.errors import SpecError
 from lib.lmm import fit_lmm
-from lib.ols import fit_ols
-from lib.simulate import SimSettings, mixed_spec, simulate, simulate_data, summarise
+from lib.ols.regressions import fit_ols
 
 SMALL = SimSettings(n_groups=8, group_size=10, icc=0.4, n_sims=30, seed=7)
 

@@ -1,4 +1,4 @@
-"""lib.snippets: the lme4 call and a Python script that reproduces the fit."""
+"""lib.present.snippets: the lme4 call and a Python script that reproduces the fit."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from lib.snippets import lme4_call, lmer_line, python_script, r_string
-from lib.spec import ModelSpec, RandomTerm
+from lib.model.spec import ModelSpec, RandomTerm
+from lib.present.snippets import lme4_call, lmer_line, python_script, r_string
 
 ROOT = Path(__file__).resolve().parents[1]
 RIS = ModelSpec.one_factor(

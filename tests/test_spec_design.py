@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib.design import build_design, factor_levels, interaction_codes
 from lib.errors import DataError, ExplorerError, SpecError
-from lib.spec import ModelSpec, RandomTerm
+from lib.model.design import build_design
+from lib.model.spec import ModelSpec, RandomTerm
+from lib.table.columns import factor_levels, interaction_codes
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""lib.summary: result objects -> tables with lme4's labels and unrounded numbers."""
+"""lib.present.summary: result objects -> tables with lme4's labels and unrounded numbers."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib import summary
-from lib.data import BUNDLED, load_bundled
-from lib.groups import group_summary
+from lib.explore.groups import group_summary
 from lib.lmm import Anova, AnovaRow, LmmFit, OptimizerSummary, VarCorr, fit_lmm
 from lib.lmm.fit import NO_CONDITIONING
 from lib.lmm.result import R2, Icc, RanefFactor, TermVarCorr
-from lib.ols import fit_ols, fit_per_group
-from lib.spec import ModelSpec
+from lib.model.spec import ModelSpec
+from lib.ols.regressions import fit_ols, fit_per_group
+from lib.present import summary
+from lib.table.catalogue import BUNDLED, load_bundled
 
 LEVELS = ("Hillcrest", "Oakwood", "St Mary’s")
 

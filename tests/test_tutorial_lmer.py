@@ -36,7 +36,7 @@ import pandas as pd
 import pytest
 
 from lib.lmm import fit_lmm
-from lib.spec import ModelSpec
+from lib.model.spec import ModelSpec
 
 CSV = Path(__file__).resolve().parents[1] / "data" / "schools.csv"
 LEVELS = ("Hillcrest", "Oakwood", "St Mary\u2019s")

@@ -24,15 +24,17 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from lib import groups as lib_groups
 from lib.aggregate import overview, summaries
 from lib.aggregate import upload as lib_upload
 from lib.aggregate.sample_fit import with_sample_rows
 from lib.aggregate.sqlfit import fit_engine
 from lib.aggregate.upload import BigUpload
-from lib.data import MAX_ROWS, Roles, ValidationReport
+from lib.explore import groups as lib_groups
 from lib.lmm import LmmFit
-from lib.spec import ModelSpec
+from lib.model.spec import ModelSpec
+from lib.table.read import MAX_ROWS
+from lib.table.roles import Roles
+from lib.table.validate import ValidationReport
 
 MEMO_ENTRIES = 64  # results kept per upload (histograms, fits...)
 
@@ -130,7 +132,7 @@ def load(upload: object) -> Big:
     Raises
     ------
     DataError
-        The file cannot be read (the same messages as ``lib.data.load_table``).
+        The file cannot be read (the same messages as ``lib.table.read.load_table``).
     """
     digest, name, content = upload.digest, upload.name, upload.content  # type: ignore[attr-defined]
     store = _store(digest)

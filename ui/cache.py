@@ -21,20 +21,23 @@ import pyarrow as pa
 import streamlit as st
 from streamlit.dataframe_util import convert_anything_to_arrow_bytes
 
-from lib import charts as lib_charts
-from lib import data as lib_data
-from lib import groups as lib_groups
-from lib import levels as lib_levels
-from lib import nesting as lib_nesting
-from lib import ols as lib_ols
-from lib.data import Roles, ValidationReport
-from lib.design import complete_rows
+from lib.charts import core as lib_charts
 from lib.errors import DataError
-from lib.levels import GroupLevel
+from lib.explore import groups as lib_groups
 from lib.lmm import Anova, LmmFit
 from lib.lmm import anova as lmm_anova
 from lib.lmm import fit_lmm as lmm_fit
-from lib.spec import ModelSpec
+from lib.model import levels as lib_levels
+from lib.model import nesting as lib_nesting
+from lib.model.spec import GroupLevel, ModelSpec
+from lib.ols import regressions as lib_ols
+from lib.table import catalogue
+from lib.table import read as table_read
+from lib.table import roles as table_roles
+from lib.table import validate as table_validate
+from lib.table.columns import complete_rows
+from lib.table.roles import Roles
+from lib.table.validate import ValidationReport
 from ui import big
 
 TTL = 3600  # seconds: uploads and fits leave the shared cache after an hour unused
@@ -49,12 +52,12 @@ def _app_max_rows() -> int | None:
     return int(raw) if raw.strip().isdigit() and int(raw) > 0 else None
 
 
-APP_MAX_ROWS: int | None = _app_max_rows()  # None: lib.data.MAX_ROWS
+APP_MAX_ROWS: int | None = _app_max_rows()  # None: lib.table.read.MAX_ROWS
 
 
 def source_id(option: str, upload: object | None) -> str:
     """The content-based id of a data-set option (see module docstring)."""
-    if option in lib_data.BUNDLED:
+    if option in catalogue.BUNDLED:
         return f"bundled:{option}"
     digest = getattr(upload, "digest", "")
     if big.is_big(upload):  # the frame is a sample of the upload: another cache entry
@@ -64,12 +67,12 @@ def source_id(option: str, upload: object | None) -> str:
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def load_bundled(key: str) -> pd.DataFrame:
-    return lib_data.load_bundled(key)
+    return catalogue.load_bundled(key)
 
 
 @st.cache_data(max_entries=8, ttl=TTL, show_spinner="Reading the file…")
 def load_upload(digest: str, name: str, _content: bytes) -> pd.DataFrame:
-    return lib_data.load_table(_content, name, max_rows=APP_MAX_ROWS)
+    return table_read.load_table(_content, name, max_rows=APP_MAX_ROWS)
 
 
 def frame_for(option: str, upload: object | None) -> pd.DataFrame:
@@ -80,7 +83,7 @@ def frame_for(option: str, upload: object | None) -> pd.DataFrame:
     DataError
         The file cannot be read, or the upload is gone.
     """
-    if option in lib_data.BUNDLED:
+    if option in catalogue.BUNDLED:
         return load_bundled(option)
     if upload is None:
         raise DataError(
@@ -95,15 +98,15 @@ def frame_for(option: str, upload: object | None) -> pd.DataFrame:
 @st.cache_data(max_entries=32, ttl=TTL, show_spinner=False)
 def default_roles(source: str, option: str, _frame: pd.DataFrame) -> Roles:
     """The registry's roles for a bundled set, guessed ones for an upload."""
-    entry = lib_data.BUNDLED.get(option)
+    entry = catalogue.BUNDLED.get(option)
     if entry is not None and all(c in _frame.columns for c in entry.roles.columns):
         return entry.roles
-    return lib_data.guess_roles(_frame)
+    return table_roles.guess_roles(_frame)
 
 
 @st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)
 def validate(source: str, roles: Roles, _frame: pd.DataFrame) -> ValidationReport:
-    return lib_data.validate(_frame, roles)
+    return table_validate.validate(_frame, roles)
 
 
 @st.cache_data(max_entries=128, ttl=TTL, show_spinner=False)
@@ -213,13 +216,13 @@ def json_datasets(spec: dict) -> dict:
 
 @st.cache_data(max_entries=256, ttl=TTL, show_spinner=False)
 def chart_spec(kind: str, *args: object, **kwargs: object) -> dict:
-    """``lib.charts`` builder ``kind`` applied to the arguments, as a Vega-Lite dict.
+    """``lib.charts.core`` builder ``kind`` applied to the arguments, as a Vega-Lite dict.
 
     Building an altair chart and validating it against the Vega-Lite schema cost
     15-50 ms a chart: 85 of the 150 ms a cached Model-page rerun took (measured
     with ``benchmarks/bench_app.py``). Every argument, frames included, is part of
     the cache key (Streamlit hashes frames under 50,000 rows completely; chart
-    frames have at most ``lib.charts.MAX_MARKS`` rows), so a spec is reused only
+    frames have at most ``lib.charts.core.MAX_MARKS`` rows), so a spec is reused only
     for identical inputs. The data travel in the dict's ``datasets`` as Arrow bytes
     (``arrow_datasets``). Where the inputs are determined by a few small values,
     ``keyed_chart_spec`` skips hashing the frames.
@@ -267,7 +270,7 @@ def sample_factor(
 def group_coefficients(
     source: str, spec: ModelSpec, name: str, _fit: LmmFit, _frame: pd.DataFrame
 ) -> pd.DataFrame:
-    """``lib.levels.group_coefficients`` of the fit of ``spec`` on ``source``."""
+    """``lib.model.levels.group_coefficients`` of the fit of ``spec`` on ``source``."""
     return lib_levels.group_coefficients(_fit, _frame, name)
 
 

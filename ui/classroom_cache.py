@@ -9,10 +9,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from lib import ladder as lib_ladder
-from lib import pooling as lib_pooling
-from lib import pooling_charts
-from lib.spec import ModelSpec
+from lib.charts import pooling as pooling_charts
+from lib.classroom import ladder as lib_ladder
+from lib.classroom import pooling as lib_pooling
+from lib.model.spec import ModelSpec
 from ui import cache
 
 TTL = cache.TTL

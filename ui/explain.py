@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from lib.lmm import Anova, LmmFit
-from lib.numbers import num, pct  # noqa: F401 - re-exported for the views
-from lib.spec import ModelSpec, r_name
+from lib.model.spec import ModelSpec, r_name
+from lib.present.numbers import num, pct  # noqa: F401 - re-exported for the views
 from ui import explain_levels
 from ui.render import md
 

@@ -2,7 +2,7 @@
 
 ``ui.explain`` handles the one-term model in the tutorial's words and hands
 models with several terms to the functions here. Every number quoted comes
-from the same result or table the page shows (``lib.summary.level_shares`` for
+from the same result or table the page shows (``lib.present.summary.level_shares`` for
 the shares), so the text cannot contradict the tables. User-supplied names
 pass through ``ui.render.md``.
 """
@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from lib import summary
-from lib.levels import enclosing_factors, factor_columns, factor_label
 from lib.lmm import LmmFit
-from lib.spec import INTERCEPT, ModelSpec, RandomTerm
+from lib.model.levels import enclosing_factors, factor_columns, factor_label
+from lib.model.spec import INTERCEPT, ModelSpec, RandomTerm
+from lib.present import summary
 from ui.render import md
 
 SINGULAR_SD = 1e-3  # an SD below this fraction of the residual SD counts as collapsed
@@ -117,7 +117,7 @@ def varcorr(fit: LmmFit) -> str:
 
 
 def shares(fit: LmmFit) -> str:
-    """The multilevel ICC sentence, from ``lib.summary.level_shares``."""
+    """The multilevel ICC sentence, from ``lib.present.summary.level_shares``."""
     table = summary.level_shares(fit)
     rows = table[table["Share"].notna()]
     spec, y = fit.spec, md(fit.spec.outcome)

@@ -2,7 +2,7 @@
 
 The top level is the sidebar's "Grouping column" (``state.GROUP``). Below it a
 second and a third grouping column can be chosen, each *nested in* or *crossed
-with* the level above (``lib.levels``), and every level gets its own random
+with* the level above (``lib.model.levels``), and every level gets its own random
 intercept / random slope / correlation toggles. With one level the toggles are
 drawn exactly as before (no level headings), so the two-level model looks as it
 always did.
@@ -14,8 +14,9 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from lib.data import Roles
-from lib.levels import NESTED, RELATIONS, GroupLevel, LevelEffects, factor_label
+from lib.model.levels import LevelEffects, factor_label
+from lib.model.spec import NESTED, RELATIONS, GroupLevel
+from lib.table.roles import Roles
 from ui import state
 from ui.render import md
 

@@ -16,13 +16,13 @@ import copy
 
 import streamlit as st
 
-from lib.spec import ModelSpec
+from lib.model.spec import ModelSpec
 from ui import state
 from ui.render import md
 
 PARAM = "present"
 _KEY = "_present"
-FONT_SCALE = 1.3  # chart text in presentation mode, relative to lib.charts.FONT
+FONT_SCALE = 1.3  # chart text in presentation mode, relative to lib.charts.core.FONT
 
 _CSS = """
 <style>

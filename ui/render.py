@@ -17,8 +17,8 @@ import pandas as pd
 import pyarrow as pa
 import streamlit as st
 
-from lib.export import csv_bytes
-from lib.numbers import fmt  # noqa: F401 - re-exported: pages format through ui.render
+from lib.present.numbers import fmt  # noqa: F401 - re-exported: pages format through ui.render
+from lib.table.export import csv_bytes
 
 # ":" too: Streamlit turns ":name:" into an emoji (class:school: showed a school icon).
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$&:])")
@@ -114,7 +114,7 @@ def table(
     column) in light grey, too faint for a projector.
     ``download`` is the frame to export when the table shows only some of its
     columns (default: ``frame``); its CSV is made on click, with formula-like
-    text neutralised (``lib.export``).
+    text neutralised (``lib.table.export``).
     ``key``: a small hashable value that determines ``frame``'s content (e.g. the
     data's source id, the model spec and the table's name). With it, the formatted
     table is made once and shared by every session and rerun; a wrong key would show

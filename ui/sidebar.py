@@ -16,10 +16,11 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from lib.data import BUNDLED, DEFAULT_DATASET, Roles, numeric_columns
 from lib.errors import ExplorerError
-from lib.levels import level_spec
-from lib.spec import ModelSpec
+from lib.model.levels import level_spec
+from lib.model.spec import ModelSpec
+from lib.table.catalogue import BUNDLED, DEFAULT_DATASET
+from lib.table.roles import Roles, numeric_columns
 from ui import big, cache, level_widgets, presentation, state
 from ui.big import Big
 from ui.render import md

@@ -32,9 +32,10 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from lib.data import BUNDLED, DEFAULT_DATASET, Roles, guess_roles
 from lib.errors import ExplorerError
-from lib.levels import NESTED, GroupLevel
+from lib.model.spec import NESTED, GroupLevel
+from lib.table.catalogue import BUNDLED, DEFAULT_DATASET
+from lib.table.roles import Roles, guess_roles
 
 # Widget keys = URL query parameters.
 DATASET = "data"

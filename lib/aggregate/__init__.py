@@ -2,7 +2,7 @@
 
 ``lib.aggregate.plan`` describes the GROUP BY sums a fit needs once and compiles
 them to SQL; ``lib.aggregate.engines`` adapts DuckDB and Spark; ``sqlfit`` runs
-the queries, applies ``lib.design``'s rules and checks to what comes back, and
+the queries, applies ``lib.model.design``'s rules and checks to what comes back, and
 hands a ``ModelStats`` to the same fitting code as the pandas engine.
 """
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from lib.errors import SpecError
 from lib.lmm import LmmFit, fit_lmm
-from lib.spec import ModelSpec
+from lib.model.spec import ModelSpec
 
 ENGINES = ("pandas", "duckdb", "spark")
 #: Above this size a file is read by DuckDB: a 100 MiB CSV is about 3 million rows

@@ -136,7 +136,7 @@ class DuckDBEngine:
             except self._duckdb.Error as exc:
                 raise DataError(f"DuckDB could not read {source!s}: {_first_line(exc)}") from exc
             if suffixes <= {".xlsx"} and len(paths) == 1:
-                from lib.data import load_table
+                from lib.table.read import load_table
 
                 return self.con.from_df(load_table(Path(paths[0]).read_bytes(), paths[0]))
             raise DataError(

@@ -1,7 +1,8 @@
 """The Data page's numbers for data held by DuckDB: the validation report and the column
 overview counted over every row, with ``lib.data``'s rules and messages.
 
-``lib.data.validate`` and ``lib.data.column_overview`` on a pandas frame give the same
+``lib.table.validate.validate`` and ``lib.table.validate.column_overview`` on a pandas frame give
+the same
 numbers; here only the counting runs in SQL. What is judged from values rather than
 counted (which columns are numeric, the report's cautions about a constant predictor
 or a two-valued outcome, an example value) comes from the upload's sample.
@@ -16,32 +17,26 @@ import numpy as np
 import pandas as pd
 
 from lib.aggregate.engines import NUMERIC, DuckDBEngine
-from lib.data import (
-    Roles,
-    ValidationReport,
-    check_roles,
-    check_usable,
-    column_overview,
-    report_warnings,
-)
-from lib.design import complete_rows, factor_codes
 from lib.errors import DataError
-from lib.spec import ModelSpec
+from lib.model.spec import ModelSpec
+from lib.table.columns import complete_rows, factor_codes
+from lib.table.roles import Roles, check_roles, check_usable
+from lib.table.validate import ValidationReport, column_overview, report_warnings
 
 
 def _usable(engine: DuckDBEngine, column: str, kind: str) -> str:
-    """SQL: the value counts as present (lib.design.complete_rows: not missing, finite)."""
+    """SQL: the value counts as present (lib.table.columns.complete_rows: not missing, finite)."""
     q = engine.quote(column)
     return f"({q} IS NOT NULL" + (f" AND {engine.finite(q)})" if kind == NUMERIC else ")")
 
 
 def validate(engine: DuckDBEngine, roles: Roles, sample: pd.DataFrame) -> ValidationReport:
-    """``lib.data.validate`` over every row of ``engine`` (cautions judged on ``sample``).
+    """``lib.table.validate.validate`` over every row of ``engine`` (cautions judged on ``sample``).
 
     Raises
     ------
     DataError
-        The same refusals as ``lib.data.validate``.
+        The same refusals as ``lib.table.validate.validate``.
     """
     check_roles(sample, roles)
     kinds = engine.schema()
@@ -77,7 +72,7 @@ def validate(engine: DuckDBEngine, roles: Roles, sample: pd.DataFrame) -> Valida
 
 
 def overview(engine: DuckDBEngine, sample: pd.DataFrame) -> pd.DataFrame:
-    """``lib.data.column_overview`` with the missing and distinct counts of every row
+    """``lib.table.validate.column_overview`` with the missing and distinct counts of every row
     (kind and example from ``sample``)."""
     table = column_overview(sample)
     parts = []
@@ -108,7 +103,7 @@ def value_range(engine: DuckDBEngine, column: str) -> tuple[float, float]:
 
 def level_rows(engine: DuckDBEngine, spec: ModelSpec) -> pd.DataFrame:
     """One row per combination of ``spec``'s grouping columns among its complete rows
-    (the other columns 0): every level of the fit, for ``lib.levels.group_coefficients``
+    (the other columns 0): every level of the fit, for ``lib.model.levels.group_coefficients``
     when a sample of the rows might miss one."""
     kinds = engine.schema()
     groups = list(spec.group_columns)
@@ -125,7 +120,7 @@ def level_rows(engine: DuckDBEngine, spec: ModelSpec) -> pd.DataFrame:
 
 
 def factor_sizes(engine: DuckDBEngine, columns: list[str]) -> pd.DataFrame:
-    """``lib.nesting.factor_sizes`` over every row: levels and median rows per level."""
+    """``lib.model.nesting.factor_sizes`` over every row: levels and median rows per level."""
     rows = []
     for column in columns:
         q = engine.quote(column)

@@ -1,13 +1,13 @@
 """The aggregate a fit needs, described once, compiled to SQL for any engine.
 
-``lib.design`` turns rows into y, X and Z; this module writes the same rules as
+``lib.model.design`` turns rows into y, X and Z; this module writes the same rules as
 SQL over three relations, all with names chosen here:
 
 ``clean``  the used columns renamed ``c0, c1, ...``, rows with a NULL, NaN or
-           +-inf in any of them removed (``lib.design.complete_rows``);
+           +-inf in any of them removed (``lib.table.columns.complete_rows``);
 ``lv<i>``  per categorical fixed predictor: its distinct values with an id
            (their rank in the engine's sort) and a count; Python orders them as R
-           does (``lib.design.factor_codes``) and picks the dummy columns;
+           does (``lib.table.columns.factor_codes``) and picks the dummy columns;
 ``rows``   ``y``, numeric columns ``v<i>`` (as DOUBLE), treatment dummies
            ``d<i>_<k>`` (CASE WHEN on the level id) and grouping columns ``g<i>``.
 
@@ -93,7 +93,7 @@ def grouped_sql(
 
 @dataclass(frozen=True)
 class RowsPlan:
-    """How the user's columns become the relation ``rows`` (``lib.design``'s rules).
+    """How the user's columns become the relation ``rows`` (``lib.model.design``'s rules).
 
     Attributes
     ----------
@@ -135,7 +135,7 @@ def rows_plan(spec, kinds: Mapping[str, str]) -> RowsPlan:  # noqa: ANN001 - Mod
 
 
 def clean_sql(plan: RowsPlan, source: str, quote, finite) -> str:  # noqa: ANN001
-    """The complete rows of the used columns (``lib.design.complete_rows``)."""
+    """The complete rows of the used columns (``lib.table.columns.complete_rows``)."""
     conditions = []
     cols = []
     for i, c in enumerate(plan.columns):

@@ -14,10 +14,10 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from lib.design import complete_rows, factor_codes, interaction_codes, is_numeric_column
-from lib.levels import factor_columns
 from lib.lmm import LmmFit
-from lib.spec import INTERCEPT
+from lib.model.levels import factor_columns
+from lib.model.spec import INTERCEPT
+from lib.table.columns import complete_rows, factor_codes, interaction_codes, is_numeric_column
 
 
 def fitted_at(fit: LmmFit, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -37,7 +37,7 @@ def fitted_at(fit: LmmFit, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]
         if is_numeric_column(series):
             fitted += beta.get(column, 0.0) * series.to_numpy(dtype=float)
             continue
-        # Treatment dummies are named column + level (lib.design.fixed_matrix); the
+        # Treatment dummies are named column + level (lib.model.design.fixed_matrix); the
         # reference level has no coefficient.
         codes, levels = factor_codes(series)
         per_level = np.array([beta.get(f"{column}{level}", 0.0) for level in levels])

@@ -13,7 +13,7 @@ rows, only per-level sums):
    small tables and joined on the level ids; above ``quantiles.EXACT_ROWS`` rows
    two passes, so that the residuals are never held (``lib.aggregate.quantiles``).
 
-Level order, dummy names and every check are ``lib.design``'s, applied to the
+Level order, dummy names and every check are ``lib.model.design``'s, applied to the
 distinct values the engine returns, so the fit is the pandas engine's.
 """
 
@@ -41,21 +41,19 @@ from lib.aggregate.plan import (
     rows_sql,
     sum_expression,
 )
-from lib.design import (
+from lib.lmm.fit import QUANTILE_PROBS, RowSummaries, fit_stats
+from lib.lmm.result import LmmFit
+from lib.lmm.stats import ModelStats, PairStats, TermStats
+from lib.model.design import (
     check_factor,
     check_fixed,
     check_groups,
     check_rows,
-    factor_codes,
-    interaction_codes,
     not_numeric_outcome,
     not_numeric_slope,
-    require_columns,
 )
-from lib.lmm.fit import QUANTILE_PROBS, RowSummaries, fit_stats
-from lib.lmm.result import LmmFit
-from lib.lmm.stats import ModelStats, PairStats, TermStats
-from lib.spec import INTERCEPT, ModelSpec
+from lib.model.spec import INTERCEPT, ModelSpec
+from lib.table.columns import factor_codes, interaction_codes, require_columns
 
 
 @dataclass(frozen=True, eq=False)
@@ -94,7 +92,7 @@ def fit_engine(engine, spec: ModelSpec) -> LmmFit:  # noqa: ANN001 - DuckDBEngin
 
 
 def engine_stats(engine, spec: ModelSpec) -> tuple[ModelStats, SqlModel]:  # noqa: ANN001
-    """``ModelStats`` computed by the engine, with lib.design's checks."""
+    """``ModelStats`` computed by the engine, with lib.model.design's checks."""
     kinds = engine.schema()
     require_columns(list(kinds), spec.columns)
     plan = rows_plan(spec, kinds)

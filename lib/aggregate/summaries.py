@@ -1,11 +1,13 @@
 """Group means and histograms of data held by DuckDB, for uploads too large for pandas.
 
-The same results (``lib.groups.GroupSummary``, ``lib.groups.Histogram``) and the same
-numbers as ``lib.groups.group_summary`` / ``lib.groups.histogram``: the complete-rows
+The same results (``lib.explore.groups.GroupSummary``, ``lib.explore.groups.Histogram``) and the
+same
+numbers as ``lib.explore.groups.group_summary`` / ``lib.explore.groups.histogram``: the
+complete-rows
 rule, R's level order and the bin edges are lib's; only the counting and the sums
 run in DuckDB, so the rows never become a pandas frame. Bins are counted exactly:
 a first guess ``floor(x / width)`` is corrected against the edges (the doubles
-nearest to k * width, as lib.groups chooses them), which are sent as a table.
+nearest to k * width, as lib.explore.groups chooses them), which are sent as a table.
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ import pandas as pd
 import pyarrow as pa
 
 from lib.aggregate.engines import NUMERIC, DuckDBEngine
-from lib.design import factor_codes, require_columns
 from lib.errors import DataError, SpecError
-from lib.groups import TARGET_BINS, GroupSummary, Histogram, _edges, _fit_edges, _nice
+from lib.explore.groups import TARGET_BINS, GroupSummary, Histogram, _edges, _fit_edges, _nice
+from lib.table.columns import factor_codes, require_columns
 
 #: Uploads above this size are summarised through DuckDB instead of pandas.
 BIG_UPLOAD_BYTES = 50 * 1024 * 1024
@@ -37,7 +39,7 @@ def upload_engine(content: bytes, filename: str) -> DuckDBEngine:
     """A DuckDB engine over an upload's bytes (CSV/TSV/TXT or Parquet), never on disk.
 
     The bytes are parsed as ``lib.aggregate.upload.read_table`` parses them (the
-    delimiter, decimal mark and encoding ``lib.data.load_table`` would use).
+    delimiter, decimal mark and encoding ``lib.table.read.load_table`` would use).
     """
     from lib.aggregate.upload import read_table  # upload imports this module
 
@@ -46,7 +48,7 @@ def upload_engine(content: bytes, filename: str) -> DuckDBEngine:
 
 
 def _clean(engine: DuckDBEngine, columns: list[str], numeric: str) -> tuple[str, int, int]:
-    """A view of the complete rows (lib.design.complete_rows); counts before and after."""
+    """A view of the complete rows (lib.table.columns.complete_rows); counts before and after."""
     kinds = engine.schema()
     require_columns(list(kinds), columns)
     if kinds[numeric] != NUMERIC:
@@ -78,7 +80,7 @@ def _levels(got: pa.Table, name: str) -> tuple[np.ndarray, tuple[str, ...]]:
 def group_summary(
     engine: DuckDBEngine, outcome: str, group: str, progress: Progress = _no_progress
 ) -> GroupSummary:
-    """``lib.groups.group_summary`` computed by DuckDB."""
+    """``lib.explore.groups.group_summary`` computed by DuckDB."""
     progress(0.1, "Finding complete rows")
     view, total, n = _clean(engine, [outcome, group], outcome)
     if n == 0:
@@ -109,7 +111,7 @@ def histogram(
     max_bins: int = 60,
     progress: Progress = _no_progress,
 ) -> Histogram:
-    """``lib.groups.histogram`` computed by DuckDB (bins counted in SQL)."""
+    """``lib.explore.groups.histogram`` computed by DuckDB (bins counted in SQL)."""
     if max_bins < 1:
         raise SpecError(f"max_bins must be at least 1, got {max_bins}.")
     if binwidth is not None and not (math.isfinite(binwidth) and binwidth > 0):

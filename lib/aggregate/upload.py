@@ -8,10 +8,10 @@ pandas (charts of single points, the pages that fit on rows) gets a uniform rand
 sample of at most ``SAMPLE_ROWS`` rows, drawn with a fixed seed so that every rerun
 and every session shows the same sample of the same bytes.
 
-The columns are ``lib.data.load_table``'s: the delimiter, decimal mark and encoding
-are judged as it judges them (``lib.data.text_format``), and a text column that is
+The columns are ``lib.table.read.load_table``'s: the delimiter, decimal mark and encoding
+are judged as it judges them (``lib.table.read.text_format``), and a text column that is
 numbers apart from missing-value markers ('.', 'n/a', ...) is made numeric in the
-sample *and* in the table (``lib.columns.numbers_with_markers``), so that the sample
+sample *and* in the table (``lib.table.columns.numbers_with_markers``), so that the sample
 and DuckDB agree on which columns are numeric.
 """
 
@@ -30,9 +30,9 @@ import pyarrow as pa
 
 from lib.aggregate import summaries
 from lib.aggregate.engines import PANDAS_NA_VALUES, DuckDBEngine
-from lib.columns import numbers_with_markers
-from lib.data import MARKERS_ATTR, arrow_frame, check_table, check_upload, text_format
 from lib.errors import DataError
+from lib.table.columns import numbers_with_markers
+from lib.table.read import MARKERS_ATTR, arrow_frame, check_table, check_upload, text_format
 
 #: Rows of the pandas sample (uniform, without replacement).
 SAMPLE_ROWS = 100_000
@@ -98,7 +98,7 @@ class BigUpload:
         Every row, with the column types of the sample.
     sample : DataFrame
         At most ``SAMPLE_ROWS`` rows drawn uniformly (file order kept), as
-        ``lib.data.load_table`` would give them.
+        ``lib.table.read.load_table`` would give them.
     preview : DataFrame
         The file's first ``PREVIEW_ROWS`` rows, processed the same way.
     read_seconds : float
@@ -196,7 +196,7 @@ def read_upload(
     Raises
     ------
     DataError
-        As ``lib.data.load_table`` (type, size, content, header checks), except that
+        As ``lib.table.read.load_table`` (type, size, content, header checks), except that
         there is no row limit.
     """
     start = time.perf_counter()

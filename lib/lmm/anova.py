@@ -14,11 +14,11 @@ from dataclasses import dataclass
 import pandas as pd
 from scipy import special
 
-from lib.design import complete_rows
 from lib.errors import SpecError
 from lib.lmm.fit import fit_lmm
 from lib.lmm.result import LmmFit
-from lib.spec import ModelSpec
+from lib.model.spec import ModelSpec
+from lib.table.columns import complete_rows
 
 
 @dataclass(frozen=True, eq=False)
@@ -82,7 +82,7 @@ def anova(frame: pd.DataFrame, specs: Sequence[ModelSpec], refit: bool = True) -
         raise SpecError(f"Models can only be compared on the same outcome; got {sorted(outcomes)}.")
     used = list(dict.fromkeys(c for s in specs for c in s.columns))
     # All models must see the same rows (lme4 refuses different data sizes): the
-    # rows complete in every column any model uses, by the one rule of lib.design.
+    # rows complete in every column any model uses, by the one rule of lib.table.columns.
     complete, _ = complete_rows(frame, used)
     refitted = refit and any(s.reml for s in specs)
     fits = [fit_lmm(complete, s.with_changes(reml=False) if refit else s) for s in specs]

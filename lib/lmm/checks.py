@@ -33,8 +33,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from lib.design import Design, TermDesign
 from lib.errors import DataError, FitError
+from lib.model.design import Design, TermDesign
 
 # |value| beyond this and a column's square sums overflow (1e154^2 > 1.8e308) or,
 # below the inverse, underflow to zero; 1e150 leaves room for sums over 10^6 rows.
@@ -50,7 +50,7 @@ def check_design(design: Design) -> None:
     Parameters
     ----------
     design : Design
-        The arrays ``lib.design.build_design`` made from the data and the spec.
+        The arrays ``lib.model.design.build_design`` made from the data and the spec.
 
     Raises
     ------

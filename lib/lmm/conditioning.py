@@ -33,8 +33,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from lib.design import Design, TermDesign
 from lib.lmm.result import Conditioning
+from lib.model.design import Design, TermDesign
 
 #: A column is rescaled when |mean| > OFFSET_RATIO * sd or its sd is outside SCALE_RANGE.
 OFFSET_RATIO = 50.0

@@ -1,6 +1,6 @@
 """``fit_lmm``: lme4's four steps in order, then packaging into an LmmFit.
 
-lme4: ``lFormula`` (here ``lib.design.build_design``, then ``lib.lmm.stats``
+lme4: ``lFormula`` (here ``lib.model.design.build_design``, then ``lib.lmm.stats``
 for the one pass over the rows), ``mkLmerDevfun`` + ``optimizeLmer``
 (``lib.lmm.solvers.optimum``), ``mkMerMod`` (``package_fit`` below).
 ``fit_stats`` is the entry point for statistics computed elsewhere (DuckDB,
@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from lib.design import Design, build_design
 from lib.lmm import blas, conditioning
 from lib.lmm.checks import check_design, numeric_guard
 from lib.lmm.result import (
@@ -31,7 +30,8 @@ from lib.lmm.satterthwaite import satterthwaite_df
 from lib.lmm.solvers import Optimum, optimum
 from lib.lmm.stats import ModelStats, model_stats
 from lib.lmm.variance import icc_and_r2, variance_fixed
-from lib.spec import ModelSpec
+from lib.model.design import Design, build_design
+from lib.model.spec import ModelSpec
 
 SINGULAR_TOL = 1e-4  # lme4::isSingular's default tolerance
 QUANTILE_PROBS = (0.0, 0.25, 0.5, 0.75, 1.0)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lib.spec import ModelSpec
+from lib.model.spec import ModelSpec
 
 
 @dataclass(frozen=True, eq=False)

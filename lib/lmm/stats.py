@@ -25,9 +25,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lib.design import dense_unique
 from lib.lmm.crossprod import CrossProducts, cross_products
-from lib.spec import RandomTerm
+from lib.model.spec import RandomTerm
+from lib.table.columns import dense_unique
 
 
 @dataclass(frozen=True, eq=False)
@@ -151,7 +151,7 @@ def pair_stats(
     return PairStats(level_i=pairs // nlevels_j, level_j=pairs % nlevels_j, values=values)
 
 
-def model_stats(design) -> ModelStats:  # noqa: ANN001 - lib.design.Design (import cycle)
+def model_stats(design) -> ModelStats:  # noqa: ANN001 - lib.model.design.Design (import cycle)
     """The statistics of a design held in memory (the numpy engine)."""
     X, y = design.X, design.y
     terms = []

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lib.spec import ModelSpec, RandomTerm
+from lib.model.spec import ModelSpec, RandomTerm
 from tests.lmm_reference import ROOT, reference, spec_from_json
 
 CRIT_RTOL = 1e-10

@@ -8,12 +8,12 @@ import pytest
 
 from lib.aggregate import DuckDBEngine, engine_stats, fit_engine
 from lib.aggregate.sqlfit import second_pass
-from lib.design import build_design
 from lib.errors import DataError
 from lib.lmm import fit_lmm
 from lib.lmm.fit import rows_pass
 from lib.lmm.stats import model_stats
-from lib.spec import ModelSpec
+from lib.model.design import build_design
+from lib.model.spec import ModelSpec
 from tests.aggregate.cases import assert_same_fit, random_effects_inputs, reference_cases
 
 REFERENCE = reference_cases()

@@ -8,8 +8,8 @@ import pytest
 
 from lib.aggregate import DuckDBEngine, engine_stats, quantiles
 from lib.aggregate.sqlfit import second_pass
-from lib.design import build_design
 from lib.lmm.fit import QUANTILE_PROBS, rows_pass, type7_quantiles
+from lib.model.design import build_design
 from tests.aggregate.cases import random_effects_inputs
 
 PROBS = (0.0, 0.01, 0.25, 0.5, 0.75, 0.999, 1.0)

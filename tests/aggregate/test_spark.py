@@ -15,9 +15,9 @@ import pytest
 
 from lib.aggregate import SparkEngine, engine_stats, fit_engine, spark_session
 from lib.aggregate.sqlfit import second_pass
-from lib.design import build_design
 from lib.lmm import fit_lmm
 from lib.lmm.fit import rows_pass
+from lib.model.design import build_design
 from tests.aggregate.cases import assert_same_fit, random_effects_inputs, reference_cases
 
 CASES = ("sleep_full_reml", "cat_rs_reml", "unicode_full_reml")

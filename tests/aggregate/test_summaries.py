@@ -1,4 +1,4 @@
-"""Group means and histograms through DuckDB equal lib.groups' on the same data."""
+"""Group means and histograms through DuckDB equal lib.explore.groups' on the same data."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib import groups
 from lib.aggregate import summaries
 from lib.aggregate.engines import DuckDBEngine
 from lib.errors import DataError
+from lib.explore import groups
 
 
 def _frame() -> pd.DataFrame:

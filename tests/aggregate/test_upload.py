@@ -1,4 +1,4 @@
-"""Large uploads: the Arrow table, the sample and the SQL report agree with lib.data."""
+"""Large uploads: the Arrow table, the sample and the SQL report agree with lib.table."""
 
 from __future__ import annotations
 
@@ -8,15 +8,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib import data as lib_data
 from lib.aggregate import overview, summaries, upload
 from lib.aggregate.sample_fit import fitted_at
 from lib.aggregate.sqlfit import fit_engine
-from lib.data import Roles
 from lib.errors import DataError
-from lib.levels import NESTED, GroupLevel, LevelEffects, level_spec
 from lib.lmm import fit_lmm
-from lib.spec import ModelSpec
+from lib.model.levels import LevelEffects, level_spec
+from lib.model.spec import NESTED, GroupLevel, ModelSpec
+from lib.table import read as table_read
+from lib.table import validate as table_validate
+from lib.table.roles import Roles
 
 
 def _frame(n: int = 3000, seed: int = 3) -> pd.DataFrame:
@@ -40,7 +41,7 @@ def test_sample_is_load_tables_rows_and_counts_are_all_rows():
     frame = _frame()
     content = frame.to_csv(index=False).encode()
     big = upload.read_upload(content, "big.csv", sample_rows=500)
-    full = lib_data.load_table(content, "big.csv")
+    full = table_read.load_table(content, "big.csv")
     assert (big.n_rows, big.n_columns, len(big.sample), big.sampled) == (3000, 5, 500, True)
     rows = upload.sample_indices(3000, 500)
     assert len(set(rows)) == 500 and np.all(np.diff(rows) > 0)
@@ -58,9 +59,9 @@ def test_semicolons_decimal_commas_and_markers_read_as_load_table():
     text = text.replace(";;", ";.;", 1)  # a '.' marker in the outcome: still numeric
     content = text.encode("cp1252")
     big = upload.read_upload(content, "semi.csv", sample_rows=400)
-    full = lib_data.load_table(content, "semi.csv")
+    full = table_read.load_table(content, "semi.csv")
     pd.testing.assert_frame_equal(big.sample, full)
-    assert lib_data.missing_markers(big.sample) == lib_data.missing_markers(full)
+    assert table_read.missing_markers(big.sample) == table_read.missing_markers(full)
     assert big.table.schema.field("score").type == "double"
 
 
@@ -79,7 +80,7 @@ def test_report_and_overview_count_every_row():
     content = frame.to_csv(index=False).encode()
     big = upload.read_upload(content, "big.csv", sample_rows=300)
     roles = Roles(outcome="score", predictor="hours", group="school", covariates=("sex",))
-    expected = lib_data.validate(frame, roles)
+    expected = table_validate.validate(frame, roles)
     got = overview.validate(big.engine(), roles, big.sample)
     assert (got.n_rows, got.n_used, got.missing_by_column) == (
         3000,
@@ -90,7 +91,7 @@ def test_report_and_overview_count_every_row():
     table = overview.overview(big.engine(), big.sample)
     pd.testing.assert_frame_equal(
         table[["column", "kind", "missing", "distinct"]],
-        lib_data.column_overview(frame)[["column", "kind", "missing", "distinct"]],
+        table_validate.column_overview(frame)[["column", "kind", "missing", "distinct"]],
     )
     assert overview.value_range(big.engine(), "hours") == (
         frame["hours"].min(),
@@ -148,7 +149,7 @@ def test_threshold_is_read_at_call_time(monkeypatch):
 
 
 def test_factor_sizes_count_every_row():
-    from lib.nesting import factor_sizes
+    from lib.model.nesting import factor_sizes
 
     frame = _frame()
     frame.loc[3, "class"] = None

@@ -10,9 +10,9 @@ import pytest
 from conftest import frame_with, labelled, open_app, plain
 
 from lib.aggregate import upload as lib_upload
-from lib.groups import group_summary
+from lib.explore.groups import group_summary
 from lib.lmm import fit_lmm
-from lib.spec import ModelSpec
+from lib.model.spec import ModelSpec
 
 DATA, EXPLORE, MODEL = "pages/1_Data.py", "pages/2_Explore.py", "pages/3_Model.py"
 N_ROWS = 250_000

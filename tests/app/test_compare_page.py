@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from conftest import frame_with, labelled
 
-from lib.data import load_bundled
 from lib.lmm import anova
-from lib.ols import fit_ols
-from ui.compare_view import MIXED_MODELS, mixed_specs
+from lib.ols.regressions import fit_ols
+from lib.table.catalogue import load_bundled
+from ui.views.compare import MIXED_MODELS, mixed_specs
 
 PAGE = "pages/4_Compare.py"
 

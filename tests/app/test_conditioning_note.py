@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 from conftest import plain
 
-from lib.data import load_table
 from lib.lmm import fit_lmm
-from lib.notes import conditioning_note
-from lib.spec import ModelSpec
+from lib.model.spec import ModelSpec
+from lib.present.notes import conditioning_note
+from lib.table.read import load_table
 
 
 def _years_csv() -> bytes:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from conftest import frame_with, labelled, plain
 
-from lib.data import load_bundled
-from lib.groups import group_summary
-from lib.levels import with_factor
-from lib.nesting import factor_relation
+from lib.explore.groups import group_summary
+from lib.model.levels import with_factor
+from lib.model.nesting import factor_relation
+from lib.table.catalogue import load_bundled
 
 DATA = "pages/1_Data.py"
 EXPLORE = "pages/2_Explore.py"

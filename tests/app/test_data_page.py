@@ -111,7 +111,7 @@ def test_upload_size_is_shown_in_bytes_for_a_small_file(open_page):
 
 
 def test_file_size_units():
-    from ui.data_view import file_size
+    from ui.views.data import file_size
 
     assert file_size(336) == "336 bytes"
     assert file_size(1) == "1 byte"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from conftest import plain
 
-from lib.data import load_bundled
-from lib.diagnostics import diagnose, group_spreads, row_groups
-from lib.diagnostics_text import group_spread_reading, qq_reading, residuals_vs_fitted
 from lib.lmm import fit_lmm
-from lib.spec import ModelSpec
+from lib.lmm.diagnostics import diagnose, group_spreads, row_groups
+from lib.model.spec import ModelSpec
+from lib.present.diagnostics_text import group_spread_reading, qq_reading, residuals_vs_fitted
+from lib.table.catalogue import load_bundled
 
 RIS = ModelSpec.one_factor(
     "test_score", "school", fixed=("study_time",), random_slopes=("study_time",)
@@ -49,7 +49,7 @@ def test_diagnostics_on_a_three_level_model(open_page):
 def test_diagnostic_charts_are_marked_and_small(open_page):
     import json
 
-    from lib.charts import MAX_MARKS
+    from lib.charts.core import MAX_MARKS
 
     at = open_page("pages/3_Model.py", {"random_slope": "true"})
     specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]

@@ -7,13 +7,13 @@ import ast
 
 from conftest import frame_with, labelled
 
-from lib.data import load_bundled
-from lib.equations import coef_equations, fitted_equations, latex_number
 from lib.lmm import fit_lmm
-from lib.ols import fit_per_group
-from lib.ols_summary import per_group_statistics
-from lib.snippets import lme4_call, python_script
-from lib.spec import ModelSpec
+from lib.model.spec import ModelSpec
+from lib.ols.regressions import fit_per_group
+from lib.present.equations import coef_equations, fitted_equations, latex_number
+from lib.present.ols_summary import per_group_statistics
+from lib.present.snippets import lme4_call, python_script
+from lib.table.catalogue import load_bundled
 
 RIS = ModelSpec.one_factor(
     "test_score", "school", fixed=("study_time",), random_slopes=("study_time",)

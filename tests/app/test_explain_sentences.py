@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 from conftest import plain
 
-from lib.data import load_bundled
 from lib.errors import FitError
 from lib.lmm import fit_lmm
-from lib.spec import ModelSpec
+from lib.model.spec import ModelSpec
+from lib.table.catalogue import load_bundled
 from ui import explain
 from ui.state import UploadedTable
 

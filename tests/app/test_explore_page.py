@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from conftest import frame_with, labelled
 
-from lib.data import load_bundled
-from lib.groups import group_summary
+from lib.explore.groups import group_summary
+from lib.table.catalogue import load_bundled
 
 PAGE = "pages/2_Explore.py"
 

@@ -7,8 +7,8 @@ def test_home_runs_with_default_data(open_page):
     at = open_page()
     assert not at.exception
     assert at.title[0].value == "Multilevel Explorer"
-    from ui.home_view import PAGES
     from ui.sidebar import NAV
+    from ui.views.home import PAGES
 
     assert len(at.main.get("page_link")) == len(PAGES)  # one per page, besides the sidebar's
     assert len(at.sidebar.get("page_link")) == len(NAV) == len(PAGES) + 1

@@ -1,11 +1,11 @@
-"""Ladder page: the table and the sentences show lib.ladder's numbers."""
+"""Ladder page: the table and the sentences show lib.classroom.ladder's numbers."""
 
 from __future__ import annotations
 
 from conftest import frame_with, labelled, plain
 
-from lib.data import load_bundled
-from lib.ladder import FULL, NULL, RI, ladder
+from lib.classroom.ladder import FULL, NULL, RI, ladder
+from lib.table.catalogue import load_bundled
 
 PAGE = "pages/6_Ladder.py"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from conftest import frame_with, labelled, plain
 
-from lib import lesson
-from lib.data import load_bundled
+from lib.classroom import lesson
 from lib.lmm import fit_lmm
-from lib.spec import ModelSpec
+from lib.model.spec import ModelSpec
+from lib.table.catalogue import load_bundled
 
 PAGE = "pages/8_Lesson.py"
 NULL = ModelSpec.one_factor("test_score", "school")

@@ -12,10 +12,11 @@ import pandas as pd
 import pytest
 from conftest import frame_with, plain
 
-from lib import summary
-from lib.data import load_bundled
-from lib.levels import CROSSED, GroupLevel, LevelEffects, level_spec
 from lib.lmm import fit_lmm
+from lib.model.levels import LevelEffects, level_spec
+from lib.model.spec import CROSSED, GroupLevel
+from lib.present import summary
+from lib.table.catalogue import load_bundled
 
 PAGE = "pages/3_Model.py"
 RI = LevelEffects()
@@ -104,7 +105,7 @@ def test_pupils_default_is_the_nested_model_with_lib_numbers(open_page, pupils):
     assert varcorr["Groups"].tolist() == ["class:school", "school", "Residual"]
     expected = [*(t.variances[0] for t in fit.varcorr.terms), fit.varcorr.residual_variance]
     assert varcorr["Variance"].tolist() == [f"{v:,.4f}" for v in expected]
-    # The share of each level equals lib.summary.level_shares, and the text quotes it.
+    # The share of each level equals lib.present.summary.level_shares, and the text quotes it.
     shares = frame_with(at, "Share")
     table = summary.level_shares(fit)
     assert shares["Share"].tolist() == [f"{v:.3f}" for v in table["Share"]]
@@ -175,7 +176,8 @@ def test_per_level_toggles_and_fitted_lines_by_level(open_page, pupils):
     fit = fit_lmm(pupils, _pupils_spec(slope=True))
     assert _metric(at, "REML criterion") == f"{fit.criterion:.1f}"
     assert at.query_params.get("random_slope2") == "true"
-    # Lines per class: each line adds the class's school effect (lib.levels.group_coefficients).
+    # Lines per class: each line adds the class's school effect
+    # (lib.model.levels.group_coefficients).
     at.selectbox(key="lines_by").set_value("class:school").run()
     assert not at.exception
     chart = _charts(at)[0]

@@ -8,9 +8,9 @@ import pyarrow as pa
 import pytest
 from conftest import frame_with, labelled, plain
 
-from lib.data import load_bundled
 from lib.lmm import fit_lmm
-from lib.spec import ModelSpec
+from lib.model.spec import ModelSpec
+from lib.table.catalogue import load_bundled
 
 PAGE = "pages/3_Model.py"
 RI = ModelSpec.one_factor("test_score", "school", fixed=("study_time",))

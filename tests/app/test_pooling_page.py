@@ -1,15 +1,15 @@
-"""Pooling page: the table shows lib.pooling's numbers; charts follow the model."""
+"""Pooling page: the table shows lib.classroom.pooling's numbers; charts follow the model."""
 
 from __future__ import annotations
 
 import numpy as np
 from conftest import frame_with
 
-from lib import pooling_charts
-from lib.data import load_bundled
+from lib.charts import pooling as pooling_charts
+from lib.classroom.pooling import pooling
 from lib.lmm import fit_lmm
-from lib.pooling import pooling
-from lib.spec import ModelSpec
+from lib.model.spec import ModelSpec
+from lib.table.catalogue import load_bundled
 
 PAGE = "pages/5_Pooling.py"
 RI = ModelSpec.one_factor("test_score", "school", fixed=("study_time",))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from lib.data import load_bundled
 from lib.lmm import fit_lmm
-from lib.spec import ModelSpec
+from lib.model.spec import ModelSpec
+from lib.table.catalogue import load_bundled
 
 PAGE = "pages/3_Model.py"
 

@@ -11,11 +11,12 @@ import pyarrow as pa
 import pytest
 from conftest import frame_with, labelled
 
-from lib import charts as lib_charts
-from lib.data import load_bundled
+from lib.charts import core as lib_charts
 from lib.lmm import fit_lmm
-from lib.spec import ModelSpec
-from ui import cache, render, report_view
+from lib.model.spec import ModelSpec
+from lib.table.catalogue import load_bundled
+from ui import cache, render
+from ui.views import report as report_view
 
 PAGE = "pages/3_Model.py"
 RI = ModelSpec.one_factor("test_score", "school", fixed=("study_time",))

@@ -7,10 +7,10 @@ from types import SimpleNamespace
 
 from conftest import frame_with, labelled
 
-from lib.data import load_bundled
 from lib.lmm import fit_lmm
-from lib.spec import ModelSpec
-from ui import report_view
+from lib.model.spec import ModelSpec
+from lib.table.catalogue import load_bundled
+from ui.views import report as report_view
 
 RIS = ModelSpec.one_factor(
     "test_score", "school", fixed=("study_time",), random_slopes=("study_time",)

@@ -1,10 +1,10 @@
-"""Sandbox page: settings from the URL, numbers shown equal lib.simulate's."""
+"""Sandbox page: settings from the URL, numbers shown equal lib.classroom.simulate's."""
 
 from __future__ import annotations
 
 from conftest import frame_with, labelled
 
-from lib.simulate import SimSettings, simulate, summarise
+from lib.classroom.simulate import SimSettings, simulate, summarise
 
 PAGE = "pages/7_Sandbox.py"
 

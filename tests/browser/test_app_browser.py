@@ -18,7 +18,7 @@ import pytest
 pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import Locator, Page, expect  # noqa: E402
 
-from lib.data import BUNDLED  # noqa: E402
+from lib.table.catalogue import BUNDLED  # noqa: E402
 
 pytestmark = pytest.mark.browser
 

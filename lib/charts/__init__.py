@@ -1,0 +1,1 @@
+"""Altair chart specs from data and results (pure, tested as Vega-Lite dicts)."""

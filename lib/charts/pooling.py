@@ -1,0 +1,335 @@
+"""Chart specs of the pooling view (pure altair, tested as dicts).
+
+Three strategies keep one look everywhere: complete pooling black and
+long-dashed (the overall line of the other charts), no pooling vermillion,
+short-dashed with hollow points, partial pooling blue, solid with filled
+points. Colour is never the only cue (dash and fill differ too), and yellow is
+not used: it is faint on a white projector screen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from lib.charts.core import FONT, OKABE_ITO, OVERALL_DASH, _configure, _title
+from lib.classroom.pooling import Pooling, ellipse
+from lib.model.spec import INTERCEPT
+
+COMPLETE = "Complete pooling"
+NONE = "No pooling"
+PARTIAL = "Partial pooling"
+STRATEGIES = (COMPLETE, NONE, PARTIAL)
+STRATEGY_COLOURS = (OKABE_ITO[7], OKABE_ITO[5], OKABE_ITO[4])  # black, vermillion, blue
+STRATEGY_DASHES = (list(OVERALL_DASH), [4, 4], [1, 0])
+POINT_GREY = "#8a8a8a"
+FACET_SIZE = (165, 165)  # a facet cell: two fit the ~450 px column of 1024 px with the sidebar open
+PLANE_SIZE = (560, 420)  # the 2-D shrinkage plot: fixed so arrowheads can be aimed
+CONTOURS = (0.5, 0.95)
+
+
+def strategy_lines(
+    result: Pooling, predictor: str | None, x_range: tuple[float, float], groups: Sequence[str]
+) -> pd.DataFrame:
+    """Two end points per group and strategy: group, strategy, x, y.
+
+    Lines are ``intercept + slope * x`` with the slope of ``predictor`` (0 when
+    the model has none); other fixed effects are held at 0.
+    """
+    i = result.column(INTERCEPT) if INTERCEPT in result.names else None
+    s = result.column(predictor) if predictor in result.names else None
+    x0, x1 = map(float, x_range)
+    rows = []
+    for level in groups:
+        g = result.levels.index(level)
+        # No pooling last, so its dashes stay visible where it runs along partial pooling.
+        for name, coef in (
+            (COMPLETE, result.complete),
+            (PARTIAL, result.partial[g]),
+            (NONE, result.no_pooling[g]),
+        ):
+            a = float(coef[i]) if i is not None else 0.0
+            b = float(coef[s]) if s is not None else 0.0
+            if np.isfinite(a) and np.isfinite(b):
+                rows += [(level, name, x0, a + b * x0), (level, name, x1, a + b * x1)]
+    return pd.DataFrame(rows, columns=["group", "strategy", "x", "y"])
+
+
+def pick_for_pooling(levels: Sequence[str], sizes: Sequence[int], max_groups: int) -> list[str]:
+    """Up to ``max_groups`` levels: the smallest and the largest alternately (small
+    groups are where the strategies differ), in level order."""
+    if len(levels) <= max_groups:
+        return [str(v) for v in levels]
+    order = sorted(range(len(levels)), key=lambda k: (int(sizes[k]), k))
+    chosen = []
+    lo, hi = 0, len(order) - 1
+    while len(chosen) < max_groups:
+        chosen.append(order[lo])
+        lo += 1
+        if len(chosen) < max_groups:
+            chosen.append(order[hi])
+            hi -= 1
+    return [str(levels[k]) for k in sorted(chosen)]
+
+
+def _strategy_scales() -> dict[str, alt.Scale]:
+    return {
+        "color": alt.Scale(domain=list(STRATEGIES), range=list(STRATEGY_COLOURS)),
+        "dash": alt.Scale(domain=list(STRATEGIES), range=list(STRATEGY_DASHES)),
+    }
+
+
+def pooling_lines_chart(
+    points: pd.DataFrame,
+    lines: pd.DataFrame,
+    x_title: str,
+    y_title: str,
+    *,
+    group_title: str = "group",
+    columns: int = 2,
+    title: str = "",
+    note: str | None = None,
+) -> alt.TopLevelMixin:
+    """One panel per group: its points and the three strategies' lines.
+
+    Parameters
+    ----------
+    points : DataFrame
+        Columns group, x, y (sampled by the caller).
+    lines : DataFrame
+        ``strategy_lines`` output.
+    """
+    scales = _strategy_scales()
+    pts = points.assign(group=points["group"].astype(str), strategy="")
+    data = pd.concat([pts.assign(kind="point"), lines.assign(kind="line")], ignore_index=True)
+    order = list(dict.fromkeys(lines["group"])) or list(dict.fromkeys(pts["group"]))
+    base = alt.Chart().encode(
+        x=alt.X("x:Q", title=x_title, scale=alt.Scale(zero=False)),
+        y=alt.Y("y:Q", title=y_title, scale=alt.Scale(zero=False)),
+    )
+    dots = (
+        base.transform_filter(alt.datum.kind == "point")
+        .mark_point(filled=True, size=45, opacity=0.5, color=POINT_GREY)
+        .encode(tooltip=[alt.Tooltip("x:Q", title=x_title), alt.Tooltip("y:Q", title=y_title)])
+    )
+    legend = alt.Legend(
+        title=None,
+        orient="top",
+        symbolStrokeWidth=4,
+        symbolSize=600,
+        direction="horizontal",
+        columns=2,
+    )
+    strokes = (
+        base.transform_filter(alt.datum.kind == "line")
+        .mark_line(strokeWidth=3.5, clip=True)
+        .encode(
+            detail="strategy:N",
+            color=alt.Color("strategy:N", scale=scales["color"], legend=legend),
+            strokeDash=alt.StrokeDash("strategy:N", scale=scales["dash"], legend=legend),
+            tooltip=[alt.Tooltip("strategy:N", title="line")],
+        )
+    )
+    width, height = FACET_SIZE
+    chart = (
+        alt.layer(dots, strokes, data=data)
+        .properties(width=width, height=height)
+        .facet(
+            facet=alt.Facet(
+                "group:N",
+                title=group_title,
+                sort=order,
+                header=alt.Header(labelFontSize=FONT["title"]),
+            ),
+            columns=columns,
+        )
+        .properties(title=_title(title, note))
+    )
+    return _configure(chart)
+
+
+def _arrow_frame(result: Pooling, names: Sequence[str]) -> pd.DataFrame:
+    cols = [result.column(n) for n in names]
+    frame = pd.DataFrame(
+        {
+            "group": [str(v) for v in result.levels],
+            "n": result.sizes.astype(int),
+        }
+    )
+    for axis, j in zip(("", "y") if len(cols) == 2 else ("",), cols, strict=False):
+        frame[f"none{axis}"] = result.no_pooling[:, j]
+        frame[f"partial{axis}"] = result.partial[:, j]
+    return frame[np.isfinite(frame.filter(like="none").to_numpy()).all(axis=1)].reset_index(
+        drop=True
+    )
+
+
+def shrinkage_rows_chart(
+    result: Pooling,
+    name: str,
+    *,
+    group_title: str = "group",
+    title: str = "",
+    note: str | None = None,
+) -> alt.TopLevelMixin:
+    """One row per group (sorted by the partial-pooling estimate): an arrow from the
+    no-pooling to the partial-pooling estimate of ``name``, the fixed effect as a
+    dashed vertical line, point size by group size."""
+    data = _arrow_frame(result, [name])
+    data["direction"] = np.where(data["partial"] >= data["none"], "triangle-right", "triangle-left")
+    centre = float(result.centre[result.column(name)])
+    label = "intercept" if name == INTERCEPT else f"slope of {name}"
+    y = alt.Y(
+        "group:N", title=group_title, sort=alt.EncodingSortField("partial", order="ascending")
+    )
+    size = alt.Size(
+        "n:Q",
+        title="rows in group",
+        scale=alt.Scale(range=[60, 500]),
+        legend=alt.Legend(orient="bottom", direction="horizontal", tickCount=4),
+    )
+    tooltip = [
+        alt.Tooltip("group:N", title=group_title),
+        alt.Tooltip("n:Q", title="rows"),
+        alt.Tooltip("none:Q", title="no pooling", format=",.4~g"),
+        alt.Tooltip("partial:Q", title="partial pooling", format=",.4~g"),
+    ]
+    base = alt.Chart().encode(y=y, tooltip=tooltip)
+    rule = base.mark_rule(strokeWidth=3, color=OKABE_ITO[4]).encode(
+        x=alt.X("none:Q", title=label, scale=alt.Scale(zero=False)), x2="partial:Q"
+    )
+    hollow = base.mark_point(filled=False, strokeWidth=2.5, color=OKABE_ITO[5]).encode(
+        x="none:Q", size=size
+    )
+    head = base.mark_point(filled=True, color=OKABE_ITO[4], size=140).encode(
+        x="partial:Q", shape=alt.Shape("direction:N", scale=None)
+    )
+    fixed = (
+        alt.Chart(pd.DataFrame({"centre": [centre]}))
+        .mark_rule(strokeDash=list(OVERALL_DASH), strokeWidth=3, color=OKABE_ITO[7])
+        .encode(x="centre:Q", tooltip=[alt.Tooltip("centre:Q", title="fixed effect")])
+    )
+    rows = len(data)
+    # A container-wide chart is autosized to "fit": the height includes the title, the
+    # x axis and the size legend (about 190 px), so the rows get what is left.
+    height = int(np.clip(40 * rows, 120, 1400)) + 190
+    chart = alt.layer(alt.layer(rule, hollow, head, data=data), fixed).properties(
+        width="container", height=height, title=_title(title, note)
+    )
+    return _configure(chart)
+
+
+def shrinkage_plane_chart(
+    result: Pooling,
+    slope: str,
+    *,
+    title: str = "",
+    note: str | None = None,
+    levels: Sequence[str] | None = None,
+) -> alt.TopLevelMixin:
+    """The (intercept, slope) plane: arrows from each group's no-pooling to its
+    partial-pooling estimate, the fixed effects as a black cross, and the 50% and
+    95% contours of the fitted random-effects distribution N(beta, T)."""
+    names = [INTERCEPT, slope]
+    data = _arrow_frame(result, names)
+    if levels is not None:
+        data = data[data["group"].isin(set(levels))].reset_index(drop=True)
+    centre = np.array([result.centre[result.column(n)] for n in names])
+    k = [result.random.index(n) for n in names]
+    cov = result.covariance[np.ix_(k, k)]
+    rings = [
+        pd.DataFrame(ellipse(centre, cov, level), columns=["x", "y"]).assign(
+            contour=f"{int(level * 100)}% of groups", i=np.arange(90)
+        )
+        for level in CONTOURS
+    ]
+    ring = pd.concat(rings, ignore_index=True)
+    xs = np.concatenate([data["none"], data["partial"], ring["x"], [centre[0]]])
+    ys = np.concatenate([data["noney"], data["partialy"], ring["y"], [centre[1]]])
+    xdom, ydom = _padded(xs), _padded(ys)
+    width, height = PLANE_SIZE
+    px = width / (xdom[1] - xdom[0])
+    py = height / (ydom[1] - ydom[0])
+    # Vega's angle turns a triangle-up clockwise; aim it along the arrow on screen.
+    data["angle"] = (
+        np.degrees(
+            np.arctan2(
+                (data["partial"] - data["none"]) * px, (data["partialy"] - data["noney"]) * py
+            )
+        )
+        % 360
+    )
+    x = alt.X("none:Q", title="intercept", scale=alt.Scale(domain=xdom, nice=False, zero=False))
+    y = alt.Y(
+        "noney:Q", title=f"slope of {slope}", scale=alt.Scale(domain=ydom, nice=False, zero=False)
+    )
+    size = alt.Size(
+        "n:Q",
+        title="rows in group",
+        scale=alt.Scale(range=[60, 500]),
+        legend=alt.Legend(orient="bottom", direction="horizontal", tickCount=4),
+    )
+    tooltip = [
+        alt.Tooltip("group:N", title="group"),
+        alt.Tooltip("n:Q", title="rows"),
+        alt.Tooltip("none:Q", title="own intercept", format=",.4~g"),
+        alt.Tooltip("noney:Q", title="own slope", format=",.4~g"),
+        alt.Tooltip("partial:Q", title="pooled intercept", format=",.4~g"),
+        alt.Tooltip("partialy:Q", title="pooled slope", format=",.4~g"),
+    ]
+    base = alt.Chart(data)
+    contour = (
+        alt.Chart(ring)
+        .mark_line(strokeWidth=2, color="#777777")
+        .encode(
+            x=alt.X("x:Q", scale=alt.Scale(domain=xdom, nice=False, zero=False)),
+            y=alt.Y("y:Q", scale=alt.Scale(domain=ydom, nice=False, zero=False)),
+            detail="contour:N",
+            order="i:Q",
+            strokeDash=alt.StrokeDash(
+                "contour:N",
+                scale=alt.Scale(range=[[2, 3], [8, 4]]),
+                legend=alt.Legend(title="contours", orient="bottom"),
+            ),
+        )
+    )
+    shaft = base.mark_rule(strokeWidth=3, color=OKABE_ITO[4]).encode(
+        x=x, y=y, x2="partial:Q", y2="partialy:Q", tooltip=tooltip
+    )
+    start = base.mark_point(filled=False, strokeWidth=2.5, color=OKABE_ITO[5]).encode(
+        x=x, y=y, size=size, tooltip=tooltip
+    )
+    head = base.mark_point(shape="triangle-up", filled=True, size=160, color=OKABE_ITO[4]).encode(
+        x="partial:Q", y="partialy:Q", angle=alt.Angle("angle:Q", scale=None), tooltip=tooltip
+    )
+    label = base.mark_text(align="left", dx=10, dy=-10, fontSize=FONT["label"]).encode(
+        x="none:Q", y="noney:Q", text="group:N"
+    )
+    fixed = (
+        alt.Chart(pd.DataFrame({"x": [centre[0]], "y": [centre[1]]}))
+        .mark_point(shape="cross", filled=True, size=400, color=OKABE_ITO[7])
+        .encode(
+            x="x:Q",
+            y="y:Q",
+            tooltip=[
+                alt.Tooltip("x:Q", title="fixed intercept"),
+                alt.Tooltip("y:Q", title="fixed slope"),
+            ],
+        )
+    )
+    layers = [contour, shaft, start, head, fixed]
+    if len(data) <= 12:
+        layers.append(label)
+    chart = alt.layer(*layers).properties(width=width, height=height, title=_title(title, note))
+    return _configure(chart.resolve_scale(strokeDash="independent"))
+
+
+def _padded(values: np.ndarray, pad: float = 0.06) -> list[float]:
+    values = np.asarray(values, float)
+    values = values[np.isfinite(values)]
+    lo, hi = float(values.min()), float(values.max())
+    span = hi - lo if hi > lo else max(abs(hi), 1.0)
+    return [lo - pad * span, hi + pad * span]

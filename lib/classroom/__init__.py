@@ -1,0 +1,1 @@
+"""Teaching views: pooling, the model ladder, the lesson, simulation."""

@@ -1,0 +1,1 @@
+"""Looking at grouped data before any model: group summaries, histograms, samples."""

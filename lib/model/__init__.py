@@ -1,0 +1,1 @@
+"""What to fit: ModelSpec and RandomTerm, grouping levels, nesting, design arrays."""

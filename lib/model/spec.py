@@ -1,0 +1,341 @@
+"""ModelSpec: what to fit, as column roles and flags, never as a formula string.
+
+A model is an outcome, fixed predictors and a tuple of random-effect terms. A
+term (``RandomTerm``) is one value: the grouping columns (several columns mean
+their interaction, as lme4's ``school:class``), whether it has an intercept,
+which numeric columns get random slopes, and whether those effects are
+correlated. This follows MixedModels.jl's ``ReMat`` (one object per term) and
+lme4's ``mkReTrms``; the one-factor model is just the one-term case.
+
+Nested and crossed designs need nothing special here:
+``(1 | school/class)`` is ``(1 | school) + (1 | class:school)``, i.e. the terms
+``RandomTerm(("school",))`` and ``RandomTerm(("class", "school"))``; crossed
+factors are terms on different columns, ``(1 | subject) + (1 | item)``.
+
+The lme4 formula is only *rendered* from the spec for display; nothing the user
+typed is ever parsed or evaluated (see ``lib.model.design`` for how arrays are built).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+
+from lib.errors import SpecError
+
+_PLAIN_NAME = re.compile(r"^[A-Za-z.][A-Za-z0-9._]*$")
+INTERCEPT = "(Intercept)"
+
+
+def r_name(column: str) -> str:
+    """Quote a column name the way R prints a non-syntactic name (backticks)."""
+    if _PLAIN_NAME.match(column) and not re.match(r"^\.[0-9]", column):
+        return column
+    # R processes escapes inside backticks, so a backslash or a line break must be
+    # escaped too for the printed formula to name the same column when R reads it.
+    escaped = json.dumps(column, ensure_ascii=False)[1:-1].replace('\\"', '"')
+    return "`" + escaped.replace("`", "\\`") + "`"
+
+
+def _names(value: object, what: str) -> tuple[str, ...]:
+    """A tuple of column names from a string or an iterable of strings."""
+    if isinstance(value, str):
+        return (value,)
+    try:
+        names = tuple(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise SpecError(f"{what} must be a list of column names, got {value!r}.") from None
+    for name in names:
+        if not isinstance(name, str) or not name:
+            raise SpecError(f"{what} must hold non-empty column names, got {name!r}.")
+    return names
+
+
+def _check_keys(data: Mapping[str, object], allowed: set[str], where: str) -> None:
+    """Unknown keys in MODEL.json are an error, not silently ignored."""
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise SpecError(f"Unknown key(s) {unknown} in {where}; allowed: {sorted(allowed)}.")
+
+
+@dataclass(frozen=True)
+class RandomTerm:
+    """One random-effect term, ``(1 + x | g)`` in lme4's notation.
+
+    Attributes
+    ----------
+    group : tuple of str
+        Grouping columns; several columns mean their interaction, named as lme4
+        names it by joining the columns with ":" in this order (``class:school``).
+    intercept : bool
+        A random intercept per level.
+    slopes : tuple of str
+        Numeric columns with a random slope per level.
+    correlated : bool
+        ``(1 + x | g)`` when True; lme4's ``(1 | g) + (0 + x | g)`` when False.
+    """
+
+    group: tuple[str, ...]
+    intercept: bool = True
+    slopes: tuple[str, ...] = ()
+    correlated: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "group", _names(self.group, "A random term's group"))
+        object.__setattr__(self, "slopes", _names(self.slopes, "A random term's slopes"))
+        if not self.group:
+            raise SpecError("A random term needs at least one grouping column.")
+        if len(set(self.group)) != len(self.group):
+            raise SpecError(f"A grouping column is listed twice in {list(self.group)}.")
+        if not self.intercept and not self.slopes:
+            raise SpecError(
+                f"The random term for '{self.name}' has neither an intercept nor a slope: "
+                "turn on the random intercept or choose at least one random slope."
+            )
+        if len(set(self.slopes)) != len(self.slopes):
+            raise SpecError(f"A random slope is listed twice: {list(self.slopes)}.")
+        for slope in self.slopes:
+            if slope in self.group:
+                raise SpecError(
+                    f"Column '{slope}' is a grouping column of this term and cannot also "
+                    "have a random slope in it."
+                )
+
+    @property
+    def name(self) -> str:
+        """lme4's name of the grouping factor, e.g. ``class:school``."""
+        return ":".join(self.group)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Effect names in lme4's order: ``(Intercept)`` first, then the slopes."""
+        return ((INTERCEPT,) if self.intercept else ()) + self.slopes
+
+    @property
+    def q(self) -> int:
+        """Random effects per level."""
+        return len(self.names)
+
+    @property
+    def is_correlated(self) -> bool:
+        """Whether correlations are parameters (a single effect has none)."""
+        return self.correlated and self.q > 1
+
+    def formula(self) -> str:
+        """This term in lme4's syntax, e.g. ``(1 + x | school)`` or ``(1 | g) + (0 + x | g)``."""
+        g = ":".join(r_name(c) for c in self.group)
+        slopes = [r_name(c) for c in self.slopes]
+        if self.correlated or self.q == 1:
+            inner = " + ".join((["1"] if self.intercept else ["0"]) + slopes)
+            return f"({inner} | {g})"
+        parts = (["(1 | " + g + ")"] if self.intercept else []) + [
+            f"(0 + {s} | {g})" for s in slopes
+        ]
+        return " + ".join(parts)
+
+    def to_dict(self) -> dict[str, object]:
+        """The CLI's JSON form of this term."""
+        return {
+            "group": list(self.group),
+            "intercept": self.intercept,
+            "slopes": list(self.slopes),
+            "correlated": self.correlated,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> RandomTerm:
+        """Read the CLI's JSON form; unknown keys are an error, not ignored."""
+        if not isinstance(data, Mapping):
+            raise SpecError(f"Each random term must be a JSON object, got {data!r}.")
+        _check_keys(data, {"group", "intercept", "slopes", "correlated"}, "a random term")
+        if "group" not in data:
+            raise SpecError("A random term needs a 'group' (a list of column names).")
+        flags = {}
+        for key in ("intercept", "correlated"):
+            value = data.get(key, True)
+            if not isinstance(value, bool):
+                raise SpecError(f"'{key}' in a random term must be true or false, got {value!r}.")
+            flags[key] = value
+        return cls(
+            group=_names(data["group"], "'group'"),
+            slopes=_names(data.get("slopes", ()), "'slopes'"),
+            **flags,
+        )
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A linear mixed model: outcome, fixed predictors and random-effect terms.
+
+    Attributes
+    ----------
+    outcome : str
+        Numeric response column.
+    fixed : tuple of str
+        Fixed-effect predictors besides the intercept (numeric, or categorical
+        with treatment coding named as R does, e.g. ``trtB``).
+    random : tuple of RandomTerm
+        At least one term. Terms may share grouping columns (nested designs) or
+        not (crossed designs).
+    reml : bool
+        REML (lme4's default) when True, maximum likelihood when False.
+    """
+
+    outcome: str
+    fixed: tuple[str, ...] = ()
+    random: tuple[RandomTerm, ...] = ()
+    reml: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "fixed", _names(self.fixed, "'fixed'"))
+        random = (self.random,) if isinstance(self.random, RandomTerm) else tuple(self.random)
+        object.__setattr__(self, "random", random)
+        if not isinstance(self.outcome, str) or not self.outcome:
+            raise SpecError(f"The outcome must be a column name, got {self.outcome!r}.")
+        if not random:
+            raise SpecError(
+                "The model has no random effect: add a grouping column with a random "
+                "intercept or slope."
+            )
+        for term in random:
+            if not isinstance(term, RandomTerm):
+                raise SpecError(f"Random terms must be RandomTerm values, got {term!r}.")
+        if len(set(random)) != len(random):
+            raise SpecError(
+                "A random term is listed twice: " + " + ".join(t.formula() for t in random)
+            )
+        grouping = self.group_columns
+        if self.outcome in grouping:
+            raise SpecError(
+                f"Column '{self.outcome}' cannot be both the outcome and a grouping column."
+            )
+        for name in (*self.fixed, *(s for t in random for s in t.slopes)):
+            if name == self.outcome or name in grouping:
+                raise SpecError(
+                    f"Column '{name}' is the outcome or a grouping column and cannot "
+                    "also be a predictor."
+                )
+        if len(set(self.fixed)) != len(self.fixed):
+            raise SpecError(f"A fixed predictor is listed twice: {list(self.fixed)}.")
+
+    @classmethod
+    def one_factor(
+        cls,
+        outcome: str,
+        group: str | Iterable[str],
+        fixed: Iterable[str] = (),
+        random_intercept: bool = True,
+        random_slopes: Iterable[str] = (),
+        correlated: bool = True,
+        reml: bool = True,
+    ) -> ModelSpec:
+        """The common case: one random term on one grouping factor."""
+        term = RandomTerm(
+            group=_names(group, "'group'"),
+            intercept=random_intercept,
+            slopes=tuple(random_slopes),
+            correlated=correlated,
+        )
+        return cls(outcome=outcome, fixed=tuple(fixed), random=(term,), reml=reml)
+
+    @property
+    def group_columns(self) -> tuple[str, ...]:
+        """Every grouping column, first-seen order, without duplicates."""
+        return tuple(dict.fromkeys(c for t in self.random for c in t.group))
+
+    @property
+    def slope_columns(self) -> tuple[str, ...]:
+        """Every column with a random slope in some term, without duplicates."""
+        return tuple(dict.fromkeys(s for t in self.random for s in t.slopes))
+
+    @property
+    def factor_names(self) -> tuple[str, ...]:
+        """Distinct grouping factors (lme4 names), in term order."""
+        return tuple(dict.fromkeys(t.name for t in self.random))
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Every data column the model uses, without duplicates, in a stable order."""
+        ordered = (self.outcome, *self.fixed, *self.slope_columns, *self.group_columns)
+        return tuple(dict.fromkeys(ordered))
+
+    @property
+    def method(self) -> str:
+        return "REML" if self.reml else "ML"
+
+    def formula(self) -> str:
+        """The lme4 formula this spec stands for, as lme4 prints it."""
+        fixed = " + ".join(["1", *(r_name(c) for c in self.fixed)])
+        random = " + ".join(t.formula() for t in self.random)
+        return f"{r_name(self.outcome)} ~ {fixed} + {random}"
+
+    def with_changes(self, **changes: object) -> ModelSpec:
+        """A copy with some fields replaced (the spec itself is frozen)."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def with_term(self, index: int = 0, **changes: object) -> ModelSpec:
+        """A copy with one random term's fields replaced (``slopes``, ``correlated``...)."""
+        terms = list(self.random)
+        terms[index] = replace(terms[index], **changes)  # type: ignore[arg-type]
+        return replace(self, random=tuple(terms))
+
+    def to_dict(self) -> dict[str, object]:
+        """The CLI's MODEL.json form."""
+        return {
+            "outcome": self.outcome,
+            "fixed": list(self.fixed),
+            "random": [t.to_dict() for t in self.random],
+            "method": self.method,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> ModelSpec:
+        """Read the CLI's MODEL.json form, with messages that name the bad key."""
+        if not isinstance(data, Mapping):
+            raise SpecError(f"A model spec must be a JSON object, got {type(data).__name__}.")
+        _check_keys(data, {"outcome", "fixed", "random", "method"}, "the model spec")
+        if "outcome" not in data:
+            raise SpecError("The model spec needs an 'outcome' column name.")
+        method = data.get("method", "REML")
+        if method not in ("REML", "ML"):
+            raise SpecError(f'\'method\' must be "REML" or "ML", got {method!r}.')
+        random = data.get("random", [])
+        if not isinstance(random, list | tuple):
+            raise SpecError(f"'random' must be a list of terms, got {random!r}.")
+        return cls(
+            outcome=data["outcome"],  # type: ignore[arg-type]
+            fixed=_names(data.get("fixed", ()), "'fixed'"),
+            random=tuple(RandomTerm.from_dict(t) for t in random),
+            reml=method == "REML",
+        )
+
+
+NESTED = "nested"
+CROSSED = "crossed"
+RELATIONS = (NESTED, CROSSED)
+
+
+@dataclass(frozen=True)
+class GroupLevel:
+    """A grouping column below the first one and how it relates to the level above.
+
+    Attributes
+    ----------
+    column : str
+        The grouping column (``class``).
+    relation : str
+        ``"nested"`` (each group lies within one group of the level above) or
+        ``"crossed"`` (groups cut across those of the level above).
+    """
+
+    column: str
+    relation: str = NESTED
+
+    def __post_init__(self) -> None:
+        if self.relation not in RELATIONS:
+            raise SpecError(
+                f"The relation of grouping column '{self.column}' must be 'nested' or "
+                f"'crossed', got {self.relation!r}."
+            )

@@ -1,0 +1,1 @@
+"""The tutorial's OLS contrasts: simple, dummy-variable and per-group regressions."""

@@ -1,0 +1,1 @@
+"""Results as tables of numbers, equations, code snippets, plain-language text, report."""

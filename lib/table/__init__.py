@@ -1,0 +1,1 @@
+"""Reading tables, bundled data, column roles and helpers, validation, export."""

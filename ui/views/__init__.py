@@ -1,0 +1,1 @@
+"""One module per page or panel: each draws lib results with Streamlit."""

@@ -1,0 +1,207 @@
+"""The Explore page: the tutorial's first figures and the table of group means."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from lib.charts import core as charts
+from lib.errors import ExplorerError
+from lib.model.levels import factor_label, level_factors
+from lib.present import summary
+from ui import big, cache, presentation, render, state
+from ui.explain import num
+from ui.render import md
+from ui.sidebar import Selection, show_error
+
+MAX_FACETS = 12
+
+
+def draw(sel: Selection) -> None:
+    roles = sel.roles
+    presentation.heading(
+        "Explore",
+        sel,
+        subtitle=f"**{md(roles.outcome)}** by **{md(roles.group)}**: {md(sel.title)}",
+    )
+    _body(sel)
+
+
+@st.fragment
+def _body(sel: Selection) -> None:
+    """Everything below the title. A fragment: its controls ("Show groups of", "Bin
+    width") rerun only these panels, not the sidebar."""
+    factor = _view_by(sel)
+    try:
+        if _whole(sel, factor):
+            groups = big.group_summary(sel.big, sel.roles.outcome, factor[0])
+        else:
+            groups = cache.group_summary_by(sel.source, sel.roles.outcome, factor, sel.frame)
+    except ExplorerError as exc:
+        show_error(exc)
+        st.stop()
+    if sel.big is not None:
+        if _whole(sel, factor):
+            big.note(
+                sel,
+                f"Histograms and group means count all {sel.big.n_rows:,} rows (DuckDB); "
+                "the scatter plot shows points from {sample}.",
+            )
+        else:
+            big.note(sel, "Groups of several columns are drawn from {sample}.")
+    _histograms(sel, groups, factor)
+    _means(groups)
+    _scatter(sel, groups, factor)
+
+
+def _whole(sel: Selection, factor: tuple[str, ...]) -> bool:
+    """Summarise every row of a large upload (DuckDB groups by one column)."""
+    return sel.big is not None and len(factor) == 1
+
+
+def _view_by(sel: Selection) -> tuple[str, ...]:
+    """The grouping factor the page is drawn by: a selectbox when there are several levels.
+
+    The options are each level's factor as the model codes it (``class:school``
+    when class is nested in school) and, for a nested level, its column on its
+    own, which pools groups that share a label (the view that shows why nesting
+    matters).
+    """
+    roles = sel.roles
+    factors = level_factors(roles.group, roles.levels)
+    options = {":".join(f): f for f in factors}
+    words = {":".join(f): factor_label(f) for f in factors}
+    for f in factors:
+        if len(f) > 1 and f[0] not in options:
+            options[f[0]] = (f[0],)
+            words[f[0]] = f"{f[0]} alone (same labels pooled across {factor_label(f[1:])})"
+    names = list(options)
+    state.keep((state.EXPLORE_BY,))
+    if st.session_state.get(state.EXPLORE_BY) not in names:
+        st.session_state[state.EXPLORE_BY] = names[0]  # set here, so no index= below
+    if len(names) == 1:
+        return options[names[0]]
+    name = st.selectbox(
+        "Show groups of",
+        names,
+        key=state.EXPLORE_BY,
+        format_func=lambda n: words[n],
+        help="The grouping level that the histograms, means and colours below are drawn by.",
+    )
+    state.write_url({state.EXPLORE_BY: name}, {state.EXPLORE_BY: names[0]})
+    return options[name]
+
+
+def _histograms(sel: Selection, groups, factor: tuple[str, ...]) -> None:  # noqa: ANN001
+    y, g = sel.roles.outcome, ":".join(factor)
+    if _whole(sel, factor):
+        try:
+            low, high = big.value_range(sel.big, y)
+        except ExplorerError as exc:
+            show_error(exc)
+            return
+    else:
+        values = sel.frame[y].to_numpy(dtype=float, na_value=np.nan)
+        values = values[np.isfinite(values)]
+        low, high = float(values.min()), float(values.max())
+    choices, default = charts.binwidth_choices(low, high)
+    state.keep((state.BINWIDTH,))
+    if st.session_state.get(state.BINWIDTH, default) not in choices:
+        st.session_state[state.BINWIDTH] = default  # another data set, or a link's odd value
+    width = st.select_slider(
+        "Bin width",
+        options=choices,
+        value=default,
+        key=state.BINWIDTH,
+        format_func=lambda v: f"{v:g}",
+        help="Width of each bar, in units of the outcome (the tutorial uses 5 for scores).",
+    )
+    state.write_url({state.BINWIDTH: float(width)}, {state.BINWIDTH: default})
+    try:
+        if _whole(sel, factor):
+            hist = big.histogram(sel.big, y, factor[0], float(width))
+        else:
+            hist = cache.histogram_by(sel.source, y, factor, float(width), sel.frame)
+    except ExplorerError as exc:
+        show_error(exc)
+        return
+    note = f"bin width {hist.binwidth:g}"
+    if hist.clamped:
+        note += f" (widened from {width:g} to keep at most 60 bars)"
+    if hist.n_dropped:
+        note += f"; {hist.n_dropped:,} rows with missing values left out"
+    st.subheader(f"Distribution of {md(y)}")
+    overall = cache.chart_spec(
+        "histogram",
+        charts.histogram_bins(hist),
+        y,
+        title=f"Histogram of {y} across all groups",
+        note=note,
+    )
+    render.chart(overall, f"Histogram of {y}")
+    shown = charts.pick_groups(groups.levels, groups.n, MAX_FACETS)
+    facet_note = note
+    if len(shown) < len(groups.levels):
+        facet_note += f"; the {len(shown)} largest of {len(groups.levels):,} groups"
+    by_group = cache.chart_spec(
+        "histogram",
+        charts.histogram_bins(hist, shown),
+        y,
+        by_group=True,
+        group_title=g,
+        title=f"Histogram of {y} by {g}",
+        note=facet_note,
+    )
+    render.chart(by_group, f"Histograms of {y}, one per group of {g}")
+
+
+def _means(groups) -> None:  # noqa: ANN001 - GroupSummary
+    st.subheader("Group means and standard deviations")
+    table = summary.group_summary_table(groups).rename_axis(groups.group)
+    render.table(table, "group_means", decimals={"Mean": 4, "SD": 4}, height=300)
+    mean, sd = np.asarray(groups.mean), np.asarray(groups.sd)
+    hi, lo = int(np.nanargmax(mean)), int(np.nanargmin(mean))
+    text = (
+        f"{md(groups.levels[hi])} has the highest mean {md(groups.outcome)} ({num(mean[hi])}), "
+        f"{md(groups.levels[lo])} the lowest ({num(mean[lo])}): a difference of "
+        f"{num(mean[hi] - mean[lo])}."
+    )
+    if np.isfinite(sd).any():
+        s = int(np.nanargmax(sd))
+        text += f" {md(groups.levels[s])} varies most within itself (SD {num(sd[s])})."
+    text += (
+        " Differences between group means that are large compared with the SDs within groups "
+        "are what a multilevel model's random intercept captures."
+    )
+    render.meaning(text)
+
+
+def _scatter(sel: Selection, groups, factor: tuple[str, ...]) -> None:  # noqa: ANN001
+    roles = sel.roles
+    x = roles.predictor
+    g = ":".join(factor)
+    if x is None:
+        st.info("Choose a numeric predictor in the sidebar to see the scatter plot.")
+        return
+    st.subheader(f"{md(roles.outcome)} against {md(x)}, by {md(g)}")
+    points, sampled = cache.sample_factor(
+        sel.source, (roles.outcome, x), factor, charts.MAX_MARKS, sel.frame
+    )
+    note = f"random sample of {len(points):,} rows, stratified by group" if sampled else None
+    if sel.big is not None and sel.big.data.sampled:
+        note = f"{len(points):,} of {sel.big.n_rows:,} rows, drawn at random"
+    spec = cache.chart_spec(
+        "scatter",
+        points,
+        x,
+        roles.outcome,
+        g,
+        levels=list(groups.levels),
+        title=f"Association of {x} and {roles.outcome}",
+        note=note,
+    )
+    render.chart(spec, f"Scatter of {roles.outcome} against {x}, coloured by {g}")
+    render.meaning(
+        "Each point is one observation; colour and shape show its group. If the groups form "
+        "separate bands, a single regression line would hide the differences between groups."
+    )

@@ -1,0 +1,103 @@
+"""Panels for models with several grouping levels, and the nesting check.
+
+Used by the Model page (shares of variance, which factor the fitted lines
+show, the warning when reused labels are coded as crossed) and by the Data
+page (the same warning, with the one-click nested coding).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from lib.errors import ExplorerError
+from lib.lmm import LmmFit
+from lib.model.nesting import Pitfall, candidate_factors
+from lib.present import summary
+from ui import cache, explain_levels, render, state
+from ui.render import md
+from ui.sidebar import Selection
+
+
+def lines_factor(fit: LmmFit) -> str:
+    """The grouping factor whose fitted lines the chart shows (a selectbox with several)."""
+    names = list(fit.ngroups)
+    state.keep((state.LINES_BY,))
+    if st.session_state.get(state.LINES_BY) not in names:
+        st.session_state[state.LINES_BY] = names[-1]  # set here, so no index= below
+    if len(names) == 1:
+        return names[0]
+    default = names[-1]  # lme4 orders factors by size: the last is the coarsest (top) level
+    name = st.selectbox(
+        "Fitted lines for each group of",
+        names,
+        key=state.LINES_BY,
+        help="A nested level's line adds the effects of the levels it lies in (a class's "
+        "line is its school's line plus the class's own effect).",
+    )
+    state.write_url({state.LINES_BY: name}, {state.LINES_BY: default})
+    return name
+
+
+def shares_panel(fit: LmmFit) -> None:
+    """The multilevel ICC table: each variance component's share of the total."""
+    st.subheader("Share of variance at each level")
+    table = summary.level_shares(fit)
+    # Levels by their lme4 names only: with the words added ("class:school (class within
+    # school)") the table was wider than the column at 1024 px with the sidebar open and
+    # its Share column scrolled out of sight; the sentence below spells the levels out.
+    render.table(
+        table,
+        "variance_shares",
+        show_index=False,
+        decimals={"Variance": 4, "Share": 3},
+        download=table,
+    )
+    render.meaning(explain_levels.shares(fit))
+
+
+def pitfalls(sel: Selection) -> tuple[Pitfall, ...]:
+    """Grouping choices of the sidebar that probably pool groups with reused labels."""
+    roles = sel.roles
+    skip = {roles.outcome, roles.predictor, *roles.covariates}
+    candidates = candidate_factors(sel.frame, first=roles.group_columns)
+    candidates = tuple(c for c in candidates if c not in skip)
+    try:
+        return cache.coding_pitfalls(
+            sel.source, roles.group, tuple(roles.levels), candidates, sel.frame
+        )
+    except ExplorerError:
+        return ()
+
+
+def warn_pitfalls(sel: Selection, where: str) -> None:
+    """A warning per pitfall with a button that applies the nested coding."""
+    for k, pit in enumerate(pitfalls(sel)):
+        rel = pit.relation
+        low, up = md(rel.lower), md(rel.upper)
+        alone = pit.group != sel.roles.group  # the group was the only grouping column
+        coded = "the only grouping column" if alone else f"coded as crossed with {up}"
+        ex = md(rel.example)
+        repeat = "all" if rel.n_repeated == rel.n_lower else f"{rel.n_repeated}"
+        st.warning(
+            f"**Do the labels of {low} repeat across {up}?** {low} is {coded}, but "
+            f"'{ex}' occurs in {rel.max_spread} of {rel.n_upper} {up} groups ({repeat} of its "
+            f"{rel.n_lower} labels repeat), so every row labelled '{ex}' counts as one and the "
+            f"same {low}. If {low} '{ex}' of one {up} is a different group from '{ex}' of "
+            f"another, {low} is nested in {up}: lme4's `(1 | {_plain(rel.upper)}/"
+            f"{_plain(rel.lower)})`, with {rel.n_cells:,} groups. (If they really are the same, "
+            "such as one sample tested on every plate, the factors are crossed: keep it.)",
+            icon=":material/warning:",
+        )
+        st.button(
+            f"Code {low} as nested in {up}",
+            key=f"_nest_{where}_{k}",
+            on_click=state.set_levels,
+            args=(pit.group, pit.levels),
+            icon=":material/account_tree:",
+            type="primary",
+        )
+
+
+def _plain(name: str) -> str:
+    """A column name for inside backticks (Markdown is not interpreted there)."""
+    return name.replace("`", "'")

@@ -1,0 +1,379 @@
+"""The Model page: one mixed model, every panel of the tutorial's ``summary()`` walk."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from lib.charts import core as charts
+from lib.errors import ExplorerError
+from lib.lmm import LmmFit
+from lib.lmm.result import RanefFactor
+from lib.model.levels import enclosing_factors, factor_columns
+from lib.model.spec import ModelSpec
+from lib.present import summary
+from lib.present.notes import conditioning_note
+from lib.table.columns import finite_range
+from ui import big, cache, explain, presentation, render, state
+from ui.render import md
+from ui.sidebar import Selection, show_error
+from ui.views import diagnostics as diagnostics_view
+from ui.views import equations as equations_view
+from ui.views import levels as levels_view
+from ui.views import report as report_view
+
+MAX_LINES = 30  # group lines drawn on the scatter
+MODEL_SECTIONS = (
+    "Scaled residuals",
+    "Random effects",
+    "Fixed effects",
+    "Random effects per group",
+    "Intraclass correlation and R²",
+    equations_view.SECTION,
+    diagnostics_view.SECTION,
+    report_view.SECTION,
+)
+MAX_CATERPILLAR = 40  # groups in the random-effects interval chart
+# Short, distinct button labels (the preset names stay the keys and the URL's words).
+PRESET_LABELS = {
+    "Null model": "Null model",
+    "Random intercept": "Random intercept",
+    "Random slope": "Random slope",
+    "Random intercept and slope": "Intercept + slope",
+}
+
+
+def draw(sel: Selection) -> None:
+    presentation.heading("Model", sel)
+    _presets()
+    if sel.spec is None:
+        show_error(sel.spec_error or "Choose the model's terms in the sidebar.")
+        st.stop()
+    presenting = presentation.is_on()
+    if not presenting:
+        # The model in words before the fit: what a student reads while a large upload
+        # is still being fitted (the spinner below says how long it has taken).
+        _formula(sel.spec)
+    fit = _fit(sel)
+    big.note(
+        sel,
+        f"Fitted to all {sel.big.n_rows:,} rows by DuckDB. The scatter plot and the residual "
+        "plots show {sample}; the residual table and every estimate use all rows."
+        if sel.big is not None
+        else "",
+    )
+    if presenting:  # results first: key numbers and chart on the first screen
+        presentation.key_numbers(fit)
+        main_chart = _chart(sel, fit)
+        presentation.toc(MODEL_SECTIONS)
+        _formula(fit.spec)
+        _header(fit)
+        levels_view.warn_pitfalls(sel, "model")
+    else:
+        _header(fit)
+        levels_view.warn_pitfalls(sel, "model")
+        main_chart = _chart(sel, fit)
+    _sections(sel, fit)
+    equations_view.draw(sel, fit)
+    if sel.big is not None:  # per-row values at the sample's rows, for the residual plots
+        fit = big.fit_with_sample_rows(sel.big, fit)
+    diagnostics_view.draw(sel, fit)
+    report_view.draw(sel, fit, main_chart)
+
+
+def _fit(sel: Selection) -> LmmFit:
+    """The fit of the sidebar's model (to every row of a large upload, by DuckDB)."""
+    words = "Fitting the model…"
+    if sel.big is not None:
+        words = f"Fitting the model to all {sel.big.n_rows:,} rows (DuckDB)…"
+    with st.spinner(words, show_time=True):
+        try:
+            if sel.big is not None:
+                return big.fit(sel.big, sel.spec)
+            return cache.fit(sel.source, sel.spec, sel.frame)
+        except ExplorerError as exc:
+            show_error(exc)
+            st.stop()
+
+
+def _presets() -> None:
+    if not presentation.is_on():  # presenting: the highlighted button says it
+        st.markdown("**The tutorial's models** (or set the toggles in the sidebar):")
+    # A horizontal container sizes each button to its label (four equal columns cut
+    # "Random intercept" at 1280 px) and wraps them onto a second row on a narrow screen.
+    with st.container(horizontal=True, gap="small"):
+        for name in state.PRESETS:
+            st.button(
+                PRESET_LABELS[name],
+                type="primary" if presentation.active_preset() == name else "secondary",
+                key=f"_preset_{name}",
+                on_click=state.apply_preset,
+                args=(name,),
+                help=f"The tutorial's {name.lower()}.",
+                wrap=True,
+            )
+
+
+def _formula(spec: ModelSpec) -> None:
+    method = "REML" if spec.reml else "maximum likelihood"
+    st.subheader(f"Linear mixed model fit by {method}")
+    st.code(spec.formula(), language="r", wrap_lines=True)
+    st.markdown(explain.formula(spec))
+
+
+def _header(fit: LmmFit) -> None:
+    groups = ", ".join(f"{n:,}" for n in fit.ngroups.values())
+    groups_help = "; ".join(f"{name}: {n:,}" for name, n in fit.ngroups.items())
+    if max(len(f"{fit.criterion:.1f}"), len(f"{fit.nobs:,}"), len(groups)) > 8:
+        # Millions of rows: "49207415.9" in a third of the page is cut to "492…" at
+        # 1024 px, so the metrics are sized to their values and wrap, with separators.
+        with st.container(horizontal=True, gap="small"):
+            st.metric(
+                fit.criterion_name,
+                f"{fit.criterion:,.1f}",
+                help=f"Unrounded: {fit.criterion:.6f}",
+                width="content",
+            )
+            st.metric("AIC", f"{fit.aic:,.1f}", width="content")
+            st.metric("BIC", f"{fit.bic:,.1f}", width="content")
+            st.metric("logLik", f"{fit.loglik:,.1f}", width="content")
+            st.metric("Observations", f"{fit.nobs:,}", width="content")
+            st.metric("Groups", groups, help=groups_help, width="content")
+    else:
+        # Two rows of three: six metrics in one row are cut to "98…" on a 1280 px projector.
+        top = st.columns(3)
+        top[0].metric(
+            fit.criterion_name, f"{fit.criterion:.1f}", help=f"Unrounded: {fit.criterion:.6f}"
+        )
+        top[1].metric("AIC", f"{fit.aic:.1f}")
+        top[2].metric("BIC", f"{fit.bic:.1f}")
+        bottom = st.columns(3)
+        bottom[0].metric("logLik", f"{fit.loglik:.1f}")
+        bottom[1].metric("Observations", f"{fit.nobs:,}")
+        bottom[2].metric("Groups", groups, help=groups_help)
+    render.meaning(explain.criterion(fit))
+    dropped = getattr(fit, "n_dropped", 0)
+    if dropped:
+        st.info(
+            f"{dropped:,} rows were dropped because a model column is missing or not finite "
+            "in them (the Data page lists which).",
+            icon=":material/filter_alt:",
+        )
+    else:
+        st.caption("No rows were dropped: every row has all the model's columns.")
+    note = conditioning_note(fit)
+    if note:
+        st.caption(md(note))
+    if fit.singular:
+        text, changes, label = explain.singular(fit)
+        st.warning(text, icon=":material/warning:")
+        if changes:
+            st.button(label, key="_simplify", on_click=state.apply_changes, args=(changes,))
+    if not fit.optimizer.converged:
+        st.warning(
+            f"The optimizer reported a problem: {md(fit.optimizer.message)}. Treat the numbers "
+            "with caution.",
+            icon=":material/warning:",
+        )
+
+
+def _chart(sel: Selection, fit: LmmFit) -> dict | None:
+    """Draw the scatter with each group's fitted line; return its spec (for downloads).
+
+    Not an ``st.fragment``: its "Fitted lines for each group of" control would then
+    rerun only the chart, and the report and chart downloads further down, which take
+    this spec, would keep the previous factor's chart.
+    """
+    roles = sel.roles
+    x = roles.predictor
+    if x is None:
+        return None
+    name = levels_view.lines_factor(fit)
+    try:
+        spec = cache.keyed_chart_spec(
+            ("scatter", *_key(sel, fit), repr(roles), name),
+            "scatter",
+            lambda: _scatter_inputs(sel, fit, name),
+        )
+    except ExplorerError as exc:
+        show_error(exc)
+        return None
+    render.chart(spec, f"Scatter of {roles.outcome} against {x} with fitted lines per group")
+    return spec
+
+
+def _scatter_inputs(sel: Selection, fit: LmmFit, name: str) -> tuple[tuple, dict]:
+    """The scatter's data and lines (``lib.charts.core.scatter_chart``'s arguments)."""
+    roles = sel.roles
+    x = roles.predictor
+    columns = factor_columns(fit.spec, name)
+    points, sampled = cache.sample_factor(
+        sel.source, (roles.outcome, x), columns, charts.MAX_MARKS, sel.frame
+    )
+    x_range = finite_range(sel.frame, x)
+    coef = cache.group_coefficients(sel.source, fit.spec, name, fit, _level_rows(sel, fit, name))
+    factor = fit.factor(name)
+    shown = charts.pick_groups(factor.levels, factor.sizes, MAX_LINES)
+    beta = dict(zip(fit.fixef_names, fit.beta, strict=True))
+    overall = (beta.get("(Intercept)", 0.0), beta.get(x, 0.0))
+    lines = charts.coefficient_lines(coef, x, x_range, overall=overall, groups=shown)
+    notes = []
+    if sel.big is not None and sel.big.data.sampled:
+        notes.append(f"{len(points):,} of {sel.big.n_rows:,} rows, drawn at random")
+    elif sampled:
+        notes.append(f"random sample of {len(points):,} rows")
+    if len(shown) < factor.nlevels:
+        notes.append(f"lines for the {len(shown)} largest of {factor.nlevels:,} groups")
+    if enclosing_factors(fit.spec, name):
+        notes.append("each line includes the effects of the levels its group lies in")
+    if roles.covariates:
+        notes.append("lines at 0 for the other fixed effects")
+    title = "Fitted line of each group" if len(fit.ranef) == 1 else f"Fitted line of each {name}"
+    return (points, x, roles.outcome, name), {
+        "lines": lines,
+        "levels": list(factor.levels),
+        "title": title,
+        "note": "; ".join(notes) or None,
+    }
+
+
+def _level_rows(sel: Selection, fit: LmmFit, name: str) -> pd.DataFrame:
+    """Rows that hold every group of the fit: the data, or for a large upload (whose
+    sample may miss a group) one row per combination of grouping levels."""
+    if sel.big is None or not enclosing_factors(fit.spec, name):
+        return sel.frame
+    return big.level_rows(sel.big, fit.spec)
+
+
+def _key(sel: Selection, fit: LmmFit) -> tuple[str, str]:
+    """What determines every table of this fit: the data (by content) and the model.
+
+    Strings: Streamlit hashes a frozen dataclass field by field on every call, a
+    string in one step.
+    """
+    return (sel.source, repr(fit.spec))
+
+
+def _sections(sel: Selection, fit: LmmFit) -> None:
+    st.subheader("Scaled residuals")
+    render.table(
+        summary.scaled_residuals(fit), "scaled_residuals", show_index=False, key=_key(sel, fit)
+    )
+    render.meaning(explain.residuals(fit.scaled_resid_quantiles))
+
+    st.subheader("Random effects")
+    render.table(summary.varcorr_table(fit), "random_effects", show_index=False, key=_key(sel, fit))
+    groups = "; ".join(f"{md(name)}, {n:,}" for name, n in fit.ngroups.items())
+    st.caption(f"Number of obs: {fit.nobs:,}, groups: {groups}")
+    render.meaning(explain.varcorr(fit))
+    if len(fit.varcorr.terms) > 1:
+        levels_view.shares_panel(fit)
+
+    st.subheader("Fixed effects")
+    render.table(
+        summary.fixef_table(fit),
+        "fixed_effects",
+        decimals={"df": 2, "t value": 3},
+        key=_key(sel, fit),
+    )
+    st.caption("df and p-values: Satterthwaite's method, as lmerTest reports them.")
+    render.meaning(explain.fixef(fit))
+
+    if len(fit.fixef_names) > 1:
+        st.subheader("Correlation of fixed effects")
+        render.table(
+            summary.fixef_corr_table(fit), "fixef_correlation", decimals=3, key=_key(sel, fit)
+        )
+        render.meaning(explain.fixef_corr(fit))
+
+    st.subheader("Random effects per group")
+    for k, factor in enumerate(fit.ranef):
+        _ranef_panel(sel, fit, factor, suffix="" if k == 0 else f"_{k + 1}")
+
+    st.subheader("Intraclass correlation and R²")
+    render.table(summary.icc_r2_table(fit), "icc_r2", decimals=3, key=_key(sel, fit))
+    caveat = explain.icc_caveat(fit.spec)
+    if caveat:
+        st.info(caveat, icon=":material/info:")
+    render.meaning(explain.icc_r2(fit))
+
+    if (
+        list(fit.fixef_names) == ["(Intercept)"]
+        and len(fit.spec.random) == 1
+        and fit.spec.random[0].intercept
+    ):
+        _null_means(sel, fit)
+
+    with st.expander("Fit details"):
+        opt = fit.optimizer
+        st.text(
+            f"optimizer: {opt.method}, converged: {opt.converged}, evaluations: "
+            f"{opt.n_evaluations}\ntheta: {np.array2string(fit.theta, precision=6)}\n"
+            f"time: {fit.fit_seconds:.3f} s"
+        )
+
+
+def _ranef_panel(sel: Selection, fit: LmmFit, factor: RanefFactor, suffix: str) -> None:
+    several = len(fit.ranef) > 1
+    if several:
+        st.markdown(f"#### {md(factor.group)}, {factor.nlevels:,} groups")
+    intervals = summary.ranef_intervals(fit, factor.group)
+    shown = charts.pick_groups(factor.levels, factor.sizes, MAX_CATERPILLAR)
+    subset = intervals[intervals["group"].isin(shown)]
+    many = len(shown) < factor.nlevels
+    note = f"the {len(shown)} largest of {factor.nlevels:,} groups" if many else None
+    st.markdown("Each group's random effect with ±1.96 conditional SD:")
+    # One chart per term, stacked: side by side they do not fit a projector's width.
+    above = enclosing_factors(fit.spec, factor.group)
+    base = f"its {above[-1]}'s" if above else "the fixed"
+    for term in factor.names:
+        what = "intercept" if term == "(Intercept)" else f"slope of {term}"
+        kwargs = {
+            "term": term,
+            "group_title": factor.group,
+            "x_title": f"deviation from {base} {what}"
+            if term in fit.fixef_names or above
+            else f"random {what}",
+            "title": f"Random {what} of {factor.group}" if several else f"Random {what}",
+            "note": note,
+        }
+        spec = cache.keyed_chart_spec(
+            ("ranef", *_key(sel, fit), factor.group, term),
+            "ranef",
+            lambda kwargs=kwargs: ((subset,), kwargs),
+        )
+        render.chart(spec, f"Random {what} of each group with its interval")
+    table = intervals.rename(columns={"group": factor.group})
+    render.table(
+        table,
+        f"random_effects_by_group{suffix}",
+        show_index=False,
+        height=300,
+        key=_key(sel, fit),
+    )
+    render.meaning(explain.ranef(fit, factor.group))
+    st.markdown("Each group's own coefficients (fixed + random effect), lme4's `coef()`:")
+    coef = summary.coef_table(fit, factor.group)
+    render.table(coef, f"coefficients_by_group{suffix}", height=300, key=_key(sel, fit))
+
+
+def _null_means(sel: Selection, fit: LmmFit) -> None:
+    st.subheader("Observed means and the null model")
+    try:
+        if sel.big is not None:
+            groups = big.group_summary(sel.big, fit.spec.outcome, sel.roles.group)
+        else:
+            groups = cache.group_summary(sel.source, fit.spec.outcome, sel.roles.group, sel.frame)
+    except ExplorerError as exc:
+        show_error(exc)
+        return
+    levels = list(fit.ranef[0].levels)
+    means = pd.Series(groups.mean, index=list(groups.levels)).reindex(levels)
+    table = summary.null_model_means(fit, means.to_numpy())
+    render.table(table, "null_model_means", key=_key(sel, fit))
+    render.meaning(
+        "The fixed intercept is the grand mean; each group's random intercept is its "
+        "deviation from it. Their sum (last column) comes close to the observed mean but is "
+        "pulled towards the grand mean, most for small or noisy groups (partial pooling)."
+    )

@@ -1,0 +1,193 @@
+"""The Pooling page: complete, no and partial pooling of the current model, side by side."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from lib.charts import pooling as pooling_charts
+from lib.classroom.pooling import Pooling, pooling_table
+from lib.errors import ExplorerError
+from lib.model.spec import INTERCEPT
+from ui import big, cache, classroom_cache, presentation, render
+from ui.explain import num, pct
+from ui.render import md
+from ui.sidebar import Selection, show_error
+
+MAX_PANELS = 6  # group panels in the lines chart
+MAX_ROWS = 40  # groups in the one-row-per-group shrinkage plot
+MAX_PLANE = 60  # arrows in the 2-D shrinkage plot
+
+
+def draw(sel: Selection) -> None:
+    presentation.heading("Pooling", sel)
+    big.note(sel, "This page fits its models to {sample}; the Model page fits all rows.")
+    if sel.spec is None:
+        show_error(sel.spec_error or "Choose the model's terms in the sidebar.")
+        st.stop()
+    try:
+        with st.spinner("Fitting the model…", show_time=True):
+            fit = cache.fit(sel.source, sel.spec, sel.frame)
+            result = classroom_cache.pooling(sel.source, sel.spec, sel.frame)
+    except ExplorerError as exc:
+        show_error(exc)
+        st.stop()
+    if not presentation.is_on():  # presenting: the heading already shows the formula
+        st.code(fit.formula, language="r", wrap_lines=True)
+    g = md(result.group)
+    st.caption(
+        f"**Complete pooling**: one line for all. **No pooling**: each {g} on its own data. "
+        f"**Partial pooling** (the mixed model): each {g}'s own estimate pulled towards the "
+        f"overall line, the more the less data the {g} has."
+    )
+    tabs = st.tabs(["Lines", "Shrinkage plot", "Table"])
+    with tabs[0]:
+        _lines(sel, result)
+    with tabs[1]:
+        _shrinkage(result)
+    with tabs[2]:
+        _table(result)
+
+
+def _lines(sel: Selection, result: Pooling) -> None:
+    x = sel.roles.predictor
+    if x is None:
+        st.info("Choose a numeric predictor in the sidebar to draw lines.")
+        return
+    shown = pooling_charts.pick_for_pooling(result.levels, result.sizes, MAX_PANELS)
+    columns = (sel.roles.outcome, x, sel.roles.group)
+    points, sampled = cache.sample(sel.source, columns, sel.roles.group, 3000, sel.frame)
+    points = points[points[sel.roles.group].astype(str).isin(set(shown))]
+    points = pd.DataFrame(
+        {
+            "group": points[sel.roles.group].astype(str),
+            "x": points[x],
+            "y": points[sel.roles.outcome],
+        }
+    )
+    values = sel.frame[x].to_numpy(dtype=float, na_value=np.nan)
+    x_range = (float(np.nanmin(values)), float(np.nanmax(values)))
+    lines = pooling_charts.strategy_lines(result, x, x_range, shown)
+    notes = []
+    if len(shown) < result.nlevels:
+        notes.append(f"the {len(shown)} smallest and largest of {result.nlevels:,} groups")
+    if sampled:
+        notes.append("a random sample of the rows")
+    if any(c not in (INTERCEPT, x) for c in result.names):
+        notes.append("other fixed effects at 0")
+    spec = classroom_cache.chart_spec(
+        "pooling_lines",
+        points,
+        lines,
+        x,
+        sel.roles.outcome,
+        group_title=result.group,
+        title="Each group's line under the three strategies",
+        note="; ".join(notes) or None,
+    )
+    render.chart(spec, "One panel per group with its complete, no and partial pooling lines")
+    render.meaning(_lines_meaning(result))
+
+
+def _lines_meaning(result: Pooling) -> str:
+    k = int(np.argmin(result.sizes))
+    level = md(result.levels[k])
+    name = result.random[0]
+    j = result.column(name)
+    what = "intercept" if name == INTERCEPT else f"slope of {md(name)}"
+    return (
+        f"The blue line (partial pooling) lies between the group's own line (vermillion) and "
+        f"the overall line (black). The smallest group, {level} (n = {int(result.sizes[k])}), "
+        f"has its own {what} {num(result.no_pooling[k, j])}; the mixed model gives "
+        f"{num(result.partial[k, j])}."
+    )
+
+
+def _shrinkage(result: Pooling) -> None:
+    slopes = [r for r in result.random if r != INTERCEPT]
+    if INTERCEPT in result.random and slopes:
+        slope = slopes[0]
+        levels = None
+        if result.nlevels > MAX_PLANE:
+            levels = pooling_charts.pick_for_pooling(result.levels, result.sizes, MAX_PLANE)
+        spec = classroom_cache.chart_spec(
+            "shrinkage_plane",
+            result,
+            slope,
+            levels=levels,
+            title="Own estimates pulled towards the centre",
+            note="circle: own regression (no pooling) · arrow head: mixed model · +: fixed effects",
+        )
+        render.chart(spec, "Intercept-slope plane with shrinkage arrows and contour ellipses")
+        render.meaning(
+            "Each arrow starts at the group's own regression (no pooling) and ends at its "
+            "mixed-model estimate; the cross is the fixed effects. The ellipses hold 50% and "
+            "95% of groups if the fitted random-effects distribution is right. Arrows point "
+            "inwards: groups are pulled towards the centre, small ones (small circles) more, "
+            "and along the ellipse's tilt when intercepts and slopes are correlated."
+        )
+        return
+    for name in result.random:
+        shown = pooling_charts.pick_for_pooling(result.levels, result.sizes, MAX_ROWS)
+        subset = result if len(shown) == result.nlevels else _subset(result, shown)
+        what = "intercept" if name == INTERCEPT else f"slope of {name}"
+        spec = classroom_cache.chart_spec(
+            "shrinkage_rows",
+            subset,
+            name,
+            group_title=result.group,
+            title=f"Each group's {what}",
+            note="circle: own estimate (no pooling) · triangle: mixed model · dashes: fixed effect",
+        )
+        render.chart(spec, f"One row per group: shrinkage of the {what}")
+    render.meaning(_weights_meaning(result))
+
+
+def _subset(result: Pooling, levels: list[str]) -> Pooling:
+    from dataclasses import replace
+
+    keep = [result.levels.index(v) for v in levels]
+    return replace(
+        result,
+        levels=tuple(levels),
+        sizes=result.sizes[keep],
+        no_pooling=result.no_pooling[keep],
+        partial=result.partial[keep],
+        weights=result.weights[keep],
+    )
+
+
+def _weights_meaning(result: Pooling) -> str:
+    w = result.weights[:, 0]
+    ok = np.isfinite(w)
+    if not ok.any():
+        return "No group's own estimate could be computed."
+    lo = int(np.nanargmin(w))
+    hi = int(np.nanargmax(w))
+    name = result.random[0]
+    what = "baseline" if name == INTERCEPT else f"slope of {md(name)}"
+    return (
+        f"The shrinkage weight is the share of a group's own deviation in {what} that the "
+        f"mixed model keeps: {md(result.levels[lo])} (n = {int(result.sizes[lo])}) keeps "
+        f"{pct(w[lo])}, {md(result.levels[hi])} (n = {int(result.sizes[hi])}) keeps "
+        f"{pct(w[hi])}. Fewer rows or a smaller between-group variance mean a smaller weight "
+        "and a stronger pull towards the fixed effect."
+    )
+
+
+def _table(result: Pooling) -> None:
+    table = pooling_table(result)
+    decimals = {"weight": 3, "n": 0}
+    render.table(table, "pooling", decimals=decimals, height=420)
+    if len(result.random) == 1 and result.random[0] == INTERCEPT:
+        tau2 = float(result.covariance[0, 0])
+        st.markdown(
+            f"Weight = τ² / (τ² + σ²/n) with τ² = {num(tau2)} (between-group variance of the "
+            f"intercepts) and σ² = {num(result.sigma2)} (residual variance)."
+        )
+    else:
+        st.markdown(
+            "Weight of each effect = τ²ₖ / (τ²ₖ + σ² [(Z′Z)⁻¹]ₖₖ), the reliability of the "
+            "group's own estimate; with a single random intercept it is τ² / (τ² + σ²/n)."
+        )
