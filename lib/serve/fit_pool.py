@@ -1,0 +1,553 @@
+"""Model fits in a bounded pool of worker processes, each job with a time limit.
+
+Why not ``concurrent.futures.ProcessPoolExecutor``: it cannot stop one running
+job. Here each worker is a ``multiprocessing.Process`` with its own pipe; a job
+that runs past its time limit, or that every caller cancelled, has its worker
+killed (SIGKILL) and replaced, and the pool goes on. One manager thread owns the
+workers; callers (many Streamlit session threads) only queue jobs and wait.
+
+- **Start method.** ``forkserver`` by default: forking a threaded server is unsafe,
+  and the fork server imports ``lib.lmm`` (numpy, scipy, pandas) once, so a new or
+  replacement worker starts in milliseconds instead of paying the imports.
+- **Limits.** Per job: a time limit (default 60 s) counted from when a worker
+  takes it. Per worker: an address-space limit (``RLIMIT_AS``, default 4 GiB),
+  so a runaway allocation fails as MemoryError in that worker, and one BLAS thread.
+- **Single flight.** Jobs submitted with the same ``key`` while one is queued or
+  running share it: it runs once and every caller gets its result. A caller's
+  ``cancel()`` withdraws only that caller; the job is stopped when no caller is left.
+- **Errors.** ``FitTimeout``, ``FitOutOfMemory``, ``FitCrashed``, ``FitCancelled``,
+  ``PoolClosed`` (all ``lib.errors.FitError``, messages ready to show). A job's own
+  exception is re-raised in the caller as it was raised in the worker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import multiprocessing
+import os
+import pickle
+import signal
+import threading
+import time
+import weakref
+from collections import deque
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+
+from lib.errors import FitError
+from lib.serve.fit_worker import job_name, worker_main
+
+GIB = 1024**3
+DEFAULT_PRELOAD = ("lib.lmm",)
+_MAX_START_FAILURES = 3
+
+
+class FitPoolError(FitError):
+    """A job in the pool did not produce a result."""
+
+
+class FitTimeout(FitPoolError):
+    """The job ran past its time limit and its worker was stopped."""
+
+
+class FitOutOfMemory(FitPoolError):
+    """The job needed more memory than a worker may use."""
+
+
+class FitCrashed(FitPoolError):
+    """The worker process died during the job (killed by the system, or a crash)."""
+
+
+class FitCancelled(FitPoolError):
+    """This caller cancelled the job."""
+
+
+class PoolClosed(FitPoolError):
+    """The pool was shut down (or its workers cannot start)."""
+
+
+class RemoteJobError(RuntimeError):
+    """The job raised an exception that could not be brought back; holds its traceback."""
+
+
+@dataclass(eq=False)
+class _Job:
+    name: str
+    payload: bytes
+    key: Hashable | None
+    time_limit: float
+    attached: int = 1
+    done: threading.Event = field(default_factory=threading.Event)
+    outcome: tuple[bool, object] | None = None  # (ok, value or exception)
+    worker: _Worker | None = None
+    started: float | None = None
+    cancel_requested: bool = False
+
+
+@dataclass(eq=False)
+class _Worker:
+    process: multiprocessing.process.BaseProcess
+    conn: Connection
+    launched: float
+    state: str = "starting"  # starting | idle | busy
+    job: _Job | None = None
+
+
+@dataclass(frozen=True)
+class PoolStats:
+    workers: int
+    idle: int
+    busy: int
+    queued: int
+    started: int  # worker processes started so far, replacements included
+    startup_seconds: tuple[float, ...]  # launch -> ready of each worker, in start order
+
+
+class FitHandle:
+    """One caller's view of a submitted job (several callers may share the job)."""
+
+    def __init__(self, pool: FitPool, job: _Job) -> None:
+        self._pool = pool
+        self._job = job
+        self._cancelled = False
+
+    @property
+    def key(self) -> Hashable | None:
+        return self._job.key
+
+    @property
+    def state(self) -> str:
+        """``queued``, ``running``, ``done`` or ``cancelled`` (this caller cancelled)."""
+        if self._cancelled:
+            return "cancelled"
+        if self._job.done.is_set():
+            return "done"
+        return "running" if self._job.started is not None else "queued"
+
+    def done(self) -> bool:
+        return self._cancelled or self._job.done.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait up to ``timeout`` seconds; True when a result (or error) is ready."""
+        return self._cancelled or self._job.done.wait(timeout)
+
+    def result(self, timeout: float | None = None) -> object:
+        """The job's return value; raises its error, or ``TimeoutError`` if ``timeout``
+        seconds pass first (the job goes on: that is not a ``FitTimeout``)."""
+        if self._cancelled:
+            raise FitCancelled("The fit was cancelled.")
+        if not self._job.done.wait(timeout):
+            raise TimeoutError(f"No result within {timeout} s; the job is still {self.state}.")
+        ok, value = self._job.outcome  # type: ignore[misc]
+        if ok:
+            return value
+        error = copy.copy(value)  # one exception object per caller thread
+        error.__cause__ = value.__cause__
+        raise error
+
+    def cancel(self) -> bool:
+        """Withdraw this caller; stop the job if no other caller waits for it.
+
+        Returns False if the job had already finished (nothing to cancel).
+        """
+        return self._pool._cancel(self)
+
+
+class FitPool:
+    """A fixed number of worker processes running named jobs with limits.
+
+    Parameters
+    ----------
+    workers : int, optional
+        Worker processes (default: the number of cores).
+    time_limit : float
+        Default seconds a job may run once a worker has taken it.
+    memory_limit : int or None
+        Address-space limit of each worker in bytes (None: no limit).
+    start_method : str
+        ``"forkserver"`` (default) or ``"spawn"``. With forkserver, ``preload`` is
+        imported once by the fork server; this sets the process-wide fork-server
+        preload list, which only takes effect if no fork server is running yet.
+    preload : tuple of str
+        Modules each worker imports before it reports ready.
+    blas_threads : int or None
+        BLAS threads per worker (None: leave as is).
+    """
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        *,
+        time_limit: float = 60.0,
+        memory_limit: int | None = 4 * GIB,
+        start_method: str = "forkserver",
+        preload: tuple[str, ...] = DEFAULT_PRELOAD,
+        blas_threads: int | None = 1,
+    ) -> None:
+        size = workers if workers is not None else (os.cpu_count() or 1)
+        if size < 1:
+            raise ValueError(f"workers must be at least 1, got {size}.")
+        if time_limit <= 0:
+            raise ValueError(f"time_limit must be positive, got {time_limit}.")
+        if start_method not in ("forkserver", "spawn"):
+            raise ValueError(f"start_method must be 'forkserver' or 'spawn', got {start_method!r}.")
+        self.time_limit = float(time_limit)
+        self.memory_limit = memory_limit
+        self._ctx = multiprocessing.get_context(start_method)
+        if start_method == "forkserver":
+            self._ctx.set_forkserver_preload(["lib.serve.fit_worker", *preload])
+        self._worker_args = (memory_limit, blas_threads, tuple(preload))
+        self._lock = threading.Lock()
+        self._ready = threading.Condition(self._lock)
+        self._queue: deque[_Job] = deque()
+        self._by_key: dict[Hashable, _Job] = {}
+        self._closed = False
+        self._broken: str | None = None
+        self._start_failures = 0
+        self._started = 0
+        self._startup: list[float] = []
+        self._wake_read, self._wake_write = os.pipe()
+        os.set_blocking(self._wake_read, False)
+        os.set_blocking(self._wake_write, False)
+        # Closed only when the pool is collected: a late cancel() after close() must never
+        # write to a descriptor number the process has reused.
+        weakref.finalize(self, _close_fds, self._wake_read, self._wake_write)
+        self._workers = [self._launch() for _ in range(size)]
+        self._thread = threading.Thread(target=self._run, name="fit-pool", daemon=True)
+        self._thread.start()
+
+    # ----- callers' side --------------------------------------------------------------
+
+    def submit(
+        self,
+        job: str | Callable[..., object],
+        *args: object,
+        key: Hashable | None = None,
+        time_limit: float | None = None,
+    ) -> FitHandle:
+        """Queue ``job(*args)``; with a ``key``, join the queued or running job of that key.
+
+        ``job`` is a module-level function or its name ``"module:function"``;
+        ``args`` must pickle (a DataFrame and a ModelSpec do).
+        """
+        name = job_name(job)
+        limit = self.time_limit if time_limit is None else float(time_limit)
+        handle = self._join(key)
+        if handle is not None:
+            return handle
+        payload = pickle.dumps((name, args), protocol=pickle.HIGHEST_PROTOCOL)
+        with self._lock:
+            handle = self._join_locked(key)
+            if handle is not None:
+                return handle
+            new = _Job(name=name, payload=payload, key=key, time_limit=limit)
+            self._queue.append(new)
+            if key is not None:
+                self._by_key[key] = new
+        self._wake()
+        return FitHandle(self, new)
+
+    def wait_ready(self, timeout: float | None = None) -> None:
+        """Block until every worker has started (imports done); ``TimeoutError`` if not."""
+        with self._ready:
+            if not self._ready.wait_for(self._all_started, timeout):
+                raise TimeoutError(f"The pool's workers did not start within {timeout} s.")
+            if self._broken:
+                raise PoolClosed(self._broken)
+
+    def stats(self) -> PoolStats:
+        with self._lock:
+            states = [w.state for w in self._workers]
+            return PoolStats(
+                workers=len(states),
+                idle=states.count("idle"),
+                busy=states.count("busy"),
+                queued=len(self._queue),
+                started=self._started,
+                startup_seconds=tuple(self._startup),
+            )
+
+    def close(self) -> None:
+        """Stop every worker; queued and running jobs end with ``PoolClosed``."""
+        with self._lock:
+            self._closed = True
+        self._wake()
+        self._thread.join(timeout=10)
+
+    def __enter__(self) -> FitPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _join(self, key: Hashable | None) -> FitHandle | None:
+        with self._lock:
+            return self._join_locked(key)
+
+    def _join_locked(self, key: Hashable | None) -> FitHandle | None:
+        if self._closed or self._broken:
+            raise PoolClosed(self._broken or "The fit pool has been shut down; reload the page.")
+        job = self._by_key.get(key) if key is not None else None
+        if job is None:
+            return None
+        job.attached += 1
+        return FitHandle(self, job)
+
+    def _cancel(self, handle: FitHandle) -> bool:
+        job = handle._job
+        with self._lock:
+            if handle._cancelled or job.done.is_set():
+                return False
+            handle._cancelled = True
+            job.attached -= 1
+            if job.attached > 0:
+                return True
+            if self._by_key.get(job.key) is job:
+                del self._by_key[job.key]  # a new submit of this key starts afresh
+            if job.worker is None:
+                self._queue.remove(job)
+                self._finish(job, False, FitCancelled("The fit was cancelled."))
+                return True
+            job.cancel_requested = True
+        self._wake()
+        return True
+
+    def _wake(self) -> None:
+        with contextlib.suppress(BlockingIOError):  # a full pipe wakes the manager anyway
+            os.write(self._wake_write, b"x")
+
+    def _all_started(self) -> bool:
+        return bool(self._broken) or all(w.state != "starting" for w in self._workers)
+
+    # ----- the manager thread ---------------------------------------------------------
+
+    def _launch(self) -> _Worker:
+        parent, child = self._ctx.Pipe(duplex=True)
+        process = self._ctx.Process(
+            target=worker_main, args=(child, *self._worker_args), daemon=True, name="fit-worker"
+        )
+        launched = time.perf_counter()
+        process.start()
+        child.close()  # the worker holds its end; EOF then means the worker is gone
+        with self._lock:
+            self._started += 1
+        return _Worker(process=process, conn=parent, launched=launched)
+
+    def _finish(self, job: _Job, ok: bool, value: object) -> None:
+        """Record a job's outcome (call with the lock held)."""
+        if job.done.is_set():
+            return
+        job.outcome = (ok, value)
+        job.worker = None
+        if job.key is not None and self._by_key.get(job.key) is job:
+            del self._by_key[job.key]
+        job.done.set()
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                if self._closed:
+                    break
+                sends = self._assign()
+            for worker, job in sends:
+                try:
+                    worker.conn.send_bytes(job.payload)
+                except OSError:
+                    pass  # the worker died: its sentinel is ready and _on_exit handles it
+            self._wait_and_handle()
+        self._shut_down()
+
+    def _assign(self) -> list[tuple[_Worker, _Job]]:
+        sends = []
+        for worker in self._workers:
+            if worker.state != "idle" or not self._queue:
+                continue
+            job = self._queue.popleft()
+            worker.state, worker.job = "busy", job
+            job.worker, job.started = worker, time.monotonic()
+            sends.append((worker, job))
+        return sends
+
+    def _wait_and_handle(self) -> None:
+        with self._lock:
+            workers = list(self._workers)
+            deadlines = [w.job.started + w.job.time_limit for w in workers if w.job]
+        timeout = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
+        watched: list[object] = [self._wake_read]
+        for worker in workers:
+            watched += [worker.conn, worker.process.sentinel]
+        ready = set(wait(watched, timeout))
+        with contextlib.suppress(BlockingIOError):
+            while os.read(self._wake_read, 4096):
+                pass
+        for worker in workers:
+            if worker.conn in ready:
+                self._receive(worker)
+            if worker.process.sentinel in ready:
+                self._on_exit(worker)
+        self._enforce_limits()
+
+    def _receive(self, worker: _Worker) -> bool:
+        """Handle one message from ``worker``; False at the end of its pipe."""
+        try:
+            message = pickle.loads(worker.conn.recv_bytes())
+        except (EOFError, OSError):
+            return False  # the worker is gone; its sentinel reports it
+        except Exception as exc:  # noqa: BLE001 - a result class the parent cannot load
+            message = ("raise", None, f"The result could not be read: {exc!r}")
+        kind = message[0]
+        with self._lock:
+            job = worker.job
+            if kind == "ready":
+                worker.state = "idle"
+                self._startup.append(time.perf_counter() - worker.launched)
+                self._start_failures = 0
+                self._ready.notify_all()
+            elif kind == "init_failed":
+                self._broken = "The fit workers cannot start:\n" + message[1]
+                self._fail_everything(PoolClosed(self._broken))
+                self._ready.notify_all()
+            elif kind == "oom":
+                self._finish(job, False, FitOutOfMemory(_memory_message(self.memory_limit)))
+                worker.job = None
+            elif job is not None:
+                worker.state, worker.job = "idle", None
+                self._finish(job, *_outcome(message))
+        return True
+
+    def _on_exit(self, worker: _Worker) -> None:
+        """A worker process ended: fail its job, start a replacement."""
+        with contextlib.suppress(OSError):  # a last message (an "oom" report) may be waiting
+            while worker.conn.poll() and self._receive(worker):
+                pass
+        worker.process.join(timeout=1)
+        code = worker.process.exitcode
+        with self._lock:
+            if worker.state == "starting":
+                self._start_failures += 1
+                if self._start_failures >= _MAX_START_FAILURES and not self._broken:
+                    self._broken = f"The fit workers exit while starting (exit code {code})."
+                    self._fail_everything(PoolClosed(self._broken))
+                    self._ready.notify_all()
+            if worker.job is not None:
+                self._finish(worker.job, False, FitCrashed(_crash_message(code)))
+        self._replace(worker)
+
+    def _enforce_limits(self) -> None:
+        """Stop jobs past their time limit or cancelled by every caller.
+
+        The worker is killed before the job's error is recorded, so a caller who sees
+        ``FitTimeout`` or ``FitCancelled`` knows the work has stopped.
+        """
+        now = time.monotonic()
+        stop: list[tuple[_Worker, _Job, FitPoolError]] = []
+        with self._lock:
+            for worker in self._workers:
+                job = worker.job
+                if job is None:
+                    continue
+                if job.cancel_requested:
+                    error: FitPoolError = FitCancelled("The fit was cancelled.")
+                elif now >= job.started + job.time_limit:
+                    error = FitTimeout(_timeout_message(job.time_limit))
+                else:
+                    continue
+                worker.job = None
+                stop.append((worker, job, error))
+        for worker, job, error in stop:
+            self._stop(worker)
+            with self._lock:
+                self._finish(job, False, error)
+            self._replace(worker)
+
+    def _stop(self, worker: _Worker) -> None:
+        with contextlib.suppress(OSError):
+            worker.process.kill()
+        worker.process.join(timeout=5)
+        worker.conn.close()
+
+    def _replace(self, worker: _Worker) -> None:
+        """Stop ``worker`` (if still running) and put a new one in its place."""
+        self._stop(worker)
+        with self._lock:
+            if self._closed or self._broken or worker not in self._workers:
+                if worker in self._workers:
+                    self._workers.remove(worker)
+                return
+        new = self._launch()
+        with self._lock:
+            self._workers[self._workers.index(worker)] = new
+
+    def _fail_everything(self, error: FitPoolError) -> None:
+        """Fail queued and running jobs (lock held)."""
+        while self._queue:
+            self._finish(self._queue.popleft(), False, error)
+        for worker in self._workers:
+            if worker.job is not None:
+                self._finish(worker.job, False, error)
+
+    def _shut_down(self) -> None:
+        with self._lock:
+            self._fail_everything(PoolClosed("The fit pool has been shut down; reload the page."))
+            workers, self._workers = self._workers, []
+        for worker in workers:
+            worker.conn.close()  # an idle worker reads EOF and returns
+            if worker.state != "idle":
+                worker.process.kill()
+        for worker in workers:
+            worker.process.join(timeout=1)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join(timeout=5)
+
+
+def _outcome(message: tuple[object, ...]) -> tuple[bool, object]:
+    """(ok, value) from a worker's "ok" or "raise" message."""
+    if message[0] == "ok":
+        return True, message[1]
+    _, pickled, text = message
+    try:
+        exc = pickle.loads(pickled) if pickled is not None else None
+    except Exception:  # noqa: BLE001 - unpicklable exception: keep its text
+        exc = None
+    if isinstance(exc, Exception):
+        exc.__cause__ = RemoteJobError(f"Raised in a fit worker:\n{text}")
+        return False, exc
+    return False, RemoteJobError(f"The job failed in a fit worker:\n{text}")
+
+
+def _close_fds(*fds: int) -> None:
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+def _timeout_message(limit: float) -> str:
+    return (
+        f"The fit took longer than {limit:g} s and was stopped. Try a simpler model "
+        "(fewer random slopes or grouping levels) or fewer rows."
+    )
+
+
+def _memory_message(limit: int | None) -> str:
+    cap = f" (each fit may use at most {limit / GIB:g} GiB here)" if limit else ""
+    return (
+        f"The fit ran out of memory{cap} and was stopped. Try a simpler model "
+        "(fewer random slopes or grouping levels) or fewer rows."
+    )
+
+
+def _crash_message(code: int | None) -> str:
+    if code is not None and code < 0:
+        try:
+            how = f"was killed by signal {signal.Signals(-code).name}"
+        except ValueError:
+            how = f"was killed by signal {-code}"
+    else:
+        how = f"exited with code {code}"
+    return (
+        f"The fit ran out of memory or crashed (its worker process {how}) and was stopped. "
+        "Try a simpler model or fewer rows; if it happens again, tell whoever runs the server."
+    )
