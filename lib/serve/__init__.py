@@ -5,6 +5,7 @@
 - ``lib.serve.fit_pool``     fits run in worker processes with a time limit, a memory
                              limit, cancellation and single flight per key
 - ``lib.serve.fit_worker``   the worker process's side of the pool
+- ``lib.serve.settings``     the environment variables that configure both
 
 Pure library code (no Streamlit); ``docs/sharing.md`` describes the design and how
 the app wires it in.
