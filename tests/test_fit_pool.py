@@ -29,11 +29,12 @@ from lib.table.catalogue import load_bundled
 from tests import pool_jobs
 
 MEMORY_LIMIT = GIB  # a worker with numpy, scipy and pandas loaded maps ~0.5 GiB
+LINGER = 0.5  # seconds a finished job stays joinable by its key
 
 
 @pytest.fixture(scope="module")
 def pool():
-    with FitPool(2, time_limit=20, memory_limit=MEMORY_LIMIT) as fit_pool:
+    with FitPool(2, time_limit=20, memory_limit=MEMORY_LIMIT, linger=LINGER) as fit_pool:
         fit_pool.wait_ready(timeout=60)
         yield fit_pool
 
@@ -180,9 +181,23 @@ def test_the_same_key_from_ten_threads_runs_once(pool, tmp_path):
         thread.join(timeout=30)
     assert results == [42] * 10
     assert len(tally.read_text().splitlines()) == 1
-    # Once done, the key is free: a later submit runs the job again.
+    # Just after, the same key joins the finished job (a caller back from a rerun)...
+    assert pool.submit(pool_jobs.count_and_sleep, 0, str(tally), 1, key="same").result(10) == 42
+    assert len(tally.read_text().splitlines()) == 1
+    # ... and once it has lingered long enough, the key runs the job again.
+    time.sleep(LINGER + 0.1)
     assert pool.submit(pool_jobs.count_and_sleep, 0, str(tally), 1, key="same").result(10) == 2
     assert len(tally.read_text().splitlines()) == 2
+
+
+def test_a_cancelled_job_does_not_linger(pool, tmp_path):
+    tally = tmp_path / "tally"
+    note = tmp_path / "pid"
+    first = pool.submit(pool_jobs.sleep_and_note, 30, str(note), key="cancel-then-again")
+    _wait_for_file(note)
+    first.cancel()
+    again = pool.submit(pool_jobs.count_and_sleep, 0, str(tally), 5, key="cancel-then-again")
+    assert again.result(timeout=10) == 10
 
 
 def test_one_caller_cancelling_a_shared_job_leaves_it_to_the_other(pool, tmp_path):

@@ -100,6 +100,25 @@ def test_round_trip_of_a_bundled_table_with_its_roles(store):
     assert store.open(receipt.token).meta.roles == multilevel.roles
 
 
+def test_meta_answers_without_reading_the_table(store, clock, monkeypatch):
+    receipt = store.share(numbered_frame(1), name="t.csv")
+    digest = store.open(receipt.token).meta.digest
+
+    def no_read(*args, **kwargs):
+        raise AssertionError("the table file was read")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(pathlib.Path, "read_bytes", no_read)
+        meta = store.meta(receipt.token)
+        assert (meta.name, meta.n_rows, meta.digest) == ("t.csv", 200, digest)
+        clock.now += 7 * DAY
+        with pytest.raises(ShareExpired):
+            store.meta(receipt.token)
+        with pytest.raises(ShareUnavailable) as error:
+            store.meta("../x")
+    assert str(error.value) == UNAVAILABLE_MESSAGE
+
+
 def test_a_non_default_index_is_kept(store):
     frame = mixed_frame().iloc[[3, 1]]
     opened = store.open(store.share(frame, name="rows").token)

@@ -15,6 +15,9 @@ workers; callers (many Streamlit session threads) only queue jobs and wait.
 - **Single flight.** Jobs submitted with the same ``key`` while one is queued or
   running share it: it runs once and every caller gets its result. A caller's
   ``cancel()`` withdraws only that caller; the job is stopped when no caller is left.
+  A finished job's outcome stays joinable by its key for ``linger`` seconds, so a
+  caller that stopped waiting (a Streamlit rerun) and asks again gets it without a
+  second run; the app's result cache (``st.cache_data``) keeps it after that.
 - **Errors.** ``FitTimeout``, ``FitOutOfMemory``, ``FitCrashed``, ``FitCancelled``,
   ``PoolClosed`` (all ``lib.errors.FitError``, messages ready to show). A job's own
   exception is re-raised in the caller as it was raised in the worker.
@@ -81,6 +84,7 @@ class _Job:
     attached: int = 1
     done: threading.Event = field(default_factory=threading.Event)
     outcome: tuple[bool, object] | None = None  # (ok, value or exception)
+    finished: float | None = None  # time.monotonic() when the outcome was recorded
     worker: _Worker | None = None
     started: float | None = None
     cancel_requested: bool = False
@@ -174,6 +178,9 @@ class FitPool:
         Modules each worker imports before it reports ready.
     blas_threads : int or None
         BLAS threads per worker (None: leave as is).
+    linger : float
+        Seconds a finished job's outcome (result or error, not a cancellation) can
+        still be joined by submitting its key again.
     """
 
     def __init__(
@@ -185,6 +192,7 @@ class FitPool:
         start_method: str = "forkserver",
         preload: tuple[str, ...] = DEFAULT_PRELOAD,
         blas_threads: int | None = 1,
+        linger: float = 30.0,
     ) -> None:
         size = workers if workers is not None else (os.cpu_count() or 1)
         if size < 1:
@@ -195,6 +203,7 @@ class FitPool:
             raise ValueError(f"start_method must be 'forkserver' or 'spawn', got {start_method!r}.")
         self.time_limit = float(time_limit)
         self.memory_limit = memory_limit
+        self.linger = float(linger)
         self._ctx = multiprocessing.get_context(start_method)
         if start_method == "forkserver":
             self._ctx.set_forkserver_preload(["lib.serve.fit_worker", *preload])
@@ -203,6 +212,7 @@ class FitPool:
         self._ready = threading.Condition(self._lock)
         self._queue: deque[_Job] = deque()
         self._by_key: dict[Hashable, _Job] = {}
+        self._lingering: deque[_Job] = deque()  # finished keyed jobs, oldest first
         self._closed = False
         self._broken: str | None = None
         self._start_failures = 0
@@ -289,6 +299,11 @@ class FitPool:
     def _join_locked(self, key: Hashable | None) -> FitHandle | None:
         if self._closed or self._broken:
             raise PoolClosed(self._broken or "The fit pool has been shut down; reload the page.")
+        now = time.monotonic()
+        while self._lingering and now - self._lingering[0].finished > self.linger:
+            old = self._lingering.popleft()
+            if self._by_key.get(old.key) is old:
+                del self._by_key[old.key]
         job = self._by_key.get(key) if key is not None else None
         if job is None:
             return None
@@ -341,8 +356,12 @@ class FitPool:
             return
         job.outcome = (ok, value)
         job.worker = None
+        job.finished = time.monotonic()
         if job.key is not None and self._by_key.get(job.key) is job:
-            del self._by_key[job.key]
+            if self.linger > 0 and not isinstance(value, FitCancelled | PoolClosed):
+                self._lingering.append(job)
+            else:
+                del self._by_key[job.key]
         job.done.set()
 
     def _run(self) -> None:

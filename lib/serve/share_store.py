@@ -311,26 +311,25 @@ class ShareStore:
             # Ended by another process between the query and the read: say how.
             self._raise_if_ended(self._row(tid))
             raise ShareUnavailable(UNAVAILABLE_MESSAGE) from None
-        meta = json.loads(row["meta"])
-        if hashlib.sha256(payload).hexdigest() != meta["digest"]:
+        meta = _meta(row)
+        if hashlib.sha256(payload).hexdigest() != meta.digest:
             raise ShareUnavailable(
                 "The data behind this link is damaged on the server and cannot be opened. "
                 "Ask the person who shared it for a new link."
             )
         frame = pq.read_table(pa.BufferReader(payload)).to_pandas()
-        return SharedTable(
-            frame=frame,
-            meta=SharedMeta(
-                name=meta["name"],
-                roles=_roles_from_json(meta["roles"]),
-                created_at=row["created"],
-                expires_at=row["expires"],
-                size_bytes=row["size"],
-                n_rows=meta["n_rows"],
-                n_columns=meta["n_columns"],
-                digest=meta["digest"],
-            ),
-        )
+        return SharedTable(frame=frame, meta=meta)
+
+    def meta(self, token: str) -> SharedMeta:
+        """The link's metadata without reading the table: one indexed query.
+
+        Call it on every page run to learn whether a link still works (withdrawn or
+        expired since it was opened), and cache the frame by ``SharedMeta.digest``.
+        Raises as ``open`` does.
+        """
+        row = self._row(token_id(token))
+        self._raise_if_ended(row)
+        return _meta(row)
 
     def withdraw(self, token: str, owner_secret: str) -> None:
         """Stop sharing: the link says "withdrawn" from now on and the data is deleted.
@@ -475,6 +474,20 @@ class ShareStore:
             with contextlib.suppress(FileNotFoundError):
                 if path.stat().st_mtime < cutoff:
                     path.unlink()
+
+
+def _meta(row: sqlite3.Row) -> SharedMeta:
+    meta = json.loads(row["meta"])
+    return SharedMeta(
+        name=meta["name"],
+        roles=_roles_from_json(meta["roles"]),
+        created_at=row["created"],
+        expires_at=row["expires"],
+        size_bytes=row["size"],
+        n_rows=meta["n_rows"],
+        n_columns=meta["n_columns"],
+        digest=meta["digest"],
+    )
 
 
 @contextlib.contextmanager
