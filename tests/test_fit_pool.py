@@ -7,8 +7,10 @@ check that the next job still runs. Jobs are in tests/pool_jobs.py.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
+import types
 
 import numpy as np
 import pytest
@@ -251,3 +253,21 @@ def test_close_fails_queued_jobs_and_refuses_new_ones(tmp_path):
     assert _gone(worker)
     with pytest.raises(PoolClosed):
         small.submit(pool_jobs.add, 1, 2)
+
+
+def test_workers_do_not_run_the_parents_main_script(tmp_path, monkeypatch):
+    # Streamlit runs a page as the module __main__ with the page's __file__; a worker
+    # that re-imported it would run the page. Here "the page" leaves a mark if run.
+    marker = tmp_path / "page-ran"
+    page = tmp_path / "page.py"
+    page.write_text(f"open({str(marker)!r}, 'w').write('ran')\n")
+    fake_main = types.ModuleType("__main__")
+    fake_main.__file__ = str(page)
+    monkeypatch.setitem(sys.modules, "__main__", fake_main)
+    for method in ("forkserver", "spawn"):
+        with FitPool(1, start_method=method, preload=()) as fresh:
+            assert fresh.submit(pool_jobs.add, 1, 2).result(timeout=60) == 3
+            with pytest.raises(FitCrashed):  # and a replacement worker, started later
+                fresh.submit(pool_jobs.exit_now, 1).result(timeout=60)
+            assert fresh.submit(pool_jobs.add, 2, 2).result(timeout=60) == 4
+    assert not marker.exists()

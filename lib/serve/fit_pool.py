@@ -18,6 +18,11 @@ workers; callers (many Streamlit session threads) only queue jobs and wait.
   A finished job's outcome stays joinable by its key for ``linger`` seconds, so a
   caller that stopped waiting (a Streamlit rerun) and asks again gets it without a
   second run; the app's result cache (``st.cache_data``) keeps it after that.
+- **Not the page script.** Streamlit runs each page as the module ``__main__`` (with
+  the page's ``__file__``), and multiprocessing's start-up re-imports the parent's
+  ``__main__`` in every child: each worker would run the page script.
+  ``_skip_main_in_workers`` drops that step for this pool's processes only (jobs are
+  importable by name, so a worker never needs the parent's ``__main__``).
 - **Errors.** ``FitTimeout``, ``FitOutOfMemory``, ``FitCrashed``, ``FitCancelled``,
   ``PoolClosed`` (all ``lib.errors.FitError``, messages ready to show). A job's own
   exception is re-raised in the caller as it was raised in the worker.
@@ -25,14 +30,17 @@ workers; callers (many Streamlit session threads) only queue jobs and wait.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import copy
 import multiprocessing
+import multiprocessing.spawn
 import os
 import pickle
 import signal
 import threading
 import time
+import traceback
 import weakref
 from collections import deque
 from collections.abc import Callable, Hashable
@@ -43,6 +51,7 @@ from lib.errors import FitError
 from lib.serve.fit_worker import job_name, worker_main
 
 GIB = 1024**3
+WORKER_NAME = "lib.serve.fit_pool-worker"  # how _skip_main_in_workers knows our processes
 DEFAULT_PRELOAD = ("lib.lmm",)
 _MAX_START_FAILURES = 3
 
@@ -204,6 +213,7 @@ class FitPool:
         self.time_limit = float(time_limit)
         self.memory_limit = memory_limit
         self.linger = float(linger)
+        _skip_main_in_workers()
         self._ctx = multiprocessing.get_context(start_method)
         if start_method == "forkserver":
             self._ctx.set_forkserver_preload(["lib.serve.fit_worker", *preload])
@@ -223,10 +233,14 @@ class FitPool:
         os.set_blocking(self._wake_write, False)
         # Closed only when the pool is collected: a late cancel() after close() must never
         # write to a descriptor number the process has reused.
-        weakref.finalize(self, _close_fds, self._wake_read, self._wake_write)
+        # Not at interpreter exit: the (daemon) manager thread may still be waiting on them.
+        weakref.finalize(self, _close_fds, self._wake_read, self._wake_write).atexit = False
         self._workers = [self._launch() for _ in range(size)]
         self._thread = threading.Thread(target=self._run, name="fit-pool", daemon=True)
         self._thread.start()
+        # Close before multiprocessing's own exit handler (atexit runs last-registered
+        # first) kills the workers: the manager would otherwise try to replace them.
+        atexit.register(_close_at_exit, weakref.ref(self))
 
     # ----- callers' side --------------------------------------------------------------
 
@@ -264,8 +278,8 @@ class FitPool:
         with self._ready:
             if not self._ready.wait_for(self._all_started, timeout):
                 raise TimeoutError(f"The pool's workers did not start within {timeout} s.")
-            if self._broken:
-                raise PoolClosed(self._broken)
+            if self._broken or self._closed:
+                raise PoolClosed(self._broken or "The fit pool has been shut down.")
 
     def stats(self) -> PoolStats:
         with self._lock:
@@ -341,7 +355,7 @@ class FitPool:
     def _launch(self) -> _Worker:
         parent, child = self._ctx.Pipe(duplex=True)
         process = self._ctx.Process(
-            target=worker_main, args=(child, *self._worker_args), daemon=True, name="fit-worker"
+            target=worker_main, args=(child, *self._worker_args), daemon=True, name=WORKER_NAME
         )
         launched = time.perf_counter()
         process.start()
@@ -365,6 +379,17 @@ class FitPool:
         job.done.set()
 
     def _run(self) -> None:
+        try:
+            self._serve()
+        except BaseException:
+            # A bug here must not leave callers waiting forever: fail every job.
+            with self._lock:
+                self._broken = "The fit pool stopped:\n" + traceback.format_exc()
+            raise
+        finally:
+            self._shut_down()
+
+    def _serve(self) -> None:
         while True:
             with self._lock:
                 if self._closed:
@@ -376,7 +401,6 @@ class FitPool:
                 except OSError:
                     pass  # the worker died: its sentinel is ready and _on_exit handles it
             self._wait_and_handle()
-        self._shut_down()
 
     def _assign(self) -> list[tuple[_Worker, _Job]]:
         sends = []
@@ -509,7 +533,10 @@ class FitPool:
 
     def _shut_down(self) -> None:
         with self._lock:
-            self._fail_everything(PoolClosed("The fit pool has been shut down; reload the page."))
+            self._closed = True
+            message = self._broken or "The fit pool has been shut down; reload the page."
+            self._fail_everything(PoolClosed(message))
+            self._ready.notify_all()
             workers, self._workers = self._workers, []
         for worker in workers:
             worker.conn.close()  # an idle worker reads EOF and returns
@@ -520,6 +547,34 @@ class FitPool:
             if worker.process.is_alive():
                 worker.process.kill()
                 worker.process.join(timeout=5)
+
+
+_GUARD_LOCK = threading.Lock()
+
+
+def _skip_main_in_workers() -> None:
+    """Make multiprocessing leave out the parent's ``__main__`` for this pool's workers.
+
+    ``spawn.get_preparation_data(name)`` (called by the forkserver and spawn start
+    methods with the process's name) tells the child to import the parent's main
+    module by path; under Streamlit that is the page script being run. The wrapper
+    removes those entries for processes named ``WORKER_NAME`` and changes nothing for
+    any other process. Installed once per interpreter.
+    """
+    with _GUARD_LOCK:
+        original = multiprocessing.spawn.get_preparation_data
+        if getattr(original, "skips_main_for", None) == WORKER_NAME:
+            return
+
+        def get_preparation_data(name: str) -> dict[str, object]:
+            data = original(name)
+            if name == WORKER_NAME:
+                data.pop("init_main_from_path", None)
+                data.pop("init_main_from_name", None)
+            return data
+
+        get_preparation_data.skips_main_for = WORKER_NAME  # type: ignore[attr-defined]
+        multiprocessing.spawn.get_preparation_data = get_preparation_data
 
 
 def _outcome(message: tuple[object, ...]) -> tuple[bool, object]:
@@ -535,6 +590,12 @@ def _outcome(message: tuple[object, ...]) -> tuple[bool, object]:
         exc.__cause__ = RemoteJobError(f"Raised in a fit worker:\n{text}")
         return False, exc
     return False, RemoteJobError(f"The job failed in a fit worker:\n{text}")
+
+
+def _close_at_exit(pool_ref: weakref.ref[FitPool]) -> None:
+    pool = pool_ref()
+    if pool is not None:
+        pool.close()
 
 
 def _close_fds(*fds: int) -> None:

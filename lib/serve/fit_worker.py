@@ -106,7 +106,7 @@ def worker_main(
     while True:
         try:
             data = conn.recv_bytes()
-        except EOFError:
+        except (EOFError, OSError):  # the parent closed the pipe, or exited
             return
         try:
             name, args = pickle.loads(data)
