@@ -6,8 +6,8 @@ records them. With ``forkserver`` the first worker also waits for the fork serve
 to start and import ``lib.lmm``; later ones (replacements) only fork. ``spawn`` is
 shown for comparison (every worker imports everything).
 
-Per fit: the tutorial's models on ``schools`` (183 rows, 3 schools), each timed
-``--repeats`` times in process (``fit_lmm``) and through the pool (``submit`` ->
+Per fit: a no-op job (the pipe and pickling floor), then the tutorial's models on
+``schools`` (183 rows, 3 schools), each timed ``--repeats`` times in process (``fit_lmm``) and through the pool (``submit`` ->
 ``result``: pickling the frame and spec, the pipe both ways, unpickling the
 result); medians after one warm-up each. Jobs are submitted without a key so
 none is shared.
@@ -20,6 +20,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import pickle
 import statistics
 import time
 
@@ -75,6 +76,8 @@ def main() -> None:
         pool.wait_ready(timeout=120)
         print(f"\nper fit, median of {args.repeats} (ms)")
         print(f"{'model':28s} {'in process':>10s} {'via pool':>10s} {'overhead':>10s}")
+        noop = _median_ms(lambda: pool.submit("operator:add", 1, 2).result(timeout=60), 200)
+        print(f"{'no-op job (median of 200)':28s} {'':10s} {noop:10.2f}")
         for name, spec in MODELS.items():
             local = _median_ms(lambda spec=spec: fit_lmm(frame, spec), args.repeats)
             remote = _median_ms(
@@ -82,6 +85,9 @@ def main() -> None:
                 args.repeats,
             )
             print(f"{name:28s} {local:10.1f} {remote:10.1f} {remote - local:10.1f}")
+        result = fit_lmm(frame, MODELS["random intercept"])
+        sizes = [len(pickle.dumps(x, protocol=pickle.HIGHEST_PROTOCOL)) for x in (frame, result)]
+        print(f"pickled: schools frame {sizes[0]:,} bytes, its fit {sizes[1]:,} bytes")
 
 
 if __name__ == "__main__":
