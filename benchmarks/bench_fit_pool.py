@@ -6,11 +6,11 @@ records them. With ``forkserver`` the first worker also waits for the fork serve
 to start and import ``lib.lmm``; later ones (replacements) only fork. ``spawn`` is
 shown for comparison (every worker imports everything).
 
-Per fit: a no-op job (the pipe and pickling floor), then the tutorial's models on
-``schools`` (183 rows, 3 schools), each timed ``--repeats`` times in process (``fit_lmm``) and through the pool (``submit`` ->
-``result``: pickling the frame and spec, the pipe both ways, unpickling the
-result); medians after one warm-up each. Jobs are submitted without a key so
-none is shared.
+Per fit: a no-op job (the floor: pickling and the pipe both ways), then the
+tutorial's models on ``schools`` (183 rows, 3 schools), each timed ``--repeats``
+times in process (``fit_lmm``) and through the pool (``submit`` -> ``result``:
+pickling the frame and spec, the pipe both ways, unpickling the result); medians
+after one warm-up each. Jobs are submitted without a key so none is shared.
 
 Usage::
 
