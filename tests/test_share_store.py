@@ -375,6 +375,13 @@ def test_the_name_is_kept_as_plain_text(store):
     assert store.open(receipt.token).meta.name == "abcd" + "z" * 196
 
 
+def test_an_unusable_folder_gets_a_message(tmp_path):
+    blocker = tmp_path / "a file"
+    blocker.write_text("not a folder")
+    with pytest.raises(ShareError, match="cannot be used.*EXPLORER_SHARE_DIR"):
+        ShareStore(blocker / "shared")
+
+
 def test_two_store_objects_on_one_folder(tmp_path, clock):
     first = ShareStore(tmp_path, clock=clock)
     second = ShareStore(tmp_path, clock=clock)

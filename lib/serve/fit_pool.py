@@ -21,7 +21,7 @@ workers; callers (many Streamlit session threads) only queue jobs and wait.
 - **Not the page script.** Streamlit runs each page as the module ``__main__`` (with
   the page's ``__file__``), and multiprocessing's start-up re-imports the parent's
   ``__main__`` in every child: each worker would run the page script.
-  ``_skip_main_in_workers`` drops that step for this pool's processes only (jobs are
+  ``skip_main_in_workers`` drops that step for this pool's processes only (jobs are
   importable by name, so a worker never needs the parent's ``__main__``).
 - **Errors.** ``FitTimeout``, ``FitOutOfMemory``, ``FitCrashed``, ``FitCancelled``,
   ``PoolClosed`` (all ``lib.errors.FitError``, messages ready to show). A job's own
@@ -32,71 +32,52 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import copy
 import multiprocessing
-import multiprocessing.spawn
 import os
 import pickle
-import signal
 import threading
 import time
 import traceback
 import weakref
 from collections import deque
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 
-from lib.errors import FitError
-from lib.serve.fit_worker import job_name, worker_main
+from lib.serve.fit_jobs import (
+    GIB,
+    FitCancelled,
+    FitCrashed,
+    FitHandle,
+    FitOutOfMemory,
+    FitPoolError,
+    FitTimeout,
+    Job,
+    PoolClosed,
+    RemoteJobError,
+    crash_message,
+    memory_message,
+    outcome,
+    timeout_message,
+)
+from lib.serve.fit_worker import WORKER_NAME, job_name, skip_main_in_workers, worker_main
 
-GIB = 1024**3
-WORKER_NAME = "lib.serve.fit_pool-worker"  # how _skip_main_in_workers knows our processes
+__all__ = [
+    "GIB",
+    "FitCancelled",
+    "FitCrashed",
+    "FitHandle",
+    "FitOutOfMemory",
+    "FitPool",
+    "FitPoolError",
+    "FitTimeout",
+    "PoolClosed",
+    "PoolStats",
+    "RemoteJobError",
+]
+
 DEFAULT_PRELOAD = ("lib.lmm",)
 _MAX_START_FAILURES = 3
-
-
-class FitPoolError(FitError):
-    """A job in the pool did not produce a result."""
-
-
-class FitTimeout(FitPoolError):
-    """The job ran past its time limit and its worker was stopped."""
-
-
-class FitOutOfMemory(FitPoolError):
-    """The job needed more memory than a worker may use."""
-
-
-class FitCrashed(FitPoolError):
-    """The worker process died during the job (killed by the system, or a crash)."""
-
-
-class FitCancelled(FitPoolError):
-    """This caller cancelled the job."""
-
-
-class PoolClosed(FitPoolError):
-    """The pool was shut down (or its workers cannot start)."""
-
-
-class RemoteJobError(RuntimeError):
-    """The job raised an exception that could not be brought back; holds its traceback."""
-
-
-@dataclass(eq=False)
-class _Job:
-    name: str
-    payload: bytes
-    key: Hashable | None
-    time_limit: float
-    attached: int = 1
-    done: threading.Event = field(default_factory=threading.Event)
-    outcome: tuple[bool, object] | None = None  # (ok, value or exception)
-    finished: float | None = None  # time.monotonic() when the outcome was recorded
-    worker: _Worker | None = None
-    started: float | None = None
-    cancel_requested: bool = False
 
 
 @dataclass(eq=False)
@@ -105,7 +86,7 @@ class _Worker:
     conn: Connection
     launched: float
     state: str = "starting"  # starting | idle | busy
-    job: _Job | None = None
+    job: Job | None = None
 
 
 @dataclass(frozen=True)
@@ -116,56 +97,6 @@ class PoolStats:
     queued: int
     started: int  # worker processes started so far, replacements included
     startup_seconds: tuple[float, ...]  # launch -> ready of each worker, in start order
-
-
-class FitHandle:
-    """One caller's view of a submitted job (several callers may share the job)."""
-
-    def __init__(self, pool: FitPool, job: _Job) -> None:
-        self._pool = pool
-        self._job = job
-        self._cancelled = False
-
-    @property
-    def key(self) -> Hashable | None:
-        return self._job.key
-
-    @property
-    def state(self) -> str:
-        """``queued``, ``running``, ``done`` or ``cancelled`` (this caller cancelled)."""
-        if self._cancelled:
-            return "cancelled"
-        if self._job.done.is_set():
-            return "done"
-        return "running" if self._job.started is not None else "queued"
-
-    def done(self) -> bool:
-        return self._cancelled or self._job.done.is_set()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Wait up to ``timeout`` seconds; True when a result (or error) is ready."""
-        return self._cancelled or self._job.done.wait(timeout)
-
-    def result(self, timeout: float | None = None) -> object:
-        """The job's return value; raises its error, or ``TimeoutError`` if ``timeout``
-        seconds pass first (the job goes on: that is not a ``FitTimeout``)."""
-        if self._cancelled:
-            raise FitCancelled("The fit was cancelled.")
-        if not self._job.done.wait(timeout):
-            raise TimeoutError(f"No result within {timeout} s; the job is still {self.state}.")
-        ok, value = self._job.outcome  # type: ignore[misc]
-        if ok:
-            return value
-        error = copy.copy(value)  # one exception object per caller thread
-        error.__cause__ = value.__cause__
-        raise error
-
-    def cancel(self) -> bool:
-        """Withdraw this caller; stop the job if no other caller waits for it.
-
-        Returns False if the job had already finished (nothing to cancel).
-        """
-        return self._pool._cancel(self)
 
 
 class FitPool:
@@ -213,16 +144,16 @@ class FitPool:
         self.time_limit = float(time_limit)
         self.memory_limit = memory_limit
         self.linger = float(linger)
-        _skip_main_in_workers()
+        skip_main_in_workers()
         self._ctx = multiprocessing.get_context(start_method)
         if start_method == "forkserver":
             self._ctx.set_forkserver_preload(["lib.serve.fit_worker", *preload])
         self._worker_args = (memory_limit, blas_threads, tuple(preload))
         self._lock = threading.Lock()
         self._ready = threading.Condition(self._lock)
-        self._queue: deque[_Job] = deque()
-        self._by_key: dict[Hashable, _Job] = {}
-        self._lingering: deque[_Job] = deque()  # finished keyed jobs, oldest first
+        self._queue: deque[Job] = deque()
+        self._by_key: dict[Hashable, Job] = {}
+        self._lingering: deque[Job] = deque()  # finished keyed jobs, oldest first
         self._closed = False
         self._broken: str | None = None
         self._start_failures = 0
@@ -266,7 +197,7 @@ class FitPool:
             handle = self._join_locked(key)
             if handle is not None:
                 return handle
-            new = _Job(name=name, payload=payload, key=key, time_limit=limit)
+            new = Job(name=name, payload=payload, key=key, time_limit=limit)
             self._queue.append(new)
             if key is not None:
                 self._by_key[key] = new
@@ -364,7 +295,7 @@ class FitPool:
             self._started += 1
         return _Worker(process=process, conn=parent, launched=launched)
 
-    def _finish(self, job: _Job, ok: bool, value: object) -> None:
+    def _finish(self, job: Job, ok: bool, value: object) -> None:
         """Record a job's outcome (call with the lock held)."""
         if job.done.is_set():
             return
@@ -402,7 +333,7 @@ class FitPool:
                     pass  # the worker died: its sentinel is ready and _on_exit handles it
             self._wait_and_handle()
 
-    def _assign(self) -> list[tuple[_Worker, _Job]]:
+    def _assign(self) -> list[tuple[_Worker, Job]]:
         sends = []
         for worker in self._workers:
             if worker.state != "idle" or not self._queue:
@@ -453,11 +384,11 @@ class FitPool:
                 self._fail_everything(PoolClosed(self._broken))
                 self._ready.notify_all()
             elif kind == "oom":
-                self._finish(job, False, FitOutOfMemory(_memory_message(self.memory_limit)))
+                self._finish(job, False, FitOutOfMemory(memory_message(self.memory_limit)))
                 worker.job = None
             elif job is not None:
                 worker.state, worker.job = "idle", None
-                self._finish(job, *_outcome(message))
+                self._finish(job, *outcome(message))
         return True
 
     def _on_exit(self, worker: _Worker) -> None:
@@ -475,7 +406,7 @@ class FitPool:
                     self._fail_everything(PoolClosed(self._broken))
                     self._ready.notify_all()
             if worker.job is not None:
-                self._finish(worker.job, False, FitCrashed(_crash_message(code)))
+                self._finish(worker.job, False, FitCrashed(crash_message(code)))
         self._replace(worker)
 
     def _enforce_limits(self) -> None:
@@ -485,7 +416,7 @@ class FitPool:
         ``FitTimeout`` or ``FitCancelled`` knows the work has stopped.
         """
         now = time.monotonic()
-        stop: list[tuple[_Worker, _Job, FitPoolError]] = []
+        stop: list[tuple[_Worker, Job, FitPoolError]] = []
         with self._lock:
             for worker in self._workers:
                 job = worker.job
@@ -494,7 +425,7 @@ class FitPool:
                 if job.cancel_requested:
                     error: FitPoolError = FitCancelled("The fit was cancelled.")
                 elif now >= job.started + job.time_limit:
-                    error = FitTimeout(_timeout_message(job.time_limit))
+                    error = FitTimeout(timeout_message(job.time_limit))
                 else:
                     continue
                 worker.job = None
@@ -549,49 +480,6 @@ class FitPool:
                 worker.process.join(timeout=5)
 
 
-_GUARD_LOCK = threading.Lock()
-
-
-def _skip_main_in_workers() -> None:
-    """Make multiprocessing leave out the parent's ``__main__`` for this pool's workers.
-
-    ``spawn.get_preparation_data(name)`` (called by the forkserver and spawn start
-    methods with the process's name) tells the child to import the parent's main
-    module by path; under Streamlit that is the page script being run. The wrapper
-    removes those entries for processes named ``WORKER_NAME`` and changes nothing for
-    any other process. Installed once per interpreter.
-    """
-    with _GUARD_LOCK:
-        original = multiprocessing.spawn.get_preparation_data
-        if getattr(original, "skips_main_for", None) == WORKER_NAME:
-            return
-
-        def get_preparation_data(name: str) -> dict[str, object]:
-            data = original(name)
-            if name == WORKER_NAME:
-                data.pop("init_main_from_path", None)
-                data.pop("init_main_from_name", None)
-            return data
-
-        get_preparation_data.skips_main_for = WORKER_NAME  # type: ignore[attr-defined]
-        multiprocessing.spawn.get_preparation_data = get_preparation_data
-
-
-def _outcome(message: tuple[object, ...]) -> tuple[bool, object]:
-    """(ok, value) from a worker's "ok" or "raise" message."""
-    if message[0] == "ok":
-        return True, message[1]
-    _, pickled, text = message
-    try:
-        exc = pickle.loads(pickled) if pickled is not None else None
-    except Exception:  # noqa: BLE001 - unpicklable exception: keep its text
-        exc = None
-    if isinstance(exc, Exception):
-        exc.__cause__ = RemoteJobError(f"Raised in a fit worker:\n{text}")
-        return False, exc
-    return False, RemoteJobError(f"The job failed in a fit worker:\n{text}")
-
-
 def _close_at_exit(pool_ref: weakref.ref[FitPool]) -> None:
     pool = pool_ref()
     if pool is not None:
@@ -602,32 +490,3 @@ def _close_fds(*fds: int) -> None:
     for fd in fds:
         with contextlib.suppress(OSError):
             os.close(fd)
-
-
-def _timeout_message(limit: float) -> str:
-    return (
-        f"The fit took longer than {limit:g} s and was stopped. Try a simpler model "
-        "(fewer random slopes or grouping levels) or fewer rows."
-    )
-
-
-def _memory_message(limit: int | None) -> str:
-    cap = f" (each fit may use at most {limit / GIB:g} GiB here)" if limit else ""
-    return (
-        f"The fit ran out of memory{cap} and was stopped. Try a simpler model "
-        "(fewer random slopes or grouping levels) or fewer rows."
-    )
-
-
-def _crash_message(code: int | None) -> str:
-    if code is not None and code < 0:
-        try:
-            how = f"was killed by signal {signal.Signals(-code).name}"
-        except ValueError:
-            how = f"was killed by signal {-code}"
-    else:
-        how = f"exited with code {code}"
-    return (
-        f"The fit ran out of memory or crashed (its worker process {how}) and was stopped. "
-        "Try a simpler model or fewer rows; if it happens again, tell whoever runs the server."
-    )

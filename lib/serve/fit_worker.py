@@ -1,5 +1,8 @@
 """The worker side of ``lib.serve.fit_pool``: one process, one job at a time.
 
+Also here: ``job_name`` (how the pool names a job) and ``skip_main_in_workers`` (how
+the pool keeps multiprocessing from running the parent's ``__main__`` in a worker).
+
 The parent sends pickled ``(job name, args)`` as one message on a pipe; the worker
 answers with one pickled message per job. Every message is a tuple whose first
 item says what it is:
@@ -19,16 +22,19 @@ from a user ever becomes a job name (the app passes fixed functions).
 from __future__ import annotations
 
 import importlib
+import multiprocessing.spawn
 import pickle
 import re
 import resource
 import signal
+import threading
 import time
 import traceback
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 
 _JOB_NAME = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
+WORKER_NAME = "lib.serve.fit_pool-worker"  # how skip_main_in_workers knows our processes
 
 
 def job_name(job: str | Callable[..., object]) -> str:
@@ -124,3 +130,31 @@ def worker_main(
                 pickled = None
             reply = _dump(("raise", pickled, text))
         conn.send_bytes(reply)
+
+
+_GUARD_LOCK = threading.Lock()
+
+
+def skip_main_in_workers() -> None:
+    """Make multiprocessing leave out the parent's ``__main__`` for this pool's workers.
+
+    ``spawn.get_preparation_data(name)`` (called by the forkserver and spawn start
+    methods with the process's name) tells the child to import the parent's main
+    module by path; under Streamlit that is the page script being run. The wrapper
+    removes those entries for processes named ``WORKER_NAME`` and changes nothing for
+    any other process. Installed once per interpreter.
+    """
+    with _GUARD_LOCK:
+        original = multiprocessing.spawn.get_preparation_data
+        if getattr(original, "skips_main_for", None) == WORKER_NAME:
+            return
+
+        def get_preparation_data(name: str) -> dict[str, object]:
+            data = original(name)
+            if name == WORKER_NAME:
+                data.pop("init_main_from_path", None)
+                data.pop("init_main_from_name", None)
+            return data
+
+        get_preparation_data.skips_main_for = WORKER_NAME  # type: ignore[attr-defined]
+        multiprocessing.spawn.get_preparation_data = get_preparation_data

@@ -30,7 +30,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
-import io
 import json
 import os
 import re
@@ -38,8 +37,7 @@ import secrets
 import sqlite3
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -47,9 +45,41 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lib.errors import ExplorerError
-from lib.model.spec import GroupLevel
+from lib.serve.shared_table import (
+    UNAVAILABLE_MESSAGE,
+    SharedMeta,
+    SharedTable,
+    ShareError,
+    ShareExpired,
+    ShareNotOwner,
+    ShareReceipt,
+    ShareTooLarge,
+    ShareUnavailable,
+    ShareWithdrawn,
+    StoreUsage,
+    clean_name,
+    parquet_bytes,
+    roles_from_json,
+    roles_to_json,
+)
 from lib.table.roles import Roles
+
+__all__ = [
+    "UNAVAILABLE_MESSAGE",
+    "ShareError",
+    "ShareExpired",
+    "ShareNotOwner",
+    "ShareReceipt",
+    "ShareStore",
+    "ShareTooLarge",
+    "ShareUnavailable",
+    "ShareWithdrawn",
+    "SharedMeta",
+    "SharedTable",
+    "StoreUsage",
+    "default_root",
+    "token_id",
+]
 
 DAY = 86400.0
 MIB = 1024 * 1024
@@ -58,11 +88,6 @@ OWNER_BYTES = 32  # 256 bits, 43 characters
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
 _OWNER = re.compile(r"[A-Za-z0-9_-]{43}")
 _ORPHAN_AGE = 3600.0  # a file with no row is an unfinished or crashed share after this long
-
-UNAVAILABLE_MESSAGE = (
-    "This link's data is not available: it has expired, was withdrawn, or the link is "
-    "incomplete. Ask the person who shared it for a new link, or choose another data set."
-)
 
 _SCHEMA = (
     """
@@ -78,67 +103,6 @@ CREATE TABLE IF NOT EXISTS shares (
 )""",
     "CREATE INDEX IF NOT EXISTS shares_by_age ON shares (state, created)",
 )
-
-
-class ShareError(ExplorerError):
-    """A table cannot be shared, or a shared link cannot be used."""
-
-
-class ShareUnavailable(ShareError):
-    """The link's data cannot be opened (unknown, malformed, ended or damaged)."""
-
-
-class ShareWithdrawn(ShareUnavailable):
-    """The person who shared the data stopped sharing it."""
-
-
-class ShareExpired(ShareUnavailable):
-    """The link outlived the store's time limit, or was evicted to make room."""
-
-
-class ShareTooLarge(ShareError):
-    """The table is bigger than the store accepts."""
-
-
-class ShareNotOwner(ShareError):
-    """``withdraw`` was asked without the secret returned when the data was shared."""
-
-
-@dataclass(frozen=True)
-class ShareReceipt:
-    """What the uploader's session keeps: the link's token and the secret to withdraw it."""
-
-    token: str
-    owner_secret: str
-    expires_at: float
-
-
-@dataclass(frozen=True)
-class SharedMeta:
-    """What a link's page may show about the data besides the table itself."""
-
-    name: str
-    roles: Roles | None
-    created_at: float
-    expires_at: float
-    size_bytes: int
-    n_rows: int
-    n_columns: int
-    digest: str  # sha256 of the Parquet bytes
-
-
-@dataclass(frozen=True)
-class SharedTable:
-    frame: pd.DataFrame
-    meta: SharedMeta
-
-
-@dataclass(frozen=True)
-class StoreUsage:
-    """Counts only: the store has no call that lists tokens."""
-
-    live_tables: int
-    live_bytes: int
 
 
 def default_root() -> Path:
@@ -223,12 +187,18 @@ class ShareStore:
         self.clock = clock
         self.busy_seconds = float(busy_seconds)
         self._tables = self.root / "tables"
-        self._tables.mkdir(mode=0o700, parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")  # persistent: set once per database
-            with _transaction(db):
-                for statement in _SCHEMA:
-                    db.execute(statement)
+        try:
+            self._tables.mkdir(mode=0o700, parents=True, exist_ok=True)
+            with self._connect() as db:
+                db.execute("PRAGMA journal_mode=WAL")  # persistent: set once per database
+                with _transaction(db):
+                    for statement in _SCHEMA:
+                        db.execute(statement)
+        except (OSError, sqlite3.Error) as exc:
+            raise ShareError(
+                f"The folder for shared data, {str(self.root)!r}, cannot be used: {exc}. "
+                "Set EXPLORER_SHARE_DIR to a writable folder on a local disk."
+            ) from exc
 
     # ----- public API -----------------------------------------------------------------
 
@@ -256,7 +226,7 @@ class ShareStore:
             owner_secret = secrets.token_urlsafe(OWNER_BYTES)
         elif not isinstance(owner_secret, str) or not _OWNER.fullmatch(owner_secret):
             raise ShareError("The owner secret must be one this store returned in a receipt.")
-        payload = _parquet_bytes(frame)
+        payload = parquet_bytes(frame)
         size = len(payload)
         if size > self.max_table_bytes:
             raise ShareTooLarge(
@@ -268,8 +238,8 @@ class ShareStore:
         tid = token_id(token)
         meta = json.dumps(
             {
-                "name": _clean_name(name),
-                "roles": _roles_to_json(roles),
+                "name": clean_name(name),
+                "roles": roles_to_json(roles),
                 "n_rows": int(frame.shape[0]),
                 "n_columns": int(frame.shape[1]),
                 "digest": hashlib.sha256(payload).hexdigest(),
@@ -480,7 +450,7 @@ def _meta(row: sqlite3.Row) -> SharedMeta:
     meta = json.loads(row["meta"])
     return SharedMeta(
         name=meta["name"],
-        roles=_roles_from_json(meta["roles"]),
+        roles=roles_from_json(meta["roles"]),
         created_at=row["created"],
         expires_at=row["expires"],
         size_bytes=row["size"],
@@ -516,48 +486,3 @@ def _atomic_write(path: Path, payload: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp)
         raise
-
-
-def _parquet_bytes(frame: pd.DataFrame) -> bytes:
-    if not isinstance(frame, pd.DataFrame):
-        raise ShareError(f"Only a table (DataFrame) can be shared, got {type(frame).__name__}.")
-    try:
-        table = pa.Table.from_pandas(frame)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError) as exc:
-        raise ShareError(
-            f"This table cannot be stored for sharing: {exc}. A column that mixes numbers "
-            "and text is the usual cause; make it all text or all numbers."
-        ) from None
-    buffer = io.BytesIO()
-    pq.write_table(table, buffer, compression="zstd")
-    return buffer.getvalue()
-
-
-def _clean_name(name: object) -> str:
-    """The file name as metadata: text without control characters, at most 200 long."""
-    text = "".join(ch for ch in str(name) if ch.isprintable())
-    return text[:200] or "shared data"
-
-
-def _roles_to_json(roles: Roles | None) -> dict[str, object] | None:
-    if roles is None:
-        return None
-    return {
-        "outcome": roles.outcome,
-        "predictor": roles.predictor,
-        "group": roles.group,
-        "covariates": list(roles.covariates),
-        "levels": [{"column": lv.column, "relation": lv.relation} for lv in roles.levels],
-    }
-
-
-def _roles_from_json(data: Mapping[str, object] | None) -> Roles | None:
-    if data is None:
-        return None
-    return Roles(
-        outcome=data["outcome"],
-        predictor=data["predictor"],
-        group=data["group"],
-        covariates=tuple(data["covariates"]),
-        levels=tuple(GroupLevel(lv["column"], lv["relation"]) for lv in data["levels"]),
-    )
