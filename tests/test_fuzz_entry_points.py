@@ -98,6 +98,7 @@ HOSTILE = (
     "=cmd|' /C calc'!A0",
     "`rm -rf ~`",
     "two\nlines",
+    "carriage\rreturn",  # once written unquoted, which split the downloaded row
     "@SUM(A1)",
     "+1+2",
     "**bold** [x](javascript:alert(1))",
@@ -138,11 +139,9 @@ def _assert_neutralised(frame: pd.DataFrame) -> None:
 
 
 def test_hostile_cells_are_neutralised_in_every_output():
-    frame = load_table(
-        pd.DataFrame({"<b>name</b>": HOSTILE, "=x": range(len(HOSTILE))}).to_csv(index=False)
-        .encode(),
-        "t.csv",
-    )
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([("<b>name</b>", "=x"), *((h, k) for k, h in enumerate(HOSTILE))])
+    frame = load_table(buffer.getvalue().encode(), "t.csv")
     assert frame.iloc[:, 0].tolist() == list(HOSTILE)  # the cells arrive as typed
     _assert_neutralised(frame)
     exported = csv_bytes(frame, index=False).decode("utf-8")
@@ -152,7 +151,8 @@ def test_hostile_cells_are_neutralised_in_every_output():
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script" not in page
     assert "<th>&lt;b&gt;name&lt;/b&gt;</th>" in page
     assert md("`rm -rf ~`") == "\\`rm \\-rf \\~\\`"
-    assert md("two\nlines") == "two lines"
+    assert md("two\nlines") == "two lines" == md("two\rlines")
+    assert '"carriage\rreturn"' in exported  # quoted: the row stays one row
     assert md("<script>") == "\\<script\\>"
 
 
