@@ -204,8 +204,8 @@ def test_numeric_group_levels_sort_numerically():
 @pytest.mark.parametrize(
     ("roles", "fragment"),
     [
-        (Roles("school", "hours", "score"), "outcome must be numeric"),
-        (Roles("score", "school", "hours"), "predictor must be numeric"),
+        (Roles("school", "hours", "score"), "outcome 'school' must be numeric"),
+        (Roles("score", "school", "hours"), "predictor 'school' must be numeric"),
         (Roles("score", "hours", "nope"), "'nope' is not in the data"),
     ],
 )

@@ -22,6 +22,7 @@ from lib.lmm.diagnostics import (
 )
 from lib.model.spec import ModelSpec
 from lib.present.diagnostics_text import group_spread_reading, qq_reading, residuals_vs_fitted
+from lib.present.numbers import p_text
 from lib.table.catalogue import load_bundled
 
 RIS = ModelSpec.one_factor(
@@ -122,7 +123,7 @@ def test_readings_say_what_is_computed():
     assert qq_reading(few, "random intercepts").startswith("Only 3 random intercepts")
     normal = qq(np.random.default_rng(3).normal(size=300))
     assert qq_reading(normal, "scaled residuals").startswith(
-        f"The points follow the line (Shapiro-Francia W′ = {normal.w:.3f}, p = {normal.p:.3f})"
+        f"The points follow the line (Shapiro-Francia W′ = {normal.w:.3f}, {p_text(normal.p)})"
     )
     skewed = qq(np.random.default_rng(3).exponential(size=300))
     assert "longer right tail" in qq_reading(skewed, "scaled residuals")

@@ -93,7 +93,7 @@ def test_missing_and_infinite_rows_are_dropped_and_counted():
         (
             pd.DataFrame({"y": [1.0, 2, 3, 4], "t": list("abab"), "g": list("aabb")}),
             ModelSpec.one_factor("y", "g", ("t",), True, ("t",)),
-            "random slope needs a numeric column",
+            "random slope 't' must be numeric",
         ),
         (
             pd.DataFrame({"y": [1.0, np.nan], "g": ["a", "b"]}),

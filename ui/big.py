@@ -32,9 +32,9 @@ from lib.aggregate.upload import BigUpload
 from lib.explore import groups as lib_groups
 from lib.lmm import LmmFit
 from lib.model.spec import ModelSpec
-from lib.table.read import MAX_ROWS
 from lib.table.roles import Roles
 from lib.table.validate import ValidationReport
+from ui import row_limit
 
 MEMO_ENTRIES = 64  # results kept per upload (histograms, fits...)
 
@@ -76,9 +76,7 @@ def is_big(upload: object | None) -> bool:
         return False
     if lib_upload.is_big(len(upload.content), upload.name):  # type: ignore[attr-defined]
         return True
-    from ui.cache import APP_MAX_ROWS
-
-    limit = APP_MAX_ROWS or MAX_ROWS
+    limit = row_limit.pandas_row_limit()
     return _many_rows(upload.digest, upload.name, limit, upload.content)  # type: ignore[attr-defined]
 
 
@@ -95,10 +93,8 @@ def excel_hint(upload: object) -> str:
     size = len(getattr(upload, "content", b""))
     if not name.lower().endswith(".xlsx") or size <= lib_upload.big_upload_bytes():
         return ""
-    from ui.cache import APP_MAX_ROWS
-
     return (
-        f" Excel files are read by pandas, with the limit of {APP_MAX_ROWS or MAX_ROWS:,} "
+        f" Excel files are read by pandas, with the limit of {row_limit.pandas_row_limit():,} "
         "rows; save the "
         f"sheet as CSV (or Parquet) to use files over "
         f"{lib_upload.big_upload_bytes() / 1024**2:,.3g} MB without a row limit."
@@ -107,9 +103,7 @@ def excel_hint(upload: object) -> str:
 
 def sample_rows() -> int:
     """Rows of the pandas sample: ``SAMPLE_ROWS``, or the app's row cap if lower."""
-    from ui.cache import APP_MAX_ROWS
-
-    return min(lib_upload.SAMPLE_ROWS, APP_MAX_ROWS or MAX_ROWS)
+    return min(lib_upload.SAMPLE_ROWS, row_limit.pandas_row_limit())
 
 
 def with_progress(label: str, work: Callable[[Callable[[float, str], None]], object]) -> object:

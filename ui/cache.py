@@ -13,7 +13,6 @@ upload is reachable from another without its content.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 
 import pandas as pd
@@ -38,21 +37,9 @@ from lib.table import validate as table_validate
 from lib.table.columns import complete_rows
 from lib.table.roles import Roles
 from lib.table.validate import ValidationReport
-from ui import big
+from ui import big, row_limit
 
 TTL = 3600  # seconds: uploads and fits leave the shared cache after an hour unused
-
-
-def _app_max_rows() -> int | None:
-    """Row cap for uploads in the app: ``EXPLORER_MAX_ROWS`` in the environment, else
-    lib's limit. One server core is shared by every session (a fit of 10^6 rows takes
-    the engine ~0.3 s but the page's other work several times that), so a class server
-    may want it lower."""
-    raw = os.environ.get("EXPLORER_MAX_ROWS", "")
-    return int(raw) if raw.strip().isdigit() and int(raw) > 0 else None
-
-
-APP_MAX_ROWS: int | None = _app_max_rows()  # None: lib.table.read.MAX_ROWS
 
 
 def source_id(option: str, upload: object | None) -> str:
@@ -72,7 +59,7 @@ def load_bundled(key: str) -> pd.DataFrame:
 
 @st.cache_data(max_entries=8, ttl=TTL, show_spinner="Reading the file…")
 def load_upload(digest: str, name: str, _content: bytes) -> pd.DataFrame:
-    return table_read.load_table(_content, name, max_rows=APP_MAX_ROWS)
+    return table_read.load_table(_content, name, max_rows=row_limit.APP_MAX_ROWS)
 
 
 def frame_for(option: str, upload: object | None) -> pd.DataFrame:

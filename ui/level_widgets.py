@@ -16,9 +16,9 @@ import streamlit as st
 
 from lib.model.levels import LevelEffects, factor_label
 from lib.model.spec import NESTED, RELATIONS, GroupLevel
+from lib.present.markdown import md
 from lib.table.roles import Roles
 from ui import state
-from ui.render import md
 
 NONE_LABEL = "none"
 ORDINALS = ("Second", "Third")

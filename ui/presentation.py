@@ -13,12 +13,13 @@ The only HTML sent is the fixed style sheet below; no user text goes into it.
 from __future__ import annotations
 
 import copy
+import re
 
 import streamlit as st
 
 from lib.model.spec import ModelSpec
+from lib.present.markdown import md
 from ui import state
-from ui.render import md
 
 PARAM = "present"
 _KEY = "_present"
@@ -126,6 +127,4 @@ def toc(sections: tuple[str, ...]) -> None:
 
 def _anchor(text: str) -> str:
     # Streamlit's heading anchors: lower case, runs of non-alphanumerics -> "-".
-    import re
-
     return re.sub(r"[^0-9a-z]+", "-", text.lower()).strip("-")

@@ -1,15 +1,14 @@
 """Turn tables of numbers into formatted, downloadable Streamlit elements.
 
-This is the only place where numbers are rounded. Tables are shown with
-``st.dataframe`` (which never interprets cell text as HTML or Markdown) and
-downloaded unrounded as CSV. Any user-supplied text (column names, group
-labels, file names) that goes into Markdown passes through ``md`` first.
+Cells are written by ``lib.present.numbers.cell`` (the report writes its tables the same
+way). Tables are shown with ``st.dataframe`` (which never interprets cell text as HTML or
+Markdown) and downloaded unrounded as CSV. Any user-supplied text (column names, group
+labels, file names) that goes into Markdown passes through ``lib.present.markdown.md``
+first.
 """
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Hashable, Mapping
 from functools import partial
 
@@ -17,32 +16,11 @@ import pandas as pd
 import pyarrow as pa
 import streamlit as st
 
-from lib.present.numbers import fmt  # noqa: F401 - re-exported: pages format through ui.render
+from lib.present.numbers import cell
 from lib.table.export import csv_bytes
+from ui import presentation
 
-# ":" too: Streamlit turns ":name:" into an emoji (class:school: showed a school icon).
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$&:])")
-P_COLUMNS = ("Pr(>|t|)", "Pr(>Chisq)", "p-value")
 ROW_PX = 35  # st.dataframe's row height
-
-
-def md(text: object) -> str:
-    """Escape Markdown (and HTML-ish) characters so user text shows literally."""
-    return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
-
-
-def fmt_p(value: object) -> str:
-    """R's ``format.pval``: ``< 2e-16`` below machine precision, 3 significant digits."""
-    if value is None:
-        return ""
-    x = float(value)  # type: ignore[arg-type]
-    if math.isnan(x):
-        return ""
-    if x < 2.2e-16:
-        return "< 2e-16"
-    if x < 1e-4:
-        return f"{x:.2e}"
-    return f"{x:.3g}" if x < 0.001 else f"{x:.4f}"
 
 
 def format_table(frame: pd.DataFrame, decimals: int | Mapping[str, int] = 4) -> pd.DataFrame:
@@ -57,12 +35,8 @@ def _formatted_columns(
 ) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for column in frame.columns:
-        values = frame[column].tolist()
-        if column in P_COLUMNS:
-            out[str(column)] = [fmt_p(v) for v in values]
-            continue
         d = decimals.get(column, 4) if isinstance(decimals, Mapping) else decimals
-        out[str(column)] = [fmt(v, d) for v in values]
+        out[str(column)] = [cell(v, column, d) for v in frame[column].tolist()]
     return out
 
 
@@ -127,8 +101,6 @@ def table(
         shown = _cached_shown_table((key, name), packed, show_index, frame)
     rows_height = ROW_PX * (len(frame) + 1) + 3
     shown_height: int | str = "auto" if height is None or rows_height <= height else height
-    from ui import presentation  # local: presentation imports this module
-
     if presentation.is_on() and len(frame) <= 40:
         # Presentation mode: a static table whose text CSS can enlarge (st.dataframe draws
         # on a canvas at a fixed size). st.table always draws the index: blank it.
@@ -155,8 +127,6 @@ def table(
 def chart(spec: dict, alt_text: str) -> None:
     """Draw a Vega-Lite spec (``ui.cache.chart_spec``) with the app's fonts (not the
     theme's) and an alt text."""
-    from ui import presentation  # local: presentation imports this module
-
     spec = presentation.scale_chart(spec)
     st.vega_lite_chart(spec=spec, theme=None, width="stretch", alt=alt_text)
 

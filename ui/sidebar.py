@@ -19,11 +19,11 @@ import streamlit as st
 from lib.errors import ExplorerError
 from lib.model.levels import level_spec
 from lib.model.spec import ModelSpec
+from lib.present.markdown import md
 from lib.table.catalogue import BUNDLED, DEFAULT_DATASET
 from lib.table.roles import Roles, numeric_columns
 from ui import big, cache, level_widgets, presentation, state
 from ui.big import Big
-from ui.render import md
 
 
 @dataclass(frozen=True, eq=False)

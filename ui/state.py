@@ -34,8 +34,10 @@ import streamlit as st
 
 from lib.errors import ExplorerError
 from lib.model.spec import NESTED, GroupLevel
+from lib.present.explain_levels import Simplification
 from lib.table.catalogue import BUNDLED, DEFAULT_DATASET
 from lib.table.roles import Roles, guess_roles
+from ui import big, cache
 
 # Widget keys = URL query parameters.
 DATASET = "data"
@@ -359,8 +361,6 @@ def set_roles(roles: Roles) -> None:
 
 def on_dataset_change() -> None:
     """Callback of the data-set selector: reset the roles to the new data's defaults."""
-    from ui import cache  # local import: cache imports lib only, state stays light
-
     option = st.session_state.get(DATASET, DEFAULT_DATASET)
     try:
         upload = st.session_state.get(UPLOAD)
@@ -377,8 +377,6 @@ def accept_upload(name: str, content: bytes) -> str | None:
     Returns None on success, else the error message (also kept under
     ``UPLOAD_ERROR`` for the Data page). The bytes stay in this session only.
     """
-    from ui import big, cache
-
     upload = UploadedTable.from_bytes(name, content)
     try:
         if big.is_big(upload):  # all rows for DuckDB, a sample for pandas (ui.big)
@@ -439,6 +437,27 @@ def toggle_keys_for(column: str) -> tuple[str, str, str] | None:
         if value and value == column:
             return LEVEL_TOGGLE_KEYS[k]
     return None
+
+
+def has_toggles(column: str) -> bool:
+    """Whether the sidebar has random-effect toggles for the level whose column is ``column``
+    (``lib.present.explain.singular`` offers a simpler model only then)."""
+    return toggle_keys_for(column) is not None
+
+
+def simplification_changes(offer: Simplification | None) -> dict[str, object]:
+    """The toggles to switch off for ``lib.present.explain.singular``'s offer ({} for none).
+
+    An offer without a column is for the model's one level: the first level's toggles.
+    """
+    if offer is None:
+        return {}
+    keys = LEVEL_TOGGLE_KEYS[0] if offer.column is None else toggle_keys_for(offer.column)
+    if keys is None:
+        return {}
+    intercept_key, slope_key, correlation_key = keys
+    key = {"intercept": intercept_key, "slope": slope_key}.get(offer.effect, correlation_key)
+    return {key: False}
 
 
 def apply_changes(changes: dict[str, object]) -> None:

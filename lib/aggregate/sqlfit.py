@@ -49,11 +49,14 @@ from lib.model.design import (
     check_fixed,
     check_groups,
     check_rows,
-    not_numeric_outcome,
-    not_numeric_slope,
 )
 from lib.model.spec import INTERCEPT, ModelSpec
-from lib.table.columns import factor_codes, interaction_codes, require_columns
+from lib.table.columns import (
+    factor_codes,
+    interaction_codes,
+    not_numeric_error,
+    require_columns,
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -101,10 +104,11 @@ def engine_stats(engine, spec: ModelSpec) -> tuple[ModelStats, SqlModel]:  # noq
     engine.view(clean, clean_sql(plan, engine.source, engine.quote, engine.finite))
     n_total = int(engine.run(f"SELECT COUNT(*) AS n FROM {engine.source}").column(0)[0].as_py())
     if kinds[spec.outcome] != NUMERIC:
-        raise not_numeric_outcome(spec.outcome, _example(engine, plan, clean, spec.outcome))
+        example = _example(engine, plan, clean, spec.outcome)
+        raise not_numeric_error("outcome", spec.outcome, example)
     for column in spec.slope_columns:
         if kinds[column] != NUMERIC:
-            raise not_numeric_slope(column, _example(engine, plan, clean, column))
+            raise not_numeric_error("random slope", column, _example(engine, plan, clean, column))
 
     # Categorical fixed predictors: distinct values, then R's order in Python.
     level_tables, dummy_ids, factor_levels = [], [], []

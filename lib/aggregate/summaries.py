@@ -1,11 +1,10 @@
 """Group means and histograms of data held by DuckDB, for uploads too large for pandas.
 
-The same results (``lib.explore.groups.GroupSummary``, ``lib.explore.groups.Histogram``) and the
-same
-numbers as ``lib.explore.groups.group_summary`` / ``lib.explore.groups.histogram``: the
-complete-rows
-rule, R's level order and the bin edges are lib's; only the counting and the sums
-run in DuckDB, so the rows never become a pandas frame. Bins are counted exactly:
+The same results (``lib.explore.groups.GroupSummary``, ``lib.explore.groups.Histogram``)
+and the same numbers as ``lib.explore.groups.group_summary`` /
+``lib.explore.groups.histogram``: the complete-rows rule, R's level order and the bin
+edges are lib's; only the counting and the sums run in DuckDB, so the rows never become a
+pandas frame. Bins are counted exactly:
 a first guess ``floor(x / width)`` is corrected against the edges (the doubles
 nearest to k * width, as lib.explore.groups chooses them), which are sent as a table.
 """
@@ -23,10 +22,7 @@ import pyarrow as pa
 from lib.aggregate.engines import NUMERIC, DuckDBEngine
 from lib.errors import DataError, SpecError
 from lib.explore.groups import TARGET_BINS, GroupSummary, Histogram, _edges, _fit_edges, _nice
-from lib.table.columns import factor_codes, require_columns
-
-#: Uploads above this size are summarised through DuckDB instead of pandas.
-BIG_UPLOAD_BYTES = 50 * 1024 * 1024
+from lib.table.columns import factor_codes, not_numeric_error, require_columns
 
 Progress = Callable[[float, str], None]
 
@@ -35,29 +31,19 @@ def _no_progress(fraction: float, text: str) -> None:
     return None
 
 
-def upload_engine(content: bytes, filename: str) -> DuckDBEngine:
-    """A DuckDB engine over an upload's bytes (CSV/TSV/TXT or Parquet), never on disk.
+def _clean(
+    engine: DuckDBEngine, columns: list[str], numeric: str, role: str
+) -> tuple[str, int, int]:
+    """A view of the complete rows (lib.table.columns.complete_rows); counts before and after.
 
-    The bytes are parsed as ``lib.aggregate.upload.read_table`` parses them (the
-    delimiter, decimal mark and encoding ``lib.table.read.load_table`` would use).
-    """
-    from lib.aggregate.upload import read_table  # upload imports this module
-
-    table, _ = read_table(content, filename)
-    return DuckDBEngine(table)
-
-
-def _clean(engine: DuckDBEngine, columns: list[str], numeric: str) -> tuple[str, int, int]:
-    """A view of the complete rows (lib.table.columns.complete_rows); counts before and after."""
+    ``numeric`` must be a numeric column; ``role`` names it in the message if not (as
+    ``lib.explore.groups`` names it)."""
     kinds = engine.schema()
     require_columns(list(kinds), columns)
     if kinds[numeric] != NUMERIC:
         got = engine.run(f"SELECT {engine.quote(numeric)} FROM {engine.source} LIMIT 1")
         example = repr(str(got.column(0)[0].as_py())) if got.num_rows else "no values"
-        raise DataError(
-            f"'{numeric}' must be numeric, but it holds text or categories "
-            f"(for example {example}). Choose a numeric column."
-        )
+        raise not_numeric_error(role, numeric, example)
     cols, conds = [], []
     for i, c in enumerate(dict.fromkeys(columns)):
         q = engine.quote(c)
@@ -82,7 +68,7 @@ def group_summary(
 ) -> GroupSummary:
     """``lib.explore.groups.group_summary`` computed by DuckDB."""
     progress(0.1, "Finding complete rows")
-    view, total, n = _clean(engine, [outcome, group], outcome)
+    view, total, n = _clean(engine, [outcome, group], outcome, "outcome")
     if n == 0:
         raise DataError(f"'{outcome}' has no complete rows (every value is missing).")
     progress(0.4, "Averaging by group")
@@ -117,7 +103,9 @@ def histogram(
     if binwidth is not None and not (math.isfinite(binwidth) and binwidth > 0):
         raise SpecError(f"The bin width must be a positive number, got {binwidth}.")
     progress(0.1, "Finding complete rows")
-    view, total, n = _clean(engine, [column] if group is None else [column, group], column)
+    view, total, n = _clean(
+        engine, [column] if group is None else [column, group], column, "histogram column"
+    )
     if n == 0:
         raise DataError(f"'{column}' has no complete rows (every value is missing).")
     progress(0.3, "Finding the range")

@@ -28,7 +28,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from lib.aggregate import summaries
 from lib.aggregate.engines import PANDAS_NA_VALUES, DuckDBEngine
 from lib.errors import DataError
 from lib.table.columns import numbers_with_markers
@@ -42,7 +41,9 @@ SEED = 20240601
 PREVIEW_ROWS = 200
 #: The formats read this way; Excel workbooks are always read by pandas.
 BIG_FORMATS = (".csv", ".tsv", ".txt", ".parquet")
-#: Overrides ``summaries.BIG_UPLOAD_BYTES`` (bytes), e.g. for a class server or tests.
+#: Uploads above this size are read this way instead of by pandas.
+BIG_UPLOAD_BYTES = 50 * 1024 * 1024
+#: Overrides ``BIG_UPLOAD_BYTES`` (bytes), e.g. for a class server or tests.
 THRESHOLD_ENV = "EXPLORER_BIG_UPLOAD_BYTES"
 
 Progress = Callable[[float, str], None]
@@ -55,7 +56,7 @@ def _no_progress(fraction: float, text: str) -> None:
 def big_upload_bytes() -> int:
     """The size above which an upload is read this way (read at call time)."""
     raw = os.environ.get(THRESHOLD_ENV, "").strip()
-    return int(raw) if raw.isdigit() else int(summaries.BIG_UPLOAD_BYTES)
+    return int(raw) if raw.isdigit() else int(BIG_UPLOAD_BYTES)
 
 
 def is_big(size: int, filename: str) -> bool:
@@ -155,6 +156,16 @@ def read_table(content: bytes, filename: str) -> tuple[pa.Table, str]:
     raise DataError(
         f"{filename!r}: large uploads are read as CSV or Parquet; got {suffix or 'no extension'}."
     )
+
+
+def upload_engine(content: bytes, filename: str) -> DuckDBEngine:
+    """A DuckDB engine over an upload's bytes (CSV/TSV/TXT or Parquet), never on disk.
+
+    The bytes are parsed as ``read_table`` parses them (the delimiter, decimal mark and
+    encoding ``lib.table.read.load_table`` would use).
+    """
+    table, _ = read_table(content, filename)
+    return DuckDBEngine(table)
 
 
 def _read_csv(content: bytes, delimiter: str, decimal: str, encoding: str) -> pa.Table:

@@ -23,7 +23,7 @@ import numpy as np
 from lib.explore.groups import GroupSummary, MeanDifferences
 from lib.lmm import Anova, LmmFit
 from lib.ols.regressions import OlsFit, PerGroupOls
-from lib.present.numbers import num, pct
+from lib.present.numbers import num, p_text, pct
 
 Quote = Callable[[str], str]
 
@@ -317,6 +317,6 @@ def look_comparison(fits: Mapping[str, LmmFit], result: Anova | None) -> str:
             text += (
                 f" In the likelihood-ratio tests (ML refits), the largest model {verdict} on "
                 f"the one above it (χ² = {num(last.chisq, 2)} on {int(last.df)} df, "
-                f"p = {last.p:.3g})."
+                f"{p_text(last.p)})."
             )
     return text + " Tests are valid only between nested models; compare the others by AIC/BIC."

@@ -19,7 +19,12 @@ import pandas as pd
 
 from lib.errors import DataError, SpecError
 from lib.ols.regressions import OlsFit, fit_ols
-from lib.table.columns import complete_rows, factor_codes, is_numeric_column
+from lib.table.columns import (
+    complete_rows,
+    factor_codes,
+    is_numeric_column,
+    not_numeric_error,
+)
 
 TARGET_BINS = 25
 _NICE = (1, 2, 5)
@@ -401,10 +406,7 @@ def _numeric(clean: pd.DataFrame, column: str, role: str) -> np.ndarray:
     series = clean[column]
     if not is_numeric_column(series):
         example = repr(str(series.iloc[0])) if len(series) else "no values"
-        raise DataError(
-            f"The {role} '{column}' must be numeric, but it holds text or categories "
-            f"(for example {example}). Choose a numeric column."
-        )
+        raise not_numeric_error(role, column, example)
     if len(series) == 0:
         raise DataError(f"'{column}' has no complete rows (every value is missing).")
     return series.to_numpy(dtype=float)

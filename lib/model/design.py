@@ -22,6 +22,7 @@ from lib.table.columns import (
     interaction_codes,
     is_numeric_column,
     non_numeric_example,
+    not_numeric_error,
 )
 
 MIN_ROWS = 3
@@ -138,10 +139,10 @@ def build_design(frame: pd.DataFrame, spec: ModelSpec) -> Design:
     """
     clean, n_dropped = complete_rows(frame, spec.columns)
     if not is_numeric_column(clean[spec.outcome]):
-        raise not_numeric_outcome(spec.outcome, non_numeric_example(clean[spec.outcome]))
+        raise not_numeric_error("outcome", spec.outcome, non_numeric_example(clean[spec.outcome]))
     for name in spec.slope_columns:
         if not is_numeric_column(clean[name]):
-            raise not_numeric_slope(name, non_numeric_example(clean[name]))
+            raise not_numeric_error("random slope", name, non_numeric_example(clean[name]))
     check_rows(spec, len(clean), n_dropped)
     terms = tuple(_term_design(clean, term) for term in spec.random)
     # lme4's mkReTrms orders terms by rev(order(nlevels)): decreasing number of
@@ -188,20 +189,6 @@ def _term_design(clean: pd.DataFrame, term: RandomTerm) -> TermDesign:
     ]
     return TermDesign(
         term=term, codes=codes, levels=levels, Z=np.asfortranarray(np.column_stack(z_cols))
-    )
-
-
-def not_numeric_outcome(name: str, example: str) -> DataError:
-    return DataError(
-        f"The outcome '{name}' must be numeric, but it holds text or categories "
-        f"(for example {example}). Choose a numeric outcome."
-    )
-
-
-def not_numeric_slope(name: str, example: str) -> DataError:
-    return DataError(
-        f"A random slope needs a numeric column, but '{name}' is categorical "
-        f"(for example {example}). Use it as a fixed predictor only."
     )
 
 

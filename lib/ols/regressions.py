@@ -29,7 +29,12 @@ from scipy import special
 
 from lib.errors import DataError, SpecError
 from lib.model.design import fixed_matrix
-from lib.table.columns import complete_rows, factor_codes, is_numeric_column
+from lib.table.columns import (
+    complete_rows,
+    factor_codes,
+    is_numeric_column,
+    not_numeric_error,
+)
 
 # Largest design (rows x coefficients) fitted, about 320 MB of doubles: a
 # dummy model with thousands of groups on millions of rows would exhaust memory.
@@ -267,10 +272,7 @@ def _outcome_values(clean: pd.DataFrame, outcome: str) -> np.ndarray:
     series = clean[outcome]
     if not is_numeric_column(series):
         example = repr(str(series.iloc[0])) if len(series) else "no values"
-        raise DataError(
-            f"The outcome '{outcome}' must be numeric, but it holds text or categories "
-            f"(for example {example}). Choose a numeric outcome."
-        )
+        raise not_numeric_error("outcome", outcome, example)
     return series.to_numpy(dtype=float)
 
 

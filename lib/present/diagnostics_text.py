@@ -8,21 +8,14 @@ import math
 import pandas as pd
 
 from lib.lmm.diagnostics import NORMAL_BEYOND_2, QQ, SF_RANGE, ResidualCheck
-
-
-def _pct(x: float) -> str:
-    return f"{100 * x:.1f}%"
-
-
-def _p(p: float) -> str:
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+from lib.present.numbers import num, p_text, pct
 
 
 def residuals_vs_fitted(check: ResidualCheck) -> str:
     """Share of scaled residuals beyond ±2 and whether the spread grows with the fit."""
     text = (
-        f"{_pct(check.beyond_2)} of the {check.n:,} scaled residuals lie beyond ±2 "
-        f"(about {_pct(NORMAL_BEYOND_2)} if the errors are normal)"
+        f"{pct(check.beyond_2)} of the {check.n:,} scaled residuals lie beyond ±2 "
+        f"(about {pct(NORMAL_BEYOND_2)} if the errors are normal)"
     )
     ratio = check.spread_ratio
     if math.isnan(ratio):
@@ -34,7 +27,7 @@ def residuals_vs_fitted(check: ResidualCheck) -> str:
     else:
         trend = "smaller: the spread shrinks as the fitted value grows"
     return (
-        f"{text}; their SD above the median fitted value is {ratio:.2f} times that "
+        f"{text}; their SD above the median fitted value is {num(ratio, 2)} times that "
         f"below it, {trend}."
     )
 
@@ -45,20 +38,23 @@ def qq_reading(q: QQ, what: str) -> str:
         return f"Only {q.n} {what}: too few to judge normality; the plot shows where each lies."
     if math.isnan(q.w):
         return f"All {q.n:,} {what} are equal: there is no distribution to check."
-    stat = f"Shapiro-Francia W′ = {q.w:.3f}"
+    stat = f"Shapiro-Francia W′ = {num(q.w)}"
     if math.isnan(q.p):
         return (
             f"{stat} for {q.n:,} {what} (no p-value above {SF_RANGE[1]:,} values: any tiny "
             "departure would be significant); judge the bend of the points, not a test."
         )
     if q.p >= 0.05:
-        return f"The points follow the line ({stat}, {_p(q.p)}): no evidence against normal {what}."
+        return (
+            f"The points follow the line ({stat}, {p_text(q.p)}): no evidence against normal "
+            f"{what}."
+        )
     skew = float(pd.Series(q.sample).skew())
     if abs(skew) >= 0.5:
         shape = "a longer right tail" if skew > 0 else "a longer left tail"
     else:
         shape = "heavier or lighter tails than a normal distribution"
-    return f"The points bend away from the line ({stat}, {_p(q.p)}): the {what} have {shape}."
+    return f"The points bend away from the line ({stat}, {p_text(q.p)}): the {what} have {shape}."
 
 
 def group_spread_reading(spreads: pd.DataFrame) -> str:
@@ -74,6 +70,6 @@ def group_spread_reading(spreads: pd.DataFrame) -> str:
         else "the spread differs between groups"
     )
     return (
-        f"The SD of the scaled residuals runs from {sd.min():.2f} ({lo}) to {sd.max():.2f} "
-        f"({hi}) across the {len(sd)} groups shown: {verdict}."
+        f"The SD of the scaled residuals runs from {num(sd.min(), 2)} ({lo}) to "
+        f"{num(sd.max(), 2)} ({hi}) across the {len(sd)} groups shown: {verdict}."
     )

@@ -12,22 +12,20 @@ from __future__ import annotations
 
 import copy
 import html
-import math
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
-from lib.present.numbers import fmt
+from lib.present import summary
+from lib.present.numbers import cell
 
 REPORT_WIDTH = 640  # px: charts in the report (Streamlit's "container" width has no meaning)
 # A wide font that vl-convert measures and most browsers have (or replace by a wider-or-
 # equal one): text laid out for the app's Source Sans would be clipped when a browser
 # draws the SVG in a wider fallback font.
 REPORT_FONT = "DejaVu Sans, Verdana, sans-serif"
-P_COLUMNS = ("Pr(>|t|)", "Pr(>Chisq)", "p-value")
 CSS = """
 body { font-family: "Source Sans Pro", "Segoe UI", Helvetica, Arial, sans-serif;
        font-size: 18px; line-height: 1.45; color: #111; max-width: 60em; margin: 2em auto;
@@ -112,12 +110,6 @@ def svg_is_safe(svg: str) -> bool:
     return True
 
 
-def _cell(value: object, column: str, decimals: int = 4) -> str:
-    if column in P_COLUMNS and isinstance(value, float | np.floating) and not math.isnan(value):
-        return "&lt; 2e-16" if value < 2.2e-16 else html.escape(f"{float(value):.3g}")
-    return html.escape(fmt(value, decimals))
-
-
 def table_html(frame: pd.DataFrame, show_index: bool = True, decimals: int = 4) -> str:
     """An HTML table of numbers (rounded as the app shows them), every label escaped."""
     head = [html.escape(str(frame.index.name or ""))] if show_index else []
@@ -125,7 +117,8 @@ def table_html(frame: pd.DataFrame, show_index: bool = True, decimals: int = 4) 
     rows = ["<tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr>"]
     for label, row in zip(frame.index, frame.itertuples(index=False), strict=True):
         cells = [html.escape(str(label))] if show_index else []
-        cells += [_cell(v, str(c), decimals) for v, c in zip(row, frame.columns, strict=True)]
+        for value, column in zip(row, frame.columns, strict=True):
+            cells.append(html.escape(cell(value, str(column), decimals)))
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     return "<table>\n" + "\n".join(rows) + "\n</table>"
 
@@ -198,8 +191,6 @@ def fit_sections(
     effects", "Intraclass correlation and R²", "Model") to its plain-language sentence;
     ``diagnostics`` holds (caption, chart spec, reading).
     """
-    from lib.present import summary
-
     readings = readings or {}
 
     def said(key: str) -> tuple[str, ...]:

@@ -3,8 +3,8 @@
 Each function turns one section of ``summary(lmer(...))``, ``summary(lm(...))``
 or ``anova(...)`` into a DataFrame of unrounded numbers, labelled as R labels
 them (``Variance``, ``Std.Dev.``, ``Std. Error``, ``Pr(>|t|)``...). Rounding and
-formatting happen only in ``ui.render``, so these tables are also what the
-download buttons export.
+formatting happen only when a table is shown (``lib.present.numbers.cell``, used by
+``ui.render`` and the report), so these tables are also what the download buttons export.
 """
 
 from __future__ import annotations

@@ -210,6 +210,28 @@ def non_numeric_example(series: pd.Series) -> str:
     return repr(str(value)[:60])
 
 
+def not_numeric_error(role: str, column: object, example: str) -> DataError:
+    """The one message for a column that must hold numbers but holds text or categories.
+
+    Parameters
+    ----------
+    role : str
+        What the column was chosen as: "outcome", "predictor", "random slope",
+        "histogram column".
+    column : object
+        The column's name.
+    example : str
+        An offending value, quoted (``non_numeric_example``), or "no values".
+    """
+    advice = "Choose a numeric column."
+    if role == "random slope":
+        advice += " A categorical column can only be a fixed predictor."
+    return DataError(
+        f"The {role} {str(column)!r} must be numeric, but it holds text or categories "
+        f"(for example {example}). {advice}"
+    )
+
+
 def require_columns(available: Sequence[str], columns: Sequence[str]) -> None:
     """DataError naming the first of ``columns`` that is not ``available``."""
     missing = [c for c in columns if c not in available]

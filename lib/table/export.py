@@ -66,4 +66,7 @@ def _safe_index(index: pd.Index) -> pd.Index:
 
 def csv_bytes(frame: pd.DataFrame, index: bool = True) -> bytes:
     """The UTF-8 CSV of ``frame`` for a download, with formula-like text neutralised."""
-    return safe_frame(frame).to_csv(index=index).encode("utf-8")
+    # RFC 4180's CRLF line ends: the csv writer quotes a cell holding any character of the
+    # line terminator, so with "\n" alone a cell's carriage return went out unquoted and a
+    # spreadsheet split the row there.
+    return safe_frame(frame).to_csv(index=index, lineterminator="\r\n").encode("utf-8")

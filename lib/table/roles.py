@@ -17,6 +17,7 @@ from lib.table.columns import (
     looks_like_group,
     missing_column_message,
     non_numeric_example,
+    not_numeric_error,
     outcome_score,
     tokens,
 )
@@ -143,11 +144,7 @@ def check_roles(frame: pd.DataFrame, roles: Roles) -> None:
             raise DataError(missing_column_message(column, frame.columns))
     for role, column in (("outcome", roles.outcome), ("predictor", roles.predictor)):
         if column is not None and not is_numeric_column(frame[column]):
-            shown = non_numeric_example(frame[column])
-            raise DataError(
-                f"The {role} must be numeric, but {column!r} holds text or categories "
-                f"(for example {shown}). Choose a numeric column."
-            )
+            raise not_numeric_error(role, column, non_numeric_example(frame[column]))
 
 
 def check_usable(roles: Roles, n_used: int, n_groups: int) -> None:

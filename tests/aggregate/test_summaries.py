@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib.aggregate import summaries
+from lib.aggregate import summaries, upload
 from lib.aggregate.engines import DuckDBEngine
 from lib.errors import DataError
 from lib.explore import groups
@@ -67,7 +67,7 @@ def test_upload_bytes_csv_and_parquet():
     expected = groups.group_summary(frame, "test_score", "school")
     for content, name in ((csv, "up.csv"), (buffer.getvalue(), "up.parquet")):
         got = summaries.group_summary(
-            summaries.upload_engine(content, name), "test_score", "school"
+            upload.upload_engine(content, name), "test_score", "school"
         )
         np.testing.assert_allclose(got.mean, expected.mean, rtol=1e-12)
         assert got.n_dropped == expected.n_dropped
@@ -79,4 +79,4 @@ def test_errors_are_data_errors():
     with pytest.raises(DataError, match="not in the data"):
         summaries.group_summary(DuckDBEngine(_frame()), "nope", "school")
     with pytest.raises(DataError, match="large uploads"):
-        summaries.upload_engine(b"x", "data.xlsx")
+        upload.upload_engine(b"x", "data.xlsx")

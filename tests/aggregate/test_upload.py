@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib.aggregate import overview, summaries, upload
+from lib.aggregate import overview, upload
 from lib.aggregate.sample_fit import fitted_at
 from lib.aggregate.sqlfit import fit_engine
 from lib.errors import DataError
@@ -134,14 +134,14 @@ def test_upload_engine_reads_as_the_upload_reader():
     frame = _frame(200)
     buffer = io.BytesIO()
     frame.to_parquet(buffer)
-    engine = summaries.upload_engine(buffer.getvalue(), "up.parquet")
+    engine = upload.upload_engine(buffer.getvalue(), "up.parquet")
     assert engine.run(f"SELECT COUNT(*) AS n FROM {engine.source}").column(0)[0].as_py() == 200
     with pytest.raises(DataError, match="unsupported file type"):
         upload.read_upload(b"x", "data.xls")
 
 
 def test_threshold_is_read_at_call_time(monkeypatch):
-    monkeypatch.setattr(summaries, "BIG_UPLOAD_BYTES", 10)
+    monkeypatch.setattr(upload, "BIG_UPLOAD_BYTES", 10)
     assert upload.is_big(11, "a.csv") and not upload.is_big(10, "a.csv")
     assert not upload.is_big(11, "a.xlsx")
     monkeypatch.setenv(upload.THRESHOLD_ENV, "100")

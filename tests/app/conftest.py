@@ -29,7 +29,7 @@ def open_page() -> Callable[..., AppTest]:
 
 
 def plain(text: str) -> str:
-    """Undo the Markdown escaping of user text (``ui.render.md``) for assertions."""
+    """Undo the Markdown escaping of user text (``lib.present.markdown.md``) for assertions."""
     return re.sub(r"\\(.)", r"\1", text)
 
 

@@ -8,6 +8,7 @@ from lib.lmm import fit_lmm
 from lib.lmm.diagnostics import diagnose, group_spreads, row_groups
 from lib.model.spec import ModelSpec
 from lib.present.diagnostics_text import group_spread_reading, qq_reading, residuals_vs_fitted
+from lib.present.numbers import p_text
 from lib.table.catalogue import load_bundled
 
 RIS = ModelSpec.one_factor(
@@ -31,7 +32,7 @@ def test_diagnostics_readings_equal_lib(open_page):
     spreads = group_spreads(d.scaled, row_groups(data, RIS, ["school"]))
     assert group_spread_reading(spreads) in shown
     assert qq_reading(d.residual_qq, "scaled residuals") in shown
-    assert f"W′ = {d.residual_qq.w:.3f}, p = {d.residual_qq.p:.3f}" in "\n".join(shown)
+    assert f"W′ = {d.residual_qq.w:.3f}, {p_text(d.residual_qq.p)}" in "\n".join(shown)
     assert qq_reading(d.ranef[0].qq, "random intercepts of school") in shown
     assert qq_reading(d.ranef[1].qq, "random slopes of study_time of school") in shown
     headings = [plain(m.value) for m in at.markdown]

@@ -10,8 +10,9 @@ from conftest import plain
 from lib.errors import FitError
 from lib.lmm import fit_lmm
 from lib.model.spec import ModelSpec
+from lib.present import explain
+from lib.present.numbers import p_text
 from lib.table.catalogue import load_bundled
-from ui import explain
 from ui.state import UploadedTable
 
 SCHOOLS = load_bundled("schools")
@@ -28,7 +29,7 @@ def test_significance_follows_the_satterthwaite_p():
     text = plain(explain.fixef(fit))
     assert "1.96" not in text
     assert (
-        f"Not clearly different from 0 at the 5% level: study_time (p = {fit.beta_p[1]:.4f})"
+        f"Not clearly different from 0 at the 5% level: study_time ({p_text(fit.beta_p[1])})"
         in text
     )
     assert "(Intercept) is clearly different from 0 (p < 0.05)" in text

@@ -86,7 +86,20 @@ def test_url_restores_the_model(open_page):
     assert not at.exception
     assert at.sidebar.toggle(key="random_slope").value is True
     assert at.sidebar.radio(key="method").value == "ML"
-    assert _metric(at, "deviance") != ""
+    assert "test_score ~ 1 + study_time + (1 + study_time | school)" in _formulas(at)
+    ml = fit_lmm(
+        load_bundled("schools"), RI.with_term(slopes=("study_time",)).with_changes(reml=False)
+    )
+    assert not ml.reml and ml.criterion_name == "deviance"
+    assert _metric(at, "deviance") == f"{ml.criterion:.1f}"
+    assert _metric(at, "AIC") == f"{ml.aic:.1f}"
+    assert _metric(at, "BIC") == f"{ml.bic:.1f}"
+    assert _metric(at, "logLik") == f"{ml.loglik:.1f}"
+    fixef = labelled(frame_with(at, "Estimate"))
+    assert fixef.loc["study_time", "Estimate"] == f"{ml.beta[1]:,.4f}"
+    assert fixef.loc["(Intercept)", "Std. Error"] == f"{ml.beta_se[0]:,.4f}"
+    reml = fit_lmm(load_bundled("schools"), RI.with_term(slopes=("study_time",)))
+    assert f"{reml.criterion:.1f}" != f"{ml.criterion:.1f}"  # the method was restored too
     assert any("maximum likelihood" in s.value for s in at.subheader)
 
 
@@ -104,15 +117,22 @@ def test_singular_fit_is_explained(open_page):
 
 
 def test_singular_fit_offers_simpler_model(open_page):
-    at = open_page(PAGE, {"data": "dietox", "fixed_slope": "false", "random_slope": "true"})
+    """grunfeld, invest ~ 1 + (1 + value | firm): singular in lme4 too (isSingular TRUE,
+    the intercept-slope correlation -1.000), so the page offers the uncorrelated model."""
+    at = open_page(PAGE, {"data": "grunfeld", "fixed_slope": "false", "random_slope": "true"})
     assert not at.exception
-    fit = fit_lmm(
-        load_bundled("dietox"),
-        ModelSpec.one_factor("Weight", "Pig", random_slopes=("Time",)),
-    )
-    if fit.singular:
-        at.button(key="_simplify").click().run()
-        assert not at.exception
+    assert "invest ~ 1 + (1 + value | firm)" in _formulas(at)
+    spec = ModelSpec.one_factor("invest", "firm", random_slopes=("value",))
+    fit = fit_lmm(load_bundled("grunfeld"), spec)
+    assert fit.singular
+    assert fit.varcorr.terms[0].correlation[1, 0] < -0.999
+    assert any("perfectly correlated" in w.value for w in at.warning)
+    offer = at.button(key="_simplify")
+    assert offer.label == "Remove the correlation"
+    offer.click().run()
+    assert not at.exception
+    assert at.sidebar.toggle(key="correlated").value is False
+    assert "invest ~ 1 + (1 | firm) + (0 + value | firm)" in _formulas(at)
 
 
 def test_dropped_rows_are_reported(open_page):

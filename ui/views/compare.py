@@ -19,12 +19,12 @@ from lib.errors import ExplorerError
 from lib.explore.groups import dummy_coding
 from lib.lmm import LmmFit
 from lib.model.spec import ModelSpec
-from lib.present import summary
+from lib.present import explain, summary
+from lib.present.markdown import md
+from lib.present.numbers import num, pct
 from lib.present.ols_summary import dummy_equations
 from lib.table.columns import common_rows, finite_range
-from ui import big, cache, explain, presentation, render
-from ui.explain import num
-from ui.render import md
+from ui import big, cache, presentation, render, state
 from ui.sidebar import Selection, show_error
 from ui.views import equations as equations_view
 
@@ -165,7 +165,7 @@ def _simple(ctx: _Context):  # noqa: ANN202
     _ols_tables(fit, "simple")
     render.meaning(
         f"Each additional unit of {md(ctx.x)} goes with {num(b)} more {md(ctx.y)}; with "
-        f"{md(ctx.x)} = 0 the model predicts {num(a)}. It explains {explain.pct(fit.r2)} of "
+        f"{md(ctx.x)} = 0 the model predicts {num(a)}. It explains {pct(fit.r2)} of "
         f"the variance (R²) but ignores {md(ctx.g)}: rows of the same group are treated as "
         "independent, and group differences end up in the residuals."
     )
@@ -309,7 +309,7 @@ def _mixed(ctx: _Context) -> dict[str, LmmFit]:
         )
         render.table(summary.varcorr_table(fit), f"varcorr_{_slug(name)}", show_index=False)
         if fit.singular:
-            st.warning(explain.singular(fit)[0], icon=":material/warning:")
+            st.warning(explain.singular(fit, state.has_toggles)[0], icon=":material/warning:")
     return fits
 
 

@@ -7,13 +7,13 @@ import streamlit as st
 
 from lib.aggregate.upload import big_upload_bytes
 from lib.errors import ExplorerError
+from lib.present.markdown import md
 from lib.table.catalogue import BUNDLED
 from lib.table.columns import not_numeric_reason
 from lib.table.read import MAX_COLUMNS, MAX_ROWS, missing_markers
 from lib.table.roles import numeric_columns
 from lib.table.validate import column_overview
 from ui import big, cache, render, state
-from ui.render import md
 from ui.sidebar import Selection, show_error
 from ui.views import levels as levels_view
 from ui.views import structure as structure_view

@@ -18,9 +18,9 @@ from lib.lmm import LmmFit
 from lib.lmm.diagnostics import diagnose, group_spreads, row_groups
 from lib.model.spec import ModelSpec
 from lib.present import diagnostics_text as text
+from lib.present.markdown import md
 from ui import big, render
 from ui.cache import TTL, arrow_datasets
-from ui.render import md
 
 SECTION = "Diagnostics"
 MAX_GROUP_PANELS = 12

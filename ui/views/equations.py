@@ -8,10 +8,10 @@ import streamlit as st
 from lib.lmm import LmmFit
 from lib.ols.regressions import PerGroupOls
 from lib.present import equations, snippets
+from lib.present.markdown import md
 from lib.present.ols_summary import per_group_statistics, separate_equations
 from lib.table.catalogue import BUNDLED
 from ui import render, state
-from ui.render import md
 
 SECTION = "Equations and code"
 MAX_GROUP_EQUATIONS = 12

@@ -9,9 +9,9 @@ from lib.charts import core as charts
 from lib.errors import ExplorerError
 from lib.model.levels import factor_label, level_factors
 from lib.present import summary
+from lib.present.markdown import md
+from lib.present.numbers import num
 from ui import big, cache, presentation, render, state
-from ui.explain import num
-from ui.render import md
 from ui.sidebar import Selection, show_error
 
 MAX_FACETS = 12

@@ -5,9 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from lib.errors import ExplorerError
+from lib.present.markdown import md
 from lib.table.catalogue import BUNDLED
 from ui import big, cache
-from ui.render import md
 from ui.sidebar import Selection
 
 PAGES = (

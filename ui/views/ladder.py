@@ -9,9 +9,9 @@ import streamlit as st
 from lib.classroom import ladder as lib_ladder
 from lib.classroom.ladder import FULL, NULL, RI, RS, Ladder
 from lib.errors import ExplorerError
+from lib.present.markdown import md
+from lib.present.numbers import num, p_text, pct
 from ui import big, classroom_cache, presentation, render
-from ui.explain import num, pct
-from ui.render import fmt_p, md
 from ui.sidebar import Selection, show_error
 
 
@@ -106,9 +106,4 @@ def sentences(result: Ladder, y: str, x: str, g: str) -> list[str]:
 
 def _test(step) -> str:  # noqa: ANN001 - LadderStep
     verdict = "improves the fit clearly" if step.p < 0.05 else "does not improve the fit clearly"
-    return f"{verdict} (χ² = {num(step.chisq, 2)} on {int(step.df)} df, p {_p_words(step.p)})"
-
-
-def _p_words(p: float) -> str:
-    text = fmt_p(p)
-    return text if text.startswith("<") else f"= {text}"
+    return f"{verdict} (χ² = {num(step.chisq, 2)} on {int(step.df)} df, {p_text(step.p)})"

@@ -18,9 +18,9 @@ from lib.classroom.ladder import FULL, NULL, RI, RS, ladder_specs
 from lib.errors import ExplorerError
 from lib.lmm import LmmFit
 from lib.model.spec import ModelSpec
-from lib.present import summary
-from ui import big, cache, explain, presentation, render
-from ui.render import md
+from lib.present import explain, summary
+from lib.present.markdown import md
+from ui import big, cache, presentation, render, state
 from ui.sidebar import Selection, show_error
 from ui.views import compare as compare_view
 from ui.views import explore as explore_view
@@ -232,7 +232,7 @@ def _model_result(sel: Selection, fit: LmmFit, chart: bool = True, icc_first: bo
     st.code(fit.formula, language="r", wrap_lines=True)
     presentation.key_numbers(fit)
     if fit.singular:
-        st.warning(explain.singular(fit)[0], icon=":material/warning:")
+        st.warning(explain.singular(fit, state.has_toggles)[0], icon=":material/warning:")
     if chart:
         model_view._chart(sel, fit)
     if icc_first:  # the null model's step is about the ICC

@@ -12,9 +12,9 @@ import streamlit as st
 from lib.errors import ExplorerError
 from lib.lmm import LmmFit
 from lib.model.nesting import Pitfall, candidate_factors
-from lib.present import summary
-from ui import cache, explain_levels, render, state
-from ui.render import md
+from lib.present import explain_levels, summary
+from lib.present.markdown import md
+from ui import cache, render, state
 from ui.sidebar import Selection
 
 

@@ -12,11 +12,11 @@ from lib.lmm import LmmFit
 from lib.lmm.result import RanefFactor
 from lib.model.levels import enclosing_factors, factor_columns
 from lib.model.spec import ModelSpec
-from lib.present import summary
+from lib.present import explain, summary
+from lib.present.markdown import md
 from lib.present.notes import conditioning_note
 from lib.table.columns import finite_range
-from ui import big, cache, explain, presentation, render, state
-from ui.render import md
+from ui import big, cache, presentation, render, state
 from ui.sidebar import Selection, show_error
 from ui.views import diagnostics as diagnostics_view
 from ui.views import equations as equations_view
@@ -166,10 +166,11 @@ def _header(fit: LmmFit) -> None:
     if note:
         st.caption(md(note))
     if fit.singular:
-        text, changes, label = explain.singular(fit)
+        text, offer = explain.singular(fit, state.has_toggles)
         st.warning(text, icon=":material/warning:")
+        changes = state.simplification_changes(offer)
         if changes:
-            st.button(label, key="_simplify", on_click=state.apply_changes, args=(changes,))
+            st.button(offer.label, key="_simplify", on_click=state.apply_changes, args=(changes,))
     if not fit.optimizer.converged:
         st.warning(
             f"The optimizer reported a problem: {md(fit.optimizer.message)}. Treat the numbers "

@@ -10,9 +10,9 @@ from lib.charts import pooling as pooling_charts
 from lib.classroom.pooling import Pooling, pooling_table
 from lib.errors import ExplorerError
 from lib.model.spec import INTERCEPT
+from lib.present.markdown import md
+from lib.present.numbers import num, pct
 from ui import big, cache, classroom_cache, presentation, render
-from ui.explain import num, pct
-from ui.render import md
 from ui.sidebar import Selection, show_error
 
 MAX_PANELS = 6  # group panels in the lines chart

@@ -13,16 +13,16 @@ from functools import partial
 import streamlit as st
 
 from lib.lmm import LmmFit
-from lib.present import report
+from lib.present import explain, report
 from lib.present.notes import conditioning_note
-from ui import cache, explain
+from ui import cache
 from ui.views import diagnostics as diagnostics_view
 
 SECTION = "Report and downloads"
 
 
 def plain(markdown: str) -> str:
-    """The plain text of an ``ui.explain`` sentence: Markdown escapes and emphasis
+    """The plain text of an ``lib.present.explain`` sentence: Markdown escapes and emphasis
     removed (the report escapes it again, for HTML)."""
     text = re.sub(r"\*\*|(?<!\\)`", "", markdown)
     return re.sub(r"\\(.)", r"\1", text)

@@ -15,8 +15,8 @@ import streamlit as st
 from lib.charts import simulate as simulate_charts
 from lib.classroom import simulate as sim
 from lib.errors import ExplorerError
+from lib.present.numbers import num, pct
 from ui import presentation, render, state
-from ui.explain import num, pct
 from ui.sidebar import show_error
 
 # widget key = URL parameter -> (label, kind, default, min, max, step, help)

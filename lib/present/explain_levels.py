@@ -1,13 +1,17 @@
 """Plain-language sentences for models with several random terms (nested or crossed).
 
-``ui.explain`` handles the one-term model in the tutorial's words and hands
+``lib.present.explain`` handles the one-term model in the tutorial's words and hands
 models with several terms to the functions here. Every number quoted comes
 from the same result or table the page shows (``lib.present.summary.level_shares`` for
 the shares), so the text cannot contradict the tables. User-supplied names
-pass through ``ui.render.md``.
+pass through ``lib.present.markdown.md``.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -15,23 +19,35 @@ from lib.lmm import LmmFit
 from lib.model.levels import enclosing_factors, factor_columns, factor_label
 from lib.model.spec import INTERCEPT, ModelSpec, RandomTerm
 from lib.present import summary
-from ui.render import md
+from lib.present.markdown import code, md
+from lib.present.numbers import num, pct
 
 SINGULAR_SD = 1e-3  # an SD below this fraction of the residual SD counts as collapsed
 
 
-def _num(value: float, decimals: int = 3) -> str:
-    from ui.explain import num  # ui.explain imports this module
+@dataclass(frozen=True)
+class Simplification:
+    """A simpler model to offer after a singular fit: one random-effect toggle switched off.
 
-    return num(value, decimals)
+    Attributes
+    ----------
+    effect : {"intercept", "slope", "correlation"}
+        Which of the level's random-effect toggles to switch off.
+    column : str or None
+        The level's own grouping column (a term's first grouping column); None for the
+        only level of a one-term model.
+    label : str
+        The button's text (Markdown, names escaped).
+    """
+
+    effect: Literal["intercept", "slope", "correlation"]
+    column: str | None
+    label: str
 
 
-def _pct(value: float) -> str:
-    return f"{100 * float(value):.1f}%"
-
-
-def _code(text: str) -> str:
-    return "`" + str(text).replace("`", "'") + "`"
+def every_level(column: str) -> bool:
+    """``has_toggles`` when every level can be changed (the text then always offers)."""
+    return True
 
 
 def label(spec: ModelSpec, name: str) -> str:
@@ -61,10 +77,10 @@ def formula(spec: ModelSpec) -> str:
         )
         if term.correlated or term.q == 1:
             extra = " (their correlation is estimated too)" if term.intercept and slopes else ""
-            parts.append(f"{_code(term.formula())} gives each {g} {' and '.join(gives)}{extra}.")
+            parts.append(f"{code(term.formula())} gives each {g} {' and '.join(gives)}{extra}.")
         else:
             parts.append(
-                f"{_code(term.formula())} gives each {g} {' and '.join(gives)}, "
+                f"{code(term.formula())} gives each {g} {' and '.join(gives)}, "
                 "varying independently."
             )
     crossed = _crossed_pairs(spec)
@@ -96,8 +112,8 @@ def varcorr(fit: LmmFit) -> str:
         g = label(spec, vc.group)
         for k, name in enumerate(vc.names):
             out.append(
-                f"The {md(vc.group)} {md(name)} variance ({_num(vc.variances[k])}, SD "
-                f"{_num(vc.sd[k])}) is the variation in {_effect(name, y)} between "
+                f"The {md(vc.group)} {md(name)} variance ({num(vc.variances[k])}, SD "
+                f"{num(vc.sd[k])}) is the variation in {_effect(name, y)} between "
                 f"{g} groups."
             )
         if vc.correlated and len(vc.names) > 1:
@@ -105,11 +121,11 @@ def varcorr(fit: LmmFit) -> str:
             if np.isfinite(r):
                 direction = "higher" if r > 0 else "lower"
                 out.append(
-                    f"Their correlation {_num(r, 2)} says {g} groups with a higher baseline "
+                    f"Their correlation {num(r, 2)} says {g} groups with a higher baseline "
                     f"tend to have {direction} slopes."
                 )
     out.append(
-        f"The residual variance ({_num(fit.varcorr.residual_variance)}) is the variation left "
+        f"The residual variance ({num(fit.varcorr.residual_variance)}) is the variation left "
         "among observations that share all their groups."
     )
     out.append(shares(fit))
@@ -127,9 +143,9 @@ def shares(fit: LmmFit) -> str:
     parts = []
     for level, share in zip(rows["Level"], rows["Share"], strict=True):
         if level == "Residual":
-            parts.append(f"{_pct(share)} within groups (residual)")
+            parts.append(f"{pct(share)} within groups (residual)")
         else:
-            parts.append(f"{_pct(share)} between {label(spec, level)} groups")
+            parts.append(f"{pct(share)} between {label(spec, level)} groups")
     text = f"Of the variance in {y}: " + _join(parts) + "."
     if len(rows) < len(table):
         text += (
@@ -147,9 +163,9 @@ def icc(fit: LmmFit) -> str:
     """The adjusted ICC with several factors: all random variances together."""
     factors = ", ".join(md(name) for name in fit.ngroups)
     return (
-        f"{_pct(fit.icc.adjusted)} of the variance not explained by the fixed effects lies "
+        f"{pct(fit.icc.adjusted)} of the variance not explained by the fixed effects lies "
         f"between groups, counting every grouping level together ({factors}; adjusted ICC "
-        f"{_num(fit.icc.adjusted)}). The share of each level is in the table above."
+        f"{num(fit.icc.adjusted)}). The share of each level is in the table above."
     )
 
 
@@ -170,8 +186,8 @@ def ranef(fit: LmmFit, group: str) -> str:
         hi, lo = int(np.argmax(b[:, k])), int(np.argmin(b[:, k]))
         what = "baseline" if name == INTERCEPT else f"slope of {md(name)}"
         out.append(
-            f"{md(factor.levels[hi])} has the highest {what} ({_num(b[hi, k])} above "
-            f"{relative}), {md(factor.levels[lo])} the lowest ({_num(b[lo, k])})."
+            f"{md(factor.levels[hi])} has the highest {what} ({num(b[hi, k])} above "
+            f"{relative}), {md(factor.levels[lo])} the lowest ({num(b[lo, k])})."
         )
     if above:
         out.append(
@@ -191,10 +207,12 @@ def collapsed(fit: LmmFit) -> tuple[str, str] | None:
     return None
 
 
-def singular(fit: LmmFit) -> tuple[str, dict[str, object], str]:
-    """Which term collapsed, and the toggles that drop it (see ``ui.explain.singular``)."""
-    from ui import state  # avoid an import cycle at module load
-
+def singular(
+    fit: LmmFit, has_toggles: Callable[[str], bool] = every_level
+) -> tuple[str, Simplification | None]:
+    """Which term collapsed, and the change that drops it (see
+    ``lib.present.explain.singular``): None when ``has_toggles`` says the app cannot
+    change that term's level, or when nothing would be left."""
     spec = fit.spec
     found = collapsed(fit)
     if found is not None:
@@ -203,22 +221,20 @@ def singular(fit: LmmFit) -> tuple[str, dict[str, object], str]:
         what = "baselines" if name == INTERCEPT else f"slopes of {md(name)}"
         text = (
             f"The model is **singular**: the variance of the {what} between "
-            f"{label(spec, group)} groups ({_code(term.formula())}) is estimated as (almost) "
+            f"{label(spec, group)} groups ({code(term.formula())}) is estimated as (almost) "
             "zero. The data show no detectable differences there beyond what the other "
             "levels and the residual noise explain, so this term is at the boundary of what "
             "the model allows. "
         )
-        keys = state.toggle_keys_for(term.group[0])
-        if keys is None or (len(spec.random) == 1 and term.q == 1):
-            return text, {}, ""
-        intercept_key, slope_key, _ = keys
-        key = intercept_key if name == INTERCEPT else slope_key
+        column = term.group[0]
+        if not has_toggles(column) or (len(spec.random) == 1 and term.q == 1):
+            return text, None
+        effect = "intercept" if name == INTERCEPT else "slope"
         if term.q == 1:
-            button = f"Drop the term {_code(term.formula())}"
+            button = f"Drop the term {code(term.formula())}"
         else:
-            effect = "intercept" if name == INTERCEPT else "slope"
             button = f"Drop the random {effect} of {md(group)}"
-        return text + "Try the model without it:", {key: False}, button
+        return text + "Try the model without it:", Simplification(effect, column, button)
     for vc in fit.varcorr.terms:
         corr = vc.correlation
         if vc.correlated and len(vc.names) > 1 and np.nanmax(np.abs(np.tril(corr, -1))) > 0.99:
@@ -227,15 +243,15 @@ def singular(fit: LmmFit) -> tuple[str, dict[str, object], str]:
                 f"{label(spec, vc.group)} are estimated as perfectly correlated (±1), so the "
                 "model cannot tell them apart. Try the model without that correlation:"
             )
-            keys = state.toggle_keys_for(factor_columns(spec, vc.group)[0])
-            if keys is None:
-                return text, {}, ""
-            return text, {keys[2]: False}, f"Remove the correlation of {md(vc.group)}"
+            column = factor_columns(spec, vc.group)[0]
+            if not has_toggles(column):
+                return text, None
+            button = f"Remove the correlation of {md(vc.group)}"
+            return text, Simplification("correlation", column, button)
     return (
         "The model is **singular**: a variance component is at the boundary of what the model "
         "allows. Simplify the random effects.",
-        {},
-        "",
+        None,
     )
 
 

@@ -1,24 +1,24 @@
 """Plain-language "what this means" sentences, in the tutorial's words.
 
 Each function takes a result and returns Markdown with every user-supplied
-name escaped (``ui.render.md``). Numbers use three decimals, as the tutorial
-quotes them.
+name escaped (``lib.present.markdown.md``). Numbers use three decimals, as the tutorial
+quotes them, and p-values R's ``format.pval`` (``lib.present.numbers``). No Streamlit:
+the views show the text, and ``singular`` names the simpler model as a
+``Simplification`` that the app turns into its own toggles.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
 from lib.lmm import Anova, LmmFit
 from lib.model.spec import ModelSpec, r_name
-from lib.present.numbers import num, pct  # noqa: F401 - re-exported for the views
-from ui import explain_levels
-from ui.render import md
-
-
-def code(text: str) -> str:
-    """Inline code for a formula piece (backticks inside are dropped)."""
-    return "`" + str(text).replace("`", "'") + "`"
+from lib.present import explain_levels
+from lib.present.explain_levels import Simplification, every_level
+from lib.present.markdown import code, md
+from lib.present.numbers import num, p_text, pct
 
 
 def formula(spec: ModelSpec) -> str:
@@ -312,7 +312,7 @@ def _significance(fit: LmmFit) -> str:
     names = list(fit.fixef_names)
     p = np.asarray(fit.beta_p, float)
     clear = [md(n) for k, n in enumerate(names) if p[k] < 0.05]
-    unclear = [f"{md(n)} (p = {_p(p[k])})" for k, n in enumerate(names) if not p[k] < 0.05]
+    unclear = [f"{md(n)} ({p_text(p[k])})" for k, n in enumerate(names) if not p[k] < 0.05]
     parts = []
     if clear:
         parts.append(
@@ -324,23 +324,22 @@ def _significance(fit: LmmFit) -> str:
     return " ".join(parts)
 
 
-def _p(value: float) -> str:
-    return "< 0.0001" if value < 1e-4 else f"{value:.4f}"
-
-
 def _signed(value: float) -> str:
     return ("+" if value >= 0 else "−") + num(abs(value))
 
 
-def singular(fit: LmmFit) -> tuple[str, dict[str, object], str]:
-    """Why the fit is singular, and the toggles of a simpler model to try.
+def singular(
+    fit: LmmFit, has_toggles: Callable[[str], bool] = every_level
+) -> tuple[str, Simplification | None]:
+    """Why the fit is singular, and the simpler model to try (None: nothing to offer).
 
-    Returns (explanation, changes for ``state.apply_changes``, label of the change).
+    ``has_toggles(column)`` says whether the app has toggles for the level whose own
+    grouping column is ``column`` (models with several terms offer a change only then);
+    the one-term model's change is to the model's only level (``Simplification.column``
+    None).
     """
-    from ui import state  # avoid an import cycle at module load
-
     if len(fit.varcorr.terms) > 1:
-        return explain_levels.singular(fit)
+        return explain_levels.singular(fit, has_toggles)
     vc = fit.varcorr.terms[0]
     rel = vc.sd / max(fit.varcorr.residual_sd, 1e-300)
     g = md(vc.group)
@@ -356,24 +355,22 @@ def singular(fit: LmmFit) -> tuple[str, dict[str, object], str]:
             "boundary of what the model allows and its estimates are unreliable. "
         )
         if name == "(Intercept)":
-            changes = {state.RANDOM_INTERCEPT: False}
-            label = "Drop the random intercept"
+            offer = Simplification("intercept", None, "Drop the random intercept")
         else:
-            changes = {state.RANDOM_SLOPE: False}
-            label = "Drop the random slope"
+            offer = Simplification("slope", None, "Drop the random slope")
         if len(vc.names) == 1:
             text += (
                 "With no random effect left the model would be an ordinary regression (see the "
                 "Compare page)."
             )
-            return text, {}, ""
-        return text + "Try the simpler model:", changes, label
+            return text, None
+        return text + "Try the simpler model:", offer
     text = (
         "The model is **singular**: the random intercepts and slopes are estimated as "
         "perfectly correlated (±1), so the model cannot tell them apart. Few groups "
         f"({fit.ranef[0].nlevels}) make this likely. Try the model without the correlation:"
     )
-    return text, {state.CORRELATED: False}, "Remove the correlation"
+    return text, Simplification("correlation", None, "Remove the correlation")
 
 
 def anova(result: Anova) -> str:
