@@ -11,12 +11,9 @@ import signal
 import threading
 from collections.abc import Hashable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from lib.errors import FitError
-
-if TYPE_CHECKING:
-    from lib.serve.fit_pool import FitPool
 
 GIB = 1024**3
 
@@ -66,10 +63,16 @@ class Job:
     cancel_requested: bool = False
 
 
+class JobOwner(Protocol):
+    """What a handle needs of its pool (``FitPool``): a way to cancel its job."""
+
+    def _cancel(self, handle: FitHandle) -> bool: ...
+
+
 class FitHandle:
     """One caller's view of a submitted job (several callers may share the job)."""
 
-    def __init__(self, pool: FitPool, job: Job) -> None:
+    def __init__(self, pool: JobOwner, job: Job) -> None:
         self._pool = pool
         self._job = job
         self._cancelled = False
