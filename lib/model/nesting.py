@@ -18,11 +18,31 @@ label in either are left out):
   groups have more than one row each on average, so coding L as nested in U
   gives groups that can be estimated (with one row per combination, as in a
   crossed design without replicates, it would not).
+
+Which of two such factors is the lower one? The labels alone cannot say: "class
+A occurs in 30 schools" and "school 1 occurs with 6 class labels" describe the
+same table of combinations. ``orient`` decides with the rest of the table:
+
+1. *unique labels*: a factor nested in the other (each label in one group) is the
+   lower one;
+2. *level attributes*: a factor whose groups share the values of other columns
+   (schools with a gender policy ``schgend`` and an average intake ``schavg``) is a
+   real level; one without any (pupil number 17, pooled over the 65 schools it
+   occurs in, shares nothing) is a label reused within it. mlmRev's Exam needs
+   this rule: its ``student`` numbers restart in every school but are 650 distinct
+   labels against 65 schools, so the next rule alone would put school below student;
+3. *fewer labels*: otherwise the factor with fewer labels is the reused one
+   (classes A-F in 30 schools, occasions 1-9 of 26 boys).
+
+A column that is constant within the groups of a finer grouping factor
+(``schgend`` and ``vr`` within school) describes those groups: nesting it in
+another column would only group (or cut across) schools by their attributes, so
+no advice is given for it (``finer_factor``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from itertools import combinations
 
@@ -36,6 +56,9 @@ from lib.table.columns import complete_rows, factor_codes, interaction_codes, is
 
 MIN_UPPER_LEVELS = 3  # a two-level "upper" factor (sex, treatment arm) is rarely a level
 MAX_CANDIDATES = 8
+MAX_ATTRIBUTE_COLUMNS = 60  # columns looked at for level attributes (wide files)
+# The rules of ``orient``, in the order they are tried.
+UNIQUE_LABELS, LEVEL_ATTRIBUTES, FEWER_LABELS = "unique labels", "level attributes", "fewer labels"
 
 
 @dataclass(frozen=True)
@@ -189,24 +212,125 @@ def factor_sizes(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["factor", "levels", "median rows per level"])
 
 
+def level_attributes(
+    frame: pd.DataFrame, factors: Sequence[str], limit: int = MAX_ATTRIBUTE_COLUMNS
+) -> dict[str, tuple[str, ...]]:
+    """For each factor, the other columns that are constant within each of its groups.
+
+    A column counts when it takes at least two values and every group of the factor
+    has one value of it (a missing value counts as a value): a school's gender
+    policy, its average intake. Each column is coded once for all factors; only the
+    first ``limit`` columns of the frame are looked at, which bounds the time on
+    wide files.
+    """
+    columns = [c for c in frame.columns[:limit]]
+    coded = {}
+    for column in dict.fromkeys([*columns, *factors]):
+        if column in frame.columns:
+            codes, levels = factor_codes(frame[column])
+            coded[column] = (codes, len(levels))
+    found: dict[str, tuple[str, ...]] = {}
+    for factor in factors:
+        codes, n_groups = coded[factor]
+        present = codes >= 0
+        keep = []
+        for column in columns:
+            values, n_values = coded[column]
+            if column == factor or n_values < 2 or n_values > n_groups:
+                continue  # a column with more values than groups varies within one
+            pairs = np.unique(codes[present] * (n_values + 1) + values[present] + 1)
+            if len(pairs) == n_groups:
+                keep.append(str(column))
+        found[factor] = tuple(keep)
+    return found
+
+
+@dataclass(frozen=True)
+class Orientation:
+    """Which of two grouping factors lies below the other, and by which rule.
+
+    Attributes
+    ----------
+    relation : Relation
+        Counted with the lower factor as ``relation.lower``.
+    rule : str
+        ``UNIQUE_LABELS``, ``LEVEL_ATTRIBUTES`` or ``FEWER_LABELS`` (module docstring).
+    upper_attributes, lower_attributes : tuple of str
+        Columns constant within the groups of each factor.
+    """
+
+    relation: Relation
+    rule: str
+    upper_attributes: tuple[str, ...]
+    lower_attributes: tuple[str, ...]
+
+
+def orient(
+    frame: pd.DataFrame,
+    a: str,
+    b: str,
+    attributes: Mapping[str, tuple[str, ...]] | None = None,
+) -> Orientation:
+    """Decide which of the grouping columns ``a`` and ``b`` is the lower level.
+
+    The rules, in order (see the module docstring): a factor nested in the other is
+    the lower; else a factor whose groups carry attributes (``level_attributes``)
+    is the upper when the other's carry none; else the factor with fewer labels is
+    the lower (ties: ``a``). ``attributes`` may hold ``level_attributes`` already
+    computed for both.
+    """
+    attrs = attributes if attributes is not None else level_attributes(frame, (a, b))
+    own = {name: tuple(c for c in attrs.get(name, ()) if c not in (a, b)) for name in (a, b)}
+    ab, ba = factor_relation(frame, a, b), factor_relation(frame, b, a)
+    if ab.nested or ba.nested:
+        rel, rule = (ab if ab.nested else ba), UNIQUE_LABELS
+    elif bool(own[a]) != bool(own[b]):
+        rel, rule = (ba if own[a] else ab), LEVEL_ATTRIBUTES
+    else:
+        rel, rule = (ab if ab.n_lower <= ab.n_upper else ba), FEWER_LABELS
+    return Orientation(rel, rule, own[rel.upper], own[rel.lower])
+
+
+def finer_factor(frame: pd.DataFrame, rel: Relation, factors: Sequence[str]) -> str | None:
+    """A factor among ``factors`` whose groups ``rel.lower`` describes, or None.
+
+    ``rel.lower`` describes the groups of a factor F when it is constant within each
+    of them (F is nested in it) and F is not simply the nested coding: F cuts across
+    ``rel.upper`` (``vr``, a school's intake band, against the pupils' own ``intake``
+    band) or has more groups than the two have combinations (``schgend`` and ``vr``,
+    both constant within each of 65 schools, make only 9). Coding such a column as
+    nested groups F's groups by a description; it never finds a level below. The
+    nested coding itself (``class_id`` within ``class`` and ``school``, as many groups
+    as combinations) does not count. The price: a repeated-measures id of the
+    lowest units (pupils measured twice) also silences the advice for reused class
+    labels above them.
+    """
+    for factor in factors:
+        if factor in (rel.lower, rel.upper):
+            continue
+        finer = factor_relation(frame, factor, rel.lower)
+        if not finer.nested:
+            continue
+        if finer.n_lower > rel.n_cells or not factor_relation(frame, factor, rel.upper).nested:
+            return factor
+    return None
+
+
 def relation_table(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     """How every pair of ``columns`` relates, one row per pair.
 
-    A nested pair is listed lower first (``class_id`` in ``school``), any other
-    pair with the factor of fewer labels first (``class`` partly crossed with
-    ``school``: its labels are the ones reused across groups). Columns: factor,
-    relation (``nested in``, ``crossed with``, ``partly crossed with``), other,
-    the levels of each, the combinations present and how many labels of the
-    first repeat across the other.
+    Each pair is listed lower factor first, as ``orient`` decides (``class_id``
+    nested in ``school``; ``class`` partly crossed with ``school``: its labels are
+    the ones reused across groups). Columns: factor, relation (``nested in``,
+    ``crossed with``, ``partly crossed with``), other, the levels of each, the
+    combinations present, how many labels of the first repeat across the other,
+    and the rule that decided the order.
     """
+    attributes = level_attributes(frame, columns)
     rows = []
     for a, b in combinations(columns, 2):
-        ab = factor_relation(frame, a, b)
-        ba = factor_relation(frame, b, a)
-        if ab.nested or ba.nested:
-            rel = ab if ab.nested else ba
-        else:  # the factor with fewer labels is the one whose labels repeat more
-            rel = ab if ab.n_lower <= ab.n_upper else ba
+        found = orient(frame, a, b, attributes)
+        rel = found.relation
         word = {"nested": "nested in", "crossed": "crossed with"}.get(
             rel.kind, "partly crossed with"
         )
@@ -219,6 +343,7 @@ def relation_table(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
                 "levels (other)": rel.n_upper,
                 "combinations": rel.n_cells,
                 "labels in several groups": rel.n_repeated,
+                "order by": found.rule,
             }
         )
     names = [
@@ -229,34 +354,47 @@ def relation_table(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
         "levels (other)",
         "combinations",
         "labels in several groups",
+        "order by",
     ]
     return pd.DataFrame(rows, columns=names)
 
 
-def implicit_upper(frame: pd.DataFrame, lower: str, candidates: Sequence[str]) -> Relation | None:
+def implicit_upper(
+    frame: pd.DataFrame,
+    lower: str,
+    candidates: Sequence[str],
+    attributes: Mapping[str, tuple[str, ...]] | None = None,
+) -> Relation | None:
     """The factor ``lower`` is most likely nested in with reused labels, or None.
 
-    A candidate qualifies when ``lower``'s labels repeat across its groups with
-    several rows per combination (``Relation.likely_implicit_nesting``), it has
-    at least ``MIN_UPPER_LEVELS`` levels (``sex`` does not group classes) and it
-    is not itself a finer coding of ``lower`` (``class_id`` within ``class``), and
-    it has at least as many groups as ``lower`` has labels: reused labels are
-    few (classes ``A`` to ``F`` in 30 schools), and the reverse reading (30
-    schools "nested" in 6 class labels) is not offered. Among the qualifying
-    factors, the one with the fewest combinations (the coarsest grouping) wins.
+    A candidate qualifies when ``orient`` puts ``lower`` below it (so school is never
+    offered as nested in student, nor 30 schools as "nested" in 6 class labels),
+    ``lower``'s labels repeat across its groups with several rows per combination
+    (``Relation.likely_implicit_nesting``), it has at least ``MIN_UPPER_LEVELS``
+    levels (``sex`` does not group classes), and ``lower`` does not describe the
+    groups of a finer candidate (``finer_factor``). Of several qualifying factors, one
+    nested in another qualifying factor wins over it (pupil numbers restart within
+    classes, not within the schools or regions the classes lie in); then the one
+    with the fewest combinations.
     """
-    best: Relation | None = None
-    for upper in candidates:
-        if upper == lower:
+    others = [c for c in candidates if c != lower]
+    attrs = attributes if attributes is not None else level_attributes(frame, [lower, *others])
+    found: list[Relation] = []
+    for upper in others:
+        rel = orient(frame, lower, upper, attrs).relation
+        if rel.lower != lower or not rel.likely_implicit_nesting:
             continue
-        rel = factor_relation(frame, lower, upper)
-        if not rel.likely_implicit_nesting or rel.n_upper < max(MIN_UPPER_LEVELS, rel.n_lower):
+        if rel.n_upper < MIN_UPPER_LEVELS or finer_factor(frame, rel, candidates):
             continue
-        if factor_relation(frame, upper, lower).nested:
-            continue
-        if best is None or rel.n_cells < best.n_cells:
-            best = rel
-    return best
+        found.append(rel)
+    finest = [
+        rel
+        for rel in found
+        if not any(
+            o is not rel and factor_relation(frame, o.upper, rel.upper).nested for o in found
+        )
+    ]
+    return min(finest or found, key=lambda rel: rel.n_cells, default=None)
 
 
 @dataclass(frozen=True)
@@ -288,24 +426,38 @@ def coding_pitfalls(
     """Grouping choices that probably pool groups with reused labels, with the fix.
 
     * A lower level coded *crossed* whose labels repeat across the groups of the
-      level above, with several rows per combination
-      (``Relation.likely_implicit_nesting``): the fix codes it as nested.
+      level above with several rows per combination, when ``orient`` puts it below
+      that level and it does not describe a finer candidate's groups: the fix codes
+      it as nested. When the level above is the top column and ``orient`` puts the
+      *top* column below (student at the top, school crossed below it), the fix swaps
+      them: the lower column becomes the top with the other nested in it.
     * With a single grouping column, a column among ``candidates`` that the
       group's labels are most likely nested in (``implicit_upper``): the fix
       makes that column the top level with the group nested in it.
     """
     levels = tuple(levels)
     factors = level_factors(group, levels)
+    names = [group, *(level.column for level in levels), *candidates]
+    attrs = level_attributes(frame, list(dict.fromkeys(names)))
     found = []
     for k, level in enumerate(levels):
         if level.relation != CROSSED:
             continue
-        rel = factor_relation(frame, level.column, factors[k])
-        if rel.likely_implicit_nesting:
-            fixed = levels[:k] + (replace(level, relation=NESTED),) + levels[k + 1 :]
-            found.append(Pitfall(relation=rel, group=group, levels=fixed))
+        above = factors[k]
+        rel = factor_relation(frame, level.column, above)
+        if not rel.likely_implicit_nesting or finer_factor(frame, rel, names):
+            continue
+        if len(above) == 1 and orient(frame, level.column, above[0], attrs).relation.lower != (
+            level.column
+        ):
+            if k == 0 and len(levels) == 1:  # swap: the level's column is the real top
+                swapped = factor_relation(frame, group, level.column)
+                found.append(Pitfall(swapped, level.column, (GroupLevel(group),)))
+            continue
+        fixed = levels[:k] + (replace(level, relation=NESTED),) + levels[k + 1 :]
+        found.append(Pitfall(relation=rel, group=group, levels=fixed))
     if not levels:
-        rel = implicit_upper(frame, group, [c for c in candidates if c != group])
+        rel = implicit_upper(frame, group, [c for c in candidates if c != group], attrs)
         if rel is not None:
             found.append(Pitfall(relation=rel, group=rel.upper, levels=(GroupLevel(group),)))
     return tuple(found)
