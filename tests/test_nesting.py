@@ -14,6 +14,7 @@ from lib.model.nesting import (
     FEWER_LABELS,
     LEVEL_ATTRIBUTES,
     UNIQUE_LABELS,
+    Factors,
     candidate_factors,
     coding_pitfalls,
     factor_relation,
@@ -258,3 +259,21 @@ def test_implicit_upper_prefers_the_finest_level_above():
     rel = implicit_upper(frame, "pupil", ["school", "class", "class_id"])
     assert rel is not None and rel.upper == "class_id" and rel.n_cells == 32
     assert factor_relation(frame, "pupil", "class").n_cells == 8
+
+
+def test_factors_code_once_and_count_as_the_frame_does():
+    frame = schools_frame()
+    frame.loc[0, "class"] = None
+    frame.loc[3, "school"] = None
+    coded = Factors(frame)
+    for low, up in (("class", "school"), ("school", "sex"), ("sex", "class_id")):
+        rel = coded.relation(low, up)
+        rows = frame.dropna(subset=[low, up])  # counted independently, by pandas
+        spread = rows.groupby(low)[up].nunique()
+        assert (rel.n_rows, rel.n_cells) == (len(rows), len(rows.drop_duplicates([low, up])))
+        assert (rel.n_lower, rel.n_upper) == (rows[low].nunique(), rows[up].nunique())
+        assert (rel.n_repeated, rel.max_spread) == ((spread > 1).sum(), spread.max())
+    assert coded.relation("class", "school").n_rows == 30
+    assert coded.relation("class", "school") is coded.relation("class", "school")  # memoised
+    codes, levels = coded.codes(("class",))
+    assert codes[0] == -1 and levels == ("A", "B", "C", "D")

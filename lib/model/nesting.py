@@ -52,7 +52,14 @@ import pandas as pd
 from lib.errors import DataError
 from lib.model.levels import level_factors
 from lib.model.spec import CROSSED, NESTED, GroupLevel
-from lib.table.columns import complete_rows, factor_codes, interaction_codes, is_numeric_column
+from lib.table.columns import (
+    complete_rows,
+    dense_unique,
+    factor_codes,
+    interaction_codes,
+    is_numeric_column,
+    missing_column_message,
+)
 
 MIN_UPPER_LEVELS = 3  # a two-level "upper" factor (sex, treatment arm) is rarely a level
 MAX_CANDIDATES = 8
@@ -131,14 +138,80 @@ def _names(columns: str | Sequence[str]) -> tuple[str, ...]:
     return (columns,) if isinstance(columns, str) else tuple(columns)
 
 
+class Factors:
+    """A frame's grouping factors, coded once: their codes and the relations between them.
+
+    A pitfall check asks for the same few columns and pairs many times (``orient``,
+    ``finer_factor``); at 10^5 rows coding them anew each time took seconds. Every
+    function here takes a frame or a ``Factors`` of it.
+    """
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        self._codes: dict[tuple[str, ...], tuple[np.ndarray, tuple[str, ...]]] = {}
+        self._relations: dict[tuple[tuple[str, ...], tuple[str, ...]], Relation] = {}
+
+    def codes(self, names: tuple[str, ...]) -> tuple[np.ndarray, tuple[str, ...]]:
+        """Codes of the factor of ``names`` in every row (-1 where a label is missing, by
+        the one complete-rows rule) and its levels."""
+        if names not in self._codes:
+            usable, _ = complete_rows(self.frame[list(names)].reset_index(drop=True), names)
+            part, levels = interaction_codes(usable, list(names))
+            codes = np.full(len(self.frame), -1, dtype=np.int64)
+            codes[usable.index.to_numpy()] = part
+            self._codes[names] = (codes, tuple(levels))
+        return self._codes[names]
+
+    def relation(self, lower: str | Sequence[str], upper: str | Sequence[str]) -> Relation:
+        """``factor_relation`` of the two factors."""
+        low, up = _names(lower), _names(upper)
+        if (low, up) not in self._relations:
+            self._relations[(low, up)] = self._count(low, up)
+        return self._relations[(low, up)]
+
+    def _count(self, low: tuple[str, ...], up: tuple[str, ...]) -> Relation:
+        for name in dict.fromkeys(low + up):
+            if name not in self.frame.columns:
+                raise DataError(missing_column_message(name, self.frame.columns))
+        low_codes, low_levels = self.codes(low)
+        up_codes, up_levels = self.codes(up)
+        both = (low_codes >= 0) & (up_codes >= 0)
+        low_name, up_name = ":".join(low), ":".join(up)
+        if not both.any():
+            raise DataError(
+                f"No row has values in both '{low_name}' and '{up_name}'; choose columns "
+                "with fewer missing values."
+            )
+        low_codes, up_codes = low_codes[both], up_codes[both]
+        n_up = max(len(up_levels), 1)
+        cells, _ = dense_unique(low_codes * n_up + up_codes, float(len(low_levels)) * n_up)
+        spread = np.bincount(cells // n_up, minlength=len(low_levels))
+        widest = int(np.argmax(spread))
+        return Relation(
+            lower=low_name,
+            upper=up_name,
+            n_rows=int(both.sum()),
+            n_lower=int(np.count_nonzero(spread)),
+            n_upper=int(np.count_nonzero(np.bincount(up_codes, minlength=n_up))),
+            n_cells=len(cells),
+            n_repeated=int((spread > 1).sum()),
+            max_spread=int(spread[widest]),
+            example=str(low_levels[widest]) if spread[widest] > 1 else "",
+        )
+
+
+def _factors(frame: pd.DataFrame | Factors) -> Factors:
+    return frame if isinstance(frame, Factors) else Factors(frame)
+
+
 def factor_relation(
-    frame: pd.DataFrame, lower: str | Sequence[str], upper: str | Sequence[str]
+    frame: pd.DataFrame | Factors, lower: str | Sequence[str], upper: str | Sequence[str]
 ) -> Relation:
     """Count how the labels of ``lower`` spread over the groups of ``upper``.
 
     Parameters
     ----------
-    frame : DataFrame
+    frame : DataFrame or Factors
     lower, upper : str or sequence of str
         A grouping column, or several columns meaning their interaction.
 
@@ -147,30 +220,7 @@ def factor_relation(
     DataError
         A column is missing, or no row has labels in both factors.
     """
-    low, up = _names(lower), _names(upper)
-    clean, _ = complete_rows(frame, list(dict.fromkeys(low + up)))
-    low_name, up_name = ":".join(low), ":".join(up)
-    if len(clean) == 0:
-        raise DataError(
-            f"No row has values in both '{low_name}' and '{up_name}'; choose columns with "
-            "fewer missing values."
-        )
-    low_codes, low_levels = interaction_codes(clean, list(low))
-    up_codes, up_levels = interaction_codes(clean, list(up))
-    cells = np.unique(low_codes * len(up_levels) + up_codes)
-    spread = np.bincount(cells // len(up_levels), minlength=len(low_levels))
-    widest = int(np.argmax(spread))
-    return Relation(
-        lower=low_name,
-        upper=up_name,
-        n_rows=len(clean),
-        n_lower=len(low_levels),
-        n_upper=len(up_levels),
-        n_cells=len(cells),
-        n_repeated=int((spread > 1).sum()),
-        max_spread=int(spread[widest]),
-        example=str(low_levels[widest]) if spread[widest] > 1 else "",
-    )
+    return _factors(frame).relation(lower, upper)
 
 
 def candidate_factors(
@@ -213,7 +263,7 @@ def factor_sizes(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
 
 
 def level_attributes(
-    frame: pd.DataFrame, factors: Sequence[str], limit: int = MAX_ATTRIBUTE_COLUMNS
+    frame: pd.DataFrame | Factors, factors: Sequence[str], limit: int = MAX_ATTRIBUTE_COLUMNS
 ) -> dict[str, tuple[str, ...]]:
     """For each factor, the other columns that are constant within each of its groups.
 
@@ -223,23 +273,29 @@ def level_attributes(
     first ``limit`` columns of the frame are looked at, which bounds the time on
     wide files.
     """
-    columns = [c for c in frame.columns[:limit]]
-    coded = {}
-    for column in dict.fromkeys([*columns, *factors]):
-        if column in frame.columns:
-            codes, levels = factor_codes(frame[column])
-            coded[column] = (codes, len(levels))
+    factors_of = _factors(frame)
+    table = factors_of.frame
+    columns = list(table.columns[:limit])
+    # Counted before coding: labelling the 10^6 distinct values of a measured column
+    # took seconds, and a column with more values than groups varies within one.
+    distinct = {c: table[c].nunique(dropna=True) for c in columns}
     found: dict[str, tuple[str, ...]] = {}
     for factor in factors:
-        codes, n_groups = coded[factor]
+        if factor not in table.columns:
+            raise DataError(missing_column_message(factor, table.columns))
+        codes, levels = factors_of.codes((factor,))
         present = codes >= 0
         keep = []
         for column in columns:
-            values, n_values = coded[column]
-            if column == factor or n_values < 2 or n_values > n_groups:
-                continue  # a column with more values than groups varies within one
-            pairs = np.unique(codes[present] * (n_values + 1) + values[present] + 1)
-            if len(pairs) == n_groups:
+            if column == factor or not 2 <= distinct[column] <= len(levels):
+                continue
+            values, labels = factors_of.codes((column,))
+            if len(labels) < 2:
+                continue
+            # A missing value (code -1) counts as a value of its own.
+            keys = codes[present] * (len(labels) + 1) + values[present] + 1
+            pairs, _ = dense_unique(keys, float(len(levels)) * (len(labels) + 1))
+            if len(pairs) == len(levels):
                 keep.append(str(column))
         found[factor] = tuple(keep)
     return found
@@ -266,7 +322,7 @@ class Orientation:
 
 
 def orient(
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | Factors,
     a: str,
     b: str,
     attributes: Mapping[str, tuple[str, ...]] | None = None,
@@ -279,9 +335,10 @@ def orient(
     the lower (ties: ``a``). ``attributes`` may hold ``level_attributes`` already
     computed for both.
     """
-    attrs = attributes if attributes is not None else level_attributes(frame, (a, b))
+    factors = _factors(frame)
+    attrs = attributes if attributes is not None else level_attributes(factors, (a, b))
     own = {name: tuple(c for c in attrs.get(name, ()) if c not in (a, b)) for name in (a, b)}
-    ab, ba = factor_relation(frame, a, b), factor_relation(frame, b, a)
+    ab, ba = factors.relation(a, b), factors.relation(b, a)
     if ab.nested or ba.nested:
         rel, rule = (ab if ab.nested else ba), UNIQUE_LABELS
     elif bool(own[a]) != bool(own[b]):
@@ -291,7 +348,9 @@ def orient(
     return Orientation(rel, rule, own[rel.upper], own[rel.lower])
 
 
-def finer_factor(frame: pd.DataFrame, rel: Relation, factors: Sequence[str]) -> str | None:
+def finer_factor(
+    frame: pd.DataFrame | Factors, rel: Relation, factors: Sequence[str]
+) -> str | None:
     """A factor among ``factors`` whose groups ``rel.lower`` describes, or None.
 
     ``rel.lower`` describes the groups of a factor F when it is constant within each
@@ -305,18 +364,19 @@ def finer_factor(frame: pd.DataFrame, rel: Relation, factors: Sequence[str]) -> 
     lowest units (pupils measured twice) also silences the advice for reused class
     labels above them.
     """
+    coded = _factors(frame)
     for factor in factors:
         if factor in (rel.lower, rel.upper):
             continue
-        finer = factor_relation(frame, factor, rel.lower)
+        finer = coded.relation(factor, rel.lower)
         if not finer.nested:
             continue
-        if finer.n_lower > rel.n_cells or not factor_relation(frame, factor, rel.upper).nested:
+        if finer.n_lower > rel.n_cells or not coded.relation(factor, rel.upper).nested:
             return factor
     return None
 
 
-def relation_table(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+def relation_table(frame: pd.DataFrame | Factors, columns: Sequence[str]) -> pd.DataFrame:
     """How every pair of ``columns`` relates, one row per pair.
 
     Each pair is listed lower factor first, as ``orient`` decides (``class_id``
@@ -326,10 +386,11 @@ def relation_table(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     combinations present, how many labels of the first repeat across the other,
     and the rule that decided the order.
     """
-    attributes = level_attributes(frame, columns)
+    factors = _factors(frame)
+    attributes = level_attributes(factors, columns)
     rows = []
     for a, b in combinations(columns, 2):
-        found = orient(frame, a, b, attributes)
+        found = orient(factors, a, b, attributes)
         rel = found.relation
         word = {"nested": "nested in", "crossed": "crossed with"}.get(
             rel.kind, "partly crossed with"
@@ -360,7 +421,7 @@ def relation_table(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
 
 
 def implicit_upper(
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | Factors,
     lower: str,
     candidates: Sequence[str],
     attributes: Mapping[str, tuple[str, ...]] | None = None,
@@ -377,22 +438,21 @@ def implicit_upper(
     classes, not within the schools or regions the classes lie in); then the one
     with the fewest combinations.
     """
+    factors = _factors(frame)
     others = [c for c in candidates if c != lower]
-    attrs = attributes if attributes is not None else level_attributes(frame, [lower, *others])
+    attrs = attributes if attributes is not None else level_attributes(factors, [lower, *others])
     found: list[Relation] = []
     for upper in others:
-        rel = orient(frame, lower, upper, attrs).relation
+        rel = orient(factors, lower, upper, attrs).relation
         if rel.lower != lower or not rel.likely_implicit_nesting:
             continue
-        if rel.n_upper < MIN_UPPER_LEVELS or finer_factor(frame, rel, candidates):
+        if rel.n_upper < MIN_UPPER_LEVELS or finer_factor(factors, rel, candidates):
             continue
         found.append(rel)
     finest = [
         rel
         for rel in found
-        if not any(
-            o is not rel and factor_relation(frame, o.upper, rel.upper).nested for o in found
-        )
+        if not any(o is not rel and factors.relation(o.upper, rel.upper).nested for o in found)
     ]
     return min(finest or found, key=lambda rel: rel.n_cells, default=None)
 
@@ -436,28 +496,29 @@ def coding_pitfalls(
       makes that column the top level with the group nested in it.
     """
     levels = tuple(levels)
-    factors = level_factors(group, levels)
-    names = [group, *(level.column for level in levels), *candidates]
-    attrs = level_attributes(frame, list(dict.fromkeys(names)))
+    above_of = level_factors(group, levels)
+    coded = Factors(frame)
+    names = list(dict.fromkeys([group, *(level.column for level in levels), *candidates]))
+    attrs = level_attributes(coded, names)
     found = []
     for k, level in enumerate(levels):
         if level.relation != CROSSED:
             continue
-        above = factors[k]
-        rel = factor_relation(frame, level.column, above)
-        if not rel.likely_implicit_nesting or finer_factor(frame, rel, names):
+        above = above_of[k]
+        rel = coded.relation(level.column, above)
+        if not rel.likely_implicit_nesting or finer_factor(coded, rel, names):
             continue
-        if len(above) == 1 and orient(frame, level.column, above[0], attrs).relation.lower != (
+        if len(above) == 1 and orient(coded, level.column, above[0], attrs).relation.lower != (
             level.column
         ):
             if k == 0 and len(levels) == 1:  # swap: the level's column is the real top
-                swapped = factor_relation(frame, group, level.column)
+                swapped = coded.relation(group, level.column)
                 found.append(Pitfall(swapped, level.column, (GroupLevel(group),)))
             continue
         fixed = levels[:k] + (replace(level, relation=NESTED),) + levels[k + 1 :]
         found.append(Pitfall(relation=rel, group=group, levels=fixed))
     if not levels:
-        rel = implicit_upper(frame, group, [c for c in candidates if c != group], attrs)
+        rel = implicit_upper(coded, group, [c for c in candidates if c != group], attrs)
         if rel is not None:
             found.append(Pitfall(relation=rel, group=rel.upper, levels=(GroupLevel(group),)))
     return tuple(found)
