@@ -1,18 +1,35 @@
-"""lib.table.columns and lib.table.roles.guess_roles: missing-value markers, role guesses, why a
-column
-is not offered as the outcome."""
+"""lib.table.columns and lib.table.roles: missing-value markers, role guesses, why a column
+is not offered as the outcome, and what else changes when one role is set."""
 
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from lib.errors import DataError
+from lib.model.spec import GroupLevel
+from lib.table.catalogue import load_bundled
 from lib.table.columns import not_numeric_reason, numbers_with_markers, outcome_score, tokens
 from lib.table.read import load_table, missing_markers
-from lib.table.roles import guess_roles, numeric_columns
+from lib.table.roles import (
+    COVARIATES,
+    GROUP,
+    LEVELS,
+    OUTCOME,
+    PREDICTOR,
+    RoleChange,
+    Roles,
+    best_predictor,
+    change_role,
+    guess_roles,
+    looks_like_id,
+    numeric_columns,
+    predictor_score,
+)
 
 
 def _teacher_file(marker: str = ".") -> pd.DataFrame:
@@ -133,3 +150,104 @@ def test_outcome_words_in_several_languages(name):
         }
     )
     assert guess_roles(frame).outcome == name
+
+
+# ------------------------------------------------ roles on files with many columns
+# mlmRev's Exam (tests/reference/classroom_data.R): numeric codes `school` and
+# `student` (pupil numbers restarting in every school), school attributes (schgend,
+# schavg, vr, type) and pupil columns (normexam, standLRT, intake, sex).
+REFERENCE_DATA = Path(__file__).parent / "reference" / "data"
+
+
+@pytest.fixture(scope="module")
+def exam() -> pd.DataFrame:
+    return load_table((REFERENCE_DATA / "classroom_exam.csv").read_bytes(), "Exam.csv")
+
+
+def test_guess_on_exam_takes_the_pupil_level_predictor(exam):
+    # It used to take schavg, constant within school, which gives no slope within schools.
+    assert guess_roles(exam) == Roles(outcome="normexam", predictor="standLRT", group="school")
+    assert predictor_score(exam, "schavg", "school") < predictor_score(exam, "standLRT", "school")
+
+
+def test_ids_are_not_amounts(exam):
+    assert looks_like_id(exam, "school") and looks_like_id(exam, "student")  # by name
+    # Unnamed: numbers (almost) unique within each school, 650 of them against at most 198
+    # pupils a school. Without a group to look within they are only whole numbers.
+    renamed = exam.rename(columns={"student": "k"})
+    assert looks_like_id(renamed, "k", "school") and not looks_like_id(renamed, "k")
+    assert not looks_like_id(exam, "standLRT", "school")  # decimals
+    # A time index takes about as many values as a group has rows: not an id.
+    oxboys = pd.read_csv(REFERENCE_DATA / "classroom_oxboys.csv")
+    assert not looks_like_id(oxboys, "Occasion", "Subject")
+    dietox = load_bundled("dietox")
+    assert not looks_like_id(dietox, "Time", "Pig") and looks_like_id(dietox, "Pig")
+    assert best_predictor(dietox, ("Weight", "Pig"), "Pig") == "Time"
+
+
+def test_setting_the_outcome_says_what_else_changed(exam):
+    roles = guess_roles(exam)
+    change = change_role(exam, roles, OUTCOME, "standLRT")
+    assert change.roles == Roles(outcome="standLRT", predictor="normexam", group="school")
+    (switch,) = change.switched
+    assert (switch.role, switch.old, switch.new) == (PREDICTOR, "standLRT", "normexam")
+    assert switch.reason.startswith("'standLRT' is now the outcome; the predictor is now")
+    # An outcome that takes no other role's column changes nothing else.
+    change = change_role(exam, roles, OUTCOME, "schavg")
+    assert change.roles == Roles(outcome="schavg", predictor="standLRT", group="school")
+    assert change.switched == ()
+    assert change_role(exam, roles, OUTCOME, "normexam") == RoleChange(roles, ())
+
+
+def test_a_freed_predictor_is_never_an_id(exam):
+    # The issue's file: outcome normexam, predictor schavg, group school, and only ids and
+    # the old outcome left once schavg becomes the outcome.
+    roles = Roles(outcome="normexam", predictor="schavg", group="school")
+    for keep in (exam, exam.drop(columns=["standLRT"])):
+        change = change_role(keep, roles, OUTCOME, "schavg")
+        assert change.roles.predictor == "normexam" and change.roles.group == "school"
+        assert [s.role for s in change.switched] == [PREDICTOR]
+    # With only ids left, an id it is; otherwise never.
+    assert best_predictor(exam, ("normexam",), "school") == "standLRT"
+    ids = exam[["school", "student", "normexam"]]
+    assert best_predictor(ids, ("normexam", "school"), "school") == "student"
+
+
+def test_taking_the_group_column_picks_a_group_with_enough_levels(exam):
+    roles = guess_roles(exam)
+    change = change_role(exam, roles, PREDICTOR, "school")
+    (switch,) = change.switched
+    assert (switch.role, switch.old) == (GROUP, "school")
+    # Not schgend, vr, type (3 or 2 levels): the 650 pupil numbers, said out loud.
+    assert switch.new == "student" == change.roles.group
+    assert "'school' is now the predictor; the group is now 'student'" in switch.reason
+
+
+def test_covariates_and_levels_that_take_a_role_are_dropped_with_a_reason():
+    pupils = load_bundled("pupils")
+    roles = Roles(
+        "score", "hours", "school", covariates=("ses", "sex"), levels=(GroupLevel("class"),)
+    )
+    change = change_role(pupils, roles, PREDICTOR, "ses")
+    assert change.roles.covariates == ("sex",) and change.roles.predictor == "ses"
+    (switch,) = change.switched
+    assert (switch.role, switch.old, switch.new) == (COVARIATES, "ses", None)
+    assert switch.reason == "'ses' is now the predictor, so it is no longer a fixed effect."
+    change = change_role(pupils, roles, GROUP, "class")
+    assert change.roles.group == "class" and change.roles.levels == ()
+    (switch,) = change.switched
+    assert (switch.role, switch.old) == (LEVELS, "class")
+    assert "'class' is now the group, so it is no longer a grouping level" in switch.reason
+
+
+def test_change_role_refuses_bad_requests(exam):
+    roles = guess_roles(exam)
+    with pytest.raises(DataError, match="must be numeric, but 'schgend'"):
+        change_role(exam, roles, OUTCOME, "schgend")
+    with pytest.raises(DataError, match="'nope' is not in the data"):
+        change_role(exam, roles, GROUP, "nope")
+    with pytest.raises(DataError, match="`role` must be"):
+        change_role(exam, roles, "slope", "standLRT")
+    with pytest.raises(DataError, match="only the predictor may be none"):
+        change_role(exam, roles, GROUP, None)
+    assert change_role(exam, roles, PREDICTOR, None).roles.predictor is None

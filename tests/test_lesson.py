@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 from lib.classroom import lesson
+from lib.classroom.comparison import compare_models, ml_spec
 from lib.classroom.ladder import ladder_specs
 from lib.explore.groups import group_summary, mean_differences
-from lib.lmm import anova, fit_lmm
+from lib.lmm import fit_lmm
 from lib.ols.regressions import fit_ols, fit_per_group
 from lib.table.catalogue import load_bundled
 
@@ -107,10 +108,18 @@ def test_look_mixed_steps(schools, fits):
     assert f"correlation is {r:.2f}" in text and ("flatter" if r < 0 else "steeper") in text
 
 
-def test_look_comparison_names_the_lowest_aic(schools, fits):
-    result = anova(schools, [f.spec for f in fits.values()])
-    text = lesson.look_comparison(fits, result)
-    best = min(fits, key=lambda n: fits[n].aic)
-    assert f"{fits[best].aic:.1f}, the {best.lower()}" in text
-    assert f"χ² = {result.rows[-1].chisq:.2f}" in text
-    assert "Tests are valid only between nested models" in lesson.look_comparison(fits, None)
+def test_look_comparison_names_the_criterion_and_quotes_ml_numbers(schools, fits):
+    ml = {name: fit_lmm(schools, ml_spec(fit.spec)) for name, fit in fits.items()}
+    result = compare_models(fits, ml)
+    text = lesson.look_comparison(result)
+    # The ML fits' AIC (932.6), named as such; the REML fits' own AIC was 928.8.
+    best = min(ml, key=lambda n: ml[n].aic)
+    assert (
+        f"the lowest AIC (ML), {ml[best].aic:.1f}" in text and best == "Random intercept and slope"
+    )
+    assert f"{min(f.aic for f in fits.values()):.1f}" not in text
+    full = result.model("Random intercept and slope")
+    assert f"χ² = {full.chisq:.2f} on 2 df" in text
+    assert "'Random slope' gets no test" in text  # not nested: no p-value
+    assert "p = 5.96" not in text and "on 0 df," not in text
+    assert "RANDOM SLOPE gets no test" in lesson.look_comparison(result, quote=str.upper)

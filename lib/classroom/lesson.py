@@ -15,15 +15,17 @@ with single quotes), so this module stays free of any UI.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from lib.classroom import comparison_text
+from lib.classroom.comparison import Comparison
 from lib.explore.groups import GroupSummary, MeanDifferences
-from lib.lmm import Anova, LmmFit
+from lib.lmm import LmmFit
 from lib.ols.regressions import OlsFit, PerGroupOls
-from lib.present.numbers import num, p_text, pct
+from lib.present.numbers import num, pct
 
 Quote = Callable[[str], str]
 
@@ -303,20 +305,10 @@ def look_full(fit: LmmFit, quote: Quote = _q) -> str:
     return text + " Compare the lines with the separate regressions of step 4."
 
 
-def look_comparison(fits: Mapping[str, LmmFit], result: Anova | None) -> str:
-    """Step 9: the lowest AIC, and the likelihood-ratio test of the largest model."""
-    best = min(fits, key=lambda name: fits[name].aic)
-    text = (
-        f"Lower AIC and BIC are better. The lowest AIC here is {num(fits[best].aic, 1)}, "
-        f"the {best.lower()}."
-    )
-    if result is not None and len(result.rows) > 1:
-        last = result.rows[-1]
-        if np.isfinite(last.chisq):
-            verdict = "improves" if last.p < 0.05 else "does not clearly improve"
-            text += (
-                f" In the likelihood-ratio tests (ML refits), the largest model {verdict} on "
-                f"the one above it (χ² = {num(last.chisq, 2)} on {int(last.df)} df, "
-                f"{p_text(last.p)})."
-            )
-    return text + " Tests are valid only between nested models; compare the others by AIC/BIC."
+def look_comparison(result: Comparison, quote: Quote = _q) -> str:
+    """Step 9: the models by AIC/BIC of their ML fits and the tests between nested ones.
+
+    The numbers and sentences are ``lib.classroom.comparison_text``'s, so this step says
+    what the Compare page and the Ladder say about the same models.
+    """
+    return " ".join(comparison_text.sentences(result, quote))
