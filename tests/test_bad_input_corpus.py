@@ -247,14 +247,10 @@ def corpus() -> list[Case]:
         Case("tiny_x.csv", csv(b.assign(x=b["x"] * 1e-300)), "model", match="Rescale it first"),
         Case("small_units_x.csv", csv(b.assign(x=b["x"] * 1e-100)), "fit", nobs=200),
         Case("overflow_text.csv", csv(with_value("x", 0, "1e999")), "fit", nobs=199, dropped=1),
-        Case("constant_x.csv", csv(b.assign(x=1.0)), "model", match="collinear"),
-        Case(
-            "collinear.csv",
-            csv(b.assign(x2=2 * b["x"])),
-            "model",
-            fixed="x,x2",
-            match="collinear",
-        ),
+        # lme4 drops a column that the earlier ones determine, with a message (the CLI's
+        # one warning line), and fits the rest.
+        Case("constant_x.csv", csv(b.assign(x=1.0)), "fit", nobs=200),
+        Case("collinear.csv", csv(b.assign(x2=2 * b["x"])), "fit", fixed="x,x2", nobs=200),
         # --- hostile names and labels
         Case(
             "pwn_labels.csv",

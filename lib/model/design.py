@@ -303,7 +303,8 @@ def unit_gram(X: np.ndarray) -> np.ndarray:
     a zero column nor overflows the Gram matrix: the rank does not depend on units.
     """
     peak = np.maximum(X.max(axis=0), -X.min(axis=0))  # max |x| without an n x p copy
-    if np.all(peak > 0) and np.all(np.isfinite(peak)):
+    peak = np.where(peak > 0, peak, 1.0)  # an all-zero column (a centred intercept) stays
+    if np.all(np.isfinite(peak)):
         if peak.min() < 1e-100 or peak.max() > 1e100:  # rescaling copies X: only when needed
             X = X / peak
     return X.T @ X
