@@ -71,6 +71,7 @@ class Token:
 # Longest operators first, so that "||" is not read as two "|".
 _OPERATORS = ("%in%", "||", "~", "+", "-", "*", "/", ":", "^", "(", ")", "|")
 _NUMBER = re.compile(r"[0-9]+(\.[0-9]*)?([eE][+-]?[0-9]+)?|\.[0-9]+([eE][+-]?[0-9]+)?")
+_DIGITS = "0123456789"
 _ESCAPES = {
     "n": "\n", "t": "\t", "r": "\r", "0": "\0", "a": "\a", "b": "\b",
     "f": "\f", "v": "\v", "\\": "\\", "`": "`", "'": "'", '"': '"', " ": " ",
@@ -105,7 +106,7 @@ def tokenize(text: str) -> list[Token]:
             tokens.append(Token("name", name, i, quoted=True))
             i = i_next
             continue
-        if ch.isdigit() or (ch == "." and i + 1 < n and text[i + 1].isdigit()):
+        if ch in _DIGITS or (ch == "." and i + 1 < n and text[i + 1] in _DIGITS):
             match = _NUMBER.match(text, i)
             assert match is not None  # a digit always matches
             tokens.append(Token("number", match.group(), i))
@@ -126,6 +127,8 @@ def tokenize(text: str) -> list[Token]:
         else:
             if ch in "\"'":
                 problem = "text in quotes is not a column name; write `name` in backticks."
+            elif ch == "_" or ch in _DIGITS:
+                problem = f"a name cannot start with {ch!r}; write such a name in backticks."
             elif ch == "%":
                 problem = "the only %-operator in a model formula is %in%."
             else:

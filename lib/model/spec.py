@@ -48,9 +48,22 @@ _PLAIN_NAME = re.compile(r"^[A-Za-z.][A-Za-z0-9._]*$")
 INTERCEPT = "(Intercept)"
 
 
+#: Words R's parser reads as something else; a column so named needs backticks. "."
+#: is "every other column" in a formula.
+_R_RESERVED = frozenset(
+    "if else repeat while function for next break TRUE FALSE NULL Inf NaN NA NA_integer_ "
+    "NA_real_ NA_character_ NA_complex_ in .".split()
+)
+
+
 def r_name(column: str) -> str:
     """Quote a column name the way R prints a non-syntactic name (backticks)."""
-    if _PLAIN_NAME.match(column) and not re.match(r"^\.[0-9]", column):
+    if (
+        _PLAIN_NAME.match(column)
+        and not re.match(r"^\.[0-9]", column)
+        and not re.match(r"^\.\.[0-9]*$", column)
+        and column not in _R_RESERVED
+    ):
         return column
     # R processes escapes inside backticks, so a backslash or a line break must be
     # escaped too for the printed formula to name the same column when R reads it.
