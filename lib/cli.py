@@ -212,11 +212,10 @@ def _fast_csv(content: bytes, used: Sequence[str] = ()) -> pd.DataFrame | None:
             return None
     header = next(csv.reader(io.StringIO(first.decode("utf-8", "replace").strip("\r"))), [])
     names = [h.strip().lstrip("\ufeff") for h in header]
-    if not names or not names[-1] or len(set(names)) != len(names):
+    if not all(names) or len(set(names)) != len(names):
         return None  # blank or repeated names: the app's reader explains (or drops) them
-    wanted = [n for n in names if n in set(used)] if used else None
     try:
-        frame = pd.read_csv(io.BytesIO(content), engine="pyarrow", usecols=wanted)
+        frame = pd.read_csv(io.BytesIO(content), engine="pyarrow")
     except Exception:  # pyarrow is strict about some dialects; the app's reader sniffs
         return None
     for column in frame.columns:
@@ -225,8 +224,10 @@ def _fast_csv(content: bytes, used: Sequence[str] = ()) -> pd.DataFrame | None:
             return None
     # pandas renames blank and repeated names ("Unnamed: 1", "y.1"); the app's reader
     # refuses them instead, so the header as written must be the columns as read.
-    if (wanted if wanted is not None else names) != [str(c) for c in frame.columns]:
+    if names != [str(c) for c in frame.columns]:
         return None
+    if used and set(used) <= set(names):  # only the model's columns go on
+        frame = frame[[c for c in names if c in set(used)]]
     return numbers_with_markers(frame)[0]  # "." or "-" for a missing number, as the app
 
 

@@ -79,8 +79,7 @@ def load_table(
     wanted = None if columns is None else set(columns)
     if ext == ".xlsx":
         frame = _read_excel(content, name)
-        if wanted is not None:
-            frame = frame[[c for c in frame.columns if c in wanted]]
+        frame = _only(frame, wanted)
     elif ext == ".parquet":
         frame = _read_parquet(content, name, wanted)
     else:
@@ -222,16 +221,11 @@ def _read_text(content: bytes, name: str, wanted: set[str] | None = None) -> pd.
     trailing = _trailing_delimiter(header, rows[1:] if len(text) <= len(sample) else rows[1:-1])
     _check_names(header[:-1] if trailing else header, name, delimiter=delimiter)
     decimal = _decimal_mark(sample, delimiter)
-    usecols = None
-    if wanted is not None:
-        usecols = lambda column: str(column).strip() in wanted  # noqa: E731
     try:
+        # Every column is parsed (a ragged row is an error wherever it is); only the
+        # wanted ones are kept, below.
         frame = pd.read_csv(
-            io.StringIO(text),
-            sep=delimiter,
-            decimal=decimal,
-            skipinitialspace=True,
-            usecols=usecols if not trailing else None,
+            io.StringIO(text), sep=delimiter, decimal=decimal, skipinitialspace=True
         )
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"'{name}' has no columns. Choose a file with a header row.") from exc
@@ -262,12 +256,19 @@ def _read_text(content: bytes, name: str, wanted: set[str] | None = None) -> pd.
             }
         )
         frame = frame.iloc[:, :-1]
-        if wanted is not None:
-            frame = frame[[c for c in frame.columns if str(c).strip() in wanted]]
     frame.columns = [str(c).strip() for c in frame.columns]
+    frame = _only(frame, wanted)
     frame = _with_markers(frame, decimal)
     frame.attrs[DROPPED_ATTR] = dropped
     return frame
+
+
+def _only(frame: pd.DataFrame, wanted: set[str] | None) -> pd.DataFrame:
+    """The wanted columns, when the table has all of them; else every column, so that
+    the missing one is reported with the columns that are there."""
+    if wanted is None or not wanted <= set(frame.columns):
+        return frame
+    return frame[[c for c in frame.columns if c in wanted]]
 
 
 def _trailing_delimiter(header: Sequence[str], rows: Sequence[Sequence[str]]) -> bool:
@@ -357,8 +358,10 @@ def _read_parquet(content: bytes, name: str, wanted: set[str] | None = None) -> 
         source = io.BytesIO(content)
         columns = None
         if wanted is not None:
-            columns = [c for c in pq.read_schema(source).names if c in wanted]
+            names = pq.read_schema(source).names
             source.seek(0)
+            if wanted <= set(names):  # else all, so that the message lists what is there
+                columns = [c for c in names if c in wanted]
         table = pq.read_table(source, columns=columns)
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise DataError(
