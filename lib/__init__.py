@@ -14,4 +14,15 @@ Data flows one way, and the folders are the stages:
 - ``lib.charts``     results/data -> altair chart specs
 - ``lib.classroom``  pooling, the model ladder, the lesson, simulation
 - ``lib.cli``        ``python -m lib fit``
+- ``lib.api``        ``lmer("y ~ x + (x | g)", df)`` for notebooks (``from lib import lmer``)
 """
+
+__all__ = ["LmerModel", "lmer"]
+
+
+def __getattr__(name: str):  # noqa: ANN202 - lazy, so that ``import lib`` stays light (CLI)
+    if name in __all__:
+        from lib import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'lib' has no attribute {name!r}")

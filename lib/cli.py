@@ -1,6 +1,9 @@
-"""Command line: ``python -m lib fit DATA --spec MODEL.json`` prints JSON.
+"""Command line: ``python -m lib fit DATA --formula 'y ~ x * f + (x | g)'`` prints JSON.
 
-The one-factor flags (``--outcome Y --group G --fixed ... --random ...``) remain.
+The model is given one of three ways: ``--formula`` (an lme4 formula, read by
+``lib.model.formula`` and never evaluated), ``--spec MODEL.json``, or the
+one-factor flags (``--outcome Y --group G --fixed ... --random ...``).
+Only the columns the model uses are read.
 
 Meant for scripting and benchmarks. Bad input exits with status 2 and a
 one-line message on stderr (no traceback). Column names are taken as plain
@@ -27,11 +30,15 @@ import pandas as pd
 from lib.aggregate.cli import add_engine_arguments, fit_data
 from lib.errors import ExplorerError, SpecError
 from lib.lmm import LmmFit
+from lib.model.design import check_supported
+from lib.model.formula import parse_formula, spec_from_json
 from lib.model.spec import ModelSpec
-from lib.table.columns import numbers_with_markers
+from lib.table.columns import is_numeric_column, numbers_with_markers
 from lib.table.read import MAX_BYTES, check_table, load_table
 
 EXIT_BAD_INPUT = 2
+#: The too-many-rows message of the CLI: the remedy is another engine, not this command.
+CLI_BIG_HINT = "or use --engine duckdb, which streams the file instead of holding it"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -47,6 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument(
         "data",
         help="CSV, Parquet or Excel (.xlsx) file, a glob of Parquet files, or (Spark) a table",
+    )
+    fit.add_argument(
+        "--formula",
+        help="an lme4 formula, e.g. 'y ~ x * treatment + (1 + x | school)'; replaces "
+        "--spec and the one-factor flags (--ml for maximum likelihood)",
     )
     fit.add_argument(
         "--spec",
@@ -72,23 +84,46 @@ def _split(text: str) -> tuple[str, ...]:
 
 
 def spec_from_args(args: argparse.Namespace) -> ModelSpec:
-    """The spec from ``--spec MODEL.json``, or from the one-factor flags."""
-    if args.spec:
-        if args.outcome or args.group:
-            raise SpecError("Give either --spec MODEL.json or --outcome/--group, not both.")
-        return read_spec(args.spec)
-    if not args.outcome or not args.group:
-        raise SpecError("Give --spec MODEL.json, or both --outcome and --group.")
-    random = _split(args.random)
-    return ModelSpec.one_factor(
-        outcome=args.outcome,
-        group=args.group,
-        fixed=_split(args.fixed),
-        random_intercept="intercept" in random,
-        random_slopes=tuple(r for r in random if r != "intercept"),
-        correlated=not args.uncorrelated,
-        reml=not args.ml,
-    )
+    """The spec from ``--formula``, ``--spec MODEL.json`` or the one-factor flags (one of)."""
+    one_factor = [f"--{k}" for k in ("outcome", "group") if getattr(args, k)]
+    one_factor += [
+        flag
+        for flag, given in (
+            ("--fixed", args.fixed),
+            ("--random", args.random != "intercept"),
+            ("--uncorrelated", args.uncorrelated),
+        )
+        if given
+    ]
+    ways = [("--formula", args.formula), ("--spec", args.spec), ("/".join(one_factor), one_factor)]
+    given = [name for name, value in ways if value]
+    if len(given) > 1:
+        raise SpecError(
+            f"Give the model one way: --formula, --spec MODEL.json, or --outcome/--group; "
+            f"got {' and '.join(given)}."
+        )
+    if args.formula:
+        spec = parse_formula(args.formula, reml=not args.ml)
+    elif args.spec:
+        spec = read_spec(args.spec)  # its "method" decides REML or ML
+    else:
+        if not args.outcome or not args.group:
+            raise SpecError(
+                "Give the model: --formula 'y ~ x + (1 | g)', --spec MODEL.json, or both "
+                "--outcome and --group."
+            )
+        random = _split(args.random)
+        spec = ModelSpec.one_factor(
+            outcome=args.outcome,
+            group=args.group,
+            fixed=_split(args.fixed),
+            random_intercept="intercept" in random,
+            random_slopes=tuple(r for r in random if r != "intercept"),
+            correlated=not args.uncorrelated,
+            reml=not args.ml,
+        )
+    check_supported(spec)
+    return spec
 
 
 def read_spec(path: str) -> ModelSpec:
@@ -100,7 +135,7 @@ def read_spec(path: str) -> ModelSpec:
         data = json.loads(file.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise SpecError(f"Model spec {path!r} is not valid JSON: {exc}.") from exc
-    return ModelSpec.from_dict(data)
+    return spec_from_json(data)
 
 
 def read_data(path: str, spec: ModelSpec) -> pd.DataFrame:
@@ -121,15 +156,22 @@ def read_data(path: str, spec: ModelSpec) -> pd.DataFrame:
     name = file.name
     if file.suffix.lower() == ".gz":  # data.csv.gz: read as data.csv
         content, name = _gunzip(content, path), file.stem
-    frame = _fast_csv(content) if Path(name).suffix.lower() in (".csv", ".txt") else None
+    used = spec.columns
+    is_text = Path(name).suffix.lower() in (".csv", ".txt")
+    frame = _fast_csv(content, used) if is_text else None
     if frame is None:
         # The app's reader: sniffs the separator and decimal mark, decodes Latin-1,
         # checks the header, sizes and file type, and explains what is wrong.
-        frame = load_table(content, name)
+        frame = load_table(content, name, columns=used, big_hint=CLI_BIG_HINT)
     else:
-        frame = check_table(frame, name)
+        frame = check_table(frame, name, big_hint=CLI_BIG_HINT)
+    # A grouping column that is also a numeric fixed predictor (y ~ year + (1 | year))
+    # stays numeric: interaction_codes reads numbers as levels too.
+    numeric_predictors = set(spec.fixed_columns) | set(spec.slope_columns)
     for column in spec.group_columns:
-        if column in frame.columns:
+        if column in frame.columns and not (
+            column in numeric_predictors and is_numeric_column(frame[column])
+        ):
             frame[column] = frame[column].astype("category")
     return frame
 
@@ -149,7 +191,7 @@ def _gunzip(content: bytes, path: str) -> bytes:
     return data
 
 
-def _fast_csv(content: bytes) -> pd.DataFrame | None:
+def _fast_csv(content: bytes, used: Sequence[str] = ()) -> pd.DataFrame | None:
     """pyarrow's CSV reader for a plain comma-separated UTF-8 file, else None.
 
     pyarrow is several times faster than pandas' parser at 10^6 rows, but it
@@ -168,6 +210,10 @@ def _fast_csv(content: bytes) -> pd.DataFrame | None:
     except UnicodeDecodeError as exc:
         if exc.start < len(head) - 4:  # not merely a character cut at the sample's end
             return None
+    header = next(csv.reader(io.StringIO(first.decode("utf-8", "replace").strip("\r"))), [])
+    names = [h.strip().lstrip("\ufeff") for h in header]
+    if not all(names) or len(set(names)) != len(names):
+        return None  # blank or repeated names: the app's reader explains (or drops) them
     try:
         frame = pd.read_csv(io.BytesIO(content), engine="pyarrow")
     except Exception:  # pyarrow is strict about some dialects; the app's reader sniffs
@@ -178,9 +224,10 @@ def _fast_csv(content: bytes) -> pd.DataFrame | None:
             return None
     # pandas renames blank and repeated names ("Unnamed: 1", "y.1"); the app's reader
     # refuses them instead, so the header as written must be the columns as read.
-    header = next(csv.reader(io.StringIO(first.decode("utf-8", "replace").strip("\r"))), [])
-    if [h.strip().lstrip("\ufeff") for h in header] != [str(c) for c in frame.columns]:
+    if names != [str(c) for c in frame.columns]:
         return None
+    if used and set(used) <= set(names):  # only the model's columns go on
+        frame = frame[[c for c in names if c in set(used)]]
     return numbers_with_markers(frame)[0]  # "." or "-" for a missing number, as the app
 
 

@@ -163,12 +163,9 @@ def corpus() -> list[Case]:
         Case("no_header.csv", csv(b, header=False), "validate", match="is not in the data"),
         Case("blank_names.csv", b"g,,y\na,1,2\nb,2,3\n", "load", match="empty names"),
         Case("duplicate_names.csv", b"g,x,y,y\na,1,2,3\n", "load", match="duplicate column"),
-        Case(
-            "too_many_columns.csv",
-            (",".join(f"c{k}" for k in range(600)) + "\n" + ",".join("1" * 600) + "\n").encode(),
-            "load",
-            match="600 columns; the limit is 500",
-        ),
+        # Reading has no column limit (the app shows at most 500); the CLI reads the model's.
+        Case("many_columns.csv", csv(b.assign(**{f"c{k}": 1.0 for k in range(600)})), "fit", nobs=200),
+        Case("trailing_comma.csv", csv(b).replace(b"\n", b",\n"), "fit", nobs=200),
         Case(
             "long_name.csv",
             csv(b.rename(columns={"y": "y" * 10_000})),
@@ -247,14 +244,10 @@ def corpus() -> list[Case]:
         Case("tiny_x.csv", csv(b.assign(x=b["x"] * 1e-300)), "model", match="Rescale it first"),
         Case("small_units_x.csv", csv(b.assign(x=b["x"] * 1e-100)), "fit", nobs=200),
         Case("overflow_text.csv", csv(with_value("x", 0, "1e999")), "fit", nobs=199, dropped=1),
-        Case("constant_x.csv", csv(b.assign(x=1.0)), "model", match="collinear"),
-        Case(
-            "collinear.csv",
-            csv(b.assign(x2=2 * b["x"])),
-            "model",
-            fixed="x,x2",
-            match="collinear",
-        ),
+        # lme4 drops a column that the earlier ones determine, with a message (the CLI's
+        # one warning line), and fits the rest.
+        Case("constant_x.csv", csv(b.assign(x=1.0)), "fit", nobs=200),
+        Case("collinear.csv", csv(b.assign(x2=2 * b["x"])), "fit", fixed="x,x2", nobs=200),
         # --- hostile names and labels
         Case(
             "pwn_labels.csv",

@@ -144,3 +144,84 @@ def test_many_groups_print_one_line_with_the_same_content(tmp_path):
     assert doc["ranef_condvar"]["g"]["17"]["(Intercept)"] > 0
     small = run_cli("fit", SLEEP, "--outcome", "Reaction", "--group", "Subject")
     assert small.stdout.count("\n") > 20  # indented for people
+
+
+def test_formula_gives_the_same_fit_as_the_flags(tmp_path):
+    flags = run_cli(
+        "fit", SLEEP, "--outcome", "Reaction", "--group", "Subject", "--fixed", "Days",
+        "--random", "intercept,Days",
+    )  # fmt: skip
+    formula = run_cli("fit", SLEEP, "--formula", "Reaction ~ Days + (Days | Subject)")
+    assert formula.returncode == 0, formula.stderr
+    a, b = json.loads(flags.stdout), json.loads(formula.stdout)
+    assert a["formula"] == b["formula"] and a["spec"] == b["spec"]
+    assert b["criterion"] == pytest.approx(a["criterion"], rel=1e-12)
+
+
+def test_formula_with_interactions_and_ml():
+    proc = run_cli(
+        "fit", "tests/reference/data/formula_exam.csv", "--ml",
+        "--formula", "normexam ~ standLRT * schgend + (standLRT | school)",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["method"] == "ML"
+    assert list(doc["fixef"]) == [
+        "(Intercept)", "standLRT", "schgendgirls", "schgendmixed",
+        "standLRT:schgendgirls", "standLRT:schgendmixed",
+    ]  # fmt: skip
+    assert doc["spec"]["fixed"][-1] == ["standLRT", "schgend"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--formula", "y ~ x + (1 | g)", "--outcome", "y"), "one way: --formula, --spec"),
+        (("--formula", "y ~ x + (1 | g)", "--spec", "m.json"), "--formula and --spec"),
+        (("--formula", "Reaction ~ Days +"), "Formula error at character"),
+        (("--formula", "Reaction ~ log(Days) + (1 | Subject)"), "function calls"),
+        (("--formula", "Reaction ~ 0 + Days + (1 | Subject)"), "without a fixed intercept"),
+    ],
+)
+def test_formula_errors_exit_2_with_one_line(args, message):
+    proc = run_cli("fit", SLEEP, *args)
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+
+
+def test_too_many_rows_for_pandas_names_the_other_engine(monkeypatch, capsys):
+    from lib import cli
+
+    monkeypatch.setattr("lib.table.read.MAX_ROWS", 100)
+    code = cli.main(["fit", SLEEP, "--engine", "pandas", "--formula", "Reaction ~ (1 | Subject)"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "use --engine duckdb" in err
+    assert "python -m lib fit" not in err
+
+
+def test_only_the_model_s_columns_are_read(tmp_path):
+    """A survey export with 5,004 columns: the model uses three (no column limit)."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame(rng.normal(size=(200, 5_001)), columns=[f"q{k}" for k in range(5_001)])
+    frame["g"] = np.repeat([f"s{k}" for k in range(20)], 10)
+    frame["x"] = rng.normal(size=200)
+    frame["y"] = frame["x"] + rng.normal(size=20)[np.repeat(np.arange(20), 10)]
+    path = tmp_path / "survey.csv"
+    frame.to_csv(path, index=False)
+    proc = run_cli("fit", str(path), "--formula", "y ~ x + (1 | g)")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["nobs"] == 200
+
+
+def test_trailing_separator_on_every_line_is_read(tmp_path):
+    lines = ["g,x,y,"] + [f"s{k % 5},{k},{k * 0.5 + (k % 5)}," for k in range(40)]
+    path = tmp_path / "trailing.csv"
+    path.write_text("\n".join(lines) + "\n")
+    proc = run_cli("fit", str(path), "--formula", "y ~ x + (1 | g)")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["nobs"] == 40

@@ -10,7 +10,7 @@ import pytest
 
 from lib.errors import DataError, ExplorerError
 from lib.table.catalogue import BUNDLED, DEFAULT_DATASET, load_bundled
-from lib.table.read import MAX_COLUMNS, load_table
+from lib.table.read import MAX_COLUMNS, dropped_columns, load_table
 from lib.table.roles import Roles, guess_roles, numeric_columns
 from lib.table.validate import column_overview, validate
 
@@ -102,10 +102,39 @@ def test_blank_first_name_is_r_row_names_not_an_error():
     assert frame.shape == (2, 3)
 
 
-def test_too_many_columns():
-    header = ",".join(f"c{i}" for i in range(MAX_COLUMNS + 1))
-    with pytest.raises(DataError, match="columns; the limit is"):
-        load_table((header + "\n" + ",".join("1" * (MAX_COLUMNS + 1)) + "\n").encode(), "w.csv")
+def test_many_columns_are_read_the_app_shows_max_columns():
+    """A survey export with 5,004 columns is an ordinary file: no limit on reading."""
+    width = 5_004
+    header = ",".join(f"c{i}" for i in range(width))
+    frame = load_table((header + "\n" + ",".join("1" * width) + "\n").encode(), "w.csv")
+    assert frame.shape == (1, width) and MAX_COLUMNS == 500
+    some = load_table(
+        (header + "\n" + ",".join("1" * width) + "\n").encode(), "w.csv", columns=["c7", "c4000"]
+    )
+    assert list(some.columns) == ["c7", "c4000"]
+
+
+def test_trailing_separator_on_every_line_drops_an_empty_unnamed_column():
+    content = b"a;b;c;d;\n1;2;3;4;\n5;6;7;8;\n"
+    frame = load_table(content, "t.csv")
+    assert list(frame.columns) == ["a", "b", "c", "d"]
+    assert frame["d"].tolist() == [4, 8]
+    assert dropped_columns(frame) == [
+        {"position": 5, "reason": "no name and no values (every line ends with ';')"}
+    ]
+    assert dropped_columns(load_table(b"a,b\n1,2\n", "plain.csv")) == []
+
+
+def test_a_blank_last_name_over_values_is_still_refused():
+    with pytest.raises(DataError, match="found empty names in column 5 of 5"):
+        load_table(b"a,b,c,d,\n1,2,3,4,\n5,6,7,8,9\n", "t.csv")
+
+
+def test_parquet_reads_only_the_columns_asked_for(tmp_path):
+    path = tmp_path / "t.parquet"
+    pd.DataFrame({"a": [1.0, 2.0], "b": ["x", "y"], "c": [3, 4]}).to_parquet(path)
+    frame = load_table(path.read_bytes(), "t.parquet", columns=["c", "a"])
+    assert list(frame.columns) == ["a", "c"]
 
 
 def test_too_many_rows(monkeypatch):

@@ -96,11 +96,13 @@ def test_tiny_predictor_is_not_called_collinear():
     assert fit.beta[1] * 1e-120 == pytest.approx(reference.beta[1], rel=1e-6)
 
 
-def test_truly_collinear_predictors_are_still_refused():
+def test_truly_collinear_predictors_are_dropped_as_lme4_drops_them():
     data = frame(20, 10).assign(x2=lambda d: 2.0 * d["x"])
     model = ModelSpec.one_factor(outcome="y", group="g", fixed=("x", "x2"))
-    with pytest.raises(DataError, match="collinear"):
-        fit_lmm(data, model)
+    with pytest.warns(UserWarning, match="rank deficient so dropping 1 column"):
+        fit = fit_lmm(data, model)
+    assert fit.fixef_names == ("(Intercept)", "x")
+    assert fit.beta[1] == pytest.approx(fit_lmm(data, spec()).beta[1], rel=1e-10)
 
 
 def test_logical_group_column_reports_its_sizes():

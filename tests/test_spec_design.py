@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from lib.errors import DataError, ExplorerError, SpecError
-from lib.model.design import build_design
+from lib.model.design import RankDeficiencyWarning, build_design
 from lib.model.spec import ModelSpec, RandomTerm
 from lib.table.columns import factor_levels, interaction_codes
 
@@ -100,23 +100,27 @@ def test_missing_and_infinite_rows_are_dropped_and_counted():
             ModelSpec.one_factor("y", "g"),
             "Only 1 complete rows remain",
         ),
-        (
-            pd.DataFrame(
-                {
-                    "y": [1.0, 2, 3, 4, 5],
-                    "x": [1.0, 2, 3, 4, 5],
-                    "z": [2.0, 4, 6, 8, 10],
-                    "g": list("aabbb"),
-                }
-            ),
-            ModelSpec.one_factor("y", "g", ("x", "z")),
-            "collinear",
-        ),
     ],
 )
 def test_bad_input_raises_one_exception_type_with_a_clear_message(frame, spec, message):
     with pytest.raises(DataError, match=message):
         build_design(frame, spec)
+
+
+def test_collinear_predictor_is_dropped_with_lme4s_message():
+    frame = pd.DataFrame(
+        {
+            "y": [1.0, 2, 3, 4, 6],
+            "x": [1.0, 2, 3, 4, 5],
+            "z": [2.0, 4, 6, 8, 10],
+            "g": list("aabbb"),
+        }
+    )
+    message = "rank deficient so dropping 1 column / coefficient"
+    with pytest.warns(RankDeficiencyWarning, match=message):
+        design = build_design(frame, ModelSpec.one_factor("y", "g", ("x", "z")))
+    assert design.fixef_names == ("(Intercept)", "x")  # lme4 keeps the earlier column
+    assert design.fixef_dropped == ("z",)
 
 
 def test_column_names_are_never_evaluated():

@@ -8,8 +8,10 @@ SQL over three relations, all with names chosen here:
 ``lv<i>``  per categorical fixed predictor: its distinct values with an id
            (their rank in the engine's sort) and a count; Python orders them as R
            does (``lib.table.columns.factor_codes``) and picks the dummy columns;
-``rows``   ``y``, numeric columns ``v<i>`` (as DOUBLE), treatment dummies
-           ``d<i>_<k>`` (CASE WHEN on the level id) and grouping columns ``g<i>``.
+``rows``   ``y``, numeric columns ``v<i>`` (as DOUBLE), level dummies
+           ``d<i>_<k>`` (CASE WHEN on the level id; every level, as an interaction
+           may need all of them), products ``x<j>`` for the interaction columns of
+           X (``lib.model.fixed``) and grouping columns ``g<i>``.
 
 A ``GroupedSums`` is the whole statistical content of one GROUP BY: its keys
 and the products to sum (``z_a z_b``, ``z_a x_j``, ``z_a y``, ...). The per-term
@@ -123,14 +125,15 @@ class RowsPlan:
 def rows_plan(spec, kinds: Mapping[str, str]) -> RowsPlan:  # noqa: ANN001 - ModelSpec
     """The plan for ``spec`` given the source's column kinds (columns already checked)."""
     columns = spec.columns
-    numeric_cols = [c for c in (*spec.fixed, *spec.slope_columns) if kinds[c] == NUMERIC]
+    fixed = spec.fixed_columns
+    numeric_cols = [c for c in (*fixed, *spec.slope_columns) if kinds[c] == NUMERIC]
     return RowsPlan(
         columns=columns,
         kinds={c: kinds[c] for c in columns},
         outcome=spec.outcome,
         numeric={c: f"v{i}" for i, c in enumerate(dict.fromkeys(numeric_cols))},
         groups={c: f"g{i}" for i, c in enumerate(spec.group_columns)},
-        categorical=tuple(c for c in spec.fixed if kinds[c] != NUMERIC),
+        categorical=tuple(c for c in fixed if kinds[c] != NUMERIC),
     )
 
 
@@ -158,15 +161,23 @@ def levels_sql(plan: RowsPlan, column: str, clean: str) -> str:
 
 
 def rows_sql(
-    plan: RowsPlan, clean: str, levels: Sequence[str], dummies: Sequence[Sequence[int]]
+    plan: RowsPlan,
+    clean: str,
+    levels: Sequence[str],
+    dummies: Sequence[Sequence[int]],
+    interactions: Sequence[tuple[str, Sequence[str]]] = (),
 ) -> tuple[str, dict[str, list[str]]]:
     """The ``rows`` relation, and the dummy aliases of each categorical predictor.
 
     ``levels[i]`` names the levels table of ``plan.categorical[i]``; ``dummies[i]``
     lists the level ids that get a dummy column, in R's level order.
+    ``interactions`` are columns of X that are products, ``(alias, factors)`` with
+    factors among the numeric aliases ``v<i>`` and dummy aliases ``d<i>_<k>``
+    (``lib.model.fixed.XColumn``); each becomes the product of their expressions
+    (an alias cannot be used in the SELECT that defines it, in Spark SQL).
     """
+    expressions = {a: f"CAST(r.{plan.alias(c)} AS DOUBLE)" for c, a in plan.numeric.items()}
     cols = [f"CAST(r.{plan.alias(plan.outcome)} AS DOUBLE) AS y"]
-    cols += [f"CAST(r.{plan.alias(c)} AS DOUBLE) AS {a}" for c, a in plan.numeric.items()]
     joins = []
     dummy_aliases: dict[str, list[str]] = {}
     for i, (column, table, ids) in enumerate(zip(plan.categorical, levels, dummies, strict=True)):
@@ -174,12 +185,17 @@ def rows_sql(
         names = []
         for k, level_id in enumerate(ids):
             alias = f"d{i}_{k}"
-            cols.append(
+            expressions[alias] = (
                 f"CASE WHEN l{i}.id = {int(level_id)} THEN CAST(1 AS DOUBLE) "
-                f"ELSE CAST(0 AS DOUBLE) END AS {alias}"
+                "ELSE CAST(0 AS DOUBLE) END"
             )
             names.append(alias)
         dummy_aliases[column] = names
+    cols += [f"{expression} AS {alias}" for alias, expression in expressions.items()]
+    cols += [
+        " * ".join(f"({expressions[f]})" for f in factors) + f" AS {alias}"
+        for alias, factors in interactions
+    ]
     cols += [f"r.{plan.alias(c)} AS {a}" for c, a in plan.groups.items()]
     return f"SELECT {', '.join(cols)} FROM {clean} r {' '.join(joins)}", dummy_aliases
 

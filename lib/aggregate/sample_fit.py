@@ -9,6 +9,7 @@ of a sample held in pandas, with the fit's own coefficients and conditional mode
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 
 import numpy as np
@@ -32,16 +33,8 @@ def fitted_at(fit: LmmFit, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]
     n = len(clean)
     beta = dict(zip(fit.fixef_names, np.asarray(fit.beta, float), strict=True))
     fitted = np.full(n, beta.get(INTERCEPT, 0.0))
-    for column in spec.fixed:
-        series = clean[column]
-        if is_numeric_column(series):
-            fitted += beta.get(column, 0.0) * series.to_numpy(dtype=float)
-            continue
-        # Treatment dummies are named column + level (lib.model.design.fixed_matrix); the
-        # reference level has no coefficient.
-        codes, levels = factor_codes(series)
-        per_level = np.array([beta.get(f"{column}{level}", 0.0) for level in levels])
-        fitted += per_level[codes] if len(levels) else 0.0
+    for term in spec.fixed_terms:
+        fitted += _term_prediction(clean, term.columns, beta)
     for factor in fit.ranef:
         codes, levels = interaction_codes(clean, list(factor_columns(spec, factor.group)))
         known = {level: k for k, level in enumerate(factor.levels)}
@@ -52,6 +45,33 @@ def fitted_at(fit: LmmFit, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]
             fitted += modes[rows, k] * z  # row -1 picks the appended zeros
     residuals = clean[spec.outcome].to_numpy(dtype=float) - fitted
     return fitted, residuals
+
+
+def _term_prediction(clean: pd.DataFrame, columns: tuple[str, ...], beta: dict) -> np.ndarray:
+    """One fixed term's part of X beta at the rows of ``clean``.
+
+    Columns of X are named as ``lib.model.fixed`` names them (numeric column names
+    and column + level joined by ":"); every combination of the sample's levels is
+    looked up by that name, and a name the fit lacks (a reference level, a dropped
+    column, a level the sample has and the fit had not) contributes 0.
+    """
+    parts: list[list[tuple[str, np.ndarray]]] = []
+    for column in columns:
+        series = clean[column]
+        if is_numeric_column(series):
+            parts.append([(column, series.to_numpy(dtype=float))])
+            continue
+        codes, levels = factor_codes(series)
+        parts.append([(f"{column}{lev}", codes == k) for k, lev in enumerate(levels)])
+    total = np.zeros(len(clean))
+    for combo in itertools.product(*parts):
+        coef = beta.get(":".join(name for name, _ in combo), 0.0)
+        if coef:
+            values = np.ones(len(clean))
+            for _, v in combo:
+                values = values * v
+            total += coef * values
+    return total
 
 
 def with_sample_rows(fit: LmmFit, frame: pd.DataFrame) -> LmmFit:

@@ -20,7 +20,8 @@ distinct values the engine returns, so the fit is the pandas engine's.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -45,12 +46,14 @@ from lib.lmm.fit import QUANTILE_PROBS, RowSummaries, fit_stats
 from lib.lmm.result import LmmFit
 from lib.lmm.stats import ModelStats, PairStats, TermStats
 from lib.model.design import (
+    RankDeficiencyWarning,
     check_factor,
     check_fixed,
     check_groups,
     check_rows,
 )
-from lib.model.spec import INTERCEPT, ModelSpec
+from lib.model.fixed import fixed_layout, independent_columns, rank_message
+from lib.model.spec import ModelSpec
 from lib.table.columns import (
     factor_codes,
     interaction_codes,
@@ -120,23 +123,36 @@ def engine_stats(engine, spec: ModelSpec) -> tuple[ModelStats, SqlModel]:  # noq
         codes, levels = factor_codes(_series(got.column("v"), column))
         order = np.argsort(codes)  # ids in R's level order
         level_tables.append(table)
-        dummy_ids.append([int(k) for k in order[1:]])
+        dummy_ids.append([int(k) for k in order])
         factor_levels.append((column, levels))
         nobs = int(np.sum(got.column("n").to_numpy()))
+    for column, levels in factor_levels:
+        check_factor(column, levels)
 
-    rows = name + "rows"
-    sql, dummies = rows_sql(plan, clean, level_tables, dummy_ids)
-    engine.view(rows, sql)
-    x = [ONE]
-    fixef_names = [INTERCEPT]
-    for column in spec.fixed:
-        if column in plan.numeric:
-            x.append(plan.numeric[column])
-            fixef_names.append(column)
+    # X's columns as lib.model.design builds them: products of numeric columns and
+    # level dummies (d<i>_<k> is level k in R's order of categorical column i).
+    known = dict(factor_levels)
+    layout = fixed_layout(
+        spec.fixed_terms, spec.intercept, {c: known.get(c) for c in spec.fixed_columns}
+    )
+    dummy_alias = {c: f"d{i}_" for i, c in enumerate(plan.categorical)}
+    x, interactions = [], []
+    for j, column in enumerate(layout):
+        factors = [
+            plan.numeric[c] if level is None else f"{dummy_alias[c]}{level}"
+            for c, level in column.parts
+        ]
+        if not factors:
+            x.append(ONE)
+        elif len(factors) == 1:
+            x.append(factors[0])
         else:
-            levels = dict(factor_levels)[column]
-            x += dummies[column]
-            fixef_names += [f"{column}{lev}" for lev in levels[1:]]
+            x.append(f"x{j}")
+            interactions.append((f"x{j}", factors))
+    fixef_names = [c.name for c in layout]
+    rows = name + "rows"
+    sql, _ = rows_sql(plan, clean, level_tables, dummy_ids, interactions)
+    engine.view(rows, sql)
     y = "y"
 
     # Per-term sums, in the spec's order; the first also carries the global sums.
@@ -171,8 +187,6 @@ def engine_stats(engine, spec: ModelSpec) -> tuple[ModelStats, SqlModel]:  # noq
         check_groups(term, len(levels))
         stats = _term_stats(term, levels, codes, z, x, y, grouped, got)
         terms.append(SqlTerm(table=table, keys=keys, z=z, codes=codes, stats=stats))
-    for column, levels in factor_levels:
-        check_factor(column, levels)
 
     first = raw_terms[0][5]
     grouped0 = raw_terms[0][4]
@@ -183,6 +197,15 @@ def engine_stats(engine, spec: ModelSpec) -> tuple[ModelStats, SqlModel]:  # noq
             XtX[i, j] = _total(first, grouped0, a, b)
     Xty = np.array([_total(first, grouped0, a, y) for a in x])
     yty = _total(first, grouped0, y, y)
+    # lme4 drops columns that earlier ones determine (lib.model.design.drop_dependent);
+    # here judged on X'X alone (lib.model.fixed.independent_columns without rows).
+    kept = list(independent_columns(XtX))
+    if len(kept) < p:
+        warnings.warn(rank_message(p - len(kept)), RankDeficiencyWarning, stacklevel=2)
+        x = [x[k] for k in kept]
+        fixef_names = [fixef_names[k] for k in kept]
+        XtX, Xty = XtX[np.ix_(kept, kept)], Xty[kept]
+        terms = [_keep_columns(t, kept) for t in terms]
     check_fixed(nobs, fixef_names, XtX)
 
     # lme4's order of terms: decreasing number of levels, stable (as build_design).
@@ -202,6 +225,11 @@ def engine_stats(engine, spec: ModelSpec) -> tuple[ModelStats, SqlModel]:  # noq
         n_dropped=n_total - nobs,
     )
     return stats, SqlModel(engine=engine, rows=rows, x=tuple(x), terms=tuple(terms), nobs=nobs)
+
+
+def _keep_columns(term: SqlTerm, kept: list[int]) -> SqlTerm:
+    stats = term.stats
+    return replace(term, stats=replace(stats, ZtX=stats.ZtX[:, kept, :]))
 
 
 def _series(column: pa.ChunkedArray, name: str) -> pd.Series:

@@ -1,21 +1,30 @@
 """Design arrays from column roles: y, X, Z columns and a group index.
 
-No formula is parsed or evaluated: a numeric column becomes one column of X,
-a categorical one becomes treatment-coded dummies named as R names them
-(``trt`` with levels A < B < C gives ``trtB`` and ``trtC``). Factor levels are
-sorted in code-point order, as R sorts them under ``LC_COLLATE=C``.
+No formula is evaluated: a numeric column becomes one column of X, a
+categorical one becomes treatment-coded dummies named as R names them (``trt``
+with levels A < B < C gives ``trtB`` and ``trtC``), and interactions are
+products of those, as R's ``model.matrix`` (``lib.model.fixed``). Factor levels
+are sorted in code-point order, as R sorts them under ``LC_COLLATE=C``.
+Columns that are combinations of earlier ones are dropped with lme4's message.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from lib.errors import DataError
-from lib.model.spec import ModelSpec, RandomTerm
+from lib.errors import DataError, SpecError
+from lib.model.fixed import (
+    column_values,
+    fixed_layout,
+    independent_columns,
+    rank_message,
+)
+from lib.model.spec import FixedTerm, ModelSpec, RandomTerm
 from lib.table.columns import (
     complete_rows,
     factor_codes,
@@ -28,35 +37,63 @@ from lib.table.columns import (
 MIN_ROWS = 3
 
 
+class RankDeficiencyWarning(UserWarning):
+    """lme4's message when columns of X are dropped (it is a message in R, not an error)."""
+
+
 def fixed_matrix(
-    frame: pd.DataFrame, predictors: Sequence[str]
+    frame: pd.DataFrame, predictors: Sequence[str | FixedTerm], intercept: bool = True
 ) -> tuple[np.ndarray, tuple[str, ...]]:
-    """Fixed-effects model matrix with an intercept, and R's column names.
+    """Fixed-effects model matrix and R's column names (nothing dropped).
 
     Parameters
     ----------
     frame : DataFrame
-        Rows already free of missing values in ``predictors``.
-    predictors : sequence of str
-        Numeric columns enter as they are; others are treatment-coded with the
-        first sorted level as reference.
+        Rows already free of missing values in the columns used.
+    predictors : sequence of str or FixedTerm
+        Main effects (column names) and interactions, in R's term order. Numeric
+        columns enter as they are; others are treatment-coded with the first
+        sorted level as reference, or by all levels where R's rule says so
+        (``lib.model.fixed``).
+    intercept : bool
+        Whether X starts with the intercept column.
     """
-    n = len(frame)
-    columns = [np.ones(n)]
-    names = ["(Intercept)"]
-    for name in predictors:
+    terms = [t if isinstance(t, FixedTerm) else FixedTerm((t,)) for t in predictors]
+    columns = tuple(dict.fromkeys(c for t in terms for c in t.columns))
+    numeric: dict[str, np.ndarray] = {}
+    codes: dict[str, np.ndarray] = {}
+    levels: dict[str, tuple[str, ...] | None] = {}
+    for name in columns:
         series = frame[name]
         if is_numeric_column(series):
-            columns.append(series.to_numpy(dtype=float))
-            names.append(name)
+            numeric[name] = series.to_numpy(dtype=float)
+            levels[name] = None
             continue
-        codes, levels = factor_codes(series)
-        check_factor(name, levels)
-        for k, level in enumerate(levels[1:], start=1):
-            columns.append((codes == k).astype(float))
-            names.append(f"{name}{level}")
+        codes[name], levels[name] = factor_codes(series)
+        check_factor(name, levels[name])
+    layout = fixed_layout(terms, intercept, levels)
+    X = column_values(layout, numeric, codes, len(frame))
     # Column-major: every later pass reads one column at a time (bincount weights).
-    return np.asfortranarray(np.column_stack(columns)), tuple(names)
+    return X, tuple(c.name for c in layout)
+
+
+def drop_dependent(
+    X: np.ndarray, names: tuple[str, ...], intercept: bool
+) -> tuple[np.ndarray, tuple[str, ...], tuple[str, ...]]:
+    """X without the columns lme4 drops, the kept names and the dropped names.
+
+    With an intercept the other columns are judged centred, which keeps the
+    Gram matrix well conditioned for a column such as a year near 2000 (R's QR
+    works on X itself and needs no such care).
+    """
+    if X.shape[1] == 0:
+        return X, names, ()
+    rows = X - X.mean(axis=0) if intercept else X
+    kept = independent_columns(unit_gram(rows), first_kept=int(intercept), X=rows)
+    if len(kept) == X.shape[1]:
+        return X, names, ()
+    dropped = tuple(n for j, n in enumerate(names) if j not in kept)
+    return np.asfortranarray(X[:, kept]), tuple(names[j] for j in kept), dropped
 
 
 @dataclass(frozen=True, eq=False)
@@ -115,6 +152,9 @@ class Design:
         Rows removed because a used column was missing or not finite.
     outcome_name : str
         The outcome column (for messages).
+    fixef_dropped : tuple of str
+        Columns of the full model matrix dropped as linear combinations of
+        earlier ones (lme4's "rank deficient so dropping N columns").
     """
 
     y: np.ndarray
@@ -123,6 +163,7 @@ class Design:
     fixef_names: tuple[str, ...]
     n_dropped: int
     outcome_name: str = "y"
+    fixef_dropped: tuple[str, ...] = ()
 
     @property
     def nobs(self) -> int:
@@ -148,9 +189,12 @@ def build_design(frame: pd.DataFrame, spec: ModelSpec) -> Design:
     # lme4's mkReTrms orders terms by rev(order(nlevels)): decreasing number of
     # levels, and terms with equal numbers of levels in reverse order of the formula.
     terms = tuple(reversed(sorted(terms, key=lambda t: t.nlevels)))
-    for name in spec.fixed:
+    for name in spec.fixed_columns:
         _check_not_stray_text(clean[name], name)
-    X, fixef_names = fixed_matrix(clean, spec.fixed)
+    X, full_names = fixed_matrix(clean, spec.fixed_terms, spec.intercept)
+    X, fixef_names, dropped = drop_dependent(X, full_names, spec.intercept)
+    if dropped:
+        warnings.warn(rank_message(len(dropped)), RankDeficiencyWarning, stacklevel=2)
     check_fixed(len(clean), fixef_names, unit_gram(X))
     return Design(
         y=clean[spec.outcome].to_numpy(dtype=float),
@@ -159,6 +203,7 @@ def build_design(frame: pd.DataFrame, spec: ModelSpec) -> Design:
         fixef_names=fixef_names,
         n_dropped=n_dropped,
         outcome_name=spec.outcome,
+        fixef_dropped=dropped,
     )
 
 
@@ -192,6 +237,24 @@ def _term_design(clean: pd.DataFrame, term: RandomTerm) -> TermDesign:
     )
 
 
+def check_supported(spec: ModelSpec) -> None:
+    """Refuse, with a clear message, what the formula reads but the engine cannot fit yet.
+
+    A model without a fixed intercept (``0 +`` / ``- 1``) is read and its model
+    matrix is R's (tests/test_formula_reference.py fits it against lme4), but
+    ``lib.lmm`` computes ICC/R^2 and rescales a badly scaled outcome assuming an
+    ``(Intercept)`` column; until it does not, the CLI and ``lib.api`` refuse such
+    fits rather than report them wrong.
+    """
+    if not spec.intercept:
+        raise SpecError(
+            "Models without a fixed intercept ('0 +' or '- 1') are not fitted yet: the "
+            "engine's ICC/R\u00b2 and rescaling steps assume an intercept. Keep the "
+            "intercept (remove '0 +'); with a categorical predictor that is the same "
+            "model in treatment contrasts."
+        )
+
+
 def check_rows(spec: ModelSpec, n: int, n_dropped: int) -> None:
     """Enough complete rows for any model."""
     if n < MIN_ROWS:
@@ -220,7 +283,12 @@ def check_factor(name: str, levels: Sequence[str]) -> None:
 
 
 def check_fixed(n: int, fixef_names: Sequence[str], gram: np.ndarray) -> None:
-    """More rows than fixed effects, and no exact collinearity (judged on X'X)."""
+    """More rows than fixed effects, and no exact collinearity (judged on X'X).
+
+    Dependent columns are dropped before (``drop_dependent``); what is left to
+    refuse here is a matrix that is singular in a way that dropping by the QR
+    rule did not resolve (values too extreme to judge).
+    """
     p = len(fixef_names)
     if n <= p:
         raise DataError(
@@ -240,7 +308,8 @@ def unit_gram(X: np.ndarray) -> np.ndarray:
     a zero column nor overflows the Gram matrix: the rank does not depend on units.
     """
     peak = np.maximum(X.max(axis=0), -X.min(axis=0))  # max |x| without an n x p copy
-    if np.all(peak > 0) and np.all(np.isfinite(peak)):
+    peak = np.where(peak > 0, peak, 1.0)  # an all-zero column (a centred intercept) stays
+    if np.all(np.isfinite(peak)):
         if peak.min() < 1e-100 or peak.max() > 1e100:  # rescaling copies X: only when needed
             X = X / peak
     return X.T @ X

@@ -1,6 +1,8 @@
 """ModelSpec: what to fit, as column roles and flags, never as a formula string.
 
-A model is an outcome, fixed predictors and a tuple of random-effect terms. A
+A model is an outcome, fixed-effect terms (main effects and interactions,
+``FixedTerm``), whether the fixed part has an intercept, and a tuple of
+random-effect terms. A
 term (``RandomTerm``) is one value: the grouping columns (several columns mean
 their interaction, as lme4's ``school:class``), whether it has an intercept,
 which numeric columns get random slopes, and whether those effects are
@@ -12,8 +14,25 @@ Nested and crossed designs need nothing special here:
 ``RandomTerm(("school",))`` and ``RandomTerm(("class", "school"))``; crossed
 factors are terms on different columns, ``(1 | subject) + (1 | item)``.
 
-The lme4 formula is only *rendered* from the spec for display; nothing the user
-typed is ever parsed or evaluated (see ``lib.model.design`` for how arrays are built).
+The lme4 formula is rendered from the spec; a formula the user types is read by
+our own parser (``lib.model.formula``) into a spec and never evaluated (see
+``lib.model.design`` for how arrays are built).
+
+MODEL.json (``ModelSpec.to_dict`` / ``from_dict``)::
+
+    {"outcome": "mAch",
+     "fixed": ["meanses", "cses", "sector", ["meanses", "cses"], ["cses", "sector"]],
+     "intercept": true,
+     "random": [{"group": ["school"], "intercept": true, "slopes": ["cses"],
+                 "correlated": true}],
+     "method": "REML"}
+
+``fixed`` lists main effects as column names and interactions as lists of column
+names (``["cses", "sector"]`` is lme4's ``cses:sector``). ``intercept`` is optional
+(default true; ``false`` is lme4's ``0 +``) and written only when false, so files
+written before interactions existed read, and are written, unchanged.
+Instead of ``fixed``/``intercept``/``random``, ``{"formula": "y ~ a * b + (1 | g)",
+"method": "REML"}`` is read by ``lib.model.formula.spec_from_json``.
 """
 
 from __future__ import annotations
@@ -29,9 +48,22 @@ _PLAIN_NAME = re.compile(r"^[A-Za-z.][A-Za-z0-9._]*$")
 INTERCEPT = "(Intercept)"
 
 
+#: Words R's parser reads as something else; a column so named needs backticks. "."
+#: is "every other column" in a formula.
+_R_RESERVED = frozenset(
+    "if else repeat while function for next break TRUE FALSE NULL Inf NaN NA NA_integer_ "
+    "NA_real_ NA_character_ NA_complex_ in .".split()
+)
+
+
 def r_name(column: str) -> str:
     """Quote a column name the way R prints a non-syntactic name (backticks)."""
-    if _PLAIN_NAME.match(column) and not re.match(r"^\.[0-9]", column):
+    if (
+        _PLAIN_NAME.match(column)
+        and not re.match(r"^\.[0-9]", column)
+        and not re.match(r"^\.\.[0-9]*$", column)
+        and column not in _R_RESERVED
+    ):
         return column
     # R processes escapes inside backticks, so a backslash or a line break must be
     # escaped too for the printed formula to name the same column when R reads it.
@@ -166,6 +198,68 @@ class RandomTerm:
 
 
 @dataclass(frozen=True)
+class FixedTerm:
+    """One fixed-effect term: a main effect (one column) or an interaction (several).
+
+    Attributes
+    ----------
+    columns : tuple of str
+        The columns whose product the term is, ``("cses", "sector")`` for lme4's
+        ``cses:sector``. Numeric columns multiply; a categorical column enters as
+        dummy columns (treatment contrasts or all levels, by R's rule, see
+        ``lib.model.fixed``).
+    """
+
+    columns: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        columns = _names(self.columns, "A fixed term's columns")
+        object.__setattr__(self, "columns", columns)
+        if not columns:
+            raise SpecError("A fixed term needs at least one column.")
+        if len(set(columns)) != len(columns):
+            raise SpecError(f"A column is listed twice in the interaction {list(columns)}.")
+
+    @property
+    def order(self) -> int:
+        """Number of columns (R's ``attr(terms, "order")``)."""
+        return len(self.columns)
+
+    @property
+    def label(self) -> str:
+        """R's term label, ``cses:sector`` (non-syntactic names in backticks)."""
+        return ":".join(r_name(c) for c in self.columns)
+
+
+def _fixed_entry(value: object) -> str | FixedTerm:
+    """A main effect as its column name, an interaction as a FixedTerm."""
+    term = value if isinstance(value, FixedTerm) else None
+    if term is None:
+        if isinstance(value, str):
+            if not value:
+                raise SpecError("'fixed' must hold non-empty column names, got ''.")
+            return value
+        term = FixedTerm(_names(value, "A fixed term"))
+    return term.columns[0] if term.order == 1 else term
+
+
+def _as_term(entry: str | FixedTerm) -> FixedTerm:
+    return entry if isinstance(entry, FixedTerm) else FixedTerm((entry,))
+
+
+def canonical_fixed(entries: Iterable[object]) -> tuple[str | FixedTerm, ...]:
+    """Fixed terms in R's order: sorted by order (main effects, then two-way
+    interactions, ...), stable, as R's ``terms()`` sorts them.
+
+    An interaction's columns keep the order given: R names them in order of
+    first mention in the formula (``lib.model.formula`` gives them so), and
+    sorting again must not rename anything (``with_changes`` re-runs this).
+    """
+    terms = sorted((_as_term(_fixed_entry(e)) for e in entries), key=lambda t: t.order)
+    return tuple(_fixed_entry(t) for t in terms)
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     """A linear mixed model: outcome, fixed predictors and random-effect terms.
 
@@ -173,23 +267,36 @@ class ModelSpec:
     ----------
     outcome : str
         Numeric response column.
-    fixed : tuple of str
-        Fixed-effect predictors besides the intercept (numeric, or categorical
-        with treatment coding named as R does, e.g. ``trtB``).
+    fixed : tuple of str or FixedTerm
+        Fixed-effect terms besides the intercept: a main effect is its column
+        name (numeric, or categorical with treatment coding named as R does,
+        e.g. ``trtB``), an interaction a ``FixedTerm`` (lists or ``FixedTerm``
+        values of one column become plain names). Stored in R's term order
+        (``canonical_fixed``).
     random : tuple of RandomTerm
         At least one term. Terms may share grouping columns (nested designs) or
         not (crossed designs).
     reml : bool
         REML (lme4's default) when True, maximum likelihood when False.
+    intercept : bool
+        A fixed intercept (lme4's default); False is ``0 +`` / ``- 1``.
     """
 
     outcome: str
-    fixed: tuple[str, ...] = ()
+    fixed: tuple[str | FixedTerm, ...] = ()
     random: tuple[RandomTerm, ...] = ()
     reml: bool = True
+    intercept: bool = True
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "fixed", _names(self.fixed, "'fixed'"))
+        fixed = (self.fixed,) if isinstance(self.fixed, str | FixedTerm) else self.fixed
+        try:
+            entries = tuple(fixed)  # type: ignore[arg-type]
+        except TypeError:
+            raise SpecError(f"'fixed' must be a list of terms, got {self.fixed!r}.") from None
+        object.__setattr__(self, "fixed", canonical_fixed(entries))
+        if not isinstance(self.intercept, bool):
+            raise SpecError(f"'intercept' must be true or false, got {self.intercept!r}.")
         random = (self.random,) if isinstance(self.random, RandomTerm) else tuple(self.random)
         object.__setattr__(self, "random", random)
         if not isinstance(self.outcome, str) or not self.outcome:
@@ -211,14 +318,26 @@ class ModelSpec:
             raise SpecError(
                 f"Column '{self.outcome}' cannot be both the outcome and a grouping column."
             )
-        for name in (*self.fixed, *(s for t in random for s in t.slopes)):
+        # A grouping column may also be a fixed predictor, as lme4 allows (Yates'
+        # oats: yield ~ nitro + Variety + (1 | Block/Variety)); a random slope on a
+        # grouping column would be a factor slope, which RandomTerm does not model.
+        for name in self.fixed_columns:
+            if name == self.outcome:
+                raise SpecError(f"Column '{name}' is the outcome and cannot also be a predictor.")
+        for name in self.slope_columns:
             if name == self.outcome or name in grouping:
                 raise SpecError(
                     f"Column '{name}' is the outcome or a grouping column and cannot "
-                    "also be a predictor."
+                    "also have a random slope."
                 )
-        if len(set(self.fixed)) != len(self.fixed):
-            raise SpecError(f"A fixed predictor is listed twice: {list(self.fixed)}.")
+        terms = self.fixed_terms
+        if len(set(terms)) != len(terms):
+            raise SpecError(f"A fixed term is listed twice: {[t.label for t in terms]}.")
+        if not self.intercept and not terms:
+            raise SpecError(
+                "A model without a fixed intercept needs at least one fixed predictor; "
+                "remove '0 +' or add a predictor."
+            )
 
     @classmethod
     def one_factor(
@@ -246,6 +365,20 @@ class ModelSpec:
         return tuple(dict.fromkeys(c for t in self.random for c in t.group))
 
     @property
+    def fixed_terms(self) -> tuple[FixedTerm, ...]:
+        """Every fixed term as a FixedTerm (main effects too), in R's order."""
+        return tuple(_as_term(e) for e in self.fixed)
+
+    @property
+    def fixed_columns(self) -> tuple[str, ...]:
+        """Every column of the fixed part, first-seen order, without duplicates."""
+        return tuple(dict.fromkeys(c for t in self.fixed_terms for c in t.columns))
+
+    @property
+    def has_interactions(self) -> bool:
+        return any(t.order > 1 for t in self.fixed_terms)
+
+    @property
     def slope_columns(self) -> tuple[str, ...]:
         """Every column with a random slope in some term, without duplicates."""
         return tuple(dict.fromkeys(s for t in self.random for s in t.slopes))
@@ -258,7 +391,7 @@ class ModelSpec:
     @property
     def columns(self) -> tuple[str, ...]:
         """Every data column the model uses, without duplicates, in a stable order."""
-        ordered = (self.outcome, *self.fixed, *self.slope_columns, *self.group_columns)
+        ordered = (self.outcome, *self.fixed_columns, *self.slope_columns, *self.group_columns)
         return tuple(dict.fromkeys(ordered))
 
     @property
@@ -266,8 +399,14 @@ class ModelSpec:
         return "REML" if self.reml else "ML"
 
     def formula(self) -> str:
-        """The lme4 formula this spec stands for, as lme4 prints it."""
-        fixed = " + ".join(["1", *(r_name(c) for c in self.fixed)])
+        """The lme4 formula this spec stands for, as lme4 prints it.
+
+        Terms are written in R's order; where that order would make R (and
+        ``lib.model.formula``) name an interaction's columns differently (R names
+        them in order of first mention), the highest-order terms come first.
+        """
+        labels = [t.label for t in _render_order(self.fixed_terms)]
+        fixed = " + ".join(["1" if self.intercept else "0", *labels])
         random = " + ".join(t.formula() for t in self.random)
         return f"{r_name(self.outcome)} ~ {fixed} + {random}"
 
@@ -282,34 +421,69 @@ class ModelSpec:
         return replace(self, random=tuple(terms))
 
     def to_dict(self) -> dict[str, object]:
-        """The CLI's MODEL.json form."""
-        return {
+        """The CLI's MODEL.json form (shape in the module docstring)."""
+        data: dict[str, object] = {
             "outcome": self.outcome,
-            "fixed": list(self.fixed),
+            "fixed": [e if isinstance(e, str) else list(e.columns) for e in self.fixed],
             "random": [t.to_dict() for t in self.random],
             "method": self.method,
         }
+        if not self.intercept:
+            data["intercept"] = False
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> ModelSpec:
         """Read the CLI's MODEL.json form, with messages that name the bad key."""
         if not isinstance(data, Mapping):
             raise SpecError(f"A model spec must be a JSON object, got {type(data).__name__}.")
-        _check_keys(data, {"outcome", "fixed", "random", "method"}, "the model spec")
-        if "outcome" not in data:
-            raise SpecError("The model spec needs an 'outcome' column name.")
         method = data.get("method", "REML")
         if method not in ("REML", "ML"):
             raise SpecError(f'\'method\' must be "REML" or "ML", got {method!r}.')
+        _check_keys(data, {"outcome", "fixed", "intercept", "random", "method"}, "the model spec")
+        if "outcome" not in data:
+            raise SpecError("The model spec needs an 'outcome' column name.")
         random = data.get("random", [])
         if not isinstance(random, list | tuple):
             raise SpecError(f"'random' must be a list of terms, got {random!r}.")
+        fixed = data.get("fixed", [])
+        if isinstance(fixed, str):
+            fixed = [fixed]
+        if not isinstance(fixed, list | tuple):
+            raise SpecError(
+                f"'fixed' must be a list of column names and [column, column] "
+                f"interactions, got {fixed!r}."
+            )
+        for entry in fixed:
+            if not isinstance(entry, str) and not isinstance(entry, list | tuple):
+                raise SpecError(
+                    "Each entry of 'fixed' must be a column name or a list of column "
+                    f"names (an interaction), got {entry!r}."
+                )
         return cls(
             outcome=data["outcome"],  # type: ignore[arg-type]
-            fixed=_names(data.get("fixed", ()), "'fixed'"),
+            fixed=tuple(_fixed_entry(e) for e in fixed),
             random=tuple(RandomTerm.from_dict(t) for t in random),
             reml=method == "REML",
+            intercept=data.get("intercept", True),  # type: ignore[arg-type]
         )
+
+
+def _variable_order(terms: Iterable[FixedTerm]) -> dict[str, int]:
+    return {c: k for k, c in enumerate(dict.fromkeys(c for t in terms for c in t.columns))}
+
+
+def _consistent(terms: tuple[FixedTerm, ...], written: Iterable[FixedTerm]) -> bool:
+    """Whether R, reading the terms in the written order, names them as ``terms`` do."""
+    rank = _variable_order(written)
+    return all(list(t.columns) == sorted(t.columns, key=rank.__getitem__) for t in terms)
+
+
+def _render_order(terms: tuple[FixedTerm, ...]) -> tuple[FixedTerm, ...]:
+    """The order to write the fixed terms in (see ``ModelSpec.formula``)."""
+    if _consistent(terms, terms):
+        return terms
+    return tuple(sorted(terms, key=lambda t: -t.order))
 
 
 NESTED = "nested"

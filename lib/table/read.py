@@ -28,13 +28,26 @@ MAX_BYTES = 200 * 1024 * 1024  # Streamlit's default server.maxUploadSize
 MAX_ROWS = 2_000_000
 
 
+#: The most columns the app *shows* (pickers, previews). Reading has no column cap: a
+#: survey export with 5,004 columns of which the model uses four is an ordinary file.
 MAX_COLUMNS = 500
+
+#: What the row-limit message suggests in the app; the CLI passes its own (``--engine``).
+APP_BIG_HINT = "or the command line, python -m lib fit, for larger files"
+#: frame.attrs key: columns the loader dropped, as [{"position", "reason"}] (JSON values).
+DROPPED_ATTR = "dropped_columns"
 
 
 SUPPORTED_EXTENSIONS = (".csv", ".tsv", ".txt", ".xlsx", ".parquet")
 
 
-def load_table(content: bytes, filename: str, max_rows: int | None = None) -> pd.DataFrame:
+def load_table(
+    content: bytes,
+    filename: str,
+    max_rows: int | None = None,
+    columns: Sequence[str] | None = None,
+    big_hint: str = APP_BIG_HINT,
+) -> pd.DataFrame:
     """Parse an uploaded CSV / TSV / Excel (.xlsx) / Parquet file.
 
     Parameters
@@ -45,6 +58,11 @@ def load_table(content: bytes, filename: str, max_rows: int | None = None) -> pd
         Used for the format (by extension) and in error messages.
     max_rows : int, optional
         Refuse tables with more rows (default ``MAX_ROWS``; the app may lower it).
+    columns : sequence of str, optional
+        Read only these columns (those of them the file has); the CLI reads only
+        the columns a model uses.
+    big_hint : str
+        What the too-many-rows message suggests instead.
 
     Returns
     -------
@@ -58,13 +76,15 @@ def load_table(content: bytes, filename: str, max_rows: int | None = None) -> pd
         duplicate column names, too many rows or columns.
     """
     name, ext = check_upload(content, filename)
+    wanted = None if columns is None else set(columns)
     if ext == ".xlsx":
         frame = _read_excel(content, name)
+        frame = _only(frame, wanted)
     elif ext == ".parquet":
-        frame = _read_parquet(content, name)
+        frame = _read_parquet(content, name, wanted)
     else:
-        frame = _read_text(content, name)
-    return check_table(frame, name, max_rows)
+        frame = _read_text(content, name, wanted)
+    return check_table(frame, name, max_rows, big_hint)
 
 
 def check_upload(content: bytes, filename: str) -> tuple[str, str]:
@@ -184,22 +204,26 @@ def text_format(content: bytes, name: str) -> tuple[str, str, str]:
     return delimiter, _decimal_mark(sample, delimiter), encoding
 
 
-def _read_text(content: bytes, name: str) -> pd.DataFrame:
+def _read_text(content: bytes, name: str, wanted: set[str] | None = None) -> pd.DataFrame:
     text = _decode(content)
     if not text.strip():
         raise DataError(f"'{name}' contains only blank space. Choose a file with a table.")
     sample = text[:65536]
     delimiter = sniff_delimiter(sample, name)
     try:
-        header = next(csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter), [])
+        rows = list(csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter))
     except csv.Error as exc:  # e.g. a lone carriage return inside the first field
         raise DataError(
             f"'{name}' could not be read as a table: its first line is not a row of column "
             f"names ({exc}). Check that it is a CSV text file."
         ) from exc
-    _check_names([h.strip() for h in header], name, delimiter=delimiter)
+    header = [h.strip() for h in rows[0]] if rows else []
+    trailing = _trailing_delimiter(header, rows[1:] if len(text) <= len(sample) else rows[1:-1])
+    _check_names(header[:-1] if trailing else header, name, delimiter=delimiter)
     decimal = _decimal_mark(sample, delimiter)
     try:
+        # Every column is parsed (a ragged row is an error wherever it is); only the
+        # wanted ones are kept, below.
         frame = pd.read_csv(
             io.StringIO(text), sep=delimiter, decimal=decimal, skipinitialspace=True
         )
@@ -218,8 +242,45 @@ def _read_text(content: bytes, name: str) -> pd.DataFrame:
         )
     # One extra field per row is R's write.table row names: pandas made it the index.
     frame = frame.reset_index(drop=True)
+    dropped = []
+    if trailing:
+        if not frame.iloc[:, -1].isna().all():  # a later row has a value there after all
+            _check_names(header, name, delimiter=delimiter)
+        # A separator at the end of every line (some exporters, Excel macros) makes a
+        # last column without name or values; R's read.csv keeps it as an all-NA column
+        # named X. It holds nothing: drop it, and say so.
+        dropped.append(
+            {
+                "position": len(header),
+                "reason": f"no name and no values (every line ends with {delimiter!r})",
+            }
+        )
+        frame = frame.iloc[:, :-1]
     frame.columns = [str(c).strip() for c in frame.columns]
-    return _with_markers(frame, decimal)
+    frame = _only(frame, wanted)
+    frame = _with_markers(frame, decimal)
+    frame.attrs[DROPPED_ATTR] = dropped
+    return frame
+
+
+def _only(frame: pd.DataFrame, wanted: set[str] | None) -> pd.DataFrame:
+    """The wanted columns, when the table has all of them; else every column, so that
+    the missing one is reported with the columns that are there."""
+    if wanted is None or not wanted <= set(frame.columns):
+        return frame
+    return frame[[c for c in frame.columns if c in wanted]]
+
+
+def _trailing_delimiter(header: Sequence[str], rows: Sequence[Sequence[str]]) -> bool:
+    """Whether the last column has an empty name and is empty in every row seen."""
+    if len(header) < 2 or header[-1] or not any(header[:-1]):
+        return False
+    return all(not row or (len(row) == len(header) and not row[-1].strip()) for row in rows)
+
+
+def dropped_columns(frame: pd.DataFrame) -> list[dict]:
+    """The columns ``load_table`` dropped (position, reason), for a note to the user."""
+    return list(frame.attrs.get(DROPPED_ATTR, []))
 
 
 MARKERS_ATTR = "missing_markers"  # frame.attrs key: the MarkerNotes of the loader
@@ -289,12 +350,19 @@ def _cell_name(value: object) -> str:
     return str(value).strip()
 
 
-def _read_parquet(content: bytes, name: str) -> pd.DataFrame:
+def _read_parquet(content: bytes, name: str, wanted: set[str] | None = None) -> pd.DataFrame:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(io.BytesIO(content))
+        source = io.BytesIO(content)
+        columns = None
+        if wanted is not None:
+            names = pq.read_schema(source).names
+            source.seek(0)
+            if wanted <= set(names):  # else all, so that the message lists what is there
+                columns = [c for c in names if c in wanted]
+        table = pq.read_table(source, columns=columns)
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise DataError(
             f"'{name}' could not be read as a Parquet file ({str(exc)[:150]}). "
@@ -313,12 +381,7 @@ def arrow_frame(table, decimal: str = ".") -> pd.DataFrame:  # noqa: ANN001 - py
 
 
 def _check_names(names: Sequence[str], name: str, delimiter: str | None = None) -> None:
-    """Header checks, most basic first: too many, empty, then duplicate names."""
-    if len(names) > MAX_COLUMNS:
-        raise DataError(
-            f"'{name}' has {len(names)} columns; the limit is {MAX_COLUMNS}. "
-            "Keep only the columns you want to model."
-        )
+    """Header checks, most basic first: empty, then duplicate names."""
     # A blank first name is allowed: R's write.csv writes "" above its row names.
     blank = [i + 1 for i, column in enumerate(names) if not str(column).strip() and i > 0]
     if blank or (names and not any(str(c).strip() for c in names)):
@@ -355,16 +418,16 @@ def _positions(numbers: Sequence[int]) -> str:
     return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
 
 
-def check_table(frame: pd.DataFrame, name: str, max_rows: int | None = None) -> pd.DataFrame:
-    """The size and header checks every loaded table passes (also the CLI's fast path)."""
+def check_table(
+    frame: pd.DataFrame, name: str, max_rows: int | None = None, big_hint: str = APP_BIG_HINT
+) -> pd.DataFrame:
+    """The size and header checks every loaded table passes (also the CLI's fast path).
+
+    There is no column limit here: the app shows at most ``MAX_COLUMNS`` of them.
+    """
     max_rows = MAX_ROWS if max_rows is None else max_rows
     if frame.shape[1] == 0:
         raise DataError(f"'{name}' has no columns. Choose a file with a header row.")
-    if frame.shape[1] > MAX_COLUMNS:
-        raise DataError(
-            f"'{name}' has {frame.shape[1]} columns; the limit is {MAX_COLUMNS}. "
-            "Keep only the columns you want to model."
-        )
     if len(frame) == 0:
         raise DataError(
             f"'{name}' has a header row ({', '.join(map(str, frame.columns[:5]))}) but no data "
@@ -373,7 +436,7 @@ def check_table(frame: pd.DataFrame, name: str, max_rows: int | None = None) -> 
     if len(frame) > max_rows:
         raise DataError(
             f"'{name}' has {len(frame):,} rows; the limit is {max_rows:,}. Use a sample "
-            "or aggregate first (or the command line, python -m lib fit, for larger files)."
+            f"or aggregate first ({big_hint})."
         )
     _check_names([str(c) for c in frame.columns], name)
     return frame

@@ -1,0 +1,170 @@
+"""A Python API for notebooks: ``lmer("y ~ x + (x | g)", df)``, as lme4/lmerTest.
+
+::
+
+    from lib import lmer
+
+    m = lmer("normexam ~ standLRT * schgend + (standLRT | school)", exam)
+    print(m)            # lmerTest's summary() layout
+    m.fixef             # Series: lme4's fixef(m)
+    m.ranef()           # {factor: DataFrame}: ranef(m)
+    m.tidy()            # broom.mixed::tidy(m): effect, group, term, estimate, ...
+    m.varcorr()         # the "Random effects:" table as numbers
+    m.fit               # the LmmFit with every number (lib.lmm.result)
+
+The formula is read by ``lib.model.formula`` (lme4's syntax; nothing is
+evaluated). Bad input raises a subclass of ``lib.errors.ExplorerError`` whose
+message says what to change. Columns that are combinations of earlier ones are
+dropped with lme4's message (a ``RankDeficiencyWarning``), listed in ``m.dropped``.
+"""
+
+from __future__ import annotations
+
+import html
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from lib.errors import SpecError
+from lib.lmm import LmmFit, fit_design
+from lib.model.design import RankDeficiencyWarning, build_design, check_supported
+from lib.model.formula import parse_formula
+from lib.model.spec import ModelSpec
+from lib.present.lme4_text import summary_text
+from lib.present.summary import ranef_table, varcorr_table
+
+TIDY_COLUMNS = ("effect", "group", "term", "estimate", "std.error", "statistic", "df", "p.value")
+
+
+@dataclass(frozen=True, eq=False)
+class LmerModel:
+    """A fitted linear mixed model with lme4's accessors.
+
+    Attributes
+    ----------
+    fit : LmmFit
+        Every number of the fit.
+    formula : str
+        The formula as given.
+    data_name : str
+        Shown on the summary's ``Data:`` line.
+    dropped : tuple of str
+        Model-matrix columns dropped as combinations of earlier ones.
+    """
+
+    fit: LmmFit
+    formula: str
+    data_name: str = "data"
+    dropped: tuple[str, ...] = ()
+
+    @property
+    def spec(self) -> ModelSpec:
+        return self.fit.spec
+
+    @property
+    def fixef(self) -> pd.Series:
+        """lme4's ``fixef(m)``."""
+        return pd.Series(np.asarray(self.fit.beta, float), index=list(self.fit.fixef_names))
+
+    def ranef(self) -> dict[str, pd.DataFrame]:
+        """lme4's ``ranef(m)``: one DataFrame of conditional modes per grouping factor."""
+        return {f.group: ranef_table(self.fit, f.group) for f in self.fit.ranef}
+
+    def varcorr(self) -> pd.DataFrame:
+        """The ``Random effects:`` table (Groups, Name, Variance, Std.Dev., Corr)."""
+        return varcorr_table(self.fit)
+
+    def summary(self) -> str:
+        """lmerTest's ``summary(m)`` as text."""
+        return summary_text(self.fit, self.formula, self.data_name)
+
+    def tidy(self) -> pd.DataFrame:
+        """``broom.mixed::tidy(m)``: fixed effects, then each factor's sd and correlation
+        parameters (``sd__(Intercept)``, ``cor__(Intercept).x``), then ``sd__Observation``
+        in group ``Residual``. An uncorrelated term's blocks are groups ``g``, ``g.1``...
+        """
+        fit = self.fit
+        rows = [
+            ("fixed", None, name, b, se, t, df, p)
+            for name, b, se, t, df, p in zip(
+                fit.fixef_names,
+                fit.beta,
+                fit.beta_se,
+                fit.beta_t,
+                fit.beta_df,
+                fit.beta_p,
+                strict=True,
+            )
+        ]
+        seen: dict[str, int] = {}
+        for term in fit.varcorr.terms:
+            blocks = (
+                [(term.names, term.sd, term.correlation)]
+                if term.correlated or len(term.names) == 1
+                else [((n,), term.sd[k : k + 1], np.ones((1, 1))) for k, n in enumerate(term.names)]
+            )
+            for names, sd, corr in blocks:
+                count = seen.get(term.group, 0)
+                seen[term.group] = count + 1
+                group = term.group if count == 0 else f"{term.group}.{count}"
+                for i, name in enumerate(names):
+                    rows.append(("ran_pars", group, f"sd__{name}", float(sd[i])) + (None,) * 4)
+                    for j in range(i + 1, len(names)):
+                        value = float(corr[i, j])
+                        rows.append(
+                            ("ran_pars", group, f"cor__{name}.{names[j]}", value) + (None,) * 4
+                        )
+        rows.append(("ran_pars", "Residual", "sd__Observation", float(fit.sigma)) + (None,) * 4)
+        frame = pd.DataFrame(rows, columns=TIDY_COLUMNS)
+        for column in TIDY_COLUMNS[3:]:
+            frame[column] = frame[column].astype(float)
+        return frame
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        """The summary for Jupyter, escaped (column names and levels are user data)."""
+        return "<pre>" + html.escape(self.summary()) + "</pre>"
+
+
+def lmer(
+    formula: str,
+    data: pd.DataFrame,
+    reml: bool = True,
+    data_name: str = "data",
+) -> LmerModel:
+    """Fit a linear mixed model given as an lme4 formula, as ``lmerTest::lmer``.
+
+    Parameters
+    ----------
+    formula : str
+        lme4 syntax, e.g. ``"y ~ x * treatment + (1 + x | school)"``
+        (``lib.model.formula`` lists what is accepted).
+    data : DataFrame
+        Rows with a missing value in a used column are dropped.
+    reml : bool
+        REML (lme4's default) or maximum likelihood.
+    data_name : str
+        Shown on the summary's ``Data:`` line.
+
+    Returns
+    -------
+    LmerModel
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise SpecError(f"`data` must be a pandas DataFrame, got {type(data).__name__}.")
+    spec = parse_formula(formula, reml=reml)
+    check_supported(spec)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RankDeficiencyWarning)
+        design = build_design(data, spec)
+    for warning in caught:  # shown once, to the caller (as lme4's message)
+        warnings.warn(warning.message, warning.category, stacklevel=2)
+    fit = fit_design(design, spec)
+    return LmerModel(fit=fit, formula=formula, data_name=data_name, dropped=design.fixef_dropped)

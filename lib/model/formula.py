@@ -1,0 +1,640 @@
+"""lme4 model formulas, read by our own tokenizer and parser; nothing is evaluated.
+
+``parse_formula("y ~ a * b + (1 + x | g)")`` returns the ``ModelSpec`` that lme4
+would fit. No text reaches ``eval``, patsy or formulaic: a formula is split into
+tokens, parsed by recursive descent into a small tree, and the tree is read with
+R's formula algebra (``src/library/stats/src/model.c``: ``EncodeVars``,
+``PlusTerms``, ``InteractTerms``, ``CrossTerms``, ``PowerTerms``, ``NestTerms``,
+``DeleteTerms``) and lme4's rules for bars (``findbars``, ``expandDoubleVerts``,
+``expandSlash``).
+
+Grammar (R's operator precedence, loosest first)::
+
+    formula  := outcome "~" sum
+    sum      := product (("+" | "-") product)*
+    product  := in_term (("*" | "/") in_term)*
+    in_term  := unary ("%in%" unary)*
+    unary    := ("-" | "+") unary | inter
+    inter    := power (":" power)*
+    power    := atom ("^" INTEGER)?
+    atom     := NAME | `quoted name` | INTEGER | "(" sum ")"
+              | "(" sum ("|" | "||") group ")"        (a random-effect term)
+
+Fixed part: column names; ``a:b`` (interaction), ``a*b`` (= ``a + b + a:b``),
+``a/b`` (= ``a + a:b``), ``b %in% a`` (= ``b:a``), ``(a + b + c)^2`` (all
+terms up to two-way), ``- term`` (removes it), and the intercept: ``1 +``
+(default), ``0 +`` or ``- 1`` (none). Random part, in parentheses only:
+``(1 | g)``, ``(1 + x | g)``, ``(0 + x | g)``, ``(x || g)`` (uncorrelated),
+``(1 | g1:g2)`` (the interaction's levels), ``(1 | g1/g2)`` (nested:
+``(1 | g1) + (1 | g2:g1)``; lme4 names a third level ``g3:(g2:g1)``, we
+``g3:g2:g1``). Random-effect terms contain 1, 0 and numeric columns only.
+Names that are not syntactic in R are written in backticks, with R's escapes
+(``\\``` for a backtick, ``\\\\`` for a backslash, ``\\n``, ``\\t``, ``\\uXXXX``...).
+
+Not accepted, each with a message that names the position: function calls
+(``log(x)``: compute the column first), strings, ``.``, ``offset``, numbers
+other than 0 and 1 (and a whole exponent after ``^``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from lib.errors import SpecError
+from lib.model.spec import FixedTerm, ModelSpec, RandomTerm
+
+MAX_LENGTH = 20_000  # characters; a formula is typed, not generated
+MAX_DEPTH = 60  # nested parentheses and unary signs
+MAX_TERMS = 2_000  # fixed terms an expansion such as (a + b + ...)^k may produce
+MAX_POWER = 10
+
+ALLOWED = (
+    "Allowed: column names (`in backticks` when they are not plain names), "
+    "+, -, *, /, :, %in%, ^ with a whole number, 0 or 1 for the intercept, "
+    "and random-effect terms such as (1 | g), (1 + x | g), (x || g), (1 | g1/g2)."
+)
+
+
+class FormulaError(SpecError):
+    """A formula that cannot be read; the message names the position."""
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # "name", "number", "op", "end"
+    text: str  # the name (unescaped), the digits, or the operator
+    start: int  # 0-based character offset
+    quoted: bool = False
+
+
+# Longest operators first, so that "||" is not read as two "|".
+_OPERATORS = ("%in%", "||", "~", "+", "-", "*", "/", ":", "^", "(", ")", "|")
+_NUMBER = re.compile(r"[0-9]+(\.[0-9]*)?([eE][+-]?[0-9]+)?|\.[0-9]+([eE][+-]?[0-9]+)?")
+_DIGITS = "0123456789"
+_ESCAPES = {
+    "n": "\n", "t": "\t", "r": "\r", "0": "\0", "a": "\a", "b": "\b",
+    "f": "\f", "v": "\v", "\\": "\\", "`": "`", "'": "'", '"': '"', " ": " ",
+}  # fmt: skip
+
+
+def _is_name_start(ch: str) -> bool:
+    return ch == "." or ch.isalpha()
+
+
+def _is_name_char(ch: str) -> bool:
+    return ch in "._" or ch.isalnum()
+
+
+def _fail(text: str, position: int, problem: str) -> FormulaError:
+    """An error that shows where: 1-based character and a short excerpt."""
+    snippet = text[max(0, position - 12) : position + 12].replace("\n", "\\n")
+    return FormulaError(f"Formula error at character {position + 1} (near {snippet!r}): {problem}")
+
+
+def tokenize(text: str) -> list[Token]:
+    """The formula's tokens; names in backticks are unescaped as R does."""
+    tokens: list[Token] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch.isspace():
+            i += 1
+            continue
+        if ch == "`":
+            name, i_next = _backtick_name(text, i)
+            tokens.append(Token("name", name, i, quoted=True))
+            i = i_next
+            continue
+        if ch in _DIGITS or (ch == "." and i + 1 < n and text[i + 1] in _DIGITS):
+            match = _NUMBER.match(text, i)
+            assert match is not None  # a digit always matches
+            tokens.append(Token("number", match.group(), i))
+            i = match.end()
+            continue
+        if _is_name_start(ch):
+            j = i + 1
+            while j < n and _is_name_char(text[j]):
+                j += 1
+            tokens.append(Token("name", text[i:j], i))
+            i = j
+            continue
+        for op in _OPERATORS:
+            if text.startswith(op, i):
+                tokens.append(Token("op", op, i))
+                i += len(op)
+                break
+        else:
+            if ch in "\"'":
+                problem = "text in quotes is not a column name; write `name` in backticks."
+            elif ch == "_" or ch in _DIGITS:
+                problem = f"a name cannot start with {ch!r}; write such a name in backticks."
+            elif ch == "%":
+                problem = "the only %-operator in a model formula is %in%."
+            else:
+                problem = f"the character {ch!r} has no meaning in a model formula."
+            raise _fail(text, i, f"{problem} {ALLOWED}")
+    tokens.append(Token("end", "", n))
+    return tokens
+
+
+def _backtick_name(text: str, start: int) -> tuple[str, int]:
+    """A `quoted name` from ``start`` (the opening backtick): (name, index after it)."""
+    out: list[str] = []
+    i, n = start + 1, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "`":
+            if not out:
+                raise _fail(text, start, "an empty name `` is not a column name.")
+            return "".join(out), i + 1
+        if ch != "\\":
+            out.append(ch)
+            i += 1
+            continue
+        if i + 1 >= n:
+            break
+        code = text[i + 1]
+        if code in _ESCAPES:
+            out.append(_ESCAPES[code])
+            i += 2
+        elif code in "uUx":
+            width = {"u": 4, "U": 8, "x": 2}[code]
+            if text[i + 2 : i + 3] == "{":  # R's \u{2019}
+                close = text.find("}", i + 3)
+                digits, after = text[i + 3 : close], close + 1
+            else:
+                digits = re.match(r"[0-9A-Fa-f]*", text[i + 2 : i + 2 + width]).group()
+                after = i + 2 + len(digits)
+            if not digits or not all(c in "0123456789abcdefABCDEF" for c in digits):
+                raise _fail(text, i, f"'\\{code}' must be followed by hexadecimal digits.")
+            value = int(digits, 16)
+            if value > 0x10FFFF:
+                raise _fail(text, i, f"'\\{code}{digits}' is not a Unicode character.")
+            out.append(chr(value))
+            i = after
+        else:
+            raise _fail(
+                text,
+                i,
+                f"'\\{code}' is not an escape R knows inside backticks "
+                "(use \\` for a backtick and \\\\ for a backslash).",
+            )
+    raise _fail(text, start, "this backtick is never closed; names in backticks end with `.")
+
+
+# --- the tree -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Node:
+    """One node of the parsed formula: an operator with operands, a name or a number."""
+
+    kind: str  # "name", "number", "paren", "bar", or an operator ("+", ":", "neg", ...)
+    start: int
+    children: tuple[Node, ...] = ()
+    text: str = ""
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens = tokenize(text)
+        self.k = 0
+        self.depth = 0
+
+    @property
+    def token(self) -> Token:
+        return self.tokens[self.k]
+
+    def advance(self) -> Token:
+        tok = self.tokens[self.k]
+        self.k += 1
+        return tok
+
+    def at(self, *ops: str) -> bool:
+        return self.token.kind == "op" and self.token.text in ops
+
+    def error(self, problem: str, token: Token | None = None) -> FormulaError:
+        return _fail(self.text, (token or self.token).start, problem)
+
+    def describe(self, token: Token) -> str:
+        if token.kind == "end":
+            return "the end of the formula"
+        if token.kind == "name":
+            return f"the name {token.text!r}"
+        return f"'{token.text}'"
+
+    def expect_operand(self) -> None:
+        tok = self.token
+        if tok.kind in ("name", "number") or self.at("(", "-", "+"):
+            return
+        raise self.error(
+            f"expected a column name, a number or '(' but found {self.describe(tok)}. {ALLOWED}"
+        )
+
+    def formula(self) -> tuple[Node, Node]:
+        if self.token.kind == "end":
+            raise self.error("the formula is empty; write it as outcome ~ predictors.")
+        if self.at("~"):
+            raise self.error("the formula has no outcome before '~' (write y ~ x + (1 | g)).")
+        lhs = self.sum()
+        if not self.at("~"):
+            raise self.error(
+                f"expected '~' after the outcome but found {self.describe(self.token)}; "
+                "write the formula as outcome ~ predictors + (1 | group)."
+            )
+        self.advance()
+        rhs = self.sum()
+        if self.token.kind != "end":
+            tok = self.token
+            if self.at(")"):
+                problem = "this ')' closes no '('."
+            elif self.at("~"):
+                problem = "a formula has one '~'."
+            elif self.at("|", "||"):
+                problem = "a random-effect term must be in parentheses, as in (1 + x | g)."
+            else:
+                problem = (
+                    f"unexpected {self.describe(tok)} where an operator (+, -, *, /, :) "
+                    f"was expected. {ALLOWED}"
+                )
+            raise self.error(problem)
+        return lhs, rhs
+
+    def _nest(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.error(f"the formula nests deeper than {MAX_DEPTH} levels.")
+
+    def sum(self) -> Node:
+        node = self.product()
+        while self.at("+", "-"):
+            op = self.advance()
+            node = Node(op.text, op.start, (node, self.product()))
+        return node
+
+    def product(self) -> Node:
+        node = self.in_term()
+        while self.at("*", "/"):
+            op = self.advance()
+            node = Node(op.text, op.start, (node, self.in_term()))
+        return node
+
+    def in_term(self) -> Node:
+        node = self.unary()
+        while self.at("%in%"):
+            op = self.advance()
+            node = Node("%in%", op.start, (node, self.unary()))
+        return node
+
+    def unary(self) -> Node:
+        if self.at("-", "+"):
+            op = self.advance()
+            self._nest()
+            operand = self.unary()
+            self.depth -= 1
+            return Node("neg" if op.text == "-" else "pos", op.start, (operand,))
+        return self.inter()
+
+    def inter(self) -> Node:
+        node = self.power()
+        while self.at(":"):
+            op = self.advance()
+            node = Node(":", op.start, (node, self.power()))
+        return node
+
+    def power(self) -> Node:
+        node = self.atom()
+        if self.at("^"):
+            op = self.advance()
+            tok = self.token
+            if tok.kind != "number" or not tok.text.isdigit() or int(tok.text) < 1:
+                raise self.error("'^' must be followed by a whole number such as 2.")
+            self.advance()
+            node = Node("^", op.start, (node, Node("number", tok.start, text=tok.text)))
+        return node
+
+    def atom(self) -> Node:
+        self.expect_operand()
+        tok = self.advance()
+        if tok.kind == "number":
+            return Node("number", tok.start, text=tok.text)
+        if tok.kind == "name":
+            if not tok.quoted and self.at("("):
+                raise self.error(
+                    f"function calls such as {tok.text}(...) are not evaluated here. Compute "
+                    "the column in your data first (for example a column log_x), or, if a "
+                    "column is literally named that way, write it in backticks: "
+                    f"`{tok.text}(...)`.",
+                    tok,
+                )
+            if not tok.quoted and tok.text == ".":
+                raise self.error("'.' (all other columns) is not supported; name the columns.", tok)
+            return Node("name", tok.start, text=tok.text)
+        # "(" sum [ "|" group | "||" group ] ")"
+        self._nest()
+        inner = self.sum()
+        if self.at("|", "||"):
+            bar = self.advance()
+            group = self.sum()
+            inner = Node("bar", bar.start, (inner, group), text=bar.text)
+        if not self.at(")"):
+            raise self.error(
+                f"expected ')' to close the '(' at character {tok.start + 1} but found "
+                f"{self.describe(self.token)}."
+            )
+        self.advance()
+        self.depth -= 1
+        return Node("paren", tok.start, (inner,))
+
+
+# --- R's formula algebra ---------------------------------------------------------------
+
+Term = frozenset  # a fixed term: the set of its columns (R's bit pattern)
+
+
+class _Reader:
+    """Reads the tree into fixed terms, the intercept and random terms."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def error(self, node: Node, problem: str) -> FormulaError:
+        return _fail(self.text, node.start, problem)
+
+    def names_in(self, node: Node) -> list[str]:
+        """Column names in order of mention (R's variable order)."""
+        if node.kind == "name":
+            return [node.text]
+        return [name for child in node.children for name in self.names_in(child)]
+
+    def top_items(self, node: Node, sign: int = 1) -> list[tuple[int, Node]]:
+        """The right-hand side as signed items of its outermost sum."""
+        if node.kind == "+":
+            return self.top_items(node.children[0], sign) + self.top_items(node.children[1])
+        if node.kind == "-":
+            return self.top_items(node.children[0], sign) + self.top_items(node.children[1], -1)
+        if node.kind == "neg":
+            return self.top_items(node.children[0], -sign)
+        if node.kind == "pos":
+            return self.top_items(node.children[0], sign)
+        return [(sign, node)]
+
+    def terms(self, node: Node) -> list[Term]:
+        """R's EncodeVars for an expression without intercept markers."""
+        kind = node.kind
+        if kind == "name":
+            return [Term((node.text,))]
+        if kind == "paren":
+            inner = node.children[0]
+            if inner.kind == "bar":
+                raise self.error(
+                    node,
+                    "a random-effect term cannot be part of an interaction or "
+                    "product; add it to the formula with +.",
+                )
+            return self.terms(inner)
+        if kind == "number":
+            raise self.error(
+                node,
+                f"the number {node.text} cannot be used inside an expression; 1 and 0 "
+                "may only be added to (or 1 removed from) the whole right-hand side.",
+            )
+        if kind in ("neg", "pos"):
+            raise self.error(node, "a sign inside an expression has no meaning here.")
+        if kind == "bar":
+            raise self.error(node, "write a random-effect term in parentheses: (1 | g).")
+        if kind == "^":
+            base, exponent = self.terms(node.children[0]), int(node.children[1].text)
+            if exponent > MAX_POWER:
+                raise self.error(node, f"the exponent after '^' is at most {MAX_POWER}.")
+            result = base
+            for _ in range(exponent - 1):  # R's PowerTerms
+                result = _unique([a | b for a in base for b in result])
+                self._check_size(node, result)
+            return result
+        left, right = self.terms(node.children[0]), self.terms(node.children[1])
+        if kind == "+":
+            result = _unique(left + right)
+        elif kind == "-":
+            result = [t for t in left if t not in set(right)]
+        elif kind == ":":
+            result = _unique([a | b for a in left for b in right])
+        elif kind == "*":
+            result = _unique(left + right + [a | b for a in left for b in right])
+        elif kind == "/":
+            everything = Term().union(*left)
+            result = _unique(left + [everything | b for b in right])
+        elif kind == "%in%":
+            everything = Term().union(*right)
+            result = _unique([a | everything for a in left])
+        else:  # pragma: no cover - the parser produces no other kinds
+            raise self.error(node, f"'{kind}' is not supported.")
+        self._check_size(node, result)
+        return result
+
+    def _check_size(self, node: Node, terms: list[Term]) -> None:
+        if len(terms) > MAX_TERMS:
+            raise self.error(node, f"this expands to more than {MAX_TERMS} fixed terms.")
+
+    def random(self, node: Node) -> list[RandomTerm]:
+        """One parenthesised bar, lme4's expandDoubleVerts + expandSlash."""
+        bar = node.children[0]
+        effects, group = bar.children
+        intercept, slopes = self.random_effects(effects)
+        if not intercept and not slopes:
+            raise self.error(effects, "a random-effect term needs 1 or at least one column.")
+        groups = self.group(group)
+        correlated = bar.text == "|"
+        return [
+            RandomTerm(group=g, intercept=intercept, slopes=tuple(slopes), correlated=correlated)
+            for g in groups
+        ]
+
+    def random_effects(self, node: Node) -> tuple[bool, list[str]]:
+        intercept, slopes = True, []
+        for sign, item in self.top_items(node):
+            if item.kind == "number":
+                if item.text not in ("0", "1"):
+                    raise self.error(
+                        item, f"only 1 and 0 may stand for the intercept, not {item.text}."
+                    )
+                intercept = (item.text == "1") == (sign > 0)
+            elif item.kind == "name" and sign > 0:
+                if item.text not in slopes:
+                    slopes.append(item.text)
+            elif item.kind == "name":
+                slopes = [s for s in slopes if s != item.text]
+            else:
+                raise self.error(
+                    item,
+                    "a random-effect term takes 1, 0 and numeric column names joined by "
+                    "+ (for example (1 + x | g)); interactions and products are not supported "
+                    "inside it: add the product as a column to your data first.",
+                )
+        return intercept, slopes
+
+    def group(self, node: Node) -> list[tuple[str, ...]]:
+        """Grouping factors of a bar: g, g1:g2 or g1/g2/... (outermost first)."""
+        if node.kind == "name":
+            return [(node.text,)]
+        if node.kind == "paren" and node.children[0].kind != "bar":
+            return self.group(node.children[0])
+        if node.kind == ":":
+            left, right = self.group(node.children[0]), self.group(node.children[1])
+            if len(left) != 1 or len(right) != 1:
+                raise self.error(
+                    node,
+                    "an interaction of nested factors is not supported; write "
+                    "g1/g2 for g2 nested in g1, or g1:g2 for their interaction.",
+                )
+            combined = left[0] + right[0]
+            if len(set(combined)) != len(combined):
+                raise self.error(node, "a grouping column appears twice in this interaction.")
+            return [combined]
+        if node.kind == "/":
+            left, right = self.group(node.children[0]), self.group(node.children[1])
+            if len(right) != 1:
+                raise self.error(node, "write nested grouping factors as g1/g2/g3.")
+            inner = left[-1]
+            combined = right[0] + inner
+            if len(set(combined)) != len(combined):
+                raise self.error(node, "a grouping column appears twice in this nesting.")
+            return left + [combined]
+        raise self.error(
+            node,
+            "the grouping factor after '|' must be a column, g1:g2 (their interaction) "
+            "or g1/g2 (g2 nested in g1).",
+        )
+
+
+def _unique(terms: list[Term]) -> list[Term]:
+    """R's TrimRepeats: first occurrence wins; the empty term (intercept) is dropped."""
+    return [t for t in dict.fromkeys(terms) if t]
+
+
+def _merge_uncorrelated(terms: list[RandomTerm]) -> list[RandomTerm]:
+    """``(1 | g) + (0 + x | g)`` is ``(x || g)``: one uncorrelated RandomTerm.
+
+    This is how ``RandomTerm.formula`` writes an uncorrelated term, so a rendered
+    spec reads back as the same spec; lme4 fits the two spellings identically.
+    """
+    merged: list[RandomTerm] = []
+    for term in terms:
+        prev = merged[-1] if merged else None
+        single_slope = not term.intercept and len(term.slopes) == 1
+        if (
+            prev is not None
+            and single_slope
+            and prev.group == term.group
+            and (prev.q == 1 or not prev.correlated)
+            and term.slopes[0] not in prev.slopes
+        ):
+            merged[-1] = RandomTerm(
+                group=prev.group,
+                intercept=prev.intercept,
+                slopes=prev.slopes + term.slopes,
+                correlated=False,
+            )
+        else:
+            merged.append(term)
+    return merged
+
+
+def parse_formula(text: str, reml: bool = True) -> ModelSpec:
+    """The ModelSpec of an lme4 formula; nothing in ``text`` is evaluated.
+
+    Parameters
+    ----------
+    text : str
+        For example ``"normexam ~ standLRT * schgend + (standLRT | school)"``.
+    reml : bool
+        REML (lme4's default) or maximum likelihood.
+
+    Raises
+    ------
+    FormulaError
+        A SpecError whose message names the character where the formula is wrong
+        and what is allowed there.
+    """
+    if not isinstance(text, str):
+        raise FormulaError(f"A formula must be text, got {type(text).__name__}.")
+    if len(text) > MAX_LENGTH:
+        raise FormulaError(f"The formula has {len(text)} characters; the limit is {MAX_LENGTH}.")
+    lhs, rhs = _Parser(text).formula()
+    reader = _Reader(text)
+    if lhs.kind != "name":
+        raise reader.error(
+            lhs,
+            "the outcome (left of '~') must be one column name; compute a transformed "
+            "outcome as a column first.",
+        )
+    outcome = lhs.text
+    fixed: list[Term] = []
+    intercept = True
+    random: list[RandomTerm] = []
+    fixed_nodes: list[Node] = []
+    for sign, item in reader.top_items(rhs):
+        if item.kind == "paren" and item.children[0].kind == "bar":
+            if sign < 0:
+                raise reader.error(item, "a random-effect term cannot be removed with '-'.")
+            random.extend(reader.random(item))
+            continue
+        if item.kind == "bar":
+            raise reader.error(item, "write a random-effect term in parentheses: (1 | g).")
+        fixed_nodes.append(item)
+        if item.kind == "number":
+            if item.text not in ("0", "1"):
+                raise reader.error(item, f"only 1 and 0 stand for the intercept, not {item.text}.")
+            intercept = (item.text == "1") == (sign > 0)
+            continue
+        terms = reader.terms(item)
+        if sign > 0:
+            fixed = _unique(fixed + terms)
+        else:
+            fixed = [t for t in fixed if t not in set(terms)]
+    if not random:
+        raise FormulaError(
+            "The formula has no random-effect term such as (1 | group); a mixed model "
+            "needs at least one."
+        )
+    # R's variable order: first mention in the fixed formula, the outcome first.
+    order = {name: k for k, name in enumerate(dict.fromkeys(
+        [outcome] + [n for node in fixed_nodes for n in reader.names_in(node)]
+    ))}  # fmt: skip
+    for term in fixed:
+        if outcome in term:
+            raise FormulaError(
+                f"The outcome {outcome!r} also appears among the predictors; remove it "
+                "from the right-hand side."
+            )
+    entries = [FixedTerm(tuple(sorted(t, key=order.__getitem__))) for t in fixed]
+    return ModelSpec(
+        outcome=outcome,
+        fixed=tuple(entries),
+        random=tuple(_merge_uncorrelated(random)),
+        reml=reml,
+        intercept=intercept,
+    )
+
+
+def spec_from_json(data: object) -> ModelSpec:
+    """MODEL.json as the CLI reads it: ``{"formula": "...", "method": "ML"}`` or the
+    spec's own object form (``ModelSpec.from_dict``), with messages naming the bad key."""
+    if isinstance(data, Mapping) and "formula" in data:
+        unknown = sorted(set(data) - {"formula", "method"})
+        if unknown:
+            raise SpecError(
+                f"Unknown key(s) {unknown} in a model spec given as a formula; "
+                "allowed: ['formula', 'method']."
+            )
+        method = data.get("method", "REML")
+        if method not in ("REML", "ML"):
+            raise SpecError(f'\'method\' must be "REML" or "ML", got {method!r}.')
+        formula = data["formula"]
+        if not isinstance(formula, str):
+            raise SpecError(f"'formula' must be a string, got {formula!r}.")
+        return parse_formula(formula, reml=method == "REML")
+    return ModelSpec.from_dict(data)  # type: ignore[arg-type]
