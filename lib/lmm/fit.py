@@ -2,7 +2,7 @@
 
 lme4: ``lFormula`` (here ``lib.model.design.build_design``, then ``lib.lmm.stats``
 for the one pass over the rows), ``mkLmerDevfun`` + ``optimizeLmer``
-(``lib.lmm.solvers.optimum``), ``mkMerMod`` (``package_fit`` below).
+(``lib.lmm.optimum.optimum``), ``mkMerMod`` (``package_fit`` below).
 ``fit_stats`` is the entry point for statistics computed elsewhere (DuckDB,
 Spark): the rows are then needed only for a second pass (residuals).
 """
@@ -19,6 +19,7 @@ from scipy import special
 
 from lib.lmm import blas, conditioning
 from lib.lmm.checks import check_design, numeric_guard
+from lib.lmm.optimum import Optimum, optimum
 from lib.lmm.result import (
     Conditioning,
     LmmFit,
@@ -27,7 +28,6 @@ from lib.lmm.result import (
     VarCorr,
 )
 from lib.lmm.satterthwaite import satterthwaite_df
-from lib.lmm.solvers import Optimum, optimum
 from lib.lmm.stats import ModelStats, model_stats
 from lib.lmm.variance import icc_and_r2, variance_fixed
 from lib.model.design import Design, build_design

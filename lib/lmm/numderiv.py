@@ -39,11 +39,6 @@ def _richardson(approx: np.ndarray) -> np.ndarray:
     return a[0]
 
 
-def hessian(func: BatchedFunction, x: np.ndarray, d: float = 0.1) -> np.ndarray:
-    """Hessian of a scalar function (``numDeriv::hessian``, method "Richardson")."""
-    return hessians_and_gradients(lambda pts: np.asarray(func(pts))[:, None], x, d)[0][0]
-
-
 def hessians_and_gradients(
     func: BatchedFunction, x: np.ndarray, d: float = 0.1
 ) -> tuple[list[np.ndarray], np.ndarray]:
