@@ -56,8 +56,5 @@ def sigma_hat(pwrss: float, nobs: int, p: int, reml: bool) -> float:
 
 def unscaled_vcov(RXt: np.ndarray) -> np.ndarray:
     """(R_X'R_X)^{-1} from the lower factor R_X' (p, p, ...); vcov(beta) is sigma^2 times it."""
-    if RXt.ndim == 2:  # TEMPORARY: the old numerics, for a bit-identical check
-        RX_inv = np.linalg.inv(RXt.T)
-        return RX_inv @ RX_inv.T
     inv = lower_inverse(RXt)  # R_X'^{-1}
     return np.einsum("ca...,cb...->ab...", inv, inv)
