@@ -49,7 +49,7 @@ import scipy.linalg as sla
 
 from lib.lmm.blocked import BlockedModel, BlockedSolution
 from lib.lmm.objective import profiled_criterion, residual_dof, unscaled_vcov
-from lib.lmm.oneterm import BatchState, OneTermModel, _lambda_t_times, group_slices
+from lib.lmm.oneterm import BatchState, OneTermModel, group_slices
 from lib.lmm.smallblocks import backward_solve_transposed, lower_inverse
 from lib.lmm.theta import split_theta
 
@@ -100,7 +100,10 @@ def one_term_parts(model: OneTermModel, thetas: np.ndarray, reml: bool) -> Gradi
     out = []
     with np.errstate(all="ignore"):
         for chunk in model.theta_chunks(thetas):
-            state = model.solve_batch(chunk, keep_factors=False)
+            # Factors kept where they fit in one slice (few levels): the gradient reuses
+            # them; with many levels recomputing them is cheaper (see BatchState).
+            keep = len(group_slices(model.ngroups, len(chunk))) == 1
+            state = model.solve_batch(chunk, keep_factors=keep)
             Sinv = unscaled_vcov(state.RXt)  # (p, p, B)
             dlogdet, dr2 = _one_term_gradients(model, state, Sinv, reml)
             U = Sinv.transpose(2, 0, 1).reshape(len(chunk), -1)
@@ -120,8 +123,10 @@ def _one_term_gradients(
     dr2 = np.zeros((B, layout.size))
     with np.errstate(invalid="ignore", divide="ignore"):
         for s in group_slices(model.ngroups, B):
-            # Recomputed per slice: cheaper than keeping them (see BatchState).
-            L, RZX, cu = model.group_factors(T, s)
+            if state.factors is None:  # recomputed per slice: cheaper than keeping them
+                L, RZX, cu, TtZtZ = model.group_factors(T, s)
+            else:
+                L, RZX, cu, TtZtZ = state.factors.levels(s)
             ZtZ, ZtX = term.ZtZ[..., s], term.ZtX[..., s]
             g = ZtZ.shape[-1]
             u = backward_solve_transposed(
@@ -136,7 +141,6 @@ def _one_term_gradients(
                     Zr[a] -= ZtX[a, m][None, :] * beta[m][:, None]
                 for b in range(q):
                     Zr[a] -= ZtZ[a, b][None, :] * Tu[b]
-            TtZtZ = _lambda_t_times(T, ZtZ, layout)  # (q, q, B, g): (T'Z'Z)[a, b]
             Linv = lower_inverse(L)
             if reml:
                 W = backward_solve_transposed(L, RZX)  # A_g^-1 T'Z_g'X_g, (q, p, B, g)

@@ -22,6 +22,7 @@ factor for several terms.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -39,20 +40,40 @@ GROUP_CHUNK_CELLS = 32_768  # (theta, level) cells per vectorised step
 CHUNK_CELLS = 200_000  # thetas x levels per solve: keeps temporaries in cache
 
 
+class LevelFactors(NamedTuple):
+    """The per-level pieces of the factor at B thetas (axes: k the batch, g the levels).
+
+    Attributes
+    ----------
+    L : ndarray (q, q, B, G)
+        Lower Cholesky factors of A_g = T'Z_g'Z_g T + I.
+    RZX : ndarray (q, p, B, G)
+    cu : ndarray (q, B, G)
+    TtZtZ : ndarray (q, q, B, G)
+        T'Z_g'Z_g, which A_g is made from and the gradient needs again.
+    """
+
+    L: np.ndarray
+    RZX: np.ndarray
+    cu: np.ndarray
+    TtZtZ: np.ndarray
+
+    def levels(self, s: slice) -> LevelFactors:
+        return LevelFactors(*(a[..., s] for a in self))
+
+
 @dataclass(frozen=True, eq=False)
 class BatchState:
-    """The solve at B values of theta at once (axes: k the batch, g the levels).
+    """The solve at B values of theta at once.
 
     Attributes
     ----------
     T : ndarray (q, q, B)
-    L : ndarray (q, q, B, G) or None
-        Per-level lower Cholesky factors of T'Z_g'Z_g T + I.
-    RZX : ndarray (q, p, B, G) or None
-    cu : ndarray (q, B, G) or None
-        None when the solve was asked for the criterion only (``keep_factors``):
-        at 10^6 levels, allocating and first touching these arrays cost as much
-        as the solve itself (page faults on fresh memory, measured 50 ms).
+    factors : LevelFactors or None
+        None when the solve was asked for the global quantities only
+        (``keep_factors``): at 10^6 levels, allocating and first touching these
+        arrays cost as much as the solve itself (page faults on fresh memory,
+        measured 50 ms).
     RXt : ndarray (p, p, B)
         Lower Cholesky factor of the Schur complement R_X'R_X (R_X = RXt').
     beta : ndarray (p, B)
@@ -60,9 +81,7 @@ class BatchState:
     """
 
     T: np.ndarray
-    L: np.ndarray | None
-    RZX: np.ndarray | None
-    cu: np.ndarray | None
+    factors: LevelFactors | None
     RXt: np.ndarray
     beta: np.ndarray
     pwrss: np.ndarray
@@ -151,23 +170,23 @@ class OneTermModel:
         size = max(1, CHUNK_CELLS // max(1, self.ngroups))
         return [thetas[i : i + size] for i in range(0, thetas.shape[0], size)]
 
-    def group_factors(self, T: np.ndarray, s: slice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def group_factors(self, T: np.ndarray, s: slice) -> LevelFactors:
         """L_g, R_ZX,g and c_u,g (eqs. 18, 49) for the levels in slice ``s``."""
         layout, t = self.layout, self.term
         q = layout.q
         ZtZ, ZtX, Zty = t.ZtZ[..., s], t.ZtX[..., s], t.Zty[..., s]
         # A_g = T' (Z_g'Z_g T) + I, using the symmetry of Z_g'Z_g.
-        ZtZT = _lambda_t_times(T, ZtZ, layout)  # (T' ZtZ)[a, d] = (ZtZ T)[d, a]
+        TtZtZ = _lambda_t_times(T, ZtZ, layout)  # (T' ZtZ)[a, d] = (ZtZ T)[d, a]
         A = np.zeros((q, q, T.shape[2], ZtZ.shape[-1]))
         for c, a in layout.positions:
             for b in range(q):
-                A[b, a] += T[c, a][:, None] * ZtZT[b, c]
+                A[b, a] += T[c, a][:, None] * TtZtZ[b, c]
         for a in range(q):
             A[a, a] += 1.0
         L = batched_cholesky(A)
         RZX = forward_solve(L, _lambda_t_times(T, ZtX, layout))  # (q, p, B, g)
         cu = forward_solve(L, _lambda_t_times(T, Zty, layout))  # (q, B, g)
-        return L, RZX, cu
+        return LevelFactors(L, RZX, cu, TtZtZ)
 
     def solve_batch(self, thetas: np.ndarray, keep_factors: bool = True) -> BatchState:
         """The factor (eqs. 18, 49-50 above) at each row of ``thetas`` (B, k).
@@ -178,18 +197,28 @@ class OneTermModel:
         stats, q, B = self.stats, self.layout.q, thetas.shape[0]
         p, G = self.p, self.ngroups
         T = self.layout.blocks(thetas)
-        L = RZX = cu = None
-        if keep_factors:
-            L, RZX, cu = np.empty((q, q, B, G)), np.empty((q, p, B, G)), np.empty((q, B, G))
+        kept = None
+        slices = group_slices(G, B)
+        if keep_factors and len(slices) > 1:
+            kept = LevelFactors(
+                np.empty((q, q, B, G)),
+                np.empty((q, p, B, G)),
+                np.empty((q, B, G)),
+                np.empty((q, q, B, G)),
+            )
         cross = np.zeros((p, p, B))  # sum_g R_ZX,g' R_ZX,g
         cross_y = np.zeros((p, B))  # sum_g R_ZX,g' c_u,g
         cucu = np.zeros(B)
         ldL2 = np.zeros(B)
         with np.errstate(invalid="ignore", divide="ignore"):
-            for s in group_slices(G, B):
-                Ls, RZXs, cus = self.group_factors(T, s)
-                if keep_factors:
-                    L[..., s], RZX[..., s], cu[..., s] = Ls, RZXs, cus
+            for s in slices:
+                factors = self.group_factors(T, s)
+                Ls, RZXs, cus = factors.L, factors.RZX, factors.cu
+                if keep_factors and len(slices) == 1:
+                    kept = factors
+                elif keep_factors:
+                    for whole, part in zip(kept, factors, strict=True):
+                        whole[..., s] = part
                 for i in range(p):
                     cross_y[i] += (RZXs[:, i] * cus).sum(axis=(0, 2))
                     for j in range(i + 1):
@@ -206,7 +235,7 @@ class OneTermModel:
             beta = backward_solve_transposed(RXt, cb)
             pwrss = stats.yty - cucu - (cb * cb).sum(axis=0)
             ldRX2 = 2.0 * sum(np.log(RXt[j, j]) for j in range(p))
-        return BatchState(T, L, RZX, cu, RXt, beta, pwrss, ldL2, ldRX2)
+        return BatchState(T, kept, RXt, beta, pwrss, ldL2, ldRX2)
 
     def criteria(self, thetas: np.ndarray, reml: bool) -> np.ndarray:
         """The profiled criterion at each row of ``thetas`` (B, k), solved in chunks."""
@@ -230,9 +259,9 @@ class OneTermModel:
         s = self.solve_batch(np.asarray(theta, dtype=float)[None, :])
         return OneTermSolution(
             T=s.T[:, :, 0],
-            L=s.L[:, :, 0, :],
-            RZX=s.RZX[:, :, 0, :],
-            cu=s.cu[:, 0, :],
+            L=s.factors.L[:, :, 0, :],
+            RZX=s.factors.RZX[:, :, 0, :],
+            cu=s.factors.cu[:, 0, :],
             RXt=s.RXt[:, :, 0],
             beta=s.beta[:, 0],
             pwrss=float(s.pwrss[0]),

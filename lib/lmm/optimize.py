@@ -35,10 +35,10 @@ import nlopt
 import numpy as np
 from scipy import optimize
 
+from lib.lmm.numderiv import gradient_stencil, stencil_derivative
 from lib.lmm.optsummary import OptimizerSummary, gradient_kind
 
 GRADIENT_STEP = 1e-6
-NEWTON_STEP = 1e-4  # relative finite-difference step for the polishing Hessian
 NEWTON_MAX_ITER = 10
 NOISE_DECREASE = 1e-12  # relative to the criterion
 STEP_TOL = 1e-12  # relative step below which the exact-gradient Newton steps stop
@@ -143,16 +143,15 @@ class BatchedDeviance:
             self.last_exact = self._last_derivatives[2]
             return self._last_derivatives[1]
         k = theta.size
-        h = NEWTON_STEP * np.maximum(1.0, np.abs(theta))
+        stencil, h = gradient_stencil(theta)
         self.last_exact = False
         if self.gradient is not None:
             # Central differences of the exact gradient: 2k + 1 solves instead of
             # 2k^2 + 1, and O(h^2) error in H without the cancellation of second
             # differences of the criterion.
-            eye = np.diag(h)
-            values, grads = self.many_with_gradients(np.vstack([theta, theta + eye, theta - eye]))
+            values, grads = self.many_with_gradients(stencil)
             if np.all(np.isfinite(grads)) or not np.isfinite(values[0]):
-                H = (grads[1 : k + 1] - grads[k + 1 :]).T / (2.0 * h)
+                H = stencil_derivative(grads, h)
                 H = 0.5 * (H + H.T)
                 result = (float(values[0]), grads[0], H)
                 self.last_exact = bool(np.isfinite(values[0]))
@@ -162,7 +161,7 @@ class BatchedDeviance:
         eye = np.diag(h)
         pairs = [(i, j) for i in range(k) for j in range(i)]
         cross = np.array([eye[i] + eye[j] for i, j in pairs]).reshape(-1, k)
-        v = self.many(np.vstack([theta, theta + eye, theta - eye, theta + cross, theta - cross]))
+        v = self.many(np.vstack([stencil, theta + cross, theta - cross]))
         self.gradients["differences"] += 1
         f0, fp, fm = v[0], v[1 : k + 1], v[k + 1 : 2 * k + 1]
         up, down = v[2 * k + 1 : 2 * k + 1 + len(pairs)], v[2 * k + 1 + len(pairs) :]

@@ -9,7 +9,10 @@ Two factors give the criterion (``lib.lmm.objective``) and the same ``Optimum``:
 
 Everything at the optimum (beta, vcov, modes, conditional variances,
 Satterthwaite's inputs) is read off either factor by the one function
-``at_optimum``.
+``at_optimum``. The search and Satterthwaite share the factor's gradient
+function, which keeps its last call: the search's last Newton step evaluates
+the gradients on the stencil around the optimum that Satterthwaite's df need
+(``numderiv.gradient_stencil``), so that solve is not done twice.
 """
 
 from __future__ import annotations
@@ -64,15 +67,30 @@ def optimum(stats: ModelStats, reml: bool) -> Optimum:
 def one_term_optimum(stats: ModelStats, reml: bool) -> Optimum:
     """One term: the batched factor and its search."""
     model = OneTermModel(stats)
-    found = one_term_search(model, reml)
-    return at_optimum(model, found, reml, lambda points: one_term_parts(model, points, reml))
+    parts = _keeping_last_call(lambda points: one_term_parts(model, points, reml))
+    return at_optimum(model, one_term_search(model, reml, parts), reml, parts)
 
 
 def blocked_optimum(stats: ModelStats, reml: bool) -> Optimum:
     """Any number of terms (one included): the blocked factor and its search."""
     model = BlockedModel(stats)
-    found = blocked_search(model, stats, reml)
-    return at_optimum(model, found, reml, lambda points: blocked_parts(model, points, reml))
+    parts = _keeping_last_call(lambda points: blocked_parts(model, points, reml))
+    return at_optimum(model, blocked_search(model, stats, reml, parts), reml, parts)
+
+
+def _keeping_last_call(
+    parts: Callable[[np.ndarray], GradientParts],
+) -> Callable[[np.ndarray], GradientParts]:
+    """``parts`` answering a repeated call with the same points from its last result."""
+    last: list = [None, None]
+
+    def kept(points: np.ndarray) -> GradientParts:
+        key = (points.shape, points.tobytes())
+        if last[0] != key:
+            last[0], last[1] = key, parts(points)
+        return last[1]
+
+    return kept
 
 
 def at_optimum(

@@ -43,9 +43,6 @@ class SatterthwaiteInputs:
     negative_eigenvalues: int
 
 
-DERIVATIVE_STEP = 1e-4  # relative step (above 1) of the central differences of gradients
-
-
 def satterthwaite_inputs(
     gradient_parts: Callable,
     criterion_parts: numderiv.BatchedFunction,
@@ -80,27 +77,20 @@ def gradient_derivative_inputs(
     variance at 0 with several terms).
 
     Their Hessians are central differences of the gradients, and d U / d theta
-    central differences of U = vcov(beta) / sigma^2, all from 2k + 1 solves
-    (lmerTest's numDeriv needs ~110 at k = 3). h = 1e-4 (relative above 1) leaves
-    ~2e-6 of truncation error against numDeriv's Richardson extrapolation in the
-    Hessian's smallest entries, so df agree with it to ~2e-7 (lmerTest itself
-    agrees with us to 1e-3 only); smaller steps trade that for rounding: at
-    1e-5 the df of the same data summed in another order (DuckDB) differ by 9e-9
-    instead of 1.5e-9. The sigma direction is analytic as in
-    ``profiled_derivative_inputs``.
+    central differences of U = vcov(beta) / sigma^2, all from the 2k + 1 solves
+    of ``numderiv.gradient_stencil`` (lmerTest's numDeriv needs ~110 at k = 3;
+    the df agree with it to ~2e-7, lmerTest itself agrees with us to 1e-3 only).
+    The sigma direction is analytic as in ``profiled_derivative_inputs``.
     """
-    k = theta.size
-    h = DERIVATIVE_STEP * np.maximum(1.0, np.abs(theta))
-    eye = np.diag(h)
+    stencil, h = numderiv.gradient_stencil(theta)
     with np.errstate(all="ignore"):
-        got = gradient_parts(np.vstack([theta, theta + eye, theta - eye]))
+        got = gradient_parts(stencil)
     if not got.exact.all():
         return None
     g_grad, r2_grad, r2, U = got.dlogdet, got.dr2, got.pwrss, got.unscaled_vcov
 
     def central(values: np.ndarray) -> np.ndarray:
-        # column i: d values / d theta_i
-        return ((values[1 : k + 1] - values[k + 1 :]) / (2.0 * h[:, None])).T
+        return numderiv.stencil_derivative(values, h)
 
     h_g, h_r2 = central(g_grad), central(r2_grad)
     return _profiled_inputs(

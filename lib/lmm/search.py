@@ -6,7 +6,10 @@ One term (``one_term_search``; every solve batched across levels and thetas):
    the boundary (statsmodels' MixedLM missed lme4's optimum in 16 of 20 such
    fits with 3 groups, measured before this engine was written), so for few
    levels and q <= 2 it is the best point of a grid over the random-effect SDs
-   and correlation (``grid_thetas``), all evaluated in one call; for few
+   and correlation (``grid_thetas``), all evaluated in one call, then of a
+   finer grid around that point (``refine_thetas``, one more call: on 52 fits
+   with few levels, 7% fewer solves in all and the tutorial's model from 11
+   solves to 8, criteria equal to 5e-14 relative); for few
    levels and q > 2, three scaled identity starts; otherwise the better of
    lme4's start (the identity block) and per-level least squares
    (``moment_theta``);
@@ -27,12 +30,13 @@ is defined (else on differences).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
 
 from lib.lmm.blocked import BlockedModel
-from lib.lmm.gradient import blocked_parts, one_term_parts
+from lib.lmm.gradient import GradientParts, blocked_parts, one_term_parts
 from lib.lmm.oneterm import OneTermModel
 from lib.lmm.optimize import BatchedDeviance, bobyqa, finish, lbfgsb, newton_polish
 from lib.lmm.optsummary import OptimizerSummary
@@ -50,10 +54,13 @@ CHEAP_BATCH_CELLS = 10_000  # (theta, level) cells a batched solve handles at pe
 MULTISTART_MAX_GROUPS = 50  # with many levels the surface is well behaved; one start suffices
 GRID_SD = (0.0, 0.05, 0.2, 0.5, 1.0, 2.0, 5.0)  # random-effect SD / sigma, per unit of z
 GRID_CORR = (-0.9, -0.5, 0.0, 0.5, 0.9)
+REFINE_POINTS = 7  # per parameter, of the finer grid around the grid's best point
 POLISH_MAX_RANDOM_EFFECTS = 2000  # above this, one solve is costly and BOBYQA suffices
 RESTART_STEP = 1e-3  # relative trust-region radius of the BOBYQA restart near the optimum
 
 SearchResult = tuple[np.ndarray, float, OptimizerSummary]
+#: thetas (B, k) -> GradientParts: the factor's criterion and exact gradient at them.
+PartsFunction = Callable[[np.ndarray], GradientParts]
 
 
 def moment_theta(model: OneTermModel) -> np.ndarray | None:
@@ -113,12 +120,37 @@ def grid_thetas(model: OneTermModel) -> np.ndarray:
     return np.column_stack([s1, rho * s2, np.sqrt(1.0 - rho**2) * s2])
 
 
-def one_term_search(model: OneTermModel, reml: bool) -> SearchResult:
-    """theta minimising the one-term criterion within lme4's bounds (steps 1-3 above)."""
+def refine_thetas(model: OneTermModel, theta: np.ndarray) -> np.ndarray:
+    """A finer grid around a grid point: each SD times REFINE_POINTS factors from 1/2
+    to 2 (evenly in log) and, for a correlated pair, the correlation plus as many
+    values from -0.2 to 0.2 (kept within +-0.99); T = chol of the implied
+    covariance as in ``grid_thetas``."""
+    layout = model.layout
+    factors = 2.0 ** np.linspace(-1.0, 1.0, REFINE_POINTS)
+    if layout.q == 1:
+        return (abs(theta[0]) * factors)[:, None]
+    if not layout.correlated:
+        s1, s2 = np.meshgrid(abs(theta[0]) * factors, abs(theta[1]) * factors, indexing="ij")
+        return np.column_stack([s1.ravel(), s2.ravel()])
+    sd1, sd2 = abs(theta[0]), float(np.hypot(theta[1], theta[2]))
+    rhos = np.clip(theta[1] / sd2 + np.linspace(-0.2, 0.2, REFINE_POINTS), -0.99, 0.99)
+    s1, s2, rho = np.meshgrid(sd1 * factors, sd2 * factors, rhos, indexing="ij")
+    s1, s2, rho = s1.ravel(), s2.ravel(), rho.ravel()
+    return np.column_stack([s1, rho * s2, np.sqrt(1.0 - rho**2) * s2])
+
+
+def one_term_search(
+    model: OneTermModel, reml: bool, parts: PartsFunction | None = None
+) -> SearchResult:
+    """theta minimising the one-term criterion within lme4's bounds (steps 1-3 above).
+
+    ``parts``: ``gradient.one_term_parts`` for ``model`` (given to share its calls).
+    """
+    parts = parts or (lambda thetas: one_term_parts(model, thetas, reml))
 
     def with_gradients(thetas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        parts = one_term_parts(model, thetas, reml)
-        return parts.criteria(model.nobs, model.p, reml), parts.gradients(model.nobs, model.p, reml)
+        got = parts(thetas)
+        return got.criteria(model.nobs, model.p, reml), got.gradients(model.nobs, model.p, reml)
 
     layout = model.layout
     devfun = BatchedDeviance(
@@ -134,8 +166,13 @@ def one_term_search(model: OneTermModel, reml: bool) -> SearchResult:
     grid_start = few_groups and layout.q <= 2
     if grid_start:
         candidates = np.vstack([start, grid_thetas(model)])
-        starts = [candidates[int(np.argmin(devfun.many(candidates)))]]
+        best = candidates[int(np.argmin(devfun.many(candidates)))]
         stages = [f"start: the best of lme4's start and a grid of {len(candidates) - 1} points"]
+        if np.all(np.diag(layout.block(best)) > 0):  # a finer grid around it
+            local = np.vstack([best, refine_thetas(model, best)])
+            best = local[int(np.argmin(devfun.many(local)))]
+            stages[0] += f", then of {len(local) - 1} points around it"
+        starts = [best]
     elif few_groups:
         starts = [start * s for s in START_SCALES]
         stages = [f"starts: lme4's start scaled by {', '.join(map(str, START_SCALES))}"]
@@ -178,7 +215,9 @@ def one_term_start(stats: ModelStats, reml: bool) -> np.ndarray:
     return np.concatenate(parts)
 
 
-def blocked_search(model: BlockedModel, stats: ModelStats, reml: bool) -> SearchResult:
+def blocked_search(
+    model: BlockedModel, stats: ModelStats, reml: bool, parts: PartsFunction | None = None
+) -> SearchResult:
     """The search for several terms (what lme4's ``lmer`` does before ``summary``).
 
     ``polish`` (up to 2,000 random effects): the saddle check and Newton steps
@@ -187,13 +226,14 @@ def blocked_search(model: BlockedModel, stats: ModelStats, reml: bool) -> Search
     restart lands within the criterion's rounding for less: on InstEval the
     Newton steps take the gradient from 5e-3 to 2e-7 but the criterion by only
     1.4e-9 (6e-15 relative), for 1.3 s more (2.45 s to the optimum instead of
-    1.2 s; lme4 20 s).
+    1.2 s; lme4 20 s). ``parts``: ``gradient.blocked_parts`` for ``model``.
     """
     n, p = model.nobs, model.p
+    parts = parts or (lambda thetas: blocked_parts(model, thetas, reml))
 
     def with_gradients(thetas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        parts = blocked_parts(model, thetas, reml)
-        return parts.criteria(n, p, reml), parts.gradients(n, p, reml)
+        got = parts(thetas)
+        return got.criteria(n, p, reml), got.gradients(n, p, reml)
 
     lower = model.lower_bounds
     polish = sum(t.size for t in model.terms) <= POLISH_MAX_RANDOM_EFFECTS
