@@ -41,6 +41,10 @@ from lib.lmm.optsummary import OptimizerSummary, gradient_kind
 GRADIENT_STEP = 1e-6
 NEWTON_MAX_ITER = 10
 NOISE_DECREASE = 1e-12  # relative to the criterion
+# The Newton steps stop when g'H^-1 g (twice the decrease the quadratic model
+# predicts) falls below this: the optimum is then within sqrt(1e-13) of the
+# gradient's zero in the norm sqrt(d'Hd).
+NEWTON_DECREMENT_TOL = 1e-13
 STEP_TOL = 1e-12  # relative step below which the exact-gradient Newton steps stop
 # How far above the lowest criterion seen a point found by the exact gradient may
 # be and still be preferred: the criterion's own rounding reaches ~1e-12 relative
@@ -190,7 +194,7 @@ def newton_polish(
     Returns
     -------
     theta, converged
-        ``converged``: stopped because the predicted decrease was below 1e-13 (or
+        ``converged``: stopped because g'H^-1 g fell below NEWTON_DECREMENT_TOL (or
         every variable sits on its bound), not for lack of progress or iterations.
     """
     x = np.maximum(theta, lower)
@@ -206,7 +210,7 @@ def newton_polish(
         w = np.maximum(np.abs(w), 1e-8 * max(1.0, float(np.max(np.abs(w)))))
         step = np.zeros_like(x)
         step[free] = -V @ ((V.T @ g[free]) / w)
-        if -float(g[free] @ step[free]) < 1e-13:  # predicted decrease (x2) is noise
+        if -float(g[free] @ step[free]) < NEWTON_DECREMENT_TOL:
             return x, True
         if exact:
             # With exact gradients the full step is tried first. Where a batch of
