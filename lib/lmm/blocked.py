@@ -62,7 +62,7 @@ from lib.lmm.blocksparse import (
     scale,
     sub,
 )
-from lib.lmm.objective import profiled_criterion, unscaled_vcov
+from lib.lmm.objective import fixed_effects_block, profiled_criterion, unscaled_vcov
 from lib.lmm.smallblocks import batched_cholesky
 from lib.lmm.stats import ModelStats
 from lib.lmm.theta import split_theta
@@ -238,17 +238,14 @@ class BlockedModel:
         XyXy[self.p, self.p] = self.yty
         for m in range(self.K):
             XyXy -= xrows[m] @ xrows[m].T
-        Lxx = np.linalg.cholesky(XyXy[: self.p, : self.p])  # R_X'
-        cb = sla.solve_triangular(Lxx, XyXy[: self.p, self.p], lower=True, check_finite=False)
-        pwrss = float(XyXy[self.p, self.p] - cb @ cb)
-        beta = sla.solve_triangular(Lxx.T, cb, lower=False, check_finite=False)
-        ldRX2 = 2.0 * float(np.log(np.diag(Lxx)).sum())
+        p = self.p
+        RXt, beta, pwrss, ldRX2 = fixed_effects_block(XyXy[:p, :p], XyXy[:p, p], XyXy[p, p])
         return BlockedSolution(
             ldL2=ldL2,
-            ldRX2=ldRX2,
-            pwrss=pwrss,
+            ldRX2=float(ldRX2),
+            pwrss=float(pwrss),
             beta=beta,
-            RXt=Lxx,
+            RXt=RXt,
             diag=diag,
             below=below,
             xrows=xrows,

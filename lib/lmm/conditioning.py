@@ -33,6 +33,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from lib.lmm.objective import residual_dof
 from lib.lmm.result import Conditioning
 from lib.model.design import Design, TermDesign
 
@@ -142,11 +143,11 @@ def lower_triangular_factor(A: np.ndarray) -> np.ndarray:
 
 def criterion_shift(cond: Conditioning, nobs: int, p: int, reml: bool) -> float:
     """Criterion in the user's units minus the criterion in the conditioned ones."""
-    log_s = float(np.log(cond.y_scale))
-    if not reml:
-        return 2.0 * nobs * log_s
-    log_det_G = -float(np.sum(np.log(cond.scale)))
-    return 2.0 * (nobs - p) * log_s - 2.0 * log_det_G
+    shift = 2.0 * residual_dof(nobs, p, reml) * float(np.log(cond.y_scale))
+    if reml:
+        log_det_G = -float(np.sum(np.log(cond.scale)))
+        shift -= 2.0 * log_det_G
+    return shift
 
 
 @dataclass(frozen=True, eq=False)

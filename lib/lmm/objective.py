@@ -18,17 +18,45 @@ and with sigma profiled out
     vcov(beta)     = sigma^2 (R_X'R_X)^{-1}
 
 (MixedModels.jl writes the same once, in ``objective`` of
-``src/linearmixedmodel.jl``.) Every function here works elementwise on arrays
-(a batch of thetas) as on scalars.
+``src/linearmixedmodel.jl``.) Both factors end with the same last block, the
+fixed effects' (``fixed_effects_block``). Every function here works elementwise
+on arrays (a batch of thetas) as on scalars.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import scipy.linalg as sla
 
-from lib.lmm.smallblocks import lower_inverse
+from lib.lmm.smallblocks import (
+    backward_solve_transposed,
+    batched_cholesky,
+    forward_solve,
+    lower_inverse,
+)
 
 LOG_2PI = float(np.log(2.0 * np.pi))
+
+
+def fixed_effects_block(schur: np.ndarray, rhs: np.ndarray, yy):  # noqa: ANN001, ANN201
+    """The factor's last block (eq. 50): from the Schur complements of the random
+    effects in [X y]'[X y] (``schur`` = R_X'R_X, ``rhs`` = R_X'c_b, ``yy`` = y'y less
+    |c_u|^2), R_X' (lower), beta = R_X^-1 c_b, r^2 = yy - |c_b|^2 and log|R_X|^2.
+
+    Shapes (p, p), (p,), float for one theta (LAPACK; a LinAlgError where R_X'R_X
+    is not positive definite) or with batch axes after them (``smallblocks``; NaN).
+    """
+    if schur.ndim == 2:
+        RXt = np.linalg.cholesky(schur)
+        cb = sla.solve_triangular(RXt, rhs, lower=True, check_finite=False)
+        beta = sla.solve_triangular(RXt.T, cb, lower=False, check_finite=False)
+    else:
+        RXt = batched_cholesky(schur)
+        cb = forward_solve(RXt, rhs)
+        beta = backward_solve_transposed(RXt, cb)
+    pwrss = yy - (cb * cb).sum(axis=0)
+    ldRX2 = 2.0 * np.log(np.diagonal(RXt, axis1=0, axis2=1)).sum(axis=-1)
+    return RXt, beta, pwrss, ldRX2
 
 
 def residual_dof(nobs: int, p: int, reml: bool) -> int:

@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from lib.lmm.objective import profiled_criterion, unscaled_vcov
+from lib.lmm.objective import fixed_effects_block, profiled_criterion, unscaled_vcov
 from lib.lmm.smallblocks import (
     backward_solve_transposed,
     batched_cholesky,
@@ -230,11 +230,7 @@ class OneTermModel:
                 for j in range(i + 1):
                     schur[i, j] = schur[j, i] = stats.XtX[i, j] - cross[i, j]
             rhs = stats.Xty[:, None] - cross_y
-            RXt = batched_cholesky(schur)
-            cb = forward_solve(RXt, rhs)
-            beta = backward_solve_transposed(RXt, cb)
-            pwrss = stats.yty - cucu - (cb * cb).sum(axis=0)
-            ldRX2 = 2.0 * sum(np.log(RXt[j, j]) for j in range(p))
+            RXt, beta, pwrss, ldRX2 = fixed_effects_block(schur, rhs, stats.yty - cucu)
         return BatchState(T, kept, RXt, beta, pwrss, ldL2, ldRX2)
 
     def criteria(self, thetas: np.ndarray, reml: bool) -> np.ndarray:
