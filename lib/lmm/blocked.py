@@ -25,13 +25,16 @@ it fills in (crossed factors). No matrix of size (total random effects)^2 is
 ever formed.
 
 The factor takes its numbers from ``ModelStats`` alone (sums over rows of
-products of [Z X y]). What depends on the data's values (the sums) and what
-depends only on which levels occur together (the sparsity pattern, the fill-in
-decided in ``_analyse``, the pattern of ``WeightedProduct``) are kept apart, so
-a family with weights per row (a GLMM's penalized iteratively reweighted least
-squares: Z'WZ, Z'WX, X'WX, Z'Wz) can solve the same layout with its weighted
-sums. The criterion made from the factor is ``lib.lmm.objective``'s; the exact
-gradient is ``lib.lmm.gradient``'s.
+products of [Z X y]) and gives log|L|^2, log|R_X|^2, r^2, beta and the modes;
+the criterion made from them is ``lib.lmm.objective``'s, the exact gradient
+``lib.lmm.gradient``'s. A family with weights per row (a GLMM's penalized
+iteratively reweighted least squares) would hand it the weighted sums (Z'WZ,
+Z'WX, X'WX, Z'Wz) in the same ``ModelStats`` and read the same numbers off it.
+Which levels occur together (the sparsity pattern, the fill-in decided in
+``_analyse``) does not change with the weights, but ``pair_A`` and the
+products in ``WeightedProduct`` carry the sums' values: a reweighting loop
+would want the pattern analysis split from them rather than a new
+``BlockedModel`` per iteration.
 """
 
 from __future__ import annotations

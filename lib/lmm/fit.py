@@ -29,6 +29,7 @@ from lib.lmm.result import (
 )
 from lib.lmm.satterthwaite import satterthwaite_df
 from lib.lmm.stats import ModelStats, model_stats
+from lib.lmm.theta import split_theta
 from lib.lmm.variance import icc_and_r2, variance_fixed
 from lib.model.design import Design, build_design
 from lib.model.spec import ModelSpec
@@ -191,10 +192,10 @@ def package_fit(
     # = 2 P(T_df > |t|); scipy.special, not scipy.stats (0.7 s to import in the CLI)
     p_values = 2.0 * special.stdtr(df, -np.abs(t_values))
 
-    terms, offset = [], 0
-    for term, layout in zip(stats.terms, opt.layouts, strict=True):
-        T = layout.block(opt.theta[offset : offset + layout.size])
-        offset += layout.size
+    terms = []
+    parts = split_theta(opt.theta, opt.layouts)
+    for term, layout, part in zip(stats.terms, opt.layouts, parts, strict=True):
+        T = layout.block(part)
         terms.append(
             TermVarCorr(
                 group=term.name,

@@ -51,7 +51,6 @@ from lib.lmm.blocked import BlockedModel, BlockedSolution
 from lib.lmm.objective import profiled_criterion, residual_dof, unscaled_vcov
 from lib.lmm.oneterm import BatchState, OneTermModel, group_slices
 from lib.lmm.smallblocks import backward_solve_transposed, lower_inverse
-from lib.lmm.theta import split_theta
 
 SINGULAR_T = 1e-6  # |T_aa| below this (relative) counts as a variance at 0: no Lambda^-1
 
@@ -211,9 +210,7 @@ def _blocked_gradients(
     inverse_blocks = model.inverse_diagonal_blocks(sol)
     if reml:
         columns = [model.solve_lt(sol, [xr[m] for xr in sol.xrows]) for m in range(model.p)]
-    dg = np.zeros(theta.size)
-    dr2 = np.zeros(theta.size)
-    offsets = np.cumsum([0] + [len(part) for part in split_theta(theta, model.layouts)])
+    dg, dr2 = [], []  # per term, in theta's order
     for k, t in enumerate(model.terms):
         q, G = t.q, t.nlevels
         Mi = inverse_blocks[k]  # (q, q, G)
@@ -222,7 +219,7 @@ def _blocked_gradients(
             Mi = Mi + np.einsum("gam,mn,gbn->abg", W, Sinv, W)
         X = np.einsum("abg,bc->acg", np.eye(q)[:, :, None] - Mi, T_inv[k])
         v = np.einsum("ba,bg->ag", T_inv[k], u[k])  # T^-T u
-        for n, (i, j) in enumerate(model.layouts[k].positions):
-            dg[offsets[k] + n] = 2.0 * X[j, i].sum()
-            dr2[offsets[k] + n] = -2.0 * float(v[i] @ u[k][j])
-    return dg, dr2
+        positions = model.layouts[k].positions
+        dg += [2.0 * X[j, i].sum() for i, j in positions]
+        dr2 += [-2.0 * float(v[i] @ u[k][j]) for i, j in positions]
+    return np.array(dg), np.array(dr2)
