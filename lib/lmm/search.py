@@ -7,18 +7,18 @@ One term (``one_term_search``; every solve batched across levels and thetas):
    fits with 3 groups, measured before this engine was written), so for few
    levels and q <= 2 it is the best point of a grid over the random-effect SDs
    and correlation (``grid_thetas``), all evaluated in one call, then of a
-   finer grid around that point (``refine_thetas``, one more call: on 52 fits
-   with few levels, 7% fewer solves in all and the tutorial's model from 11
-   solves to 8, criteria equal to 5e-14 relative); for few
-   levels and q > 2, three scaled identity starts; otherwise the better of
-   lme4's start (the identity block) and per-level least squares
-   (``moment_theta``);
+   finer grid around that point (``refine_thetas``, one more call; on 52 fits
+   with few levels 7% fewer solves in all, the tutorial's model 8 instead of
+   11, criteria equal to 5e-14 relative). For few levels and q > 2, three
+   scaled identity starts; otherwise the better of lme4's start (the identity
+   block) and per-level least squares (``moment_theta``);
 2. from the grid's best point projected Newton steps go first: they usually
-   converge in 5-7 steps, and L-BFGS-B on the exact gradient runs only if they
-   do not (tutorial model: 8.7 -> 6.1 ms; criteria on the reference set
-   unchanged to 3e-11); from the other starts, L-BFGS-B. At 10^6 levels the
-   whole search is 12 gradients and 2 criteria (1.9 s; 42 s with central
-   differences of the criterion from lme4's start, measured);
+   converge in 4-6 steps, and L-BFGS-B on the exact gradient runs only if they
+   do not (when they came in, the tutorial's fit went from 8.7 to 6.1 ms with
+   criteria on the reference set unchanged to 3e-11); from the other starts,
+   L-BFGS-B. At 10^6 levels the whole search is 12 gradients and 2 criteria
+   (1.9 s; 42 s with central differences of the criterion from lme4's start,
+   measured);
 3. ``optimize.finish``: saddle check, Newton polish, boundary trials.
 
 Several terms (``blocked_search``; one blocked factorisation per solve): BOBYQA
