@@ -47,8 +47,8 @@ if str(ROOT) not in sys.path:
 from benchmarks.bench_fit import load_average, render_table, synthetic_frame  # noqa: E402
 from lib.lmm import blas, fit_lmm  # noqa: E402
 from lib.lmm.blocked import BlockedModel  # noqa: E402
-from lib.lmm.optimize import optimize_theta  # noqa: E402
-from lib.lmm.solvers import blocked_search, layouts_of  # noqa: E402
+from lib.lmm.oneterm import OneTermModel  # noqa: E402
+from lib.lmm.search import blocked_search, one_term_search  # noqa: E402
 from lib.lmm.stats import model_stats  # noqa: E402
 from lib.model.design import build_design  # noqa: E402
 from lib.model.spec import ModelSpec, RandomTerm  # noqa: E402
@@ -115,11 +115,9 @@ def to_optimum(frame: pd.DataFrame, spec: ModelSpec) -> float:
     """Design, statistics and the theta search only; returns the criterion."""
     with blas.single_thread():
         stats = model_stats(build_design(frame, spec))
-        layouts = layouts_of(stats)
         if len(stats.terms) == 1:
-            return optimize_theta(stats.one_term(), layouts[0], spec.reml)[1]
-        model = BlockedModel(stats, list(layouts))
-        return blocked_search(model, stats, spec.reml)[1]
+            return one_term_search(OneTermModel(stats), spec.reml)[1]
+        return blocked_search(BlockedModel(stats), stats, spec.reml)[1]
 
 
 def median_time(func, repeats: int) -> tuple[float, object]:  # noqa: ANN001

@@ -17,7 +17,7 @@ import pytest
 import scipy.linalg as sla
 
 from lib.lmm.blocked import BlockedModel
-from lib.lmm.solvers import layouts_of
+from lib.lmm.gradient import blocked_parts
 from lib.lmm.stats import model_stats
 from lib.model.design import build_design
 from lib.model.spec import ModelSpec, RandomTerm
@@ -99,7 +99,7 @@ def test_blocked_solve_equals_dense_algebra(name):
     spec = ModelSpec("y", ("x",), CASES[name])
     design = build_design(_frame(), spec)
     stats = model_stats(design)
-    model = BlockedModel(stats, list(layouts_of(stats)))
+    model = BlockedModel(stats)
     rng = np.random.default_rng(1)
     for _ in range(3):
         theta = np.where(np.isfinite(model.lower_bounds), 1.0, 0.3) * rng.uniform(
@@ -130,23 +130,25 @@ def test_nested_blocks_stay_block_diagonal_and_crossed_ones_fill_in():
     nested = build_design(frame, ModelSpec("y", ("x",), CASES["nested3"]))
     crossed = build_design(frame, ModelSpec("y", ("x",), CASES["crossed3"]))
     n_stats, c_stats = model_stats(nested), model_stats(crossed)
-    assert BlockedModel(n_stats, list(layouts_of(n_stats))).dense_diag == [False, False, False]
-    assert BlockedModel(c_stats, list(layouts_of(c_stats))).dense_diag[1:] == [True, True]
+    assert BlockedModel(n_stats).dense_diag == [False, False, False]
+    assert BlockedModel(c_stats).dense_diag[1:] == [True, True]
 
 
 @pytest.mark.parametrize("reml", [True, False], ids=["REML", "ML"])
 @pytest.mark.parametrize("name", list(CASES))
 def test_exact_gradient_equals_central_differences(name, reml):
-    """BlockedModel.gradient_parts (from (I - [M^-1]_uu) Lambda^-1 and u) against
+    """gradient.blocked_parts (from (I - [M^-1]_uu) Lambda^-1 and u) against
     central differences of log|L|^2 (+ log|R_X|^2) and r^2."""
     spec = ModelSpec("y", ("x",), CASES[name])
     stats = model_stats(build_design(_frame(), spec))
-    model = BlockedModel(stats, list(layouts_of(stats)))
+    model = BlockedModel(stats)
     rng = np.random.default_rng(2)
     theta = np.where(np.isfinite(model.lower_bounds), 1.0, 0.3) * rng.uniform(
         0.2, 1.5, model.start.size
     )
-    dg, dr2 = model.gradient_parts(theta, model.solve(theta), reml)
+    got = blocked_parts(model, theta[None], reml)
+    assert got.exact.all()
+    dg, dr2 = got.dlogdet[0], got.dr2[0]
 
     def parts(point):
         s = model.solve(point)
@@ -168,6 +170,9 @@ def test_no_exact_gradient_with_a_variance_at_zero():
     """Lambda is singular there: the caller must fall back to differences."""
     spec = ModelSpec("y", ("x",), CASES["nested3"])
     stats = model_stats(build_design(_frame(), spec))
-    model = BlockedModel(stats, list(layouts_of(stats)))
+    model = BlockedModel(stats)
     theta = np.array([0.5, 0.0, 0.7])
-    assert model.gradient_parts(theta, model.solve(theta), True) is None
+    got = blocked_parts(model, theta[None], True)
+    assert not got.exact.any()
+    assert np.isnan(got.dlogdet).all()
+    assert np.isfinite(got.criteria(model.nobs, model.p, True)).all()

@@ -7,11 +7,12 @@ import pandas as pd
 import pytest
 from scipy import optimize
 
-from lib.lmm.crossprod import cross_products
-from lib.lmm.objective import ThetaLayout, batch_deviance, solve_batch
-from lib.lmm.optimize import BatchedDeviance, grid_thetas, newton_polish
-from lib.model.design import build_design
-from lib.model.spec import ModelSpec
+from lib.lmm.oneterm import OneTermModel
+from lib.lmm.optimize import BatchedDeviance, newton_polish
+from lib.lmm.search import grid_thetas, moment_theta, one_term_search
+from lib.lmm.stats import model_stats
+from lib.model.design import Design, TermDesign, build_design
+from lib.model.spec import ModelSpec, RandomTerm
 from tests.lmm_reference import ROOT
 
 SCHOOLS = ModelSpec.one_factor(
@@ -22,19 +23,25 @@ SCHOOLS = ModelSpec.one_factor(
 @pytest.fixture(scope="module")
 def problem():
     design = build_design(pd.read_csv(ROOT / "data" / "schools.csv"), SCHOOLS)
-    term = design.terms[0]
-    cp = cross_products(design.X, design.y, term.Z, term.codes, term.nlevels)
-    return cp, ThetaLayout(q=2, correlated=True)
+    return OneTermModel(model_stats(design))
+
+
+def _one_term(X: np.ndarray, y: np.ndarray, g: np.ndarray, G: int) -> OneTermModel:
+    """The model with a correlated random intercept and slope on X's second column."""
+    term = RandomTerm(("g",), slopes=("x",))
+    levels = tuple(str(k) for k in range(G))
+    design = Design(y, X, (TermDesign(term, g, levels, X),), ("(Intercept)", "x"), 0)
+    return OneTermModel(model_stats(design))
 
 
 def test_newton_from_the_grid_reaches_the_lbfgsb_optimum(problem):
-    cp, layout = problem
-    devfun = BatchedDeviance(lambda t: batch_deviance(solve_batch(t, cp, layout), cp.nobs, True))
-    grid = grid_thetas(cp, layout)
+    model = problem
+    devfun = BatchedDeviance(lambda t: model.criteria(t, True))
+    grid = grid_thetas(model)
     start = grid[int(np.argmin(devfun.many(grid)))]
-    theta, converged = newton_polish(devfun, start, layout.lower_bounds, max_iter=30)
+    theta, converged = newton_polish(devfun, start, model.lower_bounds, max_iter=30)
     assert converged
-    reference = BatchedDeviance(lambda t: batch_deviance(solve_batch(t, cp, layout), cp.nobs, True))
+    reference = BatchedDeviance(lambda t: model.criteria(t, True))
     lbfgsb = optimize.minimize(
         reference.value_and_gradient,
         start,
@@ -48,17 +55,15 @@ def test_newton_from_the_grid_reaches_the_lbfgsb_optimum(problem):
 
 
 def test_newton_reports_no_convergence_when_out_of_iterations(problem):
-    cp, layout = problem
-    devfun = BatchedDeviance(lambda t: batch_deviance(solve_batch(t, cp, layout), cp.nobs, True))
-    _, converged = newton_polish(devfun, layout.start * 50.0, layout.lower_bounds, max_iter=1)
+    model = problem
+    devfun = BatchedDeviance(lambda t: model.criteria(t, True))
+    _, converged = newton_polish(devfun, model.start * 50.0, model.lower_bounds, max_iter=1)
     assert not converged
 
 
 def test_moment_start_is_near_the_optimum_with_many_groups():
     """Per-group least squares give a start close to the REML optimum (a start only:
     the search must reach the same optimum as from lme4's start)."""
-    from lib.lmm.optimize import moment_theta, optimize_theta
-
     rng = np.random.default_rng(11)
     G, n = 400, 400 * 25
     g = rng.integers(0, G, n)
@@ -66,18 +71,17 @@ def test_moment_start_is_near_the_optimum_with_many_groups():
     u = rng.multivariate_normal([0, 0], [[4.0, 0.3], [0.3, 0.25]], size=G)
     y = 2 + 0.5 * x + u[g, 0] + u[g, 1] * x + rng.normal(0, 1.5, n)
     X = np.column_stack([np.ones(n), x])
-    cp = cross_products(X, y, X, g, G)
-    layout = ThetaLayout(q=2, correlated=True)
-    theta, criterion, summary = optimize_theta(cp, layout, True)
-    start = moment_theta(cp, layout)
+    model = _one_term(X, y, g, G)
+    theta, criterion, summary = one_term_search(model, True)
+    start = moment_theta(model)
     assert start is not None
     np.testing.assert_allclose(start, theta, rtol=0.05, atol=0.01)
-    assert "per-group least squares" in summary.method
+    assert "per-level least squares" in summary.method
     # The same optimum as L-BFGS-B from lme4's identity start, polished.
-    devfun = BatchedDeviance(lambda t: batch_deviance(solve_batch(t, cp, layout), cp.nobs, True))
+    devfun = BatchedDeviance(lambda t: model.criteria(t, True))
     result = optimize.minimize(
         devfun.value_and_gradient,
-        layout.start,
+        model.start,
         jac=True,
         method="L-BFGS-B",
         bounds=[(0, None), (None, None), (0, None)],
@@ -88,12 +92,9 @@ def test_moment_start_is_near_the_optimum_with_many_groups():
 
 
 def test_moment_start_refuses_what_it_cannot_form():
-    from lib.lmm.optimize import moment_theta
-
     rng = np.random.default_rng(2)
     G = 60
     g = np.repeat(np.arange(G), 1)  # one row per group: no Z_g'Z_g is invertible for q = 2
     x = rng.normal(size=G)
     X = np.column_stack([np.ones(G), x])
-    cp = cross_products(X, rng.normal(size=G), X, g, G)
-    assert moment_theta(cp, ThetaLayout(q=2, correlated=True)) is None
+    assert moment_theta(_one_term(X, rng.normal(size=G), g, G)) is None

@@ -7,8 +7,9 @@ the JSON is committed so these tests need no R). Tolerances, and why:
   lme4's bobyqa when bobyqa stops early; then it must match the best of
   lme4's other optimizers (``criterion_best``), and every other number is
   compared with that optimizer's fit (``result_best`` in the JSON).
-- fixed effects, SEs, t: 1e-5 relative (FACTS: fixed effects agree to ~1e-9;
-  SEs inherit the ~1e-5 flatness of the criterion in theta).
+- fixed effects, SEs, t: 1e-5 relative (a numpy prototype of this engine
+  matched lme4's fixed effects to ~1e-9 on 88 fits; SEs inherit the ~1e-5
+  flatness of the criterion in theta).
 - variance components, random effects, conditional variances: 1e-4 relative
   plus an absolute floor tied to the outcome's scale, because singular fits
   put lme4 at theta ~ 1e-6 where we are at exactly 0 (both are "zero").
@@ -19,8 +20,9 @@ the JSON is committed so these tests need no R). Tolerances, and why:
 - Singular fits: the criterion is flat along the boundary, and where lme4
   stops ~1e-12 (relative) above our optimum its theta differs by ~1e-4
   (three_seed6_full_reml); there SEs and variance components get 2e-4 and
-  fitted values 1e-5 (FACTS: ~1e-5 on variance components is the practical
-  limit on regular fits).
+  fitted values 1e-5 (the REML criterion is so flat near the optimum that
+  ~1e-5 relative on variance components is the practical limit against lme4
+  on regular fits, measured on the same 88 fits).
 """
 
 from __future__ import annotations

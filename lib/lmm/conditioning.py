@@ -33,7 +33,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from lib.lmm.objective import residual_dof
 from lib.lmm.result import Conditioning
+from lib.lmm.theta import split_theta
 from lib.model.design import Design, TermDesign
 
 #: A column is rescaled when |mean| > OFFSET_RATIO * sd or its sd is outside SCALE_RANGE.
@@ -142,11 +144,11 @@ def lower_triangular_factor(A: np.ndarray) -> np.ndarray:
 
 def criterion_shift(cond: Conditioning, nobs: int, p: int, reml: bool) -> float:
     """Criterion in the user's units minus the criterion in the conditioned ones."""
-    log_s = float(np.log(cond.y_scale))
-    if not reml:
-        return 2.0 * nobs * log_s
-    log_det_G = -float(np.sum(np.log(cond.scale)))
-    return 2.0 * (nobs - p) * log_s - 2.0 * log_det_G
+    shift = 2.0 * residual_dof(nobs, p, reml) * float(np.log(cond.y_scale))
+    if reml:
+        log_det_G = -float(np.sum(np.log(cond.scale)))
+        shift -= 2.0 * log_det_G
+    return shift
 
 
 @dataclass(frozen=True, eq=False)
@@ -190,13 +192,14 @@ def map_back(
     beta_raw[0] += cond.y_centre
     vcov_raw = G @ unscaled_vcov @ G.T
     jac = np.einsum("ia,abk,jb->ijk", G, jacobian, G) * s_y**2
-    thetas, out_modes, out_condvar, offset = [], [], [], 0
-    for term, layout, b, cv in zip(design.terms, layouts, modes, condvar_unscaled, strict=True):
+    thetas, out_modes, out_condvar = [], [], []
+    parts = split_theta(theta, layouts)
+    for term, layout, part, b, cv in zip(
+        design.terms, layouts, parts, modes, condvar_unscaled, strict=True
+    ):
         M_inv = np.linalg.inv(term_map(cond, term))
-        T = layout.block(theta[offset : offset + layout.size])
-        offset += layout.size
-        T_raw = lower_triangular_factor(M_inv @ T)
-        thetas.append(np.array([T_raw[i, j] for i, j in layout.positions]))
+        T_raw = lower_triangular_factor(M_inv @ layout.block(part))
+        thetas.append(layout.values(T_raw))
         out_modes.append(s_y * (M_inv @ b))
         out_condvar.append(np.einsum("ab,bcg,dc->adg", M_inv, cv, M_inv))
     n, p = design.nobs, design.X.shape[1]

@@ -2,7 +2,7 @@
 
 lme4: ``lFormula`` (here ``lib.model.design.build_design``, then ``lib.lmm.stats``
 for the one pass over the rows), ``mkLmerDevfun`` + ``optimizeLmer``
-(``lib.lmm.solvers.optimum``), ``mkMerMod`` (``package_fit`` below).
+(``lib.lmm.optimum.optimum``), ``mkMerMod`` (``package_fit`` below).
 ``fit_stats`` is the entry point for statistics computed elsewhere (DuckDB,
 Spark): the rows are then needed only for a second pass (residuals).
 """
@@ -19,6 +19,7 @@ from scipy import special
 
 from lib.lmm import blas, conditioning
 from lib.lmm.checks import check_design, numeric_guard
+from lib.lmm.optimum import Optimum, optimum
 from lib.lmm.result import (
     Conditioning,
     LmmFit,
@@ -27,8 +28,8 @@ from lib.lmm.result import (
     VarCorr,
 )
 from lib.lmm.satterthwaite import satterthwaite_df
-from lib.lmm.solvers import Optimum, optimum
 from lib.lmm.stats import ModelStats, model_stats
+from lib.lmm.theta import split_theta
 from lib.lmm.variance import icc_and_r2, variance_fixed
 from lib.model.design import Design, build_design
 from lib.model.spec import ModelSpec
@@ -191,10 +192,10 @@ def package_fit(
     # = 2 P(T_df > |t|); scipy.special, not scipy.stats (0.7 s to import in the CLI)
     p_values = 2.0 * special.stdtr(df, -np.abs(t_values))
 
-    terms, offset = [], 0
-    for term, layout in zip(stats.terms, opt.layouts, strict=True):
-        T = layout.block(opt.theta[offset : offset + layout.size])
-        offset += layout.size
+    terms = []
+    parts = split_theta(opt.theta, opt.layouts)
+    for term, layout, part in zip(stats.terms, opt.layouts, parts, strict=True):
+        T = layout.block(part)
         terms.append(
             TermVarCorr(
                 group=term.name,

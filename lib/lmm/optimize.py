@@ -1,39 +1,30 @@
-"""Minimise the profiled deviance over theta (lme4's ``optimizeLmer`` step).
+"""The optimizer's stages on a batched criterion (lme4's ``optimizeLmer`` step).
 
 lme4 uses bounded derivative-free optimisers (bobyqa, Nelder-Mead). Here the
-criterion's exact gradient is known (one term: ``objective.batch_gradient``,
-about four criterion evaluations at q = 2; several: ``BlockedModel.gradient_parts``)
-and the Hessian is central differences of it. Several terms: BOBYQA, then
-stages 2-4 (``optimize_general``). The search for one term:
+criterion's exact gradient is known (``lib.lmm.gradient``) and its Hessian is
+central differences of it. Which stages run, from which start, is the search's
+choice (``lib.lmm.search``); the stages are:
 
-1. bounded L-BFGS-B with that gradient from one or more starts: with 3 groups
-   the surface can have several local minima near the boundary (shared FACTS:
-   statsmodels missed lme4's optimum in 16 of 20 such cases). For few groups
-   and q <= 2 the start is the best point of a grid over the random-effect
-   SDs and correlation, all evaluated in one call (cheap when G is small),
-   and projected Newton steps (stage 3) go first: from the grid's best point
-   they usually converge in 5-7 steps, and L-BFGS-B runs only if they do not
-   (tutorial model: 8.7 -> 6.1 ms; criteria on the reference set unchanged to
-   3e-11). For few groups and q > 2, three scaled identity starts; otherwise
-   the better of lme4's start (the identity block) and per-group least
-   squares (``moment_theta``);
-2. a saddle check: where a diagonal element of theta is 0 the criterion is even
-   in it, its gradient vanishes and L-BFGS-B may stop on a saddle; a negative
-   eigenvalue of the Hessian reveals it and the search restarts downhill;
-3. a few projected Newton steps (Bertsekas 1982, SIAM J. Control Optim.
-   20(2)): L-BFGS-B tends to stop ~1e-9 (relative) above the optimum, leaving
-   theta ~1e-4 off on these flat surfaces. With the exact gradient they are
-   chord steps (the Hessian kept) and continue below the criterion's rounding
-   (~1e-12 relative) to the gradient's zero, so the same data summed in another
-   order (DuckDB, Spark) gives theta to ~1e-12, not ~1e-7 (``newton_polish``).
-   At 10^6 groups the whole search is 12 gradients and 2 criteria (1.9 s;
-   42 s with central differences of the criterion from lme4's start, measured);
-4. each small diagonal element of theta tried at exactly 0, where singular
-   fits live and where a quasi-Newton search only creeps towards the bound.
+- a first search: bounded L-BFGS-B on the gradient (``lbfgsb``), BOBYQA
+  (``bobyqa``, where a solve is costly), or projected Newton steps
+  (``newton_polish``) from a good start;
+- a saddle check: where a diagonal element of theta is 0 the criterion is even
+  in it, its gradient vanishes and a gradient search may stop on a saddle; a
+  negative eigenvalue of the Hessian reveals it and the search restarts
+  downhill (``escape_saddle``);
+- a few projected Newton steps (Bertsekas 1982, SIAM J. Control Optim. 20(2)):
+  L-BFGS-B tends to stop ~1e-9 (relative) above the optimum, leaving theta
+  ~1e-4 off on these flat surfaces. With the exact gradient they are chord
+  steps (the Hessian kept) and continue below the criterion's rounding
+  (~1e-12 relative) to the gradient's zero, so the same data summed in another
+  order (DuckDB, Spark) gives theta to ~1e-12, not ~1e-7 (``newton_polish``);
+- each small diagonal element of theta tried at exactly 0, where singular fits
+  live and where a quasi-Newton search only creeps towards the bound.
 
 The lowest criterion seen wins, except that a point found on the exact
 gradient's zero is taken over one lower by less than the criterion's rounding
-(``BatchedDeviance.prefer``).
+(``BatchedDeviance.prefer``). ``finish`` runs the last three stages and writes
+the record of what ran (``lib.lmm.optsummary``).
 """
 
 from __future__ import annotations
@@ -44,22 +35,16 @@ import nlopt
 import numpy as np
 from scipy import optimize
 
-from lib.lmm.crossprod import CrossProducts
-from lib.lmm.objective import (
-    ThetaLayout,
-    backward_solve_transposed,
-    batched_cholesky,
-    criteria_and_gradients_at,
-    criteria_at,
-    forward_solve,
-)
-from lib.lmm.result import OptimizerSummary
+from lib.lmm.numderiv import gradient_stencil, stencil_derivative
+from lib.lmm.optsummary import OptimizerSummary, gradient_kind
 
 GRADIENT_STEP = 1e-6
-NEWTON_STEP = 1e-4  # relative finite-difference step for the polishing Hessian
 NEWTON_MAX_ITER = 10
-NEWTON_FIRST_ITER = 30
 NOISE_DECREASE = 1e-12  # relative to the criterion
+# The Newton steps stop when g'H^-1 g (twice the decrease the quadratic model
+# predicts) falls below this: the optimum is then within sqrt(1e-13) of the
+# gradient's zero in the norm sqrt(d'Hd).
+NEWTON_DECREMENT_TOL = 1e-13
 STEP_TOL = 1e-12  # relative step below which the exact-gradient Newton steps stop
 # How far above the lowest criterion seen a point found by the exact gradient may
 # be and still be preferred: the criterion's own rounding reaches ~1e-12 relative
@@ -67,12 +52,9 @@ STEP_TOL = 1e-12  # relative step below which the exact-gradient Newton steps st
 PREFER_RTOL = 1e-10
 LINE_SEARCH = 0.5 ** np.arange(6)  # trial step lengths, evaluated in one call
 BOUNDARY_TRY = 1e-2
-START_SCALES = (1.0, 0.1, 3.0)
-CHEAP_BATCH_CELLS = 10_000  # (theta, group) cells a batched solve handles at per-call cost
-MULTISTART_MAX_GROUPS = 50  # with many groups the surface is well behaved; one start suffices
-GRID_SD = (0.0, 0.05, 0.2, 0.5, 1.0, 2.0, 5.0)  # random-effect SD / sigma, per unit of z
-GRID_CORR = (-0.9, -0.5, 0.0, 0.5, 0.9)
 LBFGSB_OPTIONS = {"ftol": 1e-10, "gtol": 1e-7, "maxiter": 500, "maxls": 40}
+BOBYQA_FTOL_REL = 1e-12
+BOBYQA_MAXEVAL = 5000
 
 
 class BatchedDeviance:
@@ -80,8 +62,9 @@ class BatchedDeviance:
 
     ``evaluate`` maps thetas of shape (B, k) to criteria of shape (B,), inf where
     the factor does not exist. ``gradient``, where the exact gradient is known
-    (one term: ``objective.batch_gradient``), maps thetas to (criteria, gradients
-    of shape (B, k)); it then replaces the finite differences below.
+    (``lib.lmm.gradient``), maps thetas to (criteria, gradients of shape (B, k),
+    NaN where not exact); it then replaces the finite differences below.
+    ``gradients`` counts the gradients used by kind, for the record of what ran.
     """
 
     def __init__(
@@ -100,6 +83,14 @@ class BatchedDeviance:
         # ask again at the point where the previous Newton steps stopped.
         self._last_derivatives: tuple | None = None  # (theta, (f, g, H), exact)
         self.last_exact = False  # the last gradient returned was exact
+        self.gradients = {"exact": 0, "differences": 0}
+
+    def gradient_kind_since(self, counts: dict[str, int]) -> str:
+        """How the gradients used since ``counts`` (a copy of ``gradients``) were made."""
+        return gradient_kind(
+            self.gradients["exact"] - counts["exact"],
+            self.gradients["differences"] - counts["differences"],
+        )
 
     def many(self, thetas: np.ndarray) -> np.ndarray:
         thetas = np.atleast_2d(thetas)
@@ -137,11 +128,13 @@ class BatchedDeviance:
             grad = grads[0]
             if not np.isfinite(values[0]) or np.all(np.isfinite(grad)):
                 self.last_exact = bool(np.isfinite(values[0]))
+                self.gradients["exact"] += self.last_exact
                 return float(values[0]), np.where(np.isfinite(grad), grad, 0.0)
         k = theta.size
         steps = GRADIENT_STEP * np.maximum(1.0, np.abs(theta))
         points = np.vstack([theta, theta + np.diag(steps), theta - np.diag(steps)])
         values = self.many(points)
+        self.gradients["differences"] += 1
         grad = (values[1 : k + 1] - values[k + 1 :]) / (2.0 * steps)
         if not np.all(np.isfinite(grad)):
             grad = np.where(np.isfinite(grad), grad, 0.0)
@@ -154,25 +147,26 @@ class BatchedDeviance:
             self.last_exact = self._last_derivatives[2]
             return self._last_derivatives[1]
         k = theta.size
-        h = NEWTON_STEP * np.maximum(1.0, np.abs(theta))
+        stencil, h = gradient_stencil(theta)
         self.last_exact = False
         if self.gradient is not None:
             # Central differences of the exact gradient: 2k + 1 solves instead of
             # 2k^2 + 1, and O(h^2) error in H without the cancellation of second
             # differences of the criterion.
-            eye = np.diag(h)
-            values, grads = self.many_with_gradients(np.vstack([theta, theta + eye, theta - eye]))
+            values, grads = self.many_with_gradients(stencil)
             if np.all(np.isfinite(grads)) or not np.isfinite(values[0]):
-                H = (grads[1 : k + 1] - grads[k + 1 :]).T / (2.0 * h)
+                H = stencil_derivative(grads, h)
                 H = 0.5 * (H + H.T)
                 result = (float(values[0]), grads[0], H)
                 self.last_exact = bool(np.isfinite(values[0]))
+                self.gradients["exact"] += self.last_exact
                 self._last_derivatives = (theta.copy(), result, self.last_exact)
                 return result
         eye = np.diag(h)
         pairs = [(i, j) for i in range(k) for j in range(i)]
         cross = np.array([eye[i] + eye[j] for i, j in pairs]).reshape(-1, k)
-        v = self.many(np.vstack([theta, theta + eye, theta - eye, theta + cross, theta - cross]))
+        v = self.many(np.vstack([stencil, theta + cross, theta - cross]))
+        self.gradients["differences"] += 1
         f0, fp, fm = v[0], v[1 : k + 1], v[k + 1 : 2 * k + 1]
         up, down = v[2 * k + 1 : 2 * k + 1 + len(pairs)], v[2 * k + 1 + len(pairs) :]
         grad = (fp - fm) / (2.0 * h)
@@ -200,7 +194,7 @@ def newton_polish(
     Returns
     -------
     theta, converged
-        ``converged``: stopped because the predicted decrease was below 1e-13 (or
+        ``converged``: stopped because g'H^-1 g fell below NEWTON_DECREMENT_TOL (or
         every variable sits on its bound), not for lack of progress or iterations.
     """
     x = np.maximum(theta, lower)
@@ -216,7 +210,7 @@ def newton_polish(
         w = np.maximum(np.abs(w), 1e-8 * max(1.0, float(np.max(np.abs(w)))))
         step = np.zeros_like(x)
         step[free] = -V @ ((V.T @ g[free]) / w)
-        if -float(g[free] @ step[free]) < 1e-13:  # predicted decrease (x2) is noise
+        if -float(g[free] @ step[free]) < NEWTON_DECREMENT_TOL:
             return x, True
         if exact:
             # With exact gradients the full step is tried first. Where a batch of
@@ -281,63 +275,7 @@ def escape_saddle(
     return trials[k] if values[k] < f else None
 
 
-def moment_theta(cp: CrossProducts, layout: ThetaLayout) -> np.ndarray | None:
-    """A start from per-group least squares (the two-stage moment estimator).
-
-    b_g = (Z_g'Z_g)^-1 Z_g'y_g in each group whose Z_g'Z_g is positive definite;
-    sigma^2 from the pooled within-group residual sum of squares; the random
-    effects' covariance as the spread of the b_g less their average sampling
-    variance sigma^2 (Z_g'Z_g)^-1 (e.g. Swamy 1970, Econometrica 38(2)), its
-    eigenvalues kept positive; T its Cholesky factor over sigma. Exact up to
-    sampling error when X lies in the span of Z and every group is used, and
-    still a start when not: it is only tried against lme4's start. With many
-    groups it is within ~1e-4 of the optimum (10^5 groups: L-BFGS-B then needs
-    4 gradients instead of 18). None when it cannot be formed.
-    """
-    q = layout.q
-    with np.errstate(all="ignore"):
-        L = batched_cholesky(cp.ZtZ)
-        ok = np.all(np.isfinite(L), axis=(0, 1)) & np.all(
-            np.diagonal(L, axis1=0, axis2=1).T > 1e-8 * np.sqrt(cp.ZtZ[0, 0] + 1.0), axis=0
-        )
-        if ok.sum() < max(q + 2, 10):
-            return None
-        L = L[..., ok]
-        b = backward_solve_transposed(L, forward_solve(L, cp.Zty[:, ok]))  # (q, G_ok)
-        rss = cp.yty - float(np.sum(cp.Zty[:, ok] * b))
-        sigma2 = rss / max(cp.nobs - q * int(ok.sum()), 1)
-        eye = np.broadcast_to(np.eye(q)[:, :, None], L.shape).copy()
-        Linv = forward_solve(L, eye)
-        mean_inverse = np.einsum("cag,cbg->ab", Linv, Linv) / ok.sum()
-        cov = np.atleast_2d(np.cov(b)) - sigma2 * mean_inverse
-        if not (sigma2 > 0 and np.all(np.isfinite(cov))):
-            return None
-        w, V = np.linalg.eigh(cov)
-        cov = (V * np.maximum(w, 1e-6 * max(float(w.max()), 1e-300))) @ V.T / sigma2
-        if not layout.correlated:
-            return np.sqrt(np.diag(cov))
-        T = np.linalg.cholesky(cov)
-    theta = np.array([T[i, j] for i, j in layout.positions])
-    return theta if np.all(np.isfinite(theta)) else None
-
-
-def grid_thetas(cp: CrossProducts, layout: ThetaLayout) -> np.ndarray:
-    """Candidate thetas for q <= 2: SDs on a log-like grid scaled by each z's
-    root mean square (so a slope on x in thousands gets a small SD), and for a
-    correlated pair a grid of correlations, T = chol of the implied covariance."""
-    rms = np.sqrt(cp.ZtZ[np.arange(layout.q), np.arange(layout.q)].sum(axis=-1) / cp.nobs)
-    sds = [np.array(GRID_SD) / r for r in rms]
-    if layout.q == 1:
-        return sds[0][:, None]
-    s1, s2, rho = np.meshgrid(sds[0], sds[1], GRID_CORR, indexing="ij")
-    s1, s2, rho = s1.ravel(), s2.ravel(), rho.ravel()
-    if not layout.correlated:
-        return np.unique(np.column_stack([s1, s2]), axis=0)
-    # Lower Cholesky factor of [[s1^2, rho s1 s2], [rho s1 s2, s2^2]] in lme4's order.
-    return np.column_stack([s1, rho * s2, np.sqrt(1.0 - rho**2) * s2])
-
-
-def _lbfgsb(devfun: BatchedDeviance, start: np.ndarray, bounds: list) -> optimize.OptimizeResult:
+def lbfgsb(devfun: BatchedDeviance, start: np.ndarray, bounds: list) -> optimize.OptimizeResult:
     return optimize.minimize(
         devfun.value_and_gradient,
         start,
@@ -348,108 +286,7 @@ def _lbfgsb(devfun: BatchedDeviance, start: np.ndarray, bounds: list) -> optimiz
     )
 
 
-def optimize_theta(
-    cp: CrossProducts, layout: ThetaLayout, reml: bool
-) -> tuple[np.ndarray, float, OptimizerSummary]:
-    """Find theta minimising the one-term profiled deviance within lme4's bounds.
-
-    Returns
-    -------
-    theta, criterion, summary
-    """
-    devfun = BatchedDeviance(
-        lambda thetas: criteria_at(thetas, cp, layout, reml),
-        lambda thetas: criteria_and_gradients_at(thetas, cp, layout, reml),
-        # Below ~1,000 groups a solve is dominated by numpy's per-call overhead.
-        cheap_batches=cp.ngroups * (2 * layout.size + 1) <= CHEAP_BATCH_CELLS,
-    )
-    lower = layout.lower_bounds
-    bounds = [(lo if np.isfinite(lo) else None, None) for lo in lower]
-    start = layout.start
-    few_groups = cp.ngroups <= MULTISTART_MAX_GROUPS
-    grid_start = few_groups and layout.q <= 2
-    if grid_start:
-        candidates = np.vstack([start, grid_thetas(cp, layout)])
-        starts = [candidates[int(np.argmin(devfun.many(candidates)))]]
-        how = f"grid of {len(candidates) - 1} starts"
-    elif few_groups:
-        starts = [start * s for s in START_SCALES]
-        how = f"{len(starts)} start(s)"
-    else:
-        moment = moment_theta(cp, layout)
-        candidates = np.vstack([start] if moment is None else [start, moment])
-        starts = [candidates[int(np.argmin(devfun.many(candidates)))]]
-        how = "the better of lme4's start and per-group least squares"
-    results = []
-    for s0 in starts:
-        if grid_start:
-            # From the grid's best point a few Newton steps usually reach the optimum
-            # at a third of L-BFGS-B's cost; L-BFGS-B runs only if they did not.
-            x, converged = newton_polish(devfun, s0, lower, max_iter=NEWTON_FIRST_ITER)
-            if converged:
-                continue
-            s0 = x
-        results.append(_lbfgsb(devfun, s0, bounds))
-
-    return _finish(
-        devfun, lower, start, results, f"L-BFGS-B with batched central differences, {how}"
-    )
-
-
-def _finish(
-    devfun: BatchedDeviance,
-    lower: np.ndarray,
-    start: np.ndarray,
-    results: list,
-    method: str,
-    restart=None,  # noqa: ANN001 - callable(start) -> result, defaults to L-BFGS-B
-    polish: bool = True,
-) -> tuple[np.ndarray, float, OptimizerSummary]:
-    """Stages 2-4: saddle escape, Newton polish, boundary trials; then the summary.
-
-    ``polish=False`` keeps only the boundary trials (for models where one solve is
-    costly and the first stage already converged to rounding level).
-    """
-    bounds = [(lo if np.isfinite(lo) else None, None) for lo in lower]
-    restart = restart or (lambda x0: _lbfgsb(devfun, x0, bounds))
-    for _ in range(3 if polish else 0):
-        if devfun.best_theta is None:
-            break
-        point = escape_saddle(devfun, devfun.best_theta.copy(), lower)
-        if point is None:
-            break
-        results.append(restart(point))
-    if polish and devfun.best_theta is not None:
-        newton_polish(devfun, devfun.best_theta.copy(), lower)
-    # Singular fits sit exactly on the boundary: evaluate it directly, and take it on
-    # a tie (Newton steps towards a bound shrink theta_k geometrically: 4e-155 on
-    # dietox's null model, the same criterion as 0).
-    best = devfun.best_theta.copy() if devfun.best_theta is not None else start
-    for k, lo in enumerate(lower):
-        if lo == 0.0 and 0.0 < best[k] < BOUNDARY_TRY:
-            trial = best.copy()
-            trial[k] = 0.0
-            devfun.prefer(trial, devfun(trial), rtol=0.0)
-    theta = devfun.best_theta if devfun.best_theta is not None else start
-    criterion = devfun.best_value
-    converged = (not results or any(r.success for r in results)) and bool(np.isfinite(criterion))
-    summary = OptimizerSummary(
-        method=method,
-        converged=converged,
-        n_evaluations=devfun.evaluations,
-        message="; ".join(str(r.message) for r in results) or "Newton steps from the grid",
-        theta_start=start,
-        theta_final=np.array(theta),
-    )
-    return np.array(theta), float(criterion), summary
-
-
-BOBYQA_FTOL_REL = 1e-12
-BOBYQA_MAXEVAL = 5000
-RESTART_STEP = 1e-3  # relative trust-region radius of the restart near the optimum
-
-
-def _bobyqa(
+def bobyqa(
     devfun: BatchedDeviance,
     start: np.ndarray,
     lower: np.ndarray,
@@ -483,48 +320,71 @@ def _bobyqa(
     return optimize.OptimizeResult(x=x, success=success, message=message)
 
 
-def optimize_general(
-    evaluate: Callable[[np.ndarray], np.ndarray],
+def finish(
+    devfun: BatchedDeviance,
     lower: np.ndarray,
-    starts: np.ndarray,
+    start: np.ndarray,
+    results: list,
+    stages: list[str],
+    restart: Callable[[np.ndarray], optimize.OptimizeResult] | None = None,
+    restart_name: str = "L-BFGS-B",
     polish: bool = True,
-    gradient: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> tuple[np.ndarray, float, OptimizerSummary]:
-    """The search for several random terms: BOBYQA from the best of ``starts``, then
-    stages 2-4 (with ``gradient``, exact where defined, the Newton steps use it).
+    """The last stages: saddle check, Newton polish, boundary trials; then the record.
 
-    One solve costs a whole blocked factorisation here, so a derivative-free
-    search (as lme4 and MixedModels.jl use) beats finite-difference gradients.
-    ``polish``: run the saddle check and Newton steps after BOBYQA (on the exact
-    gradient where it is defined, else on differences); on small problems (few
-    levels, flat surfaces near the boundary) they are what makes the optimum
-    exact. On large ones a BOBYQA restart lands within the criterion's rounding
-    for less: on InstEval the Newton steps take the gradient from 5e-3 to 2e-7
-    but the criterion by only 1.4e-9 (6e-15 relative), for 1.3 s more (2.45 s
-    to the optimum instead of 1.2 s; lme4 20 s).
+    ``stages`` holds what ran before (start and first search), and this adds its
+    own. ``restart`` (named ``restart_name``) runs from a point below a saddle,
+    L-BFGS-B by default. ``polish=False`` keeps only the boundary trials (for
+    models where one solve is costly and the first stage already converged to
+    rounding level).
     """
-    devfun = BatchedDeviance(evaluate, gradient)
-    starts = np.atleast_2d(starts)
-    start = starts[int(np.argmin(devfun.many(starts)))] if len(starts) > 1 else starts[0]
-    results = [_bobyqa(devfun, start, lower)]
-    if not polish and devfun.best_theta is not None:
-        # A restart with a small trust region rebuilds BOBYQA's quadratic model near
-        # the optimum: ~30 solves take the criterion from ~1e-12 to ~1e-14 (relative)
-        # of the optimum, where the Newton polish would need ~70.
-        best = devfun.best_theta.copy()
-        step = RESTART_STEP * np.maximum(np.abs(best), 0.01)
-        results.append(_bobyqa(devfun, best, lower, step=step, ftol_rel=1e-14))
-    stages = (
-        "then saddle check and Newton polish"
-        if polish
-        else "then a BOBYQA restart near the optimum and boundary trials"
+    stages = list(stages)
+    bounds = [(lo if np.isfinite(lo) else None, None) for lo in lower]
+    restart = restart or (lambda x0: lbfgsb(devfun, x0, bounds))
+    escapes = 0
+    for _ in range(3 if polish else 0):
+        if devfun.best_theta is None:
+            break
+        point = escape_saddle(devfun, devfun.best_theta.copy(), lower)
+        if point is None:
+            break
+        results.append(restart(point))
+        escapes += 1
+    if polish:
+        stages.append(
+            f"saddle check: {escapes} escape(s) downhill, each followed by {restart_name}"
+            if escapes
+            else "saddle check"
+        )
+    if polish and devfun.best_theta is not None:
+        counts = dict(devfun.gradients)
+        newton_polish(devfun, devfun.best_theta.copy(), lower)
+        stages.append(f"Newton polish ({devfun.gradient_kind_since(counts)})")
+    # Singular fits sit exactly on the boundary: evaluate it directly, and take it on
+    # a tie (Newton steps towards a bound shrink theta_k geometrically: 4e-155 on
+    # dietox's null model, the same criterion as 0).
+    best = devfun.best_theta.copy() if devfun.best_theta is not None else start
+    tried = []
+    for k, lo in enumerate(lower):
+        if lo == 0.0 and 0.0 < best[k] < BOUNDARY_TRY:
+            trial = best.copy()
+            trial[k] = 0.0
+            devfun.prefer(trial, devfun(trial), rtol=0.0)
+            tried.append(k)
+    theta = devfun.best_theta if devfun.best_theta is not None else start
+    if tried:
+        names = ", ".join(f"theta_{k + 1}" for k in tried)
+        kept = ", ".join(f"theta_{k + 1}" for k in tried if theta[k] == 0.0) or "none"
+        stages.append(f"boundary trial of {names} at 0: {kept} kept")
+    criterion = devfun.best_value
+    converged = (not results or any(r.success for r in results)) and bool(np.isfinite(criterion))
+    summary = OptimizerSummary(
+        method="; ".join(stages),
+        converged=converged,
+        n_evaluations=devfun.evaluations,
+        message="; ".join(str(r.message) for r in results) or "Newton steps from the grid",
+        theta_start=start,
+        theta_final=np.array(theta),
+        stages=tuple(stages),
     )
-    return _finish(
-        devfun,
-        lower,
-        start,
-        results,
-        f"BOBYQA (nlopt) from the better of lme4's start and the one-term fits, {stages}",
-        restart=lambda x0: _bobyqa(devfun, x0, lower),
-        polish=polish,
-    )
+    return np.array(theta), float(criterion), summary

@@ -10,33 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from lib.lmm.optsummary import OptimizerSummary
 from lib.model.spec import ModelSpec
-
-
-@dataclass(frozen=True, eq=False)
-class OptimizerSummary:
-    """What the optimizer did (MixedModels.jl keeps this as its own object).
-
-    Attributes
-    ----------
-    method : str
-        Optimizer(s) used, e.g. ``"L-BFGS-B+Powell"``.
-    converged : bool
-        True when the optimizer reported success and the criterion is finite.
-    n_evaluations : int
-        Number of objective evaluations.
-    message : str
-        The optimizer's own message.
-    theta_start, theta_final : ndarray
-        Starting and final relative covariance parameters.
-    """
-
-    method: str
-    converged: bool
-    n_evaluations: int
-    message: str
-    theta_start: np.ndarray
-    theta_final: np.ndarray
 
 
 @dataclass(frozen=True, eq=False)

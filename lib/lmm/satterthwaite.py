@@ -5,9 +5,10 @@ Mixed Effects Models", J. Stat. Softw. 82(13), sec. 3: with variance parameters
 phi = (theta, sigma), A = 2 H^{-1} (H the Hessian of the deviance in phi,
 inverted on its positive eigenvalues), and for a contrast l,
     df = 2 (l' C l)^2 / (g' A g),   g_k = l' (dC/dphi_k) l,   C = vcov(beta).
-Derivatives in theta are numerical: with numDeriv's settings (``lib.lmm.numderiv``)
-for several terms, central differences of exact gradients for one term; the
-sigma direction is analytic.
+Derivatives in theta are numerical: central differences of the exact gradients
+(``lib.lmm.gradient``), or numDeriv's schemes on the criterion's parts
+(``lib.lmm.numderiv``) where there is no exact gradient; the sigma direction is
+analytic.
 """
 
 from __future__ import annotations
@@ -18,14 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lib.lmm import numderiv
-from lib.lmm.crossprod import CrossProducts
-from lib.lmm.objective import (
-    ThetaLayout,
-    batch_gradient_parts,
-    batch_unscaled_vcov_beta,
-    solve_batch,
-    theta_chunks,
-)
+from lib.lmm.objective import residual_dof
 
 EIGEN_TOL = 1e-8
 
@@ -49,34 +43,29 @@ class SatterthwaiteInputs:
     negative_eigenvalues: int
 
 
-DERIVATIVE_STEP = 1e-4  # relative step (above 1) of the central differences of gradients
-
-
 def satterthwaite_inputs(
-    cp: CrossProducts, layout: ThetaLayout, theta: np.ndarray, sigma: float, reml: bool
+    gradient_parts: Callable,
+    criterion_parts: numderiv.BatchedFunction,
+    theta: np.ndarray,
+    sigma: float,
+    nobs: int,
+    p: int,
+    reml: bool,
 ) -> SatterthwaiteInputs:
-    """Hessian of the (theta, sigma) deviance and Jacobian of vcov(beta) at the optimum,
-    for one term (``gradient_derivative_inputs`` with ``objective``'s batched solves)."""
+    """lmerTest's derivative objects at the optimum: from differences of exact gradients
+    (``gradient_derivative_inputs``) where every point has one, else from numDeriv's
+    schemes on the criterion's parts (``profiled_derivative_inputs``).
 
-    def parts(points: np.ndarray) -> GradientParts:
-        out = []
-        with np.errstate(all="ignore"):
-            for chunk in theta_chunks(points, cp.ngroups):
-                state = solve_batch(chunk, cp, layout, keep_factors=False)
-                dg, dr2 = batch_gradient_parts(state, cp, layout, reml)
-                vcov = batch_unscaled_vcov_beta(state).transpose(2, 0, 1)
-                out.append((dg, dr2, state.pwrss, vcov.reshape(len(chunk), -1)))
-        return tuple(np.concatenate(part) for part in zip(*out, strict=True))
-
-    return gradient_derivative_inputs(parts, theta, sigma, cp.nobs, cp.p, reml)
-
-
-#: For points (B, k): gradients of g and of r^2 (each (B, k)), r^2 (B,), U flattened (B, p*p).
-GradientParts = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+    ``gradient_parts`` maps points (B, k) to ``lib.lmm.gradient.GradientParts``;
+    ``criterion_parts`` maps them to rows [g, r^2, U.ravel()].
+    """
+    return gradient_derivative_inputs(
+        gradient_parts, theta, sigma, nobs, p, reml
+    ) or profiled_derivative_inputs(criterion_parts, theta, sigma, nobs, p, reml)
 
 
 def gradient_derivative_inputs(
-    parts: Callable[[np.ndarray], GradientParts | None],
+    gradient_parts: Callable,
     theta: np.ndarray,
     sigma: float,
     nobs: int,
@@ -84,30 +73,24 @@ def gradient_derivative_inputs(
     reml: bool,
 ) -> SatterthwaiteInputs | None:
     """lmerTest's derivative objects where g = log|L|^2 (+ log|R_X|^2) and r^2 have exact
-    theta-gradients (``objective.batch_gradient_parts``, ``BlockedModel.gradient_parts``);
-    None if ``parts`` returns None (no exact gradient at some point).
+    theta-gradients (``lib.lmm.gradient``); None where some point has none (a
+    variance at 0 with several terms).
 
     Their Hessians are central differences of the gradients, and d U / d theta
-    central differences of U = vcov(beta) / sigma^2, all from 2k + 1 solves
-    (lmerTest's numDeriv needs ~110 at k = 3). h = 1e-4 (relative above 1) leaves
-    ~2e-6 of truncation error against numDeriv's Richardson extrapolation in the
-    Hessian's smallest entries, so df agree with it to ~2e-7 (lmerTest itself
-    agrees with us to 1e-3 only); smaller steps trade that for rounding: at
-    1e-5 the df of the same data summed in another order (DuckDB) differ by 9e-9
-    instead of 1.5e-9. The sigma direction is analytic as in
-    ``profiled_derivative_inputs``.
+    central differences of U = vcov(beta) / sigma^2, all from the 2k + 1 solves
+    of ``numderiv.gradient_stencil`` (lmerTest's numDeriv needs ~110 at k = 3;
+    the df agree with it to ~2e-7, lmerTest itself agrees with us to 1e-3 only).
+    The sigma direction is analytic as in ``profiled_derivative_inputs``.
     """
-    k = theta.size
-    h = DERIVATIVE_STEP * np.maximum(1.0, np.abs(theta))
-    eye = np.diag(h)
-    got = parts(np.vstack([theta, theta + eye, theta - eye]))
-    if got is None:
+    stencil, h = numderiv.gradient_stencil(theta)
+    with np.errstate(all="ignore"):
+        got = gradient_parts(stencil)
+    if not got.exact.all():
         return None
-    g_grad, r2_grad, r2, U = got
+    g_grad, r2_grad, r2, U = got.dlogdet, got.dr2, got.pwrss, got.unscaled_vcov
 
     def central(values: np.ndarray) -> np.ndarray:
-        # column i: d values / d theta_i
-        return ((values[1 : k + 1] - values[k + 1 :]) / (2.0 * h[:, None])).T
+        return numderiv.stencil_derivative(values, h)
 
     h_g, h_r2 = central(g_grad), central(r2_grad)
     return _profiled_inputs(
@@ -167,7 +150,7 @@ def _profiled_inputs(
     """lmerTest's two objects from theta-derivatives of g, r^2 and U = vcov(beta) / sigma^2
     (formulas in ``profiled_derivative_inputs``); U flattened to (p*p,), jac_U (p*p, k)."""
     k = h_g.shape[0]
-    d = nobs - p if reml else nobs
+    d = residual_dof(nobs, p, reml)
     H = np.empty((k + 1, k + 1))
     H[:k, :k] = h_g + h_r2 / sigma**2
     H[:k, k] = H[k, :k] = -2.0 / sigma**3 * grad_r2

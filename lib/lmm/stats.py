@@ -16,6 +16,9 @@ and globally X'X, X'y, y'y and n. Any engine that can run those GROUP BYs
 and the same fitting code takes it from there, so the numbers agree.
 
 Only the residual quantiles and fitted values need a second pass over the rows.
+Per-level arrays keep the level axis last, shape (q, q, G), so that the tiny
+q x q algebra of the factors runs as a handful of vector operations across all
+levels at once (``lib.lmm.smallblocks``).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lib.lmm.crossprod import CrossProducts, cross_products
+from lib.lmm.theta import ThetaLayout
 from lib.model.spec import RandomTerm
 from lib.table.columns import dense_unique
 
@@ -72,6 +75,16 @@ class TermStats:
     @property
     def correlated(self) -> bool:
         return self.term.is_correlated
+
+    @property
+    def layout(self) -> ThetaLayout:
+        """Where the term's theta goes in its block T."""
+        return ThetaLayout(q=self.q, correlated=self.correlated)
+
+    @property
+    def size(self) -> int:
+        """Random effects of the term: levels times effects per level."""
+        return self.nlevels * self.q
 
 
 @dataclass(frozen=True, eq=False)
@@ -124,18 +137,61 @@ class ModelStats:
     def p(self) -> int:
         return self.XtX.shape[0]
 
-    def one_term(self) -> CrossProducts:
-        """The single term's statistics in the form of the fast one-term solver."""
-        t = self.terms[0]
-        return CrossProducts(
-            ZtZ=t.ZtZ,
-            ZtX=t.ZtX,
-            Zty=t.Zty,
-            XtX=self.XtX,
-            Xty=self.Xty,
-            yty=self.yty,
-            nobs=self.nobs,
-        )
+    @property
+    def layouts(self) -> tuple[ThetaLayout, ...]:
+        """Each term's theta layout, in ``terms`` order."""
+        return tuple(t.layout for t in self.terms)
+
+
+def group_sums(weights: np.ndarray, group: np.ndarray, ngroups: int) -> np.ndarray:
+    """Sum of ``weights`` within each group (np.bincount is a single O(n) pass)."""
+    return np.bincount(group, weights=weights, minlength=ngroups)
+
+
+def level_sums(
+    X: np.ndarray, y: np.ndarray, Z: np.ndarray, group: np.ndarray, ngroups: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Z_g'Z_g (q, q, G), Z_g'X_g (q, p, G) and Z_g'y_g (q, G) of one term, one pass each.
+
+    Parameters
+    ----------
+    X : ndarray (n, p)
+    y : ndarray (n,)
+    Z : ndarray (n, q)
+        Per-row random-effect covariates (column of ones for an intercept).
+    group : ndarray (n,) of int in 0..ngroups-1
+    ngroups : int
+    """
+    q, p = Z.shape[1], X.shape[1]
+    z_is_one = [bool(np.all(Z[:, a] == 1.0)) for a in range(q)]
+    counts = np.bincount(group, minlength=ngroups).astype(float)
+
+    def zsum(a: int, col: np.ndarray) -> np.ndarray:
+        # Skip the multiply by an all-ones intercept column.
+        return group_sums(col if z_is_one[a] else Z[:, a] * col, group, ngroups)
+
+    ZtZ = np.empty((q, q, ngroups))
+    for a in range(q):
+        for b in range(a, q):
+            if z_is_one[a] and z_is_one[b]:
+                s = counts
+            else:
+                s = zsum(a, Z[:, b]) if not z_is_one[a] else zsum(b, Z[:, a])
+            ZtZ[a, b] = ZtZ[b, a] = s
+    ZtX = np.empty((q, p, ngroups))
+    x_is_one = [bool(np.all(X[:, j] == 1.0)) for j in range(p)]
+    for a in range(q):
+        for j in range(p):
+            if z_is_one[a] and x_is_one[j]:
+                ZtX[a, j] = counts
+            elif x_is_one[j]:
+                ZtX[a, j] = group_sums(Z[:, a], group, ngroups)
+            else:
+                ZtX[a, j] = zsum(a, X[:, j])
+    Zty = np.empty((q, ngroups))
+    for a in range(q):
+        Zty[a] = zsum(a, y)
+    return ZtZ, ZtX, Zty
 
 
 def pair_stats(
@@ -155,33 +211,22 @@ def model_stats(design) -> ModelStats:  # noqa: ANN001 - lib.model.design.Design
     """The statistics of a design held in memory (the numpy engine)."""
     X, y = design.X, design.y
     terms = []
-    base: CrossProducts | None = None
     for t in design.terms:
-        cp = cross_products(X, y, t.Z, t.codes, t.nlevels)
-        base = cp
-        terms.append(
-            TermStats(
-                term=t.term,
-                levels=t.levels,
-                counts=np.bincount(t.codes, minlength=t.nlevels),
-                ZtZ=cp.ZtZ,
-                ZtX=cp.ZtX,
-                Zty=cp.Zty,
-            )
-        )
+        ZtZ, ZtX, Zty = level_sums(X, y, t.Z, t.codes, t.nlevels)
+        counts = np.bincount(t.codes, minlength=t.nlevels)
+        terms.append(TermStats(t.term, t.levels, counts, ZtZ, ZtX, Zty))
     pairs = {}
     for i, ti in enumerate(design.terms):
         for j in range(i):
             tj = design.terms[j]
             pairs[(i, j)] = pair_stats(ti.codes, ti.Z, tj.codes, tj.Z, tj.nlevels)
-    assert base is not None
     return ModelStats(
         fixef_names=design.fixef_names,
         terms=tuple(terms),
         pairs=pairs,
-        XtX=base.XtX,
-        Xty=base.Xty,
-        yty=base.yty,
-        nobs=base.nobs,
+        XtX=X.T @ X,
+        Xty=X.T @ y,
+        yty=float(y @ y),
+        nobs=int(y.shape[0]),
         n_dropped=design.n_dropped,
     )

@@ -11,9 +11,9 @@ Tolerances, and why (measured; see tests/aggregate/test_duckdb.py):
 - Every other number (theta and what follows from it: SEs, variance components,
   modes, quantiles, R^2, Satterthwaite df) to 1e-8 relative (measured: theta
   <= 3.5e-12, df <= 1.5e-9). The search ends with Newton steps on the exact
-  gradient (lib.lmm.objective.batch_gradient, BlockedModel.gradient_parts), which
-  find its zero to ~1e-12 although the criterion itself cannot tell thetas ~1e-7
-  apart (its rounding is ~1e-12 relative: r^2 = y'y - |c_u|^2 - |c_b|^2 cancels).
+  gradient (lib.lmm.gradient), which find its zero to ~1e-12 although the
+  criterion itself cannot tell thetas ~1e-7 apart (its rounding is ~1e-12
+  relative: r^2 = y'y - |c_u|^2 - |c_b|^2 cancels).
   Not covered here: a model with several terms and a variance at 0 has no exact
   gradient (Lambda is singular) and falls back to differences, ~1e-7.
 """
