@@ -141,8 +141,8 @@ def read_spec(path: str) -> ModelSpec:
 def read_data(path: str, spec: ModelSpec) -> pd.DataFrame:
     """Read CSV (fast pyarrow reader), Parquet or Excel; grouping columns categorical.
 
-    Grouping columns are factorised once here (shared FACTS: turning string labels
-    into codes was a quarter of a 10^6-row fit).
+    Grouping columns are factorised once here: turning string labels into codes
+    was measured at a quarter of a 10^6-row fit.
     """
     file = Path(path)
     if file.is_dir():

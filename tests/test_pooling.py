@@ -50,7 +50,8 @@ def test_partial_pooling_equals_lme4_coef(name):
     expected = _r_coef(case)
     assert list(result.levels) == list(expected.index)
     assert list(result.names) == list(expected.columns)
-    # lme4's conditional modes carry its optimizer's 1e-5-relative tolerance (FACTS).
+    # lme4's conditional modes carry its optimizer's 1e-5-relative tolerance
+    # (the REML criterion is that flat near its optimum).
     scale = np.abs(expected.to_numpy()).max()
     np.testing.assert_allclose(result.partial, expected.to_numpy(), rtol=0, atol=2e-4 * scale)
 
