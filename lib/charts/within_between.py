@@ -15,7 +15,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from lib.charts.core import FONT, HEIGHT, _check_marks, _configure, _title
+from lib.charts.core import FONT, _check_marks, _configure, _title
 from lib.classroom.within_between import WithinBetween
 from lib.present.numbers import num
 
@@ -25,6 +25,10 @@ LINE_DASHES = {POOLED: (12, 4, 3, 4), WITHIN: (1, 0), BETWEEN: (7, 5)}
 LINE_WIDTHS = {POOLED: 4, WITHIN: 2.5, BETWEEN: 4}
 POINT_GREY = "#9A9A9A"
 MEAN_COLOUR = "#000000"
+# A container-wide chart is autosized to "fit": its height includes the title, the x axis
+# and the three-line legend below (about 220 px), so the plot gets what is left.
+PLOT_HEIGHT = 340
+CHROME_HEIGHT = 220
 
 
 def line_labels(result: WithinBetween) -> dict[str, str]:
@@ -160,6 +164,6 @@ def within_between_chart(
         )
     )
     chart = alt.layer(dots, strokes, diamonds).properties(
-        width="container", height=HEIGHT, title=_title(title, note)
+        width="container", height=PLOT_HEIGHT + CHROME_HEIGHT, title=_title(title, note)
     )
     return _configure(chart)
