@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from lib.lmm import fit_lmm
+from lib.model.centring import group_level_columns
+from lib.model.formula import parse_formula
 from lib.model.spec import ModelSpec, RandomTerm
 from lib.present.equations import (
     coef_equations,
@@ -165,3 +170,106 @@ def test_line_equation_with_dummy_offset_as_the_tutorial_writes_it():
         r"\widehat{\text{test\_score}} = 30.853 + 1.949 \cdot \text{study\_time} - 8.519 "
         r"= 22.334 + 1.949 \cdot \text{study\_time}"
     )
+
+
+# ------------------------------------------------ interactions, level-2 predictors
+
+REFERENCE = Path(__file__).parent / "reference"
+HSB = "mAch ~ meanses * cses + sector * cses + (cses | school)"
+HSB_NAMES = ("(Intercept)", "meanses", "cses", "sectorPublic", "meanses:cses", "cses:sectorPublic")
+
+
+def _reference_case(case_id: str) -> dict:
+    cases = json.loads((REFERENCE / "formula_reference.json").read_text(encoding="utf-8"))
+    return next(c for c in cases["cases"] if c["id"] == case_id)
+
+
+def _data(name: str) -> pd.DataFrame:
+    return pd.read_csv(REFERENCE / "data" / name, dtype={"school": str, "student": str})
+
+
+def test_cross_level_interaction_in_the_level_2_equation_of_the_slope():
+    """Raudenbush & Bryk's HSB model: sector and meanses are school-level predictors,
+    so their interactions with cses explain the cses slope (its level-2 equation)."""
+    spec = parse_formula(HSB)
+    frame = _data("formula_hsb82.csv")
+    assert group_level_columns(frame, spec) == ("meanses", "sector")
+    eq = model_equations(spec, HSB_NAMES, group_level=("meanses", "sector"))
+    y, cses = r"\text{mAch}_{ij}", r"\text{cses}_{ij}"
+    meanses, public = r"\text{meanses}_{j}", r"\text{sectorPublic}_{j}"
+    assert eq.level1 == rf"{y} = \beta_{{0j}} + \beta_{{1j}} \cdot {cses} + \varepsilon_{{ij}}"
+    assert eq.level2 == (
+        rf"\beta_{{0j}} = \gamma_{{00}} + \gamma_{{01}} \cdot {meanses} + \gamma_{{02}} \cdot "
+        rf"{public} + u_{{0j}}",
+        rf"\beta_{{1j}} = \gamma_{{10}} + \gamma_{{11}} \cdot {meanses} + \gamma_{{12}} \cdot "
+        rf"{public} + u_{{1j}}",
+    )
+    assert eq.combined == (
+        rf"{y} = \gamma_{{00}} + \gamma_{{01}} \cdot {meanses} + \gamma_{{02}} \cdot {public} "
+        rf"+ \gamma_{{10}} \cdot {cses} + \gamma_{{11}} \cdot {meanses} \cdot {cses} "
+        rf"+ \gamma_{{12}} \cdot {public} \cdot {cses} + u_{{0j}} + u_{{1j}} \cdot {cses} "
+        rf"+ \varepsilon_{{ij}}"
+    )
+    assert eq.distributions[1].startswith(r"\begin{pmatrix}u_{0j} \\ u_{1j}\end{pmatrix}")
+
+
+def test_without_level_2_columns_interactions_are_products_at_level_1():
+    eq = model_equations(parse_formula(HSB), HSB_NAMES)
+    assert r"\beta_{4} \cdot \text{meanses}_{ij} \cdot \text{cses}_{ij}" in eq.level1
+    assert r"\beta_{5} \cdot \text{cses}_{ij} \cdot \text{sectorPublic}_{ij}" in eq.level1
+    assert eq.level2[2] == r"\beta_{2j} = \gamma_{20} + u_{2j}"
+    assert r"\gamma_{50} \cdot \text{cses}_{ij} \cdot \text{sectorPublic}_{ij}" in eq.combined
+
+
+def test_fitted_cross_level_equations_show_lme4s_fixed_effects():
+    spec = parse_formula(HSB)
+    fit = fit_lmm(_data("formula_hsb82.csv"), spec)
+    eq = fitted_equations(fit, group_level=("meanses", "sector"))
+    g = [latex_number(v) for v in _reference_case("hsb82_cross_level")["best"]["fixef"]]
+    assert g[4] == "1.039" and g[5] == "1.643"
+    meanses, public = r"\text{meanses}_{j}", r"\text{sectorPublic}_{j}"
+    assert eq.level2[1] == (
+        rf"\beta_{{1j}} = {g[2]} + {g[4]} \cdot {meanses} + {g[5]} \cdot {public} + u_{{1j}}"
+    )
+    assert eq.level2[0] == (
+        rf"\beta_{{0j}} = {g[0]} + {g[1]} \cdot {meanses} - {g[3].lstrip('-')} \cdot {public} "
+        r"+ u_{0j}"
+    )
+
+
+def test_exam_school_gender_explains_the_standlrt_slope():
+    """Exam: schgend (boys', girls', mixed school) is constant within school."""
+    spec = parse_formula("normexam ~ standLRT * schgend + (standLRT | school)")
+    names = tuple(_reference_case("exam_interaction")["fixef_names"])
+    exam = _data("formula_exam.csv")
+    eq = model_equations(spec, names, group_level=group_level_columns(exam, spec))
+    girls, mixed = r"\text{schgendgirls}_{j}", r"\text{schgendmixed}_{j}"
+    assert eq.level2[1] == (
+        rf"\beta_{{1j}} = \gamma_{{10}} + \gamma_{{11}} \cdot {girls} + \gamma_{{12}} \cdot "
+        rf"{mixed} + u_{{1j}}"
+    )
+    assert len(eq.level2) == 2
+
+
+def test_intercept_free_model_has_no_gamma_00():
+    spec = parse_formula("normexam ~ 0 + standLRT + sex + standLRT:sex + (1 | school)")
+    names = tuple(_reference_case("exam_no_intercept_ml")["fixef_names"])
+    assert names == ("standLRT", "sexF", "sexM", "standLRT:sexM")
+    eq = model_equations(spec, names)
+    assert eq.level2[0] == r"\beta_{0j} = u_{0j}"
+    assert r"\gamma_{00}" not in eq.combined
+    assert r"\beta_{4} \cdot \text{standLRT}_{ij} \cdot \text{sexM}_{ij}" in eq.level1
+    # Without a random intercept there is no beta_0 at all.
+    spec = parse_formula("normexam ~ 0 + standLRT + (0 + standLRT | school)")
+    eq = model_equations(spec, ("standLRT",))
+    assert eq.level1 == (
+        r"\text{normexam}_{ij} = \beta_{1j} \cdot \text{standLRT}_{ij} + \varepsilon_{ij}"
+    )
+
+
+def test_group_lines_write_interactions_as_products():
+    spec = parse_formula("mAch ~ cses * sector + (cses | school)")
+    fit = fit_lmm(_data("formula_hsb82.csv"), spec)
+    first = coef_equations(fit, "school", max_groups=1)[0][1]
+    assert r"\cdot \text{cses} \cdot \text{sectorPublic}" in first
+    assert "cses:sector" not in first

@@ -11,6 +11,7 @@ from lib.classroom.comparison import compare_models, ml_spec
 from lib.classroom.ladder import ladder_specs
 from lib.explore.groups import group_summary, mean_differences
 from lib.lmm import fit_lmm
+from lib.model.formula import parse_formula
 from lib.ols.regressions import fit_ols, fit_per_group
 from lib.table.catalogue import load_bundled
 
@@ -106,6 +107,19 @@ def test_look_mixed_steps(schools, fits):
     r = full.varcorr.terms[0].correlation[1, 0]
     text = lesson.look_full(full)
     assert f"correlation is {r:.2f}" in text and ("flatter" if r < 0 else "steeper") in text
+
+
+def test_random_intercept_step_names_an_interaction_without_a_main_effect(schools):
+    """A model whose only fixed term is an interaction (a FixedTerm, not a column name)."""
+    frame = schools.assign(hours2=schools[X] ** 2)
+    spec = parse_formula(f"{Y} ~ {X}:hours2 + (1 | {G})")
+    fit = fit_lmm(frame, spec)
+    text = lesson.look_random_intercept(fit, None, None)
+    assert text.startswith("Each group keeps its own baseline; the slope of 'study_time:hours2'")
+    spec = parse_formula(f"{Y} ~ {X} + {X}:hours2 + (1 | {G})")
+    fit = fit_lmm(frame, spec)
+    text = lesson.look_random_intercept(fit, None, None)
+    assert f"the slope of '{X}' is {fit.beta[1]:.3f}" in text
 
 
 def test_look_comparison_names_the_criterion_and_quotes_ml_numbers(schools, fits):

@@ -94,3 +94,16 @@ def test_table_html_formats_like_the_app():
     out = report.table_html(frame)
     assert "<td>27.4288</td>" in out and "<td>&lt; 2e-16</td>" in out
     assert "<td>0.0123</td>" in out and "<td>3</td>" in out and "<td></td>" in out
+
+
+def test_report_notes_dropped_columns_with_lme4s_message(fit):
+    sections = report.fit_sections(fit, dropped=("typeSngl",))
+    fixed = next(s for s in sections if s.heading == "Fixed effects")
+    assert fixed.notes[-1] == (
+        "fixed-effect model matrix is rank deficient so dropping 1 column / coefficient "
+        "(typeSngl): they are combinations of earlier columns."
+    )
+    text = report.build_report("Report", [], sections)
+    assert "dropping 1 column / coefficient (typeSngl)" in text
+    plain = next(s for s in report.fit_sections(fit) if s.heading == "Fixed effects")
+    assert len(plain.notes) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import os
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from lib.model.formula import parse_formula
 from lib.model.spec import ModelSpec, RandomTerm
 from lib.present.snippets import lme4_call, lmer_line, python_script, r_string
 
@@ -75,7 +77,13 @@ def test_hostile_names_stay_string_literals(where):
     spec = ModelSpec(outcome, fixed, (RandomTerm(group, slopes=slopes),))
     script = python_script(spec, data_file=data_file)
     tree = ast.parse(script)  # still valid Python
-    assert name in _string_constants(tree)  # the name is one string literal
+    constants = _string_constants(tree)
+    if where == "file":
+        assert name in constants  # the file name is one string literal
+    # The formula is one string literal, which reads back to the spec itself.
+    formula = next(c for c in constants if "~" in c)
+    assert formula == spec.formula()
+    assert parse_formula(formula) == spec
     # and nothing else: the same statements as with a harmless name
     plain = ast.parse(python_script(RIS, data_file="data.csv"))
     assert [type(s).__name__ for s in tree.body] == [type(s).__name__ for s in plain.body]
@@ -84,23 +92,41 @@ def test_hostile_names_stay_string_literals(where):
         for n in ast.walk(tree)
         if isinstance(n, ast.Call)
     }
-    assert calls == {
-        "Path",
-        "load_table",
-        "read_bytes",
-        "from_dict",
-        "fit_lmm",
-        "print",
-        "dict",
-        "zip",
-    }
-    # The dict literal reads back to the spec itself.
-    literal = next(
-        n.args[0]
-        for n in ast.walk(tree)
-        if isinstance(n, ast.Call) and getattr(n.func, "attr", "") == "from_dict"
+    assert calls == {"Path", "load_table", "read_bytes", "lmer", "print"}
+
+
+def test_python_script_fits_the_formula_with_lib_lmer():
+    """An interaction model: the script's formula is the spec's, fitted by ``lib.lmer``."""
+    spec = parse_formula("mAch ~ meanses * cses + sector * cses + (cses | school)")
+    script = python_script(spec, data_file="hsb82.csv")
+    assert "from lib import lmer" in script
+    assert "formula = 'mAch ~ 1 + meanses + cses + sector + meanses:cses + cses:sector + " in script
+    assert "m = lmer(formula, data, reml=True)" in script
+    assert lme4_call(spec).splitlines()[2] == (
+        "fit <- lmer(mAch ~ 1 + meanses + cses + sector + meanses:cses + cses:sector + "
+        "(1 + cses | school), data = d, REML = TRUE)"
     )
-    assert ModelSpec.from_dict(ast.literal_eval(literal)) == spec
+
+
+def test_python_script_for_an_upload_runs_and_gives_lme4s_numbers(tmp_path):
+    """The Exam interaction model from a CSV: the printed criterion is lme4's."""
+    data = ROOT / "tests" / "reference" / "data" / "formula_exam.csv"
+    (tmp_path / "exam.csv").write_bytes(data.read_bytes())
+    spec = parse_formula("normexam ~ standLRT * schgend + (standLRT | school)")
+    out = subprocess.run(
+        [sys.executable, "-c", python_script(spec, data_file="exam.csv")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert out.returncode == 0, out.stderr
+    reference = json.loads((ROOT / "tests" / "reference" / "formula_reference.json").read_text())
+    case = next(c for c in reference["cases"] if c["id"] == "exam_interaction")
+    printed = float(out.stdout.strip().splitlines()[-1].split()[-1])
+    assert printed == pytest.approx(case["default"]["criterion"], rel=1e-8)
+    assert "standLRT:schgendmixed" in out.stdout  # the summary's fixed-effects table
 
 
 def test_python_script_in_duckdb_runs_on_the_file(tmp_path):

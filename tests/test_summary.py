@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,6 +13,8 @@ from lib.explore.groups import group_summary
 from lib.lmm import Anova, AnovaRow, LmmFit, OptimizerSummary, VarCorr, fit_lmm
 from lib.lmm.fit import NO_CONDITIONING
 from lib.lmm.result import R2, Icc, RanefFactor, TermVarCorr
+from lib.model.design import RankDeficiencyWarning
+from lib.model.formula import parse_formula
 from lib.model.spec import ModelSpec
 from lib.ols.regressions import fit_ols, fit_per_group
 from lib.present import summary
@@ -331,3 +336,33 @@ def test_dietox_random_intercept_matches_statsmodels_reference():
     np.testing.assert_allclose(fixef["Estimate"], [15.723523, 6.942505], rtol=1e-5)
     np.testing.assert_allclose(fixef["Std. Error"], [0.78805374, 0.03338727], rtol=1e-5)
     assert summary.varcorr_table(fit)["Variance"].iloc[-1] == pytest.approx(11.36692, rel=1e-5)
+
+
+# ------------------------------------------------------ rank-deficient fixed effects
+
+FORMULA_REFERENCE = Path(__file__).parent / "reference" / "formula_reference.json"
+
+
+@pytest.mark.parametrize("case_id", ["exam_rank_deficient", "exam_empty_cells"])
+def test_dropped_columns_and_message_are_lme4s(case_id):
+    """lme4 drops typeSngl (every single-sex school is of one type) and, with the
+    interaction, the empty cells: the names are those model.matrix has and the fit lacks."""
+    cases = json.loads(FORMULA_REFERENCE.read_text(encoding="utf-8"))["cases"]
+    case = next(c for c in cases if c["id"] == case_id)
+    exam = pd.read_csv(
+        Path(__file__).parent / "reference" / "data" / case["data"],
+        dtype={"school": str, "student": str},
+    )
+    with pytest.warns(RankDeficiencyWarning):
+        fit = fit_lmm(exam, parse_formula(case["formula"]))
+    dropped = summary.dropped_fixef(fit, exam)
+    assert dropped == tuple(n for n in case["model_matrix_names"] if n not in case["fixef_names"])
+    note = summary.rank_note(dropped)
+    assert note.startswith(case["messages"][0] + " (typeSngl")
+    assert list(summary.fixef_table(fit).index) == case["fixef_names"]
+
+
+def test_no_note_when_nothing_is_dropped():
+    fit = fit_lmm(load_bundled("schools"), ModelSpec.one_factor("test_score", "school"))
+    assert summary.dropped_fixef(fit, load_bundled("schools")) == ()
+    assert summary.rank_note(()) is None

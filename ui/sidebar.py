@@ -138,6 +138,7 @@ NAV = (
     ("pages/6_Ladder.py", "Ladder", ":material/stairs:"),
     ("pages/7_Sandbox.py", "Sandbox", ":material/casino:"),
     ("pages/8_Lesson.py", "Lesson", ":material/school:"),
+    ("pages/9_Within_and_between.py", "Within & between", ":material/stacked_line_chart:"),
 )
 
 

@@ -244,7 +244,11 @@ def look_random_intercept(
     fit: LmmFit, null: LmmFit | None, simple: OlsFit | None, quote: Quote = _q
 ) -> str:
     """Step 6: the fixed slope against one line's, and where the variance went."""
-    x = fit.spec.fixed[0]
+    # The step's predictor (it needs one) is the first main effect; an interaction
+    # (``x:z``, a FixedTerm) has no single slope to quote, so its R label is named.
+    terms = fit.spec.fixed_terms
+    mains = [t.columns[0] for t in terms if t.order == 1]
+    x = mains[0] if mains else terms[0].label
     b, se = _fixed(fit, x) or (float("nan"), float("nan"))
     out = [f"Each group keeps its own baseline; the slope of {quote(x)} is {num(b)} (SE {num(se)})"]
     if simple is not None:

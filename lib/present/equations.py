@@ -2,13 +2,19 @@
 
 Notation (Raudenbush & Bryk 2002, *Hierarchical Linear Models*, ch. 2-3, extended to
 several grouping factors): observation i lies in level j of the first grouping
-factor, k of the second, ...; coefficient p (0 = intercept, then the fixed
-effects in lme4's order, then random slopes without a fixed effect) is
+factor, k of the second, ...; level-1 coefficient p (0 = intercept, then the
+level-1 predictors in lme4's order, then random slopes without a fixed effect) is
 
     level 1:  y_{ij} = beta_{0j} + beta_{1j} x_{1ij} + ... + e_{ij},   e ~ N(0, sigma^2)
-    level 2:  beta_{pj} = gamma_{p0} + u_{pj}          (u_{pj} only if p varies by j)
+    level 2:  beta_{pj} = gamma_{p0} + gamma_{p1} W_{1j} + ... + u_{pj}
 
-and the combined (mixed) equation substitutes level 2 into level 1. Each grouping
+where the W are level-2 predictors (columns constant within the groups of the
+first factor, when the caller names them) and u_{pj} appears only if p varies by j.
+An interaction is a product: two level-1 columns make one level-1 predictor
+(``x_{ij} * z_{ij}``); a level-2 column times a level-1 one (a cross-level
+interaction such as ``meanses:cses``) is a W in the level-2 equation of that
+level-1 coefficient. The combined (mixed) equation substitutes level 2 into level 1
+(``gamma_{11} meanses_j cses_{ij}``). Each grouping
 factor has its own letter for its random effects (u, v, w, ...), and a term's
 random effects are jointly normal with the covariance lme4's ``VarCorr`` reports
 (diagonal for an uncorrelated term). Fitted versions replace gamma by lme4's
@@ -24,12 +30,13 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from lib.model.spec import INTERCEPT, ModelSpec
+from lib.present.terms import Coefficient, Part, coefficient_parts
 
 # LaTeX's special characters in text mode and their literal forms (KaTeX supports each).
 _LATEX_SPECIAL = {
@@ -141,46 +148,95 @@ class ModelEquations:
 
 
 @dataclass(frozen=True)
-class _Coef:
-    p: int  # coefficient number
-    name: str  # effect name: "(Intercept)", a fixed column or dummy, or a slope column
-    fixed: bool  # has a fixed effect (gamma)
+class _Term:
+    """One coefficient's place in the equations: a gamma of slot ``p``'s level-2 equation."""
+
+    q: int  # 0 for the slot's own constant, 1... for each level-2 predictor (Raudenbush-Bryk)
+    name: str  # the fit's coefficient name (lme4's fixef name)
+    between: tuple[Part, ...]  # level-2 parts: the predictor of the level-2 equation
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """A level-1 coefficient beta_p: the intercept, a level-1 predictor (or product of
+    level-1 predictors), or a random slope without a fixed effect."""
+
+    p: int
+    name: str  # effect name: "(Intercept)", a column or dummy, a product, or a slope column
+    within: tuple[Part, ...]  # level-1 parts: what beta_p multiplies
+    terms: tuple[_Term, ...]  # its fixed effects (gammas)
     factors: tuple[int, ...]  # grouping factors with a random effect for it
+    indexed: tuple[int, ...]  # factors whose index beta_p carries (random or level 2)
 
 
-def _coefficients(spec: ModelSpec, fixef_names: Sequence[str]) -> list[_Coef]:
+def _slots(
+    spec: ModelSpec, fixef_names: Sequence[str], group_level: Collection[str]
+) -> list[_Slot]:
+    """The level-1 coefficients and, for each, the fixed effects of its level-2 equation.
+
+    A coefficient's parts split into level-1 parts (what its beta multiplies at level
+    1) and level-2 parts (columns constant within the first grouping factor,
+    ``group_level``): ``meanses:cses`` is the gamma of ``meanses`` in the level-2
+    equation of the ``cses`` slope (Raudenbush & Bryk 2002, eq. 2.15; Snijders &
+    Bosker 2012, sec. 5.2), ``meanses`` alone the gamma of the intercept's equation.
+    """
     factors = list(spec.factor_names)
-    names = list(fixef_names) or [INTERCEPT]
-    if INTERCEPT not in names:
-        names.insert(0, INTERCEPT)
-    extra = [s for t in spec.random for s in t.names if s not in names]
-    coefs = []
-    for p, name in enumerate(names + list(dict.fromkeys(extra))):
-        varying = tuple(sorted({factors.index(t.name) for t in spec.random if name in t.names}))
-        coefs.append(_Coef(p, name, name in fixef_names or name == INTERCEPT, varying))
-    return coefs
+    first_slopes = set(spec.random[0].slopes) if spec.random else set()
+    level2 = set(group_level) - set(spec.slope_columns) - first_slopes
+    coefs = coefficient_parts(spec, fixef_names)
+    order: dict[tuple[str, ...], list[tuple[Coefficient, tuple[Part, ...], tuple[Part, ...]]]]
+    order = {(): []}
+    for c in coefs:
+        within = tuple(p for p in c.parts if p.column not in level2)
+        between = tuple(p for p in c.parts if p.column in level2)
+        order.setdefault(tuple(p.label for p in within), []).append((c, within, between))
+    random_names = [s for t in spec.random for s in t.slopes]
+    for name in random_names:
+        order.setdefault((name,), [])
+    slots = []
+    for p, (key, members) in enumerate(order.items()):
+        name = INTERCEPT if not key else ":".join(key)
+        within = members[0][1] if members else tuple(Part(k, k) for k in key)
+        terms = []
+        q = 0 if any(not between for _, _, between in members) else 1
+        for c, _, between in sorted(members, key=lambda m: bool(m[2])):
+            terms.append(_Term(q, c.name, between))
+            q += 1
+        random_name = INTERCEPT if not key else key[0] if len(key) == 1 else None
+        varying = tuple(
+            sorted({factors.index(t.name) for t in spec.random if random_name in t.names})
+        )
+        indexed = tuple(sorted(set(varying) | ({0} if any(t.between for t in terms) else set())))
+        if terms or varying:  # an intercept-free model without a random intercept has no beta_0
+            slots.append(_Slot(p, name, within, tuple(terms), varying, indexed))
+    return slots
 
 
 def _sub(p: int, letters: str) -> str:
     return f"{p}{letters}" if p < 10 or not letters else f"{p},{letters}"
 
 
+def _gamma_sub(p: int, q: int) -> str:
+    return f"{p}{q}" if p < 10 and q < 10 else f"{p},{q}"
+
+
 def _obs_index(n_factors: int) -> str:
     return "i" + FACTOR_INDEX[:n_factors]
 
 
-def _beta(c: _Coef) -> str:
-    return rf"\beta_{{{_sub(c.p, ''.join(FACTOR_INDEX[f] for f in c.factors))}}}"
+def _beta(s: _Slot) -> str:
+    return rf"\beta_{{{_sub(s.p, ''.join(FACTOR_INDEX[f] for f in s.indexed))}}}"
 
 
-def _effect(c: _Coef, f: int, hat: bool = False) -> str:
+def _effect(s: _Slot, f: int, hat: bool = False) -> str:
     letter = EFFECT_LETTER[f]
     symbol = rf"\hat{{{letter}}}" if hat else letter
-    return rf"{symbol}_{{{_sub(c.p, FACTOR_INDEX[f])}}}"
+    return rf"{symbol}_{{{_sub(s.p, FACTOR_INDEX[f])}}}"
 
 
-def _x(c: _Coef, obs: str) -> str:
-    return f"{latex_text(c.name)}_{{{obs}}}"
+def _product(parts: Sequence[Part], index: str) -> str:
+    """``\\text{meanses}_{j} \\cdot \\text{cses}_{ij}``: a product of parts, each with its index."""
+    return r" \cdot ".join(f"{latex_text(p.label)}_{{{index}}}" for p in parts)
 
 
 def _check(spec: ModelSpec) -> None:
@@ -196,6 +252,7 @@ def model_equations(
     fixef_names: Sequence[str],
     beta: Sequence[float] | None = None,
     varcorr: object | None = None,
+    group_level: Collection[str] = (),
 ) -> ModelEquations:
     """Level-1, level-2 and combined equations of ``spec``.
 
@@ -204,65 +261,74 @@ def model_equations(
     spec : ModelSpec
     fixef_names : sequence of str
         The fit's fixed-effect names (categorical predictors become dummies such as
-        ``trtB``, which only the design knows).
+        ``trtB``, interactions products such as ``cses:sectorPublic``, which only the
+        design knows).
     beta : sequence of float, optional
         Fixed effects in ``fixef_names`` order: given, the gammas are replaced by them.
     varcorr : VarCorr, optional
         Given (with ``beta``), the distributions show the fitted variances.
+    group_level : collection of str
+        Columns constant within each group of the first grouping factor
+        (``lib.model.centring.group_level_columns``): they are written as level-2
+        predictors, in the level-2 equation of the coefficient they multiply (a
+        cross-level interaction ``meanses:cses`` puts ``meanses`` into the
+        equation of the ``cses`` slope). Without them every predictor is written
+        at level 1, which is the same model.
 
     Returns
     -------
     ModelEquations
     """
     _check(spec)
-    coefs = _coefficients(spec, fixef_names)
+    slots = _slots(spec, fixef_names, group_level)
     n_factors = len(spec.factor_names)
     obs = _obs_index(n_factors)
+    top = FACTOR_INDEX[0]
     gamma = dict(zip(fixef_names, beta, strict=True)) if beta is not None else None
     y = latex_text(spec.outcome)
 
-    def level1_term(c: _Coef) -> str:
-        return _beta(c) if c.p == 0 else rf"{_beta(c)} \cdot {_x(c, obs)}"
+    def level1_term(s: _Slot) -> str:
+        return _beta(s) if not s.within else rf"{_beta(s)} \cdot {_product(s.within, obs)}"
 
     lhs = f"{y}_{{{obs}}}"
-    level1_parts = [(None, level1_term(c)) for c in coefs] + [(None, rf"\varepsilon_{{{obs}}}")]
+    level1_parts = [(None, level1_term(s)) for s in slots] + [(None, rf"\varepsilon_{{{obs}}}")]
     level1 = f"{lhs} = " + _signed_sum(level1_parts)
     # One term a row when names are long: a 1024 px projector with the sidebar open
     # leaves about 450 px for an equation.
-    longest = max(len(str(n)) for n in (spec.outcome, *(c.name for c in coefs)))
-    per_row = 1 if longest > 12 else 2
+    names = [spec.outcome, *(p.label for s in slots for t in s.terms for p in t.between)]
+    names += [p.label for s in slots for p in s.within]
+    longest = max(len(str(n)) for n in names)
+    per_row = 1 if longest > 12 or any(len(s.within) > 1 for s in slots) else 2
     level1_rows = _rows(lhs, [level1_parts], per_row=per_row)
 
+    def fixed_part(s: _Slot, t: _Term, body: str) -> tuple[float | None, str]:
+        if gamma is not None:
+            return (float(gamma.get(t.name, 0.0)), body)
+        symbol = rf"\gamma_{{{_gamma_sub(s.p, t.q)}}}"
+        return (None, rf"{symbol} \cdot {body}" if body else symbol)
+
     level2 = []
-    for c in coefs:
-        parts: list[tuple[float | None, str]] = []
-        if c.fixed:
-            if gamma is None:
-                parts.append((None, rf"\gamma_{{{c.p}0}}"))
-            else:
-                parts.append((float(gamma.get(c.name, 0.0)), ""))
-        parts += [(None, _effect(c, f)) for f in c.factors]
-        level2.append(f"{_beta(c)} = {_signed_sum(parts)}")
+    for s in slots:
+        parts = [fixed_part(s, t, _product(t.between, top)) for t in s.terms]
+        parts += [(None, _effect(s, f)) for f in s.factors]
+        level2.append(f"{_beta(s)} = {_signed_sum(parts)}")
 
     fixed_parts: list[tuple[float | None, str]] = []
     random_parts: list[tuple[float | None, str]] = []
-    for c in coefs:
-        body = "" if c.p == 0 else _x(c, obs)
-        if c.fixed:
-            if gamma is None:
-                symbol = rf"\gamma_{{{c.p}0}}"
-                fixed_parts.append((None, symbol if c.p == 0 else rf"{symbol} \cdot {body}"))
-            else:
-                fixed_parts.append((float(gamma.get(c.name, 0.0)), body))
-        for f in c.factors:
-            effect = _effect(c, f)
-            random_parts.append((None, effect if c.p == 0 else rf"{effect} \cdot {body}"))
+    for s in slots:
+        within = _product(s.within, obs)
+        for t in s.terms:
+            body = r" \cdot ".join(b for b in (_product(t.between, top), within) if b)
+            fixed_parts.append(fixed_part(s, t, body))
+        for f in s.factors:
+            effect = _effect(s, f)
+            random_parts.append((None, rf"{effect} \cdot {within}" if within else effect))
     epsilon = (None, rf"\varepsilon_{{{obs}}}")
     combined = f"{lhs} = " + _signed_sum([*fixed_parts, *random_parts, epsilon])
     combined_rows = _rows(lhs, [fixed_parts, [*random_parts, epsilon]], per_row=per_row)
 
     distributions = [_residual_distribution(obs, varcorr)]
-    distributions += _term_distributions(spec, coefs, varcorr)
+    distributions += _term_distributions(spec, slots, varcorr)
     indices = tuple(
         rf"{FACTOR_INDEX[f]} = \text{{level of }} {latex_text(name)}"
         for f, name in enumerate(spec.factor_names)
@@ -294,9 +360,15 @@ def _rows(
     return tuple(rows)
 
 
-def fitted_equations(fit: object) -> ModelEquations:
+def fitted_equations(fit: object, group_level: Collection[str] = ()) -> ModelEquations:
     """``model_equations`` with lme4's fixed effects and ``VarCorr`` substituted."""
-    return model_equations(fit.spec, fit.fixef_names, fit.beta, fit.varcorr)  # type: ignore[attr-defined]
+    return model_equations(
+        fit.spec,  # type: ignore[attr-defined]
+        fit.fixef_names,  # type: ignore[attr-defined]
+        fit.beta,  # type: ignore[attr-defined]
+        fit.varcorr,  # type: ignore[attr-defined]
+        group_level,
+    )
 
 
 def _residual_distribution(obs: str, varcorr: object | None) -> str:
@@ -306,9 +378,9 @@ def _residual_distribution(obs: str, varcorr: object | None) -> str:
     return rf"\varepsilon_{{{obs}}} \sim N(0,\ {variance})"
 
 
-def _term_distributions(spec: ModelSpec, coefs: list[_Coef], varcorr: object | None) -> list[str]:
+def _term_distributions(spec: ModelSpec, slots: list[_Slot], varcorr: object | None) -> list[str]:
     factors = list(spec.factor_names)
-    by_name = {c.name: c for c in coefs}
+    by_name = {s.name: s for s in slots}
     out = []
     for term in spec.random:
         f = factors.index(term.name)
@@ -392,12 +464,21 @@ def group_equations(
 
 def coef_equations(fit: object, group: str, max_groups: int = 12) -> list[tuple[str, str]]:
     """Each level's line from lme4's ``coef()`` (fixed + random effects), first
-    ``max_groups`` levels; slopes are every non-intercept coefficient."""
+    ``max_groups`` levels; slopes are every non-intercept coefficient, an interaction
+    written as the product of its parts (``1.044 \\cdot meanses \\cdot cses``)."""
     from lib.present.summary import coef_table  # local: summary imports heavy pandas helpers
 
     table = coef_table(fit, group)  # type: ignore[arg-type]
     names = [c for c in table.columns if c != INTERCEPT]
+    bodies = [
+        r" \cdot ".join(latex_text(p.label) for p in c.parts)
+        for c in coefficient_parts(fit.spec, names)  # type: ignore[attr-defined]
+    ]
     rows = table.iloc[:max_groups]
     intercepts = rows[INTERCEPT].to_numpy(float) if INTERCEPT in table else np.zeros(len(rows))
-    slopes = [[(n, float(rows.iloc[k][n])) for n in names] for k in range(len(rows))]
-    return group_equations(list(rows.index), intercepts, slopes)
+    out = []
+    for k in range(len(rows)):
+        values = rows.iloc[k]
+        parts = [(float(values[n]), body) for n, body in zip(names, bodies, strict=True)]
+        out.append((str(rows.index[k]), _signed_sum([(float(intercepts[k]), ""), *parts])))
+    return out

@@ -9,7 +9,7 @@ the views show the text, and ``singular`` names the simpler model as a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -19,6 +19,7 @@ from lib.present import explain_levels
 from lib.present.explain_levels import Simplification, every_level
 from lib.present.markdown import code, md
 from lib.present.numbers import num, p_text, pct
+from lib.present.terms import Coefficient, Part, coefficient_parts
 
 
 def formula(spec: ModelSpec) -> str:
@@ -27,13 +28,29 @@ def formula(spec: ModelSpec) -> str:
     several = len(spec.random) > 1
     y, g = md(spec.outcome), md(term.name)
     parts = [f"You predict **{y}**"]
-    if spec.fixed:
-        parts.append(
-            f" from {', '.join('**' + md(c) + '**' for c in spec.fixed)} with a fixed intercept "
-            f"({code('1')}) and one overall slope for each predictor."
-        )
+    mains = [t for t in spec.fixed_terms if t.order == 1]
+    products = [t for t in spec.fixed_terms if t.order > 1]
+    intercept = (
+        f"with a fixed intercept ({code('1')})"
+        if spec.intercept
+        else f"without a fixed intercept ({code('0 +')})"
+    )
+    if mains:
+        names = _and([f"**{md(t.columns[0])}**" for t in mains])
+        parts.append(f" from {names} {intercept} and one overall slope for each predictor")
+    elif products:
+        parts.append(f" {intercept}")
     else:
-        parts.append(f" with a fixed intercept ({code('1')}) only: no overall slope.")
+        parts.append(f" {intercept} only: no overall slope")
+    if products:
+        labels = _and([code(t.label) for t in products])
+        several_products = len(products) > 1
+        parts.append(
+            f"{',' if mains else ''} and the interaction{'s' if several_products else ''} "
+            f"{labels}, which let{'' if several_products else 's'} the effect of one "
+            "predictor depend on the value of the other"
+        )
+    parts.append(".")
     if several:
         return "".join(parts) + " " + explain_levels.formula(spec)
     group = ":".join(r_name(c) for c in term.group)
@@ -59,6 +76,11 @@ def formula(spec: ModelSpec) -> str:
     if not term.intercept:
         parts.append(f" The {code('0')} means no random intercept: every {g} shares one baseline.")
     return "".join(parts)
+
+
+def _and(items: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def icc_caveat(spec: ModelSpec) -> str | None:
@@ -174,26 +196,22 @@ def varcorr(fit: LmmFit) -> str:
 
 def fixef(fit: LmmFit) -> str:
     y = md(fit.spec.outcome)
-    names = list(fit.fixef_names)
-    b, t, df = fit.beta, fit.beta_t, fit.beta_df
-    others = [n for n in names if n != "(Intercept)"]
-    at_zero = " and ".join(f"{md(n)} = 0" for n in others) or "averaged over everything"
-    out = [
-        f"The average baseline {y} is {num(b[0])} when {at_zero}"
-        + (" (adjusted for the random intercepts)." if fit.spec.random[0].intercept else ".")
-    ]
-    for k, name in enumerate(names[1:], start=1):
-        if name in fit.spec.fixed:
+    b, t = fit.beta, fit.beta_t
+    coefs = coefficient_parts(fit.spec, fit.fixef_names)
+    out = []
+    for k, c in enumerate(coefs):
+        if c.is_intercept:
+            conditions = _at_zero(fit.spec, coefs, ())
+            adjusted = fit.spec.random[0].intercept
             out.append(
-                f"Each additional unit of {md(name)} changes the predicted {y} by {num(b[k])} "
-                f"on average across groups (t = {num(t[k], 2)})."
+                f"The average baseline {y} is {num(b[k])} "
+                + (f"when {conditions}" if conditions else "averaged over everything")
+                + (" (adjusted for the random intercepts)." if adjusted else ".")
             )
-        else:  # a treatment dummy such as trtB: a category against the reference
-            out.append(
-                f"The category {md(name)} differs from the reference category by {num(b[k])} "
-                f"in predicted {y} (t = {num(t[k], 2)})."
-            )
+        else:
+            out.append(f"{_coefficient(fit.spec, coefs, c, float(b[k]), y)} (t = {num(t[k], 2)}).")
     out.append(_significance(fit))
+    names, df = list(fit.fixef_names), fit.beta_df
     small_df = [md(n) for k, n in enumerate(names) if df[k] < 10]
     if small_df:
         groups = explain_levels.fewest_groups(fit) if len(fit.ranef) > 1 else fit.ranef[0].nlevels
@@ -204,12 +222,110 @@ def fixef(fit: LmmFit) -> str:
     return " ".join(out)
 
 
+def _is_factor(coefs: Sequence[Coefficient], column: str) -> bool:
+    return any(p.column == column and p.is_dummy for c in coefs for p in c.parts)
+
+
+def _condition(coefs: Sequence[Coefficient], column: str) -> str:
+    if _is_factor(coefs, column):
+        return f"**{md(column)}** is at its reference category"
+    return f"{md(column)} = 0"
+
+
+def _at_zero(spec: ModelSpec, coefs: Sequence[Coefficient], columns: Sequence[str]) -> str:
+    """Where the other predictors are "zero": numeric columns at 0, factors at their
+    reference category (only factors coded by contrasts have one)."""
+    out = []
+    for column in spec.fixed_columns:
+        if column in columns:
+            continue
+        if _is_factor(coefs, column) and not any(
+            c.contrast(p) for c in coefs for p in c.parts if p.column == column
+        ):
+            continue
+        out.append(_condition(coefs, column))
+    return " and ".join(out)
+
+
+def _partners(spec: ModelSpec, coefs: Sequence[Coefficient], column: str) -> str:
+    """The columns a main effect interacts with, as conditions (empty when none)."""
+    others = [c for t in spec.fixed_terms if t.order > 1 and column in t.columns for c in t.columns]
+    others = [c for c in dict.fromkeys(others) if c != column]
+    return " and ".join(_condition(coefs, c) for c in others)
+
+
+def _level(part: Part) -> str:
+    return f"**{md(part.column)}** is **{md(part.level)}**"
+
+
+def _more(value: float) -> str:
+    return f"{num(abs(value))} {'higher' if value >= 0 else 'lower'}"
+
+
+def _coefficient(
+    spec: ModelSpec, coefs: Sequence[Coefficient], c: Coefficient, b: float, y: str
+) -> str:
+    """One fixed effect in words (no closing full stop; the caller adds the t value)."""
+    numeric, dummies = c.numeric, c.dummies
+    if not c.is_interaction:
+        part = c.parts[0]
+        where = _partners(spec, coefs, part.column)
+        where = f" where {where}" if where else ""
+        if not part.is_dummy:
+            return (
+                f"Each additional unit of {md(part.label)} changes the predicted {y} by {num(b)} "
+                f"on average across groups{where}"
+            )
+        if c.contrast(part):
+            return (
+                f"The category {md(part.label)} ({_level(part)}) differs from the reference "
+                f"category by {num(b)} in predicted {y}{where}"
+            )
+        return f"The category {md(part.label)} ({_level(part)}) has predicted {y} {num(b)}{where}"
+    if len(numeric) == 1 and all(c.contrast(p) for p in dummies):
+        levels = " and ".join(_level(p) for p in dummies)
+        return (
+            f"The slope of **{md(numeric[0].label)}** is {_more(b)} where {levels} than at the "
+            "reference category"
+        )
+    if len(numeric) == 1:
+        levels = " and ".join(_level(p) for p in dummies)
+        return f"Where {levels}, the slope of **{md(numeric[0].label)}** is {num(b)}"
+    if len(numeric) == 2 and not dummies:
+        slopes = {s for t in spec.random for s in t.slopes}
+        # Speak of the slope that varies between groups (a cross-level interaction
+        # explains it), else of the first column's.
+        swap = numeric[1].column in slopes and numeric[0].column not in slopes
+        x, z = (numeric[1], numeric[0]) if swap else numeric
+        return (
+            f"The slope of **{md(x.label)}** is {_more(b)} for each additional unit of "
+            f"**{md(z.label)}** (and the slope of {md(z.label)} likewise for each unit of "
+            f"{md(x.label)})"
+        )
+    if not numeric and all(c.contrast(p) for p in dummies):
+        levels = " and ".join(_level(p) for p in dummies)
+        return (
+            f"Where {levels} together, the predicted {y} is {_more(b)} than the separate "
+            "differences of these categories add up to"
+        )
+    product = " × ".join(md(p.label) for p in c.parts)
+    return f"The interaction {md(c.name)} adds {num(b)} × ({product}) to the predicted {y}"
+
+
 def fixef_corr(fit: LmmFit) -> str:
     if len(fit.fixef_names) < 2:
         return "With a single fixed effect there is nothing to correlate."
     r = float(fit.fixef_corr[1, 0])
     size = "strong" if abs(r) > 0.7 else "moderate" if abs(r) > 0.3 else "slight"
     sign = "negative" if r < 0 else "positive"
+    first, second = (md(n) for n in fit.fixef_names[:2])
+    coefs = coefficient_parts(fit.spec, fit.fixef_names[:2])
+    if not coefs[0].is_intercept or coefs[1].is_interaction or coefs[1].dummies:
+        return (
+            f"There is a {size} {sign} correlation ({num(r)}) between the estimates of {first} "
+            f"and {second}. It describes the estimates, not the groups: values near ±1 mean "
+            "the two are hard to separate."
+        )
     return (
         f"There is a {size} {sign} correlation ({num(r)}) between the intercept and slope "
         "estimates. It describes the estimates, not the groups: "

@@ -183,13 +183,16 @@ def fit_sections(
     readings: dict[str, str] | None = None,
     main_chart: tuple[str, dict] | None = None,
     diagnostics: Sequence[tuple[str, dict, str]] = (),
+    dropped: Sequence[str] = (),
 ) -> list[Section]:
     """The Model view as report sections: formula and criteria, the chart, the tables of
     ``summary()`` (lib.present.summary), and the diagnostics.
 
     ``readings`` maps a section heading ("Scaled residuals", "Random effects", "Fixed
     effects", "Intraclass correlation and R²", "Model") to its plain-language sentence;
-    ``diagnostics`` holds (caption, chart spec, reading).
+    ``diagnostics`` holds (caption, chart spec, reading); ``dropped`` the model-matrix
+    columns lme4 dropped as combinations of earlier ones (``summary.dropped_fixef``),
+    noted under the fixed effects with lme4's message.
     """
     readings = readings or {}
 
@@ -204,6 +207,9 @@ def fit_sections(
             name="",
         ),
     )
+    rank = summary.rank_note(dropped)
+    fixed_notes = ("df and p-values: Satterthwaite's method, as lmerTest reports them.",)
+    fixed_notes += (rank,) if rank else ()
     groups = "; ".join(f"{name}: {n:,} groups" for name, n in fit.ngroups.items())  # type: ignore[attr-defined]
     sections = [
         Section(
@@ -231,7 +237,7 @@ def fit_sections(
             "Fixed effects",
             tables=(("", summary.fixef_table(fit), True),),  # type: ignore[arg-type]
             text=said("Fixed effects"),
-            notes=("df and p-values: Satterthwaite's method, as lmerTest reports them.",),
+            notes=fixed_notes,
         ),
         Section(
             "Intraclass correlation and R²",

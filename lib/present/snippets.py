@@ -1,17 +1,17 @@
 """Code that reproduces the current fit: the lme4 call and a Python script using ``lib``.
 
 Both are built from the spec's values, never by pasting user text into code:
-the R formula comes from ``ModelSpec.formula`` (non-syntactic names in
-backticks, as R prints them) and file names become string literals with
-``json.dumps`` (valid in R); the Python script writes every name through
-``repr`` (``pprint.pformat`` of the spec's dict), so a column called
-``x"); import os; ("`` stays one string literal of a script that parses.
+the formula comes from ``ModelSpec.formula`` (non-syntactic names in backticks,
+as R prints them; lme4 and ``lib.model.formula`` read it back to the same
+model), file names become string literals with ``json.dumps`` (valid in R), and
+the Python script writes the formula and file names through ``repr``, so a
+column called ``x"); import os; ("`` stays inside one string literal of a
+script that parses.
 """
 
 from __future__ import annotations
 
 import json
-import pprint
 
 from lib.model.spec import ModelSpec
 
@@ -55,6 +55,10 @@ def python_script(
 ) -> str:
     """A Python script that reproduces the fit with this project's ``lib``.
 
+    The model is the spec's lme4 formula (``ModelSpec.formula``), fitted by
+    ``lib.lmer(formula, data)``, which reads the formula with the project's own
+    parser, as the app does.
+
     Parameters
     ----------
     spec : ModelSpec
@@ -70,37 +74,41 @@ def python_script(
     Returns
     -------
     str
-        Source code; every user-supplied name in it is a Python string literal.
+        Source code; the formula and file names in it are Python string literals.
     """
-    literal = pprint.pformat(spec.to_dict(), width=84, sort_dicts=False)
-    spec_literal = "\n" + "\n".join("    " + line for line in literal.splitlines()) + "\n"
-    imports = ["from lib.lmm import fit_lmm", "from lib.model.spec import ModelSpec"]
+    formula = f"formula = {spec.formula()!r}"
+    reml = "True" if spec.reml else "False"
+    if duckdb and bundled is None:
+        lines = [
+            "from lib.aggregate.engines import DuckDBEngine",
+            "from lib.aggregate.sqlfit import fit_engine",
+            "from lib.model.formula import parse_formula",
+            "",
+            f"data = DuckDBEngine({(data_file or 'your_data.csv')!r})",
+            formula,
+            f"fit = fit_engine(data, parse_formula(formula, reml={reml}))",
+            "print(fit.formula)",
+            "print(dict(zip(fit.fixef_names, fit.beta)))",
+            'print("REML criterion" if fit.reml else "deviance", fit.criterion)',
+        ]
+        return "\n".join(lines) + "\n"
     if bundled is not None:
-        imports.insert(0, "from lib.table.catalogue import load_bundled")
+        imports = ["from lib import lmer", "from lib.table.catalogue import load_bundled"]
         load = [f"data = load_bundled({bundled!r})"]
     else:
-        imports[:0] = ["from pathlib import Path", "", "from lib.table.read import load_table"]
+        imports = ["from pathlib import Path", "", "from lib import lmer"]
+        imports.append("from lib.table.read import load_table")
         load = [
             f"path = Path({(data_file or 'your_data.csv')!r})",
             "data = load_table(path.read_bytes(), path.name)",
         ]
-    fit = "fit = fit_lmm(data, spec)"
-    if duckdb and bundled is None:
-        imports = [
-            "from lib.aggregate.engines import DuckDBEngine",
-            "from lib.aggregate.sqlfit import fit_engine",
-            "from lib.model.spec import ModelSpec",
-        ]
-        load = [f"data = DuckDBEngine({(data_file or 'your_data.csv')!r})"]
-        fit = "fit = fit_engine(data, spec)"
     lines = [
         *imports,
         "",
         *load,
-        f"spec = ModelSpec.from_dict({spec_literal})",
-        fit,
-        "print(fit.formula)",
-        "print(dict(zip(fit.fixef_names, fit.beta)))",
-        'print("REML criterion" if fit.reml else "deviance", fit.criterion)',
+        formula,
+        f"m = lmer(formula, data, reml={reml})",
+        "print(m)  # lmerTest's summary(); m.fixef, m.ranef(), m.tidy() as lme4/broom.mixed",
+        'print("REML criterion" if m.fit.reml else "deviance", m.fit.criterion)',
     ]
     return "\n".join(lines) + "\n"

@@ -17,6 +17,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from lib.model.fixed import fixed_layout, rank_message
+from lib.table.columns import complete_rows, factor_codes, is_numeric_column
+
 if TYPE_CHECKING:  # imported for annotations only: keeps lib.present.summary importable alone
     from lib.lmm import Anova, LmmFit
 
@@ -161,6 +164,38 @@ def fixef_table(fit: LmmFit) -> pd.DataFrame:
     """``Fixed effects:`` with lmerTest's Satterthwaite df and p-values."""
     data = np.column_stack([fit.beta, fit.beta_se, fit.beta_df, fit.beta_t, fit.beta_p])
     return pd.DataFrame(data, index=list(fit.fixef_names), columns=FIXEF_COLUMNS)
+
+
+def dropped_fixef(fit: LmmFit, frame: pd.DataFrame) -> tuple[str, ...]:
+    """Columns of the full fixed-effects model matrix that the fit dropped.
+
+    lme4 drops columns that are linear combinations of earlier ones
+    (``chkRank.X``, "message+drop.cols"); the fit keeps only the columns it used,
+    so the full list is rebuilt from the rows the fit used (the complete rows of
+    the model's columns, ``lib.table.columns.complete_rows``) without building X.
+    """
+    spec = fit.spec
+    clean, _ = complete_rows(frame, spec.columns)
+    levels: dict[str, tuple[str, ...] | None] = {}
+    for column in spec.fixed_columns:
+        series = clean[column]
+        levels[column] = None if is_numeric_column(series) else factor_codes(series)[1]
+    layout = fixed_layout(spec.fixed_terms, spec.intercept, levels)
+    kept = set(fit.fixef_names)
+    return tuple(c.name for c in layout if c.name not in kept)
+
+
+def rank_note(dropped: Sequence[str]) -> str | None:
+    """lme4's message for dropped columns, naming them (plain text), or None.
+
+    lme4 prints only the count ("fixed-effect model matrix is rank deficient so
+    dropping 1 column / coefficient"); the names say which coefficients the table
+    leaves out, as ``fixef(m, add.dropped = TRUE)`` shows them as NA.
+    """
+    if not dropped:
+        return None
+    names = ", ".join(dropped)
+    return f"{rank_message(len(dropped))} ({names}): they are combinations of earlier columns."
 
 
 def fixef_corr_table(fit: LmmFit) -> pd.DataFrame:

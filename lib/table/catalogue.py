@@ -138,6 +138,23 @@ BUNDLED: Mapping[str, BundledDataset] = MappingProxyType(
                 "as shipped in statsmodels 0.15 (see data/SOURCES.md)."
             ),
         ),
+        "exercise": BundledDataset(
+            key="exercise",
+            title="Exercise and cholesterol by age group (simulated, within vs between)",
+            filename="exercise.csv",
+            description=(
+                "293 people in 10 age groups: weekly hours of exercise and cholesterol "
+                "(mg/dL). Inside every age group more exercise goes with lower cholesterol; "
+                "across everyone, with higher: the within-group and between-group slopes "
+                "have opposite signs."
+            ),
+            roles=Roles(outcome="cholesterol", predictor="exercise", group="age_group"),
+            provenance=(
+                "Simulated for teaching (numpy, seed 1) after the exercise-and-cholesterol "
+                "example of Kievit et al. (2013), Frontiers in Psychology 4:513; no real "
+                "people. How it was made: data/make_exercise.py and data/README.md."
+            ),
+        ),
     }
 )
 

@@ -59,6 +59,12 @@ PAGES = (
         ":material/school:",
         "the tutorial step by step on this data, with Next and Back: each step has its own link",
     ),
+    (
+        "pages/9_Within_and_between.py",
+        "Within & between",
+        ":material/stacked_line_chart:",
+        "one predictor's pooled, within-group and between-group slopes, and the contextual effect",
+    ),
 )
 
 
