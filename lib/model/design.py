@@ -88,7 +88,13 @@ def drop_dependent(
     """
     if X.shape[1] == 0:
         return X, names, ()
-    rows = X - X.mean(axis=0) if intercept else X
+    # Columns are scaled to a largest |value| of 1 first: the rank decision is
+    # scale-invariant per column (R's dqrdc2 compares each column with its own
+    # norm), and the mean of values near 1e308 would overflow.
+    scale = np.max(np.abs(X), axis=0)
+    scale[~np.isfinite(scale) | (scale == 0)] = 1.0
+    scaled = X / scale
+    rows = scaled - scaled.mean(axis=0) if intercept else scaled
     kept = independent_columns(unit_gram(rows), first_kept=int(intercept), X=rows)
     if len(kept) == X.shape[1]:
         return X, names, ()
