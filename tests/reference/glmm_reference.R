@@ -49,7 +49,8 @@ TIGHT <- glmerControl(optimizer = "bobyqa", tolPwrss = 1e-13,
 BRIEF <- glmerControl(tolPwrss = 1e-13, optCtrl = list(rhoend = 1e-10))
 DEFAULT <- glmerControl()
 ## profile() reuses the fit's optimizer control unless told otherwise; with rhoend 1e-10
-## every profile point costs thousands of evaluations (Contraception: most of an hour).
+## every profile point costs thousands of evaluations (the Contraception random-slope
+## profile had not finished after 12 minutes).
 ## Only one name may be given: profile.merMod copies it with control.internal[[i]].
 PROFILE_CONTROL <- list(rhoend = 1e-8)
 
