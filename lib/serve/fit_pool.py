@@ -212,6 +212,11 @@ class FitPool:
             if self._broken or self._closed:
                 raise PoolClosed(self._broken or "The fit pool has been shut down.")
 
+    @property
+    def closed(self) -> bool:
+        """True once the pool was shut down or broke (every submit raises ``PoolClosed``)."""
+        return self._closed or self._broken is not None
+
     def stats(self) -> PoolStats:
         with self._lock:
             states = [w.state for w in self._workers]
