@@ -172,8 +172,9 @@ def share_box(option: str, roles: Roles | None) -> None:
         st.error(md(error), icon=":material/error:")
     if receipt is None:
         st.caption(
-            "Not shared: the file stays in this browser session, and a link to it asks "
-            "the visitor to upload it again."
+            "Not shared: the file stays in this browser session, and a link to it asks the "
+            f"visitor to upload it again. Shared, anyone with the link can open the table "
+            f"for {days:g} days: do not share personal data."
         )
         return
     st.success(

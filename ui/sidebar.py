@@ -22,7 +22,7 @@ from lib.model.spec import ModelSpec
 from lib.present.markdown import md
 from lib.table.catalogue import BUNDLED, DEFAULT_DATASET
 from lib.table.roles import Roles, numeric_columns
-from ui import big, cache, level_widgets, presentation, state
+from ui import big, cache, level_widgets, presentation, serve, state
 from ui import shared as shared_view
 from ui.big import Big
 
@@ -73,6 +73,7 @@ def start_page(title: str, icon: str) -> Selection:
         initial_sidebar_state=presentation.sidebar_state(),
     )
     presentation.apply()
+    serve.fit_pool()  # the fit workers start with the server's first page, not its first fit
     return draw_sidebar()
 
 
