@@ -402,7 +402,8 @@ def start_server(
     """
     command = [python, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
     command += ["--server.address", "127.0.0.1", "--server.port", str(port)]
-    log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server
+    path = os.environ.get("LOAD_TEST_SERVER_LOG")  # to read the server's log afterwards
+    log = open(path, "ab") if path else tempfile.TemporaryFile()  # noqa: SIM115
     return subprocess.Popen(
         command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
     )

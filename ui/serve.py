@@ -20,6 +20,7 @@ How a page waits (the "StillRunning" pattern of ``docs/sharing.md``):
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import time
@@ -56,7 +57,15 @@ def share_store() -> ShareStore:
 @st.cache_resource(show_spinner=False, validate=lambda pool: not pool.closed)
 def fit_pool() -> FitPool:
     """The server's fit workers (``EXPLORER_FIT_*``); a broken pool is replaced."""
-    return FitPool(**fit_pool_kwargs(os.environ))
+    pool = FitPool(**fit_pool_kwargs(os.environ))
+    # Made during the server's first page run, once the imports are done: move the
+    # ~170,000 objects of numpy/scipy/pandas/altair out of the garbage collector's
+    # reach. A full collection then scans only what sessions made since: over three
+    # class bursts the collector paused the server for 1.4 s in all (one full collection
+    # 0.6 s, every session waiting), with this 0.47 s (benchmarks/README.md, "Toggles
+    # under a burst"). Frozen objects are never freed; these live as long as the process.
+    gc.freeze()
+    return pool
 
 
 def slow_fit_seconds() -> float:
