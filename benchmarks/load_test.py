@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
+from streamlit.proto.Alert_pb2 import Alert
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
@@ -104,6 +105,8 @@ async def _run_until_finished(ws, result: SessionResult, timeout: float) -> dict
             which = element.WhichOneof("type")
             if which == "exception":
                 result.errors.append(f"exception: {element.exception.message[:200]}")
+            elif which == "alert" and element.alert.format == Alert.Format.ERROR:
+                result.errors.append(f"error shown: {element.alert.body[:200]}")
             elif which == "checkbox" and element.checkbox.id.endswith(TOGGLE_KEY):
                 seen["toggle"] = element.checkbox
             elif which == "code" and " ~ " in element.code.code_text:

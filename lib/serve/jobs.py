@@ -22,9 +22,10 @@ from lib.model.spec import ModelSpec
 
 
 def burn(seconds: float) -> None:
-    """Keep one core busy for ``seconds`` (a stand-in for a slow fit in tests)."""
-    end = time.thread_time() + max(0.0, float(seconds))
-    while time.thread_time() < end:
+    """Keep one core busy for ``seconds`` of wall-clock time (a stand-in for a slow fit
+    in tests; wall-clock, so that "a 40-second fit" takes 40 s on a busy machine too)."""
+    end = time.monotonic() + max(0.0, float(seconds))
+    while time.monotonic() < end:
         sum(range(10_000))
 
 
