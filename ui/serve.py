@@ -62,8 +62,8 @@ def fit_pool() -> FitPool:
     # ~170,000 objects of numpy/scipy/pandas/altair out of the garbage collector's
     # reach. A full collection then scans only what sessions made since: over three
     # class bursts the collector paused the server for 1.4 s in all (one full collection
-    # 0.6 s, every session waiting), with this 0.47 s (benchmarks/README.md, "Toggles
-    # under a burst"). Frozen objects are never freed; these live as long as the process.
+    # 0.6 s, every session waiting), with this 0.47 s (docs/sharing.md, "Measured in
+    # the app"). Frozen objects are never freed; these live as long as the process.
     gc.freeze()
     return pool
 

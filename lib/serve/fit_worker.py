@@ -90,7 +90,7 @@ def _set_up(
         resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
     if niceness:
         # Below the web server: under CPU contention a long fit waits, pages do not
-        # (a class burst next to a 40-s fit, benchmarks/README.md).
+        # (a class burst next to a 40-s fit, docs/sharing.md).
         os.nice(niceness)
     for module in preload:  # already imported when the forkserver preloaded them
         importlib.import_module(module)

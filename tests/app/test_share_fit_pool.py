@@ -4,6 +4,8 @@ waits for "Fit again"."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from conftest import open_app, plain
 
@@ -94,3 +96,25 @@ def test_a_cancelled_fit_waits_for_fit_again():
     assert not at.exception
     assert not at.error
     assert any(m.label == "REML criterion" for m in at.metric)
+
+
+def test_the_same_fit_asked_by_many_sessions_at_once_runs_once(monkeypatch):
+    """Five session threads ask for one uncached fit together: one job in the pool."""
+    monkeypatch.setenv("EXPLORER_TEST_SLOW_FIT", "1.5")  # long enough for all to overlap
+    jobs: set[int] = set()
+    submit = FitPool.submit
+
+    def recording(self, job, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        handle = submit(self, job, *args, **kwargs)
+        jobs.add(id(handle._job))
+        return handle
+
+    monkeypatch.setattr(FitPool, "submit", recording)
+    cache.fit.clear()
+    frame = load_bundled("schools")
+    spec = SPEC.with_changes(reml=False)
+    with ThreadPoolExecutor(5) as threads:
+        fits = list(threads.map(lambda _: cache.fit("bundled:schools", spec, frame), range(5)))
+    assert len(jobs) == 1
+    assert len({f.criterion for f in fits}) == 1
+    assert fits[0].criterion == pytest.approx(fit_lmm(frame, spec).criterion, rel=1e-9)
