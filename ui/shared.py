@@ -49,7 +49,6 @@ def check_link() -> SharedMeta | None:
         return cache.shared_meta(option)
     except ExplorerError as exc:
         message = str(exc)
-    st.session_state[state.SHARE_ENDED] = message
     notes = list(st.session_state.get(state.URL_IGNORED) or [])
     notes.append(f"data=shared:…: {message}")  # never the token
     st.session_state[state.URL_IGNORED] = notes

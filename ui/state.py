@@ -121,8 +121,18 @@ SHARED_PREFIX = cache.SHARED_PREFIX
 SHARE_RECEIPTS = "_share_receipts"  # {upload digest: ShareReceipt}: links this session made
 SHARE_WIDGET = "_share_upload"  # the Data page's "Share this data" checkbox
 SHARE_ERROR = "_share_error"  # why the last share was refused (too large, ...)
-SHARE_ENDED = "_share_ended"  # why this session's shared data set stopped opening
 PENDING_LINK = "_pending_link"  # a link's values that wait for its upload (issue 18)
+PENDING_KEYS = (
+    DATASET,
+    OUTCOME,
+    PREDICTOR,
+    GROUP,
+    COVARIATES,
+    GROUP2,
+    RELATION2,
+    GROUP3,
+    RELATION3,
+)
 METHODS = ("REML", "ML")
 
 PRESETS: dict[str, dict[str, bool]] = {
@@ -348,11 +358,12 @@ def write_url(values: dict[str, object], defaults: dict[str, object]) -> None:
             wanted.pop(key, None)
         else:
             wanted[key] = encode_url_value(value)
-    # A link that waits for its upload keeps its own values (issue 18), so that it can be
-    # copied again and its columns and model apply once the file arrives.
+    # A link that waits for its upload keeps its data set and columns (issue 18), which
+    # the default data cannot show, so that it can be copied again and they apply once
+    # the file arrives (the toggles are the session's own, read from the link).
     pending = st.session_state.get(PENDING_LINK) or {}
     for key, value in pending.items():
-        if key in values:
+        if key in values and key in PENDING_KEYS:
             wanted[key] = encode_url_value(value)
     if wanted != current:
         st.query_params.from_dict(wanted)
@@ -422,20 +433,18 @@ def accept_upload(name: str, content: bytes) -> str | None:
 
 def apply_pending_link(frame) -> None:  # noqa: ANN001 - the upload's frame (or sample)
     """Once the upload a link waited for arrives: use the link's columns where the file
-    has them, and its model toggles; the link's message has done its job (issue 18)."""
+    has them (the toggles are already the link's, or what the visitor set since); the
+    link's message has done its job (issue 18)."""
     pending = st.session_state.get(PENDING_LINK)
     if not pending:
         return
     columns = {str(c) for c in frame.columns}
     for key, value in pending.items():
-        if key in (DATASET, *PAGE_KEYS):
-            continue
         if key == COVARIATES:
             st.session_state[key] = [v for v in value if v in columns]
-        elif key in COLUMN_ROLES:
-            if value in columns or value == "":
-                st.session_state[key] = value
-        else:
+        elif key in COLUMN_ROLES and (value in columns or value == ""):
+            st.session_state[key] = value
+        elif key in (RELATION2, RELATION3):
             st.session_state[key] = value
     st.session_state[PENDING_LINK] = None
     st.session_state[URL_IGNORED] = []
