@@ -354,7 +354,7 @@ def report(name: str, r: dict) -> str:
 
 HEADER = (
     "| scenario | load avg | sessions | page p50 / p95 (s) | toggle p50 / p95 (s) | errors "
-    "| reconnects | KB/session | RSS MB/session | server CPU-s |\n"
+    "| reconnect attempts | KB/session | RSS MB/session | server CPU-s |\n"
     "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 )
 

@@ -137,6 +137,7 @@ def stop_sharing() -> None:
         serve.share_store().withdraw(receipt.token, receipt.owner_secret)
     except ExplorerError:
         pass  # already ended: nothing left to withdraw
+    cache.forget_link(receipt.token)
     if st.session_state.get(state.DATASET) == state.SHARED_PREFIX + receipt.token:
         st.session_state[state.DATASET] = state.UPLOAD_OPTION  # same table, same roles
 
