@@ -2,19 +2,30 @@
 
 Each simulated student is one WebSocket session speaking Streamlit's own
 protocol (``streamlit.proto`` BackMsg / ForwardMsg): it asks for the Model page
-with ``?random_slope=true``, waits for ``script_finished``, then flips the
-"Random slope" toggle and waits again. Times are from sending the request to
+with ``?random_slope=true``, waits for ``script_finished``, then may flip the
+"Random slope" toggle and wait again. Times are from sending the request to
 the finished page. The page id for the toggle's rerun is taken from the
 ``navigation`` ForwardMsg (with the id of ``new_session`` Streamlit silently
-reruns the Home page).
+reruns the Home page). An exception or an error message on a page counts as an
+error.
 
-Bounded by design: localhost only, at most ``MAX_SESSIONS`` sessions, every
-wait has a timeout, and the whole run stops after ``--max-seconds``.
+Scenarios: ``one``; ``together`` (30 at once); ``spread`` (30 over 10 s, each
+toggles); ``toggles`` (30 open the page, then all flip the toggle at the same
+moment); ``busy`` (a server of its own with ``EXPLORER_TEST_SLOW_FIT=40``: 30
+together, then 30 together while one more session waits for a 40-second fit);
+``together60``; ``restart`` (30 together on a shared link, the server restarted
+mid-burst: each session reconnects and reruns from its URL, as a browser does, and
+must get its page, with the shared data, from the new server). ``busy`` and
+``restart`` need ``--start``. Each row gives ``uptime``'s load average at its start.
+
+Bounded by design: localhost only, at most ``MAX_SESSIONS`` sessions, every wait
+has a timeout, and the whole run stops after ``--max-seconds``.
 
 Usage::
 
     python benchmarks/load_test.py --start                 # own server, every scenario
-    python benchmarks/load_test.py --url http://127.0.0.1:8501 --scenario together --sessions 30
+    python benchmarks/load_test.py --start --scenario toggles --scenario busy
+    python benchmarks/load_test.py --url http://127.0.0.1:8501 --scenario together
 """
 
 from __future__ import annotations
