@@ -168,15 +168,26 @@ def validate(source: str, roles: Roles, _frame: pd.DataFrame) -> ValidationRepor
     return table_validate.validate(_frame, roles)
 
 
+# The cached functions below are keyed by ``repr`` of the spec (a frozen dataclass, whose
+# repr names every field) rather than the spec itself: Streamlit hashes a dataclass field
+# by field on every call, 0.39 ms for a random-slope spec against 0.15 ms for the call
+# with its repr, on every rerun of every session (the Compare page asks for four fits
+# and their comparison).
+
+
 def fit(source: str, spec: ModelSpec, _frame: pd.DataFrame) -> LmmFit:
     """The fit of ``spec`` to the data ``source``, from the cache or the fit pool."""
-    return serve.wait_for(lambda: serve.settle(_fit(source, spec, _frame)), ("fit", source, spec))
+    return serve.wait_for(
+        lambda: serve.settle(_fit(source, repr(spec), spec, _frame)), ("fit", source, spec)
+    )
 
 
 @st.cache_data(max_entries=128, ttl=TTL, show_spinner=False)
-def _fit(source: str, spec: ModelSpec, _frame: pd.DataFrame) -> LmmFit | serve.Failed:
+def _fit(
+    source: str, spec_key: str, _spec: ModelSpec, _frame: pd.DataFrame
+) -> LmmFit | serve.Failed:
     burn = serve.slow_fit_seconds()
-    return serve.run_job(JOB_FIT, _frame, spec, burn, key=("fit", source, spec))
+    return serve.run_job(JOB_FIT, _frame, _spec, burn, key=("fit", source, _spec))
 
 
 fit.clear = _fit.clear  # type: ignore[attr-defined]
@@ -185,29 +196,33 @@ fit.clear = _fit.clear  # type: ignore[attr-defined]
 def anova(source: str, specs: tuple[ModelSpec, ...], _frame: pd.DataFrame) -> Anova:
     """``lib.lmm.anova`` of ``specs`` (refitted with ML), from the cache or the pool."""
     return serve.wait_for(
-        lambda: serve.settle(_anova(source, specs, _frame)),
+        lambda: serve.settle(_anova(source, repr(specs), specs, _frame)),
         ("anova", source, specs),
         "Comparing the models",
     )
 
 
 @st.cache_data(max_entries=32, ttl=TTL, show_spinner=False)
-def _anova(source: str, specs: tuple[ModelSpec, ...], _frame: pd.DataFrame) -> Anova:
+def _anova(
+    source: str, specs_key: str, _specs: tuple[ModelSpec, ...], _frame: pd.DataFrame
+) -> Anova | serve.Failed:
     burn = serve.slow_fit_seconds()
-    return serve.run_job(JOB_ANOVA, _frame, specs, burn, key=("anova", source, specs))
+    return serve.run_job(JOB_ANOVA, _frame, _specs, burn, key=("anova", source, _specs))
 
 
 def simulate(settings: Hashable) -> object:
     """``lib.classroom.simulate.simulate(settings)`` in the pool; sessions asking for the
     same settings (the same seed) share one run."""
     return serve.wait_for(
-        lambda: serve.settle(_simulate(settings)), ("simulate", settings), "Simulating"
+        lambda: serve.settle(_simulate(repr(settings), settings)),
+        ("simulate", settings),
+        "Simulating",
     )
 
 
 @st.cache_data(max_entries=16, ttl=TTL, show_spinner=False)
-def _simulate(settings: Hashable) -> object:
-    return serve.run_job(JOB_SIMULATE, settings, key=("simulate", settings))
+def _simulate(settings_key: str, _settings: Hashable) -> object:
+    return serve.run_job(JOB_SIMULATE, _settings, key=("simulate", _settings))
 
 
 @st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)
