@@ -10,8 +10,8 @@ large upload is not re-hashed on every rerun. Because the id is a digest of
 the bytes, two sessions can only share a cache entry if they uploaded the
 same bytes, in which case the result is the same; nothing of one session's
 upload is reachable from another without its content. A shared table is reached
-only through its link's token (``shared_meta``), checked on every run so that a
-withdrawn link stops working at the next rerun.
+only through its link's token (``shared_meta``), checked at least once a second so
+that a withdrawn link stops working at the next rerun.
 
 Fits, model comparisons and simulations run in the fit pool's worker processes
 (``ui.serve``): the public ``fit``, ``anova`` and ``simulate`` wait for them with a

@@ -107,7 +107,7 @@ def settings() -> sim.SimSettings:
 
 
 def run(settings: sim.SimSettings) -> sim.SimResult:
-    """The run for these settings: from this session's memo, or fitted with a progress bar."""
+    """The run for these settings: from this session's memo, or simulated in a fit worker."""
     runs = st.session_state.setdefault(_RUNS, {})
     if settings in runs:
         return runs[settings]
