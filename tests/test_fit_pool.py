@@ -68,6 +68,11 @@ def test_workers_have_the_memory_limit(pool):
     assert pool.submit(pool_jobs.memory_limit).result(timeout=10) == MEMORY_LIMIT
 
 
+def test_workers_run_below_the_servers_priority(pool):
+    # os.nice(0) returns the caller's niceness: the worker's is the parent's plus 10.
+    assert pool.submit("os:nice", 0).result(timeout=10) == os.nice(0) + 10
+
+
 def test_real_fit_equals_the_in_process_fit(pool):
     frame = load_bundled("schools")
     spec = ModelSpec.one_factor("test_score", "school", fixed=["study_time"])

@@ -2,18 +2,26 @@
 
 Every wrapper is keyed by hashable values only: a ``source_id`` that names the
 data by content ("bundled:schools", "upload:<sha256 of the bytes>", or
-"upload-sample:<sha256>" for the sample of a large upload, ``ui.big``), a
+"upload-sample:<sha256>" for the sample of a large upload, ``ui.big``;
+"shared:<sha256 of the Parquet bytes>" for a table shared through a link), a
 frozen ``ModelSpec`` or ``Roles``, column names and numbers. The frame itself
 is passed as ``_frame`` (Streamlit does not hash underscore arguments), so a
 large upload is not re-hashed on every rerun. Because the id is a digest of
 the bytes, two sessions can only share a cache entry if they uploaded the
 same bytes, in which case the result is the same; nothing of one session's
-upload is reachable from another without its content.
+upload is reachable from another without its content. A shared table is reached
+only through its link's token (``shared_meta``), checked at least once a second so
+that a withdrawn link stops working at the next rerun.
+
+Fits, model comparisons and simulations run in the fit pool's worker processes
+(``ui.serve``): the public ``fit``, ``anova`` and ``simulate`` wait for them with a
+Cancel button, the cached ``_fit``, ``_anova`` and ``_simulate`` keep their results.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Hashable
 
 import pandas as pd
 import pyarrow as pa
@@ -21,15 +29,14 @@ import streamlit as st
 from streamlit.dataframe_util import convert_anything_to_arrow_bytes
 
 from lib.charts import core as lib_charts
-from lib.errors import DataError
+from lib.errors import DataError, ExplorerError
 from lib.explore import groups as lib_groups
 from lib.lmm import Anova, LmmFit
-from lib.lmm import anova as lmm_anova
-from lib.lmm import fit_lmm as lmm_fit
 from lib.model import levels as lib_levels
 from lib.model import nesting as lib_nesting
 from lib.model.spec import GroupLevel, ModelSpec
 from lib.ols import regressions as lib_ols
+from lib.serve.shared_table import SharedMeta
 from lib.table import catalogue
 from lib.table import read as table_read
 from lib.table import roles as table_roles
@@ -37,15 +44,64 @@ from lib.table import validate as table_validate
 from lib.table.columns import complete_rows
 from lib.table.roles import Roles
 from lib.table.validate import ValidationReport
-from ui import big, row_limit
+from ui import big, row_limit, serve
 
 TTL = 3600  # seconds: uploads and fits leave the shared cache after an hour unused
+SHARED_PREFIX = "shared:"  # a data-set option "shared:TOKEN": the table of that link
+JOB_FIT = "lib.serve.jobs:fit"
+JOB_ANOVA = "lib.serve.jobs:anova"
+JOB_SIMULATE = "lib.serve.jobs:simulate"
+
+
+def shared_token(option: object) -> str | None:
+    """The token of a "shared:TOKEN" option, else None (the token is not checked here)."""
+    if isinstance(option, str) and option.startswith(SHARED_PREFIX):
+        return option[len(SHARED_PREFIX) :]
+    return None
+
+
+META_SECONDS = 1.0  # how long one look-up of a link's metadata serves every page run
+_recent_meta: dict[str, tuple[float, SharedMeta]] = {}  # token -> (when, meta); this process
+
+
+def shared_meta(option: str) -> SharedMeta:
+    """What the store knows of a shared option's table: one indexed query, no table read.
+
+    A page run asks three times (selector, source id, frame) and a class asks together:
+    one query a second per link serves them all (0.6 ms and three file accesses a run
+    otherwise). A withdrawal in this process takes effect at once (``forget_link``),
+    one from another server process within ``META_SECONDS``.
+
+    Raises ``ShareUnavailable`` (or ``ShareWithdrawn`` / ``ShareExpired``) with a
+    message ready to show.
+    """
+    token = shared_token(option) or ""
+    now = time.monotonic()
+    recent = _recent_meta.get(token)
+    fresh = recent is not None and now - recent[0] < META_SECONDS
+    if fresh and time.time() < recent[1].expires_at:
+        return recent[1]
+    meta = serve.share_store().meta(token)
+    if len(_recent_meta) > 256:
+        _recent_meta.clear()
+    _recent_meta[token] = (now, meta)
+    return meta
+
+
+def forget_link(token: str) -> None:
+    """Drop a withdrawn link's metadata, so that no page run in this process uses it."""
+    _recent_meta.pop(token, None)
 
 
 def source_id(option: str, upload: object | None) -> str:
     """The content-based id of a data-set option (see module docstring)."""
     if option in catalogue.BUNDLED:
         return f"bundled:{option}"
+    if shared_token(option) is not None:
+        try:
+            return f"shared:{shared_meta(option).digest}"
+        except ExplorerError:
+            return "shared:unavailable"  # frame_for raises the link's message
     digest = getattr(upload, "digest", "")
     if big.is_big(upload):  # the frame is a sample of the upload: another cache entry
         return f"upload-sample:{digest}"
@@ -62,16 +118,27 @@ def load_upload(digest: str, name: str, _content: bytes) -> pd.DataFrame:
     return table_read.load_table(_content, name, max_rows=row_limit.APP_MAX_ROWS)
 
 
+@st.cache_data(max_entries=8, ttl=TTL, show_spinner="Opening the shared data…")
+def load_shared(digest: str, _token: str) -> pd.DataFrame:
+    """A shared table, cached by its content (sessions with the same link share it)."""
+    return serve.share_store().open(_token).frame
+
+
 def frame_for(option: str, upload: object | None) -> pd.DataFrame:
-    """The frame of a data-set option (bundled key, or this session's upload).
+    """The frame of a data-set option (bundled key, shared link, or this session's upload).
 
     Raises
     ------
     DataError
         The file cannot be read, or the upload is gone.
+    ShareUnavailable
+        The shared link does not open (withdrawn, expired, unknown or malformed).
     """
     if option in catalogue.BUNDLED:
         return load_bundled(option)
+    token = shared_token(option)
+    if token is not None:
+        return load_shared(shared_meta(option).digest, token)
     if upload is None:
         raise DataError(
             "This session has no uploaded file (uploads are not shared through links). "
@@ -84,10 +151,15 @@ def frame_for(option: str, upload: object | None) -> pd.DataFrame:
 
 @st.cache_data(max_entries=32, ttl=TTL, show_spinner=False)
 def default_roles(source: str, option: str, _frame: pd.DataFrame) -> Roles:
-    """The registry's roles for a bundled set, guessed ones for an upload."""
+    """The registry's roles for a bundled set, the sharer's for a shared link, guessed
+    ones for an upload."""
     entry = catalogue.BUNDLED.get(option)
     if entry is not None and all(c in _frame.columns for c in entry.roles.columns):
         return entry.roles
+    if shared_token(option) is not None:
+        roles = shared_meta(option).roles
+        if roles is not None and all(c in _frame.columns for c in roles.columns):
+            return roles
     return table_roles.guess_roles(_frame)
 
 
@@ -96,14 +168,61 @@ def validate(source: str, roles: Roles, _frame: pd.DataFrame) -> ValidationRepor
     return table_validate.validate(_frame, roles)
 
 
-@st.cache_data(max_entries=128, ttl=TTL, show_spinner=False)
+# The cached functions below are keyed by ``repr`` of the spec (a frozen dataclass, whose
+# repr names every field) rather than the spec itself: Streamlit hashes a dataclass field
+# by field on every call, 0.39 ms for a random-slope spec against 0.15 ms for the call
+# with its repr, on every rerun of every session (the Compare page asks for four fits
+# and their comparison).
+
+
 def fit(source: str, spec: ModelSpec, _frame: pd.DataFrame) -> LmmFit:
-    return lmm_fit(_frame, spec)
+    """The fit of ``spec`` to the data ``source``, from the cache or the fit pool."""
+    return serve.wait_for(
+        lambda: serve.settle(_fit(source, repr(spec), spec, _frame)), ("fit", source, spec)
+    )
+
+
+@st.cache_data(max_entries=128, ttl=TTL, show_spinner=False)
+def _fit(
+    source: str, spec_key: str, _spec: ModelSpec, _frame: pd.DataFrame
+) -> LmmFit | serve.Failed:
+    burn = serve.slow_fit_seconds()
+    return serve.run_job(JOB_FIT, _frame, _spec, burn, key=("fit", source, _spec))
+
+
+fit.clear = _fit.clear  # type: ignore[attr-defined]
+
+
+def anova(source: str, specs: tuple[ModelSpec, ...], _frame: pd.DataFrame) -> Anova:
+    """``lib.lmm.anova`` of ``specs`` (refitted with ML), from the cache or the pool."""
+    return serve.wait_for(
+        lambda: serve.settle(_anova(source, repr(specs), specs, _frame)),
+        ("anova", source, specs),
+        "Comparing the models",
+    )
 
 
 @st.cache_data(max_entries=32, ttl=TTL, show_spinner=False)
-def anova(source: str, specs: tuple[ModelSpec, ...], _frame: pd.DataFrame) -> Anova:
-    return lmm_anova(_frame, list(specs))
+def _anova(
+    source: str, specs_key: str, _specs: tuple[ModelSpec, ...], _frame: pd.DataFrame
+) -> Anova | serve.Failed:
+    burn = serve.slow_fit_seconds()
+    return serve.run_job(JOB_ANOVA, _frame, _specs, burn, key=("anova", source, _specs))
+
+
+def simulate(settings: Hashable) -> object:
+    """``lib.classroom.simulate.simulate(settings)`` in the pool; sessions asking for the
+    same settings (the same seed) share one run."""
+    return serve.wait_for(
+        lambda: serve.settle(_simulate(repr(settings), settings)),
+        ("simulate", settings),
+        "Simulating",
+    )
+
+
+@st.cache_data(max_entries=16, ttl=TTL, show_spinner=False)
+def _simulate(settings_key: str, _settings: Hashable) -> object:
+    return serve.run_job(JOB_SIMULATE, _settings, key=("simulate", _settings))
 
 
 @st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)

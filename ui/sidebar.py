@@ -22,7 +22,8 @@ from lib.model.spec import ModelSpec
 from lib.present.markdown import md
 from lib.table.catalogue import BUNDLED, DEFAULT_DATASET
 from lib.table.roles import Roles, numeric_columns
-from ui import big, cache, level_widgets, presentation, state
+from ui import big, cache, level_widgets, presentation, serve, state
+from ui import shared as shared_view
 from ui.big import Big
 
 
@@ -72,6 +73,7 @@ def start_page(title: str, icon: str) -> Selection:
         initial_sidebar_state=presentation.sidebar_state(),
     )
     presentation.apply()
+    serve.fit_pool()  # the fit workers start with the server's first page, not its first fit
     return draw_sidebar()
 
 
@@ -191,6 +193,7 @@ def _write_url(option: str, roles: Roles, defaults: Roles) -> dict[str, object]:
 
 
 def _dataset_selector() -> tuple[str, str, object | None]:
+    shared = shared_view.check_link()  # a shared link's metadata, or None
     options = state.dataset_options()
     if st.session_state.get(state.DATASET, DEFAULT_DATASET) not in options:
         st.session_state[state.DATASET] = DEFAULT_DATASET
@@ -198,11 +201,14 @@ def _dataset_selector() -> tuple[str, str, object | None]:
         "Data set",
         options,
         index=options.index(DEFAULT_DATASET),
+        format_func=shared_view.option_label(shared),
         key=state.DATASET,
         on_change=state.on_dataset_change,
         help="Bundled data sets, or your own file from the Data page.",
     )
     upload = st.session_state.get(state.UPLOAD)
+    if shared is not None and cache.shared_token(option) is not None:
+        return option, shared_view.caption(shared), upload
     if option == state.UPLOAD_OPTION and upload is not None:
         title = f"Uploaded file {upload.name}"
         st.caption(f"Uploaded file: {_escape(upload.name)} (only in this browser session)")

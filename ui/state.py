@@ -114,6 +114,25 @@ URL_ASKED = "_url_asked"  # the values this session's first URL asked for
 URL_IGNORED = "_url_ignored"  # why some of them were not used (shown until dismissed)
 
 UPLOAD_OPTION = "your upload"  # the data-set choice that means "this session's upload"
+
+# --- Shared data (issue 17, docs/sharing.md): a DATASET value "shared:TOKEN" is the table
+# a session shared through a link; the token itself is never shown as a name.
+SHARED_PREFIX = cache.SHARED_PREFIX
+SHARE_RECEIPTS = "_share_receipts"  # {upload digest: ShareReceipt}: links this session made
+SHARE_WIDGET = "_share_upload"  # the Data page's "Share this data" checkbox
+SHARE_ERROR = "_share_error"  # why the last share was refused (too large, ...)
+PENDING_LINK = "_pending_link"  # a link's values that wait for its upload (issue 18)
+PENDING_KEYS = (
+    DATASET,
+    OUTCOME,
+    PREDICTOR,
+    GROUP,
+    COVARIATES,
+    GROUP2,
+    RELATION2,
+    GROUP3,
+    RELATION3,
+)
 METHODS = ("REML", "ML")
 
 PRESETS: dict[str, dict[str, bool]] = {
@@ -167,6 +186,8 @@ def init_state() -> bool:
         st.session_state[key] = value
     st.session_state[URL_ASKED] = values
     st.session_state[URL_IGNORED] = unreadable
+    if values.get(DATASET) == UPLOAD_OPTION:  # kept in the address bar until the upload
+        st.session_state[PENDING_LINK] = dict(values)
     return True
 
 
@@ -248,6 +269,8 @@ def ignored_reasons(
         if got == value or (value == "" and not got):
             continue
         if key == DATASET:
+            if cache.shared_token(value) is not None:
+                continue  # noted with the store's message when it failed (ui.shared)
             if value == UPLOAD_OPTION:
                 notes.append(
                     f"data={_shown(value)}: an uploaded file is not part of a link; upload it "
@@ -335,15 +358,26 @@ def write_url(values: dict[str, object], defaults: dict[str, object]) -> None:
             wanted.pop(key, None)
         else:
             wanted[key] = encode_url_value(value)
+    # A link that waits for its upload keeps its data set and columns (issue 18), which
+    # the default data cannot show, so that it can be copied again and they apply once
+    # the file arrives (the toggles are the session's own, read from the link).
+    pending = st.session_state.get(PENDING_LINK) or {}
+    for key, value in pending.items():
+        if key in values and key in PENDING_KEYS:
+            wanted[key] = encode_url_value(value)
     if wanted != current:
         st.query_params.from_dict(wanted)
 
 
 def dataset_options() -> list[str]:
-    """Bundled data-set keys, plus the upload when this session has one."""
+    """Bundled data-set keys, plus the upload when this session has one, plus the shared
+    link this session has open (only its own: no session can list another's links)."""
     options = list(BUNDLED)
     if st.session_state.get(UPLOAD) is not None:
         options.append(UPLOAD_OPTION)
+    current = st.session_state.get(DATASET)
+    if cache.shared_token(current) is not None:
+        options.append(current)
     return options
 
 
@@ -361,6 +395,7 @@ def set_roles(roles: Roles) -> None:
 
 def on_dataset_change() -> None:
     """Callback of the data-set selector: reset the roles to the new data's defaults."""
+    st.session_state[PENDING_LINK] = None  # another data set chosen: the link is done
     option = st.session_state.get(DATASET, DEFAULT_DATASET)
     try:
         upload = st.session_state.get(UPLOAD)
@@ -392,7 +427,27 @@ def accept_upload(name: str, content: bytes) -> str | None:
     st.session_state[UPLOAD_ERROR] = None
     st.session_state[DATASET] = UPLOAD_OPTION
     set_roles(roles)
+    apply_pending_link(frame)
     return None
+
+
+def apply_pending_link(frame) -> None:  # noqa: ANN001 - the upload's frame (or sample)
+    """Once the upload a link waited for arrives: use the link's columns where the file
+    has them (the toggles are already the link's, or what the visitor set since); the
+    link's message has done its job (issue 18)."""
+    pending = st.session_state.get(PENDING_LINK)
+    if not pending:
+        return
+    columns = {str(c) for c in frame.columns}
+    for key, value in pending.items():
+        if key == COVARIATES:
+            st.session_state[key] = [v for v in value if v in columns]
+        elif key in COLUMN_ROLES and (value in columns or value == ""):
+            st.session_state[key] = value
+        elif key in (RELATION2, RELATION3):
+            st.session_state[key] = value
+    st.session_state[PENDING_LINK] = None
+    st.session_state[URL_IGNORED] = []
 
 
 def on_upload_change() -> None:

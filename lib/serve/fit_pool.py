@@ -116,6 +116,10 @@ class FitPool:
         preload list, which only takes effect if no fork server is running yet.
     preload : tuple of str
         Modules each worker imports before it reports ready.
+    niceness : int
+        Added to each worker's scheduling niceness (``os.nice``): a long fit then
+        takes the CPU the web server leaves, so pages stay quick while it runs
+        (0: same priority as the server).
     blas_threads : int or None
         BLAS threads per worker (None: leave as is).
     linger : float
@@ -132,6 +136,7 @@ class FitPool:
         start_method: str = "forkserver",
         preload: tuple[str, ...] = DEFAULT_PRELOAD,
         blas_threads: int | None = 1,
+        niceness: int = 10,
         linger: float = 30.0,
     ) -> None:
         size = workers if workers is not None else (os.cpu_count() or 1)
@@ -148,7 +153,7 @@ class FitPool:
         self._ctx = multiprocessing.get_context(start_method)
         if start_method == "forkserver":
             self._ctx.set_forkserver_preload(["lib.serve.fit_worker", *preload])
-        self._worker_args = (memory_limit, blas_threads, tuple(preload))
+        self._worker_args = (memory_limit, blas_threads, tuple(preload), int(niceness))
         self._lock = threading.Lock()
         self._ready = threading.Condition(self._lock)
         self._queue: deque[Job] = deque()
@@ -211,6 +216,11 @@ class FitPool:
                 raise TimeoutError(f"The pool's workers did not start within {timeout} s.")
             if self._broken or self._closed:
                 raise PoolClosed(self._broken or "The fit pool has been shut down.")
+
+    @property
+    def closed(self) -> bool:
+        """True once the pool was shut down or broke (every submit raises ``PoolClosed``)."""
+        return self._closed or self._broken is not None
 
     def stats(self) -> PoolStats:
         with self._lock:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import importlib
 import multiprocessing.spawn
+import os
 import pickle
 import re
 import resource
@@ -76,7 +77,9 @@ def _dump(message: tuple[object, ...]) -> bytes:
     return pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def _set_up(memory_limit: int | None, blas_threads: int | None, preload: tuple[str, ...]) -> None:
+def _set_up(
+    memory_limit: int | None, blas_threads: int | None, preload: tuple[str, ...], niceness: int
+) -> None:
     # Ctrl-C in the server's terminal reaches the whole process group; the parent
     # decides when workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -85,6 +88,10 @@ def _set_up(memory_limit: int | None, blas_threads: int | None, preload: tuple[s
         # MemoryError inside the job instead of the kernel's OOM killer picking a
         # process (possibly the server) to kill.
         resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+    if niceness:
+        # Below the web server: under CPU contention a long fit waits, pages do not
+        # (a class burst next to a 40-s fit, docs/sharing.md).
+        os.nice(niceness)
     for module in preload:  # already imported when the forkserver preloaded them
         importlib.import_module(module)
     if blas_threads:
@@ -99,11 +106,12 @@ def worker_main(
     memory_limit: int | None,
     blas_threads: int | None,
     preload: tuple[str, ...],
+    niceness: int = 0,
 ) -> None:
     """Run jobs from ``conn`` until the parent closes it (the process's target)."""
     start = time.perf_counter()
     try:
-        _set_up(memory_limit, blas_threads, preload)
+        _set_up(memory_limit, blas_threads, preload, niceness)
     except BaseException:
         conn.send_bytes(_dump(("init_failed", traceback.format_exc())))
         return

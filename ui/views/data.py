@@ -14,6 +14,7 @@ from lib.table.read import MAX_COLUMNS, MAX_ROWS, missing_markers
 from lib.table.roles import numeric_columns
 from lib.table.validate import column_overview
 from ui import big, cache, render, state
+from ui import shared as shared_view
 from ui.sidebar import Selection, show_error
 from ui.views import levels as levels_view
 from ui.views import structure as structure_view
@@ -25,7 +26,7 @@ def draw(sel: Selection) -> None:
     st.title("Data")
     if sel.ready:
         levels_view.warn_pitfalls(sel, "data")  # first: a wrong grouping spoils every model
-    _upload()  # first, so that a class sees the upload box without scrolling
+    _upload(sel)  # first, so that a class sees the upload box without scrolling
     _choose(sel)
     if not sel.ready:
         st.stop()
@@ -60,8 +61,11 @@ def _use_dataset(key: str) -> None:
     state.on_dataset_change()
 
 
-def _upload() -> None:
+def _upload(sel: Selection) -> None:
     st.subheader("Your own data")
+    if cache.shared_token(sel.option) is not None and sel.frame is not None:
+        if shared_view.receipt_of(st.session_state.get(state.UPLOAD)) is None:
+            shared_view.viewer_note(cache.shared_meta(sel.option))  # opened someone's link
     st.file_uploader(
         "Upload a CSV, Excel (.xlsx) or Parquet file: one row per observation, one column per "
         "variable, including a column that names each row's group",
@@ -71,7 +75,7 @@ def _upload() -> None:
         help=f"Up to {MAX_ROWS:,} rows and {MAX_COLUMNS} columns; CSV and Parquet files over "
         f"{big_upload_bytes() / 1024**2:,.3g} MB are read by DuckDB without a row limit "
         "(Excel files keep the limit). The file stays in this browser session: it is not "
-        "saved on the server and not shared through links.",
+        "saved on the server and not shared through links, unless you tick Share below.",
     )
     error = st.session_state.get(state.UPLOAD_ERROR)
     if error:
@@ -95,6 +99,7 @@ def _upload() -> None:
             on_click=state.remove_upload,
             icon=":material/delete:",
         )
+        shared_view.share_box(sel.option, sel.roles)
 
 
 def file_size(n_bytes: int) -> str:

@@ -112,6 +112,8 @@ def _data_in_use(sel: Selection) -> None:
     entry = BUNDLED.get(sel.option)
     if entry is not None:
         st.markdown(f"**{md(entry.title)}**: {md(entry.description)}")
+    elif cache.shared_token(sel.option) is not None:
+        st.markdown(f"**{md(sel.title)}** (shared through a link: everyone with it sees it)")
     else:
         st.markdown(f"**{md(sel.title)}** (only in this browser session)")
     roles = sel.roles

@@ -16,7 +16,7 @@ from lib.charts import simulate as simulate_charts
 from lib.classroom import simulate as sim
 from lib.errors import ExplorerError
 from lib.present.numbers import num, pct
-from ui import presentation, render, state
+from ui import cache, presentation, render, state
 from ui.sidebar import show_error
 
 # widget key = URL parameter -> (label, kind, default, min, max, step, help)
@@ -107,17 +107,15 @@ def settings() -> sim.SimSettings:
 
 
 def run(settings: sim.SimSettings) -> sim.SimResult:
-    """The run for these settings: from this session's memo, or fitted with a progress bar."""
+    """The run for these settings: from this session's memo, or simulated in a fit worker."""
     runs = st.session_state.setdefault(_RUNS, {})
     if settings in runs:
         return runs[settings]
-    bar = st.progress(0.0, text=f"Simulating and fitting {settings.n_sims} data sets…")
-
-    def progress(done: int, total: int) -> None:
-        bar.progress(done / total, text=f"Fitted {done} of {total} data sets…")
-
-    result = sim.simulate(settings, progress=progress)
-    bar.empty()
+    # In a fit worker (ui.serve), not the server's process: a class that moves the
+    # sliders together must not stall every other page. The same settings (a shared
+    # seed) are simulated once for everyone.
+    with st.spinner(f"Simulating and fitting {settings.n_sims} data sets…", show_time=True):
+        result = cache.simulate(settings)
     if len(runs) >= 8:
         runs.pop(next(iter(runs)))
     runs[settings] = result

@@ -1,0 +1,46 @@
+"""The app's jobs for ``lib.serve.fit_pool``: module-level functions a worker imports.
+
+Each takes what the app's cached wrapper has (a frame, a spec or settings) and returns
+a frozen result that pickles (``LmmFit``, ``Anova``, ``SimResult``).
+
+``burn_seconds`` is for test builds only (``EXPLORER_TEST_SLOW_FIT``, read by the app):
+the worker first spends that many seconds of CPU, as a slow model would, so the time
+limit, the Cancel button and a class burst next to a long fit can be checked without
+a data set that takes that long. It is 0 in normal use.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import pandas as pd
+
+from lib.lmm import Anova, LmmFit, fit_lmm
+from lib.lmm import anova as lmm_anova
+from lib.model.spec import ModelSpec
+
+
+def burn(seconds: float) -> None:
+    """Keep one core busy for ``seconds`` of wall-clock time (a stand-in for a slow fit
+    in tests; wall-clock, so that "a 40-second fit" takes 40 s on a busy machine too)."""
+    end = time.monotonic() + max(0.0, float(seconds))
+    while time.monotonic() < end:
+        sum(range(10_000))
+
+
+def fit(frame: pd.DataFrame, spec: ModelSpec, burn_seconds: float = 0.0) -> LmmFit:
+    burn(burn_seconds)
+    return fit_lmm(frame, spec)
+
+
+def anova(frame: pd.DataFrame, specs: Sequence[ModelSpec], burn_seconds: float = 0.0) -> Anova:
+    burn(burn_seconds)
+    return lmm_anova(frame, list(specs))
+
+
+def simulate(settings: object) -> object:
+    """``lib.classroom.simulate.simulate`` (imported here: only the Sandbox needs it)."""
+    from lib.classroom import simulate as sim
+
+    return sim.simulate(settings)

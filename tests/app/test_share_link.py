@@ -1,0 +1,233 @@
+"""Sharing an upload through a link (issue 17) and links that wait for an upload (issue 18).
+
+Each test gets its own share store in ``tmp_path`` (``EXPLORER_SHARE_DIR``; the
+server's store is an ``st.cache_resource`` singleton, cleared around every test).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import open_app, plain
+
+from lib.serve.share_store import UNAVAILABLE_MESSAGE, ShareStore
+from lib.table.catalogue import load_bundled
+from lib.table.roles import Roles, guess_roles
+from ui import serve
+
+DATA, MODEL = "pages/1_Data.py", "pages/3_Model.py"
+SCHOOLS_FORMULA = "test_score ~ 1 + study_time + (1 | school)"
+
+
+@pytest.fixture
+def store_dir(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("EXPLORER_SHARE_DIR", str(tmp_path))
+    serve.share_store.clear()
+    yield tmp_path
+    serve.share_store.clear()
+
+
+def class_table() -> pd.DataFrame:
+    """The tutorial's table under other names, with a school-level constant (a column a
+    guessed model could wrongly take as the predictor)."""
+    frame = load_bundled("schools").rename(
+        columns={"school": "campus", "study_time": "hours", "test_score": "exam"}
+    )
+    frame["campus_size"] = frame.groupby("campus")["exam"].transform("size").astype(float)
+    return frame
+
+
+def query_of(at) -> dict[str, str]:
+    return {k: v[-1] if isinstance(v, list) else v for k, v in at.query_params.items()}
+
+
+def shown_text(at) -> str:
+    """Every text element and label on the page (not the link box's code)."""
+    parts = [
+        e.value
+        for kind in ("markdown", "caption", "info", "warning", "error", "success")
+        for e in getattr(at, kind)
+    ]
+    parts += [str(o) for box in at.selectbox for o in box.options]
+    return "\n".join(parts)
+
+
+def share_from_upload(random_slope: bool = True):
+    """The teacher: upload, switch the random slope on, tick Share."""
+    at = open_app(DATA)
+    at.file_uploader(key="_upload_widget").upload(
+        "class.csv", class_table().to_csv(index=False).encode()
+    ).run()
+    at.sidebar.toggle(key="random_slope").set_value(random_slope).run()
+    at.checkbox(key="_share_upload").check().run()
+    assert not at.exception
+    return at
+
+
+def fixed_effects(at) -> pd.DataFrame:
+    for element in at.dataframe:
+        if "Estimate" in element.value.columns:
+            return element.value
+    raise AssertionError("no fixed-effects table")
+
+
+def test_a_shared_link_opens_the_teachers_data_roles_and_model(store_dir):
+    teacher = share_from_upload()
+    query = query_of(teacher)
+    token = query["data"].removeprefix("shared:")
+    assert query["data"].startswith("shared:") and len(token) == 32
+    assert query["random_slope"] == "true"
+    # The selector names the file, never the token; the link box holds the whole link.
+    selector = teacher.sidebar.selectbox(key="data")
+    assert selector.value == query["data"]
+    assert selector.options[-1] == "class.csv (shared link)"  # the label shown
+    assert token not in shown_text(teacher)
+    assert any(token in c.value and "data=shared:" in c.value for c in teacher.code)
+    # The teacher's own Model page and a student's session opened with the link agree.
+    teacher.switch_page(MODEL).run()
+    student = open_app(MODEL, query)
+    assert not student.exception
+    formula = "exam ~ 1 + hours + (1 + hours | campus)"
+    assert formula in [c.value for c in teacher.sidebar.code]
+    assert formula in [c.value for c in student.sidebar.code]
+    assert student.sidebar.selectbox(key="y").value == "exam"
+    assert student.sidebar.selectbox(key="group").value == "campus"
+    pd.testing.assert_frame_equal(fixed_effects(student), fixed_effects(teacher))
+    assert not [w for w in student.warning if "do not apply" in w.value]
+    # The student's session cannot stop sharing (it has no receipt) and has no upload.
+    student.switch_page(DATA).run()
+    assert student.session_state["_upload"] is None
+    assert any("shared through a link" in plain(i.value) for i in student.info)
+    assert not [b for b in student.button if b.key == "_stop_sharing"]
+
+
+def test_the_teachers_roles_travel_with_the_link(store_dir):
+    teacher = share_from_upload(random_slope=False)
+    roles = serve.share_store().meta(query_of(teacher)["data"].removeprefix("shared:")).roles
+    assert roles == Roles(outcome="exam", predictor="hours", group="campus")
+
+
+def test_stop_sharing_withdraws_the_link(store_dir):
+    teacher = share_from_upload()
+    query = query_of(teacher)
+    teacher.button(key="_stop_sharing").click().run()
+    assert not teacher.exception
+    assert teacher.sidebar.selectbox(key="data").value == "your upload"  # still has its file
+    assert query_of(teacher)["data"] == "your upload"
+    assert not list((store_dir / "tables").glob("*.parquet"))  # the table is deleted
+    student = open_app(MODEL, query)
+    assert not student.exception
+    notes = plain("\n".join(w.value for w in student.warning))
+    assert "data=shared:…: The data behind this link was withdrawn on" in notes
+    assert SCHOOLS_FORMULA.replace("(1 |", "(1 + study_time |") in [
+        c.value for c in student.sidebar.code
+    ]  # the default data, with the link's model
+    assert query["data"].removeprefix("shared:") not in notes
+
+
+def test_a_withdrawal_reaches_an_open_session_at_its_next_rerun(store_dir):
+    teacher = share_from_upload()
+    student = open_app(MODEL, query_of(teacher))
+    assert "exam ~ 1 + hours + (1 + hours | campus)" in [c.value for c in student.sidebar.code]
+    teacher.button(key="_stop_sharing").click().run()
+    student.run()
+    assert not student.exception
+    assert student.sidebar.selectbox(key="data").value == "schools"
+    assert any("was withdrawn on" in plain(w.value) for w in student.warning)
+
+
+def test_an_expired_link_says_so(store_dir):
+    week_ago = time.time() - 8 * 86400
+    receipt = ShareStore(store_dir, clock=lambda: week_ago).share(class_table(), name="old.csv")
+    at = open_app(MODEL, {"data": f"shared:{receipt.token}"})
+    assert not at.exception
+    notes = plain("\n".join(w.value for w in at.warning))
+    assert "The data behind this link expired on" in notes
+    assert SCHOOLS_FORMULA in [c.value for c in at.sidebar.code]
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "../../etc/passwd",
+        "a/b/" + "c" * 28,
+        "..",
+        "x" * 10_000,
+        "é" * 32,
+        "A" * 31 + "\n",
+        "%2e%2e%2f" + "a" * 23,
+    ],
+)
+def test_malformed_tokens_get_the_same_message_and_touch_no_file(store_dir, token, monkeypatch):
+    serve.share_store()  # made (and purged) before the run: the run itself opens nothing
+    touched = []
+    monkeypatch.setattr(ShareStore, "_connect", lambda self: touched.append("db") or 1 / 0)
+    monkeypatch.setattr(ShareStore, "_path", lambda self, tid: touched.append("file") or 1 / 0)
+    at = open_app(MODEL, {"data": f"shared:{token}"})
+    assert not at.exception
+    assert touched == []
+    notes = plain("\n".join(w.value for w in at.warning))
+    assert f"data=shared:…: {UNAVAILABLE_MESSAGE}" in notes
+    assert SCHOOLS_FORMULA in [c.value for c in at.sidebar.code]
+
+
+def test_an_unknown_well_formed_token_gets_the_same_message(store_dir):
+    at = open_app(MODEL, {"data": "shared:" + "A" * 32})
+    assert not at.exception
+    assert f"data=shared:…: {UNAVAILABLE_MESSAGE}" in plain("\n".join(w.value for w in at.warning))
+
+
+def test_a_session_without_the_token_cannot_reach_the_data(store_dir):
+    teacher = share_from_upload()
+    other = open_app(DATA)
+    options = other.sidebar.selectbox(key="data").options
+    assert "your upload" not in options
+    assert not [o for o in options if "shared" in o or "class.csv" in o]
+    assert (
+        "_share_receipts" not in other.session_state or not other.session_state["_share_receipts"]
+    )
+    assert teacher.session_state["_share_receipts"]
+
+
+def test_nothing_is_shared_unless_asked(store_dir):
+    at = open_app(DATA)
+    at.file_uploader(key="_upload_widget").upload(
+        "class.csv", class_table().to_csv(index=False).encode()
+    ).run()
+    assert not at.exception
+    assert at.checkbox(key="_share_upload").value is False
+    assert query_of(at)["data"] == "your upload"
+    assert not (store_dir / "tables").exists() or not list((store_dir / "tables").iterdir())
+
+
+def test_a_link_to_an_upload_keeps_its_values_until_the_file_arrives(store_dir):
+    """Issue 18: the address bar keeps the link's columns and model, the upload gets
+    them (not a guessed model), and the link's message goes once the data arrive."""
+    frame = class_table()
+    guessed = guess_roles(frame)
+    link = {
+        "data": "your upload",
+        "y": "exam",
+        "x": "campus_size",  # not what guess_roles picks
+        "group": "campus",
+        "random_slope": "true",
+        "fixed_slope": "false",
+    }
+    assert guessed.predictor != link["x"]
+    at = open_app(MODEL, link)
+    assert not at.exception
+    assert query_of(at) == link  # nothing dropped while the data are missing
+    assert any("upload it again" in plain(w.value) for w in at.warning)
+    at.switch_page(DATA).run()
+    assert query_of(at) == link
+    at.file_uploader(key="_upload_widget").upload("class.csv", frame.to_csv(index=False).encode())
+    at.run()
+    assert not at.exception
+    assert at.sidebar.selectbox(key="x").value == "campus_size"
+    assert at.sidebar.toggle(key="random_slope").value is True
+    assert "exam ~ 1 + (1 + campus_size | campus)" in [c.value for c in at.sidebar.code]
+    assert not [w for w in at.warning if "do not apply" in w.value]
+    assert query_of(at)["x"] == "campus_size"
