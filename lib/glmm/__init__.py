@@ -1,0 +1,1 @@
+"""Generalized linear mixed models (binomial, Poisson) with glmer's numbers."""
