@@ -168,7 +168,8 @@ class Pirls:
         else:
             eta = np.asarray(eta0, dtype=float)
         pdev_old = np.inf
-        for iteration in range(1, MAX_ITERATIONS + 1):
+        iterations = 0
+        for iterations in range(1, MAX_ITERATIONS + 1):  # noqa: B007 - reported in Mode
             mu, mueta, sqrtW = self.weights(eta)
             fixed = r.offset if joint else r.offset + X @ beta_old
             z = eta - fixed + (r.y - mu) / mueta
@@ -185,7 +186,9 @@ class Pirls:
             while not pdev <= pdev_old:  # also catches NaN
                 halvings += 1
                 if halvings > MAX_HALVINGS:
-                    raise FitError("PIRLS step-halvings failed to reduce deviance (lme4's message).")
+                    raise FitError(
+                        "PIRLS step-halvings failed to reduce deviance (lme4's message)."
+                    )
                 u_new = [(a + b) / 2.0 for a, b in zip(u_old, u_new, strict=True)]
                 beta_new = (beta_old + beta_new) / 2.0
                 eta_new = r.offset + X @ beta_new + self.random_part(theta, u_new)
@@ -199,7 +202,16 @@ class Pirls:
         fixed = r.offset if joint else r.offset + X @ beta_old
         model = self.factor(sqrtW, eta - fixed + (r.y - mu) / mueta, joint)
         sol = _solve(model, theta)
-        return Mode(u_old, beta_old, eta, mu, model, sol, iteration)
+        return Mode(u_old, beta_old, eta, mu, model, sol, iterations)
+
+
+def joint_solution(pirls: Pirls, mode: Mode, theta: np.ndarray) -> BlockedSolution:
+    """The joint (u, beta) factor at the mode's weights: its R_X gives glmer's
+    ``vcov(use.hessian = FALSE)`` (beta's covariance given theta)."""
+    r = pirls.response
+    mu, mueta, sqrtW = pirls.weights(mode.eta)
+    model = pirls.factor(sqrtW, mode.eta - r.offset + (r.y - mu) / mueta, joint=True)
+    return _solve(model, theta)
 
 
 def _solve(model: BlockedModel, theta: np.ndarray) -> BlockedSolution:
