@@ -68,13 +68,24 @@ out$cbpp <- list(
 data(grouseticks, package = "lme4")
 gt <- grouseticks
 gt$cHEIGHT <- gt$HEIGHT - mean(gt$HEIGHT)
-gt <- gt[, c("TICKS", "YEAR", "cHEIGHT", "BROOD")]
+gt <- gt[, c("TICKS", "YEAR", "cHEIGHT", "BROOD", "LOCATION")]
 write.csv(gt, "tests/reference/data/glmm_engine_grouse.csv", row.names = FALSE)
 form_p <- TICKS ~ YEAR + cHEIGHT + (1 | BROOD)
 out$grouse <- list(
   formula = deparse(form_p),
   brief = suppressWarnings(numbers(glmer(form_p, gt, poisson, control = brief))),
   tight = numbers(glmer(form_p, gt, poisson, control = tight)))
+
+# Several terms (nested BROOD in LOCATION, the blocked factor) and a non-canonical link.
+form_2 <- TICKS ~ YEAR + cHEIGHT + (1 | BROOD) + (1 | LOCATION)
+out$grouse_two <- list(
+  formula = deparse(form_2),
+  brief = suppressWarnings(numbers(glmer(form_2, gt, poisson, control = brief))),
+  tight = numbers(glmer(form_2, gt, poisson, control = tight)))
+out$cbpp_probit <- list(
+  formula = deparse(form_b),
+  brief = suppressWarnings(numbers(glmer(form_b, cbpp, binomial("probit"), control = brief))),
+  tight = numbers(glmer(form_b, cbpp, binomial("probit"), control = tight)))
 
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE),
            "tests/reference/glmm_engine_check.json")
