@@ -26,6 +26,7 @@ from scipy import special, stats
 from lib.errors import SpecError
 
 EPS = float(np.finfo(float).eps)
+SQRT_2PI = float(np.sqrt(2.0 * np.pi))
 
 
 def _xlogy_ratio(y: np.ndarray, mu: np.ndarray) -> np.ndarray:
@@ -91,9 +92,11 @@ class Family:
         """d mu / d eta."""
         eta = np.asarray(eta, dtype=float)
         if self.link == "logit":
-            return np.maximum(EPS, stats.logistic.pdf(eta))
+            # dlogis(eta) = e / (1 + e)^2 with e = exp(-|eta|) (no overflow).
+            e = np.exp(-np.abs(eta))
+            return np.maximum(EPS, e / (1.0 + e) ** 2)
         if self.link == "probit":
-            return stats.norm.pdf(eta)
+            return np.exp(-0.5 * eta * eta) / SQRT_2PI
         with np.errstate(over="ignore"):
             if self.link == "cloglog":
                 return np.maximum(EPS, np.exp(eta - np.exp(eta)))

@@ -102,6 +102,7 @@ class Pirls:
         self.response = response
         self.n = design.nobs
         self.no_x = np.empty((self.n, 0))
+        self.fill: list[bool] | None = None
         self.layouts = tuple(ThetaLayout(q=t.q, correlated=t.correlated) for t in design.terms)
 
     def blocks(self, theta: np.ndarray) -> list[np.ndarray]:
@@ -137,7 +138,9 @@ class Pirls:
                 dataclasses.replace(t, Z=np.asfortranarray(sqrtW[:, None] * t.Z)) for t in d.terms
             ),
         )
-        return BlockedModel(model_stats(weighted))
+        model = BlockedModel(model_stats(weighted), fill=self.fill)
+        self.fill = model.dense_diag  # the pattern does not depend on the weights
+        return model
 
     def pdev(self, mu: np.ndarray, u: list) -> float:
         r = self.response

@@ -113,9 +113,13 @@ class BlockedModel:
     ----------
     stats : ModelStats
         Terms in lme4's order (levels decreasing).
+    fill : list of bool, optional
+        Which diagonal blocks fill in (``dense_diag`` of a model with the same
+        levels): a reweighting loop passes its first model's, skipping the
+        analysing solve, since weights do not change which levels occur together.
     """
 
-    def __init__(self, stats: ModelStats) -> None:
+    def __init__(self, stats: ModelStats, fill: list[bool] | None = None) -> None:
         self.terms = terms = stats.terms
         self.layouts = stats.layouts
         self.nobs = stats.nobs
@@ -147,7 +151,10 @@ class BlockedModel:
                     )
         self.dense_diag = [False] * self.K
         self._deciding = False
-        self._analyse()
+        if fill is None:
+            self._analyse()
+        else:
+            self.dense_diag = list(fill)
 
     def _analyse(self) -> None:
         """Decide once which diagonal blocks fill in, from a solve at lme4's start.
