@@ -39,7 +39,8 @@ numbers <- function(fit) {
     se_default = as.list(sqrt(diag(as.matrix(vcov(fit))))),
     se_rx = as.list(sqrt(diag(as.matrix(vcov(fit, use.hessian = FALSE))))),
     theta = unname(getME(fit, "theta")),
-    sd = vc$sdcor,
+    sd = vc$sdcor[is.na(vc$var2)],
+    cor = vc$sdcor[!is.na(vc$var2)],
     loglik = as.numeric(logLik(fit)),
     aic = AIC(fit), bic = BIC(fit),
     deviance_summary = unname(summary(fit)$AICtab["deviance"]),
@@ -48,6 +49,7 @@ numbers <- function(fit) {
     nobs = nobs(fit),
     ranef_levels = rownames(re[[g]]),
     ranef = re[[g]][[1]],
+    ranef_all = as.matrix(re[[g]]),
     ranef_var = as.numeric(attr(re[[g]], "postVar")),
     z = as.list(summary(fit)$coefficients[, 3]),
     p = as.list(summary(fit)$coefficients[, 4]))
@@ -86,6 +88,32 @@ out$cbpp_probit <- list(
   formula = deparse(form_b),
   brief = suppressWarnings(numbers(glmer(form_b, cbpp, binomial("probit"), control = brief))),
   tight = numbers(glmer(form_b, cbpp, binomial("probit"), control = tight)))
+
+# A correlated random slope (q = 2) on 0/1 data: Contraception (mlmRev), urban as 0/1.
+data(Contraception, package = "mlmRev")
+cn <- data.frame(use = as.integer(Contraception$use == "Y"), age = Contraception$age,
+                 urban = as.integer(Contraception$urban == "Y"), livch = Contraception$livch,
+                 district = Contraception$district)
+write.csv(cn, "tests/reference/data/glmm_engine_contraception.csv", row.names = FALSE)
+form_s <- use ~ age + urban + livch + (urban | district)
+out$contraception_slope <- list(
+  formula = deparse(form_s),
+  brief = suppressWarnings(numbers(glmer(form_s, cn, binomial, control = brief))),
+  tight = numbers(glmer(form_s, cn, binomial, control = tight)))
+
+# An offset (log brood size): glmmTMB's Owls, the classic exposure example.
+data(Owls, package = "glmmTMB")
+ow <- data.frame(SiblingNegotiation = Owls$SiblingNegotiation,
+                 FoodTreatment = Owls$FoodTreatment, SexParent = Owls$SexParent,
+                 ArrivalTime = Owls$ArrivalTime, logBroodSize = log(Owls$BroodSize),
+                 Nest = Owls$Nest)
+write.csv(ow, "tests/reference/data/glmm_engine_owls.csv", row.names = FALSE)
+form_o <- SiblingNegotiation ~ FoodTreatment + SexParent + ArrivalTime +
+  offset(logBroodSize) + (1 | Nest)
+out$owls_offset <- list(
+  formula = paste(deparse(form_o), collapse = ""),
+  brief = suppressWarnings(numbers(glmer(form_o, ow, poisson, control = brief))),
+  tight = numbers(glmer(form_o, ow, poisson, control = tight)))
 
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE),
            "tests/reference/glmm_engine_check.json")
