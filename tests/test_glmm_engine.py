@@ -188,3 +188,19 @@ def test_bad_responses_are_refused_clearly() -> None:
         fit_glmm(GROUSE.assign(TICKS=-GROUSE["TICKS"]), GROUSE_SPEC, "poisson")
     with pytest.raises(SpecError, match="link"):
         fit_glmm(GROUSE, GROUSE_SPEC, "poisson", link="logit")
+
+
+def test_bad_columns_and_specs_are_refused_clearly() -> None:
+    with pytest.raises(DataError, match="no_such_column"):
+        fit_glmm(CBPP, CBPP_SPEC, "binomial", trials="no_such_column")
+    with pytest.raises(DataError, match="numeric"):
+        fit_glmm(OWLS.assign(logBroodSize="x"), OWLS_SPEC, "poisson", offset="logBroodSize")
+    with pytest.raises(SpecError, match="trials"):
+        fit_glmm(GROUSE.assign(n=1), GROUSE_SPEC, "poisson", trials="n")
+
+
+def test_rows_missing_the_trials_are_dropped_and_counted() -> None:
+    holes = CBPP.assign(size=CBPP["size"].where(CBPP.index != 0))
+    fit = fit_glmm(holes, CBPP_SPEC, "binomial", trials="size")
+    assert fit.nobs == len(CBPP) - 1
+    assert fit.n_dropped == 1

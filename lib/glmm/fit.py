@@ -95,8 +95,6 @@ def fit_glmm(
     predictor as it is (e.g. log exposure)."""
     start_time = time.perf_counter()
     fam = make_family(family, link)
-    if not spec.random:
-        raise SpecError("A generalized linear mixed model needs at least one random term.")
     extra = [c for c in (trials, offset) if c is not None]
     clean, n_dropped = complete_rows(frame, tuple(spec.columns) + tuple(extra))
     for c in extra:
