@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from lib.errors import DataError, SpecError
 from lib.glmm.family import family
@@ -204,3 +205,20 @@ def test_rows_missing_the_trials_are_dropped_and_counted() -> None:
     fit = fit_glmm(holes, CBPP_SPEC, "binomial", trials="size")
     assert fit.nobs == len(CBPP) - 1
     assert fit.n_dropped == 1
+
+
+def test_singular_fit_lands_on_the_bound_with_the_glm_numbers() -> None:
+    """Every group holds the counts 1, 2, 3, 4: no between-group variation, so theta
+    is 0 (lme4's boundary check), the modes are 0, the deviance is the Poisson GLM's
+    -2 log L at mu = 2.5 and SE(intercept) = 1 / sqrt(n mu) (theta held on its bound)."""
+    frame = pd.DataFrame(
+        {"y": np.tile([1.0, 2.0, 3.0, 4.0], 10), "g": np.repeat([f"g{i}" for i in range(10)], 4)}
+    )
+    spec = ModelSpec(outcome="y", random=(RandomTerm(group=("g",)),))
+    fit = fit_glmm(frame, spec, "poisson")
+    assert fit.theta[0] == 0.0
+    assert fit.beta[0] == pytest.approx(np.log(2.5), abs=1e-6)
+    loglik = float(stats.poisson.logpmf(frame["y"], 2.5).sum())
+    assert fit.loglik == pytest.approx(loglik, rel=1e-10)
+    assert fit.se[0] == pytest.approx(1.0 / np.sqrt(40 * 2.5), rel=1e-5)
+    np.testing.assert_allclose(fit.ranef[0].modes, 0.0, atol=1e-12)

@@ -139,6 +139,7 @@ def fit_glmm_design(
     params = np.asarray(res2.x, dtype=float)
     if dev2.best_theta is not None and dev2.best_value < stage2(params):
         params = dev2.best_theta
+    params = boundary_check(stage2, params, lower)
     mode = stage2.mode(params)
     theta, beta = params[:k], params[k:]
     vcov = hessian_vcov(stage2, params, k, lower)
@@ -155,6 +156,20 @@ def fit_glmm_design(
         (dev1.evaluations, dev2.evaluations),
         start_time,
     )
+
+
+def boundary_check(
+    objective: LaplaceObjective, params: np.ndarray, lower: np.ndarray, tol: float = 1e-5
+) -> np.ndarray:
+    """lme4's ``check.boundary`` (``optimizeGlmer``): thetas within ``tol`` of their
+    bound set onto it, kept if the deviance is not higher there."""
+    k = lower.size
+    near = (params[:k] - lower) < tol
+    if not near.any():
+        return params
+    trial = params.copy()
+    trial[:k][near] = lower[near]
+    return trial if objective(trial) <= objective(params) else params
 
 
 def hessian_vcov(
