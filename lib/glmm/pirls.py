@@ -138,7 +138,8 @@ class Pirls:
                 dataclasses.replace(t, Z=np.asfortranarray(sqrtW[:, None] * t.Z)) for t in d.terms
             ),
         )
-        model = BlockedModel(model_stats(weighted), fill=self.fill)
+        # Each model is solved once or twice: no precomputed product patterns.
+        model = BlockedModel(model_stats(weighted), fill=self.fill, fast_products=False)
         self.fill = model.dense_diag  # the pattern does not depend on the weights
         return model
 
