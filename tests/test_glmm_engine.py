@@ -222,3 +222,20 @@ def test_singular_fit_lands_on_the_bound_with_the_glm_numbers() -> None:
     assert fit.loglik == pytest.approx(loglik, rel=1e-10)
     assert fit.se[0] == pytest.approx(1.0 / np.sqrt(40 * 2.5), rel=1e-5)
     np.testing.assert_allclose(fit.ranef[0].modes, 0.0, atol=1e-12)
+
+
+def test_nagq0_is_glmers_first_stage() -> None:
+    """nAGQ = 0: theta by BOBYQA with beta from the joint PIRLS, vcov from R_X."""
+    fit = fit_glmm(CBPP, CBPP_SPEC, "binomial", trials="size", nagq=0)
+    want = REF["cbpp_nagq0"]["tight"]
+    assert fit.nagq == 0
+    assert fit.loglik >= want["loglik"]
+    assert fit.loglik == pytest.approx(want["loglik"], rel=1e-8)
+    se = values(want["se_default"])
+    assert np.all(np.abs(fit.beta - values(want["fixef"])) <= 2e-3 * se)
+    # No Hessian and no PIRLS lag in R_X's weights: agreement to ~4e-10 measured.
+    np.testing.assert_allclose(fit.se, se, rtol=1e-6)
+    np.testing.assert_allclose(fit.theta, want["theta"], rtol=1e-6)
+    assert fit.evaluations[1] == 0
+    with pytest.raises(SpecError, match="nAGQ"):
+        fit_glmm(CBPP, CBPP_SPEC, "binomial", trials="size", nagq=9)

@@ -88,11 +88,13 @@ def fit_glmm(
     link: str | None = None,
     trials: str | None = None,
     offset: str | None = None,
+    nagq: int = 1,
 ) -> GlmmFit:
     """Fit ``spec`` (``spec.reml`` is ignored: a GLMM is fitted by its Laplace
     likelihood) with ``family`` / ``link``; ``trials`` names the column of trials
     when the outcome counts successes, ``offset`` a column added to the linear
-    predictor as it is (e.g. log exposure)."""
+    predictor as it is (e.g. log exposure). ``nagq``: 1 for the Laplace fit, 0 for
+    glmer's ``nAGQ = 0`` (beta profiled out by PIRLS, stage 1 only)."""
     start_time = time.perf_counter()
     fam = make_family(family, link)
     extra = [c for c in (trials, offset) if c is not None]
@@ -104,14 +106,21 @@ def fit_glmm(
     counts = None if trials is None else clean[trials].to_numpy(dtype=float)
     off = None if offset is None else clean[offset].to_numpy(dtype=float)
     response = response_of(design, fam, counts, off)
-    fit = fit_glmm_design(design, fam, response, start_time)
+    fit = fit_glmm_design(design, fam, response, start_time, nagq)
     return dataclasses.replace(fit, n_dropped=n_dropped)
 
 
 def fit_glmm_design(
-    design: Design, fam: Family, response: Response, start_time: float | None = None
+    design: Design,
+    fam: Family,
+    response: Response,
+    start_time: float | None = None,
+    nagq: int = 1,
 ) -> GlmmFit:
-    """The two stages, the Hessian and the packaging, from prepared arrays."""
+    """The two stages, the Hessian and the packaging, from prepared arrays
+    (``nagq = 0``: stage 1 only, as ``glmer(nAGQ = 0)``)."""
+    if nagq not in (0, 1):
+        raise SpecError("nAGQ must be 0 or 1 (adaptive Gauss-Hermite is not available yet).")
     start_time = time.perf_counter() if start_time is None else start_time
     pirls = Pirls(design, fam, response)
     lower = np.concatenate([lay.lower_bounds for lay in pirls.layouts])
@@ -125,8 +134,25 @@ def fit_glmm_design(
     stage1 = LaplaceObjective(pirls, initial, k, joint=True)
     dev1 = BatchedDeviance(stage1.many)
     res1 = bobyqa(dev1, theta0, lower, ftol_rel=STAGE1_FTOL_REL)
-    theta1 = np.asarray(res1.x, dtype=float)
+    theta1 = boundary_check(stage1, np.asarray(res1.x, dtype=float), lower)
     end1 = stage1.mode(theta1)
+    if nagq == 0:
+        # glmer(nAGQ = 0) stops here; its vcov is the R_X one (conditional on theta).
+        joint = joint_solution(pirls, end1, theta1)
+        vcov = unscaled_vcov(joint.RXt)
+        return package(
+            design,
+            fam,
+            pirls,
+            end1,
+            joint,
+            theta1,
+            end1.beta,
+            vcov,
+            (dev1.evaluations, 0),
+            start_time,
+            nagq,
+        )
 
     stage2 = LaplaceObjective(pirls, end1, k, joint=False)
     se_rx = np.sqrt(np.diag(unscaled_vcov(end1.solution.RXt)))
@@ -155,6 +181,7 @@ def fit_glmm_design(
         vcov,
         (dev1.evaluations, dev2.evaluations),
         start_time,
+        nagq,
     )
 
 
@@ -207,6 +234,7 @@ def package(
     vcov: np.ndarray,
     evaluations: tuple,
     start_time: float,
+    nagq: int,
 ) -> GlmmFit:
     r = pirls.response
     dev = laplace_value(pirls, mode)
@@ -226,6 +254,7 @@ def package(
     return GlmmFit(
         family=fam.name,
         link=fam.link,
+        nagq=nagq,
         fixef_names=design.fixef_names,
         beta=beta.copy(),
         se=se,

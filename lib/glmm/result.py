@@ -16,6 +16,8 @@ class GlmmFit:
     Attributes
     ----------
     family, link : str
+    nagq : int
+        1 (Laplace) or 0 (glmer's nAGQ = 0: beta from the joint PIRLS, vcov from R_X).
     fixef_names : tuple of str
     beta, se, z, p_value : ndarray (p,)
         Estimates, standard errors, Wald z = beta / se and two-sided normal p.
@@ -53,6 +55,7 @@ class GlmmFit:
 
     family: str
     link: str
+    nagq: int
     fixef_names: tuple[str, ...]
     beta: np.ndarray
     se: np.ndarray

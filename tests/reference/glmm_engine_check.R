@@ -115,5 +115,11 @@ out$owls_offset <- list(
   brief = suppressWarnings(numbers(glmer(form_o, ow, poisson, control = brief))),
   tight = numbers(glmer(form_o, ow, poisson, control = tight)))
 
+# nAGQ = 0 (stage 1 only; vcov from R_X).
+out$cbpp_nagq0 <- list(
+  formula = deparse(form_b),
+  brief = numbers(glmer(form_b, cbpp, binomial, nAGQ = 0, control = brief)),
+  tight = numbers(glmer(form_b, cbpp, binomial, nAGQ = 0, control = tight)))
+
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE),
            "tests/reference/glmm_engine_check.json")
