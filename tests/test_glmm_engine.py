@@ -239,3 +239,13 @@ def test_nagq0_is_glmers_first_stage() -> None:
     assert fit.evaluations[1] == 0
     with pytest.raises(SpecError, match="nAGQ"):
         fit_glmm(CBPP, CBPP_SPEC, "binomial", trials="size", nagq=9)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_residuals_fitted_and_singularity(fits: dict, case: str) -> None:
+    fit, want = fits[case], REF[case]["tight"]
+    np.testing.assert_allclose(fit.fitted[:10], want["fitted_first"], rtol=1e-4)
+    np.testing.assert_allclose(
+        fit.scaled_resid_quantiles, want["scaled_resid_quantiles"], rtol=1e-4, atol=1e-6
+    )
+    assert fit.singular is want["singular"]

@@ -34,7 +34,7 @@ from lib.glmm.laplace import LaplaceObjective, laplace_value
 from lib.glmm.pirls import Mode, Pirls, Response, joint_solution
 from lib.glmm.result import GlmmFit
 from lib.lmm.blocked import BlockedSolution
-from lib.lmm.fit import _ranef_factors
+from lib.lmm.fit import QUANTILE_PROBS, SINGULAR_TOL, _ranef_factors, type7_quantiles
 from lib.lmm.numderiv import hessians_and_gradients
 from lib.lmm.objective import unscaled_vcov
 from lib.lmm.optimize import BatchedDeviance, bobyqa
@@ -251,6 +251,10 @@ def package(
     # lme4's condVar: Lambda (L L')^{-1} Lambda' blocks at the mode's weights, sigma = 1.
     condvar = mode.model.conditional_covariances(theta, mode.solution, 1.0)
     ranef = _ranef_factors(model_stats(design), modes, condvar, 1.0)
+    # Pearson residuals sqrt(w / V(mu)) (y - mu) (lme4's wtres; sigma = 1, so scaled
+    # = raw): summary's "Scaled residuals" are their type-7 quantiles.
+    pearson = np.sqrt(r.weights / fam.variance(mode.mu)) * (r.y - mode.mu)
+    lower = np.concatenate([lay.lower_bounds for lay in pirls.layouts])
     return GlmmFit(
         family=fam.name,
         link=fam.link,
@@ -273,6 +277,9 @@ def package(
         df_resid=n - npar,
         nobs=n,
         n_dropped=design.n_dropped,
+        pearson_residuals=pearson,
+        scaled_resid_quantiles=type7_quantiles(pearson, QUANTILE_PROBS),
+        singular=bool(np.any(theta[lower == 0.0] < SINGULAR_TOL)),
         fitted=mode.mu,
         eta=mode.eta,
         evaluations=tuple(int(e) for e in evaluations),

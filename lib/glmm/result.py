@@ -44,6 +44,12 @@ class GlmmFit:
     nobs : int
         Rows (not trials).
     n_dropped : int
+    pearson_residuals : ndarray (n,)
+        sqrt(w / V(mu)) (y - mu) at the modes (``residuals(fit, "pearson")``).
+    scaled_resid_quantiles : ndarray (5,)
+        Min, quartiles and max of the Pearson residuals (``summary``'s "Scaled residuals").
+    singular : bool
+        A diagonal theta below lme4's ``isSingular`` tolerance (1e-4).
     fitted : ndarray (n,)
         mu at the modes (the response scale).
     eta : ndarray (n,)
@@ -74,6 +80,9 @@ class GlmmFit:
     df_resid: int
     nobs: int
     n_dropped: int
+    pearson_residuals: np.ndarray
+    scaled_resid_quantiles: np.ndarray
+    singular: bool
     fitted: np.ndarray
     eta: np.ndarray
     evaluations: tuple[int, ...]
