@@ -168,7 +168,8 @@ def fit_glmm_design(
     params = boundary_check(stage2, params, lower)
     mode = stage2.mode(params)
     theta, beta = params[:k], params[k:]
-    vcov = hessian_vcov(stage2, params, k, lower)
+    # The Hessian's evaluations start PIRLS from the optimum's modes: fewer iterations.
+    vcov = hessian_vcov(LaplaceObjective(pirls, mode, k, joint=False), params, k, lower)
     joint = joint_solution(pirls, mode, theta)
     return package(
         design,
