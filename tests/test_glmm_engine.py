@@ -62,6 +62,13 @@ OWLS_SPEC = ModelSpec(
     random=(RandomTerm(group=("Nest",)),),
 )
 
+# Crossed terms: LOCATION (63 levels) x YEAR (3), the YEAR block fills in (dense).
+GROUSE_CROSSED_SPEC = ModelSpec(
+    outcome="TICKS",
+    fixed=("cHEIGHT",),
+    random=(RandomTerm(group=("LOCATION",)), RandomTerm(group=("YEAR",))),
+)
+
 
 @pytest.fixture(scope="module")
 def fits() -> dict:
@@ -70,6 +77,7 @@ def fits() -> dict:
         "cbpp_probit": fit_glmm(CBPP, CBPP_SPEC, "binomial", link="probit", trials="size"),
         "grouse": fit_glmm(GROUSE, GROUSE_SPEC, "poisson"),
         "grouse_two": fit_glmm(GROUSE, GROUSE_TWO_SPEC, "poisson"),
+        "grouse_crossed": fit_glmm(GROUSE, GROUSE_CROSSED_SPEC, "poisson"),
         "contraception_slope": fit_glmm(CONTRACEPTION, CONTRACEPTION_SPEC, "binomial"),
         "owls_offset": fit_glmm(OWLS, OWLS_SPEC, "poisson", offset="logBroodSize"),
     }
@@ -79,7 +87,15 @@ def values(d: dict) -> np.ndarray:
     return np.array(list(d.values()), dtype=float)
 
 
-CASES = ["cbpp", "grouse", "grouse_two", "cbpp_probit", "contraception_slope", "owls_offset"]
+CASES = [
+    "cbpp",
+    "grouse",
+    "grouse_two",
+    "grouse_crossed",
+    "cbpp_probit",
+    "contraception_slope",
+    "owls_offset",
+]
 
 
 @pytest.mark.parametrize("case", CASES)

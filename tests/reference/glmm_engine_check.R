@@ -118,6 +118,13 @@ out$owls_offset <- list(
   brief = suppressWarnings(numbers(glmer(form_o, ow, poisson, control = brief))),
   tight = numbers(glmer(form_o, ow, poisson, control = tight)))
 
+# Crossed terms (LOCATION x YEAR: the second diagonal block fills in, dense).
+form_c <- TICKS ~ cHEIGHT + (1 | LOCATION) + (1 | YEAR)
+out$grouse_crossed <- list(
+  formula = deparse(form_c),
+  brief = suppressWarnings(numbers(glmer(form_c, gt, poisson, control = brief))),
+  tight = numbers(glmer(form_c, gt, poisson, control = tight)))
+
 # nAGQ = 0 (stage 1 only; vcov from R_X).
 out$cbpp_nagq0 <- list(
   formula = deparse(form_b),
