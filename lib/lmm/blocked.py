@@ -113,9 +113,19 @@ class BlockedModel:
     ----------
     stats : ModelStats
         Terms in lme4's order (levels decreasing).
+    fill : list of bool, optional
+        Which diagonal blocks fill in (``dense_diag`` of a model with the same
+        levels): a reweighting loop passes its first model's, skipping the
+        analysing solve, since weights do not change which levels occur together.
+    fast_products : bool
+        Whether to precompute the ``WeightedProduct`` patterns of a scalar first
+        term; they pay off over the many solves of one model, not for a model
+        solved once (a reweighting loop), where the plain products are used.
     """
 
-    def __init__(self, stats: ModelStats) -> None:
+    def __init__(
+        self, stats: ModelStats, fill: list[bool] | None = None, fast_products: bool = True
+    ) -> None:
         self.terms = terms = stats.terms
         self.layouts = stats.layouts
         self.nobs = stats.nobs
@@ -139,7 +149,7 @@ class BlockedModel:
         # W = diag(theta_1^2 / L_11^2) is all that changes in the middle: the pattern
         # of A_i1 W A_j1' and the products entering each entry are found once here.
         self.first_products: dict[tuple[int, int], WeightedProduct] = {}
-        if self.K > 1 and terms[0].q == 1:
+        if fast_products and self.K > 1 and terms[0].q == 1:
             for i in range(1, self.K):
                 for j in range(1, i + 1):
                     self.first_products[(i, j)] = WeightedProduct(
@@ -147,7 +157,10 @@ class BlockedModel:
                     )
         self.dense_diag = [False] * self.K
         self._deciding = False
-        self._analyse()
+        if fill is None:
+            self._analyse()
+        else:
+            self.dense_diag = list(fill)
 
     def _analyse(self) -> None:
         """Decide once which diagonal blocks fill in, from a solve at lme4's start.

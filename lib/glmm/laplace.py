@@ -1,0 +1,67 @@
+"""glmer's Laplace deviance (nAGQ = 1) and its nAGQ = 0 form, as functions of the parameters.
+
+lme4 1.1-31 ``glmResp::Laplace`` (``src/respModule.cpp``), docs/glmm-design.md 1.2:
+
+    fval = log|L|^2 + |u|^2 + aic(y | mu),    L L' = Lambda' Z' W Z Lambda + I
+
+at the conditional mode u, with W the Fisher weights of ``lib.glmm.pirls`` and
+``aic`` the family's -2 log p(y | mu) with its normalising constants, so that
+logLik = -fval / 2 is glmer's. There is no log|R_X|^2 term, also not for nAGQ = 0.
+
+Stage 1 (nAGQ = 0) is a function of theta: PIRLS solves for (u, beta) jointly.
+Stage 2 (nAGQ = 1) is a function of (theta, beta): beta sits in the offset and
+PIRLS solves for u alone. Every evaluation starts from the same modes (lme4's
+``lp0``: the initial PIRLS, then the end of stage 1), so the value does not
+depend on the order of evaluations.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lib.errors import FitError
+from lib.glmm.pirls import Mode, Pirls
+
+
+def laplace_value(pirls: Pirls, mode: Mode) -> float:
+    """log|L|^2 + |u|^2 + aic at a PIRLS mode (the factor at the mode's weights)."""
+    r = pirls.response
+    aic = pirls.family.aic(r.y, r.trials, mode.mu, r.weights)
+    return float(mode.solution.ldL2 + mode.usq + aic)
+
+
+class LaplaceObjective:
+    """The deviance of one stage, restarting PIRLS from fixed modes at each call.
+
+    Parameters
+    ----------
+    pirls : Pirls
+    start : Mode
+        The modes every evaluation starts from (lme4's ``lp0``).
+    n_theta : int
+        Length of theta; in stage 2 the parameters are (theta, beta).
+    joint : bool
+        Stage 1 (True: parameters are theta, PIRLS over u and beta) or stage 2.
+    """
+
+    def __init__(self, pirls: Pirls, start: Mode, n_theta: int, joint: bool) -> None:
+        self.pirls = pirls
+        self.start = start
+        self.n_theta = n_theta
+        self.joint = joint
+
+    def mode(self, params: np.ndarray) -> Mode:
+        params = np.asarray(params, dtype=float)
+        theta = params[: self.n_theta]
+        beta = self.start.beta if self.joint else params[self.n_theta :]
+        return self.pirls.run(theta, self.start.u, beta, joint=self.joint)
+
+    def __call__(self, params: np.ndarray) -> float:
+        try:
+            return laplace_value(self.pirls, self.mode(params))
+        except FitError:
+            return np.inf
+
+    def many(self, params: np.ndarray) -> np.ndarray:
+        """Values at each row of ``params`` (B, k): the batched form numderiv takes."""
+        return np.array([self(row) for row in np.atleast_2d(params)])
