@@ -1,0 +1,358 @@
+"""Profile-likelihood confidence intervals, as lme4's ``confint(method = "profile")``.
+
+lme4 (``R/profile.R``): ``profile()`` refits a REML model by ML and, for each
+parameter on the scale of SDs, correlations, sigma and fixed effects (see
+``lib.lmm.parameters``), computes the signed root of the deviance difference
+
+    zeta(v) = sign(v - v_hat) sqrt(min_{others} D(v, others) - D_hat)
+
+and ``confint`` finds where it crosses -+qnorm((1 + level) / 2) by a spline
+through sampled points; where a profile reaches the parameter's bound (an SD at
+0, a correlation at +-1) first, the bound is the limit. Here the crossing is
+found directly, by secant steps on zeta with each minimisation warm-started
+from the last:
+
+- a fixed effect beta_j = b: x_j b moves into the outcome and column j leaves X
+  (only the statistics that involve y change: Z'y, X'y, y'y); the ML criterion
+  of that model is the deviance profiled over theta, sigma and the other betas,
+  minimised over theta with the exact gradient (``lib.lmm.gradient``);
+- an SD, correlation or sigma: the ML deviance at (theta, sigma),
+  log|L|^2 + n log(2 pi sigma^2) + r^2(theta) / sigma^2, minimised over the other
+  profile-scale parameters; its gradient is the exact theta-gradient times the
+  (cheap, solve-free) Jacobian of theta in those parameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+from scipy import optimize, special
+
+from lib.lmm import blas
+from lib.lmm.blocked import BlockedModel
+from lib.lmm.gradient import blocked_parts, one_term_parts
+from lib.lmm.objective import LOG_2PI, sigma_hat
+from lib.lmm.oneterm import OneTermModel
+from lib.lmm.parameters import ScaleParameter, phi_from_theta, scale_parameters, theta_from_phi
+from lib.lmm.search import blocked_search, one_term_search
+from lib.lmm.stats import ModelStats
+
+ZETA_TOL = 2e-4  # |zeta - target|: about 1e-4 of the interval's half width
+MAX_STEPS = 40
+COR_EDGE = 1.0 - 1e-7
+
+
+@dataclass(frozen=True)
+class ProfileBound:
+    """One parameter's profile interval (on lme4's profile scale)."""
+
+    effect: str  # "fixed" or "ran_pars"
+    group: str | None
+    term: str
+    ml_estimate: float
+    lower: float
+    upper: float
+    evaluations: int
+
+
+def normal_quantile(level: float) -> float:
+    """qnorm((1 + level) / 2)."""
+    return float(-special.ndtri((1.0 - level) / 2.0))
+
+
+def _model(stats: ModelStats) -> OneTermModel | BlockedModel:
+    return OneTermModel(stats) if len(stats.terms) == 1 else BlockedModel(stats)
+
+
+def _parts(model, thetas: np.ndarray):  # noqa: ANN001, ANN202
+    if isinstance(model, OneTermModel):
+        return one_term_parts(model, thetas, False)
+    return blocked_parts(model, thetas, False)
+
+
+class Profiler:
+    """The ML fit and the profiles of one model's statistics."""
+
+    def __init__(self, stats: ModelStats) -> None:
+        self.stats = stats
+        self.model = _model(stats)
+        self.layouts = stats.layouts
+        self.n, self.p = stats.nobs, stats.p
+        if isinstance(self.model, OneTermModel):
+            theta, dev, _ = one_term_search(self.model, False)
+        else:
+            theta, dev, _ = blocked_search(self.model, stats, False)
+        self.theta = np.asarray(theta, float)
+        self.deviance = float(dev)
+        sol = self.model.solve(self.theta)
+        self.sigma = sigma_hat(sol.pwrss, self.n, self.p, False)
+        self.beta = sol.beta
+        self.phi = phi_from_theta(self.theta, self.sigma, self.layouts)
+        self.params = scale_parameters(stats.terms, self.layouts)
+        self.evaluations = 0
+
+    # -- the deviance on the profile scale ---------------------------------------------
+
+    def _phi_bounds(self) -> list:
+        out = []
+        for par in self.params:
+            if par.kind == "cor":
+                out.append((-COR_EDGE, COR_EDGE))
+            elif par.kind == "sigma":
+                out.append((1e-8 * self.sigma, None))
+            else:
+                out.append((0.0, None))
+        return out
+
+    def _theta_jacobian(self, phi: np.ndarray) -> np.ndarray | None:
+        """d theta / d phi by central differences of the (solve-free) map."""
+        k = phi.size
+        J = np.empty((self.theta.size, k))
+        for c in range(k):
+            h = 1e-6 * max(abs(phi[c]), 1e-3 * self.sigma if self.params[c].kind != "cor" else 1e-3)
+            up, down = phi.copy(), phi.copy()
+            up[c] += h
+            down[c] -= h
+            if self.params[c].kind == "cor":
+                up[c], down[c] = min(up[c], COR_EDGE), max(down[c], -COR_EDGE)
+            elif self.params[c].kind == "sd":
+                down[c] = max(down[c], 0.0)
+            tu, td = theta_from_phi(up, self.layouts), theta_from_phi(down, self.layouts)
+            if tu is None or td is None:
+                return None
+            J[:, c] = (tu - td) / (up[c] - down[c])
+        return J
+
+    def _phi_deviance(self, phi: np.ndarray) -> tuple[float, np.ndarray]:
+        """The ML deviance at (theta(phi), sigma) and its gradient in phi."""
+        self.evaluations += 1
+        theta = theta_from_phi(phi, self.layouts)
+        if theta is None:
+            return np.inf, np.zeros_like(phi)
+        parts = _parts(self.model, theta[None, :])
+        ldL2, r2 = float(parts.ldL2[0]), float(parts.pwrss[0])
+        if not (np.isfinite(ldL2) and r2 > 0):
+            return np.inf, np.zeros_like(phi)
+        s2 = phi[-1] ** 2
+        dev = ldL2 + self.n * (LOG_2PI + np.log(s2)) + r2 / s2
+        if bool(parts.exact[0]):
+            d_theta = parts.dlogdet[0] + parts.dr2[0] / s2
+        else:  # a variance at 0 with several terms: differences of the parts
+            d_theta = self._theta_differences(theta, phi[-1])
+        J = self._theta_jacobian(phi)
+        if J is None:
+            return dev, np.zeros_like(phi)
+        grad = d_theta @ J
+        grad[-1] += 2.0 * self.n / phi[-1] - 2.0 * r2 / phi[-1] ** 3
+        return float(dev), grad
+
+    def _theta_differences(self, theta: np.ndarray, sigma: float) -> np.ndarray:
+        k = theta.size
+        g = np.zeros(k)
+        lower = np.concatenate([lay.lower_bounds for lay in self.layouts])
+        for c in range(k):
+            h = 1e-6 * max(abs(theta[c]), 1e-3)
+            up, down = theta.copy(), theta.copy()
+            up[c] += h
+            down[c] = max(down[c] - h, lower[c])
+            parts = _parts(self.model, np.vstack([up, down]))
+            vals = parts.ldL2 + parts.pwrss / sigma**2
+            g[c] = (vals[0] - vals[1]) / (up[c] - down[c])
+        return g
+
+    def _profile_phi(self, index: int, value: float, start: np.ndarray) -> tuple[float, np.ndarray]:
+        """min over the other phi of the deviance with phi[index] = value."""
+        free = [c for c in range(self.phi.size) if c != index]
+        bounds = [self._phi_bounds()[c] for c in free]
+
+        def f(x: np.ndarray) -> tuple[float, np.ndarray]:
+            phi = np.empty(self.phi.size)
+            phi[free] = x
+            phi[index] = value
+            dev, grad = self._phi_deviance(phi)
+            return dev, grad[free]
+
+        x0 = np.clip(start[free], [b[0] for b in bounds], [b[1] or np.inf for b in bounds])
+        res = optimize.minimize(
+            f, x0, jac=True, method="L-BFGS-B", bounds=bounds,
+            options={"ftol": 1e-13, "gtol": 1e-7, "maxiter": 500},
+        )  # fmt: skip
+        phi = np.empty(self.phi.size)
+        phi[free] = res.x
+        phi[index] = value
+        return float(res.fun), phi
+
+    # -- fixed effects -------------------------------------------------------------------
+
+    def _fixed_model(self, j: int):  # noqa: ANN202
+        """The model without column j, and a function b -> that model with x_j b moved
+        into the outcome (only the statistics of y change)."""
+        st = self.stats
+        keep = [c for c in range(self.p) if c != j]
+        terms0 = tuple(replace(t, ZtX=t.ZtX[:, keep, :]) for t in st.terms)
+        base = replace(st, terms=terms0, XtX=st.XtX[np.ix_(keep, keep)], Xty=st.Xty[keep])
+        blocked = None if len(st.terms) == 1 else BlockedModel(base)
+
+        def at(b: float):  # noqa: ANN202
+            terms = tuple(
+                replace(t0, Zty=t.Zty - t.ZtX[:, j, :] * b)
+                for t0, t in zip(terms0, st.terms, strict=True)
+            )
+            xty = (st.Xty - st.XtX[:, j] * b)[keep]
+            yty = st.yty - 2.0 * b * st.Xty[j] + b * b * st.XtX[j, j]
+            if blocked is None:
+                return OneTermModel(replace(base, terms=terms, Xty=xty, yty=yty))
+            for k, t in enumerate(terms):
+                blocked.xA[k][-1] = t.Zty.T.reshape(-1)
+            blocked.Xty, blocked.yty = xty, yty
+            return blocked
+
+        return at
+
+    def _profile_fixed(self, at, value: float, start: np.ndarray) -> tuple[float, np.ndarray]:  # noqa: ANN001
+        model = at(value)
+        lower = np.concatenate([lay.lower_bounds for lay in self.layouts])
+        bounds = [(lo if np.isfinite(lo) else None, None) for lo in lower]
+        n, p = self.n, self.p - 1
+
+        def f(theta: np.ndarray) -> tuple[float, np.ndarray]:
+            self.evaluations += 1
+            parts = _parts(model, theta[None, :])
+            crit = float(parts.criteria(n, p, False)[0])
+            if not np.isfinite(crit):
+                return np.inf, np.zeros_like(theta)
+            if bool(parts.exact[0]):
+                return crit, parts.gradients(n, p, False)[0]
+            return crit, _criterion_differences(model, theta, lower, n, p)
+
+        res = optimize.minimize(
+            f, start, jac=True, method="L-BFGS-B", bounds=bounds,
+            options={"ftol": 1e-13, "gtol": 1e-7, "maxiter": 500},
+        )  # fmt: skip
+        return float(res.fun), res.x
+
+    # -- the crossing ----------------------------------------------------------------------
+
+    def _crossing(self, profile, estimate: float, start, direction: int, z: float,
+                  step: float, bound: float | None) -> float:  # fmt: skip
+        """Where zeta crosses direction * z, or the bound if it does not first.
+
+        Secant steps on zeta (nearly linear in v), kept within the bracket once the
+        crossing is bracketed; each minimisation starts from the last one inside.
+        """
+        target = direction * z
+        inside = [(estimate, 0.0)]  # (v, zeta) with |zeta| < z, last two kept
+        x_in = start
+        outside = None
+        v = estimate + direction * step
+        last = (estimate, 0.0)
+        for _ in range(MAX_STEPS):
+            if bound is not None and direction * (v - bound) >= 0:
+                v = bound
+            dev, x = profile(v, x_in)
+            zeta = direction * np.sqrt(max(dev - self.deviance, 0.0))
+            if abs(zeta - target) < ZETA_TOL:
+                return float(v)
+            if direction * (zeta - target) > 0:
+                outside = (v, zeta)
+            else:
+                if bound is not None and v == bound:
+                    return float(bound)
+                inside = [inside[-1], (v, zeta)]
+                x_in = x
+            a, za = inside[-1]
+            if outside is not None:
+                b, zb = outside
+                # secant through the last two points, else regula falsi in the bracket
+                (v1, z1), (v2, z2) = last, (v, zeta)
+                v_new = v2 + (target - z2) * (v2 - v1) / (z2 - z1) if z2 != z1 else np.nan
+                lo, hi = min(a, b), max(a, b)
+                if not (lo < v_new < hi):
+                    v_new = a + (target - za) * (b - a) / (zb - za)
+                    v_new = v_new if lo < v_new < hi else 0.5 * (a + b)
+            else:
+                (v1, z1), (v2, z2) = inside
+                slope = (z2 - z1) / (v2 - v1)
+                limit = 4.0 * abs(v2 - v1)
+                if slope * direction > 0:
+                    v_new = v2 + np.clip((target - z2) / slope, -limit, limit)
+                else:
+                    v_new = v2 + direction * limit
+            last = (v, zeta)
+            v = v_new
+        return float("nan")
+
+    def intervals(self, level: float = 0.95) -> list[ProfileBound]:
+        """Every parameter's interval: SDs and correlations, sigma, then fixed effects."""
+        with blas.single_thread():  # L-BFGS-B's BLAS calls on tiny arrays: threads only cost
+            return self._intervals(level)
+
+    def _intervals(self, level: float) -> list[ProfileBound]:
+        z = normal_quantile(level)
+        out = []
+        for index, par in enumerate(self.params):
+            out.append(self._scale_interval(index, par, z))
+        vcov_ml = self.sigma**2 * self._unscaled_vcov()
+        for j, name in enumerate(self.stats.fixef_names):
+            at = self._fixed_model(j)
+            se = float(np.sqrt(vcov_ml[j, j]))
+            count = self.evaluations
+            ends = [
+                self._crossing(
+                    lambda v, x, at=at: self._profile_fixed(at, v, x),
+                    float(self.beta[j]), self.theta, d, z, z * se, None,
+                )
+                for d in (-1, 1)
+            ]  # fmt: skip
+            out.append(ProfileBound("fixed", None, name, float(self.beta[j]), *ends,
+                                    self.evaluations - count))  # fmt: skip
+        return out
+
+    def _unscaled_vcov(self) -> np.ndarray:
+        from lib.lmm.objective import unscaled_vcov
+
+        return unscaled_vcov(self.model.solve(self.theta).RXt)
+
+    def _scale_interval(self, index: int, par: ScaleParameter, z: float) -> ProfileBound:
+        estimate = float(self.phi[index])
+        count = self.evaluations
+        if par.kind == "cor":
+            step, bounds = 0.2, (-COR_EDGE, COR_EDGE)
+        elif par.kind == "sigma":
+            step, bounds = z * estimate / np.sqrt(2.0 * self.n), (1e-8 * self.sigma, None)
+        else:
+            step = 0.5 * estimate if estimate > 1e-3 * self.sigma else 0.1 * self.sigma
+            bounds = (0.0, None)
+        ends = []
+        for d, bound in zip((-1, 1), bounds, strict=True):
+            if bound is not None and estimate == bound:
+                ends.append(bound)
+                continue
+            v = self._crossing(
+                lambda v, x: self._profile_phi(index, v, x),
+                estimate, self.phi, d, z, min(step, abs(estimate - bound)) if bound is not None
+                and d < 0 else step, bound,
+            )  # fmt: skip
+            ends.append(_outer_bound(par, v, d))
+        return ProfileBound("ran_pars", par.group, par.name, estimate, *ends,
+                            self.evaluations - count)  # fmt: skip
+
+
+def _outer_bound(par: ScaleParameter, value: float, direction: int) -> float:
+    """A correlation profile that ends at +-1 gives +-1 (lme4's lower/upper attributes)."""
+    if par.kind == "cor" and abs(value) >= COR_EDGE:
+        return float(direction)
+    return value
+
+
+def _criterion_differences(model, theta, lower, n, p) -> np.ndarray:  # noqa: ANN001
+    g = np.zeros(theta.size)
+    for c in range(theta.size):
+        h = 1e-6 * max(abs(theta[c]), 1e-3)
+        up, down = theta.copy(), theta.copy()
+        up[c] += h
+        down[c] = max(down[c] - h, lower[c])
+        vals = model.criteria(np.vstack([up, down]), False)
+        g[c] = (vals[0] - vals[1]) / (up[c] - down[c])
+    return g
