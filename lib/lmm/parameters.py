@@ -109,3 +109,30 @@ def theta_from_phi(phi: np.ndarray, layouts: tuple[ThetaLayout, ...]) -> np.ndar
         T = (sd[:, None] * C) / sigma
         out.append(layout.values(T))
     return np.concatenate(out)
+
+
+def thetas_from_phis(phis: np.ndarray, layouts: tuple[ThetaLayout, ...]) -> np.ndarray:
+    """``theta_from_phi`` at each row of ``phis`` (B, k), NaN rows where the correlations
+    are not positive definite. Closed forms for one or two effects per term (the
+    profile's Jacobians call this for every point: a Cholesky call per row cost
+    more than the solves)."""
+    phis = np.atleast_2d(phis)
+    sigma = phis[:, -1]
+    out, at = [], 0
+    for layout in layouts:
+        values = phis[:, at : at + layout.size]
+        at += layout.size
+        if not layout.correlated or layout.q == 1:
+            out.append(values / sigma[:, None])
+        elif layout.q == 2:
+            sd0, r, sd1 = values[:, 0], values[:, 1], values[:, 2]
+            with np.errstate(invalid="ignore"):
+                rest = np.sqrt(1.0 - r * r)
+            out.append(np.column_stack([sd0, sd1 * r, sd1 * rest]) / sigma[:, None])
+        else:
+            rows = []
+            for phi_row, s in zip(values, sigma, strict=True):
+                theta = theta_from_phi(np.append(phi_row, s), (layout,))
+                rows.append(np.full(layout.size, np.nan) if theta is None else theta)
+            out.append(np.array(rows))
+    return np.hstack(out)

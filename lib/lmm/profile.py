@@ -34,13 +34,20 @@ from lib.lmm.blocked import BlockedModel
 from lib.lmm.gradient import blocked_parts, one_term_parts
 from lib.lmm.objective import LOG_2PI, sigma_hat
 from lib.lmm.oneterm import OneTermModel
-from lib.lmm.parameters import ScaleParameter, phi_from_theta, scale_parameters, theta_from_phi
+from lib.lmm.optimize import BatchedDeviance, newton_polish
+from lib.lmm.parameters import (
+    ScaleParameter,
+    phi_from_theta,
+    scale_parameters,
+    thetas_from_phis,
+)
 from lib.lmm.search import blocked_search, one_term_search
 from lib.lmm.stats import ModelStats
 
 ZETA_TOL = 2e-4  # |zeta - target|: about 1e-4 of the interval's half width
 MAX_STEPS = 40
 COR_EDGE = 1.0 - 1e-7
+NEWTON_ITER = 30
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,8 @@ class Profiler:
         self.phi = phi_from_theta(self.theta, self.sigma, self.layouts)
         self.params = scale_parameters(stats.terms, self.layouts)
         self.evaluations = 0
+        # Below ~1,000 levels a batch of thetas costs about one solve (search.py).
+        self.cheap = isinstance(self.model, OneTermModel) and self.model.ngroups * 9 <= 10_000
 
     # -- the deviance on the profile scale ---------------------------------------------
 
@@ -105,83 +114,97 @@ class Profiler:
                 out.append((0.0, None))
         return out
 
-    def _theta_jacobian(self, phi: np.ndarray) -> np.ndarray | None:
-        """d theta / d phi by central differences of the (solve-free) map."""
-        k = phi.size
-        J = np.empty((self.theta.size, k))
-        for c in range(k):
-            h = 1e-6 * max(abs(phi[c]), 1e-3 * self.sigma if self.params[c].kind != "cor" else 1e-3)
-            up, down = phi.copy(), phi.copy()
-            up[c] += h
-            down[c] -= h
-            if self.params[c].kind == "cor":
-                up[c], down[c] = min(up[c], COR_EDGE), max(down[c], -COR_EDGE)
-            elif self.params[c].kind == "sd":
-                down[c] = max(down[c], 0.0)
-            tu, td = theta_from_phi(up, self.layouts), theta_from_phi(down, self.layouts)
-            if tu is None or td is None:
-                return None
-            J[:, c] = (tu - td) / (up[c] - down[c])
-        return J
+    def _theta_jacobians(self, phis: np.ndarray) -> np.ndarray:
+        """d theta / d phi at each row of ``phis`` (B, k) by central differences of the
+        (solve-free) map, all points in one call; shape (B, len(theta), k)."""
+        B, k = phis.shape
+        kinds = [par.kind for par in self.params]
+        scale = np.array([1e-3 if kind == "cor" else 1e-3 * self.sigma for kind in kinds])
+        h = 1e-6 * np.maximum(np.abs(phis), scale)  # (B, k)
+        up = np.repeat(phis[:, None, :], k, axis=1)
+        down = up.copy()
+        idx = np.arange(k)
+        up[:, idx, idx] += h
+        down[:, idx, idx] -= h
+        cor = np.array([kind == "cor" for kind in kinds])
+        sd = np.array([kind == "sd" for kind in kinds])
+        up[:, idx[cor], idx[cor]] = np.minimum(up[:, idx[cor], idx[cor]], COR_EDGE)
+        down[:, idx[cor], idx[cor]] = np.maximum(down[:, idx[cor], idx[cor]], -COR_EDGE)
+        down[:, idx[sd], idx[sd]] = np.maximum(down[:, idx[sd], idx[sd]], 0.0)
+        tu = thetas_from_phis(up.reshape(B * k, k), self.layouts).reshape(B, k, -1)
+        td = thetas_from_phis(down.reshape(B * k, k), self.layouts).reshape(B, k, -1)
+        width = up[:, idx, idx] - down[:, idx, idx]  # (B, k)
+        return np.transpose((tu - td) / width[:, :, None], (0, 2, 1))
 
-    def _phi_deviance(self, phi: np.ndarray) -> tuple[float, np.ndarray]:
-        """The ML deviance at (theta(phi), sigma) and its gradient in phi."""
-        self.evaluations += 1
-        theta = theta_from_phi(phi, self.layouts)
-        if theta is None:
-            return np.inf, np.zeros_like(phi)
-        parts = _parts(self.model, theta[None, :])
-        ldL2, r2 = float(parts.ldL2[0]), float(parts.pwrss[0])
-        if not (np.isfinite(ldL2) and r2 > 0):
-            return np.inf, np.zeros_like(phi)
-        s2 = phi[-1] ** 2
-        dev = ldL2 + self.n * (LOG_2PI + np.log(s2)) + r2 / s2
-        if bool(parts.exact[0]):
-            d_theta = parts.dlogdet[0] + parts.dr2[0] / s2
-        else:  # a variance at 0 with several terms: differences of the parts
-            d_theta = self._theta_differences(theta, phi[-1])
-        J = self._theta_jacobian(phi)
-        if J is None:
-            return dev, np.zeros_like(phi)
-        grad = d_theta @ J
-        grad[-1] += 2.0 * self.n / phi[-1] - 2.0 * r2 / phi[-1] ** 3
-        return float(dev), grad
-
-    def _theta_differences(self, theta: np.ndarray, sigma: float) -> np.ndarray:
-        k = theta.size
-        g = np.zeros(k)
-        lower = np.concatenate([lay.lower_bounds for lay in self.layouts])
-        for c in range(k):
-            h = 1e-6 * max(abs(theta[c]), 1e-3)
-            up, down = theta.copy(), theta.copy()
-            up[c] += h
-            down[c] = max(down[c] - h, lower[c])
-            parts = _parts(self.model, np.vstack([up, down]))
-            vals = parts.ldL2 + parts.pwrss / sigma**2
-            g[c] = (vals[0] - vals[1]) / (up[c] - down[c])
-        return g
+    def _phi_batch(self, phis: np.ndarray, gradients: bool):  # noqa: ANN202
+        """ML deviances (and phi-gradients) at rows of full phi vectors, one batched solve."""
+        B = phis.shape[0]
+        values = np.full(B, np.inf)
+        grads = np.zeros_like(phis)
+        thetas = thetas_from_phis(phis, self.layouts)
+        ok = [b for b in range(B) if np.all(np.isfinite(thetas[b])) and phis[b, -1] > 0]
+        if not ok:
+            return values, grads
+        self.evaluations += len(ok)
+        parts = _parts(self.model, thetas[ok])
+        jacobians = self._theta_jacobians(phis[ok]) if gradients else None
+        for row, b in enumerate(ok):
+            ldL2, r2, sigma = float(parts.ldL2[row]), float(parts.pwrss[row]), phis[b, -1]
+            if not (np.isfinite(ldL2) and r2 > 0):
+                continue
+            values[b] = ldL2 + self.n * (LOG_2PI + np.log(sigma**2)) + r2 / sigma**2
+            if not gradients:
+                continue
+            if not bool(parts.exact[row]):
+                # a variance at 0 with several terms: no exact gradient; NaN makes
+                # BatchedDeviance take central differences of the deviance instead
+                grads[b] = np.nan
+                continue
+            d_theta = parts.dlogdet[row] + parts.dr2[row] / sigma**2
+            J = jacobians[row]
+            if not np.all(np.isfinite(J)):
+                grads[b] = np.nan
+                continue
+            grads[b] = d_theta @ J
+            grads[b, -1] += 2.0 * self.n / sigma - 2.0 * r2 / sigma**3
+        return values, grads
 
     def _profile_phi(self, index: int, value: float, start: np.ndarray) -> tuple[float, np.ndarray]:
-        """min over the other phi of the deviance with phi[index] = value."""
-        free = [c for c in range(self.phi.size) if c != index]
+        """min over the other phi of the deviance with phi[index] = value: projected
+        Newton steps from the warm start (one batched solve per Hessian), L-BFGS-B
+        if they do not converge."""
+        free = np.array([c for c in range(self.phi.size) if c != index])
         bounds = [self._phi_bounds()[c] for c in free]
+        lower = np.array([b[0] for b in bounds])
+        newton_lower = np.where(lower == 0.0, 0.0, -np.inf)
+
+        def full(xs: np.ndarray) -> np.ndarray:
+            phis = np.empty((xs.shape[0], self.phi.size))
+            phis[:, free] = xs
+            phis[:, index] = value
+            return phis
+
+        def evaluate(xs: np.ndarray) -> np.ndarray:
+            return self._phi_batch(full(xs), False)[0]
+
+        def with_gradients(xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            values, grads = self._phi_batch(full(xs), True)
+            return values, grads[:, free]
+
+        x0 = np.clip(start[free], lower, [b[1] or np.inf for b in bounds])
+        devfun = BatchedDeviance(evaluate, with_gradients, cheap_batches=self.cheap)
+        x, converged = newton_polish(devfun, x0, newton_lower, max_iter=NEWTON_ITER)
+        if converged and np.isfinite(devfun.best_value):
+            return float(devfun.best_value), full(devfun.best_theta[None, :])[0]
 
         def f(x: np.ndarray) -> tuple[float, np.ndarray]:
-            phi = np.empty(self.phi.size)
-            phi[free] = x
-            phi[index] = value
-            dev, grad = self._phi_deviance(phi)
-            return dev, grad[free]
+            return devfun.value_and_gradient(x)
 
-        x0 = np.clip(start[free], [b[0] for b in bounds], [b[1] or np.inf for b in bounds])
         res = optimize.minimize(
-            f, x0, jac=True, method="L-BFGS-B", bounds=bounds,
+            f, x, jac=True, method="L-BFGS-B", bounds=bounds,
             options={"ftol": 1e-13, "gtol": 1e-7, "maxiter": 500},
         )  # fmt: skip
-        phi = np.empty(self.phi.size)
-        phi[free] = res.x
-        phi[index] = value
-        return float(res.fun), phi
+        return float(res.fun), full(res.x[None, :])[0]
 
     # -- fixed effects -------------------------------------------------------------------
 
@@ -211,23 +234,35 @@ class Profiler:
         return at
 
     def _profile_fixed(self, at, value: float, start: np.ndarray) -> tuple[float, np.ndarray]:  # noqa: ANN001
+        """min over theta of the ML criterion with beta_j = value (Newton steps from
+        the warm start, L-BFGS-B if they do not converge)."""
         model = at(value)
         lower = np.concatenate([lay.lower_bounds for lay in self.layouts])
-        bounds = [(lo if np.isfinite(lo) else None, None) for lo in lower]
         n, p = self.n, self.p - 1
 
+        def with_gradients(thetas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            self.evaluations += thetas.shape[0]
+            parts = _parts(model, thetas)
+            return parts.criteria(n, p, False), parts.gradients(n, p, False)
+
+        def evaluate(thetas: np.ndarray) -> np.ndarray:
+            self.evaluations += thetas.shape[0]
+            return model.criteria(thetas, False)
+
+        devfun = BatchedDeviance(evaluate, with_gradients, cheap_batches=self.cheap)
+        x, converged = newton_polish(devfun, np.asarray(start, float), lower, max_iter=NEWTON_ITER)
+        if converged and np.isfinite(devfun.best_value):
+            return float(devfun.best_value), devfun.best_theta.copy()
+        bounds = [(lo if np.isfinite(lo) else None, None) for lo in lower]
+
         def f(theta: np.ndarray) -> tuple[float, np.ndarray]:
-            self.evaluations += 1
-            parts = _parts(model, theta[None, :])
-            crit = float(parts.criteria(n, p, False)[0])
-            if not np.isfinite(crit):
-                return np.inf, np.zeros_like(theta)
-            if bool(parts.exact[0]):
-                return crit, parts.gradients(n, p, False)[0]
-            return crit, _criterion_differences(model, theta, lower, n, p)
+            values, grads = with_gradients(theta[None, :])
+            if not np.all(np.isfinite(grads[0])):
+                return float(values[0]), _criterion_differences(model, theta, lower, n, p)
+            return float(values[0]), grads[0]
 
         res = optimize.minimize(
-            f, start, jac=True, method="L-BFGS-B", bounds=bounds,
+            f, x, jac=True, method="L-BFGS-B", bounds=bounds,
             options={"ftol": 1e-13, "gtol": 1e-7, "maxiter": 500},
         )  # fmt: skip
         return float(res.fun), res.x
