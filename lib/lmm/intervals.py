@@ -107,7 +107,7 @@ def profile_intervals(fit: LmmFit, design: Design, level: float = 0.95) -> Inter
 
     start = time.perf_counter()
     check_level(level)
-    bounds = Profiler(model_stats(design)).intervals(level)
+    bounds = Profiler(model_stats(design), start=fit.theta).intervals(level)
     found = {(b.effect, b.group, b.term): b for b in bounds}
     rows = []
     for effect, group, term, estimate in parameter_estimates(fit):

@@ -81,15 +81,14 @@ def _parts(model, thetas: np.ndarray):  # noqa: ANN001, ANN202
 class Profiler:
     """The ML fit and the profiles of one model's statistics."""
 
-    def __init__(self, stats: ModelStats) -> None:
+    def __init__(self, stats: ModelStats, start: np.ndarray | None = None) -> None:
         self.stats = stats
         self.model = _model(stats)
         self.layouts = stats.layouts
         self.n, self.p = stats.nobs, stats.p
-        if isinstance(self.model, OneTermModel):
-            theta, dev, _ = one_term_search(self.model, False)
-        else:
-            theta, dev, _ = blocked_search(self.model, stats, False)
+        # Below ~1,000 levels a batch of thetas costs about one solve (search.py).
+        self.cheap = isinstance(self.model, OneTermModel) and self.model.ngroups * 9 <= 10_000
+        theta, dev = self._ml_fit(start)
         self.theta = np.asarray(theta, float)
         self.deviance = float(dev)
         sol = self.model.solve(self.theta)
@@ -98,8 +97,30 @@ class Profiler:
         self.phi = phi_from_theta(self.theta, self.sigma, self.layouts)
         self.params = scale_parameters(stats.terms, self.layouts)
         self.evaluations = 0
-        # Below ~1,000 levels a batch of thetas costs about one solve (search.py).
-        self.cheap = isinstance(self.model, OneTermModel) and self.model.ngroups * 9 <= 10_000
+
+    def _ml_fit(self, start: np.ndarray | None) -> tuple[np.ndarray, float]:
+        """The ML optimum (lme4's profile() refits a REML fit by ML): Newton steps from
+        ``start`` (the REML theta: close) where given and they converge, else the
+        fit's own search."""
+        model, n, p = self.model, self.n, self.p
+        if start is not None:
+
+            def with_gradients(thetas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                parts = _parts(model, thetas)
+                return parts.criteria(n, p, False), parts.gradients(n, p, False)
+
+            devfun = BatchedDeviance(
+                lambda thetas: model.criteria(thetas, False), with_gradients, self.cheap
+            )
+            lower = np.concatenate([lay.lower_bounds for lay in self.layouts])
+            x, converged = newton_polish(devfun, np.asarray(start, float), lower, NEWTON_ITER)
+            if converged and np.isfinite(devfun.best_value):
+                return devfun.best_theta, devfun.best_value
+        if isinstance(model, OneTermModel):
+            theta, dev, _ = one_term_search(model, False)
+        else:
+            theta, dev, _ = blocked_search(model, self.stats, False)
+        return theta, dev
 
     # -- the deviance on the profile scale ---------------------------------------------
 
