@@ -34,7 +34,7 @@ from lib.lmm.blocked import BlockedModel
 from lib.lmm.gradient import blocked_parts, one_term_parts
 from lib.lmm.objective import LOG_2PI, sigma_hat
 from lib.lmm.oneterm import OneTermModel
-from lib.lmm.optimize import BatchedDeviance, newton_polish
+from lib.lmm.optimize import BatchedDeviance, bobyqa, newton_polish
 from lib.lmm.parameters import (
     ScaleParameter,
     phi_from_theta,
@@ -48,6 +48,7 @@ ZETA_TOL = 2e-4  # |zeta - target|: about 1e-4 of the interval's half width
 MAX_STEPS = 40
 COR_EDGE = 1.0 - 1e-7
 NEWTON_ITER = 30
+BOBYQA_FTOL = 1e-10  # relative: 2e-5 in a deviance of 2e5 moves zeta near 1.96 by 6e-6
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,13 @@ class Profiler:
         self.n, self.p = stats.nobs, stats.p
         # Below ~1,000 levels a batch of thetas costs about one solve (search.py).
         self.cheap = isinstance(self.model, OneTermModel) and self.model.ngroups * 9 <= 10_000
+        # Crossed factors (a dense diagonal block): the exact gradient needs the
+        # diagonal blocks of the inverse factor, which costs many solves (InstEval:
+        # dense 1,128 x 2,972 triangular solves); BOBYQA on solves alone, as lme4's
+        # profile. Nested factors keep the cheap gradient and Newton steps.
+        self.derivative_free = isinstance(self.model, BlockedModel) and any(
+            self.model.dense_diag
+        )
         theta, dev = self._ml_fit(start)
         self.theta = np.asarray(theta, float)
         self.deviance = float(dev)
@@ -98,11 +106,22 @@ class Profiler:
         self.params = scale_parameters(stats.terms, self.layouts)
         self.evaluations = 0
 
+    @staticmethod
+    def _step(x: np.ndarray) -> np.ndarray:
+        """BOBYQA's first trust-region radius from a warm start: a small move."""
+        return np.maximum(0.02 * np.abs(x), 1e-3 * max(1.0, float(np.max(np.abs(x)))))
+
     def _ml_fit(self, start: np.ndarray | None) -> tuple[np.ndarray, float]:
         """The ML optimum (lme4's profile() refits a REML fit by ML): Newton steps from
         ``start`` (the REML theta: close) where given and they converge, else the
         fit's own search."""
         model, n, p = self.model, self.n, self.p
+        if start is not None and self.derivative_free:
+            devfun = BatchedDeviance(lambda thetas: model.criteria(thetas, False))
+            lower = np.concatenate([lay.lower_bounds for lay in self.layouts])
+            x0 = np.maximum(np.asarray(start, float), lower)
+            bobyqa(devfun, x0, lower, step=self._step(x0), ftol_rel=BOBYQA_FTOL)
+            return devfun.best_theta, devfun.best_value
         if start is not None:
 
             def with_gradients(thetas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -213,6 +232,10 @@ class Profiler:
             return values, grads[:, free]
 
         x0 = np.clip(start[free], lower, [b[1] or np.inf for b in bounds])
+        if self.derivative_free:
+            devfun = BatchedDeviance(evaluate)
+            res = bobyqa(devfun, x0, lower, step=self._step(x0), ftol_rel=BOBYQA_FTOL)
+            return float(devfun.best_value), full(devfun.best_theta[None, :])[0]
         devfun = BatchedDeviance(evaluate, with_gradients, cheap_batches=self.cheap)
         x, converged = newton_polish(devfun, x0, newton_lower, max_iter=NEWTON_ITER)
         if converged and np.isfinite(devfun.best_value):
@@ -270,6 +293,11 @@ class Profiler:
             self.evaluations += thetas.shape[0]
             return model.criteria(thetas, False)
 
+        if self.derivative_free:
+            devfun = BatchedDeviance(evaluate)
+            x0 = np.maximum(np.asarray(start, float), lower)
+            bobyqa(devfun, x0, lower, step=self._step(x0), ftol_rel=BOBYQA_FTOL)
+            return float(devfun.best_value), devfun.best_theta.copy()
         devfun = BatchedDeviance(evaluate, with_gradients, cheap_batches=self.cheap)
         x, converged = newton_polish(devfun, np.asarray(start, float), lower, max_iter=NEWTON_ITER)
         if converged and np.isfinite(devfun.best_value):
