@@ -13,6 +13,11 @@ not counted), medians of ``--repeats`` runs (one run for InstEval). ``--r`` also
 times lme4 with ``benchmarks/bench_intervals_r.R`` (slow: InstEval's profile takes
 lme4 minutes). The machine's load average is printed with each figure.
 
+Measured 2026-12-06 on the shared 2-core machine (load average in brackets):
+tutorial profile 0.17 s (5.0; lme4 3.35 s at 4.8-9); 1,000 bootstrap refits 5.9 s
+(5.4; lme4 80 s at 9); InstEval profile 394 s (ML refit 8 s + profiles 386 s, at
+6.4-9; lme4's confint still running after 20 minutes at load 5-10).
+
 Usage::
 
     python benchmarks/bench_intervals.py [--cases tutorial_profile,tutorial_boot] [--r]
