@@ -106,6 +106,44 @@ class Profiler:
         self.params = scale_parameters(stats.terms, self.layouts)
         self.evaluations = 0
 
+    def _wald_se(self) -> np.ndarray:
+        """Standard errors on the profile scale from the ML deviance's Hessian in phi
+        (cov = 2 H^-1), by central differences once; NaN where it is not positive
+        definite. Only the profiles' first steps use them."""
+        if getattr(self, "_se", None) is not None:
+            return self._se
+        k = self.phi.size
+        h = 1e-4 * np.maximum(np.abs(self.phi), 1e-2 * self.sigma)
+        eye = np.diag(h)
+        points = [self.phi]
+        for i in range(k):
+            points += [self.phi + eye[i], self.phi - eye[i]]
+            for j in range(i):
+                points += [self.phi + eye[i] + eye[j], self.phi - eye[i] - eye[j]]
+        values = self._phi_batch(np.array(points), False)[0]
+        f0, at, H = values[0], 1, np.zeros((k, k))
+        single = {}
+        for i in range(k):
+            fp, fm = values[at], values[at + 1]
+            at += 2
+            H[i, i] = (fp - 2.0 * f0 + fm) / h[i] ** 2
+            single[i] = (fp, fm)
+            for j in range(i):
+                up, down = values[at], values[at + 1]
+                at += 2
+                H[i, j] = H[j, i] = (
+                    up + down - 2.0 * f0 - H[i, i] * h[i] ** 2 - H[j, j] * h[j] ** 2
+                ) / (2.0 * h[i] * h[j])
+        self._se = np.full(k, np.nan)
+        if np.all(np.isfinite(H)):
+            try:
+                cov = 2.0 * np.linalg.inv(H)
+            except np.linalg.LinAlgError:
+                return self._se
+            if np.all(np.linalg.eigvalsh(H) > 0):
+                self._se = np.sqrt(np.diag(cov))
+        return self._se
+
     @staticmethod
     def _step(x: np.ndarray) -> np.ndarray:
         """BOBYQA's first trust-region radius from a warm start: a small move."""
@@ -408,6 +446,10 @@ class Profiler:
         else:
             step = 0.5 * estimate if estimate > 1e-3 * self.sigma else 0.1 * self.sigma
             bounds = (0.0, None)
+        se = self._wald_se()[index]
+        if np.isfinite(se) and se > 0 and par.kind != "cor":
+            # The quadratic approximation's crossing: the secant then needs 2-3 points.
+            step = z * se
         ends = []
         for d, bound in zip((-1, 1), bounds, strict=True):
             if bound is not None and estimate == bound:
