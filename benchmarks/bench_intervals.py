@@ -15,8 +15,8 @@ lme4 minutes). The machine's load average is printed with each figure.
 
 Measured 2026-12-06 on the shared 2-core machine (load average in brackets):
 tutorial profile 0.17 s (5.0; lme4 3.35 s at 4.8-9); 1,000 bootstrap refits 5.9 s
-(5.4; lme4 80 s at 9); InstEval profile 109 s (3.0-3.3; lme4's confint still
-running after 26 minutes, > 1,550 s, at load 5-10).
+(5.4; lme4 80 s at 9); InstEval profile 109 s (3.0-3.3; lme4's confint 1,772 s
+at load 10 falling to 4: 16x).
 
 Usage::
 
