@@ -11,6 +11,9 @@
     m.tidy()            # broom.mixed::tidy(m): effect, group, term, estimate, ...
     m.varcorr()         # the "Random effects:" table as numbers
     m.fit               # the LmmFit with every number (lib.lmm.result)
+    m.confint()         # lme4's confint(m): profile (default), "wald" or "boot"
+    m.predict(new)      # predict(m, newdata, allow.new.levels = TRUE); re_form="marginal"
+    m.effects("x", "g") # ggeffects::ggpredict-style effect-plot data
 
 The formula is read by ``lib.model.formula`` (lme4's syntax; nothing is
 evaluated). Bad input raises a subclass of ``lib.errors.ExplorerError`` whose
@@ -29,12 +32,15 @@ import pandas as pd
 
 from lib.errors import SpecError
 from lib.lmm import LmmFit, fit_design
-from lib.model.design import RankDeficiencyWarning, build_design, check_supported
+from lib.lmm.intervals import Intervals, check_method, profile_intervals, wald_intervals
+from lib.lmm.predict import PredictionBasis, effect_data, predict, prediction_basis
+from lib.model.design import Design, RankDeficiencyWarning, build_design, check_supported
 from lib.model.formula import parse_formula
 from lib.model.spec import ModelSpec
 from lib.present.lme4_text import summary_text
 from lib.present.summary import ranef_table, varcorr_table
 
+CONFINT_COLUMNS = ("effect", "group", "term", "estimate", "conf.low", "conf.high")
 TIDY_COLUMNS = ("effect", "group", "term", "estimate", "std.error", "statistic", "df", "p.value")
 
 
@@ -52,12 +58,21 @@ class LmerModel:
         Shown on the summary's ``Data:`` line.
     dropped : tuple of str
         Model-matrix columns dropped as combinations of earlier ones.
+    design : Design or None
+        The model's arrays (profiles and bootstrap refit from them).
+    basis : PredictionBasis or None
+        The fitting data's factor levels and summaries (for predictions).
+    data : DataFrame or None
+        The data as given (``predict()`` without new rows predicts for it).
     """
 
     fit: LmmFit
     formula: str
     data_name: str = "data"
     dropped: tuple[str, ...] = ()
+    design: Design | None = None
+    basis: PredictionBasis | None = None
+    data: pd.DataFrame | None = None
 
     @property
     def spec(self) -> ModelSpec:
@@ -122,6 +137,78 @@ class LmerModel:
             frame[column] = frame[column].astype(float)
         return frame
 
+    def intervals(
+        self,
+        method: str = "profile",
+        level: float = 0.95,
+        nsim: int = 500,
+        seed: int | None = None,
+        progress=None,  # noqa: ANN001
+        stop=None,  # noqa: ANN001
+    ) -> Intervals:
+        """``confint`` as the frozen ``Intervals`` result (``lib.lmm.intervals``)."""
+        method = check_method(method)
+        if method == "wald":
+            return wald_intervals(self.fit, level)
+        if self.design is None:
+            raise SpecError("This model was built without its data; refit it with lmer().")
+        if method == "profile":
+            return profile_intervals(self.fit, self.design, level)
+        from lib.lmm.bootstrap import bootstrap_intervals
+
+        return bootstrap_intervals(
+            self.fit, self.design, level, nsim=nsim, seed=seed, progress=progress, stop=stop
+        )
+
+    def confint(
+        self,
+        method: str = "profile",
+        level: float = 0.95,
+        nsim: int = 500,
+        seed: int | None = None,
+    ) -> pd.DataFrame:
+        """lme4's ``confint(m, method=)`` in broom.mixed's columns: effect, group, term,
+        estimate, conf.low, conf.high (rows in ``tidy()``'s order).
+
+        method : "profile" (likelihood profiles; ML, also for a REML fit, as lme4),
+        "wald" (fixed effects only; NaN for variance parameters, lme4's NA) or
+        "boot" (parametric bootstrap percentiles; ``nsim`` refits, ``seed``).
+        """
+        result = self.intervals(method, level, nsim=nsim, seed=seed)
+        frame = pd.DataFrame(
+            [(r.effect, r.group, r.term, r.estimate, r.conf_low, r.conf_high) for r in result.rows],
+            columns=CONFINT_COLUMNS,
+        )
+        for column in CONFINT_COLUMNS[3:]:
+            frame[column] = frame[column].astype(float)
+        return frame
+
+    def predict(self, newdata: pd.DataFrame | None = None, re_form: str = "conditional"):  # noqa: ANN201
+        """lme4's ``predict(m, newdata, re.form, allow.new.levels = TRUE)``.
+
+        re_form : "conditional" (``re.form = NULL``: with the random effects; a level
+        not seen in fitting gets none) or "marginal" (``re.form = NA``: X beta).
+        Returns an array with one value per row (NaN where a used value is missing).
+        """
+        if re_form not in ("conditional", "marginal"):
+            raise SpecError(f"re_form must be 'conditional' or 'marginal', not {re_form!r}.")
+        rows = self.data if newdata is None else newdata
+        if rows is None or self.basis is None:
+            raise SpecError("This model was built without its data; refit it with lmer().")
+        if not isinstance(rows, pd.DataFrame):
+            raise SpecError(f"`newdata` must be a pandas DataFrame, got {type(rows).__name__}.")
+        return predict(self.fit, self.basis, rows, conditional=re_form == "conditional")
+
+    def effects(
+        self, predictor: str, moderator: str | None = None, level: float = 0.95
+    ) -> pd.DataFrame:
+        """Effect-plot data as ``ggeffects::ggpredict(m, c(predictor, moderator))``:
+        population-level predictions over a grid of ``predictor`` with a confidence
+        band, one line per moderator value (``lib.lmm.predict.effect_data``)."""
+        if self.basis is None:
+            raise SpecError("This model was built without its data; refit it with lmer().")
+        return effect_data(self.fit, self.basis, predictor, moderator, level)
+
     def __str__(self) -> str:
         return self.summary()
 
@@ -167,4 +254,12 @@ def lmer(
     for warning in caught:  # shown once, to the caller (as lme4's message)
         warnings.warn(warning.message, warning.category, stacklevel=2)
     fit = fit_design(design, spec)
-    return LmerModel(fit=fit, formula=formula, data_name=data_name, dropped=design.fixef_dropped)
+    return LmerModel(
+        fit=fit,
+        formula=formula,
+        data_name=data_name,
+        dropped=design.fixef_dropped,
+        design=design,
+        basis=prediction_basis(data, spec),
+        data=data,
+    )

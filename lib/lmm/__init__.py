@@ -27,6 +27,11 @@ pipeline follows lme4's four steps (``fit``): ``lFormula`` is
 - ``checks``: refusals of unidentifiable models before any fit;
 - ``variance``: ICC and Nakagawa's R^2; ``diagnostics``: residual and QQ checks;
 - ``anova``: model comparison; ``blas``: one BLAS thread per fit;
+- ``intervals``: confidence intervals named as broom.mixed's tidy() (Wald),
+  with ``parameters`` (lme4's SD/correlation/sigma scale), ``profile``
+  (likelihood profiles, as ``confint(method = "profile")``) and ``bootstrap``
+  (parametric bootstrap, as ``bootMer``); ``predict``: predictions with and
+  without random effects, for new rows, and effect-plot data;
 - ``fit``: the pipeline and packaging; ``result``: the frozen result types.
 """
 
