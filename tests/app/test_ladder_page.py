@@ -35,6 +35,6 @@ def test_ladder_numbers_match_lib(open_page):
 def test_ml_switch_changes_the_criterion_column(open_page):
     at = open_page(PAGE, query={"method": "ML"})
     assert not at.exception
-    table = labelled(frame_with(at, "deviance"))
+    table = labelled(frame_with(at, "deviance (ML)"))
     result = ladder(load_bundled("schools"), "test_score", "study_time", "school", reml=False)
-    assert table.loc[NULL, "deviance"] == f"{result.step(NULL).criterion:,.1f}" == "1,225.2"
+    assert table.loc[NULL, "deviance (ML)"] == f"{result.step(NULL).criterion:,.1f}" == "1,225.2"

@@ -37,7 +37,7 @@ def draw(sel: Selection) -> None:
         "included, can be compared. For OLS rows the R² columns show the ordinary R²."
     )
     table = lib_ladder.ladder_table(result)
-    criterion = "REML criterion" if result.reml else "deviance"
+    criterion = "REML criterion" if result.reml else "deviance (ML)"
     # Two narrow tables: one wide table is cut off on a 1280 px projector with the sidebar.
     fit_columns = ["npar", criterion, "AIC (ML)", "BIC (ML)"]
     render.table(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lib.classroom import lesson
+from lib.classroom.comparison import compare_models
 from lib.classroom.ladder import FULL, NULL, RI, RS, ladder_specs
 from lib.errors import ExplorerError
 from lib.lmm import LmmFit
@@ -267,14 +268,13 @@ def _comparison(sel: Selection) -> None:
                 fits[name] = cache.fit(sel.source, spec, sel.frame)
             except ExplorerError as exc:
                 show_error(f"{name}: {exc}")
-    result = None
     if len(fits) > 1:
         try:
-            result = cache.anova(sel.source, tuple(f.spec for f in fits.values()), sel.frame)
-        except ExplorerError:
-            result = None  # the comparison below says why
-    if fits:
-        _look(lesson.look_comparison(fits, result))
+            result = compare_models(fits, frame=sel.frame)
+        except ExplorerError as exc:
+            show_error(exc)
+        else:
+            _look(lesson.look_comparison(result, quote))
     compare_view._comparison(_context(sel), fits)
 
 
