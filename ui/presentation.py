@@ -113,9 +113,10 @@ def scale_chart(spec: dict) -> dict:
 def key_numbers(fit) -> None:  # noqa: ANN001 - LmmFit
     """The fit's key numbers on one wrapping line of text (metrics would be cut to "98…")."""
     groups = ", ".join(f"{md(name)} {n:,}" for name, n in fit.ngroups.items())
+    on = "REML" if fit.reml else "ML"
     st.markdown(
-        f"**{fit.criterion_name}** {fit.criterion:,.1f} · **AIC** {fit.aic:,.1f} · "
-        f"**BIC** {fit.bic:,.1f} · **n** {fit.nobs:,} · **groups** {groups}"
+        f"**{fit.criterion_name}** {fit.criterion:,.1f} · **AIC ({on})** {fit.aic:,.1f} · "
+        f"**BIC ({on})** {fit.bic:,.1f} · **n** {fit.nobs:,} · **groups** {groups}"
     )
 
 

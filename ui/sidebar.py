@@ -17,7 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from lib.errors import ExplorerError
-from lib.model.levels import level_spec
+from lib.model.levels import LevelEffects, level_spec
 from lib.model.spec import ModelSpec
 from lib.present.markdown import md
 from lib.table.catalogue import BUNDLED, DEFAULT_DATASET
@@ -46,6 +46,9 @@ class Selection:
     big : ui.big.Big or None
         Set for a large upload: ``frame`` is then a random sample of its rows, and
         the pages count, summarise and fit every row through ``ui.big``.
+    effects : tuple of LevelEffects
+        The random effects the toggles ask for at each level, top first (the Ladder
+        keeps the lower levels' as they are).
     """
 
     option: str
@@ -57,6 +60,7 @@ class Selection:
     error: str | None = None
     spec_error: str | None = None
     big: Big | None = None
+    effects: tuple[LevelEffects, ...] = ()
 
     @property
     def ready(self) -> bool:
@@ -107,7 +111,7 @@ def draw_sidebar() -> Selection:
         roles = _role_selectors(frame, defaults)
         with model_box:
             st.header("Model")
-            spec, spec_error = _model_toggles(roles)
+            spec, spec_error, effects = _model_toggles(roles)
         chosen = _write_url(option, roles, defaults)
         if first_run:  # which of a shared link's values could not be used, and why
             state.note_ignored(chosen, frame.columns, numeric_columns(frame), title)
@@ -125,6 +129,7 @@ def draw_sidebar() -> Selection:
         spec=spec,
         spec_error=spec_error,
         big=large,
+        effects=tuple(effects),
     )
 
 
@@ -269,7 +274,7 @@ def _select(
     )
 
 
-def _model_toggles(roles: Roles) -> tuple[ModelSpec | None, str | None]:
+def _model_toggles(roles: Roles) -> tuple[ModelSpec | None, str | None, list[LevelEffects]]:
     defaults = state.model_defaults()
     no_x = roles.predictor is None
     fixed_slope = st.toggle(
@@ -309,9 +314,9 @@ def _model_toggles(roles: Roles) -> tuple[ModelSpec | None, str | None]:
         )
     except ExplorerError as exc:
         st.warning(md(str(exc)))
-        return None, str(exc)
+        return None, str(exc), effects
     st.code(spec.formula(), language="r", wrap_lines=True)
-    return spec, None
+    return spec, None, effects
 
 
 def _escape(text: str) -> str:

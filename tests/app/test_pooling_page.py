@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from conftest import frame_with
+from conftest import whole_table
 
 from lib.charts import pooling as pooling_charts
 from lib.classroom.pooling import pooling
@@ -24,7 +24,7 @@ def test_random_intercept_table_matches_lib(open_page):
     at = open_page(PAGE)
     assert not at.exception
     result = _expected(RI)
-    table = frame_with(at, "weight")
+    table = whole_table(at, "weight").reset_index()
     order = np.argsort(result.sizes, kind="stable")
     assert table["school"].tolist() == [result.levels[k] for k in order]
     assert table["n"].tolist() == [str(int(result.sizes[k])) for k in order]
@@ -46,9 +46,11 @@ def test_intercept_and_slope_model_shows_both_effects(open_page):
     at.sidebar.toggle(key="random_slope").set_value(True).run()
     assert not at.exception
     result = _expected(RI.with_term(slopes=("study_time",)))
-    table = frame_with(at, "weight")
-    assert set(table["effect"]) == {"(Intercept)", "study_time"}
-    hill = table[(table["school"] == "Hillcrest") & (table["effect"] == "study_time")]
+    frames = [f.value for f in at.dataframe if "no pooling" in f.value.columns]
+    assert len(frames) == 2  # one table per effect, intercepts first
+    table = frames[1]
+    assert "Slopes of study\\_time" in [m.value.strip("*") for m in at.markdown]
+    hill = table[table["school"] == "Hillcrest"]
     j = result.column("study_time")
     g = result.levels.index("Hillcrest")
     assert hill["no pooling"].item() == f"{result.no_pooling[g, j]:,.4f}" == "1.1120"

@@ -24,8 +24,9 @@ from lib.present.markdown import md
 from lib.present.numbers import num, pct
 from lib.present.ols_summary import dummy_equations
 from lib.table.columns import common_rows, finite_range
-from ui import big, cache, presentation, render, state
+from ui import big, cache, classroom_cache, presentation, render, state
 from ui.sidebar import Selection, show_error
+from ui.views import comparison as comparison_view
 from ui.views import equations as equations_view
 
 MAX_DUMMY_GROUPS = 100  # the dummy model needs one column per group
@@ -386,41 +387,13 @@ def _comparison(ctx: _Context, fits: dict[str, LmmFit]) -> None:
         language="r",
         wrap_lines=True,
     )
-    table = summary.comparison_table(fits)
-    criterion = next(iter(fits.values())).criterion_name
-    # logLik is left to the CSV: with it the table is wider than a 1280 px projector.
-    render.table(
-        table.drop(columns=["formula", "logLik"]),
-        "mixed_model_comparison",
-        decimals={criterion: 2, "AIC": 2, "BIC": 2, "npar": 0},
-        download=table,
-    )
-    best = table[criterion].idxmin()
-    render.meaning(
-        f"Lower is better. {md(best)} has the lowest {criterion} "
-        f"({num(table.loc[best, criterion])}). The {criterion} compares fits with the same "
-        "fixed effects; AIC and BIC also penalise the number of parameters."
-    )
-    specs = tuple(fit.spec for fit in fits.values())
-    with st.spinner("Likelihood-ratio tests (refitting with ML)…", show_time=True):
+    with st.spinner("Refitting with ML for the comparison…", show_time=True):
         try:
-            result = cache.anova(ctx.sel.source, specs, ctx.sel.frame)
+            result = classroom_cache.compare(ctx.sel.source, fits, ctx.sel.frame)
         except ExplorerError as exc:
             show_error(exc)
             return
-    st.subheader("Likelihood-ratio tests: anova()")
-    labels = {fit.formula: name for name, fit in fits.items()}
-    anova = summary.anova_table(result, labels)
-    # logLik and deviance (= -2 logLik) go to the CSV only, so that Df and the p-value,
-    # the columns that answer the question, fit on a projector.
-    render.table(
-        anova.drop(columns=["formula", "logLik", "deviance"]),
-        "anova",
-        decimals={"npar": 0, "Df": 0, "Chisq": 3, "AIC": 2, "BIC": 2},
-        caption="logLik and deviance are in the CSV download.",
-        download=anova,
-    )
-    render.meaning(explain.anova(result))
+    comparison_view.draw(result, "mixed_model_comparison", order=list(fits))
 
 
 def _slug(text: str) -> str:

@@ -14,16 +14,16 @@ from __future__ import annotations
 import streamlit as st
 
 from lib.classroom import lesson
-from lib.classroom.comparison import compare_models
 from lib.classroom.ladder import FULL, NULL, RI, RS, ladder_specs
 from lib.errors import ExplorerError
 from lib.lmm import LmmFit
 from lib.model.spec import ModelSpec
 from lib.present import explain, summary
 from lib.present.markdown import md
-from ui import big, cache, presentation, render, state
+from ui import big, cache, classroom_cache, presentation, render, state
 from ui.sidebar import Selection, show_error
 from ui.views import compare as compare_view
+from ui.views import comparison as comparison_view
 from ui.views import explore as explore_view
 from ui.views import model as model_view
 
@@ -268,14 +268,22 @@ def _comparison(sel: Selection) -> None:
                 fits[name] = cache.fit(sel.source, spec, sel.frame)
             except ExplorerError as exc:
                 show_error(f"{name}: {exc}")
-    if len(fits) > 1:
-        try:
-            result = compare_models(fits, frame=sel.frame)
-        except ExplorerError as exc:
-            show_error(exc)
-        else:
-            _look(lesson.look_comparison(result, quote))
-    compare_view._comparison(_context(sel), fits)
+    if len(fits) < 2:
+        st.info("At least two mixed models are needed for a comparison.")
+        return
+    try:
+        result = classroom_cache.compare(sel.source, fits, sel.frame)
+    except ExplorerError as exc:
+        show_error(exc)
+        return
+    _look(lesson.look_comparison(result, quote))
+    st.code(
+        "\n".join(f"# {name}\n{fit.formula}" for name, fit in fits.items()),
+        language="r",
+        wrap_lines=True,
+    )
+    # The sentences are the step's "what to look at" above.
+    comparison_view.draw(result, "lesson_comparison", order=list(fits), explain=False)
 
 
 _STEP_DRAWERS = {

@@ -12,7 +12,7 @@ from lib.lmm import LmmFit
 from lib.lmm.result import RanefFactor
 from lib.model.levels import enclosing_factors, factor_columns
 from lib.model.spec import ModelSpec
-from lib.present import explain, summary
+from lib.present import explain, report, summary
 from lib.present.markdown import md
 from lib.present.notes import conditioning_note
 from lib.table.columns import finite_range
@@ -125,33 +125,21 @@ def _formula(spec: ModelSpec) -> None:
 def _header(fit: LmmFit) -> None:
     groups = ", ".join(f"{n:,}" for n in fit.ngroups.values())
     groups_help = "; ".join(f"{name}: {n:,}" for name, n in fit.ngroups.items())
-    if max(len(f"{fit.criterion:.1f}"), len(f"{fit.nobs:,}"), len(groups)) > 8:
-        # Millions of rows: "49207415.9" in a third of the page is cut to "492…" at
-        # 1024 px, so the metrics are sized to their values and wrap, with separators.
-        with st.container(horizontal=True, gap="small"):
-            st.metric(
-                fit.criterion_name,
-                f"{fit.criterion:,.1f}",
-                help=f"Unrounded: {fit.criterion:.6f}",
-                width="content",
-            )
-            st.metric("AIC", f"{fit.aic:,.1f}", width="content")
-            st.metric("BIC", f"{fit.bic:,.1f}", width="content")
-            st.metric("logLik", f"{fit.loglik:,.1f}", width="content")
-            st.metric("Observations", f"{fit.nobs:,}", width="content")
-            st.metric("Groups", groups, help=groups_help, width="content")
-    else:
-        # Two rows of three: six metrics in one row are cut to "98…" on a 1280 px projector.
-        top = st.columns(3)
-        top[0].metric(
-            fit.criterion_name, f"{fit.criterion:.1f}", help=f"Unrounded: {fit.criterion:.6f}"
-        )
-        top[1].metric("AIC", f"{fit.aic:.1f}")
-        top[2].metric("BIC", f"{fit.bic:.1f}")
-        bottom = st.columns(3)
-        bottom[0].metric("logLik", f"{fit.loglik:.1f}")
-        bottom[1].metric("Observations", f"{fit.nobs:,}")
-        bottom[2].metric("Groups", groups, help=groups_help)
+    on = report.scale(fit)
+    # One wrapping row, each metric as wide as its value (ui.layout): in three equal
+    # columns at 1024 px "1,005.7" showed as "100…".
+    render.metrics(
+        [
+            render.Metric(
+                fit.criterion_name, f"{fit.criterion:,.1f}", f"Unrounded: {fit.criterion:.6f}"
+            ),
+            render.Metric(f"AIC ({on})", f"{fit.aic:,.1f}", _scale_help(fit)),
+            render.Metric(f"BIC ({on})", f"{fit.bic:,.1f}", _scale_help(fit)),
+            render.Metric(f"logLik ({on})", f"{fit.loglik:,.1f}"),
+            render.Metric("Observations", f"{fit.nobs:,}"),
+            render.Metric("Groups", groups, groups_help),
+        ]
+    )
     render.meaning(explain.criterion(fit))
     dropped = getattr(fit, "n_dropped", 0)
     if dropped:
@@ -177,6 +165,15 @@ def _header(fit: LmmFit) -> None:
             "with caution.",
             icon=":material/warning:",
         )
+
+
+def _scale_help(fit: LmmFit) -> str:
+    if fit.reml:
+        return (
+            "Of the REML fit: compares only models with the same fixed effects. The Compare "
+            "and Ladder pages compare models by their ML refits."
+        )
+    return "Of the maximum-likelihood fit, as the Compare and Ladder pages compare models."
 
 
 def _chart(sel: Selection, fit: LmmFit) -> dict | None:

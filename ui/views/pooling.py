@@ -144,6 +144,10 @@ def _shrinkage(result: Pooling) -> None:
     render.meaning(_weights_meaning(result))
 
 
+def _effect_name(name: str) -> str:
+    return "Intercepts" if name == INTERCEPT else f"Slopes of {md(name)}"
+
+
 def _subset(result: Pooling, levels: list[str]) -> Pooling:
     from dataclasses import replace
 
@@ -179,7 +183,19 @@ def _weights_meaning(result: Pooling) -> str:
 def _table(result: Pooling) -> None:
     table = pooling_table(result)
     decimals = {"weight": 3, "n": 0}
-    render.table(table, "pooling", decimals=decimals, height=420)
+    several = len(result.random) > 1
+    for k, name in enumerate(result.random):
+        # One table per effect, labelled by group: a wrapped table repeats only its first
+        # column, so the rows of two effects would be told apart by nothing.
+        if several:
+            st.markdown(f"**{_effect_name(name)}**")
+        render.table(
+            table[table["effect"] == name].drop(columns="effect"),
+            "pooling" if k == 0 else f"pooling_{k + 1}",
+            decimals=decimals,
+            height=420,
+            download=table if k == 0 else None,
+        )
     if len(result.random) == 1 and result.random[0] == INTERCEPT:
         tau2 = float(result.covariance[0, 0])
         st.markdown(
