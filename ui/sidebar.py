@@ -10,7 +10,6 @@ replaced before the widget is drawn.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -22,7 +21,7 @@ from lib.model.spec import ModelSpec
 from lib.present.markdown import md
 from lib.table.catalogue import BUNDLED, DEFAULT_DATASET
 from lib.table.roles import Roles, numeric_columns
-from ui import big, cache, level_widgets, presentation, state
+from ui import big, cache, level_widgets, presentation, role_widgets, state
 from ui.big import Big
 
 
@@ -108,7 +107,7 @@ def draw_sidebar() -> Selection:
             show_error(exc)
             state.write_url({state.DATASET: option}, {state.DATASET: DEFAULT_DATASET})
             return Selection(option=option, source=source, title=title, error=str(exc))
-        roles = _role_selectors(frame, defaults)
+        roles = role_widgets.role_selectors(frame, defaults)
         with model_box:
             st.header("Model")
             spec, spec_error, effects = _model_toggles(roles)
@@ -214,64 +213,6 @@ def _dataset_selector() -> tuple[str, str, object | None]:
         title = BUNDLED[option].title
         st.caption(title)
     return option, title, upload
-
-
-def _role_selectors(frame: pd.DataFrame, defaults: Roles) -> Roles:
-    columns = [str(c) for c in frame.columns]
-    numeric = list(numeric_columns(frame))
-    outcome = _select("Outcome (y)", numeric, defaults.outcome, state.OUTCOME, "Numeric response.")
-    predictors = [c for c in numeric if c != outcome]
-    predictor = _select(
-        "Predictor (x)",
-        predictors,
-        defaults.predictor,
-        state.PREDICTOR,
-        "Numeric predictor on the x axis; it gets the fixed and/or random slope.",
-    )
-    groups = [c for c in columns if c not in (outcome, predictor)]
-    group = _select(
-        "Grouping column",
-        groups,
-        defaults.group,
-        state.GROUP,
-        "The clusters: schools, pigs, firms... Each value is one group.",
-    )
-    lower = level_widgets.lower_level_selectors([c for c in groups if c != group], group, defaults)
-    used = {outcome, predictor, group, *(level.column for level in lower)}
-    others = [c for c in columns if c not in used]
-    stored = st.session_state.get(state.COVARIATES)
-    if stored is not None and any(c not in others for c in stored):
-        st.session_state[state.COVARIATES] = [c for c in stored if c in others]
-    covariates = st.multiselect(
-        "Other fixed effects (optional)",
-        others,
-        key=state.COVARIATES,
-        help="Extra predictors with one coefficient each (text columns are dummy-coded).",
-    )
-    if outcome is None or group is None:
-        st.error("The data need a numeric outcome column and a grouping column.")
-    return Roles(
-        outcome=outcome or "",
-        predictor=predictor,
-        group=group or "",
-        covariates=covariates,
-        levels=lower,
-    )
-
-
-def _select(
-    label: str, options: Sequence[str], default: str | None, key: str, help_text: str
-) -> str | None:
-    index = options.index(default) if default in options else 0
-    if key in st.session_state and st.session_state[key] not in options and options:
-        st.session_state[key] = options[index]
-    return st.selectbox(
-        label,
-        options,
-        index=index if options else None,
-        key=key,
-        help=help_text,
-    )
 
 
 def _model_toggles(roles: Roles) -> tuple[ModelSpec | None, str | None, list[LevelEffects]]:

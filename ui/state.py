@@ -113,6 +113,11 @@ URL_SEEDED = "_url_seeded"  # True once this session has read its first URL
 URL_ASKED = "_url_asked"  # the values this session's first URL asked for
 URL_IGNORED = "_url_ignored"  # why some of them were not used (shown until dismissed)
 
+# Classroom (issue 18): the roles the sidebar showed last, and why other roles changed with
+# the one the user set last (shown while those roles stand).
+ROLES_SHOWN = "_roles_shown"
+ROLE_NOTES = "_role_notes"
+
 UPLOAD_OPTION = "your upload"  # the data-set choice that means "this session's upload"
 METHODS = ("REML", "ML")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ast
 
-from conftest import frame_with, labelled, whole_table
+from conftest import whole_table
 
 from lib.lmm import fit_lmm
 from lib.model.spec import ModelSpec

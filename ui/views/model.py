@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from lib.charts import core as charts
+from lib.classroom.ladder import Preset, describe_preset, presets
 from lib.errors import ExplorerError
 from lib.lmm import LmmFit
 from lib.lmm.result import RanefFactor
@@ -46,7 +47,7 @@ PRESET_LABELS = {
 
 def draw(sel: Selection) -> None:
     presentation.heading("Model", sel)
-    _presets()
+    _presets(sel)
     if sel.spec is None:
         show_error(sel.spec_error or "Choose the model's terms in the sidebar.")
         st.stop()
@@ -97,22 +98,44 @@ def _fit(sel: Selection) -> LmmFit:
             st.stop()
 
 
-def _presets() -> None:
+def _presets(sel: Selection) -> None:
+    """The tutorial's four models as buttons (``lib.classroom.ladder.presets``): each sets
+    the top level's toggles and keeps the other levels; a step that cannot apply to these
+    columns is not offered, and the page says why."""
+    roles = sel.roles
+    reml = sel.spec.reml if sel.spec is not None else True
+    lower = tuple(sel.effects[1:]) if len(sel.effects) == len(roles.levels) + 1 else ()
+    try:
+        steps = presets(roles.outcome, roles.predictor, roles.group, reml, roles.levels, lower)
+    except ExplorerError:
+        return
     if not presentation.is_on():  # presenting: the highlighted button says it
         st.markdown("**The tutorial's models** (or set the toggles in the sidebar):")
+    active = presentation.active_preset()
     # A horizontal container sizes each button to its label (four equal columns cut
     # "Random intercept" at 1280 px) and wraps them onto a second row on a narrow screen.
     with st.container(horizontal=True, gap="small"):
-        for name in state.PRESETS:
+        for step in steps:
+            if not step.offered:
+                continue
             st.button(
-                PRESET_LABELS[name],
-                type="primary" if presentation.active_preset() == name else "secondary",
-                key=f"_preset_{name}",
+                PRESET_LABELS[step.name],
+                type="primary" if active == step.name else "secondary",
+                key=f"_preset_{step.name}",
                 on_click=state.apply_preset,
-                args=(name,),
-                help=f"The tutorial's {name.lower()}.",
+                args=(step.name,),
+                help=md(describe_preset(step, roles.group, roles.predictor)),
                 wrap=True,
             )
+    said = [describe_preset(p, roles.group, roles.predictor) for p in steps if not p.offered]
+    if active is not None and not presentation.is_on():
+        said.insert(0, describe_preset(_step(steps, active), roles.group, roles.predictor))
+    for text in said:
+        st.caption(md(text))
+
+
+def _step(steps: tuple[Preset, ...], name: str) -> Preset:
+    return next(p for p in steps if p.name == name)
 
 
 def _formula(spec: ModelSpec) -> None:
