@@ -59,6 +59,9 @@ def sidebar_state() -> str:
 def active_preset() -> str | None:
     """The tutorial preset whose toggles equal the sidebar's, or None."""
     defaults = state.model_defaults()
+    predictor = st.session_state.get(state.PREDICTOR)
+    if st.session_state.get(state.SLOPES) not in (None, [predictor]):
+        return None  # a preset's random slope is the predictor's alone
     for name, toggles in state.PRESETS.items():
         values = {**{k: defaults.get(k) for k in toggles}, **toggles}
         if all(st.session_state.get(k, defaults.get(k)) == v for k, v in values.items()):

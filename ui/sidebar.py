@@ -10,6 +10,7 @@ replaced before the widget is drawn.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -110,7 +111,7 @@ def draw_sidebar() -> Selection:
         roles = role_widgets.role_selectors(frame, defaults)
         with model_box:
             st.header("Model")
-            spec, spec_error, effects = _model_toggles(roles)
+            spec, spec_error, effects = _model_toggles(roles, numeric_columns(frame))
         chosen = _write_url(option, roles, defaults)
         if first_run:  # which of a shared link's values could not be used, and why
             state.note_ignored(chosen, frame.columns, numeric_columns(frame), title)
@@ -181,7 +182,7 @@ def _write_url(option: str, roles: Roles, defaults: Roles) -> dict[str, object]:
         }
     )
     default_values = {
-        **level_widgets.url_defaults(defaults),
+        **level_widgets.url_defaults(defaults, roles.predictor),
         state.DATASET: DEFAULT_DATASET,
         state.OUTCOME: defaults.outcome,
         state.PREDICTOR: defaults.predictor,
@@ -215,7 +216,9 @@ def _dataset_selector() -> tuple[str, str, object | None]:
     return option, title, upload
 
 
-def _model_toggles(roles: Roles) -> tuple[ModelSpec | None, str | None, list[LevelEffects]]:
+def _model_toggles(
+    roles: Roles, numeric: Sequence[str]
+) -> tuple[ModelSpec | None, str | None, list[LevelEffects]]:
     defaults = state.model_defaults()
     no_x = roles.predictor is None
     fixed_slope = st.toggle(
@@ -225,7 +228,7 @@ def _model_toggles(roles: Roles) -> tuple[ModelSpec | None, str | None, list[Lev
         disabled=no_x,
         help="One overall slope of the predictor: `1 + x` in the formula.",
     )
-    effects = level_widgets.level_toggles(roles, no_x)
+    effects = level_widgets.level_toggles(roles, no_x, numeric)
     method = st.radio(
         "Estimation",
         state.METHODS,
@@ -239,7 +242,7 @@ def _model_toggles(roles: Roles) -> tuple[ModelSpec | None, str | None, list[Lev
         "Reset model",
         key="_reset_model",
         on_click=state.apply_changes,
-        args=(state.model_defaults(),),
+        args=({**state.model_defaults(), **dict.fromkeys(state.LEVEL_SLOPE_KEYS)},),
         icon=":material/restart_alt:",
     )
     x = roles.predictor

@@ -117,3 +117,27 @@ def test_sandbox_subtitle_follows_the_slope_setting(open_page):
     assert not at.exception
     subtitle = [m.value for m in at.markdown if "simulated data sets:" in m.value]
     assert subtitle and "against `y ~ x + (1 + x | g)`" in subtitle[0]
+
+
+def test_several_random_slopes_per_level_live_in_the_url(open_page):
+    at = open_page(MODEL, {"data": "pupils", "random_slope": "true"})
+    # An old link with the single-slope toggle: the predictor's slope, as before.
+    assert at.sidebar.code[0].value == (
+        "score ~ 1 + hours + (1 + hours | school) + (1 | class:school)"
+    )
+    assert at.sidebar.multiselect(key="slopes").value == ["hours"]
+    at.sidebar.multiselect(key="slopes").set_value(["hours", "ses"]).run()
+    assert not at.exception
+    formula = "score ~ 1 + hours + (1 + hours + ses | school) + (1 | class:school)"
+    assert at.sidebar.code[0].value == formula
+    assert at.query_params["slopes"] == ["hours", "ses"]
+    # The link restores it, with a slope of ses alone at the class level.
+    query = {"data": "pupils", "random_slope": "true", "slopes": ["hours", "ses"]}
+    again = open_page(MODEL, {**query, "random_slope2": "true", "slopes2": "ses"})
+    assert not again.exception
+    assert again.sidebar.code[0].value == (
+        "score ~ 1 + hours + (1 + hours + ses | school) + (1 + ses | class:school)"
+    )
+    # A preset gives the predictor's slope alone again.
+    again.button(key="_preset_Random intercept and slope").click().run()
+    assert again.sidebar.code[0].value.startswith("score ~ 1 + hours + (1 + hours | school)")
