@@ -173,7 +173,10 @@ def chart(spec: dict, alt_text: str) -> None:
     """Draw a Vega-Lite spec (``ui.cache.chart_spec``) with the app's fonts (not the
     theme's) and an alt text."""
     spec = presentation.scale_chart(spec)
-    st.vega_lite_chart(spec=spec, theme=None, width="stretch", alt=alt_text)
+    # A chart of fixed size (the shrinkage plane, whose arrowheads are aimed for it) keeps
+    # it: with "stretch" its width would be replaced by the column's.
+    fixed = isinstance(spec.get("width"), int | float)
+    st.vega_lite_chart(spec=spec, theme=None, width="content" if fixed else "stretch", alt=alt_text)
 
 
 def meaning(text: str) -> None:

@@ -176,14 +176,11 @@ def _simple(ctx: _Context):  # noqa: ANN202
 def _ols_tables(fit, name: str) -> None:  # noqa: ANN001 - OlsFit
     st.markdown("**Coefficients**")
     render.table(summary.ols_coef_table(fit), f"{name}_coefficients", decimals={"t value": 3})
-    left, right = st.columns(2)
-    with left:
-        st.markdown("**Residuals**")
-        residuals = summary.ols_residuals(fit).T.rename(columns={0: "Value"})
-        render.table(residuals, f"{name}_residuals")
-    with right:
-        st.markdown("**Fit**")
-        render.table(summary.ols_statistics_long(fit), f"{name}_statistics")
+    # One under the other: side by side, each had 213 px at 1024 px and scrolled sideways.
+    st.markdown("**Residuals**")
+    render.table(summary.ols_residuals(fit), f"{name}_residuals", show_index=False)
+    st.markdown("**Fit**")
+    render.table(summary.ols_statistics_long(fit), f"{name}_statistics")
 
 
 def _dummy(ctx: _Context):  # noqa: ANN202
