@@ -63,8 +63,9 @@ def shown_table(
     return pa.table(columns, schema=pa.schema([(name, pa.string()) for name in columns]))
 
 
-def blocks(shown: pa.Table, show_index: bool, static: bool) -> list[list[str]]:
-    """The shown table's columns in blocks that fit the main column (``ui.layout``)."""
+def blocks(shown: pa.Table, labelled: bool, static: bool) -> list[list[str]]:
+    """The shown table's columns in blocks that fit the main column (``ui.layout``);
+    ``labelled``: the first column names the rows and starts every block."""
     columns = {}
     for name in shown.column_names:
         cells = set(shown.column(name).to_pylist())
@@ -74,8 +75,16 @@ def blocks(shown: pa.Table, show_index: bool, static: bool) -> list[list[str]]:
         if static
         else (layout.GRID, layout.MAIN_PX - layout.GRID_BORDER_PX)
     )
-    label = shown.column_names[0] if show_index else None
+    label = shown.column_names[0] if labelled else None
     return layout.column_blocks(columns, font, room, label)
+
+
+def _labelled(frame: pd.DataFrame, show_index: bool) -> bool:
+    """Whether the shown table's first column names its rows: the index, or a first
+    column of text (a group, a term), which a wrapped table repeats in every block."""
+    if show_index:
+        return True
+    return frame.shape[1] > 1 and not pd.api.types.is_numeric_dtype(frame.iloc[:, 0])
 
 
 @st.cache_resource(max_entries=512, ttl=3600, show_spinner=False)
@@ -87,7 +96,7 @@ def _cached_shown_table(
     shown = shown_table(
         _frame, dict(decimals) if isinstance(decimals, tuple) else decimals, show_index
     )
-    return shown, blocks(shown, show_index, static)
+    return shown, blocks(shown, _labelled(_frame, show_index), static)
 
 
 def table(
@@ -123,7 +132,7 @@ def table(
     static = presentation.is_on() and len(frame) <= PRESENT_MAX_ROWS
     if key is None:
         shown = shown_table(frame, decimals, show_index)
-        parts = blocks(shown, show_index, static)
+        parts = blocks(shown, _labelled(frame, show_index), static)
     else:
         packed = tuple(sorted(decimals.items())) if isinstance(decimals, Mapping) else decimals
         shown, parts = _cached_shown_table((key, name), packed, show_index, static, frame)
