@@ -131,7 +131,7 @@ def test_many_groups_highlight_the_extreme_lines_and_grey_the_rest():
     assert {r["group"] for r in _data_values(spec, coloured)} == set(chosen)
     assert len({r["group"] for r in _data_values(spec, grey_lines)}) == 25
     assert not {r["group"] for r in _data_values(spec, grey_points)} & set(chosen)
-    assert " ".join(spec["title"]["subtitle"]).endswith("grey: the other 25 groups")
+    assert " ".join(spec["title"]["subtitle"]).endswith("grey: 25 other groups")
     assert overall["mark"]["color"] == "#000000"
     assert overall["encoding"]["strokeDash"]["scale"]["range"] == [list(charts.OVERALL_DASH)]
     assert {r["group"] for r in _data_values(spec, overall)} == {charts.OVERALL_LABEL}

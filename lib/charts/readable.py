@@ -72,9 +72,5 @@ def highlight_groups(
 
 def highlight_note(n_groups: int, shown: int, lines: bool) -> str:
     """The subtitle that says which groups are coloured and which grey."""
-    which = (
-        "the highest, lowest, steepest, flattest and middle lines"
-        if lines
-        else (f"the {shown} largest groups")
-    )
-    return f"in colour: {which}; grey: the other {n_groups - shown:,} groups"
+    which = "top, bottom, steepest, flattest, middle line" if lines else f"{shown} largest groups"
+    return f"colour: {which}; grey: {n_groups - shown:,} other groups"

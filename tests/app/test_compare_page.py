@@ -54,7 +54,7 @@ def test_comparison_tables_match_lib(open_page):
     assert tests.loc["4 vs 2", "Chisq"] == f"{full.chisq:.2f}" == "64.80"
     assert tests.loc["4 vs 2", "Pr(>Chisq)"] == "8.49e-15"
     assert tests.loc["4 vs 2", "Pr (boundary)"] == "4.66e-15"
-    assert any("# Null model\ntest_score ~ 1 + (1 | school)" in c.value for c in at.code)
+    assert any("# 1 Null model\ntest_score ~ 1 + (1 | school)" in c.value for c in at.code)
 
 
 def test_many_groups_compare(open_page):

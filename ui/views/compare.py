@@ -379,11 +379,8 @@ def _comparison(ctx: _Context, fits: dict[str, LmmFit]) -> None:
         return
     # Each name as an R comment above its formula: "name: formula" on one line wrapped
     # mid-formula on a projector.
-    st.code(
-        "\n".join(f"# {name}\n{fit.formula}" for name, fit in fits.items()),
-        language="r",
-        wrap_lines=True,
-    )
+    named = [(name, fit.formula) for name, fit in fits.items()]
+    st.code(comparison_view.formulas(named, list(fits)), language="r", wrap_lines=True)
     with st.spinner("Refitting with ML for the comparison…", show_time=True):
         try:
             result = classroom_cache.compare(ctx.sel.source, fits, ctx.sel.frame)

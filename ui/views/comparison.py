@@ -57,6 +57,16 @@ def row_label(label: str, number: int) -> str:
     return f"{number} {short_name(label)}"
 
 
+def formulas(named: Sequence[tuple[str, str]], numbered: Sequence[str] = ()) -> str:
+    """The models as R code, each formula under its name as a comment; the names in
+    ``numbered`` carry their number in the tables (``# 2 Random intercept``)."""
+    number = {label: k + 1 for k, label in enumerate(numbered)}
+    return "\n".join(
+        f"# {number[name]} {name}\n{formula}" if name in number else f"# {name}\n{formula}"
+        for name, formula in named
+    )
+
+
 def criteria_frame(result: cmp.Comparison, order: Sequence[str] | None = None) -> pd.DataFrame:
     """npar, AIC (ML) and BIC (ML) per model, rows in ``order``, labelled ``2 Random
     intercept``."""

@@ -71,9 +71,9 @@ def draw(sel: Selection) -> None:
         decimals={cmp.REML_CRITERION: 1, cmp.DEVIANCE_ML: 1, **dict.fromkeys(SHARES[1:], 3)},
         download=table,
     )
-    st.code(
-        "\n".join(f"# {s.name}\n{s.formula}" for s in result.steps), language="r", wrap_lines=True
-    )
+    named = [(s.name, s.formula) for s in result.steps]
+    mixed = [s.name for s in result.steps if s.kind == "mixed"]
+    st.code(comparison_view.formulas(named, mixed), language="r", wrap_lines=True)
     st.subheader("Step by step")
     for sentence in sentences(result, roles.outcome, roles.group):
         st.markdown(f"- {sentence}")

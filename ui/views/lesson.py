@@ -277,11 +277,8 @@ def _comparison(sel: Selection) -> None:
         show_error(exc)
         return
     _look(lesson.look_comparison(result, quote))
-    st.code(
-        "\n".join(f"# {name}\n{fit.formula}" for name, fit in fits.items()),
-        language="r",
-        wrap_lines=True,
-    )
+    named = [(name, fit.formula) for name, fit in fits.items()]
+    st.code(comparison_view.formulas(named, list(fits)), language="r", wrap_lines=True)
     # The sentences are the step's "what to look at" above.
     comparison_view.draw(result, "lesson_comparison", order=list(fits), explain=False)
 
