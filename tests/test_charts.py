@@ -93,14 +93,25 @@ def test_overall_line_legend_entry_is_a_black_long_dash():
     assert overall["encoding"]["strokeDash"]["scale"]["domain"] == [charts.OLS_LABEL]
 
 
-def test_compact_scatter_puts_legends_above_and_below():
+def test_compact_scatter_has_no_legend_to_cut_and_wraps_its_title():
+    """A half-width chart (about 210 px at 1024 px) cut its legends ("Oakwo", "All (fixed
+    effects") and its title ("Separate regre…"): it draws none, the page says what the
+    colours are, and the title wraps to the width."""
     lines = charts.abline_frame([1, 2, 3], [1, 1, 1], ["G0", "G1", "G2"], (0, 10), overall=(2, 1))
     spec = charts.scatter_chart(
-        _points(), "study.time", "score", "school", lines=lines, compact=True
+        _points(),
+        "study.time",
+        "score",
+        "school",
+        lines=lines,
+        compact=True,
+        title="Separate regressions",
     ).to_dict()
     layers = _layers(spec)
-    assert layers[0]["encoding"]["color"]["legend"]["orient"] == "bottom"
-    assert layers[2]["encoding"]["strokeDash"]["legend"]["orient"] == "top"
+    assert layers[0]["encoding"]["color"]["legend"] is None
+    assert layers[1]["encoding"]["color"]["legend"] is None
+    assert layers[2]["encoding"]["strokeDash"]["legend"] is None
+    assert spec["title"]["text"] == ["Separate", "regressions"]
 
 
 def test_scatter_without_group_uses_single_colour():

@@ -64,6 +64,7 @@ def _cycle(values: Sequence, n: int) -> list:
 
 TITLE_CHARS = 32  # a title line at 24 px bold in a 420 px chart (1024 px screen, sidebar open)
 NOTE_CHARS = 48  # a subtitle line at 18 px
+COMPACT_TITLE_CHARS = 11  # the same in a half-width chart (about 165 px of plot)
 
 
 def _lines(text: str, width: int) -> str | list[str]:
@@ -74,9 +75,11 @@ def _lines(text: str, width: int) -> str | list[str]:
     return lines if len(lines) > 1 else text
 
 
-def _title(text: str, note: str | None) -> alt.TitleParams:
+def _title(text: str, note: str | None, chars: int = TITLE_CHARS) -> alt.TitleParams:
     return alt.TitleParams(
-        text=_lines(text, TITLE_CHARS), subtitle=_lines(note or "", NOTE_CHARS), anchor="start"
+        text=_lines(text, chars),
+        subtitle=_lines(note or "", NOTE_CHARS * chars // TITLE_CHARS),
+        anchor="start",
     )
 
 
@@ -238,8 +241,9 @@ def scatter_chart(
         The legend's name for the black overall line (``OLS_LABEL`` for an
         ordinary regression).
     compact : bool
-        For a chart in a half-width column: the groups' legend below the plot,
-        the overall line's above it.
+        For a chart in a half-width column (about 210 px at 1024 px): no legends, which
+        would be cut there ("Oakwo"), and the title wrapped to the width; the caller
+        says what the colours and the black line are (the full-width charts' legends).
     """
     _check_marks(len(points) + (0 if lines is None else len(lines)), "points and line ends")
     data = pd.DataFrame(
@@ -262,18 +266,18 @@ def scatter_chart(
             if highlight is not None
             else readable.highlight_groups(group_lines if len(group_lines) else None, data)
         )
-        n_groups = len(set(levels) | set(group_lines["group"]))
-        said = readable.highlight_note(n_groups, len(chosen), bool(len(group_lines)))
-        note = f"{note}; {said}" if note else said
+        if not compact:  # a half-width chart leaves what is coloured to its caller
+            n_groups = len(set(levels) | set(group_lines["group"]))
+            said = readable.highlight_note(n_groups, len(chosen), bool(len(group_lines)))
+            note = f"{note}; {said}" if note else said
         return _highlighted(
-            data, group_lines, overall, x, y, group, chosen, title, note, overall_label
+            data, group_lines, overall, x, y, group, chosen, title, note, overall_label, compact
         )
     # Up to MAX_LEGEND_GROUPS groups: every scale has an explicit domain and the legend
     # names each group.
     scales = group_scales(levels) if group is not None else {}
-    orient = "bottom" if compact else "right"
     gtitle = group or "group"
-    legend = alt.Legend(title=gtitle, orient=orient) if group is not None else None
+    legend = alt.Legend(title=gtitle, orient="right") if group is not None and not compact else None
     x_enc = alt.X("x:Q", title=x, scale=alt.Scale(zero=False))
     y_enc = alt.Y("y:Q", title=y, scale=alt.Scale(zero=False))
     tooltip = [alt.Tooltip("x:Q", title=x), alt.Tooltip("y:Q", title=y)]
@@ -305,15 +309,14 @@ def scatter_chart(
             )
         )
     if len(overall):
-        # Two legends below a narrow chart sit side by side and the second is cut off, so
-        # in a compact chart the overall line's legend goes above the plot.
-        layers.append(_overall_layer(overall, overall_label, "top" if compact else orient))
+        layers.append(_overall_layer(overall, overall_label, None if compact else "right"))
     chart = alt.layer(*layers)
     if len(group_lines) and len(overall):
         # The group lines' dashes and the overall line's dash are separate scales, so the
         # overall line gets its own legend entry drawn as what it is: black, long dashes.
         chart = chart.resolve_scale(strokeDash="independent")
-    chart = chart.properties(width="container", height=HEIGHT, title=_title(title, note))
+    heading = _title(title, note, COMPACT_TITLE_CHARS if compact else TITLE_CHARS)
+    chart = chart.properties(width="container", height=HEIGHT, title=heading)
     return _configure(chart)
 
 
@@ -328,12 +331,14 @@ def _highlighted(
     title: str,
     note: str | None,
     overall_label: str,
+    compact: bool = False,
 ) -> alt.TopLevelMixin:
-    """Many groups: ``chosen`` in colour, shape and dash with a legend below the plot,
-    the others light grey underneath (``lib.charts.readable``)."""
+    """Many groups: ``chosen`` in colour, shape and dash with a legend below the plot
+    (none in a compact chart), the others light grey underneath
+    (``lib.charts.readable``)."""
     keep = set(chosen)
     scales = group_scales(list(chosen))
-    legend = alt.Legend(title=group, orient="bottom", columns=2, labelLimit=200)
+    legend = None if compact else alt.Legend(title=group, orient="bottom", columns=2)
     x_enc = alt.X("x:Q", title=x, scale=alt.Scale(zero=False))
     y_enc = alt.Y("y:Q", title=y, scale=alt.Scale(zero=False))
     tooltip = [
@@ -382,7 +387,7 @@ def _highlighted(
             )
         )
     if len(overall):
-        layers.append(_overall_layer(overall, overall_label, "top"))
+        layers.append(_overall_layer(overall, overall_label, None if compact else "top"))
     chart = alt.layer(*layers)
     if lines_in_colour.any() and len(overall):
         chart = chart.resolve_scale(strokeDash="independent")
@@ -391,22 +396,27 @@ def _highlighted(
     chart = chart.properties(
         width="container",
         height=HEIGHT - 60,
-        title=_title(title, note),
+        title=_title(title, note, COMPACT_TITLE_CHARS if compact else TITLE_CHARS),
         autosize=alt.AutoSizeParams(type="fit-x", contains="padding"),
     )
     return _configure(chart)
 
 
-def _overall_layer(overall: pd.DataFrame, label: str, orient: str) -> alt.Chart:
-    """The black, thick, long-dashed overall line with a legend entry that looks like it."""
-    legend = alt.Legend(
-        title=None,
-        orient=orient,
-        symbolType="stroke",
-        symbolStrokeColor=OVERALL_COLOUR,
-        symbolStrokeWidth=4,
-        symbolDash=list(OVERALL_DASH),
-        symbolSize=1600,  # a symbol's area: sqrt(1600) = 40 px shows the dash pattern
+def _overall_layer(overall: pd.DataFrame, label: str, orient: str | None) -> alt.Chart:
+    """The black, thick, long-dashed overall line with a legend entry that looks like it
+    (none for ``orient`` None)."""
+    legend = (
+        None
+        if orient is None
+        else alt.Legend(
+            title=None,
+            orient=orient,
+            symbolType="stroke",
+            symbolStrokeColor=OVERALL_COLOUR,
+            symbolStrokeWidth=4,
+            symbolDash=list(OVERALL_DASH),
+            symbolSize=1600,  # a symbol's area: sqrt(1600) = 40 px shows the dash pattern
+        )
     )
     return (
         alt.Chart(overall)

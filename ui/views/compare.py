@@ -33,6 +33,7 @@ MAX_DUMMY_GROUPS = 100  # the dummy model needs one column per group
 MAX_SEPARATE_GROUPS = 300  # one regression per group
 MAX_LINES = 30
 SMALL_POINTS = 1000  # points per chart in the side-by-side grid
+HIGHLIGHTED = 5  # groups in colour in the side-by-side grid when there are many
 
 MIXED_MODELS = ("Null model", "Random intercept", "Random slope", "Random intercept and slope")
 
@@ -113,6 +114,8 @@ class _Context:
         self.x_range = finite_range(sel.frame, self.x)
         self.points, self.sampled = self.sample(charts.MAX_MARKS)
         self.shown = charts.pick_groups(self.levels, self.sizes, MAX_LINES)
+        # The side-by-side panels colour the same groups (the largest) in every panel.
+        self.highlight = charts.pick_groups(self.levels, self.sizes, HIGHLIGHTED)
 
     def sample(self, max_rows: int) -> tuple[pd.DataFrame, bool]:
         return cache.sample(
@@ -128,7 +131,8 @@ class _Context:
         overall_label: str = charts.OVERALL_LABEL,
         alt_text: str | None = None,
     ) -> None:
-        """A scatter with model lines; ``compact`` for a half-width column."""
+        """A scatter with model lines; ``compact`` for a half-width column (no subtitle:
+        the section's caption says what was sampled and coloured)."""
         points, sampled = self.sample(SMALL_POINTS) if small else (self.points, self.sampled)
         notes = [f"random sample of {len(points):,} rows"] if sampled else []
         if lines is not None and lines["group"].nunique() > MAX_LINES:
@@ -145,9 +149,10 @@ class _Context:
             lines=lines,
             levels=self.levels,
             title=title,
-            note="; ".join(notes) or None,
+            note=None if compact else "; ".join(notes) or None,
             overall_label=overall_label,
             compact=compact,
+            highlight=self.highlight if compact else None,
         )
         render.chart(spec, f"{alt_text or title}: {self.y} against {self.x}")
 
@@ -353,9 +358,20 @@ def _side_by_side(ctx: _Context, simple, dummy, separate, fits) -> None:  # noqa
     best = fits.get(MIXED_MODELS[3])
     if best is not None:
         panels.append(("Mixed model", _mixed_lines(ctx, best)))
+    many = len(ctx.levels) > charts.MAX_LEGEND_GROUPS
+    coloured = (
+        f"The {len(ctx.highlight)} largest of {len(ctx.levels):,} {md(ctx.g)} groups are in "
+        "colour in every panel, the others grey"
+        if many
+        else f"Each {md(ctx.g)} has the colour and shape of the charts above (their legends "
+        "name them)"
+    )
+    sampled = ctx.sample(SMALL_POINTS)[1]
     st.caption(
-        "The mixed model is the one with a random intercept and a random slope. Black "
-        "dashes: the OLS line of the simple regression, the fixed effects of the mixed model."
+        "The mixed model is the one with a random intercept and a random slope. "
+        f"{coloured}; black dashes: the OLS line of the simple regression, the fixed effects "
+        "of the mixed model."
+        + (f" Each panel shows a random sample of {SMALL_POINTS:,} rows." if sampled else "")
     )
     for start in range(0, len(panels), 2):
         cols = st.columns(2)
