@@ -94,3 +94,34 @@ def test_table_html_formats_like_the_app():
     out = report.table_html(frame)
     assert "<td>27.4288</td>" in out and "<td>&lt; 2e-16</td>" in out
     assert "<td>0.0123</td>" in out and "<td>3</td>" in out and "<td></td>" in out
+
+
+def test_criteria_say_their_likelihood_and_add_the_ml_refit(fit):
+    """A REML fit's AIC compares only models with the same fixed effects: it is labelled
+    (REML), and the ML refit's criteria, the ones Compare and Ladder use, join it."""
+    from lib.classroom.comparison import ml_spec
+
+    ml = fit_lmm(load_bundled("schools"), ml_spec(fit.spec))
+    table = report.criteria_table(fit, ml)
+    assert table.index.tolist() == [
+        "REML criterion",
+        "AIC (REML)",
+        "BIC (REML)",
+        "logLik (REML)",
+        "AIC (ML)",
+        "BIC (ML)",
+        "logLik (ML)",
+        "Observations",
+    ]
+    assert table.loc["AIC (REML)", "Value"] == fit.aic
+    assert table.loc["AIC (ML)", "Value"] == ml.aic != fit.aic
+    only_ml = report.criteria_table(ml)
+    assert only_ml.index.tolist() == [
+        "deviance",
+        "AIC (ML)",
+        "BIC (ML)",
+        "logLik (ML)",
+        "Observations",
+    ]
+    text = report.build_report("R", [], report.fit_sections(fit, ml_fit=ml))
+    assert f"<td>AIC (ML)</td><td>{ml.aic:,.4f}</td>" in text
