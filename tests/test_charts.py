@@ -93,14 +93,25 @@ def test_overall_line_legend_entry_is_a_black_long_dash():
     assert overall["encoding"]["strokeDash"]["scale"]["domain"] == [charts.OLS_LABEL]
 
 
-def test_compact_scatter_puts_legends_above_and_below():
+def test_compact_scatter_has_no_legend_to_cut_and_wraps_its_title():
+    """A half-width chart (about 210 px at 1024 px) cut its legends ("Oakwo", "All (fixed
+    effects") and its title ("Separate regre…"): it draws none, the page says what the
+    colours are, and the title wraps to the width."""
     lines = charts.abline_frame([1, 2, 3], [1, 1, 1], ["G0", "G1", "G2"], (0, 10), overall=(2, 1))
     spec = charts.scatter_chart(
-        _points(), "study.time", "score", "school", lines=lines, compact=True
+        _points(),
+        "study.time",
+        "score",
+        "school",
+        lines=lines,
+        compact=True,
+        title="Separate regressions",
     ).to_dict()
     layers = _layers(spec)
-    assert layers[0]["encoding"]["color"]["legend"]["orient"] == "bottom"
-    assert layers[2]["encoding"]["strokeDash"]["legend"]["orient"] == "top"
+    assert layers[0]["encoding"]["color"]["legend"] is None
+    assert layers[1]["encoding"]["color"]["legend"] is None
+    assert layers[2]["encoding"]["strokeDash"]["legend"] is None
+    assert spec["title"]["text"] == ["Separate", "regressions"]
 
 
 def test_scatter_without_group_uses_single_colour():
@@ -108,20 +119,33 @@ def test_scatter_without_group_uses_single_colour():
     assert _layers(spec)[0]["encoding"]["color"] == {"value": charts.SINGLE_COLOUR}
 
 
-def test_many_groups_cycle_colours_without_listing_levels():
-    frame = _points(n_groups=20, per_group=2)
+def test_many_groups_highlight_the_extreme_lines_and_grey_the_rest():
+    """30 schools: the highest, lowest, steepest, flattest and middle lines in colour with
+    a legend; the other 25 grey underneath, said in the subtitle."""
+    frame = _points(n_groups=30, per_group=2)
     levels = sorted(frame["school"].unique())
-    lines = charts.abline_frame([1.0] * 20, [1.0] * 20, levels, (0, 10), overall=(0, 2))
+    intercepts = np.linspace(0.0, 29.0, 30)
+    slopes = np.r_[[1.0] * 10, 3.0, [1.0] * 18, -1.0]  # steepest levels[10], flattest [29]
+    lines = charts.abline_frame(intercepts, slopes, levels, (0, 10), overall=(0, 2))
     spec = charts.scatter_chart(frame, "study.time", "score", "school", lines=lines).to_dict()
     layers = _layers(spec)
-    enc = layers[0]["encoding"]
-    assert enc["color"]["scale"] == {"range": GROUP}  # cycles; no 20-level domain
-    assert enc["color"]["legend"] is None
-    overall = layers[2]
+    grey_points, grey_lines, points, coloured, overall = layers
+    assert grey_points["mark"]["color"] == grey_lines["mark"]["color"] == charts.CONTEXT_GREY
+    chosen = points["encoding"]["color"]["scale"]["domain"]
+    # highest and lowest line at the middle of x, then steepest and flattest slope
+    assert chosen[:4] == [levels[28], levels[0], levels[10], levels[29]]
+    middles = intercepts + 5 * slopes  # each line at x = 5, the middle of 0..10
+    assert chosen[4] == levels[int(np.argmin(np.abs(middles - np.median(middles))))]
+    parallel = charts.abline_frame(intercepts, [1.0] * 30, levels, (0, 10))
+    assert charts.readable.highlight_groups(parallel, frame) == [levels[29], levels[0], levels[15]]
+    assert points["encoding"]["color"]["legend"]["orient"] == "bottom"
+    assert {r["group"] for r in _data_values(spec, coloured)} == set(chosen)
+    assert len({r["group"] for r in _data_values(spec, grey_lines)}) == 25
+    assert not {r["group"] for r in _data_values(spec, grey_points)} & set(chosen)
+    assert " ".join(spec["title"]["subtitle"]).endswith("grey: 25 other groups")
     assert overall["mark"]["color"] == "#000000"
     assert overall["encoding"]["strokeDash"]["scale"]["range"] == [list(charts.OVERALL_DASH)]
     assert {r["group"] for r in _data_values(spec, overall)} == {charts.OVERALL_LABEL}
-    assert charts.OVERALL_LABEL not in {r["group"] for r in _data_values(spec, layers[1])}
 
 
 def test_note_becomes_subtitle_and_fonts_are_large():

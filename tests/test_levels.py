@@ -142,3 +142,25 @@ def test_crossed_factors_enclose_nothing():
     pd.testing.assert_frame_equal(
         group_coefficients(fit, frame, "class"), summary.coef_table(fit, "class")
     )
+
+
+def test_a_level_may_name_several_slope_columns():
+    """The sidebar's "Random slopes of": several columns per level, the predictor by default."""
+    from lib.model.levels import LevelEffects, level_spec
+
+    several = LevelEffects(intercept=True, slope=True, slopes=("hours", "ses"))
+    spec = level_spec(
+        "score", "school", (GroupLevel("class"),), (several, LevelEffects()), slope="hours"
+    )
+    assert spec.formula() == "score ~ 1 + (1 + hours + ses | school) + (1 | class:school)"
+    apart = LevelEffects(intercept=True, slope=True, correlated=False, slopes=("hours", "ses"))
+    spec = level_spec("score", "school", (), (apart,), slope="hours")
+    assert spec.formula() == "score ~ 1 + (1 | school) + (0 + hours | school) + (0 + ses | school)"
+    off = LevelEffects(intercept=True, slope=False, slopes=("hours", "ses"))
+    assert level_spec("score", "school", (), (off,), slope="hours").formula() == (
+        "score ~ 1 + (1 | school)"
+    )
+    default = LevelEffects(intercept=False, slope=True)
+    assert level_spec("score", "school", (), (default,), slope="hours").formula() == (
+        "score ~ 1 + (0 + hours | school)"
+    )

@@ -107,3 +107,34 @@ def test_report_notes_dropped_columns_with_lme4s_message(fit):
     assert "dropping 1 column / coefficient (typeSngl)" in text
     plain = next(s for s in report.fit_sections(fit) if s.heading == "Fixed effects")
     assert len(plain.notes) == 1
+
+
+def test_criteria_say_their_likelihood_and_add_the_ml_refit(fit):
+    """A REML fit's AIC compares only models with the same fixed effects: it is labelled
+    (REML), and the ML refit's criteria, the ones Compare and Ladder use, join it."""
+    from lib.classroom.comparison import ml_spec
+
+    ml = fit_lmm(load_bundled("schools"), ml_spec(fit.spec))
+    table = report.criteria_table(fit, ml)
+    assert table.index.tolist() == [
+        "REML criterion",
+        "AIC (REML)",
+        "BIC (REML)",
+        "logLik (REML)",
+        "AIC (ML)",
+        "BIC (ML)",
+        "logLik (ML)",
+        "Observations",
+    ]
+    assert table.loc["AIC (REML)", "Value"] == fit.aic
+    assert table.loc["AIC (ML)", "Value"] == ml.aic != fit.aic
+    only_ml = report.criteria_table(ml)
+    assert only_ml.index.tolist() == [
+        "deviance",
+        "AIC (ML)",
+        "BIC (ML)",
+        "logLik (ML)",
+        "Observations",
+    ]
+    text = report.build_report("R", [], report.fit_sections(fit, ml_fit=ml))
+    assert f"<td>AIC (ML)</td><td>{ml.aic:,.4f}</td>" in text

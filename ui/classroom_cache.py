@@ -6,13 +6,18 @@ numbers; the frame travels as an underscore argument (not hashed).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pandas as pd
 import streamlit as st
 
 from lib.charts import pooling as pooling_charts
 from lib.classroom import ladder as lib_ladder
 from lib.classroom import pooling as lib_pooling
-from lib.model.spec import ModelSpec
+from lib.classroom.comparison import Comparison, compare_models, ml_spec
+from lib.lmm import LmmFit
+from lib.model.levels import LevelEffects
+from lib.model.spec import GroupLevel, ModelSpec
 from ui import cache
 
 TTL = cache.TTL
@@ -25,9 +30,30 @@ def pooling(source: str, spec: ModelSpec, _frame: pd.DataFrame) -> lib_pooling.P
 
 @st.cache_data(max_entries=32, ttl=TTL, show_spinner=False)
 def ladder(
-    source: str, outcome: str, predictor: str, group: str, reml: bool, _frame: pd.DataFrame
+    source: str,
+    outcome: str,
+    predictor: str,
+    group: str,
+    reml: bool,
+    levels: tuple[GroupLevel, ...],
+    lower: tuple[LevelEffects, ...],
+    _frame: pd.DataFrame,
 ) -> lib_ladder.Ladder:
-    return lib_ladder.ladder(_frame, outcome, predictor, group, reml=reml)
+    """The ladder with the sidebar's lower levels kept in every step (``presets``)."""
+    return lib_ladder.ladder(
+        _frame, outcome, predictor, group, reml=reml, levels=levels, lower=lower
+    )
+
+
+def compare(source: str, fits: Mapping[str, LmmFit], frame: pd.DataFrame) -> Comparison:
+    """``compare_models`` of fits made by ``ui.cache.fit``, with their ML refits from the
+    same cache (a model on several pages is fitted once per method)."""
+    ml = {
+        label: cache.fit(source, ml_spec(fit.spec), frame)
+        for label, fit in fits.items()
+        if fit.reml
+    }
+    return compare_models(fits, ml)
 
 
 CHART_BUILDERS = {

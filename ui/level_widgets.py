@@ -76,10 +76,34 @@ def lower_level_selectors(
     return tuple(levels)
 
 
-def level_toggles(roles: Roles, no_x: bool) -> list[LevelEffects]:
-    """Random intercept, slope and correlation toggles for every level, top first."""
+def slope_columns(roles: Roles, numeric: Sequence[str]) -> list[str]:
+    """Columns that can have a random slope: numeric, neither the outcome nor a grouping
+    column."""
+    taken = {roles.outcome, *roles.group_columns}
+    return [c for c in numeric if c not in taken]
+
+
+def _prepare_slopes(key: str, columns: Sequence[str], predictor: str | None) -> None:
+    """The level's slope columns before its widget is drawn: the predictor by default (and
+    after a preset), following the predictor while the default is kept."""
+    stored = st.session_state.get(key)
+    default = [predictor] if predictor in columns else []
+    last = st.session_state.get(_SLOPES_PREDICTOR)
+    if stored is None or (last != predictor and list(stored) == [last]):
+        st.session_state[key] = default
+    elif any(c not in columns for c in stored):
+        st.session_state[key] = [c for c in stored if c in columns]
+
+
+_SLOPES_PREDICTOR = "_slopes_predictor"  # the predictor the slope defaults were made for
+
+
+def level_toggles(roles: Roles, no_x: bool, numeric: Sequence[str] = ()) -> list[LevelEffects]:
+    """Random intercept, slope and correlation toggles for every level, top first; with
+    the slope on, the columns that get a random slope (the predictor by default)."""
     defaults = state.model_defaults()
     names = _level_names(roles)
+    columns = slope_columns(roles, numeric)
     effects = []
     for k, (intercept_key, slope_key, correlated_key) in enumerate(state.LEVEL_TOGGLE_KEYS):
         if k >= len(names):
@@ -101,6 +125,18 @@ def level_toggles(roles: Roles, no_x: bool) -> list[LevelEffects]:
             disabled=no_x,
             help=f"Each group gets its own slope of the predictor: `(0 + x | {g})`.",
         )
+        slopes_key = state.LEVEL_SLOPE_KEYS[k]
+        _prepare_slopes(slopes_key, columns, roles.predictor)
+        if slope and not no_x:
+            slopes = st.multiselect(
+                "Random slopes of",
+                columns,
+                key=slopes_key,
+                help=f"Several columns give `(1 + x + z | {g})`: one slope per column, "
+                "each varying between the groups.",
+            )
+        else:
+            slopes = st.session_state[slopes_key]
         correlated = st.toggle(
             "Correlated intercept and slope",
             value=bool(defaults[correlated_key]),
@@ -109,7 +145,15 @@ def level_toggles(roles: Roles, no_x: bool) -> list[LevelEffects]:
             help=f"On: `(1 + x | {g})` estimates their correlation. Off: `(1 | {g}) + "
             f"(0 + x | {g})` keeps them independent.",
         )
-        effects.append(LevelEffects(intercept=intercept, slope=slope, correlated=correlated))
+        effects.append(
+            LevelEffects(
+                intercept=intercept,
+                slope=slope and bool(slopes),
+                correlated=correlated,
+                slopes=tuple(slopes),
+            )
+        )
+    st.session_state[_SLOPES_PREDICTOR] = roles.predictor
     return effects
 
 
@@ -124,8 +168,11 @@ def _level_names(roles: Roles) -> list[str]:
 
 
 def url_values(roles: Roles) -> dict[str, object]:
-    """The lower levels as URL values ("" for a level that is not chosen)."""
-    values: dict[str, object] = {}
+    """The lower levels as URL values ("" for a level that is not chosen), and each
+    level's slope columns."""
+    values: dict[str, object] = {
+        key: list(st.session_state.get(key) or []) for key in state.LEVEL_SLOPE_KEYS
+    }
     for k, (column_key, relation_key) in enumerate(state.LOWER_LEVEL_KEYS):
         level = roles.levels[k] if k < len(roles.levels) else None
         values[column_key] = level.column if level else ""
@@ -133,9 +180,12 @@ def url_values(roles: Roles) -> dict[str, object]:
     return values
 
 
-def url_defaults(defaults: Roles) -> dict[str, object]:
-    """The data set's default levels, left out of the URL."""
-    values: dict[str, object] = {}
+def url_defaults(defaults: Roles, predictor: str | None = None) -> dict[str, object]:
+    """The data set's default levels, and the slopes of the ``predictor`` alone, left out
+    of the URL."""
+    values: dict[str, object] = dict.fromkeys(
+        state.LEVEL_SLOPE_KEYS, [predictor] if predictor else []
+    )
     for k, (column_key, relation_key) in enumerate(state.LOWER_LEVEL_KEYS):
         level = defaults.levels[k] if k < len(defaults.levels) else None
         values[column_key] = level.column if level else ""

@@ -59,6 +59,9 @@ def sidebar_state() -> str:
 def active_preset() -> str | None:
     """The tutorial preset whose toggles equal the sidebar's, or None."""
     defaults = state.model_defaults()
+    predictor = st.session_state.get(state.PREDICTOR)
+    if st.session_state.get(state.SLOPES) not in (None, [predictor]):
+        return None  # a preset's random slope is the predictor's alone
     for name, toggles in state.PRESETS.items():
         values = {**{k: defaults.get(k) for k in toggles}, **toggles}
         if all(st.session_state.get(k, defaults.get(k)) == v for k, v in values.items()):
@@ -113,9 +116,10 @@ def scale_chart(spec: dict) -> dict:
 def key_numbers(fit) -> None:  # noqa: ANN001 - LmmFit
     """The fit's key numbers on one wrapping line of text (metrics would be cut to "98…")."""
     groups = ", ".join(f"{md(name)} {n:,}" for name, n in fit.ngroups.items())
+    on = "REML" if fit.reml else "ML"
     st.markdown(
-        f"**{fit.criterion_name}** {fit.criterion:,.1f} · **AIC** {fit.aic:,.1f} · "
-        f"**BIC** {fit.bic:,.1f} · **n** {fit.nobs:,} · **groups** {groups}"
+        f"**{fit.criterion_name}** {fit.criterion:,.1f} · **AIC ({on})** {fit.aic:,.1f} · "
+        f"**BIC ({on})** {fit.bic:,.1f} · **n** {fit.nobs:,} · **groups** {groups}"
     )
 
 

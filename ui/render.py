@@ -2,14 +2,18 @@
 
 Cells are written by ``lib.present.numbers.cell`` (the report writes its tables the same
 way). Tables are shown with ``st.dataframe`` (which never interprets cell text as HTML or
-Markdown) and downloaded unrounded as CSV. Any user-supplied text (column names, group
-labels, file names) that goes into Markdown passes through ``lib.present.markdown.md``
-first.
+Markdown) and downloaded unrounded as CSV. Tables and metrics follow the one layout rule of
+``ui.layout``: a table too wide for the main column at 1024 px wraps its columns into
+blocks that each fit (each repeating the row labels), and metrics are sized to their text
+and wrap, so no number is ever cut or scrolled out of sight. Any user-supplied text
+(column names, group labels, file names) that goes into Markdown passes through
+``lib.present.markdown.md`` first.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
 
 import pandas as pd
@@ -18,9 +22,11 @@ import streamlit as st
 
 from lib.present.numbers import cell
 from lib.table.export import csv_bytes
-from ui import presentation
+from ui import layout, presentation
 
 ROW_PX = 35  # st.dataframe's row height
+PRESENT_MAX_ROWS = 40  # presentation mode draws static tables up to this many rows
+MEASURED_CELLS = 24  # the longest texts of a column that are measured for its width
 
 
 def format_table(frame: pd.DataFrame, decimals: int | Mapping[str, int] = 4) -> pd.DataFrame:
@@ -57,15 +63,40 @@ def shown_table(
     return pa.table(columns, schema=pa.schema([(name, pa.string()) for name in columns]))
 
 
+def blocks(shown: pa.Table, labelled: bool, static: bool) -> list[list[str]]:
+    """The shown table's columns in blocks that fit the main column (``ui.layout``);
+    ``labelled``: the first column names the rows and starts every block."""
+    columns = {}
+    for name in shown.column_names:
+        cells = set(shown.column(name).to_pylist())
+        columns[name] = sorted(cells, key=len)[-MEASURED_CELLS:]
+    font, room = (
+        (layout.STATIC, layout.PRESENT_PX)
+        if static
+        else (layout.GRID, layout.MAIN_PX - layout.GRID_BORDER_PX)
+    )
+    label = shown.column_names[0] if labelled else None
+    return layout.column_blocks(columns, font, room, label)
+
+
+def _labelled(frame: pd.DataFrame, show_index: bool) -> bool:
+    """Whether the shown table's first column names its rows: the index, or a first
+    column of text (a group, a term), which a wrapped table repeats in every block."""
+    if show_index:
+        return True
+    return frame.shape[1] > 1 and not pd.api.types.is_numeric_dtype(frame.iloc[:, 0])
+
+
 @st.cache_resource(max_entries=512, ttl=3600, show_spinner=False)
 def _cached_shown_table(
-    key: Hashable, decimals: int | tuple, show_index: bool, _frame: pd.DataFrame
-) -> pa.Table:
+    key: Hashable, decimals: int | tuple, show_index: bool, static: bool, _frame: pd.DataFrame
+) -> tuple[pa.Table, list[list[str]]]:
     # cache_resource: an Arrow table is immutable, so every session may share one object
     # (st.cache_data would copy it on every hit).
-    return shown_table(
+    shown = shown_table(
         _frame, dict(decimals) if isinstance(decimals, tuple) else decimals, show_index
     )
+    return shown, blocks(shown, _labelled(_frame, show_index), static)
 
 
 def table(
@@ -93,20 +124,26 @@ def table(
     data's source id, the model spec and the table's name). With it, the formatted
     table is made once and shared by every session and rerun; a wrong key would show
     another table's numbers, so leave it out when unsure.
+    A table wider than the main column is shown as several tables, its columns wrapped
+    into blocks that fit (``ui.layout``); the download still holds every column.
     """
+    # Presentation mode: a static table whose text CSS can enlarge (st.dataframe draws
+    # on a canvas at a fixed size).
+    static = presentation.is_on() and len(frame) <= PRESENT_MAX_ROWS
     if key is None:
         shown = shown_table(frame, decimals, show_index)
+        parts = blocks(shown, _labelled(frame, show_index), static)
     else:
         packed = tuple(sorted(decimals.items())) if isinstance(decimals, Mapping) else decimals
-        shown = _cached_shown_table((key, name), packed, show_index, frame)
+        shown, parts = _cached_shown_table((key, name), packed, show_index, static, frame)
     rows_height = ROW_PX * (len(frame) + 1) + 3
     shown_height: int | str = "auto" if height is None or rows_height <= height else height
-    if presentation.is_on() and len(frame) <= 40:
-        # Presentation mode: a static table whose text CSS can enlarge (st.dataframe draws
-        # on a canvas at a fixed size). st.table always draws the index: blank it.
-        st.table(shown.to_pandas().set_axis([""] * len(frame)))
-    else:
-        st.dataframe(shown, hide_index=True, width="stretch", height=shown_height)
+    for columns in parts:
+        part = shown if len(parts) == 1 else shown.select(columns)
+        if static:
+            st.table(part.to_pandas(), hide_index=True)
+        else:
+            st.dataframe(part, hide_index=True, width="stretch", height=shown_height)
     if caption:
         st.caption(caption)
     exported = frame if download is None else download
@@ -124,11 +161,31 @@ def table(
     )
 
 
+@dataclass(frozen=True)
+class Metric:
+    """One key number: its label, its text (already formatted) and an optional help."""
+
+    label: str
+    value: str
+    help: str | None = None
+
+
+def metrics(items: Sequence[Metric]) -> None:
+    """Key numbers in one wrapping row, each as wide as its text (``ui.layout``): in equal
+    columns a third of 449 px cut "1,005.7" to "100…"."""
+    with st.container(horizontal=True, gap="medium"):
+        for item in items:
+            st.metric(item.label, item.value, help=item.help, width="content")
+
+
 def chart(spec: dict, alt_text: str) -> None:
     """Draw a Vega-Lite spec (``ui.cache.chart_spec``) with the app's fonts (not the
     theme's) and an alt text."""
     spec = presentation.scale_chart(spec)
-    st.vega_lite_chart(spec=spec, theme=None, width="stretch", alt=alt_text)
+    # A chart of fixed size (the shrinkage plane, whose arrowheads are aimed for it) keeps
+    # it: with "stretch" its width would be replaced by the column's.
+    fixed = isinstance(spec.get("width"), int | float)
+    st.vega_lite_chart(spec=spec, theme=None, width="content" if fixed else "stretch", alt=alt_text)
 
 
 def meaning(text: str) -> None:

@@ -17,12 +17,12 @@ import pandas as pd
 import streamlit as st
 
 from lib.errors import ExplorerError
-from lib.model.levels import level_spec
+from lib.model.levels import LevelEffects, level_spec
 from lib.model.spec import ModelSpec
 from lib.present.markdown import md
 from lib.table.catalogue import BUNDLED, DEFAULT_DATASET
 from lib.table.roles import Roles, numeric_columns
-from ui import big, cache, level_widgets, presentation, serve, state
+from ui import big, cache, level_widgets, presentation, role_widgets, serve, state
 from ui import shared as shared_view
 from ui.big import Big
 
@@ -47,6 +47,9 @@ class Selection:
     big : ui.big.Big or None
         Set for a large upload: ``frame`` is then a random sample of its rows, and
         the pages count, summarise and fit every row through ``ui.big``.
+    effects : tuple of LevelEffects
+        The random effects the toggles ask for at each level, top first (the Ladder
+        keeps the lower levels' as they are).
     """
 
     option: str
@@ -58,6 +61,7 @@ class Selection:
     error: str | None = None
     spec_error: str | None = None
     big: Big | None = None
+    effects: tuple[LevelEffects, ...] = ()
 
     @property
     def ready(self) -> bool:
@@ -106,10 +110,10 @@ def draw_sidebar() -> Selection:
             show_error(exc)
             state.write_url({state.DATASET: option}, {state.DATASET: DEFAULT_DATASET})
             return Selection(option=option, source=source, title=title, error=str(exc))
-        roles = _role_selectors(frame, defaults)
+        roles = role_widgets.role_selectors(frame, defaults)
         with model_box:
             st.header("Model")
-            spec, spec_error = _model_toggles(roles)
+            spec, spec_error, effects = _model_toggles(roles, numeric_columns(frame))
         chosen = _write_url(option, roles, defaults)
         if first_run:  # which of a shared link's values could not be used, and why
             state.note_ignored(chosen, frame.columns, numeric_columns(frame), title)
@@ -127,6 +131,7 @@ def draw_sidebar() -> Selection:
         spec=spec,
         spec_error=spec_error,
         big=large,
+        effects=tuple(effects),
     )
 
 
@@ -180,7 +185,7 @@ def _write_url(option: str, roles: Roles, defaults: Roles) -> dict[str, object]:
         }
     )
     default_values = {
-        **level_widgets.url_defaults(defaults),
+        **level_widgets.url_defaults(defaults, roles.predictor),
         state.DATASET: DEFAULT_DATASET,
         state.OUTCOME: defaults.outcome,
         state.PREDICTOR: defaults.predictor,
@@ -218,65 +223,9 @@ def _dataset_selector() -> tuple[str, str, object | None]:
     return option, title, upload
 
 
-def _role_selectors(frame: pd.DataFrame, defaults: Roles) -> Roles:
-    columns = [str(c) for c in frame.columns]
-    numeric = list(numeric_columns(frame))
-    outcome = _select("Outcome (y)", numeric, defaults.outcome, state.OUTCOME, "Numeric response.")
-    predictors = [c for c in numeric if c != outcome]
-    predictor = _select(
-        "Predictor (x)",
-        predictors,
-        defaults.predictor,
-        state.PREDICTOR,
-        "Numeric predictor on the x axis; it gets the fixed and/or random slope.",
-    )
-    groups = [c for c in columns if c not in (outcome, predictor)]
-    group = _select(
-        "Grouping column",
-        groups,
-        defaults.group,
-        state.GROUP,
-        "The clusters: schools, pigs, firms... Each value is one group.",
-    )
-    lower = level_widgets.lower_level_selectors([c for c in groups if c != group], group, defaults)
-    used = {outcome, predictor, group, *(level.column for level in lower)}
-    others = [c for c in columns if c not in used]
-    stored = st.session_state.get(state.COVARIATES)
-    if stored is not None and any(c not in others for c in stored):
-        st.session_state[state.COVARIATES] = [c for c in stored if c in others]
-    covariates = st.multiselect(
-        "Other fixed effects (optional)",
-        others,
-        key=state.COVARIATES,
-        help="Extra predictors with one coefficient each (text columns are dummy-coded).",
-    )
-    if outcome is None or group is None:
-        st.error("The data need a numeric outcome column and a grouping column.")
-    return Roles(
-        outcome=outcome or "",
-        predictor=predictor,
-        group=group or "",
-        covariates=covariates,
-        levels=lower,
-    )
-
-
-def _select(
-    label: str, options: Sequence[str], default: str | None, key: str, help_text: str
-) -> str | None:
-    index = options.index(default) if default in options else 0
-    if key in st.session_state and st.session_state[key] not in options and options:
-        st.session_state[key] = options[index]
-    return st.selectbox(
-        label,
-        options,
-        index=index if options else None,
-        key=key,
-        help=help_text,
-    )
-
-
-def _model_toggles(roles: Roles) -> tuple[ModelSpec | None, str | None]:
+def _model_toggles(
+    roles: Roles, numeric: Sequence[str]
+) -> tuple[ModelSpec | None, str | None, list[LevelEffects]]:
     defaults = state.model_defaults()
     no_x = roles.predictor is None
     fixed_slope = st.toggle(
@@ -286,7 +235,7 @@ def _model_toggles(roles: Roles) -> tuple[ModelSpec | None, str | None]:
         disabled=no_x,
         help="One overall slope of the predictor: `1 + x` in the formula.",
     )
-    effects = level_widgets.level_toggles(roles, no_x)
+    effects = level_widgets.level_toggles(roles, no_x, numeric)
     method = st.radio(
         "Estimation",
         state.METHODS,
@@ -300,7 +249,7 @@ def _model_toggles(roles: Roles) -> tuple[ModelSpec | None, str | None]:
         "Reset model",
         key="_reset_model",
         on_click=state.apply_changes,
-        args=(state.model_defaults(),),
+        args=({**state.model_defaults(), **dict.fromkeys(state.LEVEL_SLOPE_KEYS)},),
         icon=":material/restart_alt:",
     )
     x = roles.predictor
@@ -316,9 +265,9 @@ def _model_toggles(roles: Roles) -> tuple[ModelSpec | None, str | None]:
         )
     except ExplorerError as exc:
         st.warning(md(str(exc)))
-        return None, str(exc)
+        return None, str(exc), effects
     st.code(spec.formula(), language="r", wrap_lines=True)
-    return spec, None
+    return spec, None, effects
 
 
 def _escape(text: str) -> str:

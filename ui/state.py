@@ -101,6 +101,13 @@ URL_KINDS: dict[str, str] = {
     EXPLORE_BY: "str",
     LINES_BY: "str",
 }
+# Classroom (issue 18): the columns with a random slope at each level, top first, when
+# that level's "Random slope" toggle is on (repeated ``slopes=`` in the URL). Not set:
+# the predictor alone, so a link with only ``random_slope=true`` gives the model it gave.
+SLOPES, SLOPES2, SLOPES3 = "slopes", "slopes2", "slopes3"
+LEVEL_SLOPE_KEYS = (SLOPES, SLOPES2, SLOPES3)
+URL_KINDS.update(dict.fromkeys(LEVEL_SLOPE_KEYS, "list"))
+
 PAGE_KEYS = (BINWIDTH, EXPLORE_BY, LINES_BY)
 SIDEBAR_KEYS = tuple(k for k in URL_KINDS if k not in PAGE_KEYS)
 
@@ -112,6 +119,11 @@ URL_SEEDED = "_url_seeded"  # True once this session has read its first URL
 
 URL_ASKED = "_url_asked"  # the values this session's first URL asked for
 URL_IGNORED = "_url_ignored"  # why some of them were not used (shown until dismissed)
+
+# Classroom (issue 18): the roles the sidebar showed last, and why other roles changed with
+# the one the user set last (shown while those roles stand).
+ROLES_SHOWN = "_roles_shown"
+ROLE_NOTES = "_role_notes"
 
 UPLOAD_OPTION = "your upload"  # the data-set choice that means "this session's upload"
 
@@ -468,9 +480,11 @@ def remove_upload() -> None:
 
 
 def apply_preset(name: str) -> None:
-    """Callback of a tutorial-model button: set the model toggles."""
+    """Callback of a tutorial-model button: set the model toggles (a preset's random slope
+    is the predictor's alone)."""
     for key, value in PRESETS[name].items():
         st.session_state[key] = value
+    st.session_state[SLOPES] = None
 
 
 def set_levels(group: str, levels: tuple[GroupLevel, ...]) -> None:

@@ -22,6 +22,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from lib.charts import readable
+
 OKABE_ITO = (
     "#E69F00",  # orange
     "#56B4E9",  # sky blue
@@ -44,13 +46,15 @@ OVERALL_LABEL = "All (fixed effects)"
 OLS_LABEL = "OLS line"  # the overall line of an ordinary regression (Compare page)
 MAX_MARKS = 5000
 MAX_LEGEND_GROUPS = 12
+CONTEXT_GREY = readable.CONTEXT_GREY
 # Pixel sizes for a projector: Streamlit's body text is 20 px here (config.toml), and
 # axis labels below 18 px cannot be read from the back of a classroom.
 FONT = {"label": 18, "title": 20, "chart_title": 24}
 # Streamlit 1.67 serves its own font as "Source Sans" (static/css); naming it makes the
 # charts use the app's font instead of a wide fallback.
 FONT_FAMILY = '"Source Sans", "Source Sans Pro", sans-serif'
-FACET_WIDTH = 190  # one histogram cell: two fit a 450 px column (1024 px, sidebar open)
+FACET_WIDTH = 180  # one histogram cell: two with their axes fit the 449 px column
+OVERALL_PLOT_PX = 360  # the plot of a container-wide chart in that column, axes left out
 HEIGHT = 420
 
 
@@ -60,6 +64,7 @@ def _cycle(values: Sequence, n: int) -> list:
 
 TITLE_CHARS = 32  # a title line at 24 px bold in a 420 px chart (1024 px screen, sidebar open)
 NOTE_CHARS = 48  # a subtitle line at 18 px
+COMPACT_TITLE_CHARS = 11  # the same in a half-width chart (about 165 px of plot)
 
 
 def _lines(text: str, width: int) -> str | list[str]:
@@ -70,9 +75,11 @@ def _lines(text: str, width: int) -> str | list[str]:
     return lines if len(lines) > 1 else text
 
 
-def _title(text: str, note: str | None) -> alt.TitleParams:
+def _title(text: str, note: str | None, chars: int = TITLE_CHARS) -> alt.TitleParams:
     return alt.TitleParams(
-        text=_lines(text, TITLE_CHARS), subtitle=_lines(note or "", NOTE_CHARS), anchor="start"
+        text=_lines(text, chars),
+        subtitle=_lines(note or "", NOTE_CHARS * chars // TITLE_CHARS),
+        anchor="start",
     )
 
 
@@ -159,7 +166,14 @@ def histogram_chart(
     data = bins.assign(group=bins["group"].astype(str))
     levels = list(dict.fromkeys(data["group"]))
     base = alt.Chart(data).mark_bar(stroke="white", strokeWidth=1)
-    x = alt.X("start:Q", title=x_title, bin="binned")
+    edges = np.concatenate([data["start"].to_numpy(float), data["end"].to_numpy(float)])
+    # Ticks on the bins' edges, as many as fit the panel (lib.charts.readable).
+    axis = alt.Axis(
+        values=readable.edge_ticks(edges, FACET_WIDTH if by_group else OVERALL_PLOT_PX),
+        format=",.6~g",
+        labelOverlap=True,
+    )
+    x = alt.X("start:Q", title=x_title, bin="binned", axis=axis)
     x2 = alt.X2("end:Q")
     # Thousands separated: a large upload's bars reach millions ("3,000,000", not "3000000").
     y = alt.Y("count:Q", title="Count", axis=alt.Axis(tickMinStep=1, format=",d"))
@@ -182,9 +196,13 @@ def histogram_chart(
         tooltip=tooltip,
         color=alt.Color("group:N", scale=scales["color"], legend=None),
     ).properties(width=FACET_WIDTH, height=200)
-    faceted = chart.facet(
-        facet=alt.Facet("group:N", title=group_title, sort=levels), columns=columns
-    ).properties(title=_title(title, note))
+    faceted = (
+        chart.facet(facet=alt.Facet("group:N", title=group_title, sort=levels), columns=columns)
+        # Each panel draws its own x axis (the scale stays shared): with a shared footer
+        # axis, the empty cell after an odd number of panels got an axis and no bars.
+        .resolve_axis(x="independent")
+        .properties(title=_title(title, note))
+    )
     return _configure(faceted)
 
 
@@ -200,8 +218,13 @@ def scatter_chart(
     note: str | None = None,
     overall_label: str = OVERALL_LABEL,
     compact: bool = False,
+    highlight: Sequence[str] | None = None,
 ) -> alt.TopLevelMixin:
     """Outcome against predictor, coloured and shaped by group, with model lines.
+
+    With more than ``MAX_LEGEND_GROUPS`` groups only a few are drawn in colour, with a
+    legend (``highlight``, by default ``readable.highlight_groups``); the others are
+    light grey context underneath, and the subtitle says so.
 
     Parameters
     ----------
@@ -218,8 +241,9 @@ def scatter_chart(
         The legend's name for the black overall line (``OLS_LABEL`` for an
         ordinary regression).
     compact : bool
-        For a chart in a half-width column: the groups' legend below the plot,
-        the overall line's above it.
+        For a chart in a half-width column (about 210 px at 1024 px): no legends, which
+        would be cut there ("Oakwo"), and the title wrapped to the width; the caller
+        says what the colours and the black line are (the full-width charts' legends).
     """
     _check_marks(len(points) + (0 if lines is None else len(lines)), "points and line ends")
     data = pd.DataFrame(
@@ -236,21 +260,24 @@ def scatter_chart(
     is_overall = lines["group"] == OVERALL_LABEL
     overall = lines[is_overall].assign(line=overall_label)
     group_lines = lines[~is_overall] if group is not None else lines.iloc[:0]
-    few = group is not None and len(levels) <= MAX_LEGEND_GROUPS
-    # With few groups every scale gets an explicit domain and the legend lists the groups.
-    # With many, the ranges simply cycle: listing thousands of levels would bloat the spec
-    # (and altair's validation) without a readable legend.
-    if few:
-        scales = group_scales(levels)
-    else:
-        scales = {
-            "color": alt.Scale(range=list(GROUP_COLOURS)),
-            "shape": alt.Scale(range=list(SHAPES)),
-            "dash": alt.Scale(range=[list(d) for d in DASHES]),
-        }
-    orient = "bottom" if compact else "right"
+    if group is not None and len(levels) > MAX_LEGEND_GROUPS:
+        chosen = (
+            list(highlight)
+            if highlight is not None
+            else readable.highlight_groups(group_lines if len(group_lines) else None, data)
+        )
+        if not compact:  # a half-width chart leaves what is coloured to its caller
+            n_groups = len(set(levels) | set(group_lines["group"]))
+            said = readable.highlight_note(n_groups, len(chosen), bool(len(group_lines)))
+            note = f"{note}; {said}" if note else said
+        return _highlighted(
+            data, group_lines, overall, x, y, group, chosen, title, note, overall_label, compact
+        )
+    # Up to MAX_LEGEND_GROUPS groups: every scale has an explicit domain and the legend
+    # names each group.
+    scales = group_scales(levels) if group is not None else {}
     gtitle = group or "group"
-    legend = alt.Legend(title=gtitle, orient=orient) if few else None
+    legend = alt.Legend(title=gtitle, orient="right") if group is not None and not compact else None
     x_enc = alt.X("x:Q", title=x, scale=alt.Scale(zero=False))
     y_enc = alt.Y("y:Q", title=y, scale=alt.Scale(zero=False))
     tooltip = [alt.Tooltip("x:Q", title=x), alt.Tooltip("y:Q", title=y)]
@@ -282,28 +309,114 @@ def scatter_chart(
             )
         )
     if len(overall):
-        # Two legends below a narrow chart sit side by side and the second is cut off, so
-        # in a compact chart the overall line's legend goes above the plot.
-        layers.append(_overall_layer(overall, overall_label, "top" if compact else orient))
+        layers.append(_overall_layer(overall, overall_label, None if compact else "right"))
     chart = alt.layer(*layers)
     if len(group_lines) and len(overall):
         # The group lines' dashes and the overall line's dash are separate scales, so the
         # overall line gets its own legend entry drawn as what it is: black, long dashes.
         chart = chart.resolve_scale(strokeDash="independent")
-    chart = chart.properties(width="container", height=HEIGHT, title=_title(title, note))
+    heading = _title(title, note, COMPACT_TITLE_CHARS if compact else TITLE_CHARS)
+    chart = chart.properties(width="container", height=HEIGHT, title=heading)
     return _configure(chart)
 
 
-def _overall_layer(overall: pd.DataFrame, label: str, orient: str) -> alt.Chart:
-    """The black, thick, long-dashed overall line with a legend entry that looks like it."""
-    legend = alt.Legend(
-        title=None,
-        orient=orient,
-        symbolType="stroke",
-        symbolStrokeColor=OVERALL_COLOUR,
-        symbolStrokeWidth=4,
-        symbolDash=list(OVERALL_DASH),
-        symbolSize=1600,  # a symbol's area: sqrt(1600) = 40 px shows the dash pattern
+def _highlighted(
+    data: pd.DataFrame,
+    group_lines: pd.DataFrame,
+    overall: pd.DataFrame,
+    x: str,
+    y: str,
+    group: str,
+    chosen: Sequence[str],
+    title: str,
+    note: str | None,
+    overall_label: str,
+    compact: bool = False,
+) -> alt.TopLevelMixin:
+    """Many groups: ``chosen`` in colour, shape and dash with a legend below the plot
+    (none in a compact chart), the others light grey underneath
+    (``lib.charts.readable``)."""
+    keep = set(chosen)
+    scales = group_scales(list(chosen))
+    legend = None if compact else alt.Legend(title=group, orient="bottom", columns=2)
+    x_enc = alt.X("x:Q", title=x, scale=alt.Scale(zero=False))
+    y_enc = alt.Y("y:Q", title=y, scale=alt.Scale(zero=False))
+    tooltip = [
+        alt.Tooltip("group:N", title=group),
+        alt.Tooltip("x:Q", title=x),
+        alt.Tooltip("y:Q", title=y),
+    ]
+    in_colour = data["group"].isin(keep)
+    layers: list[alt.Chart] = [
+        alt.Chart(data[~in_colour])
+        .mark_point(filled=True, size=50, opacity=0.45, color=CONTEXT_GREY)
+        .encode(x=x_enc, y=y_enc, tooltip=tooltip)
+    ]
+    lines_in_colour = group_lines["group"].isin(keep)
+    if len(group_lines):
+        layers.append(
+            alt.Chart(group_lines[~lines_in_colour])
+            .mark_line(clip=True, strokeWidth=1.5, color=CONTEXT_GREY)
+            .encode(
+                x="x:Q", y="y:Q", detail="group:N", tooltip=[alt.Tooltip("group:N", title=group)]
+            )
+        )
+    colour = alt.Color("group:N", scale=scales["color"], legend=legend, title=group)
+    layers.append(
+        alt.Chart(data[in_colour])
+        .mark_point(filled=True, size=70, opacity=0.55)
+        .encode(
+            x=x_enc,
+            y=y_enc,
+            color=colour,
+            shape=alt.Shape("group:N", scale=scales["shape"], legend=legend, title=group),
+            tooltip=tooltip,
+        )
+    )
+    if lines_in_colour.any():
+        layers.append(
+            alt.Chart(group_lines[lines_in_colour])
+            .mark_line(clip=True, strokeWidth=3.5)
+            .encode(
+                x="x:Q",
+                y="y:Q",
+                detail="group:N",
+                color=colour,
+                strokeDash=alt.StrokeDash("group:N", scale=scales["dash"], legend=None),
+                tooltip=[alt.Tooltip("group:N", title=group)],
+            )
+        )
+    if len(overall):
+        layers.append(_overall_layer(overall, overall_label, None if compact else "top"))
+    chart = alt.layer(*layers)
+    if lines_in_colour.any() and len(overall):
+        chart = chart.resolve_scale(strokeDash="independent")
+    # "fit-x": the width fits the column, the height is the plot's own (with "fit" the
+    # legends above and below took their share of it).
+    chart = chart.properties(
+        width="container",
+        height=HEIGHT - 60,
+        title=_title(title, note, COMPACT_TITLE_CHARS if compact else TITLE_CHARS),
+        autosize=alt.AutoSizeParams(type="fit-x", contains="padding"),
+    )
+    return _configure(chart)
+
+
+def _overall_layer(overall: pd.DataFrame, label: str, orient: str | None) -> alt.Chart:
+    """The black, thick, long-dashed overall line with a legend entry that looks like it
+    (none for ``orient`` None)."""
+    legend = (
+        None
+        if orient is None
+        else alt.Legend(
+            title=None,
+            orient=orient,
+            symbolType="stroke",
+            symbolStrokeColor=OVERALL_COLOUR,
+            symbolStrokeWidth=4,
+            symbolDash=list(OVERALL_DASH),
+            symbolSize=1600,  # a symbol's area: sqrt(1600) = 40 px shows the dash pattern
+        )
     )
     return (
         alt.Chart(overall)

@@ -27,7 +27,11 @@ STRATEGY_COLOURS = (OKABE_ITO[7], OKABE_ITO[5], OKABE_ITO[4])  # black, vermilli
 STRATEGY_DASHES = (list(OVERALL_DASH), [4, 4], [1, 0])
 POINT_GREY = "#8a8a8a"
 FACET_SIZE = (165, 165)  # a facet cell: two fit the ~450 px column of 1024 px with the sidebar open
-PLANE_SIZE = (560, 420)  # the 2-D shrinkage plot: fixed so arrowheads can be aimed
+# The 2-D shrinkage plot: fixed, so that arrowheads can be aimed, and small enough that
+# with its axes it fits the 449 px column (1024 px, sidebar open); a wider fixed-size chart
+# is scaled down by the browser to ~170 px of plot.
+PLANE_SIZE = (330, 330)
+LABEL_CHAR_PX, LABEL_PX = 9.5, 20.0  # an 18 px group label
 CONTOURS = (0.5, 0.95)
 
 
@@ -107,7 +111,12 @@ def pooling_lines_chart(
     data = pd.concat([pts.assign(kind="point"), lines.assign(kind="line")], ignore_index=True)
     order = list(dict.fromkeys(lines["group"])) or list(dict.fromkeys(pts["group"]))
     base = alt.Chart().encode(
-        x=alt.X("x:Q", title=x_title, scale=alt.Scale(zero=False)),
+        x=alt.X(
+            "x:Q",
+            title=x_title,
+            scale=alt.Scale(zero=False),
+            axis=alt.Axis(tickCount=4, labelOverlap=True),
+        ),
         y=alt.Y("y:Q", title=y_title, scale=alt.Scale(zero=False)),
     )
     dots = (
@@ -146,6 +155,8 @@ def pooling_lines_chart(
             ),
             columns=columns,
         )
+        # Each panel its own x axis: no axis under the empty cell of an odd count.
+        .resolve_axis(x="independent")
         .properties(title=_title(title, note))
     )
     return _configure(chart)
@@ -213,11 +224,15 @@ def shrinkage_rows_chart(
         .encode(x="centre:Q", tooltip=[alt.Tooltip("centre:Q", title="fixed effect")])
     )
     rows = len(data)
-    # A container-wide chart is autosized to "fit": the height includes the title, the
-    # x axis and the size legend (about 190 px), so the rows get what is left.
-    height = int(np.clip(40 * rows, 120, 1400)) + 190
+    # 56 px a row (a group label is 18 px), at least 240 px of plot; "fit-x" fits the width
+    # to the column and leaves the height to the plot (with "fit" the title, axis and
+    # legend took their share of it and three rows got ~100 px).
+    height = int(np.clip(56 * rows, 240, 1400))
     chart = alt.layer(alt.layer(rule, hollow, head, data=data), fixed).properties(
-        width="container", height=height, title=_title(title, note)
+        width="container",
+        height=height,
+        title=_title(title, note),
+        autosize=alt.AutoSizeParams(type="fit-x", contains="padding"),
     )
     return _configure(chart)
 
@@ -270,7 +285,7 @@ def shrinkage_plane_chart(
         "n:Q",
         title="rows in group",
         scale=alt.Scale(range=[60, 500]),
-        legend=alt.Legend(orient="bottom", direction="horizontal", tickCount=4),
+        legend=alt.Legend(orient="bottom", direction="horizontal", tickCount=3),
     )
     tooltip = [
         alt.Tooltip("group:N", title="group"),
@@ -292,7 +307,7 @@ def shrinkage_plane_chart(
             strokeDash=alt.StrokeDash(
                 "contour:N",
                 scale=alt.Scale(range=[[2, 3], [8, 4]]),
-                legend=alt.Legend(title="contours", orient="bottom"),
+                legend=alt.Legend(title=None, orient="top", direction="horizontal"),
             ),
         )
     )
@@ -305,9 +320,18 @@ def shrinkage_plane_chart(
     head = base.mark_point(shape="triangle-up", filled=True, size=160, color=OKABE_ITO[4]).encode(
         x="partial:Q", y="partialy:Q", angle=alt.Angle("angle:Q", scale=None), tooltip=tooltip
     )
-    label = base.mark_text(align="left", dx=10, dy=-10, fontSize=FONT["label"]).encode(
-        x="none:Q", y="noney:Q", text="group:N"
-    )
+    placed = _label_places(data, xdom, ydom, (width, height))
+    labels = [
+        alt.Chart(placed[placed["align"] == side])
+        .mark_text(align=side, baseline="middle", fontSize=FONT["label"])
+        .encode(
+            x=alt.X("lx:Q", scale=alt.Scale(domain=xdom, nice=False, zero=False)),
+            y=alt.Y("ly:Q", scale=alt.Scale(domain=ydom, nice=False, zero=False)),
+            text="group:N",
+        )
+        for side in ("left", "right")
+        if (placed["align"] == side).any()
+    ]
     fixed = (
         alt.Chart(pd.DataFrame({"x": [centre[0]], "y": [centre[1]]}))
         .mark_point(shape="cross", filled=True, size=400, color=OKABE_ITO[7])
@@ -322,9 +346,54 @@ def shrinkage_plane_chart(
     )
     layers = [contour, shaft, start, head, fixed]
     if len(data) <= 12:
-        layers.append(label)
-    chart = alt.layer(*layers).properties(width=width, height=height, title=_title(title, note))
+        layers += labels
+    # "pad": the plot keeps its size and the axes and legends are added around it (the
+    # default "fit" squeezed the plot into what the legends left of the height).
+    chart = alt.layer(*layers).properties(
+        width=width,
+        height=height,
+        title=_title(title, note),
+        autosize=alt.AutoSizeParams(type="pad"),
+    )
     return _configure(chart.resolve_scale(strokeDash="independent"))
+
+
+def _label_places(
+    data: pd.DataFrame, xdom: list[float], ydom: list[float], size: tuple[int, int]
+) -> pd.DataFrame:
+    """Where each group's label goes, beside its circle without covering another label:
+    the first free of up right, down right, up left, down left (greedy, top to bottom).
+
+    Returns group, lx, ly (data units) and align ("left": the label starts at lx).
+    """
+    width, height = size
+    px = width / (xdom[1] - xdom[0])
+    py = height / (ydom[1] - ydom[0])
+    sx = (data["none"].to_numpy(float) - xdom[0]) * px
+    sy = (ydom[1] - data["noney"].to_numpy(float)) * py  # screen y grows downwards
+    boxes: list[tuple[float, float, float, float]] = []
+    rows = []
+    for k in np.argsort(sy, kind="stable"):
+        w = len(str(data["group"].iloc[k])) * LABEL_CHAR_PX
+        options = [(12, -14, "left"), (12, 14, "left"), (-12, -14, "right"), (-12, 14, "right")]
+        for dx, dy, align in options:
+            left = sx[k] + dx if align == "left" else sx[k] + dx - w
+            box = (left, sy[k] + dy - LABEL_PX / 2, left + w, sy[k] + dy + LABEL_PX / 2)
+            free = all(
+                box[2] <= b[0] or b[2] <= box[0] or box[3] <= b[1] or b[3] <= box[1] for b in boxes
+            )
+            if free:
+                break
+        boxes.append(box)
+        rows.append(
+            {
+                "group": data["group"].iloc[k],
+                "lx": xdom[0] + (sx[k] + dx) / px,
+                "ly": ydom[1] - (sy[k] + dy) / py,
+                "align": align,
+            }
+        )
+    return pd.DataFrame(rows, columns=["group", "lx", "ly", "align"])
 
 
 def _padded(values: np.ndarray, pad: float = 0.06) -> list[float]:

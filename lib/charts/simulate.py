@@ -15,6 +15,7 @@ import pandas as pd
 from lib.charts.core import FONT, OKABE_ITO, OVERALL_DASH, _configure, _title
 from lib.classroom.simulate import SimResult, summarise
 
+PANEL_WIDTH = 330
 METHOD_COLOURS = {"OLS": OKABE_ITO[5], "Mixed model": OKABE_ITO[4]}  # vermillion, blue
 BINS = 30
 
@@ -88,7 +89,9 @@ def sampling_chart(result: SimResult, *, title: str = "", note: str | None = Non
         .transform_filter(alt.datum.kind == "bar")
         .mark_bar(stroke="white", strokeWidth=1)
         .encode(
-            x=alt.X("start:Q", bin="binned", title="estimated slope"),
+            x=alt.X(
+                "start:Q", bin="binned", title="estimated slope", axis=alt.Axis(labelOverlap=True)
+            ),
             x2="end:Q",
             y=alt.Y("count:Q", title="data sets"),
             color=colour,
@@ -107,13 +110,17 @@ def sampling_chart(result: SimResult, *, title: str = "", note: str | None = Non
     )
     chart = (
         alt.layer(band, bars, truth, data=data)
-        .properties(width=520, height=150)
+        # 330 px of plot and the method's name above its panel: with the names to the left
+        # and 520 px the chart ran past the 449 px column at 1024 px (sidebar open).
+        .properties(width=PANEL_WIDTH, height=150)
         .facet(
             row=alt.Row(
                 "method:N",
                 title=None,
                 sort=list(METHOD_COLOURS),
-                header=alt.Header(labelFontSize=FONT["title"], labelAngle=0, labelAlign="left"),
+                header=alt.Header(
+                    labelFontSize=FONT["title"], labelOrient="top", labelAnchor="start"
+                ),
             )
         )
         .properties(title=_title(title, note))

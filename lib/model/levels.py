@@ -35,14 +35,21 @@ class LevelEffects:
     intercept : bool
         A random intercept per group of this level.
     slope : bool
-        A random slope of the predictor per group.
+        Random slopes per group: of the predictor, or of ``slopes`` when given.
     correlated : bool
-        Intercept and slope correlated (``(1 + x | g)``) or not (``(1 | g) + (0 + x | g)``).
+        Intercept and slopes correlated (``(1 + x | g)``) or not (``(1 | g) + (0 + x | g)``).
+    slopes : tuple of str
+        The columns with a random slope at this level when ``slope`` is on (the CLI takes
+        any number, ``(1 + x + z | g)``); empty: the predictor alone.
     """
 
     intercept: bool = True
     slope: bool = False
     correlated: bool = True
+    slopes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "slopes", tuple(self.slopes))
 
     @property
     def empty(self) -> bool:
@@ -99,7 +106,8 @@ def level_spec(
     fixed : sequence of str
         Fixed-effect predictors besides the intercept.
     slope : str, optional
-        The predictor that gets a random slope where a level asks for one.
+        The predictor that gets a random slope where a level asks for one and names no
+        ``LevelEffects.slopes`` of its own.
     reml : bool
 
     Raises
@@ -114,7 +122,8 @@ def level_spec(
     factors = level_factors(group, levels)
     terms = []
     for factor, choice in zip(factors, effects, strict=True):
-        slopes = (slope,) if choice.slope and slope else ()
+        own = choice.slopes or ((slope,) if slope else ())
+        slopes = own if choice.slope else ()
         if not choice.intercept and not slopes:
             if len(factors) == 1:
                 # One level: the term's own message says what to switch on.

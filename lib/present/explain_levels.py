@@ -9,7 +9,7 @@ pass through ``lib.present.markdown.md``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -17,12 +17,17 @@ import numpy as np
 
 from lib.lmm import LmmFit
 from lib.model.levels import enclosing_factors, factor_columns, factor_label
-from lib.model.spec import INTERCEPT, ModelSpec, RandomTerm
+from lib.model.nesting import Pitfall
+from lib.model.spec import INTERCEPT, GroupLevel, ModelSpec, RandomTerm
 from lib.present import summary
 from lib.present.markdown import code, md
 from lib.present.numbers import num, pct
 
 SINGULAR_SD = 1e-3  # an SD below this fraction of the residual SD counts as collapsed
+# Below this many rows per group on average, most groups of a level hold one row: its
+# variance can hardly be told apart from the residual variance (they are confounded
+# exactly with one row per group).
+FEW_ROWS_PER_GROUP = 2.0
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,40 @@ def label(spec: ModelSpec, name: str) -> str:
         return md(factor_label(factor_columns(spec, name)))
     except ValueError:
         return md(name)
+
+
+def pitfall(pit: Pitfall, group: str, levels: Sequence[GroupLevel]) -> str:
+    """The warning for a grouping column whose labels look reused within a level above
+    (``lib.model.nesting.coding_pitfalls``), names escaped, for the current coding:
+    ``group`` and ``levels`` are the sidebar's top column and lower levels."""
+    rel = pit.relation
+    low, up = md(rel.lower), md(rel.upper)
+    if not levels:
+        coded = "the only grouping column"
+    elif pit.group != group:  # the fix swaps them: the lower column is really the top
+        coded = f"the top grouping column, with {up} coded as crossed below it"
+    else:
+        coded = f"coded as crossed with {up}"
+    ex = md(rel.example)
+    repeat = "all" if rel.n_repeated == rel.n_lower else f"{rel.n_repeated}"
+    text = (
+        f"**Do the labels of {low} repeat across {up}?** {low} is {coded}, but "
+        f"'{ex}' occurs in {rel.max_spread} of {rel.n_upper} {up} groups ({repeat} of its "
+        f"{rel.n_lower} labels repeat), so every row labelled '{ex}' counts as one and the "
+        f"same {low}. If {low} '{ex}' of one {up} is a different group from '{ex}' of "
+        f"another, {low} is nested in {up}: lme4's "
+        f"{code(f'(1 | {rel.upper}/{rel.lower})')}, with {rel.n_cells:,} groups. (If they "
+        "really are the same, such as one sample tested on every plate, the factors are "
+        "crossed: keep it.)"
+    )
+    if rel.rows_per_cell < FEW_ROWS_PER_GROUP:
+        text += (
+            f" Nested, those {rel.n_cells:,} groups hold {num(rel.rows_per_cell, 2)} rows each "
+            f"on average, most of them a single row: the {low} level can then hardly be told "
+            "apart from the residual (with one row per group they are the same variance), "
+            "so expect its variance near zero or a singular fit."
+        )
+    return text
 
 
 def _effect(name: str, outcome: str) -> str:

@@ -178,12 +178,38 @@ def build_report(title: str, subtitle: Sequence[str], sections: Sequence[Section
     return "\n".join(parts)
 
 
+def scale(fit: object) -> str:
+    """The likelihood a fit's AIC, BIC and logLik are on: ``REML`` or ``ML``."""
+    return "REML" if fit.reml else "ML"  # type: ignore[attr-defined]
+
+
+def criteria_table(fit: object, ml_fit: object | None = None) -> pd.DataFrame:
+    """The fit's criteria, each labelled with its likelihood (the rule of
+    ``lib.classroom.comparison``): a REML fit's AIC is ``AIC (REML)``, which compares only
+    models with the same fixed effects; ``ml_fit`` (its ML refit, ``comparison.ml_spec``)
+    adds ``AIC (ML)``, ``BIC (ML)`` and ``logLik (ML)``, the numbers Compare, Ladder and
+    Lesson compare models by."""
+    on = scale(fit)
+    labels = [fit.criterion_name, f"AIC ({on})", f"BIC ({on})", f"logLik ({on})"]  # type: ignore[attr-defined]
+    values = [fit.criterion, fit.aic, fit.bic, fit.loglik]  # type: ignore[attr-defined]
+    if ml_fit is not None and fit.reml:  # type: ignore[attr-defined]
+        labels += ["AIC (ML)", "BIC (ML)", "logLik (ML)"]
+        values += [ml_fit.aic, ml_fit.bic, ml_fit.loglik]  # type: ignore[attr-defined]
+    labels.append("Observations")
+    values.append(fit.nobs)  # type: ignore[attr-defined]
+    return pd.DataFrame(
+        {"Value": pd.Series(values, dtype=object).to_numpy()},  # object: the count stays int
+        index=pd.Index(labels, name=""),
+    )
+
+
 def fit_sections(
     fit: object,
     readings: dict[str, str] | None = None,
     main_chart: tuple[str, dict] | None = None,
     diagnostics: Sequence[tuple[str, dict, str]] = (),
     dropped: Sequence[str] = (),
+    ml_fit: object | None = None,
 ) -> list[Section]:
     """The Model view as report sections: formula and criteria, the chart, the tables of
     ``summary()`` (lib.present.summary), and the diagnostics.
@@ -192,32 +218,34 @@ def fit_sections(
     effects", "Intraclass correlation and R²", "Model") to its plain-language sentence;
     ``diagnostics`` holds (caption, chart spec, reading); ``dropped`` the model-matrix
     columns lme4 dropped as combinations of earlier ones (``summary.dropped_fixef``),
-    noted under the fixed effects with lme4's message.
+    noted under the fixed effects with lme4's message; ``ml_fit`` is the ML refit of a
+    REML fit (``criteria_table``).
     """
     readings = readings or {}
 
     def said(key: str) -> tuple[str, ...]:
         return (readings[key],) if readings.get(key) else ()
 
-    values = [fit.criterion, fit.aic, fit.bic, fit.loglik, fit.nobs]  # type: ignore[attr-defined]
-    criteria = pd.DataFrame(
-        {"Value": pd.Series(values, dtype=object).to_numpy()},  # object: the count stays int
-        index=pd.Index(
-            [fit.criterion_name, "AIC", "BIC", "logLik", "Observations"],  # type: ignore[attr-defined]
-            name="",
-        ),
-    )
     rank = summary.rank_note(dropped)
     fixed_notes = ("df and p-values: Satterthwaite's method, as lmerTest reports them.",)
     fixed_notes += (rank,) if rank else ()
     groups = "; ".join(f"{name}: {n:,} groups" for name, n in fit.ngroups.items())  # type: ignore[attr-defined]
+    notes = [groups]
+    if fit.reml:  # type: ignore[attr-defined]
+        notes.append(
+            "AIC, BIC and logLik (REML) compare only models with the same fixed effects; "
+            "the (ML) values, of the model refitted by maximum likelihood, are the ones "
+            "the app's Compare, Ladder and Lesson pages compare models by."
+            if ml_fit is not None
+            else "AIC, BIC and logLik (REML) compare only models with the same fixed effects."
+        )
     sections = [
         Section(
             "Model",
             code=fit.formula,  # type: ignore[attr-defined]
-            tables=(("", criteria, True),),
+            tables=(("", criteria_table(fit, ml_fit), True),),
             text=said("Model"),
-            notes=(groups,),
+            notes=tuple(notes),
         )
     ]
     if main_chart is not None:

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -45,3 +46,24 @@ def labelled(frame):
     """A shown table indexed by its first column: ``ui.render.table`` shows row labels as
     an ordinary (pinned) column rather than as st.dataframe's faint grey index."""
     return frame.set_index(frame.columns[0])
+
+
+def whole_table(at: AppTest, column: str):
+    """The table holding ``column``, its blocks joined: ``ui.render.table`` wraps a table too
+    wide for the main column into consecutive tables that repeat the row-label column."""
+    frames = [element.value for element in at.dataframe]
+    k = next((i for i, f in enumerate(frames) if column in f.columns), None)
+    if k is None:
+        raise AssertionError(f"no table with column {column!r}")
+
+    def same_rows(other) -> bool:
+        first = frames[k].iloc[:, 0]
+        return other.columns[0] == frames[k].columns[0] and other.iloc[:, 0].equals(first)
+
+    start, stop = k, k + 1
+    while start > 0 and same_rows(frames[start - 1]):
+        start -= 1
+    while stop < len(frames) and same_rows(frames[stop]):
+        stop += 1
+    parts = [frames[start]] + [f.iloc[:, 1:] for f in frames[start + 1 : stop]]
+    return labelled(pd.concat([p.reset_index(drop=True) for p in parts], axis=1))

@@ -1,10 +1,10 @@
-"""Compare page: OLS strategies and the four mixed models with anova()."""
+"""Compare page: OLS strategies and the four mixed models, compared by one rule."""
 
 from __future__ import annotations
 
 from conftest import frame_with, labelled
 
-from lib.lmm import anova
+from lib.classroom.comparison import compare_specs
 from lib.ols.regressions import fit_ols
 from lib.table.catalogue import load_bundled
 from ui.views.compare import MIXED_MODELS, mixed_specs
@@ -28,26 +28,39 @@ def test_default_compare(open_page):
     assert diffs["Coefficient"].tolist() == ["-8.519", "-0.729"]
     separate = labelled(frame_with(at, "Hillcrest"))
     assert separate.loc["study_time", "Hillcrest"] == "1.1120"
-    comparison = labelled(frame_with(at, "singular"))
-    assert comparison.index.tolist() == list(MIXED_MODELS)
+    comparison = labelled(frame_with(at, "AIC (ML)"))
+    names = ["Null model", "Random intercept", "Random slope", "Intercept + slope"]
+    assert comparison.index.tolist() == [f"{k} {n}" for k, n in enumerate(names, 1)]
 
 
-def test_anova_table_matches_lib(open_page):
+def test_comparison_tables_match_lib(open_page):
     at = open_page(PAGE)
-    table = labelled(frame_with(at, "Pr(>Chisq)"))
-    specs = list(mixed_specs("test_score", "study_time", "school", True).values())
-    result = anova(load_bundled("schools"), specs)
-    labels = {spec.formula(): name for name, spec in zip(MIXED_MODELS, specs, strict=True)}
-    assert table.index.tolist() == [labels[r.formula] for r in result.rows]
-    assert table["AIC"].tolist() == [f"{r.aic:,.2f}" for r in result.rows]
-    assert table["Pr(>Chisq)"].iloc[0] == ""  # the first row has no test
-    assert any("# Null model\ntest_score ~ 1 + (1 | school)" in c.value for c in at.code)
+    specs = mixed_specs("test_score", "study_time", "school", True)
+    result = compare_specs(load_bundled("schools"), specs)
+    criteria = labelled(frame_with(at, "AIC (ML)"))
+    for k, name in enumerate(MIXED_MODELS):
+        model = result.model(name)
+        assert criteria.iloc[k]["AIC (ML)"] == f"{model.aic:,.1f}"
+        assert criteria.iloc[k]["BIC (ML)"] == f"{model.bic:,.1f}"
+        assert criteria.iloc[k]["npar"] == str(model.npar)
+    tests = labelled(frame_with(at, "Pr(>Chisq)"))
+    # R's anova() order: null, slope, intercept, both; each valid test with its numbers, the
+    # two pairs R would test that are no tests (equal npar, not nested) marked as such.
+    assert tests.index.tolist() == ["3 vs 1", "2 vs 1", "2 vs 3", "4 vs 2"]
+    assert tests.loc["3 vs 1", "Pr(>Chisq)"] == "same npar"
+    assert tests.loc["2 vs 3", "Pr(>Chisq)"] == "not nested"
+    assert tests.loc["3 vs 1", "Chisq"] == tests.loc["2 vs 3", "Chisq"] == ""
+    full = result.model(MIXED_MODELS[3])
+    assert tests.loc["4 vs 2", "Chisq"] == f"{full.chisq:.2f}" == "64.80"
+    assert tests.loc["4 vs 2", "Pr(>Chisq)"] == "8.49e-15"
+    assert tests.loc["4 vs 2", "Pr (boundary)"] == "4.66e-15"
+    assert any("# 1 Null model\ntest_score ~ 1 + (1 | school)" in c.value for c in at.code)
 
 
 def test_many_groups_compare(open_page):
     at = open_page(PAGE, {"data": "dietox"})
     assert not at.exception
-    assert len(frame_with(at, "singular")) == 4
+    assert len(frame_with(at, "AIC (ML)")) == 4
 
 
 def test_fit_statistics_print_counts_as_integers(open_page):
@@ -65,12 +78,11 @@ def test_fit_statistics_print_counts_as_integers(open_page):
     assert stats["F df1"] == "1"
 
 
-def test_anova_shows_the_test_columns_and_leaves_loglik_to_the_csv(open_page):
+def test_comparison_shows_the_test_columns_and_leaves_loglik_to_the_csv(open_page):
     at = open_page(PAGE)
-    table = frame_with(at, "Pr(>Chisq)")
-    assert table.columns.tolist() == ["model", "npar", "AIC", "BIC", "Chisq", "Df", "Pr(>Chisq)"]
-    comparison = frame_with(at, "singular")
-    assert "logLik" not in comparison.columns
+    assert frame_with(at, "AIC (ML)").columns.tolist() == ["model", "npar", "AIC (ML)", "BIC (ML)"]
+    tests = frame_with(at, "Pr(>Chisq)")
+    assert tests.columns.tolist() == ["test", "Chisq", "Df", "Pr(>Chisq)", "Pr (boundary)"]
 
 
 def test_models_are_compared_on_the_same_rows(open_page):
@@ -92,9 +104,10 @@ def test_models_are_compared_on_the_same_rows(open_page):
     at.sidebar.selectbox(key="data").set_value("your upload").run()
     assert not at.exception and not at.error
     assert any(f"{dropped} of 183 rows" in e.value for e in at.info)
-    comparison = labelled(frame_with(at, "singular"))
+    comparison = frame_with(at, "AIC (ML)")
     common = data[np.isfinite(data["study_time"])]
-    for name, spec in mixed_specs("test_score", "study_time", "school", True).items():
-        fit = fit_lmm(common, spec)
+    specs = mixed_specs("test_score", "study_time", "school", True)
+    for k, spec in enumerate(specs.values()):
+        fit = fit_lmm(common, spec.with_changes(reml=False))
         assert fit.nobs == 183 - dropped
-        assert comparison.loc[name, "AIC"] == f"{fit.aic:,.2f}"
+        assert comparison["AIC (ML)"].iloc[k] == f"{fit.aic:,.1f}"

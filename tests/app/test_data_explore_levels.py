@@ -3,7 +3,7 @@ reused-labels check with its one-click nested coding, and views by each level.""
 
 from __future__ import annotations
 
-from conftest import frame_with, labelled, plain
+from conftest import frame_with, labelled, plain, whole_table
 
 from lib.explore.groups import group_summary
 from lib.model.levels import with_factor
@@ -22,13 +22,12 @@ def test_data_page_lists_levels_and_relations(open_page):
     sizes = frame_with(at, "median rows per level").set_index("factor")
     assert sizes.index.tolist() == ["school", "class", "class_id", "sex"]
     assert sizes.loc["school", "levels"] == "30" and sizes.loc["class_id", "levels"] == "151"
-    pairs = frame_with(at, "labels in several groups").set_index(["factor", "other"])
+    pairs = whole_table(at, "labels in several groups")
     rel = factor_relation(load_bundled("pupils"), "class", "school")
-    row = pairs.loc[("class", "school")]
-    assert row["relation"] == "partly crossed with"
-    assert row["combinations"] == f"{rel.n_cells:,}" == "151"
-    assert row["labels in several groups"] == str(rel.n_repeated)
-    assert pairs.loc[("class_id", "school"), "relation"] == "nested in"
+    assert pairs.loc["class / school", "relation"] == "partly crossed with"
+    assert pairs.loc["class / school", "combinations"] == f"{rel.n_cells:,}" == "151"
+    assert pairs.loc["class / school", "labels in several groups"] == str(rel.n_repeated)
+    assert pairs.loc["class_id / school", "relation"] == "nested in"
     # The nested coding is in use: nothing to warn about.
     assert not [w for w in at.warning if "repeat across" in w.value]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ast
 
-from conftest import frame_with, labelled
+from conftest import whole_table
 
 from lib.lmm import fit_lmm
 from lib.model.formula import parse_formula
@@ -61,7 +61,7 @@ def test_compare_page_shows_each_schools_equation_and_summary_lm(open_page):
     assert r"\text{Hillcrest}: & 38.579 + 1.112 \cdot \text{study\_time}" in shown
     per_group = fit_per_group(load_bundled("schools"), "test_score", ["study_time"], "school")
     want = per_group_statistics(per_group)
-    table = labelled(frame_with(at, "Adj. R-squared")).join(labelled(frame_with(at, "Median")))
+    table = whole_table(at, "Adj. R-squared")  # with the residuals' table next to it
     for school in want.index:
         assert table.loc[school, "Residual SE"] == f"{want.loc[school, 'Residual SE']:,.3f}"
         assert table.loc[school, "Adj. R-squared"] == f"{want.loc[school, 'Adj. R-squared']:.4f}"

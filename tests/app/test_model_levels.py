@@ -99,7 +99,7 @@ def test_pupils_default_is_the_nested_model_with_lib_numbers(open_page, pupils):
     formula = "score ~ 1 + hours + (1 | school) + (1 | class:school)"
     assert at.sidebar.code[0].value == formula and formula in _formulas(at)
     fit = fit_lmm(pupils, _pupils_spec())
-    assert _metric(at, "REML criterion") == f"{fit.criterion:.1f}"
+    assert _metric(at, "REML criterion") == f"{fit.criterion:,.1f}"
     assert _metric(at, "Groups") == "151, 30"
     varcorr = frame_with(at, "Std.Dev.")
     assert varcorr["Groups"].tolist() == ["class:school", "school", "Residual"]
@@ -138,7 +138,7 @@ def test_crossed_coding_of_reused_labels_warns_and_one_click_nests(open_page, pu
     assert not at.exception
     assert "score ~ 1 + hours + (1 | school) + (1 | class)" in _formulas(at)
     crossed = fit_lmm(pupils, _pupils_spec(CROSSED))
-    assert _metric(at, "REML criterion") == f"{crossed.criterion:.1f}"
+    assert _metric(at, "REML criterion") == f"{crossed.criterion:,.1f}"
     assert _metric(at, "Groups") == "30, 6"
     warning = " ".join(plain(w.value) for w in at.warning)
     assert "Do the labels of class repeat across school?" in warning
@@ -174,7 +174,7 @@ def test_per_level_toggles_and_fitted_lines_by_level(open_page, pupils):
     formula = "score ~ 1 + hours + (1 | school) + (1 + hours | class:school)"
     assert formula in _formulas(at)
     fit = fit_lmm(pupils, _pupils_spec(slope=True))
-    assert _metric(at, "REML criterion") == f"{fit.criterion:.1f}"
+    assert _metric(at, "REML criterion") == f"{fit.criterion:,.1f}"
     assert at.query_params.get("random_slope2") == "true"
     # Lines per class: each line adds the class's school effect
     # (lib.model.levels.group_coefficients).
@@ -217,7 +217,7 @@ def test_three_levels_set_in_the_sidebar():
     assert formula in _formulas(at)
     fit = fit_lmm(frame, THREE_SPEC)
     assert not fit.singular
-    assert _metric(at, "REML criterion") == f"{fit.criterion:.1f}"
+    assert _metric(at, "REML criterion") == f"{fit.criterion:,.1f}"
     assert _metric(at, "Groups") == "24, 12, 4"
     shares = frame_with(at, "Share")
     assert shares["Share"].tolist() == [f"{v:.3f}" for v in summary.level_shares(fit)["Share"]]

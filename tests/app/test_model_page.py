@@ -6,7 +6,7 @@ import json
 
 import pyarrow as pa
 import pytest
-from conftest import frame_with, labelled, plain
+from conftest import frame_with, labelled, plain, whole_table
 
 from lib.lmm import fit_lmm
 from lib.model.spec import ModelSpec
@@ -29,7 +29,7 @@ def test_random_intercept_model_matches_lib(open_page):
     assert not at.exception
     fit = fit_lmm(load_bundled("schools"), RI)
     assert _metric(at, "REML criterion") == "984.8"  # the tutorial's value
-    assert _metric(at, "REML criterion") == f"{fit.criterion:.1f}"
+    assert _metric(at, "REML criterion") == f"{fit.criterion:,.1f}"
     assert _metric(at, "Observations") == "183"
     assert _metric(at, "Groups") == "3"
     assert "test_score ~ 1 + study_time + (1 | school)" in _formulas(at)
@@ -56,7 +56,7 @@ def test_random_slope_toggle_changes_formula_and_numbers(open_page):
     assert not at.exception
     assert "test_score ~ 1 + study_time + (1 + study_time | school)" in _formulas(at)
     full = fit_lmm(load_bundled("schools"), RI.with_term(slopes=("study_time",)))
-    assert _metric(at, "REML criterion") == f"{full.criterion:.1f}" == "916.8"
+    assert _metric(at, "REML criterion") == f"{full.criterion:,.1f}" == "916.8"
     assert "Corr" in frame_with(at, "Std.Dev.").columns
     at.sidebar.toggle(key="correlated").set_value(False).run()
     assert not at.exception
@@ -77,7 +77,7 @@ def test_tutorial_presets(open_page):
         assert not at.exception, name
         assert formula in _formulas(at), name
     at.button(key="_preset_Null model").click().run()
-    assert labelled(frame_with(at, "null_model_estimate")).shape == (3, 4)
+    assert whole_table(at, "null_model_estimate").shape == (3, 4)
     assert at.query_params.get("fixed_slope") == "false"  # choices live in the URL
 
 
@@ -91,15 +91,15 @@ def test_url_restores_the_model(open_page):
         load_bundled("schools"), RI.with_term(slopes=("study_time",)).with_changes(reml=False)
     )
     assert not ml.reml and ml.criterion_name == "deviance"
-    assert _metric(at, "deviance") == f"{ml.criterion:.1f}"
-    assert _metric(at, "AIC") == f"{ml.aic:.1f}"
-    assert _metric(at, "BIC") == f"{ml.bic:.1f}"
-    assert _metric(at, "logLik") == f"{ml.loglik:.1f}"
+    assert _metric(at, "deviance") == f"{ml.criterion:,.1f}"
+    assert _metric(at, "AIC (ML)") == f"{ml.aic:,.1f}"
+    assert _metric(at, "BIC (ML)") == f"{ml.bic:,.1f}"
+    assert _metric(at, "logLik (ML)") == f"{ml.loglik:,.1f}"
     fixef = labelled(frame_with(at, "Estimate"))
     assert fixef.loc["study_time", "Estimate"] == f"{ml.beta[1]:,.4f}"
     assert fixef.loc["(Intercept)", "Std. Error"] == f"{ml.beta_se[0]:,.4f}"
     reml = fit_lmm(load_bundled("schools"), RI.with_term(slopes=("study_time",)))
-    assert f"{reml.criterion:.1f}" != f"{ml.criterion:.1f}"  # the method was restored too
+    assert f"{reml.criterion:,.1f}" != f"{ml.criterion:,.1f}"  # the method was restored too
     assert any("maximum likelihood" in s.value for s in at.subheader)
 
 
@@ -193,10 +193,18 @@ def test_preset_buttons_have_short_distinct_labels(open_page):
     assert labels == ["Null model", "Random intercept", "Random slope", "Intercept + slope"]
 
 
-def test_metrics_criterion_first_in_two_rows(open_page):
+def test_metrics_criterion_first_and_labelled_with_their_likelihood(open_page):
     at = open_page(PAGE)
     labels = [m.label for m in at.metric]
-    assert labels == ["REML criterion", "AIC", "BIC", "logLik", "Observations", "Groups"]
+    assert labels == [
+        "REML criterion",
+        "AIC (REML)",
+        "BIC (REML)",
+        "logLik (REML)",
+        "Observations",
+        "Groups",
+    ]
+    assert [m.value for m in at.metric][:3] == ["984.8", "992.8", "1,005.7"]
 
 
 def test_formula_explanation_follows_the_spec(open_page):

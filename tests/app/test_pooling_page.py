@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from conftest import frame_with
+from conftest import whole_table
 
 from lib.charts import pooling as pooling_charts
 from lib.classroom.pooling import pooling
@@ -24,7 +24,7 @@ def test_random_intercept_table_matches_lib(open_page):
     at = open_page(PAGE)
     assert not at.exception
     result = _expected(RI)
-    table = frame_with(at, "weight")
+    table = whole_table(at, "weight").reset_index()
     order = np.argsort(result.sizes, kind="stable")
     assert table["school"].tolist() == [result.levels[k] for k in order]
     assert table["n"].tolist() == [str(int(result.sizes[k])) for k in order]
@@ -36,9 +36,24 @@ def test_random_intercept_table_matches_lib(open_page):
     tau2, sigma2 = result.covariance[0, 0], result.sigma2
     formula = next(m.value for m in at.markdown if m.value.startswith("Weight = "))
     assert f"τ² = {tau2:.3f}" in formula and f"σ² = {sigma2:.3f}" in formula
-    meaning = [m.value for m in at.markdown if "shrinkage weight is the share" in m.value]
+    # The tutorial's schools keep 99% of their own intercepts: the page says the pull is
+    # negligible instead of describing lines that lie on top of each other.
+    text = " ".join(m.value for m in at.markdown)
+    assert "Shrinkage is negligible here: every school keeps at least 99.0%" in text
+    assert "lies between" not in text and "shrinkage weight is the share" not in text
+
+
+def test_visible_shrinkage_is_described_with_the_weights(open_page):
+    at = open_page(PAGE, {"data": "pupils", "group": "class_id", "group2": ""})
+    assert not at.exception
+    data = load_bundled("pupils")
+    result = pooling(data, fit_lmm(data, ModelSpec.one_factor("score", "class_id", ("hours",))))
+    assert 1 - result.weights.min() > 0.05
+    text = " ".join(m.value for m in at.markdown)
+    assert "negligible" not in text
+    assert "The blue line (partial pooling) lies between" in text
     k = int(np.argmin(result.weights[:, 0]))
-    assert f"{100 * result.weights[k, 0]:.1f}%" in meaning[0]
+    assert f"keeps {100 * result.weights[k, 0]:.1f}%" in text
 
 
 def test_intercept_and_slope_model_shows_both_effects(open_page):
@@ -46,9 +61,11 @@ def test_intercept_and_slope_model_shows_both_effects(open_page):
     at.sidebar.toggle(key="random_slope").set_value(True).run()
     assert not at.exception
     result = _expected(RI.with_term(slopes=("study_time",)))
-    table = frame_with(at, "weight")
-    assert set(table["effect"]) == {"(Intercept)", "study_time"}
-    hill = table[(table["school"] == "Hillcrest") & (table["effect"] == "study_time")]
+    frames = [f.value for f in at.dataframe if "no pooling" in f.value.columns]
+    assert len(frames) == 2  # one table per effect, intercepts first
+    table = frames[1]
+    assert "Slopes of study\\_time" in [m.value.strip("*") for m in at.markdown]
+    hill = table[table["school"] == "Hillcrest"]
     j = result.column("study_time")
     g = result.levels.index("Hillcrest")
     assert hill["no pooling"].item() == f"{result.no_pooling[g, j]:,.4f}" == "1.1120"

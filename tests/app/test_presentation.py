@@ -21,7 +21,8 @@ def test_present_names_the_model_and_shows_key_numbers_first(open_page):
     assert spec.formula() in heading
     numbers = next(t for t in texts if t.startswith("**REML criterion**"))
     assert f"{fit.criterion:,.1f}" == "916.8" and "**REML criterion** 916.8" in numbers
-    assert f"**AIC** {fit.aic:,.1f}" in numbers and f"**BIC** {fit.bic:,.1f}" in numbers
+    assert f"**AIC (REML)** {fit.aic:,.1f}" in numbers
+    assert f"**BIC (REML)** {fit.bic:,.1f}" in numbers
     # Key numbers come before the first section heading; a table of contents links them.
     order = [type(e).__name__ + ":" + str(getattr(e, "value", "")) for e in at.main]
     first_numbers = next(i for i, e in enumerate(order) if "**REML criterion**" in e)

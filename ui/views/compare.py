@@ -24,14 +24,16 @@ from lib.present.markdown import md
 from lib.present.numbers import num, pct
 from lib.present.ols_summary import dummy_equations
 from lib.table.columns import common_rows, finite_range
-from ui import big, cache, presentation, render, state
+from ui import big, cache, classroom_cache, presentation, render, state
 from ui.sidebar import Selection, show_error
+from ui.views import comparison as comparison_view
 from ui.views import equations as equations_view
 
 MAX_DUMMY_GROUPS = 100  # the dummy model needs one column per group
 MAX_SEPARATE_GROUPS = 300  # one regression per group
 MAX_LINES = 30
 SMALL_POINTS = 1000  # points per chart in the side-by-side grid
+HIGHLIGHTED = 5  # groups in colour in the side-by-side grid when there are many
 
 MIXED_MODELS = ("Null model", "Random intercept", "Random slope", "Random intercept and slope")
 
@@ -112,6 +114,8 @@ class _Context:
         self.x_range = finite_range(sel.frame, self.x)
         self.points, self.sampled = self.sample(charts.MAX_MARKS)
         self.shown = charts.pick_groups(self.levels, self.sizes, MAX_LINES)
+        # The side-by-side panels colour the same groups (the largest) in every panel.
+        self.highlight = charts.pick_groups(self.levels, self.sizes, HIGHLIGHTED)
 
     def sample(self, max_rows: int) -> tuple[pd.DataFrame, bool]:
         return cache.sample(
@@ -127,7 +131,8 @@ class _Context:
         overall_label: str = charts.OVERALL_LABEL,
         alt_text: str | None = None,
     ) -> None:
-        """A scatter with model lines; ``compact`` for a half-width column."""
+        """A scatter with model lines; ``compact`` for a half-width column (no subtitle:
+        the section's caption says what was sampled and coloured)."""
         points, sampled = self.sample(SMALL_POINTS) if small else (self.points, self.sampled)
         notes = [f"random sample of {len(points):,} rows"] if sampled else []
         if lines is not None and lines["group"].nunique() > MAX_LINES:
@@ -144,9 +149,10 @@ class _Context:
             lines=lines,
             levels=self.levels,
             title=title,
-            note="; ".join(notes) or None,
+            note=None if compact else "; ".join(notes) or None,
             overall_label=overall_label,
             compact=compact,
+            highlight=self.highlight if compact else None,
         )
         render.chart(spec, f"{alt_text or title}: {self.y} against {self.x}")
 
@@ -175,14 +181,11 @@ def _simple(ctx: _Context):  # noqa: ANN202
 def _ols_tables(fit, name: str) -> None:  # noqa: ANN001 - OlsFit
     st.markdown("**Coefficients**")
     render.table(summary.ols_coef_table(fit), f"{name}_coefficients", decimals={"t value": 3})
-    left, right = st.columns(2)
-    with left:
-        st.markdown("**Residuals**")
-        residuals = summary.ols_residuals(fit).T.rename(columns={0: "Value"})
-        render.table(residuals, f"{name}_residuals")
-    with right:
-        st.markdown("**Fit**")
-        render.table(summary.ols_statistics_long(fit), f"{name}_statistics")
+    # One under the other: side by side, each had 213 px at 1024 px and scrolled sideways.
+    st.markdown("**Residuals**")
+    render.table(summary.ols_residuals(fit), f"{name}_residuals", show_index=False)
+    st.markdown("**Fit**")
+    render.table(summary.ols_statistics_long(fit), f"{name}_statistics")
 
 
 def _dummy(ctx: _Context):  # noqa: ANN202
@@ -355,9 +358,20 @@ def _side_by_side(ctx: _Context, simple, dummy, separate, fits) -> None:  # noqa
     best = fits.get(MIXED_MODELS[3])
     if best is not None:
         panels.append(("Mixed model", _mixed_lines(ctx, best)))
+    many = len(ctx.levels) > charts.MAX_LEGEND_GROUPS
+    coloured = (
+        f"The {len(ctx.highlight)} largest of {len(ctx.levels):,} {md(ctx.g)} groups are in "
+        "colour in every panel, the others grey"
+        if many
+        else f"Each {md(ctx.g)} has the colour and shape of the charts above (their legends "
+        "name them)"
+    )
+    sampled = ctx.sample(SMALL_POINTS)[1]
     st.caption(
-        "The mixed model is the one with a random intercept and a random slope. Black "
-        "dashes: the OLS line of the simple regression, the fixed effects of the mixed model."
+        "The mixed model is the one with a random intercept and a random slope. "
+        f"{coloured}; black dashes: the OLS line of the simple regression, the fixed effects "
+        "of the mixed model."
+        + (f" Each panel shows a random sample of {SMALL_POINTS:,} rows." if sampled else "")
     )
     for start in range(0, len(panels), 2):
         cols = st.columns(2)
@@ -381,46 +395,15 @@ def _comparison(ctx: _Context, fits: dict[str, LmmFit]) -> None:
         return
     # Each name as an R comment above its formula: "name: formula" on one line wrapped
     # mid-formula on a projector.
-    st.code(
-        "\n".join(f"# {name}\n{fit.formula}" for name, fit in fits.items()),
-        language="r",
-        wrap_lines=True,
-    )
-    table = summary.comparison_table(fits)
-    criterion = next(iter(fits.values())).criterion_name
-    # logLik is left to the CSV: with it the table is wider than a 1280 px projector.
-    render.table(
-        table.drop(columns=["formula", "logLik"]),
-        "mixed_model_comparison",
-        decimals={criterion: 2, "AIC": 2, "BIC": 2, "npar": 0},
-        download=table,
-    )
-    best = table[criterion].idxmin()
-    render.meaning(
-        f"Lower is better. {md(best)} has the lowest {criterion} "
-        f"({num(table.loc[best, criterion])}). The {criterion} compares fits with the same "
-        "fixed effects; AIC and BIC also penalise the number of parameters."
-    )
-    specs = tuple(fit.spec for fit in fits.values())
-    with st.spinner("Likelihood-ratio tests (refitting with ML)…", show_time=True):
+    named = [(name, fit.formula) for name, fit in fits.items()]
+    st.code(comparison_view.formulas(named, list(fits)), language="r", wrap_lines=True)
+    with st.spinner("Refitting with ML for the comparison…", show_time=True):
         try:
-            result = cache.anova(ctx.sel.source, specs, ctx.sel.frame)
+            result = classroom_cache.compare(ctx.sel.source, fits, ctx.sel.frame)
         except ExplorerError as exc:
             show_error(exc)
             return
-    st.subheader("Likelihood-ratio tests: anova()")
-    labels = {fit.formula: name for name, fit in fits.items()}
-    anova = summary.anova_table(result, labels)
-    # logLik and deviance (= -2 logLik) go to the CSV only, so that Df and the p-value,
-    # the columns that answer the question, fit on a projector.
-    render.table(
-        anova.drop(columns=["formula", "logLik", "deviance"]),
-        "anova",
-        decimals={"npar": 0, "Df": 0, "Chisq": 3, "AIC": 2, "BIC": 2},
-        caption="logLik and deviance are in the CSV download.",
-        download=anova,
-    )
-    render.meaning(explain.anova(result))
+    comparison_view.draw(result, "mixed_model_comparison", order=list(fits))
 
 
 def _slug(text: str) -> str:

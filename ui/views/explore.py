@@ -201,7 +201,12 @@ def _scatter(sel: Selection, groups, factor: tuple[str, ...]) -> None:  # noqa: 
         note=note,
     )
     render.chart(spec, f"Scatter of {roles.outcome} against {x}, coloured by {g}")
+    shown = (
+        "colour and shape show its group"
+        if len(groups.levels) <= charts.MAX_LEGEND_GROUPS
+        else "the largest groups are in colour and shape, the others grey"
+    )
     render.meaning(
-        "Each point is one observation; colour and shape show its group. If the groups form "
-        "separate bands, a single regression line would hide the differences between groups."
+        f"Each point is one observation; {shown}. If the groups form separate bands, a "
+        "single regression line would hide the differences between groups."
     )

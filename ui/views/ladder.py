@@ -1,18 +1,30 @@
-"""The Ladder page: the tutorial's four mixed models and the OLS strategies in one table."""
+"""The Ladder page: the tutorial's four mixed models and the OLS strategies in one table.
+
+The mixed steps keep the sidebar's lower grouping levels and their toggles
+(``lib.classroom.ladder.presets``); which step is tested against which, and the
+sentences about it, are ``lib.classroom.comparison``'s (``ui.views.comparison``), the
+same as on the Compare and Lesson pages.
+"""
 
 from __future__ import annotations
 
 import math
 
+import pandas as pd
 import streamlit as st
 
+from lib.classroom import comparison as cmp
 from lib.classroom import ladder as lib_ladder
-from lib.classroom.ladder import FULL, NULL, RI, RS, Ladder
+from lib.classroom.ladder import COMPLETE_OLS, DUMMY_OLS, MIXED, NULL, Ladder
 from lib.errors import ExplorerError
 from lib.present.markdown import md
-from lib.present.numbers import num, p_text, pct
+from lib.present.numbers import num, pct
 from ui import big, classroom_cache, presentation, render
 from ui.sidebar import Selection, show_error
+from ui.views import comparison as comparison_view
+
+OLS_NAMES = {COMPLETE_OLS: "OLS, one line", DUMMY_OLS: "OLS, dummies"}
+SHARES = ("REML criterion", "ICC", "R² marginal", "R² conditional")
 
 
 def draw(sel: Selection) -> None:
@@ -23,87 +35,119 @@ def draw(sel: Selection) -> None:
         st.info("The ladder adds a slope: choose a numeric predictor in the sidebar.")
         st.stop()
     reml = sel.spec.reml if sel.spec is not None else True
+    lower = tuple(sel.effects[1:]) if len(sel.effects) == len(roles.levels) + 1 else ()
     try:
         with st.spinner("Fitting the ladder (each model by REML and ML)…", show_time=True):
             result = classroom_cache.ladder(
-                sel.source, roles.outcome, roles.predictor, roles.group, reml, sel.frame
+                sel.source,
+                roles.outcome,
+                roles.predictor,
+                roles.group,
+                reml,
+                tuple(roles.levels),
+                lower,
+                sel.frame,
             )
     except ExplorerError as exc:
         show_error(exc)
         st.stop()
+    _steps(result, roles.group, roles.predictor)
     st.caption(
-        "Each mixed model is tested against the step it extends (likelihood-ratio test on ML "
-        "refits, as lme4's anova). AIC, BIC and logLik come from ML fits, so every row, OLS "
-        "included, can be compared. For OLS rows the R² columns show the ordinary R²."
+        "AIC and BIC come from ML fits, so every row, OLS included, can be compared. For "
+        "OLS rows the R² columns show the ordinary R²."
     )
     table = lib_ladder.ladder_table(result)
-    criterion = "REML criterion" if result.reml else "deviance"
-    # Two narrow tables: one wide table is cut off on a 1280 px projector with the sidebar.
-    fit_columns = ["npar", criterion, "AIC (ML)", "BIC (ML)"]
-    render.table(
-        table[fit_columns],
-        "ladder_fit",
-        decimals={criterion: 1, "AIC (ML)": 1, "BIC (ML)": 1, "npar": 0},
+    comparison_view.draw(
+        result.comparison,
+        "ladder",
+        order=[name for name in MIXED if name in table.index],
+        criteria=criteria(result),
         download=table,
     )
-    test_columns = [
-        "ICC",
-        "R2 marginal",
-        "R2 conditional",
-        "tested against",
-        "Chisq",
-        "Df",
-        "Pr(>Chisq)",
-    ]
+    st.markdown("**Variance explained** (ICC and Nakagawa's R²):")
     render.table(
-        table[test_columns],
-        "ladder_tests",
-        decimals={"ICC": 3, "R2 marginal": 3, "R2 conditional": 3, "Chisq": 2, "Df": 0},
+        _shares(result, table),
+        "ladder_shares",
+        decimals={cmp.REML_CRITERION: 1, cmp.DEVIANCE_ML: 1, **dict.fromkeys(SHARES[1:], 3)},
+        download=table,
     )
-    st.code(
-        "\n".join(f"# {s.name}\n{s.formula}" for s in result.steps), language="r", wrap_lines=True
-    )
+    named = [(s.name, s.formula) for s in result.steps]
+    mixed = [s.name for s in result.steps if s.kind == "mixed"]
+    st.code(comparison_view.formulas(named, mixed), language="r", wrap_lines=True)
     st.subheader("Step by step")
-    for sentence in sentences(result, roles.outcome, roles.predictor, roles.group):
+    for sentence in sentences(result, roles.outcome, roles.group):
         st.markdown(f"- {sentence}")
 
 
-def sentences(result: Ladder, y: str, x: str, g: str) -> list[str]:
-    """One sentence per step, written from the ladder's numbers (Markdown, escaped)."""
-    y, x, g = md(y), md(x), md(g)
-    null, ri, rs, full = (result.step(n) for n in (NULL, RI, RS, FULL))
+def _steps(result: Ladder, group: str, predictor: str) -> None:
+    """What each step sets and keeps (``describe_preset``), and the steps not offered."""
+    kept = [p for p in result.presets if p.kept]
+    missing = [p for p in result.presets if not p.offered]
+    if kept:
+        st.caption(
+            f"Each step sets the random effects of the top level, {md(group)}, and keeps "
+            f"the other levels as the sidebar has them: {md(' + '.join(kept[0].kept))}."
+        )
+    for preset in missing:
+        st.info(md(lib_ladder.describe_preset(preset, group, predictor)), icon=":material/info:")
+
+
+def row_names(result: Ladder) -> dict[str, str]:
+    """Each step's row label: the mixed steps numbered as in the tests table."""
+    number = comparison_view.numbers(
+        result.comparison, [s.name for s in result.steps if s.kind == "mixed"]
+    )
+    return {
+        s.name: comparison_view.row_label(s.name, number[s.name])
+        if s.name in number
+        else OLS_NAMES.get(s.name, s.name)
+        for s in result.steps
+    }
+
+
+def criteria(result: Ladder) -> pd.DataFrame:
+    """npar, AIC (ML), BIC (ML) of every step, the OLS rows too (R's ``AIC(lm)``)."""
+    table = lib_ladder.ladder_table(result)[list(comparison_view.CRITERIA)]
+    table.index = pd.Index([row_names(result)[s] for s in table.index], name="step")
+    return table
+
+
+def _shares(result: Ladder, table: pd.DataFrame) -> pd.DataFrame:
+    """The fit's own criterion (REML, or the ML deviance), ICC and R² of every step."""
+    criterion = cmp.REML_CRITERION if result.reml else cmp.DEVIANCE_ML
+    shares = table[[criterion, "ICC", "R2 marginal", "R2 conditional"]].rename(
+        columns={"R2 marginal": "R² marginal", "R2 conditional": "R² conditional"}
+    )
+    names = row_names(result)
+    shares.index = pd.Index([names[s] for s in shares.index], name="step")
+    return shares
+
+
+def sentences(result: Ladder, y: str, g: str) -> list[str]:
+    """What each step adds, in words (the tests are the comparison's sentences above)."""
+    y, g = md(y), md(g)
     out = []
-    if math.isfinite(null.icc):
-        out.append(
-            f"**{NULL}**: {pct(null.icc)} of the variance in {y} lies between {g} groups "
-            f"(ICC {num(null.icc)})."
+    if any(s.name == NULL for s in result.steps):
+        null = result.step(NULL)
+        if math.isfinite(null.icc):
+            out.append(
+                f"**{NULL}**: {pct(null.icc)} of the variance in {y} lies between {g} groups "
+                f"(ICC {num(null.icc)})."
+            )
+        else:
+            out.append(f"**{NULL}**: the between-group variance is estimated as zero (no ICC).")
+    for step in result.steps:
+        if step.kind != "mixed" or step.name == NULL:
+            continue
+        text = (
+            f"**{md(step.name)}**: the fixed effects explain {pct(step.r2_marginal)} of the "
+            f"variance (marginal R²), fixed and random {pct(step.r2_conditional)}; AIC (ML) "
+            f"{num(step.aic, 1)}."
         )
-    else:
-        out.append(f"**{NULL}**: the between-group variance is estimated as zero (no ICC).")
-    out.append(
-        f"**{RI}**: adding the fixed slope of {x} {_test(ri)}; the fixed effects explain "
-        f"{pct(ri.r2_marginal)} of the variance (marginal R²), fixed and random "
-        f"{pct(ri.r2_conditional)}."
-    )
-    better = "lower (better)" if rs.aic < ri.aic else "higher (worse)"
-    out.append(
-        f"**{RS}**: not nested in the earlier steps, so no test; its AIC {num(rs.aic, 1)} is "
-        f"{better} than the random intercept's {num(ri.aic, 1)}."
-        + (
-            " Its ICC and R² leave out the slope variance (its variable is not a fixed "
-            "effect), so read them as 0 by convention, not as 'no clustering'."
-            if rs.icc == 0 or rs.r2_conditional == rs.r2_marginal
-            else ""
-        )
-    )
-    out.append(
-        f"**{FULL}**: letting the slope of {x} vary between {g} groups (with its correlation "
-        f"with the intercept) {_test(full)}; AIC {num(full.aic, 1)} against "
-        f"{num(ri.aic, 1)}."
-    )
+        if step.icc == 0 or step.r2_conditional == step.r2_marginal:
+            text += (
+                " Its ICC and R² leave out the slope variance (its variable is not a fixed "
+                "effect), so read them as 0 by convention, not as 'no clustering'."
+            )
+        out.append(text)
     return out
-
-
-def _test(step) -> str:  # noqa: ANN001 - LadderStep
-    verdict = "improves the fit clearly" if step.p < 0.05 else "does not improve the fit clearly"
-    return f"{verdict} (χ² = {num(step.chisq, 2)} on {int(step.df)} df, {p_text(step.p)})"

@@ -20,9 +20,10 @@ from lib.lmm import LmmFit
 from lib.model.spec import ModelSpec
 from lib.present import explain, summary
 from lib.present.markdown import md
-from ui import big, cache, presentation, render, state
+from ui import big, cache, classroom_cache, presentation, render, state
 from ui.sidebar import Selection, show_error
 from ui.views import compare as compare_view
+from ui.views import comparison as comparison_view
 from ui.views import explore as explore_view
 from ui.views import model as model_view
 
@@ -267,15 +268,19 @@ def _comparison(sel: Selection) -> None:
                 fits[name] = cache.fit(sel.source, spec, sel.frame)
             except ExplorerError as exc:
                 show_error(f"{name}: {exc}")
-    result = None
-    if len(fits) > 1:
-        try:
-            result = cache.anova(sel.source, tuple(f.spec for f in fits.values()), sel.frame)
-        except ExplorerError:
-            result = None  # the comparison below says why
-    if fits:
-        _look(lesson.look_comparison(fits, result))
-    compare_view._comparison(_context(sel), fits)
+    if len(fits) < 2:
+        st.info("At least two mixed models are needed for a comparison.")
+        return
+    try:
+        result = classroom_cache.compare(sel.source, fits, sel.frame)
+    except ExplorerError as exc:
+        show_error(exc)
+        return
+    _look(lesson.look_comparison(result, quote))
+    named = [(name, fit.formula) for name, fit in fits.items()]
+    st.code(comparison_view.formulas(named, list(fits)), language="r", wrap_lines=True)
+    # The sentences are the step's "what to look at" above.
+    comparison_view.draw(result, "lesson_comparison", order=list(fits), explain=False)
 
 
 _STEP_DRAWERS = {

@@ -72,20 +72,9 @@ def pitfalls(sel: Selection) -> tuple[Pitfall, ...]:
 def warn_pitfalls(sel: Selection, where: str) -> None:
     """A warning per pitfall with a button that applies the nested coding."""
     for k, pit in enumerate(pitfalls(sel)):
-        rel = pit.relation
-        low, up = md(rel.lower), md(rel.upper)
-        alone = pit.group != sel.roles.group  # the group was the only grouping column
-        coded = "the only grouping column" if alone else f"coded as crossed with {up}"
-        ex = md(rel.example)
-        repeat = "all" if rel.n_repeated == rel.n_lower else f"{rel.n_repeated}"
+        low, up = md(pit.relation.lower), md(pit.relation.upper)
         st.warning(
-            f"**Do the labels of {low} repeat across {up}?** {low} is {coded}, but "
-            f"'{ex}' occurs in {rel.max_spread} of {rel.n_upper} {up} groups ({repeat} of its "
-            f"{rel.n_lower} labels repeat), so every row labelled '{ex}' counts as one and the "
-            f"same {low}. If {low} '{ex}' of one {up} is a different group from '{ex}' of "
-            f"another, {low} is nested in {up}: lme4's `(1 | {_plain(rel.upper)}/"
-            f"{_plain(rel.lower)})`, with {rel.n_cells:,} groups. (If they really are the same, "
-            "such as one sample tested on every plate, the factors are crossed: keep it.)",
+            explain_levels.pitfall(pit, sel.roles.group, sel.roles.levels),
             icon=":material/warning:",
         )
         st.button(
@@ -96,8 +85,3 @@ def warn_pitfalls(sel: Selection, where: str) -> None:
             icon=":material/account_tree:",
             type="primary",
         )
-
-
-def _plain(name: str) -> str:
-    """A column name for inside backticks (Markdown is not interpreted there)."""
-    return name.replace("`", "'")

@@ -7,12 +7,13 @@ import pandas as pd
 import streamlit as st
 
 from lib.charts import core as charts
+from lib.classroom.ladder import Preset, describe_preset, presets
 from lib.errors import ExplorerError
 from lib.lmm import LmmFit
 from lib.lmm.result import RanefFactor
 from lib.model.levels import enclosing_factors, factor_columns
 from lib.model.spec import ModelSpec
-from lib.present import explain, summary
+from lib.present import explain, report, summary
 from lib.present.markdown import md
 from lib.present.notes import conditioning_note
 from lib.table.columns import finite_range
@@ -46,7 +47,7 @@ PRESET_LABELS = {
 
 def draw(sel: Selection) -> None:
     presentation.heading("Model", sel)
-    _presets()
+    _presets(sel)
     if sel.spec is None:
         show_error(sel.spec_error or "Choose the model's terms in the sidebar.")
         st.stop()
@@ -97,22 +98,44 @@ def _fit(sel: Selection) -> LmmFit:
             st.stop()
 
 
-def _presets() -> None:
+def _presets(sel: Selection) -> None:
+    """The tutorial's four models as buttons (``lib.classroom.ladder.presets``): each sets
+    the top level's toggles and keeps the other levels; a step that cannot apply to these
+    columns is not offered, and the page says why."""
+    roles = sel.roles
+    reml = sel.spec.reml if sel.spec is not None else True
+    lower = tuple(sel.effects[1:]) if len(sel.effects) == len(roles.levels) + 1 else ()
+    try:
+        steps = presets(roles.outcome, roles.predictor, roles.group, reml, roles.levels, lower)
+    except ExplorerError:
+        return
     if not presentation.is_on():  # presenting: the highlighted button says it
         st.markdown("**The tutorial's models** (or set the toggles in the sidebar):")
+    active = presentation.active_preset()
     # A horizontal container sizes each button to its label (four equal columns cut
     # "Random intercept" at 1280 px) and wraps them onto a second row on a narrow screen.
     with st.container(horizontal=True, gap="small"):
-        for name in state.PRESETS:
+        for step in steps:
+            if not step.offered:
+                continue
             st.button(
-                PRESET_LABELS[name],
-                type="primary" if presentation.active_preset() == name else "secondary",
-                key=f"_preset_{name}",
+                PRESET_LABELS[step.name],
+                type="primary" if active == step.name else "secondary",
+                key=f"_preset_{step.name}",
                 on_click=state.apply_preset,
-                args=(name,),
-                help=f"The tutorial's {name.lower()}.",
+                args=(step.name,),
+                help=md(describe_preset(step, roles.group, roles.predictor)),
                 wrap=True,
             )
+    said = [describe_preset(p, roles.group, roles.predictor) for p in steps if not p.offered]
+    if active is not None and not presentation.is_on():
+        said.insert(0, describe_preset(_step(steps, active), roles.group, roles.predictor))
+    for text in said:
+        st.caption(md(text))
+
+
+def _step(steps: tuple[Preset, ...], name: str) -> Preset:
+    return next(p for p in steps if p.name == name)
 
 
 def _formula(spec: ModelSpec) -> None:
@@ -125,33 +148,21 @@ def _formula(spec: ModelSpec) -> None:
 def _header(fit: LmmFit) -> None:
     groups = ", ".join(f"{n:,}" for n in fit.ngroups.values())
     groups_help = "; ".join(f"{name}: {n:,}" for name, n in fit.ngroups.items())
-    if max(len(f"{fit.criterion:.1f}"), len(f"{fit.nobs:,}"), len(groups)) > 8:
-        # Millions of rows: "49207415.9" in a third of the page is cut to "492…" at
-        # 1024 px, so the metrics are sized to their values and wrap, with separators.
-        with st.container(horizontal=True, gap="small"):
-            st.metric(
-                fit.criterion_name,
-                f"{fit.criterion:,.1f}",
-                help=f"Unrounded: {fit.criterion:.6f}",
-                width="content",
-            )
-            st.metric("AIC", f"{fit.aic:,.1f}", width="content")
-            st.metric("BIC", f"{fit.bic:,.1f}", width="content")
-            st.metric("logLik", f"{fit.loglik:,.1f}", width="content")
-            st.metric("Observations", f"{fit.nobs:,}", width="content")
-            st.metric("Groups", groups, help=groups_help, width="content")
-    else:
-        # Two rows of three: six metrics in one row are cut to "98…" on a 1280 px projector.
-        top = st.columns(3)
-        top[0].metric(
-            fit.criterion_name, f"{fit.criterion:.1f}", help=f"Unrounded: {fit.criterion:.6f}"
-        )
-        top[1].metric("AIC", f"{fit.aic:.1f}")
-        top[2].metric("BIC", f"{fit.bic:.1f}")
-        bottom = st.columns(3)
-        bottom[0].metric("logLik", f"{fit.loglik:.1f}")
-        bottom[1].metric("Observations", f"{fit.nobs:,}")
-        bottom[2].metric("Groups", groups, help=groups_help)
+    on = report.scale(fit)
+    # One wrapping row, each metric as wide as its value (ui.layout): in three equal
+    # columns at 1024 px "1,005.7" showed as "100…".
+    render.metrics(
+        [
+            render.Metric(
+                fit.criterion_name, f"{fit.criterion:,.1f}", f"Unrounded: {fit.criterion:.6f}"
+            ),
+            render.Metric(f"AIC ({on})", f"{fit.aic:,.1f}", _scale_help(fit)),
+            render.Metric(f"BIC ({on})", f"{fit.bic:,.1f}", _scale_help(fit)),
+            render.Metric(f"logLik ({on})", f"{fit.loglik:,.1f}"),
+            render.Metric("Observations", f"{fit.nobs:,}"),
+            render.Metric("Groups", groups, groups_help),
+        ]
+    )
     render.meaning(explain.criterion(fit))
     dropped = getattr(fit, "n_dropped", 0)
     if dropped:
@@ -177,6 +188,15 @@ def _header(fit: LmmFit) -> None:
             "with caution.",
             icon=":material/warning:",
         )
+
+
+def _scale_help(fit: LmmFit) -> str:
+    if fit.reml:
+        return (
+            "Of the REML fit: compares only models with the same fixed effects. The Compare "
+            "and Ladder pages compare models by their ML refits."
+        )
+    return "Of the maximum-likelihood fit, as the Compare and Ladder pages compare models."
 
 
 def _chart(sel: Selection, fit: LmmFit) -> dict | None:

@@ -18,6 +18,9 @@ from ui.sidebar import Selection, show_error
 MAX_PANELS = 6  # group panels in the lines chart
 MAX_ROWS = 40  # groups in the one-row-per-group shrinkage plot
 MAX_PLANE = 60  # arrows in the 2-D shrinkage plot
+# Below this pull (1 - shrinkage weight) for every group and effect, partial pooling is
+# drawn on top of no pooling: the page says so instead of describing a pull nobody sees.
+NEGLIGIBLE = 0.05
 
 
 def draw(sel: Selection) -> None:
@@ -90,7 +93,28 @@ def _lines(sel: Selection, result: Pooling) -> None:
     render.meaning(_lines_meaning(result))
 
 
+def negligible(result: Pooling) -> str | None:
+    """The sentence for a fit whose every group keeps nearly all of its own estimate, or
+    None when the pull towards the fixed effects is visible."""
+    w = result.weights[np.isfinite(result.weights)]
+    if not w.size or 1.0 - float(w.min()) >= NEGLIGIBLE:
+        return None
+    g = md(result.group)
+    n = result.sizes.astype(int)
+    return (
+        f"Shrinkage is negligible here: every {g} keeps at least {pct(w.min())} of its own "
+        f"estimate (weights {num(w.min())} to {num(w.max())}), so partial pooling lies on "
+        f"top of no pooling. Each {g} has {n.min():,} to {n.max():,} rows and the groups "
+        "differ much more than their noise (τ² is large against σ²/n), so their own data "
+        "decide. Partial pooling pulls hard only with few rows per group or small "
+        "differences between groups: try the Sandbox with 5 rows per group."
+    )
+
+
 def _lines_meaning(result: Pooling) -> str:
+    said = negligible(result)
+    if said is not None:
+        return said
     k = int(np.argmin(result.sizes))
     level = md(result.levels[k])
     name = result.random[0]
@@ -120,6 +144,10 @@ def _shrinkage(result: Pooling) -> None:
             note="circle: own regression (no pooling) · arrow head: mixed model · +: fixed effects",
         )
         render.chart(spec, "Intercept-slope plane with shrinkage arrows and contour ellipses")
+        said = negligible(result)
+        if said is not None:
+            render.meaning(said + " The arrows are too short to see: circle and head coincide.")
+            return
         render.meaning(
             "Each arrow starts at the group's own regression (no pooling) and ends at its "
             "mixed-model estimate; the cross is the fixed effects. The ellipses hold 50% and "
@@ -144,6 +172,10 @@ def _shrinkage(result: Pooling) -> None:
     render.meaning(_weights_meaning(result))
 
 
+def _effect_name(name: str) -> str:
+    return "Intercepts" if name == INTERCEPT else f"Slopes of {md(name)}"
+
+
 def _subset(result: Pooling, levels: list[str]) -> Pooling:
     from dataclasses import replace
 
@@ -159,6 +191,9 @@ def _subset(result: Pooling, levels: list[str]) -> Pooling:
 
 
 def _weights_meaning(result: Pooling) -> str:
+    said = negligible(result)
+    if said is not None:
+        return said
     w = result.weights[:, 0]
     ok = np.isfinite(w)
     if not ok.any():
@@ -179,7 +214,19 @@ def _weights_meaning(result: Pooling) -> str:
 def _table(result: Pooling) -> None:
     table = pooling_table(result)
     decimals = {"weight": 3, "n": 0}
-    render.table(table, "pooling", decimals=decimals, height=420)
+    several = len(result.random) > 1
+    for k, name in enumerate(result.random):
+        # One table per effect, labelled by group: a wrapped table repeats only its first
+        # column, so the rows of two effects would be told apart by nothing.
+        if several:
+            st.markdown(f"**{_effect_name(name)}**")
+        render.table(
+            table[table["effect"] == name].drop(columns="effect"),
+            "pooling" if k == 0 else f"pooling_{k + 1}",
+            decimals=decimals,
+            height=420,
+            download=table if k == 0 else None,
+        )
     if len(result.random) == 1 and result.random[0] == INTERCEPT:
         tau2 = float(result.covariance[0, 0])
         st.markdown(

@@ -12,10 +12,11 @@ from functools import partial
 
 import streamlit as st
 
+from lib.classroom.comparison import ml_spec
 from lib.lmm import LmmFit
 from lib.present import explain, report
 from lib.present.notes import conditioning_note
-from ui import cache
+from ui import big, cache
 from ui.views import diagnostics as diagnostics_view
 
 SECTION = "Report and downloads"
@@ -41,6 +42,16 @@ def readings(fit: LmmFit) -> dict[str, str]:
     }
 
 
+def ml_fit(sel: object, fit: LmmFit) -> LmmFit | None:
+    """The ML refit of a REML fit (None for an ML fit), as the comparison pages make it."""
+    if not fit.reml:
+        return None
+    spec = ml_spec(fit.spec)
+    if getattr(sel, "big", None) is not None:
+        return big.fit(sel.big, spec)  # type: ignore[attr-defined]
+    return cache.fit(sel.source, spec, sel.frame)  # type: ignore[attr-defined]
+
+
 def report_html(sel: object, fit: LmmFit, main_chart: dict | None) -> bytes:
     """The report of the current Model view (called on click)."""
     main_chart = None if main_chart is None else cache.json_datasets(main_chart)
@@ -50,6 +61,7 @@ def report_html(sel: object, fit: LmmFit, main_chart: dict | None) -> bytes:
         readings(fit),
         main_chart=None if main_chart is None else ("Fitted line of each group", main_chart),
         diagnostics=[(p.heading, cache.json_datasets(p.spec), p.reading) for p in panels],
+        ml_fit=ml_fit(sel, fit),
     )
     method = "REML" if fit.reml else "maximum likelihood"
     subtitle = [

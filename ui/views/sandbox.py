@@ -155,18 +155,26 @@ def meaning(result: sim.SimResult) -> str:
     )
 
 
+def mixed_formula(slope_sd: float) -> str:
+    """The mixed model the simulation fits (``lib.classroom.simulate``)."""
+    return "y ~ x + (1 + x | g)" if slope_sd > 0 else "y ~ x + (1 | g)"
+
+
 def draw() -> None:
+    _seed_from_url()
+    # The heading follows the settings: the sliders below keep their values in the session.
+    slope_sd = float(st.session_state.get("sim_slope_sd", SLIDERS["sim_slope_sd"][2]))
     presentation.heading(
         "Simulation sandbox: why not just OLS?",
         None,
-        subtitle=f"{N_SIMS} simulated data sets: `y ~ x` (OLS) against `y ~ x + (1 | g)`",
+        subtitle=f"{N_SIMS} simulated data sets: `y ~ x` (OLS) against "
+        f"`{mixed_formula(slope_sd)}`",
     )
     st.caption(
         f"Each run simulates {N_SIMS} data sets of grouped data with a true slope of 0.5, fits "
         "OLS (`y ~ x`) and the mixed model (`y ~ x + (1 | g)`, or `(1 + x | g)` when slopes "
         "vary) to each, and compares what they report with what actually happens."
     )
-    _seed_from_url()
     ignored = st.session_state.get(_IGNORED) or []
     if ignored:
         st.info(
@@ -180,10 +188,15 @@ def draw() -> None:
         show_error(exc)
         st.stop()
     ols, lmm = sim.summarise(result)
-    cols = st.columns(3)
-    cols[0].metric("OLS coverage", pct(ols.coverage), help="Share of 95% intervals holding 0.5")
-    cols[1].metric("Mixed coverage", pct(lmm.coverage))
-    cols[2].metric("Run time", f"{result.seconds:.1f} s")
+    render.metrics(
+        [
+            render.Metric(
+                "OLS coverage", pct(ols.coverage), "Share of 95% intervals holding 0.5"
+            ),
+            render.Metric("Mixed coverage", pct(lmm.coverage)),
+            render.Metric("Run time", f"{result.seconds:.1f} s"),
+        ]
+    )
     spec = simulate_charts.sampling_chart(
         result,
         title="Slope estimates across the simulated data sets",

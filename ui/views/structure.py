@@ -3,12 +3,22 @@ reused-labels check with its one-click nested coding (``lib.model.nesting``)."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from lib.errors import ExplorerError
 from lib.model.nesting import candidate_factors
 from ui import big, cache, render
 from ui.sidebar import Selection, show_error
+
+
+def by_pair(pairs: pd.DataFrame) -> pd.DataFrame:
+    """The relation table labelled by its pair, ``class / school``: one label column that
+    every block of a wrapped table repeats (``ui.layout``)."""
+    labels = [f"{a} / {b}" for a, b in zip(pairs["factor"], pairs["other"], strict=True)]
+    out = pairs.drop(columns=["factor", "other"])
+    out.index = pd.Index(labels, name="pair")
+    return out
 
 
 def draw(sel: Selection) -> None:
@@ -38,8 +48,8 @@ def draw(sel: Selection) -> None:
     if pairs is not None:
         big.note(sel, "Groups counted over all rows; how the columns relate is judged on {sample}.")
     if pairs is not None:
-        st.markdown("How each pair of them relates:")
-        render.table(pairs, "factor_relations", show_index=False)
+        st.markdown("How each pair of them relates (the lower factor first):")
+        render.table(by_pair(pairs), "factor_relations", download=pairs)
         render.meaning(
             "*Nested in*: every group of the first lies within one group of the other (each "
             "class in one school). *Crossed with*: the same label occurs with every group of "
