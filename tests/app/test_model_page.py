@@ -266,3 +266,14 @@ def test_charts_carry_the_data_and_follow_the_fit(open_page):
     full = fit_lmm(load_bundled("schools"), RI.with_term(slopes=("study_time",)))
     assert _overall_slope(charts[0]) == pytest.approx(full.beta[1], rel=1e-9)
     assert full.beta[1] != pytest.approx(fit.beta[1], rel=1e-3)
+
+
+def test_fit_details_list_the_optimizer_stages_that_ran(open_page):
+    at = open_page(PAGE)
+    assert not at.exception
+    fit = fit_lmm(load_bundled("schools"), RI)
+    details = next(t.value for t in at.text if t.value.startswith("optimizer stages:"))
+    assert fit.optimizer.stages, "the record names at least one stage"
+    for k, stage in enumerate(fit.optimizer.stages, 1):
+        assert f"  {k}. {stage}" in details
+    assert f"evaluations: {fit.optimizer.n_evaluations}" in details

@@ -88,14 +88,16 @@ def _fit(sel: Selection) -> LmmFit:
     words = "Fitting the model…"
     if sel.big is not None:
         words = f"Fitting the model to all {sel.big.n_rows:,} rows (DuckDB)…"
-    with st.spinner(words, show_time=True):
-        try:
+    # The error is shown after the spinner's block: st.stop() inside it left the
+    # spinner on screen next to the message until the next run.
+    try:
+        with st.spinner(words, show_time=True):
             if sel.big is not None:
                 return big.fit(sel.big, sel.spec)
             return cache.fit(sel.source, sel.spec, sel.frame)
-        except ExplorerError as exc:
-            show_error(exc)
-            st.stop()
+    except ExplorerError as exc:
+        show_error(exc)
+        st.stop()
 
 
 def _presets(sel: Selection) -> None:
@@ -328,10 +330,11 @@ def _sections(sel: Selection, fit: LmmFit) -> None:
 
     with st.expander("Fit details"):
         opt = fit.optimizer
+        stages = "\n".join(f"  {k}. {stage}" for k, stage in enumerate(opt.stages, 1))
         st.text(
-            f"optimizer: {opt.method}, converged: {opt.converged}, evaluations: "
-            f"{opt.n_evaluations}\ntheta: {np.array2string(fit.theta, precision=6)}\n"
-            f"time: {fit.fit_seconds:.3f} s"
+            f"optimizer stages:\n{stages or '  ' + opt.method}\n"
+            f"converged: {opt.converged}, evaluations: {opt.n_evaluations}\n"
+            f"theta: {np.array2string(fit.theta, precision=6)}\ntime: {fit.fit_seconds:.3f} s"
         )
 
 
