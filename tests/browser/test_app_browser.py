@@ -42,6 +42,7 @@ PAGES = {
     "Ladder": ("/Ladder", "Model ladder"),
     "Sandbox": ("/Sandbox", "Simulation sandbox: why not just OLS?"),
     "Lesson": ("/Lesson", "Step 1 of 9: Look at the data"),  # a new session starts at step 1
+    "Within & between": ("/Within_and_between", "Within and between"),
 }
 
 RANDOM_INTERCEPT_FORMULA = "test_score ~ 1 + study_time + (1 | school)"
