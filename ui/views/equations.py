@@ -96,7 +96,8 @@ def draw(sel: object, fit: LmmFit) -> None:
     st.code(snippets.lme4_call(fit.spec, data_file), language="r", wrap_lines=True)
     st.markdown("**Python**: this app's engine, from a script (run it from the app's folder):")
     large = getattr(sel, "big", None) is not None
-    st.code(snippets.python_script(fit.spec, bundled, data_file, duckdb=large), language="python")
+    script = snippets.python_script(fit.spec, bundled, data_file, duckdb=large)
+    st.code(script, language="python", wrap_lines=True)
 
 
 def separate_details(per_group: PerGroupOls) -> None:
