@@ -183,14 +183,7 @@ def varcorr(fit: LmmFit) -> str:
             f"{num(between / total)}: {pct(between / total)} of the variation in {y} lies "
             f"between {g} groups."
         )
-    if vc.correlated and len(vc.names) > 1:
-        r = vc.correlation[1, 0]
-        if np.isfinite(r):
-            direction = "higher" if r > 0 else "lower"
-            out.append(
-                f"The correlation {num(r, 2)} says groups with a higher baseline tend to have "
-                f"{direction} slopes."
-            )
+    out += explain_levels.correlation_sentence(vc, "The correlation", "groups")
     return " ".join(out)
 
 

@@ -155,14 +155,7 @@ def varcorr(fit: LmmFit) -> str:
                 f"{num(vc.sd[k])}) is the variation in {_effect(name, y)} between "
                 f"{g} groups."
             )
-        if vc.correlated and len(vc.names) > 1:
-            r = vc.correlation[1, 0]
-            if np.isfinite(r):
-                direction = "higher" if r > 0 else "lower"
-                out.append(
-                    f"Their correlation {num(r, 2)} says {g} groups with a higher baseline "
-                    f"tend to have {direction} slopes."
-                )
+        out += correlation_sentence(vc, "Their correlation", f"{g} groups")
     out.append(
         f"The residual variance ({num(fit.varcorr.residual_variance)}) is the variation left "
         "among observations that share all their groups."
@@ -299,3 +292,18 @@ def _term(spec: ModelSpec, group: str, effect: str) -> RandomTerm:
         if term.name == group and effect in term.names:
             return term
     return next(t for t in spec.random if t.name == group)
+
+
+def correlation_sentence(vc: object, opening: str, groups: str) -> list[str]:
+    """What an intercept-slope correlation says (none when uncorrelated or undefined):
+    ``"<opening> 0.45 says <groups> with a higher baseline tend to have higher slopes."``"""
+    if not (vc.correlated and len(vc.names) > 1):  # type: ignore[attr-defined]
+        return []
+    r = vc.correlation[1, 0]  # type: ignore[attr-defined]
+    if not np.isfinite(r):
+        return []
+    direction = "higher" if r > 0 else "lower"
+    return [
+        f"{opening} {num(r, 2)} says {groups} with a higher baseline tend to have "
+        f"{direction} slopes."
+    ]
