@@ -27,6 +27,7 @@ from lib.glmm.fit import fit_glmm
 from lib.glmm.laplace import LaplaceObjective, laplace_value
 from lib.glmm.pirls import Pirls, Response
 from lib.model.design import build_design
+from lib.model.response import ResponseFamily
 from lib.model.spec import ModelSpec, RandomTerm
 
 HERE = Path(__file__).parent / "reference"
@@ -73,13 +74,17 @@ GROUSE_CROSSED_SPEC = ModelSpec(
 @pytest.fixture(scope="module")
 def fits() -> dict:
     return {
-        "cbpp": fit_glmm(CBPP, CBPP_SPEC, "binomial", trials="size"),
-        "cbpp_probit": fit_glmm(CBPP, CBPP_SPEC, "binomial", link="probit", trials="size"),
-        "grouse": fit_glmm(GROUSE, GROUSE_SPEC, "poisson"),
-        "grouse_two": fit_glmm(GROUSE, GROUSE_TWO_SPEC, "poisson"),
-        "grouse_crossed": fit_glmm(GROUSE, GROUSE_CROSSED_SPEC, "poisson"),
-        "contraception_slope": fit_glmm(CONTRACEPTION, CONTRACEPTION_SPEC, "binomial"),
-        "owls_offset": fit_glmm(OWLS, OWLS_SPEC, "poisson", offset="logBroodSize"),
+        "cbpp": fit_glmm(CBPP, CBPP_SPEC, ResponseFamily("binomial", trials="size")),
+        "cbpp_probit": fit_glmm(
+            CBPP, CBPP_SPEC, ResponseFamily("binomial", link="probit", trials="size")
+        ),
+        "grouse": fit_glmm(GROUSE, GROUSE_SPEC, ResponseFamily("poisson")),
+        "grouse_two": fit_glmm(GROUSE, GROUSE_TWO_SPEC, ResponseFamily("poisson")),
+        "grouse_crossed": fit_glmm(GROUSE, GROUSE_CROSSED_SPEC, ResponseFamily("poisson")),
+        "contraception_slope": fit_glmm(
+            CONTRACEPTION, CONTRACEPTION_SPEC, ResponseFamily("binomial")
+        ),
+        "owls_offset": fit_glmm(OWLS, OWLS_SPEC, ResponseFamily("poisson", offset="logBroodSize")),
     }
 
 
@@ -188,7 +193,7 @@ def test_zero_one_outcome_equals_the_expanded_trials() -> None:
         rows += [{"herd": r.herd, "period": r.period, "y": 0.0}] * int(r["size"] - r.incidence)
     binary = pd.DataFrame(rows)
     spec = dataclasses.replace(CBPP_SPEC, outcome="y")
-    fit = fit_glmm(binary, spec, "binomial")
+    fit = fit_glmm(binary, spec, ResponseFamily("binomial"))
     want = REF["cbpp"]["tight"]
     assert np.all(np.abs(fit.beta - values(want["fixef"])) <= 2e-3 * values(want["se_default"]))
     np.testing.assert_allclose(fit.theta, want["theta"], rtol=2e-3)
@@ -197,28 +202,32 @@ def test_zero_one_outcome_equals_the_expanded_trials() -> None:
 
 def test_bad_responses_are_refused_clearly() -> None:
     with pytest.raises(DataError, match="0/1"):
-        fit_glmm(CBPP, CBPP_SPEC, "binomial")
+        fit_glmm(CBPP, CBPP_SPEC, ResponseFamily("binomial"))
     bad = CBPP.assign(size=CBPP["incidence"] - 1)
     with pytest.raises(DataError):
-        fit_glmm(bad, CBPP_SPEC, "binomial", trials="size")
+        fit_glmm(bad, CBPP_SPEC, ResponseFamily("binomial", trials="size"))
     with pytest.raises(DataError, match="counts"):
-        fit_glmm(GROUSE.assign(TICKS=-GROUSE["TICKS"]), GROUSE_SPEC, "poisson")
+        fit_glmm(GROUSE.assign(TICKS=-GROUSE["TICKS"]), GROUSE_SPEC, ResponseFamily("poisson"))
     with pytest.raises(SpecError, match="link"):
-        fit_glmm(GROUSE, GROUSE_SPEC, "poisson", link="logit")
+        fit_glmm(GROUSE, GROUSE_SPEC, ResponseFamily("poisson", link="logit"))
 
 
 def test_bad_columns_and_specs_are_refused_clearly() -> None:
     with pytest.raises(DataError, match="no_such_column"):
-        fit_glmm(CBPP, CBPP_SPEC, "binomial", trials="no_such_column")
+        fit_glmm(CBPP, CBPP_SPEC, ResponseFamily("binomial", trials="no_such_column"))
     with pytest.raises(DataError, match="numeric"):
-        fit_glmm(OWLS.assign(logBroodSize="x"), OWLS_SPEC, "poisson", offset="logBroodSize")
+        fit_glmm(
+            OWLS.assign(logBroodSize="x"),
+            OWLS_SPEC,
+            ResponseFamily("poisson", offset="logBroodSize"),
+        )
     with pytest.raises(SpecError, match="trials"):
-        fit_glmm(GROUSE.assign(n=1), GROUSE_SPEC, "poisson", trials="n")
+        fit_glmm(GROUSE.assign(n=1), GROUSE_SPEC, ResponseFamily("poisson", trials="n"))
 
 
 def test_rows_missing_the_trials_are_dropped_and_counted() -> None:
     holes = CBPP.assign(size=CBPP["size"].where(CBPP.index != 0))
-    fit = fit_glmm(holes, CBPP_SPEC, "binomial", trials="size")
+    fit = fit_glmm(holes, CBPP_SPEC, ResponseFamily("binomial", trials="size"))
     assert fit.nobs == len(CBPP) - 1
     assert fit.n_dropped == 1
 
@@ -231,7 +240,7 @@ def test_singular_fit_lands_on_the_bound_with_the_glm_numbers() -> None:
         {"y": np.tile([1.0, 2.0, 3.0, 4.0], 10), "g": np.repeat([f"g{i}" for i in range(10)], 4)}
     )
     spec = ModelSpec(outcome="y", random=(RandomTerm(group=("g",)),))
-    fit = fit_glmm(frame, spec, "poisson")
+    fit = fit_glmm(frame, spec, ResponseFamily("poisson"))
     assert fit.theta[0] == 0.0
     assert fit.beta[0] == pytest.approx(np.log(2.5), abs=1e-6)
     loglik = float(stats.poisson.logpmf(frame["y"], 2.5).sum())
@@ -242,7 +251,7 @@ def test_singular_fit_lands_on_the_bound_with_the_glm_numbers() -> None:
 
 def test_nagq0_is_glmers_first_stage() -> None:
     """nAGQ = 0: theta by BOBYQA with beta from the joint PIRLS, vcov from R_X."""
-    fit = fit_glmm(CBPP, CBPP_SPEC, "binomial", trials="size", nagq=0)
+    fit = fit_glmm(CBPP, CBPP_SPEC, ResponseFamily("binomial", trials="size"), nagq=0)
     want = REF["cbpp_nagq0"]["tight"]
     assert fit.nagq == 0
     assert fit.loglik >= want["loglik"]
@@ -254,7 +263,7 @@ def test_nagq0_is_glmers_first_stage() -> None:
     np.testing.assert_allclose(fit.theta, want["theta"], rtol=1e-6)
     assert fit.evaluations[1] == 0
     with pytest.raises(SpecError, match="nAGQ"):
-        fit_glmm(CBPP, CBPP_SPEC, "binomial", trials="size", nagq=9)
+        fit_glmm(CBPP, CBPP_SPEC, ResponseFamily("binomial", trials="size"), nagq=9)
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -23,7 +23,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("lib.model.spec",),
     ("lib.table",),  # roles, catalogue, validate and the package
     ("lib.model",),  # levels, nesting, design and the package
-    ("lib.ols", "lib.explore", "lib.lmm", "lib.aggregate"),
+    ("lib.ols", "lib.explore", "lib.lmm", "lib.glmm", "lib.aggregate"),
     ("lib.present",),
     ("lib.classroom",),
     # Charts draw the classroom's results too (lib.charts.pooling draws

@@ -41,6 +41,7 @@ from lib.lmm.optimize import BatchedDeviance, bobyqa
 from lib.lmm.result import TermVarCorr
 from lib.lmm.stats import model_stats
 from lib.model.design import Design, build_design
+from lib.model.response import ResponseFamily
 from lib.model.spec import ModelSpec
 from lib.table.columns import complete_rows, is_numeric_column
 
@@ -84,20 +85,21 @@ def response_of(
 def fit_glmm(
     frame: pd.DataFrame,
     spec: ModelSpec,
-    family: str,
-    link: str | None = None,
-    trials: str | None = None,
-    offset: str | None = None,
+    response_family: ResponseFamily,
     nagq: int = 1,
 ) -> GlmmFit:
     """Fit ``spec`` (``spec.reml`` is ignored: a GLMM is fitted by its Laplace
-    likelihood) with ``family`` / ``link``; ``trials`` names the column of trials
-    when the outcome counts successes, ``offset`` a column added to the linear
-    predictor as it is (e.g. log exposure). ``nagq``: 1 for the Laplace fit, 0 for
-    glmer's ``nAGQ = 0`` (beta profiled out by PIRLS, stage 1 only)."""
+    likelihood) with the family, link, trials and offset of ``response_family``;
+    ``trials`` names the column of trials when the outcome counts successes,
+    ``offset`` a column added to the linear predictor as it is (e.g. log exposure).
+    ``nagq``: 1 for the Laplace fit, 0 for glmer's ``nAGQ = 0`` (beta profiled out
+    by PIRLS, stage 1 only)."""
     start_time = time.perf_counter()
-    fam = make_family(family, link)
-    extra = [c for c in (trials, offset) if c is not None]
+    if not response_family.generalized:
+        raise SpecError("A Gaussian outcome is a linear mixed model: use lib.lmm.fit.")
+    fam = make_family(response_family.family, response_family.link)
+    trials, offset = response_family.trials, response_family.offset
+    extra = list(response_family.columns)
     clean, n_dropped = complete_rows(frame, tuple(spec.columns) + tuple(extra))
     for c in extra:
         if not is_numeric_column(clean[c]):
