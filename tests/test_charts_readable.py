@@ -7,11 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from lib.charts import core as charts
 from lib.charts import diagnostics as diagnostic_charts
+from lib.charts import histogram as chart_histogram
 from lib.charts import pooling as pooling_charts
 from lib.charts import readable
 from lib.charts import simulate as simulate_charts
+from lib.charts import style as chart_style
 from lib.classroom.pooling import pooling
 from lib.classroom.simulate import SimSettings, simulate
 from lib.explore.groups import histogram
@@ -24,12 +25,12 @@ COLUMN_PX = 449  # the main column at 1024x768 with the sidebar open
 
 def test_edge_ticks_are_bin_edges_that_fit_the_panel():
     edges = np.arange(20.0, 95.0, 5.0)  # 15 edges of a 5-wide histogram of scores
-    ticks = readable.edge_ticks(edges, charts.FACET_WIDTH)
+    ticks = readable.edge_ticks(edges, chart_style.FACET_WIDTH)
     assert set(ticks) <= set(edges) and ticks[0] == 20.0
     steps = np.diff(ticks)
     assert np.allclose(steps, steps[0])  # every k-th edge
     label_px = max(len(readable.tick_label(v)) for v in ticks) * readable.LABEL_CHAR_PX
-    assert len(ticks) * (label_px + readable.LABEL_GAP_PX) <= charts.FACET_WIDTH
+    assert len(ticks) * (label_px + readable.LABEL_GAP_PX) <= chart_style.FACET_WIDTH
     assert readable.edge_ticks(edges, 2000) == list(edges)  # room for all
     assert readable.tick_label(0.5) == "0.5" and readable.tick_label(2000.0) == "2,000"
 
@@ -37,14 +38,14 @@ def test_edge_ticks_are_bin_edges_that_fit_the_panel():
 def test_histogram_axes_sit_on_the_edges_and_facets_draw_their_own():
     schools = load_bundled("schools")
     hist = histogram(schools, "test_score", group="school", binwidth=5)
-    facets = charts.histogram_bins(hist, ["Hillcrest", "Oakwood", "St Mary’s"])
-    spec = charts.histogram_chart(facets, "test_score", by_group=True).to_dict()
+    facets = chart_histogram.histogram_bins(hist, ["Hillcrest", "Oakwood", "St Mary’s"])
+    spec = chart_histogram.histogram_chart(facets, "test_score", by_group=True).to_dict()
     values = spec["spec"]["encoding"]["x"]["axis"]["values"]
     assert set(values) <= set(np.asarray(hist.edges, float))
     # Three panels in two columns: each panel has its own x axis, so the empty fourth
     # cell has none (a shared footer axis drew one under it).
     assert spec["resolve"]["axis"]["x"] == "independent"
-    assert 2 * charts.FACET_WIDTH + 60 <= COLUMN_PX
+    assert 2 * chart_style.FACET_WIDTH + 60 <= COLUMN_PX
 
 
 def test_small_multiples_fit_the_column():

@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 
 from lib.charts import diagnostics as dc
-from lib.charts.core import MAX_MARKS
+from lib.charts.style import MAX_MARKS
 from lib.lmm import fit_lmm
 from lib.lmm.diagnostics import (
     NORMAL_BEYOND_2,
@@ -146,7 +146,7 @@ def test_charts_never_exceed_max_marks_and_say_so():
     fitted, scaled = rng.normal(size=n), rng.normal(size=n)
     spec = dc.residuals_fitted_chart(fitted, scaled, title="Residuals").to_dict()
     assert _marks(spec) <= MAX_MARKS
-    note = spec["title"]["subtitle"]  # wrapped into lines when long (lib.charts.core._title)
+    note = spec["title"]["subtitle"]  # wrapped into lines when long (lib.charts.style.chart_title)
     assert "random sample of 4,997 of 20,000 rows (fixed seed)" in " ".join(np.atleast_1d(note))
     again = dc.residuals_fitted_chart(fitted, scaled, title="Residuals").to_dict()
     assert again == spec  # deterministic

@@ -172,5 +172,5 @@ def test_every_module_has_a_layer():
     assert all(isinstance(layer(name), int) for name in edges)
     assert layer("lib.table.columns") < layer("lib.model.spec") < layer("lib.table.roles")
     assert layer("lib.model.design") < layer("lib.lmm.fit") < layer("lib.present.summary")
-    assert layer("lib.present.numbers") < layer("lib.classroom.lesson") < layer("lib.charts.core")
-    assert layer("lib.charts.core") < layer("lib.cli") < layer("ui.render")
+    assert layer("lib.present.numbers") < layer("lib.classroom.lesson") < layer("lib.charts.ranef")
+    assert layer("lib.charts.ranef") < layer("lib.cli") < layer("ui.render")

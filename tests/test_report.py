@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib.charts import core as charts
+from lib.charts import scatter as chart_scatter
 from lib.lmm import fit_lmm
 from lib.model.spec import ModelSpec
 from lib.present import report
@@ -30,7 +30,7 @@ def _scatter(label: str = "A") -> dict:
     points = pd.DataFrame(
         {"x": [1.0, 2.0, 3.0, 4.0], "y": [2.0, 3.0, 1.0, 4.0], "g": [label, label, "B", "B"]}
     )
-    return charts.scatter_chart(points, "x", "y", "g", title="T").to_dict()
+    return chart_scatter.scatter_chart(points, "x", "y", "g", title="T").to_dict()
 
 
 def test_report_holds_the_fits_numbers(fit):

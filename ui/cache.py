@@ -28,7 +28,9 @@ import pyarrow as pa
 import streamlit as st
 from streamlit.dataframe_util import convert_anything_to_arrow_bytes
 
-from lib.charts import core as lib_charts
+from lib.charts import histogram as chart_histogram
+from lib.charts import ranef as chart_ranef
+from lib.charts import scatter as chart_scatter
 from lib.errors import DataError, ExplorerError
 from lib.explore import groups as lib_groups
 from lib.lmm import Anova, LmmFit
@@ -278,9 +280,9 @@ def sample(
 
 
 CHART_BUILDERS = {
-    "scatter": lib_charts.scatter_chart,
-    "histogram": lib_charts.histogram_chart,
-    "ranef": lib_charts.ranef_chart,
+    "scatter": chart_scatter.scatter_chart,
+    "histogram": chart_histogram.histogram_chart,
+    "ranef": chart_ranef.ranef_chart,
 }
 
 
@@ -322,13 +324,13 @@ def json_datasets(spec: dict) -> dict:
 
 @st.cache_data(max_entries=256, ttl=TTL, show_spinner=False)
 def chart_spec(kind: str, *args: object, **kwargs: object) -> dict:
-    """``lib.charts.core`` builder ``kind`` applied to the arguments, as a Vega-Lite dict.
+    """``lib.charts`` builder ``kind`` applied to the arguments, as a Vega-Lite dict.
 
     Building an altair chart and validating it against the Vega-Lite schema cost
     15-50 ms a chart: 85 of the 150 ms a cached Model-page rerun took (measured
     with ``benchmarks/bench_app.py``). Every argument, frames included, is part of
     the cache key (Streamlit hashes frames under 50,000 rows completely; chart
-    frames have at most ``lib.charts.core.MAX_MARKS`` rows), so a spec is reused only
+    frames have at most ``lib.charts.style.MAX_MARKS`` rows), so a spec is reused only
     for identical inputs. The data travel in the dict's ``datasets`` as Arrow bytes
     (``arrow_datasets``). Where the inputs are determined by a few small values,
     ``keyed_chart_spec`` skips hashing the frames.

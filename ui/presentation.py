@@ -23,7 +23,7 @@ from ui import state
 
 PARAM = "present"
 _KEY = "_present"
-FONT_SCALE = 1.3  # chart text in presentation mode, relative to lib.charts.core.FONT
+FONT_SCALE = 1.3  # chart text in presentation mode, relative to lib.charts.style.FONT
 
 _CSS = """
 <style>

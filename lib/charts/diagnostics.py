@@ -15,7 +15,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from lib.charts.core import HEIGHT, MAX_MARKS, OKABE_ITO, SINGLE_COLOUR, _configure, _title
+from lib.charts.style import HEIGHT, MAX_MARKS, OKABE_ITO, SINGLE_COLOUR, chart_title, configure
 from lib.lmm.diagnostics import QQ
 
 LINE_COLOUR = OKABE_ITO[5]  # vermillion
@@ -73,9 +73,9 @@ def residuals_fitted_chart(
         .encode(y="y:Q")
     )
     chart = alt.layer(points, rules).properties(
-        width="container", height=HEIGHT, title=_title(title, "; ".join(notes) or None)
+        width="container", height=HEIGHT, title=chart_title(title, "; ".join(notes) or None)
     )
-    return _configure(chart.properties(usermeta={"role": ROLE}))
+    return configure(chart.properties(usermeta={"role": ROLE}))
 
 
 def residuals_by_group_chart(
@@ -123,9 +123,9 @@ def residuals_by_group_chart(
         )
         # Each panel its own x axis: no axis under the empty cell of an odd count.
         .resolve_axis(x="independent")
-        .properties(title=_title(title, "; ".join(notes) or None))
+        .properties(title=chart_title(title, "; ".join(notes) or None))
     )
-    return _configure(chart.properties(usermeta={"role": ROLE}))
+    return configure(chart.properties(usermeta={"role": ROLE}))
 
 
 def qq_chart(
@@ -179,6 +179,6 @@ def qq_chart(
             .encode(x="theoretical:Q", y="sample:Q")
         )
     chart = alt.layer(*layers).properties(
-        width="container", height=HEIGHT, title=_title(title, "; ".join(notes) or None)
+        width="container", height=HEIGHT, title=chart_title(title, "; ".join(notes) or None)
     )
-    return _configure(chart.properties(usermeta={"role": ROLE}))
+    return configure(chart.properties(usermeta={"role": ROLE}))

@@ -15,7 +15,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from lib.charts.core import FONT, OKABE_ITO, OVERALL_DASH, _configure, _title
+from lib.charts.style import FONT, OKABE_ITO, OVERALL_DASH, chart_title, configure
 from lib.classroom.pooling import Pooling, ellipse
 from lib.model.spec import INTERCEPT
 
@@ -157,9 +157,9 @@ def pooling_lines_chart(
         )
         # Each panel its own x axis: no axis under the empty cell of an odd count.
         .resolve_axis(x="independent")
-        .properties(title=_title(title, note))
+        .properties(title=chart_title(title, note))
     )
-    return _configure(chart)
+    return configure(chart)
 
 
 def _arrow_frame(result: Pooling, names: Sequence[str]) -> pd.DataFrame:
@@ -231,10 +231,10 @@ def shrinkage_rows_chart(
     chart = alt.layer(alt.layer(rule, hollow, head, data=data), fixed).properties(
         width="container",
         height=height,
-        title=_title(title, note),
+        title=chart_title(title, note),
         autosize=alt.AutoSizeParams(type="fit-x", contains="padding"),
     )
-    return _configure(chart)
+    return configure(chart)
 
 
 def shrinkage_plane_chart(
@@ -352,10 +352,10 @@ def shrinkage_plane_chart(
     chart = alt.layer(*layers).properties(
         width=width,
         height=height,
-        title=_title(title, note),
+        title=chart_title(title, note),
         autosize=alt.AutoSizeParams(type="pad"),
     )
-    return _configure(chart.resolve_scale(strokeDash="independent"))
+    return configure(chart.resolve_scale(strokeDash="independent"))
 
 
 def _label_places(

@@ -74,3 +74,11 @@ def highlight_note(n_groups: int, shown: int, lines: bool) -> str:
     """The subtitle that says which groups are coloured and which grey."""
     which = "top, bottom, steepest, flattest, middle line" if lines else f"{shown} largest groups"
     return f"colour: {which}; grey: {n_groups - shown:,} other groups"
+
+
+def pick_groups(levels: Sequence[str], sizes: Sequence[int], max_groups: int) -> list[str]:
+    """The ``max_groups`` largest groups (ties by level order), in level order."""
+    if len(levels) <= max_groups:
+        return [str(v) for v in levels]
+    order = sorted(range(len(levels)), key=lambda i: (-int(sizes[i]), i))[:max_groups]
+    return [str(levels[i]) for i in sorted(order)]

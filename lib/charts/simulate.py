@@ -12,7 +12,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from lib.charts.core import FONT, OKABE_ITO, OVERALL_DASH, _configure, _title
+from lib.charts.style import FONT, OKABE_ITO, OVERALL_DASH, chart_title, configure
 from lib.classroom.simulate import SimResult, summarise
 
 PANEL_WIDTH = 330
@@ -123,6 +123,6 @@ def sampling_chart(result: SimResult, *, title: str = "", note: str | None = Non
                 ),
             )
         )
-        .properties(title=_title(title, note))
+        .properties(title=chart_title(title, note))
     )
-    return _configure(chart)
+    return configure(chart)

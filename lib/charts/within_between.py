@@ -15,7 +15,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from lib.charts.core import FONT, _check_marks, _configure, _title
+from lib.charts.style import FONT, chart_title, check_marks, configure
 from lib.classroom.within_between import WithinBetween
 from lib.present.numbers import num
 
@@ -97,7 +97,7 @@ def within_between_chart(
             "n": result.sizes[keep],
         }
     )
-    _check_marks(len(points) + len(lines) + len(means), "points, means and line ends")
+    check_marks(len(points) + len(lines) + len(means), "points, means and line ends")
     labels = line_labels(result)
     kinds = [k for k in (POOLED, WITHIN, BETWEEN) if k in set(lines["kind"])]
     lines = lines.assign(label=lines["kind"].map(labels))
@@ -164,6 +164,6 @@ def within_between_chart(
         )
     )
     chart = alt.layer(dots, strokes, diamonds).properties(
-        width="container", height=PLOT_HEIGHT + CHROME_HEIGHT, title=_title(title, note)
+        width="container", height=PLOT_HEIGHT + CHROME_HEIGHT, title=chart_title(title, note)
     )
-    return _configure(chart)
+    return configure(chart)

@@ -1,6 +1,6 @@
 """A self-contained HTML report of a fit, and charts as SVG/PNG, made without a browser.
 
-Charts are Vega-Lite specs (``lib.charts.core`` and friends) rendered on the server by
+Charts are Vega-Lite specs (``lib.charts.scatter`` and friends) rendered on the server by
 ``vl-convert`` (Vega in an embedded JavaScript runtime, no browser, no network).
 The report is one HTML file: inline CSS, inline SVG charts, no scripts, no external
 resources. Every piece of text in it (data-set name, column names, group labels,

@@ -50,7 +50,7 @@ def test_diagnostics_on_a_three_level_model(open_page):
 def test_diagnostic_charts_are_marked_and_small(open_page):
     import json
 
-    from lib.charts.core import MAX_MARKS
+    from lib.charts.style import MAX_MARKS
 
     at = open_page("pages/3_Model.py", {"random_slope": "true"})
     specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 from conftest import frame_with, labelled
 
-from lib.charts import core as lib_charts
+from lib.charts import scatter as chart_scatter
 from lib.lmm import fit_lmm
 from lib.model.spec import ModelSpec
 from lib.table.catalogue import load_bundled
@@ -90,7 +90,7 @@ def test_the_page_chart_downloads_render_from_the_cached_spec() -> None:
     the report must still get every point (vl-convert reads only JSON records)."""
     frame = load_bundled("schools")
     spec = cache.arrow_datasets(
-        lib_charts.scatter_chart(frame, "study_time", "test_score", "school").to_dict(
+        chart_scatter.scatter_chart(frame, "study_time", "test_score", "school").to_dict(
             validate=False
         )
     )

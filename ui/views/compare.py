@@ -14,7 +14,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from lib.charts import core as charts
+from lib.charts import readable as chart_readable
+from lib.charts import scatter as chart_scatter
+from lib.charts import style as chart_style
 from lib.errors import ExplorerError
 from lib.explore.groups import dummy_coding
 from lib.lmm import LmmFit
@@ -112,10 +114,10 @@ class _Context:
         self.levels = [str(v) for v in groups.levels]
         self.sizes = list(groups.n)
         self.x_range = finite_range(sel.frame, self.x)
-        self.points, self.sampled = self.sample(charts.MAX_MARKS)
-        self.shown = charts.pick_groups(self.levels, self.sizes, MAX_LINES)
+        self.points, self.sampled = self.sample(chart_style.MAX_MARKS)
+        self.shown = chart_readable.pick_groups(self.levels, self.sizes, MAX_LINES)
         # The side-by-side panels colour the same groups (the largest) in every panel.
-        self.highlight = charts.pick_groups(self.levels, self.sizes, HIGHLIGHTED)
+        self.highlight = chart_readable.pick_groups(self.levels, self.sizes, HIGHLIGHTED)
 
     def sample(self, max_rows: int) -> tuple[pd.DataFrame, bool]:
         return cache.sample(
@@ -128,7 +130,7 @@ class _Context:
         title: str,
         small: bool = False,
         compact: bool = False,
-        overall_label: str = charts.OVERALL_LABEL,
+        overall_label: str = chart_style.OVERALL_LABEL,
         alt_text: str | None = None,
     ) -> None:
         """A scatter with model lines; ``compact`` for a half-width column (no subtitle:
@@ -138,7 +140,7 @@ class _Context:
         if lines is not None and lines["group"].nunique() > MAX_LINES:
             notes.append(f"lines for the {MAX_LINES} largest groups")
         if lines is not None:
-            keep = set(self.shown) | {charts.OVERALL_LABEL}
+            keep = set(self.shown) | {chart_style.OVERALL_LABEL}
             lines = lines[lines["group"].isin(keep)]
         spec = cache.chart_spec(
             "scatter",
@@ -166,8 +168,8 @@ def _simple(ctx: _Context):  # noqa: ANN202
         show_error(exc)
         return None
     a, b = float(fit.coef[0]), float(fit.coef[1])
-    lines = charts.abline_frame([], [], [], ctx.x_range, overall=(a, b))
-    ctx.chart(lines, "One regression line for all groups", overall_label=charts.OLS_LABEL)
+    lines = chart_scatter.abline_frame([], [], [], ctx.x_range, overall=(a, b))
+    ctx.chart(lines, "One regression line for all groups", overall_label=chart_style.OLS_LABEL)
     _ols_tables(fit, "simple")
     render.meaning(
         f"Each additional unit of {md(ctx.x)} goes with {num(b)} more {md(ctx.y)}; with "
@@ -214,7 +216,7 @@ def _dummy(ctx: _Context):  # noqa: ANN202
         return None
     fit = diffs.fit
     intercepts = fit.coef[0] + diffs.coef
-    lines = charts.abline_frame(
+    lines = chart_scatter.abline_frame(
         intercepts, [diffs.slope] * len(diffs.levels), diffs.levels, ctx.x_range
     )
     ctx.chart(lines, "Parallel lines: one intercept per group, one shared slope")
@@ -253,7 +255,7 @@ def _separate(ctx: _Context):  # noqa: ANN202
     coef = per_group.coef_matrix()
     ok = np.isfinite(coef).all(axis=1)
     levels = [lev for lev, good in zip(per_group.levels, ok, strict=True) if good]
-    lines = charts.abline_frame(coef[ok, 0], coef[ok, 1], levels, ctx.x_range)
+    lines = chart_scatter.abline_frame(coef[ok, 0], coef[ok, 1], levels, ctx.x_range)
     ctx.chart(lines, "One independent regression line per group")
     table = summary.per_group_coefficients(per_group)
     render.table(table if table.shape[1] <= 6 else table.T, "separate_coefficients")
@@ -319,7 +321,9 @@ def _mixed(ctx: _Context) -> dict[str, LmmFit]:
 def _mixed_lines(ctx: _Context, fit: LmmFit) -> pd.DataFrame:
     beta = dict(zip(fit.fixef_names, fit.beta, strict=True))
     overall = (beta.get("(Intercept)", 0.0), beta.get(ctx.x, 0.0))
-    return charts.coefficient_lines(summary.coef_table(fit), ctx.x, ctx.x_range, overall=overall)
+    return chart_scatter.coefficient_lines(
+        summary.coef_table(fit), ctx.x, ctx.x_range, overall=overall
+    )
 
 
 def _side_by_side(ctx: _Context, simple, dummy, separate, fits) -> None:  # noqa: ANN001
@@ -329,7 +333,7 @@ def _side_by_side(ctx: _Context, simple, dummy, separate, fits) -> None:  # noqa
         panels.append(
             (
                 "Simple regression",
-                charts.abline_frame(
+                chart_scatter.abline_frame(
                     [], [], [], ctx.x_range, overall=(simple.coef[0], simple.coef[1])
                 ),
             )
@@ -340,7 +344,7 @@ def _side_by_side(ctx: _Context, simple, dummy, separate, fits) -> None:  # noqa
         panels.append(
             (
                 "Dummy variables",
-                charts.abline_frame(
+                chart_scatter.abline_frame(
                     intercepts, [dummy.coef[1]] * len(ctx.levels), ctx.levels, ctx.x_range
                 ),
             )
@@ -352,13 +356,13 @@ def _side_by_side(ctx: _Context, simple, dummy, separate, fits) -> None:  # noqa
         panels.append(
             (
                 "Separate regressions",
-                charts.abline_frame(coef[ok, 0], coef[ok, 1], levels, ctx.x_range),
+                chart_scatter.abline_frame(coef[ok, 0], coef[ok, 1], levels, ctx.x_range),
             )
         )
     best = fits.get(MIXED_MODELS[3])
     if best is not None:
         panels.append(("Mixed model", _mixed_lines(ctx, best)))
-    many = len(ctx.levels) > charts.MAX_LEGEND_GROUPS
+    many = len(ctx.levels) > chart_style.MAX_LEGEND_GROUPS
     coloured = (
         f"The {len(ctx.highlight)} largest of {len(ctx.levels):,} {md(ctx.g)} groups are in "
         "colour in every panel, the others grey"
@@ -382,9 +386,9 @@ def _side_by_side(ctx: _Context, simple, dummy, separate, fits) -> None:  # noqa
                     title,
                     small=True,
                     compact=True,
-                    overall_label=charts.OLS_LABEL
+                    overall_label=chart_style.OLS_LABEL
                     if title == "Simple regression"
-                    else charts.OVERALL_LABEL,
+                    else chart_style.OVERALL_LABEL,
                 )
 
 

@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from lib.charts import diagnostics as dc
-from lib.charts.core import pick_groups
+from lib.charts.readable import pick_groups
 from lib.lmm import LmmFit
 from lib.lmm.diagnostics import diagnose, group_spreads, row_groups
 from lib.model.spec import ModelSpec

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from lib.charts import core as charts
+from lib.charts import histogram as chart_histogram
+from lib.charts import readable as chart_readable
+from lib.charts import style as chart_style
 from lib.errors import ExplorerError
 from lib.model.levels import factor_label, level_factors
 from lib.present import summary
@@ -104,7 +106,7 @@ def _histograms(sel: Selection, groups, factor: tuple[str, ...]) -> None:  # noq
         values = sel.frame[y].to_numpy(dtype=float, na_value=np.nan)
         values = values[np.isfinite(values)]
         low, high = float(values.min()), float(values.max())
-    choices, default = charts.binwidth_choices(low, high)
+    choices, default = chart_histogram.binwidth_choices(low, high)
     state.keep((state.BINWIDTH,))
     if st.session_state.get(state.BINWIDTH, default) not in choices:
         st.session_state[state.BINWIDTH] = default  # another data set, or a link's odd value
@@ -133,19 +135,19 @@ def _histograms(sel: Selection, groups, factor: tuple[str, ...]) -> None:  # noq
     st.subheader(f"Distribution of {md(y)}")
     overall = cache.chart_spec(
         "histogram",
-        charts.histogram_bins(hist),
+        chart_histogram.histogram_bins(hist),
         y,
         title=f"Histogram of {y} across all groups",
         note=note,
     )
     render.chart(overall, f"Histogram of {y}")
-    shown = charts.pick_groups(groups.levels, groups.n, MAX_FACETS)
+    shown = chart_readable.pick_groups(groups.levels, groups.n, MAX_FACETS)
     facet_note = note
     if len(shown) < len(groups.levels):
         facet_note += f"; the {len(shown)} largest of {len(groups.levels):,} groups"
     by_group = cache.chart_spec(
         "histogram",
-        charts.histogram_bins(hist, shown),
+        chart_histogram.histogram_bins(hist, shown),
         y,
         by_group=True,
         group_title=g,
@@ -185,7 +187,7 @@ def _scatter(sel: Selection, groups, factor: tuple[str, ...]) -> None:  # noqa: 
         return
     st.subheader(f"{md(roles.outcome)} against {md(x)}, by {md(g)}")
     points, sampled = cache.sample_factor(
-        sel.source, (roles.outcome, x), factor, charts.MAX_MARKS, sel.frame
+        sel.source, (roles.outcome, x), factor, chart_style.MAX_MARKS, sel.frame
     )
     note = f"random sample of {len(points):,} rows, stratified by group" if sampled else None
     if sel.big is not None and sel.big.data.sampled:
@@ -203,7 +205,7 @@ def _scatter(sel: Selection, groups, factor: tuple[str, ...]) -> None:  # noqa: 
     render.chart(spec, f"Scatter of {roles.outcome} against {x}, coloured by {g}")
     shown = (
         "colour and shape show its group"
-        if len(groups.levels) <= charts.MAX_LEGEND_GROUPS
+        if len(groups.levels) <= chart_style.MAX_LEGEND_GROUPS
         else "the largest groups are in colour and shape, the others grey"
     )
     render.meaning(

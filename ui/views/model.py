@@ -6,7 +6,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from lib.charts import core as charts
+from lib.charts import readable as chart_readable
+from lib.charts import scatter as chart_scatter
+from lib.charts import style as chart_style
 from lib.classroom.ladder import Preset, describe_preset, presets
 from lib.errors import ExplorerError
 from lib.lmm import LmmFit
@@ -227,20 +229,20 @@ def _chart(sel: Selection, fit: LmmFit) -> dict | None:
 
 
 def _scatter_inputs(sel: Selection, fit: LmmFit, name: str) -> tuple[tuple, dict]:
-    """The scatter's data and lines (``lib.charts.core.scatter_chart``'s arguments)."""
+    """The scatter's data and lines (``lib.charts.scatter.scatter_chart``'s arguments)."""
     roles = sel.roles
     x = roles.predictor
     columns = factor_columns(fit.spec, name)
     points, sampled = cache.sample_factor(
-        sel.source, (roles.outcome, x), columns, charts.MAX_MARKS, sel.frame
+        sel.source, (roles.outcome, x), columns, chart_style.MAX_MARKS, sel.frame
     )
     x_range = finite_range(sel.frame, x)
     coef = cache.group_coefficients(sel.source, fit.spec, name, fit, _level_rows(sel, fit, name))
     factor = fit.factor(name)
-    shown = charts.pick_groups(factor.levels, factor.sizes, MAX_LINES)
+    shown = chart_readable.pick_groups(factor.levels, factor.sizes, MAX_LINES)
     beta = dict(zip(fit.fixef_names, fit.beta, strict=True))
     overall = (beta.get("(Intercept)", 0.0), beta.get(x, 0.0))
-    lines = charts.coefficient_lines(coef, x, x_range, overall=overall, groups=shown)
+    lines = chart_scatter.coefficient_lines(coef, x, x_range, overall=overall, groups=shown)
     notes = []
     if sel.big is not None and sel.big.data.sampled:
         notes.append(f"{len(points):,} of {sel.big.n_rows:,} rows, drawn at random")
@@ -343,7 +345,7 @@ def _ranef_panel(sel: Selection, fit: LmmFit, factor: RanefFactor, suffix: str) 
     if several:
         st.markdown(f"#### {md(factor.group)}, {factor.nlevels:,} groups")
     intervals = summary.ranef_intervals(fit, factor.group)
-    shown = charts.pick_groups(factor.levels, factor.sizes, MAX_CATERPILLAR)
+    shown = chart_readable.pick_groups(factor.levels, factor.sizes, MAX_CATERPILLAR)
     subset = intervals[intervals["group"].isin(shown)]
     many = len(shown) < factor.nlevels
     note = f"the {len(shown)} largest of {factor.nlevels:,} groups" if many else None
