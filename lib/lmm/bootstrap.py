@@ -119,6 +119,64 @@ def _split(theta: np.ndarray, layouts) -> list:  # noqa: ANN001
     return split_theta(theta, layouts)
 
 
+class BootstrapRun:
+    """A parametric bootstrap that runs in steps, so that an app can draw a progress bar
+    and a Stop button between them and keep the refits done when it is stopped.
+
+    Refit k uses the k-th draws of one seeded stream, so steps of any size give the
+    same samples as one call of ``parametric_bootstrap`` with the same seed.
+    """
+
+    def __init__(self, fit: LmmFit, design: Design, nsim: int, seed: int | None = None) -> None:
+        check_nsim(nsim)
+        self.fit, self.nsim = fit, nsim
+        self.rng = np.random.default_rng(seed)
+        self.sampler = Resampler(fit, design)
+        self.rows: list[np.ndarray] = []
+        self.failed = 0
+        self.seconds = 0.0
+
+    @property
+    def done(self) -> int:
+        """Refits attempted so far (completed or failed)."""
+        return len(self.rows) + self.failed
+
+    @property
+    def finished(self) -> bool:
+        return self.done >= self.nsim
+
+    def step(self, refits: int) -> int:
+        """Up to ``refits`` more refits (never past ``nsim``); returns ``done``."""
+        start = time.perf_counter()
+        sampler = self.sampler
+        with blas.single_thread():
+            for _ in range(min(refits, self.nsim - self.done)):
+                estimates = sampler.refit(sampler.with_outcome(sampler.simulate(self.rng)))
+                if estimates is None:
+                    self.failed += 1
+                else:
+                    self.rows.append(estimates)
+        self.seconds += time.perf_counter() - start
+        return self.done
+
+    def samples(self) -> BootstrapSamples:
+        """The refits so far (``stopped`` when fewer than ``nsim`` were attempted)."""
+        k = len(parameter_estimates(self.fit))
+        values = np.array(self.rows) if self.rows else np.empty((0, k))
+        return BootstrapSamples(values=values, failed=self.failed, stopped=not self.finished)
+
+    def intervals(self, level: float = 0.95) -> Intervals:
+        """Percentile intervals of the refits so far, at any ``level``."""
+        return percentile_intervals(self.fit, self.samples(), level, self.seconds)
+
+
+def check_nsim(nsim: int) -> None:
+    if not (isinstance(nsim, int) and 1 <= nsim <= MAX_NSIM):
+        from lib.errors import SpecError
+
+        raise SpecError(f"The number of bootstrap refits must be 1 to {MAX_NSIM}, not {nsim!r}.")
+
+
 def parametric_bootstrap(
     fit: LmmFit,
     design: Design,
@@ -128,28 +186,34 @@ def parametric_bootstrap(
     stop: Callable[[], bool] | None = None,
 ) -> BootstrapSamples:
     """``nsim`` refits of outcomes simulated from ``fit`` (lme4's ``bootMer``)."""
-    if not (isinstance(nsim, int) and 1 <= nsim <= MAX_NSIM):
-        from lib.errors import SpecError
+    run = BootstrapRun(fit, design, nsim, seed)
+    while not run.finished:
+        if stop is not None and stop():
+            break
+        run.step(1)
+        if progress is not None:
+            progress(run.done, nsim)
+    return run.samples()
 
-        raise SpecError(f"The number of bootstrap refits must be 1 to {MAX_NSIM}, not {nsim!r}.")
-    rng = np.random.default_rng(seed)
-    sampler = Resampler(fit, design)
-    rows, failed, stopped = [], 0, False
-    with blas.single_thread():
-        for done in range(nsim):
-            if stop is not None and stop():
-                stopped = True
-                break
-            estimates = sampler.refit(sampler.with_outcome(sampler.simulate(rng)))
-            if estimates is None:
-                failed += 1
-            else:
-                rows.append(estimates)
-            if progress is not None:
-                progress(done + 1, nsim)
-    k = len(fit.beta) + len(parameter_estimates(fit)) - len(fit.beta)
-    values = np.array(rows) if rows else np.empty((0, k))
-    return BootstrapSamples(values=values, failed=failed, stopped=stopped)
+
+def percentile_intervals(
+    fit: LmmFit, samples: BootstrapSamples, level: float, seconds: float
+) -> Intervals:
+    """``confint(method = "boot")``'s percentile intervals of bootstrap samples (NaN
+    where there are none)."""
+    check_level(level)
+    alpha = (1.0 - level) / 2.0
+    rows = []
+    for c, (effect, group, term, estimate) in enumerate(parameter_estimates(fit)):
+        column = samples.values[:, c] if len(samples.values) else np.empty(0)
+        if column.size:
+            low, high = np.quantile(column, [alpha, 1.0 - alpha])
+        else:
+            low = high = np.nan
+        rows.append(IntervalRow(effect, group, term, estimate, float(low), float(high)))
+    return Intervals(
+        "boot", level, tuple(rows), seconds, nsim=len(samples.values), stopped=samples.stopped
+    )
 
 
 def bootstrap_intervals(
@@ -166,20 +230,4 @@ def bootstrap_intervals(
     start = time.perf_counter()
     check_level(level)
     samples = parametric_bootstrap(fit, design, nsim, seed, progress, stop)
-    alpha = (1.0 - level) / 2.0
-    rows = []
-    for c, (effect, group, term, estimate) in enumerate(parameter_estimates(fit)):
-        column = samples.values[:, c] if len(samples.values) else np.empty(0)
-        if column.size:
-            low, high = np.quantile(column, [alpha, 1.0 - alpha])
-        else:
-            low = high = np.nan
-        rows.append(IntervalRow(effect, group, term, estimate, float(low), float(high)))
-    return Intervals(
-        "boot",
-        level,
-        tuple(rows),
-        time.perf_counter() - start,
-        nsim=len(samples.values),
-        stopped=samples.stopped,
-    )
+    return percentile_intervals(fit, samples, level, time.perf_counter() - start)

@@ -44,3 +44,16 @@ def simulate(settings: object) -> object:
     from lib.classroom import simulate as sim
 
     return sim.simulate(settings)
+
+
+def profile_intervals(frame: pd.DataFrame, spec: ModelSpec, fit: LmmFit, level: float) -> object:
+    """``lib.lmm.intervals.profile_intervals`` of ``fit`` on the design of ``frame``."""
+    import warnings
+
+    from lib.lmm.intervals import profile_intervals as profile
+    from lib.model.design import build_design
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the rank message was given with the fit
+        design = build_design(frame, spec)
+    return profile(fit, design, level)

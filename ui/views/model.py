@@ -15,22 +15,26 @@ from lib.lmm import LmmFit
 from lib.lmm.result import RanefFactor
 from lib.model.levels import enclosing_factors, factor_columns
 from lib.model.spec import ModelSpec
-from lib.present import explain, report, summary
+from lib.present import confint, explain, report, summary
 from lib.present.markdown import md
 from lib.present.notes import conditioning_note
 from lib.table.columns import finite_range
 from ui import big, cache, presentation, render, state
 from ui.sidebar import Selection, show_error
 from ui.views import diagnostics as diagnostics_view
+from ui.views import effects as effects_view
 from ui.views import equations as equations_view
+from ui.views import intervals as intervals_view
 from ui.views import levels as levels_view
 from ui.views import report as report_view
 
 MAX_LINES = 30  # group lines drawn on the scatter
 MODEL_SECTIONS = (
     "Scaled residuals",
+    "Confidence intervals",
     "Random effects",
     "Fixed effects",
+    effects_view.SECTION,
     "Random effects per group",
     "Intraclass correlation and R²",
     equations_view.SECTION,
@@ -287,8 +291,16 @@ def _sections(sel: Selection, fit: LmmFit) -> None:
     )
     render.meaning(explain.residuals(fit.scaled_resid_quantiles))
 
+    shown = intervals_view.draw(sel, fit)
+    ci = shown.table
+    # Formatted tables are cached by key: Wald's columns depend only on the level; a
+    # profile or bootstrap result is formatted each run (it is one table of a few rows).
+    ci_key = (*_key(sel, fit), "wald", ci.level) if shown.chosen is None else None
     st.subheader("Random effects")
-    render.table(summary.varcorr_table(fit), "random_effects", show_index=False, key=_key(sel, fit))
+    varcorr = summary.varcorr_table(fit)
+    if confint.has_variance_intervals(ci):
+        varcorr = confint.varcorr_with_ci(fit, varcorr, ci)
+    render.table(varcorr, "random_effects", show_index=False, key=ci_key and (*ci_key, "vc"))
     groups = "; ".join(f"{md(name)}, {n:,}" for name, n in fit.ngroups.items())
     st.caption(f"Number of obs: {fit.nobs:,}, groups: {groups}")
     render.meaning(explain.varcorr(fit))
@@ -297,13 +309,19 @@ def _sections(sel: Selection, fit: LmmFit) -> None:
 
     st.subheader("Fixed effects")
     render.table(
-        summary.fixef_table(fit),
+        confint.fixef_with_ci(summary.fixef_table(fit), ci),
         "fixed_effects",
         decimals={"df": 2, "t value": 3},
-        key=_key(sel, fit),
+        key=ci_key,
     )
     st.caption("df and p-values: Satterthwaite's method, as lmerTest reports them.")
+    intervals_view.download(shown)
+    if sel.big is None:
+        rank = summary.rank_note(cache_dropped(sel, fit))
+        if rank:
+            st.info(md(rank), icon=":material/info:")
     render.meaning(explain.fixef(fit))
+    effects_view.draw(sel, fit)
 
     if len(fit.fixef_names) > 1:
         st.subheader("Correlation of fixed effects")
@@ -403,3 +421,13 @@ def _null_means(sel: Selection, fit: LmmFit) -> None:
         "deviation from it. Their sum (last column) comes close to the observed mean but is "
         "pulled towards the grand mean, most for small or noisy groups (partial pooling)."
     )
+
+
+@st.cache_data(max_entries=64, ttl=cache.TTL, show_spinner=False)
+def _dropped(source: str, spec_key: str, _fit: LmmFit, _frame: pd.DataFrame) -> tuple[str, ...]:
+    return summary.dropped_fixef(_fit, _frame)
+
+
+def cache_dropped(sel: Selection, fit: LmmFit) -> tuple[str, ...]:
+    """The fixed-effect columns lme4 would drop (rank deficiency), cached per model."""
+    return _dropped(*_key(sel, fit), fit, sel.frame)
