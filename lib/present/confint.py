@@ -24,6 +24,7 @@ METHOD_NAMES = {
     "profile": "profile likelihood",
     "boot": "parametric bootstrap",
 }
+COMPACT_ESTIMATE = "SD / Corr"
 TIDY_COLUMNS = ("effect", "group", "term", "estimate", "conf.low", "conf.high")
 
 
@@ -93,13 +94,35 @@ def varcorr_with_ci(fit: LmmFit, table: pd.DataFrame, result: Intervals) -> pd.D
                 a, b = term.names[j], term.names[i]
                 r = take(term.group, f"cor__{a}.{b}")
                 extra = {c: np.nan for c in table.columns}
-                extra.update({"Groups": "", "Name": f"Corr({a}, {b})"})
+                # Below a pair's rows "Corr" is unambiguous; with more effects, name them.
+                label = "Corr" if len(term.names) == 2 else f"Corr({a}, {b})"
+                extra.update({"Groups": "", "Name": label})
                 if corr_column is not None:
                     extra[corr_column] = r.estimate
                 rows.append({**extra, low: r.conf_low, high: r.conf_high})
     residual = take("Residual", "sd__Observation")
     rows.append({**dict(table.iloc[position]), low: residual.conf_low, high: residual.conf_high})
     return pd.DataFrame(rows, columns=[*table.columns, low, high])
+
+
+def compact_varcorr(with_ci: pd.DataFrame) -> pd.DataFrame:
+    """``varcorr_with_ci`` in five columns that fit the page's 449 px column: Groups,
+    Name, ``SD / Corr`` (the row's SD, or on a correlation row its correlation) and the
+    interval (the full table stays the download)."""
+    low, high = with_ci.columns[-2:]
+    estimate = with_ci["Std.Dev."].copy()
+    if "Corr" in with_ci.columns:
+        is_corr = with_ci["Name"].astype(str).str.startswith("Corr") & estimate.isna()
+        estimate[is_corr] = with_ci.loc[is_corr, "Corr"]
+    return pd.DataFrame(
+        {
+            "Groups": with_ci["Groups"],
+            "Name": with_ci["Name"],
+            COMPACT_ESTIMATE: estimate,
+            low: with_ci[low],
+            high: with_ci[high],
+        }
+    )
 
 
 def tidy_frame(result: Intervals) -> pd.DataFrame:

@@ -299,8 +299,14 @@ def _sections(sel: Selection, fit: LmmFit) -> None:
     st.subheader("Random effects")
     varcorr = summary.varcorr_table(fit)
     if confint.has_variance_intervals(ci):
+        # Five columns, so that the names stay beside the intervals in the 449 px column;
+        # the download keeps lme4's columns too.
         varcorr = confint.varcorr_with_ci(fit, varcorr, ci)
-    render.table(varcorr, "random_effects", show_index=False, key=ci_key and (*ci_key, "vc"))
+        render.table(
+            confint.compact_varcorr(varcorr), "random_effects", show_index=False, download=varcorr
+        )
+    else:
+        render.table(varcorr, "random_effects", show_index=False, key=_key(sel, fit))
     groups = "; ".join(f"{md(name)}, {n:,}" for name, n in fit.ngroups.items())
     st.caption(f"Number of obs: {fit.nobs:,}, groups: {groups}")
     render.meaning(explain.varcorr(fit))
