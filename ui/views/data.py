@@ -10,7 +10,7 @@ from lib.errors import ExplorerError
 from lib.present.markdown import md
 from lib.table.catalogue import BUNDLED
 from lib.table.columns import not_numeric_reason
-from lib.table.read import MAX_COLUMNS, MAX_ROWS, missing_markers
+from lib.table.read import MAX_COLUMNS, MAX_ROWS, dropped_columns, missing_markers
 from lib.table.roles import numeric_columns
 from lib.table.validate import column_overview
 from ui import big, cache, render, state
@@ -174,6 +174,11 @@ def _roles(sel: Selection) -> None:
 def _not_offered(frame: pd.DataFrame) -> None:
     """Say which columns the outcome and predictor lists leave out, and why; and which
     cells were read as missing values."""
+    for gone in dropped_columns(frame):
+        st.info(
+            f"Column {gone['position']} of the file was left out: {md(gone['reason'])}.",
+            icon=":material/filter_alt:",
+        )
     for note in missing_markers(frame):
         marks = ", ".join(f"'{m}'" for m in note.markers)
         st.info(
