@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from lib.present import summary
+from lib.lmm.intervals import Intervals, wald_intervals
+from lib.present import confint, summary
 from lib.present.numbers import cell
 
 REPORT_WIDTH = 640  # px: charts in the report (Streamlit's "container" width has no meaning)
@@ -210,6 +211,7 @@ def fit_sections(
     diagnostics: Sequence[tuple[str, dict, str]] = (),
     dropped: Sequence[str] = (),
     ml_fit: object | None = None,
+    intervals: Sequence[Intervals] = (),
 ) -> list[Section]:
     """The Model view as report sections: formula and criteria, the chart, the tables of
     ``summary()`` (lib.present.summary), and the diagnostics.
@@ -219,7 +221,8 @@ def fit_sections(
     ``diagnostics`` holds (caption, chart spec, reading); ``dropped`` the model-matrix
     columns lme4 dropped as combinations of earlier ones (``summary.dropped_fixef``),
     noted under the fixed effects with lme4's message; ``ml_fit`` is the ML refit of a
-    REML fit (``criteria_table``).
+    REML fit (``criteria_table``); ``intervals`` the confidence intervals computed on the
+    page (profile, bootstrap; a table each after the 95% Wald intervals, always given).
     """
     readings = readings or {}
 
@@ -267,6 +270,7 @@ def fit_sections(
             text=said("Fixed effects"),
             notes=fixed_notes,
         ),
+        interval_section(fit, intervals),
         Section(
             "Intraclass correlation and R²",
             tables=(("", summary.icc_r2_table(fit), True),),  # type: ignore[arg-type]
@@ -278,3 +282,19 @@ def fit_sections(
         for caption, spec, reading in diagnostics
     ]
     return sections
+
+
+def interval_section(fit: object, intervals: Sequence[Intervals] = ()) -> Section:
+    """Confidence intervals in broom.mixed's ``tidy()`` columns: Wald at 95% (unless
+    ``intervals`` has Wald already), then every other result given."""
+    results = list(intervals)
+    if not any(r.method == "wald" for r in results):
+        results.insert(0, wald_intervals(fit))  # type: ignore[arg-type]
+    return Section(
+        "Confidence intervals",
+        tables=tuple((confint.describe(r), confint.tidy_frame(r), False) for r in results),
+        notes=(
+            "Wald intervals are for the fixed effects only (lme4 gives NA for the variance "
+            "parameters); profile intervals are lme4's confint() default.",
+        ),
+    )

@@ -44,6 +44,7 @@ SEED_KEY = "ci_seed"
 RUN_KEY = "_ci_run"  # {model key: BootstrapRun} of this session
 ACTIVE_KEY = "_ci_boot_active"  # the run key the page is stepping, while it runs
 STOP_KEY = "_ci_boot_stopped"  # the run keys the user stopped
+COMPUTED_KEY = "_ci_computed"  # {model key: {method: Intervals}} shown in this session
 PROFILE_ASKED = "_ci_profile_asked"  # (model key, level) pairs asked for by a click
 DEFAULT_NSIM = 1000
 STEP_REFITS = 25  # refits between two progress updates (about 0.1 s on the tutorial)
@@ -92,8 +93,19 @@ def draw(sel: Selection, fit: LmmFit) -> Shown:
     elif method == "boot":
         chosen = _bootstrap(sel, fit, level)
     shown = Shown(wald, chosen)
+    if chosen is not None:  # for the report (``computed``)
+        st.session_state.setdefault(COMPUTED_KEY, {}).setdefault(_model_key(sel, fit), {})[
+            method
+        ] = chosen
     st.caption(confint.describe(shown.table) + ".")
     return shown
+
+
+def computed(sel: Selection, fit: LmmFit) -> tuple[Intervals, ...]:
+    """The profile and bootstrap intervals this session has seen for this model (the
+    latest of each method), for the report."""
+    found = st.session_state.get(COMPUTED_KEY, {}).get(_model_key(sel, fit), {})
+    return tuple(found[m] for m in ("profile", "boot") if m in found)
 
 
 def _model_key(sel: Selection, fit: LmmFit) -> tuple[str, str]:

@@ -8,16 +8,19 @@ function then), not on every rerun: rendering charts with vl-convert costs about
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import partial
 
 import streamlit as st
 
 from lib.classroom.comparison import ml_spec
 from lib.lmm import LmmFit
+from lib.lmm.intervals import Intervals
 from lib.present import explain, report
 from lib.present.notes import conditioning_note
 from ui import big, cache
 from ui.views import diagnostics as diagnostics_view
+from ui.views import intervals as intervals_view
 
 SECTION = "Report and downloads"
 
@@ -52,8 +55,11 @@ def ml_fit(sel: object, fit: LmmFit) -> LmmFit | None:
     return cache.fit(sel.source, spec, sel.frame)  # type: ignore[attr-defined]
 
 
-def report_html(sel: object, fit: LmmFit, main_chart: dict | None) -> bytes:
-    """The report of the current Model view (called on click)."""
+def report_html(
+    sel: object, fit: LmmFit, main_chart: dict | None, intervals: Sequence[Intervals] = ()
+) -> bytes:
+    """The report of the current Model view (called on click); ``intervals``: the
+    profile and bootstrap intervals computed on the page (Wald is always included)."""
     main_chart = None if main_chart is None else cache.json_datasets(main_chart)
     panels = diagnostics_view._build(sel.source, fit.spec, fit, sel.frame)  # type: ignore[attr-defined]
     sections = report.fit_sections(
@@ -62,6 +68,7 @@ def report_html(sel: object, fit: LmmFit, main_chart: dict | None) -> bytes:
         main_chart=None if main_chart is None else ("Fitted line of each group", main_chart),
         diagnostics=[(p.heading, cache.json_datasets(p.spec), p.reading) for p in panels],
         ml_fit=ml_fit(sel, fit),
+        intervals=intervals,
     )
     method = "REML" if fit.reml else "maximum likelihood"
     subtitle = [
@@ -90,7 +97,7 @@ def draw(sel: object, fit: LmmFit, main_chart: dict | None) -> None:
     cols = st.columns(3)
     cols[0].download_button(
         "Report (HTML)",
-        data=partial(report_html, sel, fit, main_chart),
+        data=partial(report_html, sel, fit, main_chart, intervals_view.computed(sel, fit)),
         file_name="model-report.html",
         mime="text/html",
         key="download_report",
