@@ -74,13 +74,23 @@ def effect_chart(
         layers = [band, line]
     else:
         scales = group_scales(levels)
-        legend = alt.Legend(title=moderator, orient="bottom", columns=3, symbolStrokeWidth=4)
+        legend = alt.Legend(
+            title=moderator,
+            orient="bottom",
+            columns=3,
+            symbolType="stroke",
+            symbolStrokeWidth=4,
+            symbolSize=900,  # a symbol's area: sqrt(900) = 30 px shows the dash
+            symbolOpacity=1,  # the lines' look, not the light bands'
+        )
         colour = alt.Color("group:N", scale=scales["color"], legend=legend, title=moderator)
         band = base.mark_area(opacity=0.15).encode(
             x=x,
             y=alt.Y("low:Q", title=y_title, scale=alt.Scale(zero=False)),
             y2="high:Q",
-            color=alt.Color("group:N", scale=scales["color"], legend=None),
+            # The same colour encoding as the lines: a layer with legend=None would
+            # remove the shared legend.
+            color=colour,
             detail="group:N",
         )
         line = base.mark_line(strokeWidth=4).encode(

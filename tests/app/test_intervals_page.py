@@ -140,7 +140,7 @@ def test_effect_plot_with_covariate(open_page):
     titles = [
         json.loads(c.proto.spec).get("title", {}).get("text") for c in at.get("vega_lite_chart")
     ]
-    assert "Effect plot" in titles
+    assert "Predicted score by hours" in titles
 
 
 def _keys(at: AppTest) -> list[str]:

@@ -124,6 +124,11 @@ def _chart(
     _basis: PredictionBasis,
 ) -> dict:
     data = effect_data(_fit, _basis, predictor, moderator)
-    title = "Effect plot" if moderator is None else f"Effect of {predictor} by {moderator}"
-    chart = effect_chart(data, predictor, _fit.spec.outcome, moderator, title=title)
+    outcome = _fit.spec.outcome
+    title = (
+        f"Predicted {outcome} by {predictor}"
+        if moderator is None
+        else f"Effect of {predictor} by {moderator}"
+    )
+    chart = effect_chart(data, predictor, outcome, moderator, title=title)
     return cache.arrow_datasets(chart.to_dict(validate=False))

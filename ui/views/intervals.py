@@ -78,7 +78,13 @@ def draw(sel: Selection, fit: LmmFit) -> Shown:
             "of refits of outcomes simulated from the fit (lme4's bootMer).",
         )
         percent = st.number_input(
-            "Level (%)", min_value=50.0, max_value=99.9, value=95.0, step=5.0, key=LEVEL_KEY
+            "Level (%)",
+            min_value=50.0,
+            max_value=99.9,
+            value=95.0,
+            step=5.0,
+            key=LEVEL_KEY,
+            width=150,
         )
     level = round(float(percent), 4) / 100.0
     wald = wald_intervals(fit, level)
@@ -149,10 +155,10 @@ def _bootstrap(sel: Selection, fit: LmmFit, level: float) -> Intervals | None:
         nsim = int(
             st.number_input(
                 "Refits", min_value=100, max_value=10_000, value=DEFAULT_NSIM, step=100,
-                key=NSIM_KEY,
+                key=NSIM_KEY, width=180,
             )
         )  # fmt: skip
-        seed = int(st.number_input("Seed", min_value=0, value=1, step=1, key=SEED_KEY))
+        seed = int(st.number_input("Seed", min_value=0, value=1, step=1, key=SEED_KEY, width=150))
     key = (*_model_key(sel, fit), nsim, seed)
     active = st.session_state.get(ACTIVE_KEY) == key
     run = st.session_state.setdefault(RUN_KEY, {}).get(key)
