@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import frame_with, labelled
@@ -174,3 +175,27 @@ def test_effect_plot_of_an_interaction_has_a_line_per_level():
     spec = json.loads(chart.proto.spec)
     assert spec["title"]["text"] == "Effect of hours by sex"
     assert any("not parallel" in m.value for m in at.markdown)
+
+
+def test_rank_deficiency_note_names_the_dropped_column(open_page):
+    rng = np.random.default_rng(3)
+    n = 60
+    x = rng.normal(size=n)
+    frame = pd.DataFrame(
+        {
+            "g": np.repeat(list("abcdef"), 10),
+            "x": x,
+            "x2": 2.0 * x,  # a combination of x: lme4 drops it
+            "y": x + rng.normal(size=n),
+        }
+    )
+    at = open_page("pages/1_Data.py")
+    content = frame.to_csv(index=False).encode()
+    at.file_uploader(key="_upload_widget").upload("collinear.csv", content)
+    at.run()
+    at.sidebar.selectbox(key="x").set_value("x").run()
+    at.sidebar.multiselect(key="covariates").set_value(["x2"]).run()
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    notes = [i.value for i in at.info if "rank deficient" in i.value]
+    assert len(notes) == 1 and "x2" in notes[0]
