@@ -39,18 +39,23 @@ def partner(spec: ModelSpec, predictor: str) -> str | None:
     return None
 
 
-def draw(sel: Selection, fit: LmmFit) -> None:
-    if sel.big is not None or not fit.spec.fixed_columns:
-        return
+def applies(sel: Selection, fit: LmmFit) -> bool:
+    """Whether the page draws the plot: two fixed columns or more, one of them numeric
+    (with one fixed column there is no moderator: its line is the scatter's black line)."""
+    if sel.big is not None or len(fit.spec.fixed_columns) < 2:
+        return False
     try:
         basis = _basis(sel.source, repr(fit.spec), fit.spec, sel.frame)
-    except ExplorerError as exc:
-        show_error(exc)
+    except ExplorerError:
+        return False
+    return bool(numeric_predictors(basis))
+
+
+def draw(sel: Selection, fit: LmmFit) -> None:
+    if not applies(sel, fit):
         return
+    basis = _basis(sel.source, repr(fit.spec), fit.spec, sel.frame)
     numeric = numeric_predictors(basis)
-    # With one fixed column there is no moderator: its line is the scatter's black line.
-    if not numeric or len(basis.levels) < 2:
-        return
     st.subheader(SECTION)
     interacting = [name for name in numeric if partner(fit.spec, name) is not None]
     with st.container(horizontal=True, gap="medium"):

@@ -73,7 +73,8 @@ def draw(sel: Selection) -> None:
     if presenting:  # results first: key numbers and chart on the first screen
         presentation.key_numbers(fit)
         main_chart = _chart(sel, fit)
-        presentation.toc(MODEL_SECTIONS)
+        drawn = effects_view.applies(sel, fit)
+        presentation.toc(tuple(s for s in MODEL_SECTIONS if drawn or s != effects_view.SECTION))
         _formula(fit.spec)
         _header(fit)
         levels_view.warn_pitfalls(sel, "model")
