@@ -53,6 +53,8 @@ def test_profile_and_bootstrap_intervals(page: Page, screenshot_dir: Path) -> No
     assert_no_exception(page)
     _scroll_to(page, "Confidence intervals")
     _shot(page, screenshot_dir, "intervals-profile-1024.png")
+    _scroll_to(page, "Fixed effects")
+    _shot(page, screenshot_dir, "intervals-fixed-1024.png")
 
     main.get_by_text("Parametric bootstrap", exact=True).click()
     run = main.get_by_role("button", name="Run bootstrap")
