@@ -15,6 +15,7 @@ likelihood and parametric bootstrap intervals of every parameter run on a click:
 
 from __future__ import annotations
 
+import time
 import warnings
 from dataclasses import dataclass
 from functools import partial
@@ -47,7 +48,8 @@ STOP_KEY = "_ci_boot_stopped"  # the run keys the user stopped
 COMPUTED_KEY = "_ci_computed"  # {model key: {method: Intervals}} shown in this session
 PROFILE_ASKED = "_ci_profile_asked"  # (model key, level) pairs asked for by a click
 DEFAULT_NSIM = 1000
-STEP_REFITS = 25  # refits between two progress updates (about 0.1 s on the tutorial)
+STEP_SECONDS = 0.25  # work between two progress updates (a Stop is seen this quickly)
+MAX_RUNS = 2  # bootstrap runs kept per session (each holds its model's design)
 
 
 @dataclass(frozen=True)
@@ -197,6 +199,8 @@ def ensure_run(sel: Selection, fit: LmmFit, key: tuple) -> BootstrapRun:
     """The session's run for ``key`` (made on first use: the design is built here)."""
     runs = st.session_state.setdefault(RUN_KEY, {})
     if key not in runs:
+        while len(runs) >= MAX_RUNS:  # the oldest goes (dicts keep insertion order)
+            runs.pop(next(iter(runs)))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # lme4's rank message is on the page already
             design = build_design(sel.frame, fit.spec)
@@ -211,7 +215,9 @@ def _step_until_done(run: BootstrapRun, key: tuple) -> None:
         bar = st.progress(run.done / run.nsim, text=f"Bootstrap: {run.done:,} of {run.nsim:,}")
     stop = st.session_state.get(STOP_KEY, set())
     while not run.finished and key not in stop:
-        run.step(STEP_REFITS)
+        start = time.monotonic()
+        while not run.finished and time.monotonic() - start < STEP_SECONDS:
+            run.step(1)
         # Each update is a point where a click on Stop interrupts this run.
         bar.progress(run.done / run.nsim, text=f"Bootstrap: {run.done:,} of {run.nsim:,}")
     st.session_state.pop(ACTIVE_KEY, None)
