@@ -212,16 +212,24 @@ def _step_until_done(run: BootstrapRun, key: tuple) -> None:
     slot = st.empty()
     with slot.container():
         st.button("Stop", key="_ci_boot_stop", on_click=_stop, args=(key,), icon=":material/stop:")
-        bar = st.progress(run.done / run.nsim, text=f"Bootstrap: {run.done:,} of {run.nsim:,}")
+        bar = st.progress(run.done / run.nsim, text=_progress_text(run))
     stop = st.session_state.get(STOP_KEY, set())
     while not run.finished and key not in stop:
         start = time.monotonic()
         while not run.finished and time.monotonic() - start < STEP_SECONDS:
             run.step(1)
         # Each update is a point where a click on Stop interrupts this run.
-        bar.progress(run.done / run.nsim, text=f"Bootstrap: {run.done:,} of {run.nsim:,}")
+        bar.progress(run.done / run.nsim, text=_progress_text(run))
     st.session_state.pop(ACTIVE_KEY, None)
     slot.empty()
+
+
+def _progress_text(run: BootstrapRun) -> str:
+    text = f"Bootstrap: {run.done:,} of {run.nsim:,} refits"
+    if not run.done:
+        return text
+    left = run.seconds / run.done * (run.nsim - run.done)
+    return f"{text}, about {left:,.0f} s left" if left >= 1 else text
 
 
 def download(shown: Shown) -> None:
