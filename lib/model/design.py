@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from lib.errors import DataError, SpecError
+from lib.errors import DataError
 from lib.model.fixed import (
     column_values,
     fixed_layout,
@@ -241,24 +241,6 @@ def _term_design(clean: pd.DataFrame, term: RandomTerm) -> TermDesign:
     return TermDesign(
         term=term, codes=codes, levels=levels, Z=np.asfortranarray(np.column_stack(z_cols))
     )
-
-
-def check_supported(spec: ModelSpec) -> None:
-    """Refuse, with a clear message, what the formula reads but the engine cannot fit yet.
-
-    A model without a fixed intercept (``0 +`` / ``- 1``) is read and its model
-    matrix is R's (tests/test_formula_reference.py fits it against lme4), but
-    ``lib.lmm`` computes ICC/R^2 and rescales a badly scaled outcome assuming an
-    ``(Intercept)`` column; until it does not, the CLI and ``lib.api`` refuse such
-    fits rather than report them wrong.
-    """
-    if not spec.intercept:
-        raise SpecError(
-            "Models without a fixed intercept ('0 +' or '- 1') are not fitted yet: the "
-            "engine's ICC/R\u00b2 and rescaling steps assume an intercept. Keep the "
-            "intercept (remove '0 +'); with a categorical predictor that is the same "
-            "model in treatment contrasts."
-        )
 
 
 def check_rows(spec: ModelSpec, n: int, n_dropped: int) -> None:
