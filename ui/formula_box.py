@@ -122,18 +122,21 @@ def draw(spec: ModelSpec | None, made: Iterable[str] = ()) -> None:
         st.session_state[TEXT] = failed[0]
     elif spec is not None:
         st.session_state[TEXT] = spec.formula()
-    st.text_area(
-        "Formula (lme4)",
-        key=TEXT,
-        height=96,
-        on_change=_submit,
-        help="The model in lme4's notation, e.g. `y ~ x * z + (1 + x | g)`. Edit it and "
-        "press Ctrl+Enter or Apply: the toggles follow. Names that are not plain words go "
-        "in backticks. Nothing typed here is run as code.",
-    )
-    st.button("Apply formula", key="_formula_apply", on_click=_submit, icon=":material/check:")
-    if failed is not None:
-        st.error(f"{md(failed[1])}  \nThe model is unchanged.", icon=":material/error:")
+    if spec is not None:  # the model as the class reads it (the Model page's block)
+        st.code(spec.formula(), language="r", wrap_lines=True)
+    with st.expander("Type a formula", expanded=failed is not None, icon=":material/edit:"):
+        st.text_area(
+            "Formula (lme4)",
+            key=TEXT,
+            height=128,
+            on_change=_submit,
+            help="The model in lme4's notation, e.g. `y ~ x * z + (1 + x | g)`. Edit it and "
+            "press Ctrl+Enter or Apply: the toggles follow. Names that are not plain words "
+            "go in backticks. Nothing typed here is run as code.",
+        )
+        st.button("Apply formula", key="_formula_apply", on_click=_submit, icon=":material/check:")
+        if failed is not None:
+            st.error(f"{md(failed[1])}  \nThe model is unchanged.", icon=":material/error:")
     if not extra.empty:
         items = ", ".join(md(label) for label in extra.labels())
         st.info(

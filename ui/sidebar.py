@@ -243,7 +243,6 @@ def _model_toggles(
 ) -> tuple[ModelSpec | None, str | None, list[LevelEffects]]:
     defaults = state.model_defaults()
     no_x = roles.predictor is None
-    box = st.container()  # the formula box, drawn once the toggles have given the model
     fixed_slope = st.toggle(
         "Fixed slope",
         value=bool(defaults[state.FIXED_SLOPE]),
@@ -287,12 +286,10 @@ def _model_toggles(
             extras=formula_box.extras(),
         )
     except ExplorerError as exc:
-        with box:
-            formula_box.draw(None)
         st.warning(md(str(exc)))
+        formula_box.draw(None)
         return None, str(exc), effects
-    with box:
-        formula_box.draw(spec)
+    formula_box.draw(spec)
     return spec, None, effects
 
 
