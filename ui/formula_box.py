@@ -28,6 +28,7 @@ from lib.errors import ExplorerError
 from lib.model.formula import parse_formula
 from lib.model.spec import ModelSpec
 from lib.model.toggle_view import FormulaExtras, ToggleView, check_columns, toggle_view
+from lib.model.transforms import with_derived
 from lib.present.markdown import md
 from lib.table.roles import Roles
 from ui import level_widgets, state
@@ -58,6 +59,7 @@ def apply_pending(frame: pd.DataFrame, numeric: Sequence[str]) -> None:
         spec = parse_formula(text, reml=st.session_state.get(state.METHOD, "REML") == "REML")
         made = st.session_state.get(MADE, ())
         check_columns(spec, [str(c) for c in frame.columns], numeric, made)
+        with_derived(frame, spec.columns)  # log of a negative value: said here, not later
     except ExplorerError as exc:
         if from_link:
             st.session_state[state.FORMULA] = ""

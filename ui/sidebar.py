@@ -21,6 +21,7 @@ from lib.model.centring import CentredModel, apply_centring
 from lib.model.levels import LevelEffects
 from lib.model.spec import ModelSpec
 from lib.model.toggle_view import combined_spec
+from lib.model.transforms import derived_names, with_derived
 from lib.present.markdown import md
 from lib.table.catalogue import BUNDLED, DEFAULT_DATASET
 from lib.table.roles import Roles, numeric_columns
@@ -127,7 +128,8 @@ def draw_sidebar() -> Selection:
         with model_box:
             st.header("Model")
             spec, spec_error, effects = _model_toggles(roles, numeric_columns(frame))
-            centred = _centring(frame, spec, large is not None)
+            model_frame, source, spec, spec_error = _derived(frame, source, spec, spec_error)
+            centred = _centring(model_frame, spec, large is not None)
         chosen = _write_url(option, roles, defaults)
         if first_run:  # which of a shared link's values could not be used, and why
             state.note_ignored(chosen, frame.columns, numeric_columns(frame), title)
@@ -140,7 +142,7 @@ def draw_sidebar() -> Selection:
         option=option,
         source=source,
         title=title,
-        frame=frame,
+        frame=model_frame,
         roles=roles,
         spec=spec,
         spec_error=spec_error,
@@ -291,6 +293,23 @@ def _model_toggles(
         return None, str(exc), effects
     formula_box.draw(spec)
     return spec, None, effects
+
+
+def _derived(
+    frame: pd.DataFrame, source: str, spec: ModelSpec | None, spec_error: str | None
+) -> tuple[pd.DataFrame, str, ModelSpec | None, str | None]:
+    """The data with the columns the formula computes (``log(x)``, ``I(x^2)``,
+    ``lib.model.transforms``), and a source id that tells the caches apart."""
+    if spec is None:
+        return frame, source, spec, spec_error
+    names = derived_names(frame, spec.columns)
+    if not names:
+        return frame, source, spec, spec_error
+    try:
+        return with_derived(frame, names), f"{source}|derived:{names!r}", spec, None
+    except ExplorerError as exc:
+        show_error(exc)
+        return frame, source, None, str(exc)
 
 
 def _centring(frame: pd.DataFrame, spec: ModelSpec | None, large: bool) -> CentredModel | None:

@@ -25,6 +25,7 @@ from lib.model.fixed import (
     rank_message,
 )
 from lib.model.spec import FixedTerm, ModelSpec, RandomTerm
+from lib.model.transforms import with_derived
 from lib.table.columns import (
     complete_rows,
     factor_codes,
@@ -184,6 +185,8 @@ def build_design(frame: pd.DataFrame, spec: ModelSpec) -> Design:
     DataError
         With a message naming the column and the fix.
     """
+    # Columns the formula computes (log(x), I(x^2), scale(x)): lib.model.transforms.
+    frame = with_derived(frame, spec.columns)
     clean, n_dropped = complete_rows(frame, spec.columns)
     if not is_numeric_column(clean[spec.outcome]):
         raise not_numeric_error("outcome", spec.outcome, non_numeric_example(clean[spec.outcome]))

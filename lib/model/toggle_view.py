@@ -21,8 +21,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from lib.errors import SpecError
+from lib.model import transforms
 from lib.model.levels import LevelEffects, level_factors
-from lib.model.spec import CROSSED, NESTED, FixedTerm, GroupLevel, ModelSpec, RandomTerm
+from lib.model.spec import (
+    CROSSED,
+    NESTED,
+    FixedTerm,
+    GroupLevel,
+    ModelSpec,
+    RandomTerm,
+    is_derived,
+)
 
 MAX_LEVELS = 3  # the sidebar's grouping levels: the grouping column and two below it
 
@@ -39,20 +48,24 @@ class FormulaExtras:
         Random terms that are not one term per level of the sidebar's chain.
     no_intercept : bool
         The fixed part has no intercept (``0 +``).
+    outcome : str or None
+        A computed outcome (``log(y)``); the outcome selector shows its column.
     """
 
     fixed: tuple[FixedTerm, ...] = ()
     random: tuple[RandomTerm, ...] = ()
     no_intercept: bool = False
+    outcome: str | None = None
 
     @property
     def empty(self) -> bool:
-        return not (self.fixed or self.random or self.no_intercept)
+        return not (self.fixed or self.random or self.no_intercept or self.outcome)
 
     def labels(self) -> tuple[str, ...]:
         """Each extra as lme4 writes it (``sex:x``, ``(1 | g1:g2)``, ``0 +``)."""
         return (
-            (("0 + (no fixed intercept)",) if self.no_intercept else ())
+            ((f"{self.outcome} as the outcome",) if self.outcome else ())
+            + (("0 + (no fixed intercept)",) if self.no_intercept else ())
             + tuple(t.label for t in self.fixed)
             + tuple(t.formula() for t in self.random)
         )
@@ -117,7 +130,9 @@ def _effects(term: RandomTerm) -> LevelEffects:
 def _chain(spec: ModelSpec) -> tuple[str, list[GroupLevel], list[RandomTerm], list[RandomTerm]]:
     """The top grouping column, the lower levels, the terms they show, and the rest."""
     terms = list(spec.random)
-    top_term = next((t for t in terms if len(t.group) == 1), None)
+    top_term = next(
+        (t for t in terms if len(t.group) == 1 and not any(map(is_derived, t.slopes))), None
+    )
     top = top_term.group[0] if top_term else terms[0].group[-1]
     shown: list[RandomTerm] = [top_term] if top_term else []
     levels: list[GroupLevel] = []
@@ -127,7 +142,7 @@ def _chain(spec: ModelSpec) -> tuple[str, list[GroupLevel], list[RandomTerm], li
         if term is top_term or len(levels) == MAX_LEVELS - 1:
             continue
         column = term.group[0]
-        if column in used or any(s in used or s == column for s in term.slopes):
+        if column in used or any(s in used or s == column or is_derived(s) for s in term.slopes):
             continue
         if term.group == (column, *factor):
             relation = NESTED
@@ -165,16 +180,21 @@ def toggle_view(
         k = 0 if term.group == (top,) else 1 + [lv.column for lv in levels].index(term.group[0])
         effects[k] = _effects(term)
     mains = [t.columns[0] for t in spec.fixed_terms if t.order == 1]
-    shown_mains = [c for c in mains if c not in groups]
-    extra_fixed = tuple(t for t in spec.fixed_terms if t.order > 1 or t.columns[0] in groups)
+    hidden = groups | {c for c in mains if is_derived(c)}  # no role selector offers log(x)
+    shown_mains = [c for c in mains if c not in hidden]
+    extra_fixed = tuple(t for t in spec.fixed_terms if t.order > 1 or t.columns[0] in hidden)
     slopes = [s for e in effects for s in e.slopes]
     candidates = [c for c in shown_mains if c in numeric] + slopes
     if predictor_hint is not None:
         candidates.append(predictor_hint)
-    free = [c for c in candidates if c in numeric and c not in groups and c != spec.outcome]
+    outcome = spec.outcome
+    if is_derived(outcome):  # the selector shows the column; the extras keep log(y)
+        found = transforms.source(outcome)
+        outcome = found[1] if found else outcome
+    free = [c for c in candidates if c in numeric and c not in groups and c != outcome]
     predictor = free[0] if free else None
     return ToggleView(
-        outcome=spec.outcome,
+        outcome=outcome,
         predictor=predictor,
         group=top,
         levels=tuple(levels),
@@ -183,7 +203,10 @@ def toggle_view(
         effects=tuple(effects),
         reml=spec.reml,
         extras=FormulaExtras(
-            fixed=extra_fixed, random=tuple(rest), no_intercept=not spec.intercept
+            fixed=extra_fixed,
+            random=tuple(rest),
+            no_intercept=not spec.intercept,
+            outcome=spec.outcome if is_derived(spec.outcome) else None,
         ),
     )
 
@@ -237,7 +260,7 @@ def combined_spec(
     main = [FixedTerm((c,)) for c in fixed]
     entries = main + [t for t in extras.fixed if t not in main]
     return ModelSpec(
-        outcome=outcome,
+        outcome=extras.outcome or outcome,
         fixed=tuple(entries),
         random=tuple(terms),
         reml=reml,
@@ -268,6 +291,11 @@ def check_columns(
     for name in spec.columns:
         if name in columns:
             continue
+        found = transforms.source(name)
+        if found is not None and found[1] in columns:
+            if found[1] not in numeric:
+                raise SpecError(f"{name} needs numbers, but column '{found[1]}' holds text.")
+            continue
         if name in made:
             raise SpecError(
                 f"Column '{name}' is made by the centring controls: write the column it "
@@ -277,5 +305,7 @@ def check_columns(
     for name, role in [(spec.outcome, "the outcome")] + [
         (s, "a random slope") for s in spec.slope_columns
     ]:
+        if name not in numeric and name not in columns and is_derived(name):
+            continue  # computed from a numeric column, checked above
         if name not in numeric:
             raise SpecError(f"Column '{name}' holds text, so it cannot be {role}.")
