@@ -170,8 +170,24 @@ def test_a_link_restores_formula_and_centring_and_old_links_still_work(open_page
 
 
 def test_a_bad_formula_in_a_link_is_noted_and_the_toggles_stand(open_page):
-    at = open_page(PAGE, {"formula": "test_score ~ log(study_time) + (1 | school)"})
+    at = open_page(PAGE, {"formula": "test_score ~ logit(study_time) + (1 | school)"})
     assert not at.exception
     warning = " ".join(plain(w.value) for w in at.warning)
     assert "formula: Formula error at character" in warning
     assert _box(at) == "test_score ~ 1 + study_time + (1 | school)"
+
+
+def test_computed_columns_in_a_typed_formula_fit_as_the_library_does(open_page):
+    text = "log(score) ~ hours + I(hours^2) + scale(ses) + (1 | school/class)"
+    at = _type(open_page(PAGE, {"data": "pupils"}), text)
+    assert not at.exception
+    notes = " ".join(plain(i.value) for i in at.sidebar.info)
+    assert "log(score) as the outcome, I(hours^2), scale(ses)" in notes
+    assert at.sidebar.selectbox(key="y").value == "score"  # the column it is computed from
+    fit = fit_lmm(load_bundled("pupils"), parse_formula(text))
+    shown = _fixef(at)
+    for name, value in zip(fit.fixef_names, fit.beta, strict=True):
+        assert shown.loc[name, "Estimate"] == f"{value:,.4f}"
+    at = _type(at, "score ~ log(ses) + (1 | school)")  # ses has values <= 0
+    assert "log(ses) is not defined for" in plain(at.sidebar.error[0].value)
+    assert "I(hours^2)" in _fixef(at).index  # the model is unchanged
