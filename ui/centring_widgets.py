@@ -108,7 +108,7 @@ def draw(spec: ModelSpec, numeric: set[str]) -> list[Centring]:
             group = names[0]
             if method == WITHIN or mean:
                 group = (
-                    st.selectbox(f"Groups for {label}", names, key=group_key, format_func=md)
+                    st.selectbox(f"Groups for {label}", names, key=group_key)
                     if len(names) > 1
                     else names[0]
                 )
