@@ -63,6 +63,9 @@ class Selection:
     effects : tuple of LevelEffects
         The random effects the toggles ask for at each level, top first (the Ladder
         keeps the lower levels' as they are).
+    before_centring : Selection or None
+        With centring on (``ui.centring_widgets``), the selection before it: ``frame``,
+        ``spec`` and ``roles`` above name the centred columns (``hours_cwc``).
     """
 
     option: str
@@ -75,10 +78,16 @@ class Selection:
     spec_error: str | None = None
     big: Big | None = None
     effects: tuple[LevelEffects, ...] = ()
+    before_centring: Selection | None = None
 
     @property
     def ready(self) -> bool:
         return self.frame is not None and self.roles is not None
+
+    def uncentred(self) -> Selection:
+        """This selection without the sidebar's centring: the data's own columns (the
+        Within & between page centres by itself)."""
+        return self.before_centring or self
 
 
 def start_page(title: str, icon: str) -> Selection:
@@ -352,6 +361,7 @@ def _with_centring(selection: Selection, centred: CentredModel) -> Selection:
         roles=replace(roles, predictor=predictor, covariates=covariates),
         spec=centred.spec,
         effects=effects,
+        before_centring=selection,
     )
 
 

@@ -191,3 +191,16 @@ def test_computed_columns_in_a_typed_formula_fit_as_the_library_does(open_page):
     at = _type(at, "score ~ log(ses) + (1 | school)")  # ses has values <= 0
     assert "log(ses) is not defined for" in plain(at.sidebar.error[0].value)
     assert "I(hours^2)" in _fixef(at).index  # the model is unchanged
+
+
+def test_within_and_between_page_ignores_the_sidebar_centring(open_page):
+    centre = json.dumps(["exercise", "within", ["age_group"], False])
+    plain_page = open_page("pages/9_Within_and_between.py", {"data": "exercise"})
+    centred = open_page("pages/9_Within_and_between.py", {"data": "exercise", "centre": centre})
+    assert not centred.exception
+    texts = [
+        " ".join(plain(m.value) for m in at.markdown if "Between" in m.value)
+        for at in (plain_page, centred)
+    ]
+    assert "exercise_cwc" not in texts[1]  # it centres the data's own column
+    assert texts[0] == texts[1] and "Between** (11.215)" in texts[1]
