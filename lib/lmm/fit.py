@@ -178,6 +178,15 @@ def type7_quantiles(values: np.ndarray, probs: tuple[float, ...]) -> np.ndarray:
     return part[lo] + (h - lo) * (part[hi] - part[lo])
 
 
+def x_sums_from_stats(stats: ModelStats) -> np.ndarray | None:
+    """1'X from the sums of a term with a random intercept (its Z_g'X rows of ones summed
+    over the levels), for a fit from sums alone (``lib.aggregate``); None without one."""
+    for term in stats.terms:
+        if term.term.intercept:
+            return term.ZtX[0].sum(axis=1)
+    return None
+
+
 def package_fit(
     stats: ModelStats,
     spec: ModelSpec,
@@ -221,7 +230,7 @@ def package_fit(
         varcorr,
         opt.theta,
         lower,
-        x_sums=rows.x_sums,
+        x_sums=rows.x_sums if rows.x_sums is not None else x_sums_from_stats(stats),
     )
     return LmmFit(
         spec=spec,
