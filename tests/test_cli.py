@@ -189,7 +189,7 @@ def test_formula_without_intercept_fits_and_gives_no_icc():
         (("--formula", "y ~ x + (1 | g)", "--outcome", "y"), "one way: --formula, --spec"),
         (("--formula", "y ~ x + (1 | g)", "--spec", "m.json"), "--formula and --spec"),
         (("--formula", "Reaction ~ Days +"), "Formula error at character"),
-        (("--formula", "Reaction ~ log(Days) + (1 | Subject)"), "function calls"),
+        (("--formula", "Reaction ~ logit(Days) + (1 | Subject)"), "function calls"),
     ],
 )
 def test_formula_errors_exit_2_with_one_line(args, message):
