@@ -34,7 +34,7 @@ from lib.errors import SpecError
 from lib.lmm import LmmFit, fit_design
 from lib.lmm.intervals import Intervals, check_method, profile_intervals, wald_intervals
 from lib.lmm.predict import PredictionBasis, effect_data, predict, prediction_basis
-from lib.model.design import Design, RankDeficiencyWarning, build_design, check_supported
+from lib.model.design import Design, RankDeficiencyWarning, build_design
 from lib.model.formula import parse_formula
 from lib.model.spec import ModelSpec
 from lib.present.lme4_text import summary_text
@@ -247,7 +247,6 @@ def lmer(
     if not isinstance(data, pd.DataFrame):
         raise SpecError(f"`data` must be a pandas DataFrame, got {type(data).__name__}.")
     spec = parse_formula(formula, reml=reml)
-    check_supported(spec)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RankDeficiencyWarning)
         design = build_design(data, spec)

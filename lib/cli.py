@@ -33,7 +33,7 @@ from lib.lmm import LmmFit, fit_design
 from lib.lmm.bootstrap import bootstrap_intervals
 from lib.lmm.intervals import Intervals, check_level, profile_intervals, wald_intervals
 from lib.lmm.predict import predict, prediction_basis
-from lib.model.design import build_design, check_supported
+from lib.model.design import build_design
 from lib.model.formula import parse_formula, spec_from_json
 from lib.model.spec import ModelSpec
 from lib.table.columns import is_numeric_column, numbers_with_markers
@@ -139,7 +139,6 @@ def spec_from_args(args: argparse.Namespace) -> ModelSpec:
             correlated=not args.uncorrelated,
             reml=not args.ml,
         )
-    check_supported(spec)
     return spec
 
 

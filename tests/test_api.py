@@ -124,7 +124,12 @@ def test_bad_input_gives_explorer_errors():
         lmer("yield ~ nitro +", frame)
     with pytest.raises(DataError, match="not in the data|nope"):
         lmer("yield ~ nope + (1 | Block)", frame)
-    with pytest.raises(SpecError, match="without a fixed intercept"):
-        lmer("yield ~ 0 + Variety + (1 | Block)", frame)
     with pytest.raises(SpecError, match="DataFrame"):
         lmer("yield ~ nitro + (1 | Block)", {"yield": [1]})
+
+
+def test_intercept_free_cell_means_model_fits():
+    frame = pd.read_csv(DATA / "formula_oats.csv")
+    m = lmer("yield ~ 0 + Variety + (1 | Block)", frame)
+    assert m.fit.fixef_names == ("VarietyGolden Rain", "VarietyMarvellous", "VarietyVictory")
+    assert m.fit.icc is not None  # the three dummies span the constant

@@ -173,14 +173,23 @@ def test_formula_with_interactions_and_ml():
     assert doc["spec"]["fixed"][-1] == ["standLRT", "schgend"]
 
 
+def test_formula_without_intercept_fits_and_gives_no_icc():
+    # 0 + Days does not span the constant: ICC and R^2 would count the mean reaction time
+    # as group variance (tests/test_no_intercept_reference.py), so they are null.
+    proc = run_cli("fit", SLEEP, "--formula", "Reaction ~ 0 + Days + (1 | Subject)")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert list(doc["fixef"]) == ["Days"]
+    assert doc["icc"] is None and doc["r2"] is None
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (("--formula", "y ~ x + (1 | g)", "--outcome", "y"), "one way: --formula, --spec"),
         (("--formula", "y ~ x + (1 | g)", "--spec", "m.json"), "--formula and --spec"),
         (("--formula", "Reaction ~ Days +"), "Formula error at character"),
-        (("--formula", "Reaction ~ log(Days) + (1 | Subject)"), "function calls"),
-        (("--formula", "Reaction ~ 0 + Days + (1 | Subject)"), "without a fixed intercept"),
+        (("--formula", "Reaction ~ logit(Days) + (1 | Subject)"), "function calls"),
     ],
 )
 def test_formula_errors_exit_2_with_one_line(args, message):

@@ -16,26 +16,21 @@ effects and SEs 1e-5 relative; theta, variance components and conditional modes
 1e-4; Satterthwaite df 1e-3 and p-values 5e-3 relative (numerical derivatives
 of the criterion in both programs).
 
-Intercept-free models: ``lib.lmm.variance`` (performance::icc and r2_nakagawa)
-assumes an ``(Intercept)`` column and fails without one; those two numbers are
-not compared here, and this module stubs them for the ``0 +`` cases only (see
-``no_icc``) until the engine computes them as insight does (it adds an
-intercept column of ones). Every other number of those fits is compared.
+Intercept-free models: ICC and R^2 (performance's) are compared in
+tests/test_no_intercept_reference.py; every other number of those fits is compared here.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import warnings
-from contextlib import contextmanager
 from functools import cache
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from lib.lmm import R2, LmmFit, fit_lmm
+from lib.lmm import LmmFit, fit_lmm
 from lib.model.design import RankDeficiencyWarning, build_design
 from lib.model.formula import parse_formula
 from tests.lmm_reference import ROOT
@@ -64,22 +59,6 @@ def case(case_id: str) -> dict:
 CASE_IDS = [c["id"] for c in json.loads(REFERENCE.read_text(encoding="utf-8"))["cases"]]
 
 
-@contextmanager
-def no_icc(spec):
-    """ICC and R^2 left out for a model without intercept (module docstring)."""
-    if spec.intercept:
-        yield
-        return
-    import lib.lmm.fit as engine
-
-    original = engine.icc_and_r2
-    engine.icc_and_r2 = lambda *args: (None, R2(marginal=math.nan, conditional=math.nan))
-    try:
-        yield
-    finally:
-        engine.icc_and_r2 = original
-
-
 @cache
 def fitted(case_id: str) -> tuple[dict, LmmFit, tuple[str, ...]]:
     """Each case fitted once; also the messages the design gave. ``c["best"]`` and
@@ -87,7 +66,7 @@ def fitted(case_id: str) -> tuple[dict, LmmFit, tuple[str, ...]]:
     c = case(case_id)
     spec = parse_formula(c["formula"], reml=c["reml"])
     data = frame(c["data"], tuple(c["factors"]))
-    with warnings.catch_warnings(record=True) as caught, no_icc(spec):
+    with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         fit = fit_lmm(data, spec)
     messages = tuple(str(w.message) for w in caught if w.category is RankDeficiencyWarning)

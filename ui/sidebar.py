@@ -11,18 +11,31 @@ replaced before the widget is drawn.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 import streamlit as st
 
 from lib.errors import ExplorerError
-from lib.model.levels import LevelEffects, level_spec
+from lib.model.centring import CentredModel, apply_centring
+from lib.model.levels import LevelEffects
 from lib.model.spec import ModelSpec
+from lib.model.toggle_view import combined_spec
+from lib.model.transforms import derived_names, with_derived
 from lib.present.markdown import md
 from lib.table.catalogue import BUNDLED, DEFAULT_DATASET
 from lib.table.roles import Roles, numeric_columns
-from ui import big, cache, level_widgets, presentation, role_widgets, serve, state
+from ui import (
+    big,
+    cache,
+    centring_widgets,
+    formula_box,
+    level_widgets,
+    presentation,
+    role_widgets,
+    serve,
+    state,
+)
 from ui import shared as shared_view
 from ui.big import Big
 
@@ -50,6 +63,9 @@ class Selection:
     effects : tuple of LevelEffects
         The random effects the toggles ask for at each level, top first (the Ladder
         keeps the lower levels' as they are).
+    before_centring : Selection or None
+        With centring on (``ui.centring_widgets``), the selection before it: ``frame``,
+        ``spec`` and ``roles`` above name the centred columns (``hours_cwc``).
     """
 
     option: str
@@ -62,10 +78,16 @@ class Selection:
     spec_error: str | None = None
     big: Big | None = None
     effects: tuple[LevelEffects, ...] = ()
+    before_centring: Selection | None = None
 
     @property
     def ready(self) -> bool:
         return self.frame is not None and self.roles is not None
+
+    def uncentred(self) -> Selection:
+        """This selection without the sidebar's centring: the data's own columns (the
+        Within & between page centres by itself)."""
+        return self.before_centring or self
 
 
 def start_page(title: str, icon: str) -> Selection:
@@ -110,10 +132,13 @@ def draw_sidebar() -> Selection:
             show_error(exc)
             state.write_url({state.DATASET: option}, {state.DATASET: DEFAULT_DATASET})
             return Selection(option=option, source=source, title=title, error=str(exc))
+        formula_box.apply_pending(frame, numeric_columns(frame))  # before the roles are drawn
         roles = role_widgets.role_selectors(frame, defaults)
         with model_box:
             st.header("Model")
             spec, spec_error, effects = _model_toggles(roles, numeric_columns(frame))
+            model_frame, source, spec, spec_error = _derived(frame, source, spec, spec_error)
+            centred = _centring(model_frame, spec, large is not None)
         chosen = _write_url(option, roles, defaults)
         if first_run:  # which of a shared link's values could not be used, and why
             state.note_ignored(chosen, frame.columns, numeric_columns(frame), title)
@@ -122,17 +147,18 @@ def draw_sidebar() -> Selection:
             "(an uploaded file is not shared)."
         )
     _show_ignored()
-    return Selection(
+    selection = Selection(
         option=option,
         source=source,
         title=title,
-        frame=frame,
+        frame=model_frame,
         roles=roles,
         spec=spec,
         spec_error=spec_error,
         big=large,
         effects=tuple(effects),
     )
+    return selection if centred is None else _with_centring(selection, centred)
 
 
 NAV = (
@@ -249,12 +275,18 @@ def _model_toggles(
         "Reset model",
         key="_reset_model",
         on_click=state.apply_changes,
-        args=({**state.model_defaults(), **dict.fromkeys(state.LEVEL_SLOPE_KEYS)},),
+        args=(
+            {
+                **state.model_defaults(),
+                **dict.fromkeys(state.LEVEL_SLOPE_KEYS),
+                state.FORMULA_EXTRAS: None,
+            },
+        ),
         icon=":material/restart_alt:",
     )
     x = roles.predictor
     try:
-        spec = level_spec(
+        spec = combined_spec(
             roles.outcome,
             roles.group,
             roles.levels,
@@ -262,12 +294,75 @@ def _model_toggles(
             fixed=((x,) if fixed_slope and x else ()) + roles.covariates,
             slope=x,
             reml=method == "REML",
+            extras=formula_box.extras(),
         )
     except ExplorerError as exc:
         st.warning(md(str(exc)))
+        formula_box.draw(None)
         return None, str(exc), effects
-    st.code(spec.formula(), language="r", wrap_lines=True)
+    formula_box.draw(spec)
     return spec, None, effects
+
+
+def _derived(
+    frame: pd.DataFrame, source: str, spec: ModelSpec | None, spec_error: str | None
+) -> tuple[pd.DataFrame, str, ModelSpec | None, str | None]:
+    """The data with the columns the formula computes (``log(x)``, ``I(x^2)``,
+    ``lib.model.transforms``), and a source id that tells the caches apart."""
+    if spec is None:
+        return frame, source, spec, spec_error
+    names = derived_names(frame, spec.columns)
+    if not names:
+        return frame, source, spec, spec_error
+    try:
+        return with_derived(frame, names), f"{source}|derived:{names!r}", spec, None
+    except ExplorerError as exc:
+        show_error(exc)
+        return frame, source, None, str(exc)
+
+
+def _centring(frame: pd.DataFrame, spec: ModelSpec | None, large: bool) -> CentredModel | None:
+    """The centring controls, and the model with the columns they make (None: no centring)."""
+    if spec is None:
+        return None
+    if large:
+        st.caption("Centring is for files that fit in memory; this one is fitted by DuckDB.")
+        return None
+    chosen = centring_widgets.draw(spec, set(numeric_columns(frame)))
+    if not chosen:
+        return None
+    try:
+        centred = apply_centring(frame, spec, chosen)
+    except ExplorerError as exc:
+        show_error(exc)
+        return None
+    st.markdown("**Fitted with the centred columns:**")
+    st.code(centred.spec.formula(), language="r", wrap_lines=True)
+    st.caption("  \n".join(f"{md(c.name)}: {md(c.describe())}" for c in centred.created))
+    return centred
+
+
+def _with_centring(selection: Selection, centred: CentredModel) -> Selection:
+    """The selection with the centred data and spec; the roles name the new columns, so
+    the scatter shows the centred predictor with the lines of its fitted slope."""
+    rename = {c.source: c.name for c in centred.created if c.kind != "mean"}
+    means = tuple(c.name for c in centred.created if c.kind == "mean")
+    roles = selection.roles
+    predictor = rename.get(roles.predictor, roles.predictor) if roles.predictor else None
+    covariates = tuple(rename.get(c, c) for c in roles.covariates) + means
+    effects = tuple(
+        replace(e, slopes=tuple(rename.get(s, s) for s in e.slopes)) for e in selection.effects
+    )
+    key = repr(centred.created)  # what was made, from which column, by which groups
+    return replace(
+        selection,
+        source=f"{selection.source}|centre:{key}",
+        frame=centred.frame,
+        roles=replace(roles, predictor=predictor, covariates=covariates),
+        spec=centred.spec,
+        effects=effects,
+        before_centring=selection,
+    )
 
 
 def _escape(text: str) -> str:

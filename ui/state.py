@@ -65,6 +65,12 @@ CORRELATED3 = "correlated3"
 BINWIDTH = "binwidth"  # Explore page only
 EXPLORE_BY = "by"  # Explore page only: the grouping factor the views are drawn by
 LINES_BY = "lines_by"  # Model page only: the grouping factor of the fitted lines
+# Issue 15: a typed formula with terms the toggles cannot show ("" = the toggles show the
+# whole model; ui.formula_box), and the centring of predictors (ui.centring_widgets), one
+# JSON list per centred column: ["ses", "within", ["school"], true].
+FORMULA = "formula"
+CENTRING = "centre"
+FORMULA_EXTRAS = "_formula_extras"  # session only: the FormulaExtras of FORMULA, once read
 
 # Per level, top first: the keys of its column and relation (none for the top level,
 # whose column is GROUP) and of its random intercept, slope and correlation toggles.
@@ -100,6 +106,8 @@ URL_KINDS: dict[str, str] = {
     BINWIDTH: "float",
     EXPLORE_BY: "str",
     LINES_BY: "str",
+    FORMULA: "optional",
+    CENTRING: "list",
 }
 # Classroom (issue 18): the columns with a random slope at each level, top first, when
 # that level's "Random slope" toggle is on (repeated ``slopes=`` in the URL). Not set:
@@ -179,6 +187,8 @@ def model_defaults() -> dict[str, object]:
     for intercept, slope, correlated in LEVEL_TOGGLE_KEYS:
         values.update({intercept: True, slope: False, correlated: True})
     values[METHOD] = "REML"
+    values[FORMULA] = ""
+    values[CENTRING] = []
     return values
 
 
@@ -271,8 +281,8 @@ def ignored_reasons(
     """
     notes = []
     for key, value in asked.items():
-        if key in PAGE_KEYS:
-            continue
+        if key in PAGE_KEYS or key in (FORMULA, CENTRING):
+            continue  # ui.formula_box and ui.centring_widgets note their own problems
         got = chosen.get(key)
         if key == COVARIATES:
             missing = [v for v in value if v not in (got or [])]  # type: ignore[union-attr]
@@ -408,6 +418,9 @@ def set_roles(roles: Roles) -> None:
 def on_dataset_change() -> None:
     """Callback of the data-set selector: reset the roles to the new data's defaults."""
     st.session_state[PENDING_LINK] = None  # another data set chosen: the link is done
+    st.session_state[FORMULA] = ""  # a typed formula and centring name the old data's columns
+    st.session_state[FORMULA_EXTRAS] = None
+    st.session_state[CENTRING] = []
     option = st.session_state.get(DATASET, DEFAULT_DATASET)
     try:
         upload = st.session_state.get(UPLOAD)
@@ -485,6 +498,8 @@ def apply_preset(name: str) -> None:
     for key, value in PRESETS[name].items():
         st.session_state[key] = value
     st.session_state[SLOPES] = None
+    st.session_state[FORMULA_EXTRAS] = None
+    st.session_state[FORMULA] = ""  # a tutorial model is the whole model: no typed extras
 
 
 def set_levels(group: str, levels: tuple[GroupLevel, ...]) -> None:

@@ -10,8 +10,9 @@ columns is easy, so the search runs there and every number is mapped back.
 
 With the outcome y = c_y + s_y y*, fixed columns X = X* G^{-1} (each numeric
 predictor x = c + s x*, so G holds 1/s on the diagonal and -c/s in the
-intercept row) and each random term's covariates z = z* M (M upper
-triangular: a slope column shifted by c only where the term has an intercept
+intercept row; without an intercept, ``0 +``, c and c_y are 0: scaling only)
+and each random term's covariates z = z* M (M upper triangular: a slope column
+shifted by c only where the term has an intercept
 and is correlated, so that the covariance structure is the same family):
 
     beta      = s_y G beta* + c_y e_1            vcov(beta) = s_y^2 G vcov(beta*) G'
@@ -60,17 +61,29 @@ def _is_dummy(column: np.ndarray) -> bool:
     return bool(np.all((column == 0.0) | (column == 1.0)))
 
 
+def has_intercept(design: Design) -> bool:
+    """Whether X's first column is the intercept (lme4's ``0 +`` / ``- 1`` has none)."""
+    return design.fixef_names[:1] == ("(Intercept)",)
+
+
 def choose(design: Design) -> Conditioning:
-    """Centres and scales for the badly scaled columns of a design (identity if none)."""
+    """Centres and scales for the badly scaled columns of a design (identity if none).
+
+    Centring a column (or the outcome) is absorbed by the intercept; without one
+    (``0 +``) a shift would change the model, so columns and outcome are only scaled.
+    """
     p = design.X.shape[1]
     centre, scale = np.zeros(p), np.ones(p)
-    for j in range(1, p):  # column 0 is the intercept
+    intercept = has_intercept(design)
+    for j in range(1 if intercept else 0, p):
         column = design.X[:, j]
         found = None if _is_dummy(column) else _needs(column)
         if found is not None:
-            centre[j], scale[j] = found
+            centre[j], scale[j] = found if intercept else (0.0, found[1])
     y_found = _needs(design.y)
     y_centre, y_scale = y_found if y_found is not None else (0.0, 1.0)
+    if not intercept:
+        y_centre = 0.0
     slope_shift: dict[str, tuple[float, float]] = {}
     for term in design.terms:
         for k, name in enumerate(term.names):
@@ -92,11 +105,14 @@ def choose(design: Design) -> Conditioning:
 
 
 def fixed_map(cond: Conditioning) -> np.ndarray:
-    """G with X* = X G: column j of X* is (x_j - c_j) / s_j."""
+    """G with X* = X G: column j of X* is (x_j - c_j) / s_j.
+
+    The shifts -c_j / s_j sit in the intercept's row 0; without an intercept every
+    c_j is 0 (``choose``) and G is diagonal, column 0 scaled like any other.
+    """
     p = cond.centre.size
     G = np.diag(1.0 / cond.scale)
     G[0, 1:] = -cond.centre[1:] / cond.scale[1:]
-    G[0, 0] = 1.0
     return G[:p, :p]
 
 

@@ -50,12 +50,16 @@ class RowSummaries:
         var(X beta) with the n - 1 denominator (for ICC and R^2).
     fitted, residuals : ndarray (n,) or None
         Kept only when the rows are in memory.
+    x_sums : ndarray (p,) or None
+        Column sums of X (1'X): ICC and R^2 of a model without a fixed intercept need
+        them (``lib.lmm.variance``); None when not computed.
     """
 
     scaled_resid_quantiles: np.ndarray
     variance_fixed: float
     fitted: np.ndarray | None = None
     residuals: np.ndarray | None = None
+    x_sums: np.ndarray | None = None
 
 
 #: (beta, modes per term as (q, G) in stats order, sigma) -> RowSummaries
@@ -156,6 +160,7 @@ def rows_pass(design: Design, beta: np.ndarray, modes: list, sigma: float) -> Ro
         variance_fixed=variance_fixed(design.X, beta),
         fitted=fitted,
         residuals=residuals,
+        x_sums=design.X.sum(axis=0),
     )
 
 
@@ -171,6 +176,15 @@ def type7_quantiles(values: np.ndarray, probs: tuple[float, ...]) -> np.ndarray:
     hi = np.minimum(lo + 1, n - 1)
     part = np.partition(values, np.unique(np.concatenate([lo, hi])))
     return part[lo] + (h - lo) * (part[hi] - part[lo])
+
+
+def x_sums_from_stats(stats: ModelStats) -> np.ndarray | None:
+    """1'X from the sums of a term with a random intercept (its Z_g'X rows of ones summed
+    over the levels), for a fit from sums alone (``lib.aggregate``); None without one."""
+    for term in stats.terms:
+        if term.term.intercept:
+            return term.ZtX[0].sum(axis=1)
+    return None
 
 
 def package_fit(
@@ -209,7 +223,14 @@ def package_fit(
     lower = np.concatenate([lay.lower_bounds for lay in opt.layouts])
     singular = bool(np.any(opt.theta[lower == 0.0] < SINGULAR_TOL))
     icc, r2 = icc_and_r2(
-        rows.variance_fixed, stats.XtX, stats.nobs, stats.fixef_names, varcorr, opt.theta, lower
+        rows.variance_fixed,
+        stats.XtX,
+        stats.nobs,
+        stats.fixef_names,
+        varcorr,
+        opt.theta,
+        lower,
+        x_sums=rows.x_sums if rows.x_sums is not None else x_sums_from_stats(stats),
     )
     return LmmFit(
         spec=spec,

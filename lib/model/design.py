@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from lib.errors import DataError, SpecError
+from lib.errors import DataError
 from lib.model.fixed import (
     column_values,
     fixed_layout,
@@ -25,6 +25,7 @@ from lib.model.fixed import (
     rank_message,
 )
 from lib.model.spec import FixedTerm, ModelSpec, RandomTerm
+from lib.model.transforms import with_derived
 from lib.table.columns import (
     complete_rows,
     factor_codes,
@@ -184,6 +185,8 @@ def build_design(frame: pd.DataFrame, spec: ModelSpec) -> Design:
     DataError
         With a message naming the column and the fix.
     """
+    # Columns the formula computes (log(x), I(x^2), scale(x)): lib.model.transforms.
+    frame = with_derived(frame, spec.columns)
     clean, n_dropped = complete_rows(frame, spec.columns)
     if not is_numeric_column(clean[spec.outcome]):
         raise not_numeric_error("outcome", spec.outcome, non_numeric_example(clean[spec.outcome]))
@@ -241,24 +244,6 @@ def _term_design(clean: pd.DataFrame, term: RandomTerm) -> TermDesign:
     return TermDesign(
         term=term, codes=codes, levels=levels, Z=np.asfortranarray(np.column_stack(z_cols))
     )
-
-
-def check_supported(spec: ModelSpec) -> None:
-    """Refuse, with a clear message, what the formula reads but the engine cannot fit yet.
-
-    A model without a fixed intercept (``0 +`` / ``- 1``) is read and its model
-    matrix is R's (tests/test_formula_reference.py fits it against lme4), but
-    ``lib.lmm`` computes ICC/R^2 and rescales a badly scaled outcome assuming an
-    ``(Intercept)`` column; until it does not, the CLI and ``lib.api`` refuse such
-    fits rather than report them wrong.
-    """
-    if not spec.intercept:
-        raise SpecError(
-            "Models without a fixed intercept ('0 +' or '- 1') are not fitted yet: the "
-            "engine's ICC/R\u00b2 and rescaling steps assume an intercept. Keep the "
-            "intercept (remove '0 +'); with a categorical predictor that is the same "
-            "model in treatment contrasts."
-        )
 
 
 def check_rows(spec: ModelSpec, n: int, n_dropped: int) -> None:

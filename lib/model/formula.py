@@ -31,8 +31,12 @@ terms up to two-way), ``- term`` (removes it), and the intercept: ``1 +``
 Names that are not syntactic in R are written in backticks, with R's escapes
 (``\\``` for a backtick, ``\\\\`` for a backslash, ``\\n``, ``\\t``, ``\\uXXXX``...).
 
-Not accepted, each with a message that names the position: function calls
-(``log(x)``: compute the column first), strings, ``.``, ``offset``, numbers
+Computed columns: ``log(x)``, ``log2``, ``log10``, ``sqrt``, ``exp``, ``scale(x)``
+and ``I(x^k)`` of one column are read as a column named by the expression (R's
+coefficient name), which ``lib.model.transforms`` computes; on either side of "~".
+
+Not accepted, each with a message that names the position: other function calls
+(compute the column first), strings, ``.``, ``offset``, numbers
 other than 0 and 1 (and a whole exponent after ``^``).
 """
 
@@ -50,7 +54,13 @@ from lib.model.formula_tokens import (
     fail_at,
     tokenize,
 )
-from lib.model.spec import FixedTerm, ModelSpec, RandomTerm
+from lib.model.spec import FixedTerm, ModelSpec, RandomTerm, r_name
+from lib.model.transforms import FUNCTIONS
+
+CALLS = (
+    "Computed here: log(x), log2(x), log10(x), sqrt(x), exp(x), scale(x) and I(x^k) of one "
+    "column (lib.model.transforms); anything else, compute as a column first."
+)
 
 MAX_DEPTH = 60  # nested parentheses and unary signs
 
@@ -196,11 +206,12 @@ class _Parser:
         if tok.kind == "number":
             return Node("number", tok.start, text=tok.text)
         if tok.kind == "name":
+            if not tok.quoted and self.at("(") and tok.text in (*FUNCTIONS, "I"):
+                return self.call(tok)
             if not tok.quoted and self.at("("):
                 raise self.error(
-                    f"function calls such as {tok.text}(...) are not evaluated here. Compute "
-                    "the column in your data first (for example a column log_x), or, if a "
-                    "column is literally named that way, write it in backticks: "
+                    f"function calls such as {tok.text}(...) are not evaluated here. {CALLS} "
+                    "If a column is literally named that way, write it in backticks: "
                     f"`{tok.text}(...)`.",
                     tok,
                 )
@@ -222,6 +233,36 @@ class _Parser:
         self.advance()
         self.depth -= 1
         return Node("paren", tok.start, (inner,))
+
+
+    def call(self, function: Token) -> Node:
+        """``log(x)``, ``scale(`a b`)``, ``I(x^2)``: one column, read as the computed
+        column of that name (``lib.model.transforms``)."""
+        self.advance()  # "("
+        argument = self.token
+        if argument.kind != "name":
+            raise self.error(
+                f"{function.text}() takes one column name here, as in {function.text}(x). "
+                f"{CALLS}"
+            )
+        self.advance()
+        text = f"{function.text}({r_name(argument.text)})"
+        if function.text == "I":
+            power = self.advance() if self.at("^") else None
+            digits = self.token
+            if power is None or digits.kind != "number" or not digits.text.isdigit():
+                raise self.error(f"I() computes a power of one column, as in I(x^2). {CALLS}")
+            if not 1 <= int(digits.text) <= MAX_POWER:
+                raise self.error(f"the power in I() must be a whole number from 1 to {MAX_POWER}.")
+            self.advance()
+            text = f"I({r_name(argument.text)}^{int(digits.text)})"
+        if not self.at(")"):
+            raise self.error(
+                f"expected ')' to close {function.text}( at character {function.start + 1}. "
+                f"{CALLS}"
+            )
+        self.advance()
+        return Node("name", function.start, text=text)
 
 
 Term = frozenset  # a fixed term: the set of its columns (R's bit pattern)

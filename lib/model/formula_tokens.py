@@ -17,6 +17,7 @@ MAX_LENGTH = 20_000  # characters; a formula is typed, not generated
 ALLOWED = (
     "Allowed: column names (`in backticks` when they are not plain names), "
     "+, -, *, /, :, %in%, ^ with a whole number, 0 or 1 for the intercept, "
+    "log(x), sqrt(x), exp(x), scale(x) or I(x^2) of one column, "
     "and random-effect terms such as (1 | g), (1 + x | g), (x || g), (1 | g1/g2)."
 )
 

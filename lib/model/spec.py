@@ -56,10 +56,28 @@ _R_RESERVED = frozenset(
 )
 
 
+#: A column computed in the formula by ``lib.model.transforms`` (``log(x)``, ``I(x^2)``,
+#: ``scale(`my col`)``): the name is the expression as R deparses it, written unquoted.
+_ARGUMENT = r"(?:[A-Za-z.][A-Za-z0-9._]*|`(?:[^`\\]|\\.)+`)"
+DERIVED = re.compile(
+    rf"^(?:(log|log2|log10|sqrt|exp|scale)\(({_ARGUMENT})\)|I\(({_ARGUMENT})\^([0-9]+)\))$"
+)
+
+
+def is_derived(name: str) -> bool:
+    """Whether ``name`` is a column the formula computes (``lib.model.transforms``)."""
+    return DERIVED.fullmatch(name) is not None
+
+
 def r_name(column: str) -> str:
-    """Quote a column name the way R prints a non-syntactic name (backticks)."""
+    """Quote a column name the way R prints a non-syntactic name (backticks).
+
+    A computed column (``log(x)``, ``is_derived``) is the expression itself, unquoted.
+    """
+    if is_derived(column):
+        return column
     if (
-        _PLAIN_NAME.match(column)
+        _PLAIN_NAME.fullmatch(column)  # not .match: "$" also matches before a final "\n"
         and not re.match(r"^\.[0-9]", column)
         and not re.match(r"^\.\.[0-9]*$", column)
         and column not in _R_RESERVED

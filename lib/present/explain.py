@@ -386,6 +386,13 @@ def icc_r2(fit: LmmFit) -> str:
                 f"{pct(a)} of the variance not explained by the fixed effects lies between "
                 f"{md(fit.ranef[0].group)} groups (adjusted ICC {num(a)}). {rule}"
             )
+    elif "(Intercept)" not in fit.fixef_names and fit.r2 is None:
+        out.append(
+            f"ICC and R² are not shown: the model has no fixed intercept ({code('0 +')}) and "
+            "its fixed effects do not stand in for one, so the random intercepts hold the "
+            "outcome's distance from zero, not how groups differ; performance::icc would "
+            "still print numbers. Keep the intercept to see them."
+        )
     else:
         out.append("The ICC is undefined here (a variance is estimated as zero).")
     if fit.r2 is not None:

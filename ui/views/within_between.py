@@ -71,6 +71,7 @@ def _data(sel: Selection) -> tuple[str, str, pd.DataFrame, object]:
 
 
 def draw(sel: Selection) -> None:
+    sel = sel.uncentred()  # this page centres by itself; the sidebar's centring is the Model's
     presentation.heading("Within and between", sel, subtitle="Pooled, within and between slopes")
     st.toggle(
         "Show the classic example: exercise and cholesterol (simulated)",
