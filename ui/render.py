@@ -12,7 +12,10 @@ and wrap, so no number is ever cut or scrolled out of sight. Any user-supplied t
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -87,20 +90,69 @@ def _labelled(frame: pd.DataFrame, show_index: bool) -> bool:
     return frame.shape[1] > 1 and not pd.api.types.is_numeric_dtype(frame.iloc[:, 0])
 
 
-@st.cache_resource(max_entries=512, ttl=3600, show_spinner=False)
-def _cached_shown_table(
-    key: Hashable, decimals: int | tuple, show_index: bool, static: bool, _frame: pd.DataFrame
-) -> tuple[pa.Table, list[list[str]]]:
-    # cache_resource: an Arrow table is immutable, so every session may share one object
-    # (st.cache_data would copy it on every hit).
-    shown = shown_table(
-        _frame, dict(decimals) if isinstance(decimals, tuple) else decimals, show_index
-    )
-    return shown, blocks(shown, _labelled(_frame, show_index), static)
+@dataclass(frozen=True)
+class Prepared:
+    """A table made ready to show: the frame (for the download) and its formatted
+    Arrow table, one per block of columns that fits the main column."""
+
+    frame: pd.DataFrame
+    parts: tuple[pa.Table, ...]
+
+
+class KeyedStore:
+    """Values shared by every session of this process, under small hashable keys, at
+    most ``max_entries`` (the least recently used leave first) and ``ttl`` seconds each.
+
+    What ``st.cache_resource`` gives, without its per-call work: it hashes every
+    argument with Streamlit's hasher and inspects the function's signature on every
+    call, 0.16 ms a look-up, seven look-ups a Model-page run; a dict look-up under a
+    lock costs a microsecond. Values are shared objects: an Arrow table and a frame
+    nobody mutates.
+    """
+
+    def __init__(self, max_entries: int, ttl: float) -> None:
+        self.max_entries, self.ttl = max_entries, ttl
+        self._entries: OrderedDict[Hashable, tuple[float, object]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, make: Callable[[], object]) -> object:
+        """The value under ``key``, made by ``make()`` on a miss (outside the lock: two
+        sessions missing together may both make it; the values are equal)."""
+        now = time.monotonic()
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and now - entry[0] < self.ttl:
+                self._entries.move_to_end(key)
+                return entry[1]
+        value = make()
+        with self._lock:
+            self._entries[key] = (now, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+PREPARED = KeyedStore(max_entries=512, ttl=3600)
+
+
+def prepare(
+    frame: pd.DataFrame, decimals: int | Mapping[str, int], show_index: bool, static: bool
+) -> Prepared:
+    """Format ``frame`` for display and wrap its columns into blocks (``ui.layout``)."""
+    shown = shown_table(frame, decimals, show_index)
+    columns = blocks(shown, _labelled(frame, show_index), static)
+    if len(columns) == 1:
+        return Prepared(frame, (shown,))
+    return Prepared(frame, tuple(shown.select(block) for block in columns))
 
 
 def table(
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | Callable[[], pd.DataFrame],
     name: str,
     *,
     decimals: int | Mapping[str, int] = 4,
@@ -123,23 +175,32 @@ def table(
     ``key``: a small hashable value that determines ``frame``'s content (e.g. the
     data's source id, the model spec and the table's name). With it, the formatted
     table is made once and shared by every session and rerun; a wrong key would show
-    another table's numbers, so leave it out when unsure.
+    another table's numbers, so leave it out when unsure. ``frame`` may then be a
+    function that builds it: called only the first time, so a rerun builds no frame
+    (the Model page's seven tables cost 2.4 ms a run to build, on every rerun).
     A table wider than the main column is shown as several tables, its columns wrapped
     into blocks that fit (``ui.layout``); the download still holds every column.
     """
     # Presentation mode: a static table whose text CSS can enlarge (st.dataframe draws
     # on a canvas at a fixed size).
-    static = presentation.is_on() and len(frame) <= PRESENT_MAX_ROWS
+    static = presentation.is_on()
     if key is None:
-        shown = shown_table(frame, decimals, show_index)
-        parts = blocks(shown, _labelled(frame, show_index), static)
+        frame = frame() if callable(frame) else frame
+        static = static and len(frame) <= PRESENT_MAX_ROWS
+        prepared = prepare(frame, decimals, show_index, static)
     else:
         packed = tuple(sorted(decimals.items())) if isinstance(decimals, Mapping) else decimals
-        shown, parts = _cached_shown_table((key, name), packed, show_index, static, frame)
+
+        def make(static: bool = static) -> Prepared:
+            built = frame() if callable(frame) else frame
+            return prepare(built, decimals, show_index, static and len(built) <= PRESENT_MAX_ROWS)
+
+        prepared = PREPARED.get((key, name, packed, show_index, static), make)
+        frame = prepared.frame
+        static = static and len(frame) <= PRESENT_MAX_ROWS
     rows_height = ROW_PX * (len(frame) + 1) + 3
     shown_height: int | str = "auto" if height is None or rows_height <= height else height
-    for columns in parts:
-        part = shown if len(parts) == 1 else shown.select(columns)
+    for part in prepared.parts:
         if static:
             st.table(part.to_pandas(), hide_index=True)
         else:
