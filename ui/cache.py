@@ -44,7 +44,7 @@ from lib.table import validate as table_validate
 from lib.table.columns import complete_rows
 from lib.table.roles import Roles
 from lib.table.validate import ValidationReport
-from ui import big, row_limit, serve
+from ui import big, memo, row_limit, serve
 
 TTL = 3600  # seconds: uploads and fits leave the shared cache after an hour unused
 SHARED_PREFIX = "shared:"  # a data-set option "shared:TOKEN": the table of that link
@@ -336,18 +336,22 @@ def chart_spec(kind: str, *args: object, **kwargs: object) -> dict:
     return _build_chart(kind, args, kwargs)
 
 
-@st.cache_data(max_entries=256, ttl=TTL, show_spinner=False)
-def keyed_chart_spec(key: str, kind: str, _inputs: Callable[[], tuple[tuple, dict]]) -> dict:
-    """``chart_spec(kind, *args, **kwargs)`` where ``(args, kwargs) = _inputs()``, cached
-    under ``key`` alone.
+def keyed_chart_spec(key: Hashable, kind: str, _inputs: Callable[[], tuple[tuple, dict]]) -> dict:
+    """``chart_spec(kind, *args, **kwargs)`` where ``(args, kwargs) = _inputs()``, made
+    once per ``key`` in this process (``ui.memo``) and shared, never copied.
 
     ``key`` must determine the inputs completely (e.g. data source id, model spec,
     roles and the factor shown): then hashing the chart's frames on every rerun (the
     largest part of a warm Model page's cache look-ups) and preparing them (sampling
-    the points, building the lines) happen once, on a miss.
+    the points, building the lines) happen once, on a miss. The spec is shared by every
+    session: callers must not change it (``st.vega_lite_chart`` copies it first).
     """
-    args, kwargs = _inputs()
-    return _build_chart(kind, args, kwargs)
+
+    def make() -> dict:
+        args, kwargs = _inputs()
+        return _build_chart(kind, args, kwargs)
+
+    return memo.get(("chart", kind, key), make)
 
 
 def _build_chart(kind: str, args: tuple, kwargs: dict) -> dict:

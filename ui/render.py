@@ -12,9 +12,6 @@ and wrap, so no number is ever cut or scrolled out of sight. Any user-supplied t
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -25,7 +22,7 @@ import streamlit as st
 
 from lib.present.numbers import cell
 from lib.table.export import csv_bytes
-from ui import layout, presentation
+from ui import layout, memo, presentation
 
 ROW_PX = 35  # st.dataframe's row height
 PRESENT_MAX_ROWS = 40  # presentation mode draws static tables up to this many rows
@@ -99,45 +96,8 @@ class Prepared:
     parts: tuple[pa.Table, ...]
 
 
-class KeyedStore:
-    """Values shared by every session of this process, under small hashable keys, at
-    most ``max_entries`` (the least recently used leave first) and ``ttl`` seconds each.
-
-    What ``st.cache_resource`` gives, without its per-call work: it hashes every
-    argument with Streamlit's hasher and inspects the function's signature on every
-    call, 0.16 ms a look-up, seven look-ups a Model-page run; a dict look-up under a
-    lock costs a microsecond. Values are shared objects: an Arrow table and a frame
-    nobody mutates.
-    """
-
-    def __init__(self, max_entries: int, ttl: float) -> None:
-        self.max_entries, self.ttl = max_entries, ttl
-        self._entries: OrderedDict[Hashable, tuple[float, object]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable, make: Callable[[], object]) -> object:
-        """The value under ``key``, made by ``make()`` on a miss (outside the lock: two
-        sessions missing together may both make it; the values are equal)."""
-        now = time.monotonic()
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None and now - entry[0] < self.ttl:
-                self._entries.move_to_end(key)
-                return entry[1]
-        value = make()
-        with self._lock:
-            self._entries[key] = (now, value)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
-        return value
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-
-PREPARED = KeyedStore(max_entries=512, ttl=3600)
+# Every table shown with a key, formatted once per process (what st.cache_resource held).
+PREPARED = memo.KeyedStore(max_entries=512, ttl=3600)
 
 
 def prepare(

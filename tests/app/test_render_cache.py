@@ -15,7 +15,7 @@ from lib.charts import core as lib_charts
 from lib.lmm import fit_lmm
 from lib.model.spec import ModelSpec
 from lib.table.catalogue import load_bundled
-from ui import cache, render
+from ui import cache, memo, render
 from ui.views import report as report_view
 
 PAGE = "pages/3_Model.py"
@@ -100,7 +100,7 @@ def test_the_page_chart_downloads_render_from_the_cached_spec() -> None:
 
 
 def test_keyed_store_keeps_recent_values_within_their_time() -> None:
-    store = render.KeyedStore(max_entries=2, ttl=3600)
+    store = memo.KeyedStore(max_entries=2, ttl=3600)
     made = []
 
     def make(value: str):  # noqa: ANN202
@@ -113,7 +113,7 @@ def test_keyed_store_keeps_recent_values_within_their_time() -> None:
     store.get("c", make("c1"))  # a third key evicts "b"
     assert store.get("b", make("b2")) == "b2"
     assert made == ["a1", "b1", "c1", "b2"]
-    stale = render.KeyedStore(max_entries=2, ttl=0.0)
+    stale = memo.KeyedStore(max_entries=2, ttl=0.0)
     stale.get("a", make("x1"))
     assert stale.get("a", make("x2")) == "x2"  # expired at once
 
@@ -142,3 +142,27 @@ def test_a_keyed_table_builds_its_frame_once(open_page) -> None:
     assert not at.exception
     assert len(calls) == 1
     assert frame_with(at, "Std. Error").equals(first)
+
+
+def test_keyed_store_makes_a_value_once_for_sessions_that_miss_together() -> None:
+    """Thirty sessions flipping one toggle miss the same chart together: one builds it,
+    the others wait and share it."""
+    import threading
+    import time
+
+    store = memo.KeyedStore(max_entries=8, ttl=3600)
+    made = []
+
+    def make() -> str:
+        made.append(1)
+        time.sleep(0.05)
+        return "spec"
+
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(store.get("k", make))) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert got == ["spec"] * 8
+    assert len(made) == 1
