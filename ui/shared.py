@@ -27,12 +27,13 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
+from lib.aggregate.upload import big_upload_bytes
 from lib.errors import ExplorerError
 from lib.present.markdown import md
 from lib.serve.shared_table import SharedMeta
 from lib.table.catalogue import DEFAULT_DATASET
 from lib.table.roles import Roles
-from ui import big, cache, serve, state
+from ui import big, cache, row_limit, serve, state
 
 MANAGE_PARAM = "manage"  # the manage link's parameter: the owner secret
 
@@ -199,10 +200,7 @@ def share_box(option: str, roles: Roles | None) -> None:
     if upload is None:
         return
     if big.is_big(upload):
-        st.caption(
-            ":material/link_off: A large file (read by DuckDB) cannot be shared through a "
-            "link yet; share a smaller extract of it."
-        )
+        st.info(big_share_limit(), icon=":material/link_off:")
         return
     receipt = receipt_of(upload)
     own = option == state.UPLOAD_OPTION or (
@@ -265,6 +263,26 @@ def owner_panel(receipt) -> None:  # noqa: ANN001 - ShareReceipt
         on_click=stop_sharing,
         icon=":material/link_off:",
         help="Deletes the shared table from the server; the link then says it was withdrawn.",
+    )
+
+
+def big_share_limit() -> str:
+    """Why a large upload has no share box, with the limits that would make it shareable.
+
+    A large upload lives in DuckDB's reach in this process only (``ui.big``); every
+    page's large-data path starts from the session's upload. Links share tables that
+    pandas reads (the share store's Parquet), so a large file is not shared: the page
+    says so with the numbers, rather than offering a box that would fail.
+    """
+    megabytes = big_upload_bytes() / 1024**2  # as the uploader's help writes it
+    rows = row_limit.pandas_row_limit()
+    cap = serve.share_store().max_table_bytes / 1024**2
+    return (
+        f"**This file cannot be shared through a link**: files over {megabytes:,.3g} MB "
+        f"(CSV or Parquet) or with more than {rows:,} rows are read by DuckDB and stay in "
+        f"this browser session. To share data with the class, upload an extract of at most "
+        f"{rows:,} rows and {megabytes:,.3g} MB, then tick Share (shared tables are kept up "
+        f"to {cap:,.3g} MiB as Parquet)."
     )
 
 

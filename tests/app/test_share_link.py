@@ -298,3 +298,26 @@ def test_a_link_to_an_upload_keeps_its_values_until_the_file_arrives(store_dir):
     assert "exam ~ 1 + (1 + campus_size | campus)" in [c.value for c in at.sidebar.code]
     assert not [w for w in at.warning if "do not apply" in w.value]
     assert query_of(at)["x"] == "campus_size"
+
+
+def test_a_large_upload_says_it_cannot_be_shared_and_why(store_dir, monkeypatch):
+    """A file read by DuckDB (here over a 1 MiB threshold) has no share box; the page
+    says so with the size and row limits that would make an extract shareable."""
+    from lib.aggregate import upload as lib_upload
+    from ui import row_limit
+
+    monkeypatch.setenv(lib_upload.THRESHOLD_ENV, str(1024 * 1024))
+    frame = pd.concat([class_table()] * 400, ignore_index=True)
+    content = frame.to_csv(index=False).encode()
+    assert len(content) > 1024 * 1024
+    at = open_app(DATA)
+    at.file_uploader(key="_upload_widget").upload("big.csv", content).run()
+    assert not at.exception
+    assert at.sidebar.selectbox(key="data").value == "your upload"
+    assert not [c for c in at.checkbox if c.key == "_share_upload"]
+    note = plain("\n".join(i.value for i in at.info))
+    assert "This file cannot be shared through a link" in note
+    assert "files over 1 MB (CSV or Parquet)" in note
+    assert f"more than {row_limit.pandas_row_limit():,} rows are read by DuckDB" in note
+    assert "shared tables are kept up to 64 MiB as Parquet" in note
+    assert not list(store_dir.rglob("*.parquet"))  # nothing was written
