@@ -1,7 +1,7 @@
 """The app's jobs for ``lib.serve.fit_pool``: module-level functions a worker imports.
 
 Each takes what the app's cached wrapper has (a frame, a spec or settings) and returns
-a frozen result that pickles (``LmmFit``, ``Anova``, ``SimResult``).
+a frozen result that pickles (``LmmFit``, ``Anova``, ``SimResult``, ``Ladder``).
 
 ``burn_seconds`` is for test builds only (``EXPLORER_TEST_SLOW_FIT``, read by the app):
 the worker first spends that many seconds of CPU, as a slow model would, so the time
@@ -44,3 +44,12 @@ def simulate(settings: object) -> object:
     from lib.classroom import simulate as sim
 
     return sim.simulate(settings)
+
+
+def ladder(frame: pd.DataFrame, arguments: dict, burn_seconds: float = 0.0) -> object:
+    """``lib.classroom.ladder.ladder(frame, **arguments)``: the Ladder page's fits (each
+    step by REML and ML), in a worker like any other fit."""
+    from lib.classroom import ladder as lib_ladder
+
+    burn(burn_seconds)
+    return lib_ladder.ladder(frame, **arguments)
