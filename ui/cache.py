@@ -124,6 +124,13 @@ def load_shared(digest: str, _token: str) -> pd.DataFrame:
     return serve.share_store().open(_token).frame
 
 
+# The data sets themselves, one object per content id shared by every run and session
+# (never changed in place: pandas 3 copies on write). ``st.cache_data`` alone unpickled a
+# copy of the whole table on every rerun of every session: 0.4 ms for the tutorial's
+# table, ~40 ms for two million rows, on every toggle of every student of a shared link.
+FRAMES = memo.KeyedStore(max_entries=8, ttl=TTL)
+
+
 def frame_for(option: str, upload: object | None) -> pd.DataFrame:
     """The frame of a data-set option (bundled key, shared link, or this session's upload).
 
@@ -135,10 +142,11 @@ def frame_for(option: str, upload: object | None) -> pd.DataFrame:
         The shared link does not open (withdrawn, expired, unknown or malformed).
     """
     if option in catalogue.BUNDLED:
-        return load_bundled(option)
+        return FRAMES.get(("bundled", option), lambda: load_bundled(option))
     token = shared_token(option)
     if token is not None:
-        return load_shared(shared_meta(option).digest, token)
+        digest = shared_meta(option).digest
+        return FRAMES.get(("shared", digest), lambda: load_shared(digest, token))
     if upload is None:
         raise DataError(
             "This session has no uploaded file (uploads are not shared through links). "
@@ -146,7 +154,9 @@ def frame_for(option: str, upload: object | None) -> pd.DataFrame:
         )
     if big.is_big(upload):
         return big.load(upload).data.sample
-    return load_upload(upload.digest, upload.name, upload.content)
+    return FRAMES.get(
+        ("upload", upload.digest), lambda: load_upload(upload.digest, upload.name, upload.content)
+    )
 
 
 @st.cache_data(max_entries=32, ttl=TTL, show_spinner=False)

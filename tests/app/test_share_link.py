@@ -321,3 +321,21 @@ def test_a_large_upload_says_it_cannot_be_shared_and_why(store_dir, monkeypatch)
     assert f"more than {row_limit.pandas_row_limit():,} rows are read by DuckDB" in note
     assert "shared tables are kept up to 64 MiB as Parquet" in note
     assert not list(store_dir.rglob("*.parquet"))  # nothing was written
+
+
+def test_sessions_on_one_link_share_one_table_not_copies(store_dir):
+    """``frame_for`` hands every run the same frame object for the same content (no
+    copy of the whole table per rerun), and a withdrawn link no longer reaches it."""
+    from lib.serve.share_store import ShareWithdrawn as Withdrawn
+    from ui import cache
+
+    receipt = ShareStore(store_dir).share(class_table(), name="class.csv")
+    option = f"shared:{receipt.token}"
+    first, again = cache.frame_for(option, None), cache.frame_for(option, None)
+    assert first is again
+    pd.testing.assert_frame_equal(first, class_table(), check_dtype=False)
+    assert cache.frame_for("schools", None) is cache.frame_for("schools", None)
+    serve.share_store().withdraw(receipt.token, receipt.owner_secret)
+    cache.forget_link(receipt.token)
+    with pytest.raises(Withdrawn):
+        cache.frame_for(option, None)
