@@ -186,10 +186,20 @@ def validate(source: str, roles: Roles, _frame: pd.DataFrame) -> ValidationRepor
 
 
 def fit(source: str, spec: ModelSpec, _frame: pd.DataFrame) -> LmmFit:
-    """The fit of ``spec`` to the data ``source``, from the cache or the fit pool."""
+    """The fit of ``spec`` to the data ``source``, from the cache or the fit pool.
+
+    A finished fit is also kept as one object (``FITS``) that every rerun and session
+    reads: ``st.cache_data`` alone unpickled a copy, with its per-row arrays, on every
+    rerun. A running, failed or cancelled fit never gets there (``settle`` raises).
+    """
+    key = repr(spec)
     return serve.wait_for(
-        lambda: serve.settle(_fit(source, repr(spec), spec, _frame)), ("fit", source, spec)
+        lambda: FITS.get((source, key), lambda: serve.settle(_fit(source, key, spec, _frame))),
+        ("fit", source, spec),
     )
+
+
+FITS = memo.KeyedStore(max_entries=128, ttl=TTL)
 
 
 @st.cache_data(max_entries=128, ttl=TTL, show_spinner=False)
@@ -200,7 +210,12 @@ def _fit(
     return serve.run_job(JOB_FIT, _frame, _spec, burn, key=("fit", source, _spec))
 
 
-fit.clear = _fit.clear  # type: ignore[attr-defined]
+def _clear_fits() -> None:
+    _fit.clear()
+    FITS.clear()
+
+
+fit.clear = _clear_fits  # type: ignore[attr-defined]
 
 
 def anova(source: str, specs: tuple[ModelSpec, ...], _frame: pd.DataFrame) -> Anova:
