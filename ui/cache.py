@@ -128,6 +128,7 @@ def load_shared(digest: str, _token: str) -> pd.DataFrame:
 # (never changed in place: pandas 3 copies on write). ``st.cache_data`` alone unpickled a
 # copy of the whole table on every rerun of every session: 0.4 ms for the tutorial's
 # table, ~40 ms for two million rows, on every toggle of every student of a shared link.
+# As many as the loaders keep (8 each); the loaders hold pickled copies besides.
 FRAMES = memo.KeyedStore(max_entries=8, ttl=TTL)
 
 
@@ -199,7 +200,8 @@ def fit(source: str, spec: ModelSpec, _frame: pd.DataFrame) -> LmmFit:
     )
 
 
-FITS = memo.KeyedStore(max_entries=128, ttl=TTL)
+# At most 32 (the cache keeps 128 pickled): a fit holds per-row arrays, kept here a second time.
+FITS = memo.KeyedStore(max_entries=32, ttl=TTL)
 
 
 @st.cache_data(max_entries=128, ttl=TTL, show_spinner=False)
