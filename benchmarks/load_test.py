@@ -286,6 +286,7 @@ async def scenario(
         slow_task = asyncio.create_task(session(slow_burst, slow, "no"))
         await asyncio.sleep(3.0)  # the slow fit is running in a worker by now
     rss_before, cpu_before = _rss_kb(pid), _cpu_seconds(pid)
+    cpu_at_toggle: list[float | None] = []  # the server's CPU when every student flips
     started = time.perf_counter()
 
     async def delayed(k: int) -> None:
@@ -303,6 +304,7 @@ async def scenario(
         if spec.toggle == "no":
             return pages
         if spec.toggle == "together" and not pages and not burst.ready.is_set():
+            cpu_at_toggle.append(_cpu_seconds(pid))
             burst.ready.set()  # every page is there: all flip the toggle now
         return pages or any((r.toggle is None or r.toggle < 0) and not r.errors for r in results)
 
@@ -331,6 +333,11 @@ async def scenario(
         if rss_before is None or rss_after is None
         else (rss_after - rss_before) / 1024 / n,
         "server_cpu_s": None if cpu_before is None else cpu_after - cpu_before,
+        # Server CPU per toggle rerun (ms): what 30 reruns at once cost the one core that
+        # runs every page script, measured from the moment all flip to the last page.
+        "toggle_cpu_ms": None
+        if not cpu_at_toggle or cpu_at_toggle[0] is None
+        else (cpu_after - cpu_at_toggle[0]) * 1000 / n,
         "wall_s": wall,
         "slow_fit_s": None if slow is None else slow.first,
         "slow_fit_overlapped": None if slow is None else slow_still_running,
@@ -357,16 +364,19 @@ def report(name: str, r: dict) -> str:
 
     rss = "-" if r["rss_per_session_mb"] is None else f"{r['rss_per_session_mb']:.1f}"
     cpu = "-" if r["server_cpu_s"] is None else f"{r['server_cpu_s']:.1f}"
+    toggle_cpu = "-" if r.get("toggle_cpu_ms") is None else f"{r['toggle_cpu_ms']:.0f}"
     return (
         f"| {name} | {r['load']:.2f} | {r['n']} | {stats(r['first'])} | {stats(r['toggle'])} | "
-        f"{len(r['errors'])} | {r['reconnects']} | {r['kb_per_session']:.0f} | {rss} | {cpu} |"
+        f"{len(r['errors'])} | {r['reconnects']} | {r['kb_per_session']:.0f} | {rss} | {cpu} "
+        f"| {toggle_cpu} |"
     )
 
 
 HEADER = (
     "| scenario | load avg | sessions | page p50 / p95 (s) | toggle p50 / p95 (s) | errors "
-    "| reconnect attempts | KB/session | RSS MB/session | server CPU-s |\n"
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    "| reconnect attempts | KB/session | RSS MB/session | server CPU-s "
+    "| server CPU ms/toggle |\n"
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 )
 
 SCENARIOS = {

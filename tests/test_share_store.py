@@ -201,6 +201,26 @@ def test_withdraw_needs_the_owner_secret(store):
     assert store.open(other.token).meta.name == "u"
 
 
+def test_a_manage_link_claims_the_owner_receipt(store, clock):
+    """``claim`` gives the uploader's receipt back to whoever holds the owner secret (the
+    manage link), and to nobody else; it says so for an ended link."""
+    receipt = store.share(numbered_frame(1), name="t")
+    other = store.share(numbered_frame(2), name="u")
+    assert store.claim(receipt.token, receipt.owner_secret) == receipt
+    for wrong in (other.owner_secret, "x" * 43, "", None, "../" * 15, "é" * 43, receipt.token):
+        with pytest.raises(ShareNotOwner, match="does not match the shared data"):
+            store.claim(receipt.token, wrong)
+    with pytest.raises(ShareUnavailable, match=UNAVAILABLE_MESSAGE[:30]):
+        store.claim("../" + receipt.token[3:], receipt.owner_secret)
+    claimed = store.claim(receipt.token, receipt.owner_secret)
+    store.withdraw(claimed.token, claimed.owner_secret)  # the claimed receipt withdraws
+    with pytest.raises(ShareWithdrawn):
+        store.claim(receipt.token, receipt.owner_secret)
+    clock.now += 8 * DAY
+    with pytest.raises(ShareExpired):
+        store.claim(other.token, other.owner_secret)
+
+
 def test_one_owner_secret_for_a_sessions_shares(store):
     first = store.share(numbered_frame(1), name="a")
     second = store.share(numbered_frame(2), name="b", owner_secret=first.owner_secret)

@@ -46,7 +46,7 @@ from lib.table import validate as table_validate
 from lib.table.columns import complete_rows
 from lib.table.roles import Roles
 from lib.table.validate import ValidationReport
-from ui import big, row_limit, serve
+from ui import big, memo, row_limit, serve
 
 TTL = 3600  # seconds: uploads and fits leave the shared cache after an hour unused
 SHARED_PREFIX = "shared:"  # a data-set option "shared:TOKEN": the table of that link
@@ -126,6 +126,14 @@ def load_shared(digest: str, _token: str) -> pd.DataFrame:
     return serve.share_store().open(_token).frame
 
 
+# The data sets themselves, one object per content id shared by every run and session
+# (never changed in place: pandas 3 copies on write). ``st.cache_data`` alone unpickled a
+# copy of the whole table on every rerun of every session: 0.4 ms for the tutorial's
+# table, ~40 ms for two million rows, on every toggle of every student of a shared link.
+# As many as the loaders keep (8 each); the loaders hold pickled copies besides.
+FRAMES = memo.KeyedStore(max_entries=8, ttl=TTL)
+
+
 def frame_for(option: str, upload: object | None) -> pd.DataFrame:
     """The frame of a data-set option (bundled key, shared link, or this session's upload).
 
@@ -137,10 +145,11 @@ def frame_for(option: str, upload: object | None) -> pd.DataFrame:
         The shared link does not open (withdrawn, expired, unknown or malformed).
     """
     if option in catalogue.BUNDLED:
-        return load_bundled(option)
+        return FRAMES.get(("bundled", option), lambda: load_bundled(option))
     token = shared_token(option)
     if token is not None:
-        return load_shared(shared_meta(option).digest, token)
+        digest = shared_meta(option).digest
+        return FRAMES.get(("shared", digest), lambda: load_shared(digest, token))
     if upload is None:
         raise DataError(
             "This session has no uploaded file (uploads are not shared through links). "
@@ -148,7 +157,9 @@ def frame_for(option: str, upload: object | None) -> pd.DataFrame:
         )
     if big.is_big(upload):
         return big.load(upload).data.sample
-    return load_upload(upload.digest, upload.name, upload.content)
+    return FRAMES.get(
+        ("upload", upload.digest), lambda: load_upload(upload.digest, upload.name, upload.content)
+    )
 
 
 @st.cache_data(max_entries=32, ttl=TTL, show_spinner=False)
@@ -178,10 +189,21 @@ def validate(source: str, roles: Roles, _frame: pd.DataFrame) -> ValidationRepor
 
 
 def fit(source: str, spec: ModelSpec, _frame: pd.DataFrame) -> LmmFit:
-    """The fit of ``spec`` to the data ``source``, from the cache or the fit pool."""
+    """The fit of ``spec`` to the data ``source``, from the cache or the fit pool.
+
+    A finished fit is also kept as one object (``FITS``) that every rerun and session
+    reads: ``st.cache_data`` alone unpickled a copy, with its per-row arrays, on every
+    rerun. A running, failed or cancelled fit never gets there (``settle`` raises).
+    """
+    key = repr(spec)
     return serve.wait_for(
-        lambda: serve.settle(_fit(source, repr(spec), spec, _frame)), ("fit", source, spec)
+        lambda: FITS.get((source, key), lambda: serve.settle(_fit(source, key, spec, _frame))),
+        ("fit", source, spec),
     )
+
+
+# At most 32 (the cache keeps 128 pickled): a fit holds per-row arrays, kept here a second time.
+FITS = memo.KeyedStore(max_entries=32, ttl=TTL)
 
 
 @st.cache_data(max_entries=128, ttl=TTL, show_spinner=False)
@@ -192,7 +214,12 @@ def _fit(
     return serve.run_job(JOB_FIT, _frame, _spec, burn, key=("fit", source, _spec))
 
 
-fit.clear = _fit.clear  # type: ignore[attr-defined]
+def _clear_fits() -> None:
+    _fit.clear()
+    FITS.clear()
+
+
+fit.clear = _clear_fits  # type: ignore[attr-defined]
 
 
 def anova(source: str, specs: tuple[ModelSpec, ...], _frame: pd.DataFrame) -> Anova:
@@ -338,18 +365,22 @@ def chart_spec(kind: str, *args: object, **kwargs: object) -> dict:
     return _build_chart(kind, args, kwargs)
 
 
-@st.cache_data(max_entries=256, ttl=TTL, show_spinner=False)
-def keyed_chart_spec(key: str, kind: str, _inputs: Callable[[], tuple[tuple, dict]]) -> dict:
-    """``chart_spec(kind, *args, **kwargs)`` where ``(args, kwargs) = _inputs()``, cached
-    under ``key`` alone.
+def keyed_chart_spec(key: Hashable, kind: str, _inputs: Callable[[], tuple[tuple, dict]]) -> dict:
+    """``chart_spec(kind, *args, **kwargs)`` where ``(args, kwargs) = _inputs()``, made
+    once per ``key`` in this process (``ui.memo``) and shared, never copied.
 
     ``key`` must determine the inputs completely (e.g. data source id, model spec,
     roles and the factor shown): then hashing the chart's frames on every rerun (the
     largest part of a warm Model page's cache look-ups) and preparing them (sampling
-    the points, building the lines) happen once, on a miss.
+    the points, building the lines) happen once, on a miss. The spec is shared by every
+    session: callers must not change it (``st.vega_lite_chart`` copies it first).
     """
-    args, kwargs = _inputs()
-    return _build_chart(kind, args, kwargs)
+
+    def make() -> dict:
+        args, kwargs = _inputs()
+        return _build_chart(kind, args, kwargs)
+
+    return memo.get(("chart", kind, key), make)
 
 
 def _build_chart(kind: str, args: tuple, kwargs: dict) -> dict:

@@ -18,9 +18,10 @@ from lib.classroom.comparison import Comparison, compare_models, ml_spec
 from lib.lmm import LmmFit
 from lib.model.levels import LevelEffects
 from lib.model.spec import GroupLevel, ModelSpec
-from ui import cache
+from ui import cache, serve
 
 TTL = cache.TTL
+JOB_LADDER = "lib.serve.jobs:ladder"
 
 
 @st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)
@@ -28,7 +29,6 @@ def pooling(source: str, spec: ModelSpec, _frame: pd.DataFrame) -> lib_pooling.P
     return lib_pooling.pooling(_frame, cache.fit(source, spec, _frame))
 
 
-@st.cache_data(max_entries=32, ttl=TTL, show_spinner=False)
 def ladder(
     source: str,
     outcome: str,
@@ -39,10 +39,29 @@ def ladder(
     lower: tuple[LevelEffects, ...],
     _frame: pd.DataFrame,
 ) -> lib_ladder.Ladder:
-    """The ladder with the sidebar's lower levels kept in every step (``presets``)."""
-    return lib_ladder.ladder(
-        _frame, outcome, predictor, group, reml=reml, levels=levels, lower=lower
+    """The ladder with the sidebar's lower levels kept in every step (``presets``), fitted
+    in the fit pool (time limit, Cancel, one run for sessions asking together)."""
+    arguments = {
+        "outcome": outcome,
+        "predictor": predictor,
+        "group": group,
+        "reml": reml,
+        "levels": levels,
+        "lower": lower,
+    }
+    key = ("ladder", source, repr(arguments))
+    return serve.wait_for(
+        lambda: serve.settle(_ladder(source, key[2], arguments, _frame)), key, "Fitting the ladder"
     )
+
+
+@st.cache_data(max_entries=32, ttl=TTL, show_spinner=False)
+def _ladder(
+    source: str, arguments_key: str, _arguments: dict, _frame: pd.DataFrame
+) -> lib_ladder.Ladder | serve.Failed:
+    burn = serve.slow_fit_seconds()
+    key = ("ladder", source, arguments_key)
+    return serve.run_job(JOB_LADDER, _frame, _arguments, burn, key=key)
 
 
 def compare(source: str, fits: Mapping[str, LmmFit], frame: pd.DataFrame) -> Comparison:

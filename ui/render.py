@@ -12,7 +12,7 @@ and wrap, so no number is ever cut or scrolled out of sight. Any user-supplied t
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -22,7 +22,7 @@ import streamlit as st
 
 from lib.present.numbers import cell
 from lib.table.export import csv_bytes
-from ui import layout, presentation
+from ui import layout, memo, presentation
 
 ROW_PX = 35  # st.dataframe's row height
 PRESENT_MAX_ROWS = 40  # presentation mode draws static tables up to this many rows
@@ -87,20 +87,32 @@ def _labelled(frame: pd.DataFrame, show_index: bool) -> bool:
     return frame.shape[1] > 1 and not pd.api.types.is_numeric_dtype(frame.iloc[:, 0])
 
 
-@st.cache_resource(max_entries=512, ttl=3600, show_spinner=False)
-def _cached_shown_table(
-    key: Hashable, decimals: int | tuple, show_index: bool, static: bool, _frame: pd.DataFrame
-) -> tuple[pa.Table, list[list[str]]]:
-    # cache_resource: an Arrow table is immutable, so every session may share one object
-    # (st.cache_data would copy it on every hit).
-    shown = shown_table(
-        _frame, dict(decimals) if isinstance(decimals, tuple) else decimals, show_index
-    )
-    return shown, blocks(shown, _labelled(_frame, show_index), static)
+@dataclass(frozen=True)
+class Prepared:
+    """A table made ready to show: the frame (for the download) and its formatted
+    Arrow table, one per block of columns that fits the main column."""
+
+    frame: pd.DataFrame
+    parts: tuple[pa.Table, ...]
+
+
+# Every table shown with a key, formatted once per process (what st.cache_resource held).
+PREPARED = memo.KeyedStore(max_entries=512, ttl=3600)
+
+
+def prepare(
+    frame: pd.DataFrame, decimals: int | Mapping[str, int], show_index: bool, static: bool
+) -> Prepared:
+    """Format ``frame`` for display and wrap its columns into blocks (``ui.layout``)."""
+    shown = shown_table(frame, decimals, show_index)
+    columns = blocks(shown, _labelled(frame, show_index), static)
+    if len(columns) == 1:
+        return Prepared(frame, (shown,))
+    return Prepared(frame, tuple(shown.select(block) for block in columns))
 
 
 def table(
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | Callable[[], pd.DataFrame],
     name: str,
     *,
     decimals: int | Mapping[str, int] = 4,
@@ -123,23 +135,32 @@ def table(
     ``key``: a small hashable value that determines ``frame``'s content (e.g. the
     data's source id, the model spec and the table's name). With it, the formatted
     table is made once and shared by every session and rerun; a wrong key would show
-    another table's numbers, so leave it out when unsure.
+    another table's numbers, so leave it out when unsure. ``frame`` may then be a
+    function that builds it: called only the first time, so a rerun builds no frame
+    (the Model page's seven tables cost 2.4 ms a run to build, on every rerun).
     A table wider than the main column is shown as several tables, its columns wrapped
     into blocks that fit (``ui.layout``); the download still holds every column.
     """
     # Presentation mode: a static table whose text CSS can enlarge (st.dataframe draws
     # on a canvas at a fixed size).
-    static = presentation.is_on() and len(frame) <= PRESENT_MAX_ROWS
+    static = presentation.is_on()
     if key is None:
-        shown = shown_table(frame, decimals, show_index)
-        parts = blocks(shown, _labelled(frame, show_index), static)
+        frame = frame() if callable(frame) else frame
+        static = static and len(frame) <= PRESENT_MAX_ROWS
+        prepared = prepare(frame, decimals, show_index, static)
     else:
         packed = tuple(sorted(decimals.items())) if isinstance(decimals, Mapping) else decimals
-        shown, parts = _cached_shown_table((key, name), packed, show_index, static, frame)
+
+        def make(static: bool = static) -> Prepared:
+            built = frame() if callable(frame) else frame
+            return prepare(built, decimals, show_index, static and len(built) <= PRESENT_MAX_ROWS)
+
+        prepared = PREPARED.get((key, name, packed, show_index, static), make)
+        frame = prepared.frame
+        static = static and len(frame) <= PRESENT_MAX_ROWS
     rows_height = ROW_PX * (len(frame) + 1) + 3
     shown_height: int | str = "auto" if height is None or rows_height <= height else height
-    for columns in parts:
-        part = shown if len(parts) == 1 else shown.select(columns)
+    for part in prepared.parts:
         if static:
             st.table(part.to_pandas(), hide_index=True)
         else:

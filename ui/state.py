@@ -141,6 +141,7 @@ SHARED_PREFIX = cache.SHARED_PREFIX
 SHARE_RECEIPTS = "_share_receipts"  # {upload digest: ShareReceipt}: links this session made
 SHARE_WIDGET = "_share_upload"  # the Data page's "Share this data" checkbox
 SHARE_ERROR = "_share_error"  # why the last share was refused (too large, ...)
+OWNED_LINKS = "_owned_links"  # {token: ShareReceipt}: links whose manage link this session opened
 PENDING_LINK = "_pending_link"  # a link's values that wait for its upload (issue 18)
 PENDING_KEYS = (
     DATASET,

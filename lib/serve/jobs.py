@@ -1,7 +1,7 @@
 """The app's jobs for ``lib.serve.fit_pool``: module-level functions a worker imports.
 
 Each takes what the app's cached wrapper has (a frame, a spec or settings) and returns
-a frozen result that pickles (``LmmFit``, ``Anova``, ``SimResult``).
+a frozen result that pickles (``LmmFit``, ``Anova``, ``SimResult``, ``Ladder``).
 
 ``burn_seconds`` is for test builds only (``EXPLORER_TEST_SLOW_FIT``, read by the app):
 the worker first spends that many seconds of CPU, as a slow model would, so the time
@@ -57,3 +57,12 @@ def profile_intervals(frame: pd.DataFrame, spec: ModelSpec, fit: LmmFit, level: 
         warnings.simplefilter("ignore")  # the rank message was given with the fit
         design = build_design(frame, spec)
     return profile(fit, design, level)
+
+
+def ladder(frame: pd.DataFrame, arguments: dict, burn_seconds: float = 0.0) -> object:
+    """``lib.classroom.ladder.ladder(frame, **arguments)``: the Ladder page's fits (each
+    step by REML and ML), in a worker like any other fit."""
+    from lib.classroom import ladder as lib_ladder
+
+    burn(burn_seconds)
+    return lib_ladder.ladder(frame, **arguments)

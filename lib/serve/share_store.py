@@ -11,7 +11,9 @@ the class opens ``?data=shared:TOKEN``. Design (``docs/sharing.md``):
   ``[A-Za-z0-9_-]`` is refused before any file or database is touched, with the
   same message as an unknown token (existence cannot be probed).
 - **Owner secret.** A second random token returned at share time and kept in the
-  uploader's session; only its sha256 is stored. ``withdraw`` needs it.
+  uploader's session; only its sha256 is stored. ``withdraw`` needs it; ``claim``
+  checks it for a *manage link*, which gives the uploader's rights back to a new
+  session (after a reload). It never appears in the class's link.
 - **Storage.** ``ROOT/index.sqlite3`` (standard-library SQLite, WAL mode, busy
   timeout, one short transaction per operation, so several server processes can
   share the folder) and ``ROOT/tables/<sha256>.parquet``, written to a temporary
@@ -300,6 +302,30 @@ class ShareStore:
         row = self._row(token_id(token))
         self._raise_if_ended(row)
         return _meta(row)
+
+    def claim(self, token: str, owner_secret: str) -> ShareReceipt:
+        """The receipt of a live link, for the holder of its owner secret: what a
+        *manage link* (``?data=shared:TOKEN&manage=SECRET``, ``docs/sharing.md``) gives
+        back to the uploader after a reload or in another browser.
+
+        Raises
+        ------
+        ShareWithdrawn, ShareExpired, ShareUnavailable
+            As ``open`` (the link has ended, or the token is unknown or malformed).
+        ShareNotOwner
+            ``owner_secret`` is not the one returned when this link was made (a
+            malformed secret is compared like any other and never reaches a file).
+        """
+        row = self._row(token_id(token))
+        self._raise_if_ended(row)
+        given = owner_secret if isinstance(owner_secret, str) else ""
+        if not (_OWNER.fullmatch(given) and hmac.compare_digest(row["owner"], _secret_hash(given))):
+            raise ShareNotOwner(
+                "This manage link does not match the shared data (its secret is not the "
+                "one made when the data was shared): the data opens, but only the manage "
+                "link the sharer was given can stop sharing it."
+            )
+        return ShareReceipt(token, given, row["expires"])
 
     def withdraw(self, token: str, owner_secret: str) -> None:
         """Stop sharing: the link says "withdrawn" from now on and the data is deleted.

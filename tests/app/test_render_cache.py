@@ -15,7 +15,7 @@ from lib.charts import scatter as chart_scatter
 from lib.lmm import fit_lmm
 from lib.model.spec import ModelSpec
 from lib.table.catalogue import load_bundled
-from ui import cache, render
+from ui import cache, memo, render
 from ui.views import report as report_view
 
 PAGE = "pages/3_Model.py"
@@ -97,3 +97,72 @@ def test_the_page_chart_downloads_render_from_the_cached_spec() -> None:
     svg = report_view._svg(spec).decode("utf-8")
     assert svg.count("<path") >= len(frame)  # one mark per student
     assert report_view._png(spec).startswith(b"\x89PNG")
+
+
+def test_keyed_store_keeps_recent_values_within_their_time() -> None:
+    store = memo.KeyedStore(max_entries=2, ttl=3600)
+    made = []
+
+    def make(value: str):  # noqa: ANN202
+        return lambda: made.append(value) or value
+
+    assert store.get("a", make("a1")) == "a1"
+    assert store.get("a", make("a2")) == "a1"  # a hit: not made again
+    store.get("b", make("b1"))
+    store.get("a", make("a3"))  # "a" is now the most recent, "b" the oldest
+    store.get("c", make("c1"))  # a third key evicts "b"
+    assert store.get("b", make("b2")) == "b2"
+    assert made == ["a1", "b1", "c1", "b2"]
+    stale = memo.KeyedStore(max_entries=2, ttl=0.0)
+    stale.get("a", make("x1"))
+    assert stale.get("a", make("x2")) == "x2"  # expired at once
+
+
+def test_a_keyed_table_builds_its_frame_once(open_page) -> None:
+    """With a key, ``render.table`` takes a function and calls it on a miss only: the
+    Model page's reruns build none of its tables again, and show the same numbers."""
+    from lib.present import summary
+
+    calls = []
+    real = summary.fixef_table
+
+    def counting(fit):  # noqa: ANN001, ANN202
+        calls.append(fit.spec)
+        return real(fit)
+
+    render.PREPARED.clear()
+    summary.fixef_table = counting
+    try:
+        at = open_page(PAGE)
+        first = frame_with(at, "Std. Error")
+        at.run()
+        at.run()
+    finally:
+        summary.fixef_table = real
+    assert not at.exception
+    assert len(calls) == 1
+    assert frame_with(at, "Std. Error").equals(first)
+
+
+def test_keyed_store_makes_a_value_once_for_sessions_that_miss_together() -> None:
+    """Thirty sessions flipping one toggle miss the same chart together: one builds it,
+    the others wait and share it."""
+    import threading
+    import time
+
+    store = memo.KeyedStore(max_entries=8, ttl=3600)
+    made = []
+
+    def make() -> str:
+        made.append(1)
+        time.sleep(0.05)
+        return "spec"
+
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(store.get("k", make))) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert got == ["spec"] * 8
+    assert len(made) == 1

@@ -118,3 +118,44 @@ def test_the_same_fit_asked_by_many_sessions_at_once_runs_once(monkeypatch):
     assert len(jobs) == 1
     assert len({f.criterion for f in fits}) == 1
     assert fits[0].criterion == pytest.approx(fit_lmm(frame, spec).criterion, rel=1e-9)
+
+
+def test_the_ladder_fits_in_the_pool_with_the_same_numbers(counted_submits):
+    """The Ladder page's fits run in a worker (one job for the whole ladder), the numbers
+    are lib's, and a warm rerun does not ask the pool again."""
+    from lib.classroom import ladder as lib_ladder
+    from ui import classroom_cache
+
+    classroom_cache._ladder.clear()
+    at = open_app("pages/6_Ladder.py")
+    assert not at.exception
+    ladder_keys = [key for key in counted_submits if key[0] == "ladder"]
+    assert len(ladder_keys) == 1 and ladder_keys[0][1] == "bundled:schools"
+    expected = lib_ladder.ladder(load_bundled("schools"), "test_score", "study_time", "school")
+    got = classroom_cache.ladder(
+        "bundled:schools", "test_score", "study_time", "school", True, (), (), None
+    )
+    assert [s.criterion for s in got.steps] == pytest.approx(
+        [s.criterion for s in expected.steps], rel=1e-9, nan_ok=True
+    )
+    at.run()
+    assert len([key for key in counted_submits if key[0] == "ladder"]) == 1
+
+
+def test_a_ladder_past_its_time_limit_says_so(monkeypatch):
+    monkeypatch.setenv("EXPLORER_FIT_SECONDS", "1")
+    monkeypatch.setenv("EXPLORER_TEST_SLOW_FIT", "4")
+    fresh_pool()
+    from ui import classroom_cache
+
+    classroom_cache._ladder.clear()
+    try:
+        at = open_app("pages/6_Ladder.py")
+        assert not at.exception
+        errors = [plain(e.value) for e in at.error]
+        assert any("The fit took longer than 1 s and was stopped" in e for e in errors), errors
+    finally:
+        monkeypatch.delenv("EXPLORER_FIT_SECONDS")
+        monkeypatch.delenv("EXPLORER_TEST_SLOW_FIT")
+        fresh_pool()
+        classroom_cache._ladder.clear()

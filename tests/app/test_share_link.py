@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import pandas as pd
 import pytest
 from conftest import open_app, plain
 
-from lib.serve.share_store import UNAVAILABLE_MESSAGE, ShareStore
+from lib.serve.share_store import UNAVAILABLE_MESSAGE, ShareStore, ShareWithdrawn
 from lib.table.catalogue import load_bundled
 from lib.table.roles import Roles, guess_roles
 from ui import serve
@@ -128,6 +129,72 @@ def test_stop_sharing_withdraws_the_link(store_dir):
     assert query["data"].removeprefix("shared:") not in notes
 
 
+def links_shown(at) -> tuple[str, str]:
+    """(the class's link, the manage link) of the owner's panel."""
+    links = [c.value for c in at.code if "data=shared:" in c.value]
+    class_links = [link for link in links if "manage=" not in link]
+    manage_links = [link for link in links if "manage=" in link]
+    assert len(class_links) == 1 and len(manage_links) == 1, links
+    return class_links[0], manage_links[0]
+
+
+def query_in(link: str) -> dict[str, str]:
+    return {k: v[-1] for k, v in parse_qs(urlparse(link).query).items()}
+
+
+def test_the_manage_link_restores_stop_sharing_after_a_reload(store_dir):
+    """The teacher's reload keeps the data; the private manage link gives back Stop
+    sharing; neither the address bar nor the class's link ever carries its secret."""
+    teacher = share_from_upload()
+    class_link, manage_link = links_shown(teacher)
+    address = query_of(teacher)
+    token = address["data"].removeprefix("shared:")
+    secret = query_in(manage_link)["manage"]
+    assert len(secret) == 43 and secret not in class_link
+    assert "manage" not in address and query_in(class_link)["data"] == address["data"]
+    # A reload is a new session from the address bar: the data, not the rights.
+    reloaded = open_app(DATA, address)
+    assert not reloaded.exception
+    assert any("shared through a link" in plain(i.value) for i in reloaded.info)
+    assert not [b for b in reloaded.button if b.key == "_stop_sharing"]
+    # The manage link: the owner's panel (same links), and the secret leaves the URL.
+    manager = open_app(DATA, query_in(manage_link))
+    assert not manager.exception
+    assert "manage" not in query_of(manager)
+    assert query_of(manager)["data"] == address["data"]
+    assert not any("shared through a link" in plain(i.value) for i in manager.info)
+    assert links_shown(manager)[1].count(secret) == 1
+    assert secret not in links_shown(manager)[0]
+    manager.switch_page(MODEL).run()
+    assert "manage" not in query_of(manager)  # on every page
+    assert "exam ~ 1 + hours + (1 + hours | campus)" in [c.value for c in manager.sidebar.code]
+    manager.switch_page(DATA).run()
+    manager.button(key="_stop_sharing").click().run()
+    assert not manager.exception
+    assert manager.sidebar.selectbox(key="data").value == "schools"
+    assert not list((store_dir / "tables").glob("*.parquet"))
+    with pytest.raises(ShareWithdrawn):
+        serve.share_store().meta(token)
+    student = open_app(MODEL, address)
+    assert any("was withdrawn on" in plain(w.value) for w in student.warning)
+
+
+def test_a_wrong_manage_secret_opens_the_data_without_the_rights(store_dir):
+    teacher = share_from_upload()
+    address = query_of(teacher)
+    other = ShareStore(store_dir).share(class_table(), name="other.csv")
+    for wrong in (other.owner_secret, "x" * 43, "../../etc/passwd", "é" * 50):
+        at = open_app(DATA, {**address, "manage": wrong})
+        assert not at.exception
+        assert "manage" not in query_of(at)
+        assert not [b for b in at.button if b.key == "_stop_sharing"]
+        assert any("shared through a link" in plain(i.value) for i in at.info)
+        notes = plain("\n".join(w.value for w in at.warning))
+        assert "manage=…: This manage link does not match the shared data" in notes
+        assert wrong not in notes
+    assert serve.share_store().meta(address["data"].removeprefix("shared:")).name == "class.csv"
+
+
 def test_a_withdrawal_reaches_an_open_session_at_its_next_rerun(store_dir):
     teacher = share_from_upload()
     student = open_app(MODEL, query_of(teacher))
@@ -231,3 +298,44 @@ def test_a_link_to_an_upload_keeps_its_values_until_the_file_arrives(store_dir):
     assert "exam ~ 1 + (1 + campus_size | campus)" in [c.value for c in at.sidebar.code]
     assert not [w for w in at.warning if "do not apply" in w.value]
     assert query_of(at)["x"] == "campus_size"
+
+
+def test_a_large_upload_says_it_cannot_be_shared_and_why(store_dir, monkeypatch):
+    """A file read by DuckDB (here over a 1 MiB threshold) has no share box; the page
+    says so with the size and row limits that would make an extract shareable."""
+    from lib.aggregate import upload as lib_upload
+    from ui import row_limit
+
+    monkeypatch.setenv(lib_upload.THRESHOLD_ENV, str(1024 * 1024))
+    frame = pd.concat([class_table()] * 400, ignore_index=True)
+    content = frame.to_csv(index=False).encode()
+    assert len(content) > 1024 * 1024
+    at = open_app(DATA)
+    at.file_uploader(key="_upload_widget").upload("big.csv", content).run()
+    assert not at.exception
+    assert at.sidebar.selectbox(key="data").value == "your upload"
+    assert not [c for c in at.checkbox if c.key == "_share_upload"]
+    note = plain("\n".join(i.value for i in at.info))
+    assert "This file cannot be shared through a link" in note
+    assert "files over 1 MB (CSV or Parquet)" in note
+    assert f"more than {row_limit.pandas_row_limit():,} rows are read by DuckDB" in note
+    assert "shared tables are kept up to 64 MiB as Parquet" in note
+    assert not list(store_dir.rglob("*.parquet"))  # nothing was written
+
+
+def test_sessions_on_one_link_share_one_table_not_copies(store_dir):
+    """``frame_for`` hands every run the same frame object for the same content (no
+    copy of the whole table per rerun), and a withdrawn link no longer reaches it."""
+    from lib.serve.share_store import ShareWithdrawn as Withdrawn
+    from ui import cache
+
+    receipt = ShareStore(store_dir).share(class_table(), name="class.csv")
+    option = f"shared:{receipt.token}"
+    first, again = cache.frame_for(option, None), cache.frame_for(option, None)
+    assert first is again
+    pd.testing.assert_frame_equal(first, class_table(), check_dtype=False)
+    assert cache.frame_for("schools", None) is cache.frame_for("schools", None)
+    serve.share_store().withdraw(receipt.token, receipt.owner_secret)
+    cache.forget_link(receipt.token)
+    with pytest.raises(Withdrawn):
+        cache.frame_for(option, None)

@@ -1,10 +1,11 @@
 """End-to-end: a teacher shares an upload through a link and a student opens it; fits
 that run too long or are cancelled (issue 17).
 
-Two servers of their own: one with a share folder in a temporary directory, one built
-for slow fits (``EXPLORER_TEST_SLOW_FIT`` adds 20 s of CPU to every fit,
-``EXPLORER_FIT_SECONDS`` stops a fit after 6 s). Screenshots at 1024x768 go to
-``tests/artifacts/screenshots/share-*.png``.
+The teacher reloads (the data stay, the Stop sharing button goes) and gets it back
+with the private manage link. Two servers of their own: one with a share folder in a
+temporary directory, one built for slow fits (``EXPLORER_TEST_SLOW_FIT`` adds 20 s of
+CPU to every fit, ``EXPLORER_FIT_SECONDS`` stops a fit after 6 s). Screenshots at
+1024x768 go to ``tests/artifacts/screenshots/share-*.png``.
 """
 
 from __future__ import annotations
@@ -106,16 +107,19 @@ def test_a_teacher_shares_an_upload_and_a_student_opens_the_link(
         assert_no_exception(teacher)
         expect(teacher).to_have_url(re.compile(r"data=shared(:|%3A)[A-Za-z0-9_-]{32}"))
         token = _query(teacher.url)["data"][0].removeprefix("shared:")
-        link_box = teacher.locator('[data-testid="stMain"] [data-testid="stCode"]').filter(
+        link_boxes = teacher.locator('[data-testid="stMain"] [data-testid="stCode"]').filter(
             has_text="data=shared:"
         )
-        expect(link_box).to_have_count(1)
-        link = link_box.inner_text().strip()
+        expect(link_boxes).to_have_count(2)  # the class's link, then the private manage link
+        link, manage = (text.strip() for text in link_boxes.all_inner_texts())
         assert _query(link)["data"] == [f"shared:{token}"]
         assert _query(link)["random_slope"] == ["true"]
-        # The token appears in the link and the address bar only, never as a name.
+        assert "manage" not in _query(link) and "manage" not in _query(teacher.url)
+        secret = _query(manage)["manage"][0]
+        assert _query(manage)["data"] == [f"shared:{token}"] and secret not in link
+        # The token appears in the two links and the address bar only, never as a name.
         main_text = teacher.locator('[data-testid="stMain"]').inner_text()
-        assert main_text.count(token) == 1
+        assert main_text.count(token) == 2 and main_text.count(secret) == 1
         assert token not in sidebar(teacher).inner_text()
         shoot(
             teacher,
@@ -141,12 +145,31 @@ def test_a_teacher_shares_an_upload_and_a_student_opens_the_link(
         shoot(teacher, screenshot_dir, "share-teacher-model")
         shoot(student, screenshot_dir, "share-student-model")
 
-        # Stop sharing: the student's next visit says so, without a traceback.
+        # The teacher reloads: a new session keeps the data (from the address bar) but
+        # not the rights; the private manage link gives them back and leaves the URL.
         go_to(teacher, "Data")
-        teacher.get_by_role("button", name="Stop sharing").click()
-        expect(sidebar(teacher).get_by_role("combobox", name="Data set")).to_have_value(
-            "your upload", timeout=SLOW_TIMEOUT_MS
+        stop = teacher.get_by_role("button", name="Stop sharing")
+        teacher.reload()
+        expect(teacher.get_by_text("shared through a link", exact=False).first).to_be_visible(
+            timeout=SLOW_TIMEOUT_MS
         )
+        wait_idle(teacher, SLOW_TIMEOUT_MS)
+        expect(sidebar(teacher).get_by_role("combobox", name="Data set")).to_have_value(
+            "class.csv (shared link)"
+        )
+        expect(stop).to_have_count(0)
+        open_page(teacher, manage.removeprefix(share_url), "Data")
+        assert_no_exception(teacher)
+        expect(stop).to_be_visible()
+        assert "manage" not in _query(teacher.url)
+        assert sidebar(teacher).get_by_text(FORMULA).is_visible()
+        shoot(teacher, screenshot_dir, "share-teacher-manage-link", focus=stop)
+
+        # Stop sharing: the student's next visit says so, without a traceback.
+        stop.click()
+        expect(stop).to_have_count(0, timeout=SLOW_TIMEOUT_MS)
+        wait_idle(teacher, SLOW_TIMEOUT_MS)
+        assert_no_exception(teacher)
         student.reload()
         expect(student.get_by_text("was withdrawn on", exact=False)).to_be_visible(
             timeout=SLOW_TIMEOUT_MS

@@ -64,8 +64,7 @@ def _use_dataset(key: str) -> None:
 def _upload(sel: Selection) -> None:
     st.subheader("Your own data")
     if cache.shared_token(sel.option) is not None and sel.frame is not None:
-        if shared_view.receipt_of(st.session_state.get(state.UPLOAD)) is None:
-            shared_view.viewer_note(cache.shared_meta(sel.option))  # opened someone's link
+        shared_view.shared_note(sel.option)  # whose data; the owner's panel after a manage link
     st.file_uploader(
         "Upload a CSV, Excel (.xlsx) or Parquet file: one row per observation, one column per "
         "variable, including a column that names each row's group",

@@ -19,7 +19,7 @@ from lib.lmm.diagnostics import diagnose, group_spreads, row_groups
 from lib.model.spec import ModelSpec
 from lib.present import diagnostics_text as text
 from lib.present.markdown import md
-from ui import big, render
+from ui import big, memo, render
 from ui.cache import TTL, arrow_datasets
 
 SECTION = "Diagnostics"
@@ -114,7 +114,10 @@ def _build(source: str, spec: ModelSpec, _fit: LmmFit, _frame: pd.DataFrame) -> 
 def draw(sel: object, fit: LmmFit) -> None:
     """The diagnostics section (after the Model page's tables)."""
     st.subheader(SECTION)
-    panels = _build(sel.source, fit.spec, fit, sel.frame)  # type: ignore[attr-defined]
+    panels = memo.get(  # one list per (data, model) in this process, never copied
+        ("diagnostics", sel.source, repr(fit.spec)),  # type: ignore[attr-defined]
+        lambda: _build(sel.source, fit.spec, fit, sel.frame),  # type: ignore[attr-defined]
+    )
     if not panels:
         st.info("This fit holds no per-row values, so there are no residual plots.")
         return

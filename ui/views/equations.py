@@ -11,7 +11,7 @@ from lib.present import equations, snippets
 from lib.present.markdown import md
 from lib.present.ols_summary import per_group_statistics, separate_equations
 from lib.table.catalogue import BUNDLED
-from ui import render, state
+from ui import memo, render, state
 
 SECTION = "Equations and code"
 MAX_GROUP_EQUATIONS = 12
@@ -85,7 +85,11 @@ def draw(sel: object, fit: LmmFit) -> None:
         st.markdown(
             f"**Each {md(factor.group)}'s line** (fixed + random effects, lme4's `coef()`):"
         )
-        group_lines(fit.spec.outcome, equations.coef_equations(fit, factor.group, factor.nlevels))
+        lines = memo.get(  # built once per (data, model) in this process
+            ("coef_equations", sel.source, repr(fit.spec), factor.group),  # type: ignore[attr-defined]
+            lambda: equations.coef_equations(fit, factor.group, factor.nlevels),
+        )
+        group_lines(fit.spec.outcome, lines)
     render.meaning(
         "Level 1 says how each observation varies around its group's line; level 2 says "
         "how the groups' coefficients vary around the overall (fixed) ones. A coefficient "

@@ -14,7 +14,7 @@ from lib.lmm import LmmFit
 from lib.model.nesting import Pitfall, candidate_factors
 from lib.present import explain_levels, summary
 from lib.present.markdown import md
-from ui import cache, render, state
+from ui import cache, memo, render, state
 from ui.sidebar import Selection
 
 
@@ -59,7 +59,10 @@ def pitfalls(sel: Selection) -> tuple[Pitfall, ...]:
     """Grouping choices of the sidebar that probably pool groups with reused labels."""
     roles = sel.roles
     skip = {roles.outcome, roles.predictor, *roles.covariates}
-    candidates = candidate_factors(sel.frame, first=roles.group_columns)
+    candidates = memo.get(  # per data set and grouping columns, once in this process
+        ("candidate_factors", sel.source, roles.group_columns),
+        lambda: candidate_factors(sel.frame, first=roles.group_columns),
+    )
     candidates = tuple(c for c in candidates if c not in skip)
     try:
         return cache.coding_pitfalls(

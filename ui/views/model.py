@@ -288,7 +288,10 @@ def _key(sel: Selection, fit: LmmFit) -> tuple[str, str]:
 def _sections(sel: Selection, fit: LmmFit) -> None:
     st.subheader("Scaled residuals")
     render.table(
-        summary.scaled_residuals(fit), "scaled_residuals", show_index=False, key=_key(sel, fit)
+        lambda: summary.scaled_residuals(fit),
+        "scaled_residuals",
+        show_index=False,
+        key=_key(sel, fit),
     )
     render.meaning(explain.residuals(fit.scaled_resid_quantiles))
 
@@ -298,16 +301,20 @@ def _sections(sel: Selection, fit: LmmFit) -> None:
     # profile or bootstrap result is formatted each run (it is one table of a few rows).
     ci_key = (*_key(sel, fit), "wald", ci.level) if shown.chosen is None else None
     st.subheader("Random effects")
-    varcorr = summary.varcorr_table(fit)
     if confint.has_variance_intervals(ci):
         # Five columns, so that the names stay beside the intervals in the 449 px column;
         # the download keeps lme4's columns too.
-        varcorr = confint.varcorr_with_ci(fit, varcorr, ci)
+        varcorr = confint.varcorr_with_ci(fit, summary.varcorr_table(fit), ci)
         render.table(
             confint.compact_varcorr(varcorr), "random_effects", show_index=False, download=varcorr
         )
     else:
-        render.table(varcorr, "random_effects", show_index=False, key=_key(sel, fit))
+        render.table(
+            lambda: summary.varcorr_table(fit),
+            "random_effects",
+            show_index=False,
+            key=_key(sel, fit),
+        )
     groups = "; ".join(f"{md(name)}, {n:,}" for name, n in fit.ngroups.items())
     st.caption(f"Number of obs: {fit.nobs:,}, groups: {groups}")
     render.meaning(explain.varcorr(fit))
@@ -316,7 +323,7 @@ def _sections(sel: Selection, fit: LmmFit) -> None:
 
     st.subheader("Fixed effects")
     render.table(
-        confint.fixef_with_ci(summary.fixef_table(fit), ci),
+        lambda: confint.fixef_with_ci(summary.fixef_table(fit), ci),
         "fixed_effects",
         decimals={"df": 2, "t value": 3},
         key=ci_key,
@@ -333,7 +340,10 @@ def _sections(sel: Selection, fit: LmmFit) -> None:
     if len(fit.fixef_names) > 1:
         st.subheader("Correlation of fixed effects")
         render.table(
-            summary.fixef_corr_table(fit), "fixef_correlation", decimals=3, key=_key(sel, fit)
+            lambda: summary.fixef_corr_table(fit),
+            "fixef_correlation",
+            decimals=3,
+            key=_key(sel, fit),
         )
         render.meaning(explain.fixef_corr(fit))
 
@@ -342,7 +352,7 @@ def _sections(sel: Selection, fit: LmmFit) -> None:
         _ranef_panel(sel, fit, factor, suffix="" if k == 0 else f"_{k + 1}")
 
     st.subheader("Intraclass correlation and R²")
-    render.table(summary.icc_r2_table(fit), "icc_r2", decimals=3, key=_key(sel, fit))
+    render.table(lambda: summary.icc_r2_table(fit), "icc_r2", decimals=3, key=_key(sel, fit))
     caveat = explain.icc_caveat(fit.spec)
     if caveat:
         st.info(caveat, icon=":material/info:")
@@ -369,9 +379,7 @@ def _ranef_panel(sel: Selection, fit: LmmFit, factor: RanefFactor, suffix: str) 
     several = len(fit.ranef) > 1
     if several:
         st.markdown(f"#### {md(factor.group)}, {factor.nlevels:,} groups")
-    intervals = summary.ranef_intervals(fit, factor.group)
     shown = chart_readable.pick_groups(factor.levels, factor.sizes, MAX_CATERPILLAR)
-    subset = intervals[intervals["group"].isin(shown)]
     many = len(shown) < factor.nlevels
     note = f"the {len(shown)} largest of {factor.nlevels:,} groups" if many else None
     st.markdown("Each group's random effect with ±1.96 conditional SD:")
@@ -392,12 +400,11 @@ def _ranef_panel(sel: Selection, fit: LmmFit, factor: RanefFactor, suffix: str) 
         spec = cache.keyed_chart_spec(
             ("ranef", *_key(sel, fit), factor.group, term),
             "ranef",
-            lambda kwargs=kwargs: ((subset,), kwargs),
+            lambda kwargs=kwargs: ((_shown_intervals(fit, factor.group, shown),), kwargs),
         )
         render.chart(spec, f"Random {what} of each group with its interval")
-    table = intervals.rename(columns={"group": factor.group})
     render.table(
-        table,
+        lambda: summary.ranef_intervals(fit, factor.group).rename(columns={"group": factor.group}),
         f"random_effects_by_group{suffix}",
         show_index=False,
         height=300,
@@ -405,8 +412,18 @@ def _ranef_panel(sel: Selection, fit: LmmFit, factor: RanefFactor, suffix: str) 
     )
     render.meaning(explain.ranef(fit, factor.group))
     st.markdown("Each group's own coefficients (fixed + random effect), lme4's `coef()`:")
-    coef = summary.coef_table(fit, factor.group)
-    render.table(coef, f"coefficients_by_group{suffix}", height=300, key=_key(sel, fit))
+    render.table(
+        lambda: summary.coef_table(fit, factor.group),
+        f"coefficients_by_group{suffix}",
+        height=300,
+        key=_key(sel, fit),
+    )
+
+
+def _shown_intervals(fit: LmmFit, group: str, shown: list[str]) -> pd.DataFrame:
+    """The random effects of the groups the interval chart draws (built on a cache miss)."""
+    intervals = summary.ranef_intervals(fit, group)
+    return intervals[intervals["group"].isin(shown)]
 
 
 def _null_means(sel: Selection, fit: LmmFit) -> None:
