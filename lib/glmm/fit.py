@@ -32,6 +32,7 @@ from lib.glmm.family import Family
 from lib.glmm.family import family as make_family
 from lib.glmm.laplace import LaplaceObjective, laplace_value
 from lib.glmm.pirls import Mode, Pirls, Response, joint_solution
+from lib.glmm.response import binomial_outcome_frame, response_of
 from lib.glmm.result import GlmmFit
 from lib.lmm.blocked import BlockedSolution
 from lib.lmm.fit import QUANTILE_PROBS, SINGULAR_TOL, _ranef_factors, type7_quantiles
@@ -47,39 +48,6 @@ from lib.table.columns import complete_rows, is_numeric_column
 
 STAGE1_FTOL_REL = 1e-12
 STAGE2_FTOL_REL = 1e-15
-
-
-def response_of(
-    design: Design, fam: Family, counts: np.ndarray | None, offset: np.ndarray | None
-) -> Response:
-    """y, prior weights and trials as lme4's ``mkRespMod`` holds them, with checks."""
-    y = design.y
-    n = design.nobs
-    off = np.zeros(n) if offset is None else np.asarray(offset, dtype=float)
-    name = design.outcome_name
-    if fam.name == "poisson":
-        if counts is not None:
-            raise SpecError("A Poisson model takes no trials column (use an offset for exposure).")
-        if np.any(y < 0) or np.any(y != np.round(y)):
-            raise DataError(f"The outcome {name!r} of a Poisson model must be counts 0, 1, 2, ...")
-        ones = np.ones(n)
-        return Response(y=y, weights=ones, trials=ones, offset=off)
-    if counts is None:
-        if not np.all((y == 0) | (y == 1)):
-            raise DataError(
-                f"The outcome {name!r} of a binomial model must be 0/1, or successes with a "
-                "trials column."
-            )
-        ones = np.ones(n)
-        return Response(y=y, weights=ones, trials=ones, offset=off)
-    trials = np.asarray(counts, dtype=float)
-    if np.any(trials < 1) or np.any(trials != np.round(trials)):
-        raise DataError("The trials column must hold whole numbers of at least 1.")
-    if np.any(y < 0) or np.any(y > trials) or np.any(y != np.round(y)):
-        raise DataError(
-            f"The outcome {name!r} must be whole numbers of successes between 0 and the trials."
-        )
-    return Response(y=y / trials, weights=trials, trials=trials, offset=off)
 
 
 def fit_glmm(
@@ -104,12 +72,13 @@ def fit_glmm(
     for c in extra:
         if not is_numeric_column(clean[c]):
             raise DataError(f"The column {c!r} must be numeric.")
+    clean, outcome_levels = binomial_outcome_frame(clean, spec.outcome, response_family)
     design = build_design(clean.reset_index(drop=True), spec)
     counts = None if trials is None else clean[trials].to_numpy(dtype=float)
     off = None if offset is None else clean[offset].to_numpy(dtype=float)
-    response = response_of(design, fam, counts, off)
+    response = response_of(design.y, design.outcome_name, fam, counts, off)
     fit = fit_glmm_design(design, fam, response, start_time, nagq)
-    return dataclasses.replace(fit, n_dropped=n_dropped)
+    return dataclasses.replace(fit, n_dropped=n_dropped, outcome_levels=outcome_levels)
 
 
 def fit_glmm_design(

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lib.glmm.response import OutcomeLevels
 from lib.lmm.result import RanefFactor, TermVarCorr
 
 
@@ -57,6 +58,8 @@ class GlmmFit:
     evaluations : tuple of int
         Deviance evaluations of stage 1 (nAGQ = 0) and stage 2.
     fit_seconds : float
+    outcome_levels : OutcomeLevels or None
+        For a two-valued text or boolean outcome, the labels counted as 0 and 1.
     """
 
     family: str
@@ -87,6 +90,7 @@ class GlmmFit:
     eta: np.ndarray
     evaluations: tuple[int, ...]
     fit_seconds: float
+    outcome_levels: OutcomeLevels | None = None
 
     @property
     def n_parameters(self) -> int:
