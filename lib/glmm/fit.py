@@ -28,9 +28,10 @@ import pandas as pd
 from scipy import stats as sstats
 
 from lib.errors import DataError, FitError, SpecError
+from lib.glmm.agq import MAX_NODES, check_agq, deviance_at, stage2_objective
 from lib.glmm.family import Family
 from lib.glmm.family import family as make_family
-from lib.glmm.laplace import LaplaceObjective, laplace_value
+from lib.glmm.laplace import LaplaceObjective
 from lib.glmm.pirls import Mode, Pirls, Response, joint_solution
 from lib.glmm.response import binomial_outcome_frame, response_of
 from lib.glmm.result import GlmmFit
@@ -61,7 +62,8 @@ def fit_glmm(
     ``trials`` names the column of trials when the outcome counts successes,
     ``offset`` a column added to the linear predictor as it is (e.g. log exposure).
     ``nagq``: 1 for the Laplace fit, 0 for glmer's ``nAGQ = 0`` (beta profiled out
-    by PIRLS, stage 1 only)."""
+    by PIRLS, stage 1 only), 2..25 for adaptive Gauss-Hermite quadrature with that
+    many nodes (one scalar random effect only; ``lib.glmm.agq``)."""
     start_time = time.perf_counter()
     if not response_family.generalized:
         raise SpecError("A Gaussian outcome is a linear mixed model: use lib.lmm.fit.")
@@ -90,8 +92,9 @@ def fit_glmm_design(
 ) -> GlmmFit:
     """The two stages, the Hessian and the packaging, from prepared arrays
     (``nagq = 0``: stage 1 only, as ``glmer(nAGQ = 0)``)."""
-    if nagq not in (0, 1):
-        raise SpecError("nAGQ must be 0 or 1 (adaptive Gauss-Hermite is not available yet).")
+    if not 0 <= nagq <= MAX_NODES:
+        raise SpecError(f"nAGQ must be between 0 and {MAX_NODES}, got {nagq}.")
+    check_agq(design, nagq)
     start_time = time.perf_counter() if start_time is None else start_time
     pirls = Pirls(design, fam, response)
     lower = np.concatenate([lay.lower_bounds for lay in pirls.layouts])
@@ -125,7 +128,7 @@ def fit_glmm_design(
             nagq,
         )
 
-    stage2 = LaplaceObjective(pirls, end1, k, joint=False)
+    stage2 = stage2_objective(pirls, end1, k, nagq)
     se_rx = np.sqrt(np.diag(unscaled_vcov(end1.solution.RXt)))
     step = 0.2 * np.concatenate([np.full(k, 0.1), np.minimum(se_rx, 10.0)])
     dev2 = BatchedDeviance(stage2.many)
@@ -140,7 +143,7 @@ def fit_glmm_design(
     mode = stage2.mode(params)
     theta, beta = params[:k], params[k:]
     # The Hessian's evaluations start PIRLS from the optimum's modes: fewer iterations.
-    vcov = hessian_vcov(LaplaceObjective(pirls, mode, k, joint=False), params, k, lower)
+    vcov = hessian_vcov(stage2_objective(pirls, mode, k, nagq), params, k, lower)
     joint = joint_solution(pirls, mode, theta)
     return package(
         design,
@@ -209,7 +212,7 @@ def package(
     nagq: int,
 ) -> GlmmFit:
     r = pirls.response
-    dev = laplace_value(pirls, mode)
+    dev = deviance_at(pirls, mode, theta, nagq)
     npar = theta.size + beta.size
     n = design.nobs
     se = np.sqrt(np.diag(vcov))
