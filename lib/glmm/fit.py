@@ -29,6 +29,7 @@ from scipy import stats as sstats
 
 from lib.errors import DataError, FitError, SpecError
 from lib.glmm.agq import MAX_NODES, check_agq, deviance_at, stage2_objective
+from lib.glmm.convergence import with_convergence
 from lib.glmm.family import Family
 from lib.glmm.family import family as make_family
 from lib.glmm.laplace import LaplaceObjective
@@ -114,7 +115,7 @@ def fit_glmm_design(
         # glmer(nAGQ = 0) stops here; its vcov is the R_X one (conditional on theta).
         joint = joint_solution(pirls, end1, theta1)
         vcov = unscaled_vcov(joint.RXt)
-        return package(
+        fit = package(
             design,
             fam,
             pirls,
@@ -127,6 +128,7 @@ def fit_glmm_design(
             start_time,
             nagq,
         )
+        return with_convergence(fit, pirls.layouts, design.terms, (res1,), theta0)
 
     stage2 = stage2_objective(pirls, end1, k, nagq)
     se_rx = np.sqrt(np.diag(unscaled_vcov(end1.solution.RXt)))
@@ -143,9 +145,10 @@ def fit_glmm_design(
     mode = stage2.mode(params)
     theta, beta = params[:k], params[k:]
     # The Hessian's evaluations start PIRLS from the optimum's modes: fewer iterations.
-    vcov = hessian_vcov(stage2_objective(pirls, mode, k, nagq), params, k, lower)
+    hessian_objective = stage2_objective(pirls, mode, k, nagq)
+    vcov, H, g = hessian_vcov(hessian_objective, params, k, lower)
     joint = joint_solution(pirls, mode, theta)
-    return package(
+    fit = package(
         design,
         fam,
         pirls,
@@ -158,6 +161,7 @@ def fit_glmm_design(
         start_time,
         nagq,
     )
+    return with_convergence(fit, pirls.layouts, design.terms, (res1, res2), theta0, H, g)
 
 
 def boundary_check(
@@ -176,8 +180,9 @@ def boundary_check(
 
 def hessian_vcov(
     objective: LaplaceObjective, params: np.ndarray, k: int, lower: np.ndarray
-) -> np.ndarray:
-    """2 H^{-1}[beta, beta], H the Richardson Hessian over (theta, beta).
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """2 H^{-1}[beta, beta], H the Richardson Hessian over (theta, beta); also H
+    and the gradient (for lme4's convergence check, ``lib.glmm.convergence``).
 
     A theta on its bound (a singular fit) is held fixed: H is then taken over
     beta and the interior thetas only.
@@ -190,12 +195,12 @@ def hessian_vcov(
         full[:, free] = points
         return objective.many(full)[:, None]
 
-    (H,), _ = hessians_and_gradients(at, params[free])
+    (H,), gradients = hessians_and_gradients(at, params[free])
     if not np.all(np.isfinite(H)):
         raise FitError("The deviance's Hessian could not be computed at the optimum.")
     inv = np.linalg.inv(H)
     nb = params.size - k
-    return 2.0 * inv[-nb:, -nb:]
+    return 2.0 * inv[-nb:, -nb:], H, np.asarray(gradients).reshape(-1)
 
 
 def package(
