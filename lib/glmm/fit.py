@@ -27,14 +27,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sstats
 
-from lib.errors import DataError, FitError, SpecError
+from lib.errors import FitError, SpecError
 from lib.glmm.agq import MAX_NODES, check_agq, deviance_at, stage2_objective
 from lib.glmm.convergence import with_convergence
 from lib.glmm.family import Family
-from lib.glmm.family import family as make_family
 from lib.glmm.laplace import LaplaceObjective
 from lib.glmm.pirls import Mode, Pirls, Response, joint_solution
-from lib.glmm.response import binomial_outcome_frame, response_of
+from lib.glmm.response import prepare
 from lib.glmm.result import GlmmFit
 from lib.lmm.blocked import BlockedSolution
 from lib.lmm.fit import QUANTILE_PROBS, SINGULAR_TOL, _ranef_factors, type7_quantiles
@@ -43,10 +42,9 @@ from lib.lmm.objective import unscaled_vcov
 from lib.lmm.optimize import BatchedDeviance, bobyqa
 from lib.lmm.result import TermVarCorr
 from lib.lmm.stats import model_stats
-from lib.model.design import Design, build_design
+from lib.model.design import Design
 from lib.model.response import ResponseFamily
 from lib.model.spec import ModelSpec
-from lib.table.columns import complete_rows, is_numeric_column
 
 STAGE1_FTOL_REL = 1e-12
 STAGE2_FTOL_REL = 1e-15
@@ -66,22 +64,11 @@ def fit_glmm(
     by PIRLS, stage 1 only), 2..25 for adaptive Gauss-Hermite quadrature with that
     many nodes (one scalar random effect only; ``lib.glmm.agq``)."""
     start_time = time.perf_counter()
-    if not response_family.generalized:
-        raise SpecError("A Gaussian outcome is a linear mixed model: use lib.lmm.fit.")
-    fam = make_family(response_family.family, response_family.link)
-    trials, offset = response_family.trials, response_family.offset
-    extra = list(response_family.columns)
-    clean, n_dropped = complete_rows(frame, tuple(spec.columns) + tuple(extra))
-    for c in extra:
-        if not is_numeric_column(clean[c]):
-            raise DataError(f"The column {c!r} must be numeric.")
-    clean, outcome_levels = binomial_outcome_frame(clean, spec.outcome, response_family)
-    design = build_design(clean.reset_index(drop=True), spec)
-    counts = None if trials is None else clean[trials].to_numpy(dtype=float)
-    off = None if offset is None else clean[offset].to_numpy(dtype=float)
-    response = response_of(design.y, design.outcome_name, fam, counts, off)
-    fit = fit_glmm_design(design, fam, response, start_time, nagq)
-    return dataclasses.replace(fit, n_dropped=n_dropped, outcome_levels=outcome_levels)
+    prepared = prepare(frame, spec, response_family)
+    fit = fit_glmm_design(prepared.design, prepared.family, prepared.response, start_time, nagq)
+    return dataclasses.replace(
+        fit, n_dropped=prepared.n_dropped, outcome_levels=prepared.outcome_levels
+    )
 
 
 def fit_glmm_design(

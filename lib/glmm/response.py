@@ -21,9 +21,12 @@ import pandas as pd
 
 from lib.errors import DataError, SpecError
 from lib.glmm.family import Family
+from lib.glmm.family import family as make_family
 from lib.glmm.pirls import Response
+from lib.model.design import Design, build_design
 from lib.model.response import ResponseFamily
-from lib.table.columns import factor_codes, is_numeric_column
+from lib.model.spec import ModelSpec
+from lib.table.columns import complete_rows, factor_codes, is_numeric_column
 
 
 @dataclass(frozen=True)
@@ -199,3 +202,44 @@ def response_of(
             f"trials, but it holds {_example(bad)}."
         )
     return Response(y=y / trials, weights=trials, trials=trials, offset=off)
+
+
+@dataclass(frozen=True, eq=False)
+class Prepared:
+    """The arrays a GLMM is fitted to (what ``fit_glmm`` and the profile refit use).
+
+    Attributes
+    ----------
+    design : Design
+    family : Family
+    response : Response
+    n_dropped : int
+        Rows left out for a missing value in a used column.
+    outcome_levels : OutcomeLevels or None
+    """
+
+    design: Design
+    family: Family
+    response: Response
+    n_dropped: int
+    outcome_levels: OutcomeLevels | None
+
+
+def prepare(frame: pd.DataFrame, spec: ModelSpec, response_family: ResponseFamily) -> Prepared:
+    """Complete rows, the 0/1 coding of a two-valued outcome, the design and the
+    response of ``spec`` with ``response_family`` (with the checks and messages)."""
+    if not response_family.generalized:
+        raise SpecError("A Gaussian outcome is a linear mixed model: use lib.lmm.fit.")
+    fam = make_family(response_family.family, response_family.link)
+    trials, offset = response_family.trials, response_family.offset
+    extra = list(response_family.columns)
+    clean, n_dropped = complete_rows(frame, tuple(spec.columns) + tuple(extra))
+    for c in extra:
+        if not is_numeric_column(clean[c]):
+            raise DataError(f"The column {c!r} must be numeric.")
+    clean, outcome_levels = binomial_outcome_frame(clean, spec.outcome, response_family)
+    design = build_design(clean.reset_index(drop=True), spec)
+    counts = None if trials is None else clean[trials].to_numpy(dtype=float)
+    off = None if offset is None else clean[offset].to_numpy(dtype=float)
+    response = response_of(design.y, design.outcome_name, fam, counts, off)
+    return Prepared(design, fam, response, n_dropped, outcome_levels)
