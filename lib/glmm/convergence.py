@@ -21,17 +21,24 @@ is what lme4's own help page (``?convergence``) recommends for checking.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
 from lib.lmm.numderiv import R_STEPS
 from lib.lmm.optsummary import OptimizerSummary
 
-if TYPE_CHECKING:
-    from lib.glmm.result import GlmmFit
+
+class FitSummary(Protocol):
+    """What the records read of a packaged fit (a ``GlmmFit``)."""
+
+    nagq: int
+    evaluations: tuple
+    theta: np.ndarray
+    fixef_names: tuple
+    singular: bool
+
 
 GRADIENT_TOL = 0.002  # check.conv.grad
 HESSIAN_TOL = 1e-6  # check.conv.hess
@@ -226,18 +233,19 @@ def parameter_names(terms, layouts) -> tuple[str, ...]:  # noqa: ANN001
     return tuple(out)
 
 
-def with_convergence(
-    fit: GlmmFit,
+def convergence_records(
+    fit: FitSummary,
     layouts: tuple,
     terms: tuple,
     results: tuple,
     theta_start: np.ndarray,
     hessian: np.ndarray | None = None,
     gradient: np.ndarray | None = None,
-) -> GlmmFit:
-    """``fit`` with its optimizer record and convergence check (``GlmmFit.optimizer``,
-    ``GlmmFit.convergence``); ``hessian`` and ``gradient`` over the free (theta,
-    beta) as ``lib.glmm.fit.hessian_vcov`` returns them (None for nAGQ = 0)."""
+) -> dict:
+    """``GlmmFit.optimizer`` and ``GlmmFit.convergence`` of a packaged fit, as
+    keyword arguments for ``dataclasses.replace``; ``hessian`` and ``gradient`` over
+    the free (theta, beta) as ``lib.glmm.fit.hessian_vcov`` returns them (None for
+    nAGQ = 0)."""
     names = parameter_names(terms, layouts) + tuple(fit.fixef_names)
     n_free = 0 if hessian is None else hessian.shape[0]
     points = 0 if n_free == 0 else 1 + 2 * R_STEPS * n_free + R_STEPS * n_free * (n_free - 1)
@@ -249,4 +257,4 @@ def with_convergence(
         fit.singular,
         names,
     )
-    return dataclasses.replace(fit, optimizer=record, convergence=check)
+    return {"optimizer": record, "convergence": check}

@@ -29,7 +29,7 @@ from scipy import stats as sstats
 
 from lib.errors import FitError, SpecError
 from lib.glmm.agq import MAX_NODES, check_agq, deviance_at, stage2_objective
-from lib.glmm.convergence import with_convergence
+from lib.glmm.convergence import convergence_records
 from lib.glmm.family import Family
 from lib.glmm.laplace import LaplaceObjective
 from lib.glmm.pirls import Mode, Pirls, Response, joint_solution
@@ -115,7 +115,8 @@ def fit_glmm_design(
             start_time,
             nagq,
         )
-        return with_convergence(fit, pirls.layouts, design.terms, (res1,), theta0)
+        records = convergence_records(fit, pirls.layouts, design.terms, (res1,), theta0)
+        return dataclasses.replace(fit, **records)
 
     stage2 = stage2_objective(pirls, end1, k, nagq)
     se_rx = np.sqrt(np.diag(unscaled_vcov(end1.solution.RXt)))
@@ -148,7 +149,8 @@ def fit_glmm_design(
         start_time,
         nagq,
     )
-    return with_convergence(fit, pirls.layouts, design.terms, (res1, res2), theta0, H, g)
+    records = convergence_records(fit, pirls.layouts, design.terms, (res1, res2), theta0, H, g)
+    return dataclasses.replace(fit, **records)
 
 
 def boundary_check(
