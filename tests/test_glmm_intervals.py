@@ -25,7 +25,7 @@ from tests.glmm_fits import fit_of, frame_of, response_family_of, spec_of
 from tests.glmm_reference import case
 
 WALD_CASES = ["cbpp_laplace", "contraception_ri", "owls_offset", "grouseticks_poisson"]
-PROFILE_CASES = ["cbpp_laplace", "owls_offset"]
+PROFILE_CASES = ["cbpp_laplace", "owls_offset", "contraception_ri"]
 
 
 @pytest.fixture(scope="module")

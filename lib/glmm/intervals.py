@@ -278,3 +278,23 @@ def profile_intervals(
         low, high = limits[j]
         rows.append(IntervalRow(effect, group, term, estimate, low, high))
     return Intervals("profile", level, tuple(rows), time.perf_counter() - start)
+
+
+def confint(
+    fit: GlmmFit,
+    method: str = "wald",
+    frame: pd.DataFrame | None = None,
+    spec: ModelSpec | None = None,
+    response_family: ResponseFamily | None = None,
+    level: float = 0.95,
+) -> Intervals:
+    """``confint(fit, method = ...)``: "wald" needs the fit alone; "profile" also the
+    data, spec and family it was fitted with. (No "boot" for GLMMs yet.)"""
+    name = str(method).lower()
+    if name == "wald":
+        return wald_intervals(fit, level)
+    if name == "profile":
+        if frame is None or spec is None or response_family is None:
+            raise SpecError("Profile intervals refit the model: pass the data, spec and family.")
+        return profile_intervals(fit, frame, spec, response_family, level)
+    raise SpecError(f"Unknown interval method {method!r} for a GLMM; choose wald or profile.")

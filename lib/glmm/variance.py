@@ -6,7 +6,8 @@ Variances (Nakagawa, Johnson & Schielzeth 2017):
 
 * fixed: ``var(X beta)`` over the rows (n - 1 denominator; no offset);
 * random: per random term the mean over rows of z_i' Sigma z_i (for a random
-  intercept its variance), summed over the terms that are not observation-level;
+  intercept its variance; only effects that are also columns of X, as insight),
+  summed over the terms that are not observation-level;
 * dispersion: the same for observation-level terms (a grouping factor with one
   level per row, e.g. grouseticks' ``INDEX``): they model overdispersion;
 * distribution-specific: binomial pi^2/3 (logit), 1 (probit), pi^2/6 (cloglog);
@@ -92,8 +93,15 @@ def latent_variances(
     per_term = []
     random = dispersion = 0.0
     for term, vc in zip(design.terms, fit.varcorr, strict=True):
-        # mean_i z_i' Sigma z_i (insight's .compute_variance_random)
-        value = float(np.einsum("ia,ab,ib->", term.Z, vc.covariance, term.Z) / n)
+        # mean_i z_i' Sigma z_i (insight's .compute_variance_random), over the effects
+        # that are columns of X (insight takes Z from the model matrix by name and
+        # drops the others: a slope on a column absent from the fixed part).
+        keep = [
+            k for k, name in enumerate(term.names)
+            if name == "(Intercept)" or name in design.fixef_names
+        ]  # fmt: skip
+        Z, S = term.Z[:, keep], vc.covariance[np.ix_(keep, keep)]
+        value = float(np.einsum("ia,ab,ib->", Z, S, Z) / n)
         per_term.append((term.name, value))
         if term.nlevels == n:
             dispersion += value
