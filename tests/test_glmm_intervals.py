@@ -10,10 +10,13 @@ lme4's, and zeta at our limits is the normal quantile to 2e-4 (the definition).
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from lib.errors import SpecError
+from lib.glmm.fit import fit_glmm
 from lib.glmm.intervals import (
     _Profile,
     intervals_frame,
@@ -21,6 +24,7 @@ from lib.glmm.intervals import (
     ratio_intervals,
     wald_intervals,
 )
+from lib.model.spec import RandomTerm
 from tests.glmm_fits import fit_of, frame_of, response_family_of, spec_of
 from tests.glmm_reference import case
 
@@ -101,3 +105,26 @@ def test_nagq0_fit_has_no_profile() -> None:
     fit = fit_of("cbpp_nagq0")
     with pytest.raises(SpecError, match="nAGQ"):
         profile_intervals(fit, frame_of(c), spec_of(c), response_family_of(c))
+
+
+def test_correlation_profile_of_a_random_slope_crosses_at_the_quantile() -> None:
+    """Contraception with (urbanY | district): the correlation's profile limits lie in
+    (-1, 1), around the estimate, where zeta is -+qnorm(0.975)."""
+    c = case("contraception_slope")
+    frame = frame_of(c)
+    frame["urbanY"] = (frame["urban"].astype(str) == "Y").astype(float)
+    spec = dataclasses.replace(
+        spec_of(c),
+        fixed=("age", "urbanY", "livch"),
+        random=(RandomTerm(group=("district",), slopes=("urbanY",)),),
+    )
+    rf = response_family_of(c)
+    fit = fit_glmm(frame, spec, rf)
+    prof = _Profile(fit, frame, spec, rf)
+    j = 1  # theta order: sd(Intercept), cor, sd(urbanY)
+    z = 1.959963984540054
+    low, high = prof.limit(j, -z), prof.limit(j, z)
+    estimate = prof.x_hat[j]
+    assert -1.0 < low < estimate < high < 1.0
+    assert prof.zeta(j, low, prof.x_hat)[0] == pytest.approx(-z, abs=2e-4)
+    assert prof.zeta(j, high, prof.x_hat)[0] == pytest.approx(z, abs=2e-4)
