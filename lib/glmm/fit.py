@@ -157,7 +157,7 @@ def fit_glmm_design(
         )
 
     stage2 = LaplaceObjective(pirls, end1, k, joint=False)
-    se_rx = np.sqrt(np.diag(unscaled_vcov(end1.solution.RXt)))
+    se_rx = np.sqrt(np.diag(unscaled_vcov(end1.RXt)))
     step = 0.2 * np.concatenate([np.full(k, 0.1), np.minimum(se_rx, 10.0)])
     dev2 = BatchedDeviance(stage2.many)
     lower2 = np.concatenate([lower, np.full(p, -np.inf)])
