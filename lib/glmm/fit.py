@@ -30,12 +30,12 @@ from scipy import stats as sstats
 from lib.errors import DataError, FitError, SpecError
 from lib.glmm.family import Family
 from lib.glmm.family import family as make_family
+from lib.glmm.hessian import central_hessian
 from lib.glmm.laplace import LaplaceObjective, laplace_value
 from lib.glmm.pirls import Mode, Pirls, Response, joint_solution
 from lib.glmm.result import GlmmFit
 from lib.lmm.blocked import BlockedSolution
 from lib.lmm.fit import QUANTILE_PROBS, SINGULAR_TOL, _ranef_factors, type7_quantiles
-from lib.lmm.numderiv import hessians_and_gradients
 from lib.lmm.objective import unscaled_vcov
 from lib.lmm.optimize import BatchedDeviance, bobyqa
 from lib.lmm.result import TermVarCorr
@@ -47,6 +47,7 @@ from lib.table.columns import complete_rows, is_numeric_column
 
 STAGE1_FTOL_REL = 1e-12
 STAGE2_FTOL_REL = 1e-15
+HESSIAN_STEP = 3e-3  # of the SE scale: truncation ~ step^2, rounding ~ 1e-13 / step^2
 
 
 def response_of(
@@ -171,7 +172,7 @@ def fit_glmm_design(
     mode = stage2.mode(params)
     theta, beta = params[:k], params[k:]
     # The Hessian's evaluations start PIRLS from the optimum's modes: fewer iterations.
-    vcov = hessian_vcov(LaplaceObjective(pirls, mode, k, joint=False), params, k, lower)
+    vcov = hessian_vcov(LaplaceObjective(pirls, mode, k, joint=False), params, k, lower, se_rx)
     joint = joint_solution(pirls, mode, theta)
     return package(
         design,
@@ -203,22 +204,29 @@ def boundary_check(
 
 
 def hessian_vcov(
-    objective: LaplaceObjective, params: np.ndarray, k: int, lower: np.ndarray
+    objective: LaplaceObjective,
+    params: np.ndarray,
+    k: int,
+    lower: np.ndarray,
+    beta_scale: np.ndarray,
 ) -> np.ndarray:
-    """2 H^{-1}[beta, beta], H the Richardson Hessian over (theta, beta).
+    """2 H^{-1}[beta, beta], H the central-difference Hessian over (theta, beta)
+    (``lib.glmm.hessian``), steps ``HESSIAN_STEP`` times each parameter's scale:
+    ``beta_scale`` (the conditional SEs) for beta, max(|theta|, 0.1) for theta.
 
     A theta on its bound (a singular fit) is held fixed: H is then taken over
     beta and the interior thetas only.
     """
     free = np.ones(params.size, dtype=bool)
     free[:k] = params[:k] > lower + 1e-8
+    scale = np.concatenate([np.maximum(np.abs(params[:k]), 0.1), beta_scale])
 
     def at(points: np.ndarray) -> np.ndarray:
         full = np.repeat(params[None, :], points.shape[0], axis=0)
         full[:, free] = points
-        return objective.many(full)[:, None]
+        return objective.many(full)
 
-    (H,), _ = hessians_and_gradients(at, params[free])
+    H = central_hessian(at, params[free], HESSIAN_STEP * scale[free])
     if not np.all(np.isfinite(H)):
         raise FitError("The deviance's Hessian could not be computed at the optimum.")
     inv = np.linalg.inv(H)

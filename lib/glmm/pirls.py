@@ -186,7 +186,8 @@ class Pirls:
         if self.system is not None:
             try:
                 with np.errstate(all="ignore"):
-                    s = self.system.solve(self.blocks(theta), sqrtW * sqrtW, sqrtW * sqrtW * z, joint)
+                    w = sqrtW * sqrtW
+                    s = self.system.solve(self.blocks(theta), w, w * z, joint)
             except (np.linalg.LinAlgError, sla.LinAlgError, ValueError) as exc:
                 raise FitError("The weighted penalized least-squares system is singular.") from exc
             if not np.isfinite(s.ldL2):

@@ -98,7 +98,7 @@ class ReweightedSystem:
         self.mz = at
         # Per later term k: its (level_k, level_1) pairs, each row's pair index.
         self.pairs1 = []
-        for off, t in self.rest_terms:
+        for _, t in self.rest_terms:
             key = t.codes.astype(np.int64) * self.G1 + self.codes1
             uniq, index = np.unique(key, return_inverse=True)
             self.pairs1.append((uniq // self.G1, uniq % self.G1, index.ravel(), uniq.size))
