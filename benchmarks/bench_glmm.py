@@ -53,12 +53,16 @@ GLMER_1E6_SECONDS = 407.0
 
 
 def case_cbpp() -> tuple:
-    data = pd.read_csv(
-        REF / "data" / "glmm_engine_cbpp.csv", dtype={"herd": str, "period": str}
-    )
+    data = pd.read_csv(REF / "data" / "glmm_engine_cbpp.csv", dtype={"herd": str, "period": str})
     spec = ModelSpec(outcome="incidence", fixed=("period",), random=(RandomTerm(group=("herd",)),))
     check = json.loads((REF / "glmm_engine_check.json").read_text())
-    return data, spec, ResponseFamily("binomial", trials="size"), None, check["cbpp"]["tight"]["loglik"]
+    return (
+        data,
+        spec,
+        ResponseFamily("binomial", trials="size"),
+        None,
+        check["cbpp"]["tight"]["loglik"],
+    )
 
 
 def case_verbagg() -> tuple:
@@ -74,7 +78,9 @@ def case_verbagg() -> tuple:
 
 def case_binary(n: int, groups: int, key: str | None) -> tuple:
     data = simulate_binary_slope(n, groups)
-    spec = ModelSpec(outcome="y", fixed=("x1", "x2"), random=(RandomTerm(group=("g",), slopes=("x1",)),))
+    spec = ModelSpec(
+        outcome="y", fixed=("x1", "x2"), random=(RandomTerm(group=("g",), slopes=("x1",)),)
+    )
     ref = _bench_r(key) if key else (GLMER_1E6_SECONDS, None)
     return (data, spec, ResponseFamily("binomial")) + ref
 
