@@ -186,9 +186,9 @@ def fit_glmm_design(
         params = dev2.best_theta
     params = boundary_check(stage2, params, lower)
     mode = stage2.mode(params)
-    theta, beta = params[:k], params[k:]
     # The Hessian's evaluations start PIRLS from the optimum's modes: fewer iterations.
     vcov = hessian_vcov(LaplaceObjective(pirls, mode, k, joint=False), params, k, lower, se_rx)
+    theta, beta = params[:k], params[k:]
     joint = joint_solution(pirls, mode, theta)
     return package(
         design,
@@ -242,7 +242,7 @@ def hessian_vcov(
         full[:, free] = points
         return objective.many(full)
 
-    H = central_hessian(at, params[free], HESSIAN_STEP * scale[free])
+    H, _, _ = central_hessian(at, params[free], HESSIAN_STEP * scale[free])
     if not np.all(np.isfinite(H)):
         raise FitError("The deviance's Hessian could not be computed at the optimum.")
     inv = np.linalg.inv(H)

@@ -27,8 +27,9 @@ import numpy as np
 
 def central_hessian(
     f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, h: np.ndarray
-) -> np.ndarray:
-    """H of f at x; ``f`` maps points (B, k) to values (B,)."""
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """H, the gradient (f(x + h_i e_i) - f(x - h_i e_i)) / (2 h_i) and f(x);
+    ``f`` maps points (B, k) to values (B,)."""
     k = x.size
     eye = np.diag(h)
     pairs = [(i, j) for i in range(k) for j in range(i)]
@@ -39,6 +40,7 @@ def central_hessian(
     values = np.asarray(f(np.vstack(points)), dtype=float).ravel()
     f0, plus, minus = values[0], values[1 : k + 1], values[k + 1 : 2 * k + 1]
     H = np.diag((plus - 2.0 * f0 + minus) / (h * h))
+    gradient = (plus - minus) / (2.0 * h)
     if pairs:
         m = len(pairs)
         pp, mm = values[2 * k + 1 : 2 * k + 1 + m], values[2 * k + 1 + m :]
@@ -47,4 +49,4 @@ def central_hessian(
                 2.0 * h[i] * h[j]
             )
             H[i, j] = H[j, i] = off
-    return H
+    return H, gradient, float(f0)
