@@ -136,6 +136,8 @@ class Pirls:
         self.layouts = tuple(ThetaLayout(q=t.q, correlated=t.correlated) for t in design.terms)
         self.system = ReweightedSystem(design) if ReweightedSystem.supports(design) else None
         self.deviance = DevianceSum(family, response.y, response.trials, response.weights)
+        self.z_ones = [[bool(np.all(t.Z[:, a] == 1.0)) for a in range(t.q)] for t in design.terms]
+        self.unit_weights = bool(np.all(response.weights == 1.0))
 
     def blocks(self, theta: np.ndarray) -> list[np.ndarray]:
         """Each term's T(theta) block, in the design's term order."""
@@ -145,9 +147,12 @@ class Pirls:
     def random_part(self, theta: np.ndarray, u: list) -> np.ndarray:
         """Z Lambda(theta) u per row."""
         out = np.zeros(self.n)
-        for T, uk, t in zip(self.blocks(theta), u, self.design.terms, strict=True):
+        for T, uk, t, ones in zip(
+            self.blocks(theta), u, self.design.terms, self.z_ones, strict=True
+        ):
             b = T @ uk  # (q, G)
-            out += np.einsum("na,an->n", t.Z, b[:, t.codes])
+            for a in range(t.q):
+                out += b[a][t.codes] if ones[a] else b[a][t.codes] * t.Z[:, a]
         return out
 
     def weights(self, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -179,21 +184,30 @@ class Pirls:
         return self.deviance(mu) + float(sum((uk * uk).sum() for uk in u))
 
     def solve(
-        self, theta: np.ndarray, sqrtW: np.ndarray, z: np.ndarray, joint: bool
+        self, theta: np.ndarray, eta: np.ndarray, mu: np.ndarray, fixed: np.ndarray, joint: bool
     ) -> WeightedSolve:
-        """The weighted penalized least-squares solve: the row plan's
+        """The weighted penalized least-squares solve at the weights of (eta, mu), with
+        working response z = eta - fixed + (y - mu) / mu.eta: the row plan's
         (``lib.glmm.reweighted``) where it applies, else the linear engine's factor."""
+        fam, r = self.family, self.response
+        mueta = fam.mu_eta(eta)
         if self.system is not None:
             try:
                 with np.errstate(all="ignore"):
-                    w = sqrtW * sqrtW
-                    s = self.system.solve(self.blocks(theta), w, w * z, joint)
+                    # W = mu.eta^2 w / V(mu); W z = W (eta - fixed) + (y - mu) W / mu.eta.
+                    w_over = mueta / fam.variance(mu)
+                    if not self.unit_weights:
+                        w_over *= r.weights
+                    w = mueta * w_over
+                    wz = w * (eta - fixed) + (r.y - mu) * w_over
+                    s = self.system.solve(self.blocks(theta), w, wz, joint)
             except (np.linalg.LinAlgError, sla.LinAlgError, ValueError) as exc:
                 raise FitError("The weighted penalized least-squares system is singular.") from exc
             if not np.isfinite(s.ldL2):
                 raise FitError("The weighted penalized least-squares system is singular.")
             return s
-        model = self.factor(sqrtW, z, joint)
+        sqrtW = mueta * np.sqrt(r.weights / fam.variance(mu))
+        model = self.factor(sqrtW, eta - fixed + (r.y - mu) / mueta, joint)
         sol = _solve(model, theta)
         u = model.spherical_modes(sol)
         return WeightedSolve(sol.ldL2, u, sol.beta if joint else None, sol.RXt if joint else None)
@@ -222,10 +236,10 @@ class Pirls:
             eta = np.asarray(eta0, dtype=float)
         pdev_old = np.inf
         converged = False
+        mu = self.family.linkinv(eta)
+        fixed_beta = r.offset + X @ beta_old  # beta in the offset (u-only form)
         for iterations in range(1, MAX_ITERATIONS + 2):
-            mu, mueta, sqrtW = self.weights(eta)
-            fixed = r.offset if joint else r.offset + X @ beta_old
-            sol = self.solve(theta, sqrtW, eta - fixed + (r.y - mu) / mueta, joint)
+            sol = self.solve(theta, eta, mu, r.offset if joint else fixed_beta, joint)
             if converged:
                 # The factor at the final mu's weights (lme4 keeps the previous
                 # iterate's, 1.2 of docs/glmm-design.md): the deviance is then a
@@ -237,10 +251,12 @@ class Pirls:
                 break
             u_new = sol.u
             beta_new = sol.beta if joint else beta_old
-            eta_new = r.offset + X @ beta_new + self.random_part(theta, u_new)
-            pdev = self.pdev(self.family.linkinv(eta_new), u_new)
+            fixed_new = r.offset + X @ beta_new if joint else fixed_beta
+            eta_new = fixed_new + self.random_part(theta, u_new)
+            mu_new = self.family.linkinv(eta_new)
+            pdev = self.pdev(mu_new, u_new)
             if abs(pdev_old - pdev) / pdev < tol:
-                u_old, beta_old, eta = u_new, beta_new, eta_new
+                u_old, beta_old, eta, mu = u_new, beta_new, eta_new, mu_new
                 converged = True
                 continue
             halvings = 0
@@ -253,8 +269,9 @@ class Pirls:
                 u_new = [(a + b) / 2.0 for a, b in zip(u_old, u_new, strict=True)]
                 beta_new = (beta_old + beta_new) / 2.0
                 eta_new = r.offset + X @ beta_new + self.random_part(theta, u_new)
-                pdev = self.pdev(self.family.linkinv(eta_new), u_new)
-            u_old, beta_old, eta, pdev_old = u_new, beta_new, eta_new, pdev
+                mu_new = self.family.linkinv(eta_new)
+                pdev = self.pdev(mu_new, u_new)
+            u_old, beta_old, eta, mu, pdev_old = u_new, beta_new, eta_new, mu_new, pdev
         raise FitError(f"PIRLS did not converge in {MAX_ITERATIONS} iterations (lme4's limit).")
 
 
