@@ -36,7 +36,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.linalg as sla
+from scipy.linalg import lapack
 
 from lib.lmm.smallblocks import backward_solve_transposed, batched_cholesky, forward_solve
 from lib.model.design import Design
@@ -96,6 +96,8 @@ class ReweightedSystem:
             self.rest_cols.append((cols, [_is_ones(c) for c in cols]))
             at += t.q * t.nlevels
         self.mz = at
+        self.rest_diag = np.arange(at)
+        self.rest_scalar = all(t.q == 1 for t in terms[1:])
         # Per later term k: its (level_k, level_1) pairs, each row's pair index.
         self.pairs1 = []
         for _, t in self.rest_terms:
@@ -145,9 +147,14 @@ class ReweightedSystem:
         for a in range(q1):
             r1[a] = self._sum1(wz if self.z1_ones[a] else wz * self.Z1[a])
         T1 = Ts[0]
-        M11 = np.einsum("ca,cdg,db->abg", T1, A11, T1)
-        M11[np.arange(q1), np.arange(q1)] += 1.0
-        rhs1 = np.einsum("ca,cg->ag", T1, r1)
+        if q1 == 1:
+            t1 = T1[0, 0]
+            M11 = (t1 * t1) * A11 + 1.0
+            rhs1 = t1 * r1
+        else:
+            M11 = np.einsum("ca,cdg,db->abg", T1, A11, T1)
+            M11[np.arange(q1), np.arange(q1)] += 1.0
+            rhs1 = np.einsum("ca,cg->ag", T1, r1)
         L11 = batched_cholesky(M11)
         ld = 2.0 * float(sum(np.log(L11[a, a]).sum() for a in range(q1)))
         c1 = forward_solve(L11, rhs1)  # (q1, G1)
@@ -156,19 +163,28 @@ class ReweightedSystem:
             return WeightedSolve(ldL2=ld, u=[u1], beta=None, RXt=None)
         A1r, Arr, rr = self._rest_sums(w, wz, wZ1, joint, m)
         # Lambda on both sides: term 1's T per level, the later terms' T per level.
-        M1r = np.einsum("ca,cmg->amg", T1, A1r)  # (q1, m, G1)
-        M1r = self._rest_lambda(M1r, Ts, axis=1)
-        Mrr = self._rest_lambda(self._rest_lambda(Arr, Ts, axis=0), Ts, axis=1)
-        Mrr[np.arange(mz), np.arange(mz)] += 1.0
-        rhsr = self._rest_lambda(rr, Ts, axis=0)
+        M1r = t1 * A1r if q1 == 1 else np.einsum("ca,cmg->amg", T1, A1r)  # (q1, m, G1)
+        if self.rest_scalar:
+            lam = np.ones(m)
+            for k, (off, t) in enumerate(self.rest_terms):
+                lam[off : off + t.nlevels] = Ts[k + 1][0, 0]
+            M1r *= lam[None, :, None]
+            Mrr = Arr * lam[:, None] * lam[None, :]
+            rhsr = rr * lam
+        else:
+            M1r = self._rest_lambda(M1r, Ts, axis=1)
+            Mrr = self._rest_lambda(self._rest_lambda(Arr, Ts, axis=0), Ts, axis=1)
+            rhsr = self._rest_lambda(rr, Ts, axis=0)
+        Mrr[self.rest_diag, self.rest_diag] += 1.0
         # B = L_11^{-1} M_1r per level; S = M_rr - B'B.
         B = forward_solve(L11, M1r)  # (q1, m, G1)
         Bflat = B.transpose(1, 0, 2).reshape(m, q1 * G1)
         S = Mrr - Bflat @ Bflat.T
-        Lrr = np.linalg.cholesky(S)
+        Lrr, info = lapack.dpotrf(S, lower=1, clean=1)
+        if info != 0:
+            raise np.linalg.LinAlgError("the weighted system is not positive definite")
         ld += 2.0 * float(np.log(np.diag(Lrr)[:mz]).sum())
-        cr = sla.solve_triangular(Lrr, rhsr - Bflat @ c1.ravel(), lower=True)
-        xr = sla.solve_triangular(Lrr, cr, lower=True, trans="T")
+        xr, info = lapack.dpotrs(Lrr, rhsr - Bflat @ c1.ravel(), lower=1)
         u1 = backward_solve_transposed(L11, c1 - np.einsum("amg,m->ag", B, xr))
         u = [u1]
         for off, t in self.rest_terms:
