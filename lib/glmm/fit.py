@@ -175,15 +175,26 @@ def fit_glmm_design(
 
     stage2 = LaplaceObjective(pirls, end1, k, joint=False)
     se_rx = np.sqrt(np.diag(unscaled_vcov(end1.RXt)))
-    step = 0.2 * np.concatenate([np.full(k, 0.1), np.minimum(se_rx, 10.0)])
-    dev2 = BatchedDeviance(stage2.many)
+    # BOBYQA over (theta, gamma) with beta = beta_1 + R_X^{-1} gamma: R_X at the end of
+    # stage 1 whitens beta (its conditional covariance becomes I), so the quadratic
+    # model needs fewer points than over correlated betas. The optimum is the same
+    # point; only the coordinates the search moves in differ from glmer's.
+    whiten = np.linalg.inv(end1.RXt).T  # R_X^{-1}: beta - beta_1 = R_X^{-1} gamma
+    beta1 = end1.beta
+
+    def to_params(x: np.ndarray) -> np.ndarray:
+        x = np.atleast_2d(x)
+        return np.hstack([x[:, :k], beta1 + x[:, k:] @ whiten.T])
+
+    step = 0.2 * np.concatenate([np.full(k, 0.1), np.ones(p)])
+    dev2 = BatchedDeviance(lambda x: stage2.many(to_params(x)))
     lower2 = np.concatenate([lower, np.full(p, -np.inf)])
     res2 = bobyqa(
-        dev2, np.concatenate([theta1, end1.beta]), lower2, step=step, ftol_rel=STAGE2_FTOL_REL
+        dev2, np.concatenate([theta1, np.zeros(p)]), lower2, step=step, ftol_rel=STAGE2_FTOL_REL
     )
-    params = np.asarray(res2.x, dtype=float)
+    params = to_params(np.asarray(res2.x, dtype=float))[0]
     if dev2.best_theta is not None and dev2.best_value < stage2(params):
-        params = dev2.best_theta
+        params = to_params(dev2.best_theta)[0]
     params = boundary_check(stage2, params, lower)
     mode = stage2.mode(params)
     # The Hessian's evaluations start PIRLS from the optimum's modes: fewer iterations.
