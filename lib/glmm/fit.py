@@ -48,6 +48,10 @@ from lib.model.spec import ModelSpec
 from lib.table.columns import complete_rows, is_numeric_column
 
 STAGE1_FTOL_REL = 1e-12
+# With nAGQ = 1 stage 1 only gives stage 2 its start (and R_X to whiten beta): the
+# Laplace optimum does not depend on it, and stage 2 from a rougher start costs fewer
+# evaluations than polishing stage 1 (10^5 binary rows: 27 + 70 against 61 + 79).
+STAGE1_START_FTOL_REL = 1e-6
 STAGE2_FTOL_REL = 1e-15
 HESSIAN_STEP = 3e-3  # of the SE scale: truncation ~ step^2, rounding ~ 1e-13 / step^2
 
@@ -152,7 +156,9 @@ def fit_glmm_design(
 
     stage1 = LaplaceObjective(pirls, initial, k, joint=True)
     dev1 = BatchedDeviance(stage1.many)
-    res1 = bobyqa(dev1, theta0, lower, ftol_rel=STAGE1_FTOL_REL)
+    res1 = bobyqa(
+        dev1, theta0, lower, ftol_rel=STAGE1_FTOL_REL if nagq == 0 else STAGE1_START_FTOL_REL
+    )
     theta1 = boundary_check(stage1, np.asarray(res1.x, dtype=float), lower)
     end1 = stage1.mode(theta1)
     if nagq == 0:
