@@ -99,11 +99,16 @@ class ReweightedSystem:
         self.rest_diag = np.arange(at)
         self.rest_scalar = all(t.q == 1 for t in terms[1:])
         # Per later term k: its (level_k, level_1) pairs, each row's pair index.
+        # The pair's place in A_1r[b] (m, G_1) flattened, for the term's first column.
         self.pairs1 = []
-        for _, t in self.rest_terms:
+        self.rest_rows = []  # per later term: its levels' first rows in the rest block
+        for off, t in self.rest_terms:
             key = t.codes.astype(np.int64) * self.G1 + self.codes1
             uniq, index = np.unique(key, return_inverse=True)
-            self.pairs1.append((uniq // self.G1, uniq % self.G1, index.ravel(), uniq.size))
+            lk, l1 = uniq // self.G1, uniq % self.G1
+            flat = (off + lk * t.q) * self.G1 + l1
+            self.pairs1.append((flat, index.ravel(), uniq.size))
+            self.rest_rows.append(off + np.arange(t.nlevels) * t.q)
         # Pairs between later terms k > l (both in the rest block).
         self.pairs_rest = []
         for i in range(len(self.rest_terms)):
@@ -155,11 +160,11 @@ class ReweightedSystem:
             M11 = np.einsum("ca,cdg,db->abg", T1, A11, T1)
             M11[np.arange(q1), np.arange(q1)] += 1.0
             rhs1 = np.einsum("ca,cg->ag", T1, r1)
-        L11 = batched_cholesky(M11)
+        L11 = np.sqrt(M11) if q1 == 1 else batched_cholesky(M11)
         ld = 2.0 * float(sum(np.log(L11[a, a]).sum() for a in range(q1)))
-        c1 = forward_solve(L11, rhs1)  # (q1, G1)
+        c1 = rhs1 / L11[0] if q1 == 1 else forward_solve(L11, rhs1)  # (q1, G1)
         if m == 0:
-            u1 = backward_solve_transposed(L11, c1)
+            u1 = c1 / L11[0] if q1 == 1 else backward_solve_transposed(L11, c1)
             return WeightedSolve(ldL2=ld, u=[u1], beta=None, RXt=None)
         A1r, Arr, rr = self._rest_sums(w, wz, wZ1, joint, m)
         # Lambda on both sides: term 1's T per level, the later terms' T per level.
@@ -177,15 +182,18 @@ class ReweightedSystem:
             rhsr = self._rest_lambda(rr, Ts, axis=0)
         Mrr[self.rest_diag, self.rest_diag] += 1.0
         # B = L_11^{-1} M_1r per level; S = M_rr - B'B.
-        B = forward_solve(L11, M1r)  # (q1, m, G1)
-        Bflat = B.transpose(1, 0, 2).reshape(m, q1 * G1)
+        B = M1r / L11[0, 0] if q1 == 1 else forward_solve(L11, M1r)  # (q1, m, G1)
+        Bflat = B[0] if q1 == 1 else B.transpose(1, 0, 2).reshape(m, q1 * G1)
         S = Mrr - Bflat @ Bflat.T
         Lrr, info = lapack.dpotrf(S, lower=1, clean=1)
         if info != 0:
             raise np.linalg.LinAlgError("the weighted system is not positive definite")
         ld += 2.0 * float(np.log(np.diag(Lrr)[:mz]).sum())
         xr, info = lapack.dpotrs(Lrr, rhsr - Bflat @ c1.ravel(), lower=1)
-        u1 = backward_solve_transposed(L11, c1 - np.einsum("amg,m->ag", B, xr))
+        if q1 == 1:
+            u1 = (c1 - xr @ Bflat) / L11[0]
+        else:
+            u1 = backward_solve_transposed(L11, c1 - np.einsum("amg,m->ag", B, xr))
         u = [u1]
         for off, t in self.rest_terms:
             u.append(xr[off : off + t.q * t.nlevels].reshape(t.nlevels, t.q).T)
@@ -197,32 +205,32 @@ class ReweightedSystem:
         """A_1r (q1, m, G1), A_rr (m, m) and the rest's right-hand side (m,)."""
         q1, G1, mz = self.q1, self.G1, self.mz
         A1r = np.zeros((q1, m, G1))
+        A1r_flat = A1r.reshape(q1, m * G1)
         Arr = np.zeros((m, m))
         rr = np.empty(m)
-        for k, (off, t) in enumerate(self.rest_terms):
-            lk, l1, index, npairs = self.pairs1[k]
+        for k, (_, t) in enumerate(self.rest_terms):
+            flat, index, npairs = self.pairs1[k]
             cols, ones = self.rest_cols[k]
+            rows = self.rest_rows[k]
+            G = rows.size
             for a in range(t.q):
                 wzk = wz if ones[a] else wz * cols[a]
-                rr[off + a : off + t.q * t.nlevels : t.q] = np.bincount(
-                    t.codes, weights=wzk, minlength=t.nlevels
-                )
+                rr[rows + a] = np.bincount(t.codes, weights=wzk, minlength=G)
                 wk = w if ones[a] else w * cols[a]
                 for b in range(q1):
                     v = wk if self.z1_ones[b] else wk * self.Z1[b]
-                    A1r[b, off + lk * t.q + a, l1] = np.bincount(index, weights=v, minlength=npairs)
+                    A1r_flat[b, flat + a * G1] = np.bincount(index, weights=v, minlength=npairs)
                 for b in range(a, t.q):
                     v = wk if ones[b] else wk * cols[b]
-                    s = np.bincount(t.codes, weights=v, minlength=t.nlevels)
-                    rows = off + np.arange(t.nlevels) * t.q
+                    s = np.bincount(t.codes, weights=v, minlength=G)
                     Arr[rows + a, rows + b] = s
-                    Arr[rows + b, rows + a] = s
+                    if b != a:
+                        Arr[rows + b, rows + a] = s
                 if joint:
                     for j, x in enumerate(self.Xcols):
-                        s = np.bincount(t.codes, weights=wk * x, minlength=t.nlevels)
-                        rows = off + np.arange(t.nlevels) * t.q + a
-                        Arr[rows, mz + j] = s
-                        Arr[mz + j, rows] = s
+                        s = np.bincount(t.codes, weights=wk * x, minlength=G)
+                        Arr[rows + a, mz + j] = s
+                        Arr[mz + j, rows + a] = s
         for i, j, li, lj, index, npairs in self.pairs_rest:
             oi, ti = self.rest_terms[i]
             oj, tj = self.rest_terms[j]
