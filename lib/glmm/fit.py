@@ -31,7 +31,7 @@ from scipy import stats as sstats
 from lib.errors import DataError, FitError, SpecError
 from lib.glmm.family import Family
 from lib.glmm.family import family as make_family
-from lib.glmm.hessian import central_hessian
+from lib.glmm.hessian import hessian_from_values, stencil
 from lib.glmm.laplace import LaplaceObjective, laplace_value
 from lib.glmm.pirls import Mode, Pirls, Response, joint_solution
 from lib.glmm.result import GlmmFit
@@ -253,18 +253,53 @@ def hessian_vcov(
     free = np.ones(params.size, dtype=bool)
     free[:k] = params[:k] > lower + 1e-8
     scale = np.concatenate([np.maximum(np.abs(params[:k]), 0.1), beta_scale])
-
-    def at(points: np.ndarray) -> np.ndarray:
-        full = np.repeat(params[None, :], points.shape[0], axis=0)
-        full[:, free] = points
-        return objective.many(full)
-
-    H, _, _ = central_hessian(at, params[free], HESSIAN_STEP * scale[free])
+    h = HESSIAN_STEP * scale[free]
+    points, pairs = stencil(params[free], h)
+    full = np.repeat(params[None, :], points.shape[0], axis=0)
+    full[:, free] = points
+    H, _, _ = hessian_from_values(stencil_values(objective, full, len(h), pairs), h, pairs)
     if not np.all(np.isfinite(H)):
         raise FitError("The deviance's Hessian could not be computed at the optimum.")
     inv = np.linalg.inv(H)
     nb = params.size - k
     return 2.0 * inv[-nb:, -nb:]
+
+
+def stencil_values(
+    objective: LaplaceObjective, points: np.ndarray, k: int, pairs: list[tuple[int, int]]
+) -> np.ndarray:
+    """The deviance at ``stencil``'s points, each PIRLS started from the modes
+    predicted linearly from points already done (the mode is a smooth function of
+    the parameters): x - h e_i from 2 u(x) - u(x + h e_i), x +- (h e_i + h e_j) from
+    u(x +- h e_i) + u(x +- h e_j) - u(x). The start is all that differs, so the values
+    are the converged ones; PIRLS needs about one iteration fewer."""
+    values = np.empty(points.shape[0])
+    modes: list = [None] * points.shape[0]
+    values[0], modes[0] = objective.evaluate(points[0])
+    u0 = None if modes[0] is None else modes[0].u
+
+    def start(*combo: tuple[float, int]) -> list | None:
+        if u0 is None or any(modes[i] is None for _, i in combo):
+            return None
+        out = [c.copy() for c in u0]
+        for weight, i in combo:
+            for o, u, base in zip(out, modes[i].u, u0, strict=True):
+                o += weight * (u - base)
+        return out
+
+    for i in range(k):
+        values[1 + i], modes[1 + i] = objective.evaluate(points[1 + i], u0)
+        values[1 + k + i], modes[1 + k + i] = objective.evaluate(
+            points[1 + k + i], start((-1.0, 1 + i))
+        )
+    m = len(pairs)
+    for n, (i, j) in enumerate(pairs):
+        at = 1 + 2 * k + n
+        values[at], _ = objective.evaluate(points[at], start((1.0, 1 + i), (1.0, 1 + j)))
+        values[at + m], _ = objective.evaluate(
+            points[at + m], start((1.0, 1 + k + i), (1.0, 1 + k + j))
+        )
+    return values
 
 
 def package(

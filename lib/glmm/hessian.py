@@ -25,11 +25,9 @@ from collections.abc import Callable
 import numpy as np
 
 
-def central_hessian(
-    f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, h: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, float]:
-    """H, the gradient (f(x + h_i e_i) - f(x - h_i e_i)) / (2 h_i) and f(x);
-    ``f`` maps points (B, k) to values (B,)."""
+def stencil(x: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """The points: x, x + h_i e_i (i = 1..k), x - h_i e_i, then x + h_i e_i + h_j e_j
+    and x - h_i e_i - h_j e_j for each pair i > j (in ``pairs`` order)."""
     k = x.size
     eye = np.diag(h)
     pairs = [(i, j) for i in range(k) for j in range(i)]
@@ -37,16 +35,32 @@ def central_hessian(
     if pairs:
         both = np.array([eye[i] + eye[j] for i, j in pairs])
         points += [x + both, x - both]
-    values = np.asarray(f(np.vstack(points)), dtype=float).ravel()
+    return np.vstack(points), pairs
+
+
+def hessian_from_values(
+    values: np.ndarray, h: np.ndarray, pairs: list[tuple[int, int]]
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """H, the central gradient and f(x) from f at ``stencil``'s points."""
+    k = h.size
+    values = np.asarray(values, dtype=float).ravel()
     f0, plus, minus = values[0], values[1 : k + 1], values[k + 1 : 2 * k + 1]
     H = np.diag((plus - 2.0 * f0 + minus) / (h * h))
     gradient = (plus - minus) / (2.0 * h)
-    if pairs:
-        m = len(pairs)
-        pp, mm = values[2 * k + 1 : 2 * k + 1 + m], values[2 * k + 1 + m :]
-        for n, (i, j) in enumerate(pairs):
-            off = (pp[n] - 2.0 * f0 + mm[n] - H[i, i] * h[i] ** 2 - H[j, j] * h[j] ** 2) / (
-                2.0 * h[i] * h[j]
-            )
-            H[i, j] = H[j, i] = off
+    m = len(pairs)
+    pp, mm = values[2 * k + 1 : 2 * k + 1 + m], values[2 * k + 1 + m :]
+    for n, (i, j) in enumerate(pairs):
+        off = (pp[n] - 2.0 * f0 + mm[n] - H[i, i] * h[i] ** 2 - H[j, j] * h[j] ** 2) / (
+            2.0 * h[i] * h[j]
+        )
+        H[i, j] = H[j, i] = off
     return H, gradient, float(f0)
+
+
+def central_hessian(
+    f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, h: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """H, the gradient (f(x + h_i e_i) - f(x - h_i e_i)) / (2 h_i) and f(x);
+    ``f`` maps points (B, k) to values (B,)."""
+    points, pairs = stencil(x, h)
+    return hessian_from_values(f(points), h, pairs)

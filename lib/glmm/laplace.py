@@ -64,21 +64,30 @@ class LaplaceObjective:
         self.warm = start
         self.warm_value = np.inf
 
-    def mode(self, params: np.ndarray) -> Mode:
+    def mode(self, params: np.ndarray, u0: list | None = None) -> Mode:
+        """PIRLS's mode at ``params``, from ``u0`` (default: the best point's modes)."""
         params = np.asarray(params, dtype=float)
         theta = params[: self.n_theta]
         beta = self.warm.beta if self.joint else params[self.n_theta :]
-        return self.pirls.run(theta, self.warm.u, beta, joint=self.joint)
+        return self.pirls.run(theta, self.warm.u if u0 is None else u0, beta, joint=self.joint)
 
-    def __call__(self, params: np.ndarray) -> float:
+    def value(self, params: np.ndarray, mode: Mode) -> float:
+        """The deviance at a mode of ``params``."""
+        return laplace_fast(self.pirls, mode)
+
+    def evaluate(self, params: np.ndarray, u0: list | None = None) -> tuple[float, Mode | None]:
+        """The deviance and the mode (inf and None where PIRLS fails), PIRLS from ``u0``."""
         try:
-            mode = self.mode(params)
+            mode = self.mode(params, u0)
         except FitError:
-            return np.inf
-        value = laplace_fast(self.pirls, mode)
+            return np.inf, None
+        value = self.value(params, mode)
         if value < self.warm_value:
             self.warm, self.warm_value = mode, value
-        return value
+        return value, mode
+
+    def __call__(self, params: np.ndarray) -> float:
+        return self.evaluate(params)[0]
 
     def many(self, params: np.ndarray) -> np.ndarray:
         """Values at each row of ``params`` (B, k): the batched form numderiv takes."""
