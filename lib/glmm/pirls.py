@@ -275,10 +275,12 @@ class Pirls:
         raise FitError(f"PIRLS did not converge in {MAX_ITERATIONS} iterations (lme4's limit).")
 
 
-def joint_solution(pirls: Pirls, mode: Mode, theta: np.ndarray) -> BlockedSolution:
-    """The joint (u, beta) factor at the mode's weights: its R_X gives glmer's
+def joint_solution(pirls: Pirls, mode: Mode, theta: np.ndarray) -> BlockedSolution | WeightedSolve:
+    """The joint (u, beta) factor at the mode's weights: its R_X (``RXt``) gives glmer's
     ``vcov(use.hessian = FALSE)`` (beta's covariance given theta)."""
     r = pirls.response
+    if pirls.system is not None:
+        return pirls.solve(theta, mode.eta, mode.mu, r.offset, joint=True)
     mu, mueta, sqrtW = pirls.weights(mode.eta)
     model = pirls.factor(sqrtW, mode.eta - r.offset + (r.y - mu) / mueta, joint=True)
     return _solve(model, theta)
