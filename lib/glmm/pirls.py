@@ -138,11 +138,18 @@ class Pirls:
         self.deviance = DevianceSum(family, response.y, response.trials, response.weights)
         self.z_ones = [[bool(np.all(t.Z[:, a] == 1.0)) for a in range(t.q)] for t in design.terms]
         self.unit_weights = bool(np.all(response.weights == 1.0))
+        self._blocks_key: bytes | None = None
+        self._blocks: list[np.ndarray] = []
 
     def blocks(self, theta: np.ndarray) -> list[np.ndarray]:
-        """Each term's T(theta) block, in the design's term order."""
-        parts = split_theta(theta, self.layouts)
-        return [lay.block(part) for lay, part in zip(self.layouts, parts, strict=True)]
+        """Each term's T(theta) block, in the design's term order (the last theta's
+        kept: one PIRLS run asks for them at every iteration)."""
+        key = np.asarray(theta, dtype=float).tobytes()
+        if key != self._blocks_key:
+            parts = split_theta(theta, self.layouts)
+            self._blocks = [lay.block(part) for lay, part in zip(self.layouts, parts, strict=True)]
+            self._blocks_key = key
+        return self._blocks
 
     def random_part(self, theta: np.ndarray, u: list) -> np.ndarray:
         """Z Lambda(theta) u per row."""
