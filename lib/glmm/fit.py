@@ -6,16 +6,18 @@ docs/glmm-design.md 1.4:
 1. an initial PIRLS at theta = lme4's start from mu = ``mustart``;
 2. stage 1 (nAGQ = 0): BOBYQA over theta, PIRLS joint over (u, beta);
 3. stage 2: BOBYQA over (theta, beta) with beta in the offset, from the end of
-   stage 1, with lme4's initial steps (0.2 x (0.1 per theta, min(SE_RX, 10))).
+   stage 1, with lme4's initial steps (0.2 x 0.1 per theta; for beta 0.2 in the
+   coordinates gamma = R_X (beta - beta_1), i.e. 0.2 conditional SEs, whitened).
    glmer's default second optimiser is Nelder-Mead; BOBYQA with a tight tolerance
    reaches lme4's own optimum (what ``optimizer = "bobyqa"`` with ``rhoend = 1e-10``
    finds), not Nelder-Mead's stopping point.
 
 Standard errors: glmer's default ``vcov`` is 2 H^{-1}[beta, beta] with H the
-Hessian of the deviance over (theta, beta); here H is numDeriv's Richardson
-Hessian (``lib.lmm.numderiv``) of the converged-PIRLS deviance, which is smooth
-(glmer's plain central differences of its lagged deviance carry ~1e-6 relative
-noise, docs/glmm-design.md 1.6).
+Hessian of the deviance over (theta, beta); here H is central differences
+(``lib.glmm.hessian``) of the converged-PIRLS deviance, which is smooth (glmer's
+plain central differences of its lagged deviance carry ~1e-6 relative noise,
+docs/glmm-design.md 1.6); they agree with numDeriv's Richardson Hessian of the
+same deviance to ~1e-6 in the SEs (docs/glmm-design.md 3.6).
 """
 
 from __future__ import annotations
