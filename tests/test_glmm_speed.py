@@ -86,9 +86,12 @@ def test_reweighted_solve_equals_the_blocked_factor(name: str, joint: bool) -> N
     assert fast.ldL2 == pytest.approx(slow.ldL2, rel=1e-12)
     for a, b in zip(fast.u, slow.u, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    factor_only = pirls.solve(theta, eta, mu, fixed, joint, modes=False)
+    assert factor_only.ldL2 == pytest.approx(fast.ldL2, rel=1e-14)
     if joint:
         np.testing.assert_allclose(fast.beta, slow.beta, rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(fast.RXt, slow.RXt, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(factor_only.RXt, fast.RXt, rtol=1e-14)
     else:
         assert fast.beta is None and fast.RXt is None
 

@@ -191,11 +191,18 @@ class Pirls:
         return self.deviance(mu) + float(sum((uk * uk).sum() for uk in u))
 
     def solve(
-        self, theta: np.ndarray, eta: np.ndarray, mu: np.ndarray, fixed: np.ndarray, joint: bool
+        self,
+        theta: np.ndarray,
+        eta: np.ndarray,
+        mu: np.ndarray,
+        fixed: np.ndarray,
+        joint: bool,
+        modes: bool = True,
     ) -> WeightedSolve:
         """The weighted penalized least-squares solve at the weights of (eta, mu), with
         working response z = eta - fixed + (y - mu) / mu.eta: the row plan's
-        (``lib.glmm.reweighted``) where it applies, else the linear engine's factor."""
+        (``lib.glmm.reweighted``) where it applies, else the linear engine's factor.
+        ``modes`` False: only the factor is wanted (log|L|^2, R_X); ``u`` may be None."""
         fam, r = self.family, self.response
         mueta = fam.mu_eta(eta)
         if self.system is not None:
@@ -206,7 +213,7 @@ class Pirls:
                     if not self.unit_weights:
                         w_over *= r.weights
                     w = mueta * w_over
-                    wz = w * (eta - fixed) + (r.y - mu) * w_over
+                    wz = w * (eta - fixed) + (r.y - mu) * w_over if modes else None
                     s = self.system.solve(self.blocks(theta), w, wz, joint)
             except (np.linalg.LinAlgError, sla.LinAlgError, ValueError) as exc:
                 raise FitError("The weighted penalized least-squares system is singular.") from exc
@@ -246,7 +253,8 @@ class Pirls:
         mu = self.family.linkinv(eta)
         fixed_beta = r.offset + X @ beta_old  # beta in the offset (u-only form)
         for iterations in range(1, MAX_ITERATIONS + 2):
-            sol = self.solve(theta, eta, mu, r.offset if joint else fixed_beta, joint)
+            fixed = r.offset if joint else fixed_beta
+            sol = self.solve(theta, eta, mu, fixed, joint, modes=not converged)
             if converged:
                 # The factor at the final mu's weights (lme4 keeps the previous
                 # iterate's, 1.2 of docs/glmm-design.md): the deviance is then a
@@ -287,7 +295,7 @@ def joint_solution(pirls: Pirls, mode: Mode, theta: np.ndarray) -> BlockedSoluti
     ``vcov(use.hessian = FALSE)`` (beta's covariance given theta)."""
     r = pirls.response
     if pirls.system is not None:
-        return pirls.solve(theta, mode.eta, mode.mu, r.offset, joint=True)
+        return pirls.solve(theta, mode.eta, mode.mu, r.offset, joint=True, modes=False)
     mu, mueta, sqrtW = pirls.weights(mode.eta)
     model = pirls.factor(sqrtW, mode.eta - r.offset + (r.y - mu) / mueta, joint=True)
     return _solve(model, theta)

@@ -134,8 +134,9 @@ class ReweightedSystem:
     def _sum1(self, values: np.ndarray) -> np.ndarray:
         return np.bincount(self.codes1, weights=values, minlength=self.G1)
 
-    def solve(self, Ts: list, w: np.ndarray, wz: np.ndarray, joint: bool) -> WeightedSolve:
-        """Factor and solve at row weights ``w`` (= sqrtW^2) and ``wz`` = w * z.
+    def solve(self, Ts: list, w: np.ndarray, wz: np.ndarray | None, joint: bool) -> WeightedSolve:
+        """Factor and solve at row weights ``w`` (= sqrtW^2) and ``wz`` = w * z
+        (``wz`` None: the factor only, log|L|^2 and R_X without modes, ``u`` None).
 
         ``Ts``: each term's T(theta) block, in the design's term order.
         """
@@ -148,8 +149,8 @@ class ReweightedSystem:
             for b in range(a, q1):
                 v = wZ1[a] if self.z1_ones[b] else wZ1[a] * self.Z1[b]
                 A11[a, b] = A11[b, a] = self._sum1(v)
-        r1 = np.empty((q1, G1))
-        for a in range(q1):
+        r1 = np.zeros((q1, G1))
+        for a in range(q1 if wz is not None else 0):
             r1[a] = self._sum1(wz if self.z1_ones[a] else wz * self.Z1[a])
         T1 = Ts[0]
         if q1 == 1:
@@ -164,6 +165,8 @@ class ReweightedSystem:
         ld = 2.0 * float(sum(np.log(L11[a, a]).sum() for a in range(q1)))
         c1 = rhs1 / L11[0] if q1 == 1 else forward_solve(L11, rhs1)  # (q1, G1)
         if m == 0:
+            if wz is None:
+                return WeightedSolve(ldL2=ld, u=None, beta=None, RXt=None)
             u1 = c1 / L11[0] if q1 == 1 else backward_solve_transposed(L11, c1)
             return WeightedSolve(ldL2=ld, u=[u1], beta=None, RXt=None)
         A1r, Arr, rr = self._rest_sums(w, wz, wZ1, joint, m)
@@ -189,6 +192,8 @@ class ReweightedSystem:
         if info != 0:
             raise np.linalg.LinAlgError("the weighted system is not positive definite")
         ld += 2.0 * float(np.log(np.diag(Lrr)[:mz]).sum())
+        if wz is None:
+            return WeightedSolve(ldL2=ld, u=None, beta=None, RXt=Lrr[mz:, mz:] if joint else None)
         xr, info = lapack.dpotrs(Lrr, rhsr - Bflat @ c1.ravel(), lower=1)
         if q1 == 1:
             u1 = (c1 - xr @ Bflat) / L11[0]
@@ -207,15 +212,16 @@ class ReweightedSystem:
         A1r = np.zeros((q1, m, G1))
         A1r_flat = A1r.reshape(q1, m * G1)
         Arr = np.zeros((m, m))
-        rr = np.empty(m)
+        rr = np.zeros(m)
         for k, (_, t) in enumerate(self.rest_terms):
             flat, index, npairs = self.pairs1[k]
             cols, ones = self.rest_cols[k]
             rows = self.rest_rows[k]
             G = rows.size
             for a in range(t.q):
-                wzk = wz if ones[a] else wz * cols[a]
-                rr[rows + a] = np.bincount(t.codes, weights=wzk, minlength=G)
+                if wz is not None:
+                    wzk = wz if ones[a] else wz * cols[a]
+                    rr[rows + a] = np.bincount(t.codes, weights=wzk, minlength=G)
                 wk = w if ones[a] else w * cols[a]
                 for b in range(q1):
                     v = wk if self.z1_ones[b] else wk * self.Z1[b]
@@ -243,7 +249,8 @@ class ReweightedSystem:
         if joint:
             wX = self.X * w[:, None]
             Arr[mz:, mz:] = wX.T @ self.X
-            rr[mz:] = self.X.T @ wz
+            if wz is not None:
+                rr[mz:] = self.X.T @ wz
             for j in range(self.p):
                 for b in range(q1):
                     A1r[b, mz + j] = self._sum1(wZ1[b] * self.Xcols[j])
