@@ -194,7 +194,9 @@ def fit_glmm_design(
         x = np.atleast_2d(x)
         return np.hstack([x[:, :k], beta1 + x[:, k:] @ whiten.T])
 
-    step = 0.2 * np.concatenate([np.full(k, 0.1), np.ones(p)])
+    # glmer's cap min(SE_RX, 10) on a beta's initial step, per direction of gamma.
+    reach = np.abs(whiten).max(axis=0) if p else np.ones(0)
+    step = 0.2 * np.concatenate([np.full(k, 0.1), np.minimum(1.0, 10.0 / reach)])
     dev2 = BatchedDeviance(lambda x: stage2.many(to_params(x)))
     lower2 = np.concatenate([lower, np.full(p, -np.inf)])
     res2 = bobyqa(
