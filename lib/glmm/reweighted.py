@@ -86,6 +86,12 @@ class ReweightedSystem:
         self.z1_ones = [_is_ones(z) for z in self.Z1]
         self.X = np.asfortranarray(design.X)
         self.Xcols = [self.X[:, j].copy() for j in range(self.p)]
+        # X columns equal to a column of Z_1 (the intercept, a random slope's variable):
+        # their sums with Z_1 per level are A_11's, not recomputed in the joint solve.
+        self.x_in_z1 = [
+            next((a for a in range(self.q1) if np.array_equal(x, self.Z1[a])), None)
+            for x in self.Xcols
+        ]
         # The later terms: offsets of their effects in the rest block.
         self.rest_terms = []
         self.rest_cols = []  # per later term: its Z columns, whether each is all ones
@@ -169,7 +175,7 @@ class ReweightedSystem:
                 return WeightedSolve(ldL2=ld, u=None, beta=None, RXt=None)
             u1 = c1 / L11[0] if q1 == 1 else backward_solve_transposed(L11, c1)
             return WeightedSolve(ldL2=ld, u=[u1], beta=None, RXt=None)
-        A1r, Arr, rr = self._rest_sums(w, wz, wZ1, joint, m)
+        A1r, Arr, rr = self._rest_sums(w, wz, wZ1, joint, m, A11)
         # Lambda on both sides: term 1's T per level, the later terms' T per level.
         M1r = t1 * A1r if q1 == 1 else np.einsum("ca,cmg->amg", T1, A1r)  # (q1, m, G1)
         if self.rest_scalar:
@@ -206,7 +212,7 @@ class ReweightedSystem:
             return WeightedSolve(ldL2=ld, u=u, beta=xr[mz:], RXt=Lrr[mz:, mz:])
         return WeightedSolve(ldL2=ld, u=u, beta=None, RXt=None)
 
-    def _rest_sums(self, w, wz, wZ1, joint, m):  # noqa: ANN001, ANN202
+    def _rest_sums(self, w, wz, wZ1, joint, m, A11):  # noqa: ANN001, ANN202
         """A_1r (q1, m, G1), A_rr (m, m) and the rest's right-hand side (m,)."""
         q1, G1, mz = self.q1, self.G1, self.mz
         A1r = np.zeros((q1, m, G1))
@@ -253,7 +259,10 @@ class ReweightedSystem:
                 rr[mz:] = self.X.T @ wz
             for j in range(self.p):
                 for b in range(q1):
-                    A1r[b, mz + j] = self._sum1(wZ1[b] * self.Xcols[j])
+                    a = self.x_in_z1[j]
+                    A1r[b, mz + j] = (
+                        A11[a, b] if a is not None else self._sum1(wZ1[b] * self.Xcols[j])
+                    )
         return A1r, Arr, rr
 
     def _rest_lambda(self, M: np.ndarray, Ts: list, axis: int) -> np.ndarray:
