@@ -54,7 +54,9 @@ def test_fit_records_its_derivatives_and_passes(cbpp_fit) -> None:
     check = cbpp_fit.convergence
     want = CBPP.expected
     assert check.parameter_names == tuple(want["theta_names"]) + tuple(want["fixef"]["names"])
-    np.testing.assert_allclose(check.hessian, want["exact"]["hessian"], rtol=1e-5)
+    # Central differences with steps 3e-3 of each parameter's scale: truncation error
+    # ~ step^2 ~ 1e-5 of an element (Richardson's, which the reference used, ~1e-9).
+    np.testing.assert_allclose(check.hessian, want["exact"]["hessian"], rtol=1e-4)
     assert check.max_gradient < 1e-4
     assert check.messages == () and check.converged
     assert want["conv_messages"] == []
@@ -69,9 +71,9 @@ def test_optimizer_record_lists_stages_and_evaluations(cbpp_fit) -> None:
     assert record.stages[0].startswith("nAGQ = 0 stage: BOBYQA")
     assert record.stages[1].startswith("Laplace: BOBYQA over (theta, beta)")
     assert f"({cbpp_fit.evaluations[1]} evaluations)" in record.stages[1]
-    # Richardson over 5 parameters: 1 + 2 r n + r n (n - 1) points with r = 4.
-    assert "(121 evaluations)" in record.stages[2]
-    assert record.n_evaluations == sum(cbpp_fit.evaluations) + 121
+    # Central differences over 5 parameters: 1 + n + n^2 points.
+    assert "(31 evaluations)" in record.stages[2]
+    assert record.n_evaluations == sum(cbpp_fit.evaluations) + 31
     assert record.converged
     np.testing.assert_array_equal(record.theta_start, [1.0])
     np.testing.assert_array_equal(record.theta_final, cbpp_fit.theta)

@@ -9,8 +9,11 @@ from prepared arrays. One concept per module (docs/glmm-design.md 3.3):
 - ``pirls``: lme4's penalized iteratively reweighted least squares with
   step-halving, each iteration the linear engine's blocked factor
   (``lib.lmm.blocked``) of the sqrt(W)-scaled rows;
+- ``reweighted``: the row plan PIRLS solves through (term 1 block-diagonal,
+  later terms and X one dense block, bincount sums per iteration);
+  ``deviance``: sums of deviance residuals with their constants precomputed;
 - ``laplace``: glmer's Laplace deviance (nAGQ = 1) and its nAGQ = 0 form as
-  functions of the parameters;
+  functions of the parameters; ``hessian``: central differences for the SEs;
 - ``response``: the outcome as lme4 holds it (two-valued text/boolean outcomes
   coded 0/1 with the success level named, trials, offset, the checks);
 - ``agq``: adaptive Gauss-Hermite quadrature (nAGQ 2..25, one scalar term);

@@ -15,8 +15,9 @@ on the derivatives of the deviance over (theta, beta) at the optimum
   below 1e-6 -> "nearly unidentifiable".
 
 lme4 takes g and H by plain central differences (``deriv12``); here they are the
-Richardson ones the standard errors use (``lib.glmm.fit.hessian_vcov``), which
-is what lme4's own help page (``?convergence``) recommends for checking.
+central differences the standard errors use (``lib.glmm.fit.hessian_vcov``,
+``lib.glmm.hessian``), taken on the converged-PIRLS deviance with steps of 3e-3 of
+each parameter's scale (glmer's are of its lagged deviance).
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from typing import Protocol
 
 import numpy as np
 
-from lib.lmm.numderiv import R_STEPS
 from lib.lmm.optsummary import OptimizerSummary
 
 
@@ -199,14 +199,14 @@ def optimizer_record(
         The BOBYQA results of the stages that ran.
     theta_start, theta_final : ndarray
     hessian_evaluations : int
-        Deviance evaluations of the Richardson Hessian (0 for nAGQ = 0).
+        Deviance evaluations of the central-difference Hessian (0 for nAGQ = 0).
     """
     stage2 = "Laplace" if nagq == 1 else f"adaptive Gauss-Hermite, {nagq} nodes"
     stages = [f"nAGQ = 0 stage: BOBYQA over theta, beta by PIRLS ({evaluations[0]} evaluations)"]
     if nagq >= 1:
         stages.append(f"{stage2}: BOBYQA over (theta, beta) ({evaluations[1]} evaluations)")
         stages.append(
-            f"standard errors: Richardson Hessian over (theta, beta) "
+            f"standard errors: central-difference Hessian over (theta, beta) "
             f"({hessian_evaluations} evaluations)"
         )
     return OptimizerSummary(
@@ -248,7 +248,8 @@ def convergence_records(
     nAGQ = 0)."""
     names = parameter_names(terms, layouts) + tuple(fit.fixef_names)
     n_free = 0 if hessian is None else hessian.shape[0]
-    points = 0 if n_free == 0 else 1 + 2 * R_STEPS * n_free + R_STEPS * n_free * (n_free - 1)
+    # lib.glmm.hessian.stencil: the centre, +-h e_i, and +-(h e_i + h e_j) for i < j.
+    points = 0 if n_free == 0 else 1 + n_free + n_free * n_free
     record = optimizer_record(fit.nagq, fit.evaluations, results, theta_start, fit.theta, points)
     check = check_convergence(
         np.empty(0) if gradient is None else gradient,

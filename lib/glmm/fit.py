@@ -6,21 +6,24 @@ docs/glmm-design.md 1.4:
 1. an initial PIRLS at theta = lme4's start from mu = ``mustart``;
 2. stage 1 (nAGQ = 0): BOBYQA over theta, PIRLS joint over (u, beta);
 3. stage 2: BOBYQA over (theta, beta) with beta in the offset, from the end of
-   stage 1, with lme4's initial steps (0.2 x (0.1 per theta, min(SE_RX, 10))).
+   stage 1, with lme4's initial steps (0.2 x 0.1 per theta; for beta 0.2 in the
+   coordinates gamma = R_X (beta - beta_1), i.e. 0.2 conditional SEs, whitened).
    glmer's default second optimiser is Nelder-Mead; BOBYQA with a tight tolerance
    reaches lme4's own optimum (what ``optimizer = "bobyqa"`` with ``rhoend = 1e-10``
    finds), not Nelder-Mead's stopping point.
 
 Standard errors: glmer's default ``vcov`` is 2 H^{-1}[beta, beta] with H the
-Hessian of the deviance over (theta, beta); here H is numDeriv's Richardson
-Hessian (``lib.lmm.numderiv``) of the converged-PIRLS deviance, which is smooth
-(glmer's plain central differences of its lagged deviance carry ~1e-6 relative
-noise, docs/glmm-design.md 1.6).
+Hessian of the deviance over (theta, beta); here H is central differences
+(``lib.glmm.hessian``) of the converged-PIRLS deviance, which is smooth (glmer's
+plain central differences of its lagged deviance carry ~1e-6 relative noise,
+docs/glmm-design.md 1.6); they agree with numDeriv's Richardson Hessian of the
+same deviance to ~1e-6 in the SEs (docs/glmm-design.md 3.6).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 
 import numpy as np
@@ -31,13 +34,14 @@ from lib.errors import FitError, SpecError
 from lib.glmm.agq import MAX_NODES, check_agq, deviance_at, stage2_objective
 from lib.glmm.convergence import convergence_records
 from lib.glmm.family import Family
+from lib.glmm.hessian import hessian_from_values, stencil
 from lib.glmm.laplace import LaplaceObjective
 from lib.glmm.pirls import Mode, Pirls, Response, joint_solution
 from lib.glmm.response import prepare
 from lib.glmm.result import GlmmFit
+from lib.lmm import blas
 from lib.lmm.blocked import BlockedSolution
 from lib.lmm.fit import QUANTILE_PROBS, SINGULAR_TOL, _ranef_factors, type7_quantiles
-from lib.lmm.numderiv import hessians_and_gradients
 from lib.lmm.objective import unscaled_vcov
 from lib.lmm.optimize import BatchedDeviance, bobyqa
 from lib.lmm.result import TermVarCorr
@@ -47,7 +51,12 @@ from lib.model.response import ResponseFamily
 from lib.model.spec import ModelSpec
 
 STAGE1_FTOL_REL = 1e-12
+# With nAGQ = 1 stage 1 only gives stage 2 its start (and R_X to whiten beta): the
+# Laplace optimum does not depend on it, and stage 2 from a rougher start costs fewer
+# evaluations than polishing stage 1 (10^5 binary rows: 27 + 70 against 61 + 79).
+STAGE1_START_FTOL_REL = 1e-6
 STAGE2_FTOL_REL = 1e-15
+HESSIAN_STEP = 3e-3  # of the SE scale: truncation ~ step^2, rounding ~ 1e-13 / step^2
 
 
 def fit_glmm(
@@ -71,6 +80,20 @@ def fit_glmm(
     )
 
 
+def _one_blas_thread(func):  # noqa: ANN001, ANN202
+    """Run ``func`` with one BLAS thread, as ``lib.lmm.fit`` does (``lib.lmm.blas``):
+    PIRLS's products are small or vector-sized, and OpenBLAS's threads spinning on a
+    busy machine made a dot product of 10^5 numbers take 8 ms instead of 0.05 ms."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        with blas.single_thread():
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+@_one_blas_thread
 def fit_glmm_design(
     design: Design,
     fam: Family,
@@ -95,7 +118,9 @@ def fit_glmm_design(
 
     stage1 = LaplaceObjective(pirls, initial, k, joint=True)
     dev1 = BatchedDeviance(stage1.many)
-    res1 = bobyqa(dev1, theta0, lower, ftol_rel=STAGE1_FTOL_REL)
+    res1 = bobyqa(
+        dev1, theta0, lower, ftol_rel=STAGE1_FTOL_REL if nagq == 0 else STAGE1_START_FTOL_REL
+    )
     theta1 = boundary_check(stage1, np.asarray(res1.x, dtype=float), lower)
     end1 = stage1.mode(theta1)
     if nagq == 0:
@@ -119,22 +144,35 @@ def fit_glmm_design(
         return dataclasses.replace(fit, **records)
 
     stage2 = stage2_objective(pirls, end1, k, nagq)
-    se_rx = np.sqrt(np.diag(unscaled_vcov(end1.solution.RXt)))
-    step = 0.2 * np.concatenate([np.full(k, 0.1), np.minimum(se_rx, 10.0)])
-    dev2 = BatchedDeviance(stage2.many)
+    se_rx = np.sqrt(np.diag(unscaled_vcov(end1.RXt)))
+    # BOBYQA over (theta, gamma) with beta = beta_1 + R_X^{-1} gamma: R_X at the end of
+    # stage 1 whitens beta (its conditional covariance becomes I), so the quadratic
+    # model needs fewer points than over correlated betas. The optimum is the same
+    # point; only the coordinates the search moves in differ from glmer's.
+    whiten = np.linalg.inv(end1.RXt).T  # R_X^{-1}: beta - beta_1 = R_X^{-1} gamma
+    beta1 = end1.beta
+
+    def to_params(x: np.ndarray) -> np.ndarray:
+        x = np.atleast_2d(x)
+        return np.hstack([x[:, :k], beta1 + x[:, k:] @ whiten.T])
+
+    # glmer's cap min(SE_RX, 10) on a beta's initial step, per direction of gamma.
+    reach = np.abs(whiten).max(axis=0) if p else np.ones(0)
+    step = 0.2 * np.concatenate([np.full(k, 0.1), np.minimum(1.0, 10.0 / reach)])
+    dev2 = BatchedDeviance(lambda x: stage2.many(to_params(x)))
     lower2 = np.concatenate([lower, np.full(p, -np.inf)])
     res2 = bobyqa(
-        dev2, np.concatenate([theta1, end1.beta]), lower2, step=step, ftol_rel=STAGE2_FTOL_REL
+        dev2, np.concatenate([theta1, np.zeros(p)]), lower2, step=step, ftol_rel=STAGE2_FTOL_REL
     )
-    params = np.asarray(res2.x, dtype=float)
+    params = to_params(np.asarray(res2.x, dtype=float))[0]
     if dev2.best_theta is not None and dev2.best_value < stage2(params):
-        params = dev2.best_theta
+        params = to_params(dev2.best_theta)[0]
     params = boundary_check(stage2, params, lower)
     mode = stage2.mode(params)
-    theta, beta = params[:k], params[k:]
     # The Hessian's evaluations start PIRLS from the optimum's modes: fewer iterations.
     hessian_objective = stage2_objective(pirls, mode, k, nagq)
-    vcov, H, g = hessian_vcov(hessian_objective, params, k, lower)
+    vcov, H, g = hessian_vcov(hessian_objective, params, k, lower, se_rx)
+    theta, beta = params[:k], params[k:]
     joint = joint_solution(pirls, mode, theta)
     fit = package(
         design,
@@ -168,9 +206,15 @@ def boundary_check(
 
 
 def hessian_vcov(
-    objective: LaplaceObjective, params: np.ndarray, k: int, lower: np.ndarray
+    objective: LaplaceObjective,
+    params: np.ndarray,
+    k: int,
+    lower: np.ndarray,
+    beta_scale: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """2 H^{-1}[beta, beta], H the Richardson Hessian over (theta, beta); also H
+    """2 H^{-1}[beta, beta], H the central-difference Hessian over (theta, beta)
+    (``lib.glmm.hessian``), steps ``HESSIAN_STEP`` times each parameter's scale:
+    ``beta_scale`` (the conditional SEs) for beta, max(|theta|, 0.1) for theta; also H
     and the gradient (for lme4's convergence check, ``lib.glmm.convergence``).
 
     A theta on its bound (a singular fit) is held fixed: H is then taken over
@@ -178,18 +222,54 @@ def hessian_vcov(
     """
     free = np.ones(params.size, dtype=bool)
     free[:k] = params[:k] > lower + 1e-8
-
-    def at(points: np.ndarray) -> np.ndarray:
-        full = np.repeat(params[None, :], points.shape[0], axis=0)
-        full[:, free] = points
-        return objective.many(full)[:, None]
-
-    (H,), gradients = hessians_and_gradients(at, params[free])
+    scale = np.concatenate([np.maximum(np.abs(params[:k]), 0.1), beta_scale])
+    h = HESSIAN_STEP * scale[free]
+    points, pairs = stencil(params[free], h)
+    full = np.repeat(params[None, :], points.shape[0], axis=0)
+    full[:, free] = points
+    H, gradients, _ = hessian_from_values(stencil_values(objective, full, len(h), pairs), h, pairs)
     if not np.all(np.isfinite(H)):
         raise FitError("The deviance's Hessian could not be computed at the optimum.")
     inv = np.linalg.inv(H)
     nb = params.size - k
     return 2.0 * inv[-nb:, -nb:], H, np.asarray(gradients).reshape(-1)
+
+
+def stencil_values(
+    objective: LaplaceObjective, points: np.ndarray, k: int, pairs: list[tuple[int, int]]
+) -> np.ndarray:
+    """The deviance at ``stencil``'s points, each PIRLS started from the modes
+    predicted linearly from points already done (the mode is a smooth function of
+    the parameters): x - h e_i from 2 u(x) - u(x + h e_i), x +- (h e_i + h e_j) from
+    u(x +- h e_i) + u(x +- h e_j) - u(x). The start is all that differs, so the values
+    are the converged ones; PIRLS needs about one iteration fewer."""
+    values = np.empty(points.shape[0])
+    modes: list = [None] * points.shape[0]
+    values[0], modes[0] = objective.evaluate(points[0])
+    u0 = None if modes[0] is None else modes[0].u
+
+    def start(*combo: tuple[float, int]) -> list | None:
+        if u0 is None or any(modes[i] is None for _, i in combo):
+            return None
+        out = [c.copy() for c in u0]
+        for weight, i in combo:
+            for o, u, base in zip(out, modes[i].u, u0, strict=True):
+                o += weight * (u - base)
+        return out
+
+    for i in range(k):
+        values[1 + i], modes[1 + i] = objective.evaluate(points[1 + i], u0)
+        values[1 + k + i], modes[1 + k + i] = objective.evaluate(
+            points[1 + k + i], start((-1.0, 1 + i))
+        )
+    m = len(pairs)
+    for n, (i, j) in enumerate(pairs):
+        at = 1 + 2 * k + n
+        values[at], _ = objective.evaluate(points[at], start((1.0, 1 + i), (1.0, 1 + j)))
+        values[at + m], _ = objective.evaluate(
+            points[at + m], start((1.0, 1 + k + i), (1.0, 1 + k + j))
+        )
+    return values
 
 
 def package(

@@ -27,17 +27,29 @@ def laplace_value(pirls: Pirls, mode: Mode) -> float:
     """log|L|^2 + |u|^2 + aic at a PIRLS mode (the factor at the mode's weights)."""
     r = pirls.response
     aic = pirls.family.aic(r.y, r.trials, mode.mu, r.weights)
-    return float(mode.solution.ldL2 + mode.usq + aic)
+    return float(mode.ldL2 + mode.usq + aic)
+
+
+def laplace_fast(pirls: Pirls, mode: Mode) -> float:
+    """``laplace_value`` with aic from its precomputed constant (``lib.glmm.deviance``):
+    equal to rounding, for the optimiser's many evaluations."""
+    return float(mode.ldL2 + mode.usq + pirls.deviance.aic(mode.mu))
 
 
 class LaplaceObjective:
-    """The deviance of one stage, restarting PIRLS from fixed modes at each call.
+    """The deviance of one stage; PIRLS starts from the modes of the best point so far.
+
+    lme4 restarts every evaluation from the same modes (``lp0``); PIRLS converged
+    to 1e-13 ends at the same mode from any nearby start, so starting from the
+    modes of the lowest deviance evaluated so far (where the optimiser's trust
+    region is centred) gives the same values to rounding in fewer iterations
+    (docs/glmm-design.md 3.3: a warm start is allowed).
 
     Parameters
     ----------
     pirls : Pirls
     start : Mode
-        The modes every evaluation starts from (lme4's ``lp0``).
+        The modes the first evaluation starts from (lme4's ``lp0``).
     n_theta : int
         Length of theta; in stage 2 the parameters are (theta, beta).
     joint : bool
@@ -49,18 +61,33 @@ class LaplaceObjective:
         self.start = start
         self.n_theta = n_theta
         self.joint = joint
+        self.warm = start
+        self.warm_value = np.inf
 
-    def mode(self, params: np.ndarray) -> Mode:
+    def mode(self, params: np.ndarray, u0: list | None = None) -> Mode:
+        """PIRLS's mode at ``params``, from ``u0`` (default: the best point's modes)."""
         params = np.asarray(params, dtype=float)
         theta = params[: self.n_theta]
-        beta = self.start.beta if self.joint else params[self.n_theta :]
-        return self.pirls.run(theta, self.start.u, beta, joint=self.joint)
+        beta = self.warm.beta if self.joint else params[self.n_theta :]
+        return self.pirls.run(theta, self.warm.u if u0 is None else u0, beta, joint=self.joint)
+
+    def value(self, params: np.ndarray, mode: Mode) -> float:
+        """The deviance at a mode of ``params``."""
+        return laplace_fast(self.pirls, mode)
+
+    def evaluate(self, params: np.ndarray, u0: list | None = None) -> tuple[float, Mode | None]:
+        """The deviance and the mode (inf and None where PIRLS fails), PIRLS from ``u0``."""
+        try:
+            mode = self.mode(params, u0)
+        except FitError:
+            return np.inf, None
+        value = self.value(params, mode)
+        if value < self.warm_value:
+            self.warm, self.warm_value = mode, value
+        return value, mode
 
     def __call__(self, params: np.ndarray) -> float:
-        try:
-            return laplace_value(self.pirls, self.mode(params))
-        except FitError:
-            return np.inf
+        return self.evaluate(params)[0]
 
     def many(self, params: np.ndarray) -> np.ndarray:
         """Values at each row of ``params`` (B, k): the batched form numderiv takes."""

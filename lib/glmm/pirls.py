@@ -24,13 +24,16 @@ iterate up to ``MAX_HALVINGS`` times, recomputing mu and pdev only.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg as sla
 
 from lib.errors import FitError
+from lib.glmm.deviance import DevianceSum
 from lib.glmm.family import Family
+from lib.glmm.reweighted import ReweightedSystem, WeightedSolve
 from lib.lmm.blocked import BlockedModel, BlockedSolution
 from lib.lmm.stats import model_stats
 from lib.lmm.theta import ThetaLayout, split_theta
@@ -75,22 +78,49 @@ class Mode:
         Spherical conditional modes per term.
     beta : ndarray (p,)
     eta, mu : ndarray (n,)
-    model, solution
-        The factor at the weights of the final mu (refreshed after the loop).
+    ldL2 : float
+        log|L|^2 at the weights of the final mu (refreshed after the loop).
+    RXt : ndarray (p, p) or None
+        The joint form's R_X' at those weights (None for the u-only form).
     iterations : int
+    theta : ndarray
+    joint : bool
+    model, solution
+        The linear engine's factor at the final weights (``BlockedModel``,
+        ``BlockedSolution``), built on first use: the packaging's condVar needs them,
+        the optimisation does not.
     """
 
     u: list
     beta: np.ndarray
     eta: np.ndarray
     mu: np.ndarray
-    model: BlockedModel
-    solution: BlockedSolution
+    ldL2: float
+    RXt: np.ndarray | None
     iterations: int
+    theta: np.ndarray
+    joint: bool
+    pirls: Pirls = dataclasses.field(repr=False)
 
     @property
     def usq(self) -> float:
         return float(sum((uk * uk).sum() for uk in self.u))
+
+    @functools.cached_property
+    def _factor(self) -> tuple[BlockedModel, BlockedSolution]:
+        pirls, r = self.pirls, self.pirls.response
+        mu, mueta, sqrtW = pirls.weights(self.eta)
+        fixed = r.offset if self.joint else r.offset + pirls.design.X @ self.beta
+        model = pirls.factor(sqrtW, self.eta - fixed + (r.y - mu) / mueta, self.joint)
+        return model, _solve(model, self.theta)
+
+    @property
+    def model(self) -> BlockedModel:
+        return self._factor[0]
+
+    @property
+    def solution(self) -> BlockedSolution:
+        return self._factor[1]
 
 
 class Pirls:
@@ -104,18 +134,32 @@ class Pirls:
         self.no_x = np.empty((self.n, 0))
         self.fill: list[bool] | None = None
         self.layouts = tuple(ThetaLayout(q=t.q, correlated=t.correlated) for t in design.terms)
+        self.system = ReweightedSystem(design) if ReweightedSystem.supports(design) else None
+        self.deviance = DevianceSum(family, response.y, response.trials, response.weights)
+        self.z_ones = [[bool(np.all(t.Z[:, a] == 1.0)) for a in range(t.q)] for t in design.terms]
+        self.unit_weights = bool(np.all(response.weights == 1.0))
+        self._blocks_key: bytes | None = None
+        self._blocks: list[np.ndarray] = []
 
     def blocks(self, theta: np.ndarray) -> list[np.ndarray]:
-        """Each term's T(theta) block, in the design's term order."""
-        parts = split_theta(theta, self.layouts)
-        return [lay.block(part) for lay, part in zip(self.layouts, parts, strict=True)]
+        """Each term's T(theta) block, in the design's term order (the last theta's
+        kept: one PIRLS run asks for them at every iteration)."""
+        key = np.asarray(theta, dtype=float).tobytes()
+        if key != self._blocks_key:
+            parts = split_theta(theta, self.layouts)
+            self._blocks = [lay.block(part) for lay, part in zip(self.layouts, parts, strict=True)]
+            self._blocks_key = key
+        return self._blocks
 
     def random_part(self, theta: np.ndarray, u: list) -> np.ndarray:
         """Z Lambda(theta) u per row."""
         out = np.zeros(self.n)
-        for T, uk, t in zip(self.blocks(theta), u, self.design.terms, strict=True):
+        for T, uk, t, ones in zip(
+            self.blocks(theta), u, self.design.terms, self.z_ones, strict=True
+        ):
             b = T @ uk  # (q, G)
-            out += np.einsum("na,an->n", t.Z, b[:, t.codes])
+            for a in range(t.q):
+                out += b[a][t.codes] if ones[a] else b[a][t.codes] * t.Z[:, a]
         return out
 
     def weights(self, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -144,10 +188,43 @@ class Pirls:
         return model
 
     def pdev(self, mu: np.ndarray, u: list) -> float:
-        r = self.response
-        return float(self.family.dev_resids(r.y, mu, r.weights).sum()) + float(
-            sum((uk * uk).sum() for uk in u)
-        )
+        return self.deviance(mu) + float(sum((uk * uk).sum() for uk in u))
+
+    def solve(
+        self,
+        theta: np.ndarray,
+        eta: np.ndarray,
+        mu: np.ndarray,
+        fixed: np.ndarray,
+        joint: bool,
+        modes: bool = True,
+    ) -> WeightedSolve:
+        """The weighted penalized least-squares solve at the weights of (eta, mu), with
+        working response z = eta - fixed + (y - mu) / mu.eta: the row plan's
+        (``lib.glmm.reweighted``) where it applies, else the linear engine's factor.
+        ``modes`` False: only the factor is wanted (log|L|^2, R_X); ``u`` may be None."""
+        fam, r = self.family, self.response
+        mueta = fam.mu_eta(eta)
+        if self.system is not None:
+            try:
+                with np.errstate(all="ignore"):
+                    # W = mu.eta^2 w / V(mu); W z = W (eta - fixed) + (y - mu) W / mu.eta.
+                    w_over = mueta / fam.variance(mu)
+                    if not self.unit_weights:
+                        w_over *= r.weights
+                    w = mueta * w_over
+                    wz = w * (eta - fixed) + (r.y - mu) * w_over if modes else None
+                    s = self.system.solve(self.blocks(theta), w, wz, joint)
+            except (np.linalg.LinAlgError, sla.LinAlgError, ValueError) as exc:
+                raise FitError("The weighted penalized least-squares system is singular.") from exc
+            if not np.isfinite(s.ldL2):
+                raise FitError("The weighted penalized least-squares system is singular.")
+            return s
+        sqrtW = mueta * np.sqrt(r.weights / fam.variance(mu))
+        model = self.factor(sqrtW, eta - fixed + (r.y - mu) / mueta, joint)
+        sol = _solve(model, theta)
+        u = model.spherical_modes(sol)
+        return WeightedSolve(sol.ldL2, u, sol.beta if joint else None, sol.RXt if joint else None)
 
     def run(
         self,
@@ -172,20 +249,31 @@ class Pirls:
         else:
             eta = np.asarray(eta0, dtype=float)
         pdev_old = np.inf
-        iterations = 0
-        for iterations in range(1, MAX_ITERATIONS + 1):  # noqa: B007 - reported in Mode
-            mu, mueta, sqrtW = self.weights(eta)
-            fixed = r.offset if joint else r.offset + X @ beta_old
-            z = eta - fixed + (r.y - mu) / mueta
-            model = self.factor(sqrtW, z, joint)
-            sol = _solve(model, theta)
-            u_new = model.spherical_modes(sol)
-            beta_new = sol.beta if joint else beta_old
-            eta_new = r.offset + X @ beta_new + self.random_part(theta, u_new)
-            pdev = self.pdev(self.family.linkinv(eta_new), u_new)
-            if abs(pdev_old - pdev) / pdev < tol:
-                u_old, beta_old, eta = u_new, beta_new, eta_new
+        converged = False
+        mu = self.family.linkinv(eta)
+        fixed_beta = r.offset + X @ beta_old  # beta in the offset (u-only form)
+        for iterations in range(1, MAX_ITERATIONS + 2):
+            fixed = r.offset if joint else fixed_beta
+            sol = self.solve(theta, eta, mu, fixed, joint, modes=not converged)
+            if converged:
+                # The factor at the final mu's weights (lme4 keeps the previous
+                # iterate's, 1.2 of docs/glmm-design.md): the deviance is then a
+                # smooth function of theta.
+                return Mode(
+                    u_old, beta_old, eta, mu, sol.ldL2, sol.RXt, iterations - 1, theta, joint, self
+                )
+            if iterations > MAX_ITERATIONS:
                 break
+            u_new = sol.u
+            beta_new = sol.beta if joint else beta_old
+            fixed_new = r.offset + X @ beta_new if joint else fixed_beta
+            eta_new = fixed_new + self.random_part(theta, u_new)
+            mu_new = self.family.linkinv(eta_new)
+            pdev = self.pdev(mu_new, u_new)
+            if abs(pdev_old - pdev) / pdev < tol:
+                u_old, beta_old, eta, mu = u_new, beta_new, eta_new, mu_new
+                converged = True
+                continue
             halvings = 0
             while not pdev <= pdev_old:  # also catches NaN
                 halvings += 1
@@ -196,23 +284,18 @@ class Pirls:
                 u_new = [(a + b) / 2.0 for a, b in zip(u_old, u_new, strict=True)]
                 beta_new = (beta_old + beta_new) / 2.0
                 eta_new = r.offset + X @ beta_new + self.random_part(theta, u_new)
-                pdev = self.pdev(self.family.linkinv(eta_new), u_new)
-            u_old, beta_old, eta, pdev_old = u_new, beta_new, eta_new, pdev
-        else:
-            raise FitError(f"PIRLS did not converge in {MAX_ITERATIONS} iterations (lme4's limit).")
-        # The factor at the final mu's weights (lme4 keeps the previous iterate's, 1.2
-        # of docs/glmm-design.md): the deviance is then a smooth function of theta.
-        mu, mueta, sqrtW = self.weights(eta)
-        fixed = r.offset if joint else r.offset + X @ beta_old
-        model = self.factor(sqrtW, eta - fixed + (r.y - mu) / mueta, joint)
-        sol = _solve(model, theta)
-        return Mode(u_old, beta_old, eta, mu, model, sol, iterations)
+                mu_new = self.family.linkinv(eta_new)
+                pdev = self.pdev(mu_new, u_new)
+            u_old, beta_old, eta, mu, pdev_old = u_new, beta_new, eta_new, mu_new, pdev
+        raise FitError(f"PIRLS did not converge in {MAX_ITERATIONS} iterations (lme4's limit).")
 
 
-def joint_solution(pirls: Pirls, mode: Mode, theta: np.ndarray) -> BlockedSolution:
-    """The joint (u, beta) factor at the mode's weights: its R_X gives glmer's
+def joint_solution(pirls: Pirls, mode: Mode, theta: np.ndarray) -> BlockedSolution | WeightedSolve:
+    """The joint (u, beta) factor at the mode's weights: its R_X (``RXt``) gives glmer's
     ``vcov(use.hessian = FALSE)`` (beta's covariance given theta)."""
     r = pirls.response
+    if pirls.system is not None:
+        return pirls.solve(theta, mode.eta, mode.mu, r.offset, joint=True, modes=False)
     mu, mueta, sqrtW = pirls.weights(mode.eta)
     model = pirls.factor(sqrtW, mode.eta - r.offset + (r.y - mu) / mueta, joint=True)
     return _solve(model, theta)

@@ -26,7 +26,7 @@ class GlmmFit:
         Estimates, standard errors, Wald z = beta / se and two-sided normal p.
     vcov : ndarray (p, p)
         2 H^{-1} restricted to beta, H the Hessian of the Laplace deviance over
-        (theta, beta) (numDeriv's Richardson extrapolation of a converged-PIRLS
+        (theta, beta) (central differences, ``lib.glmm.hessian``, of a converged-PIRLS
         deviance; glmer's default ``vcov`` is the same quantity from plain
         central differences of its lagged deviance).
     vcov_conditional : ndarray (p, p)
