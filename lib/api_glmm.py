@@ -1,0 +1,254 @@
+"""``glmer("y ~ x + (1 | g)", df, family="binomial")`` for notebooks, as lme4's ``glmer``.
+
+::
+
+    from lib import glmer
+
+    m = glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)", cbpp,
+              family="binomial")
+    print(m)            # summary(glmer(...))'s layout
+    m.fixef             # Series: fixef(m) on the link scale
+    m.ratios()          # odds ratios (logit) / rate ratios (log) with Wald limits
+    m.tidy()            # broom.mixed::tidy(m): effect, group, term, estimate, ...
+    m.confint("wald")   # confint(m, method = "Wald")
+    m.ranef()           # {factor: DataFrame}: ranef(m)
+    m.predict()         # predict(m): link scale; type="response" for probabilities
+
+The outcome's family is one ``ResponseFamily`` (``lib.model.response``): ``family``,
+``link``, ``trials`` (successes out of trials), ``offset`` (a column added to the
+linear predictor) and ``success`` (the level of a two-valued outcome counted as 1).
+Two lme4 spellings are also read from the formula, by pattern and never evaluated:
+``cbind(s, n - s) ~ ...`` (trials column n) and ``+ offset(column)``.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from lib.api import CONFINT_COLUMNS, ran_pars_rows
+from lib.errors import SpecError
+from lib.glmm import GlmmFit, fit_glmm
+from lib.model.design import check_supported
+from lib.model.formula import parse_formula
+from lib.model.response import ResponseFamily
+from lib.model.spec import ModelSpec
+from lib.present.glmm_summary import glmm_varcorr_table, ratio_table
+from lib.present.glmm_text import glmm_summary_text
+from lib.present.summary import ranef_table
+
+GLMER_TIDY_COLUMNS = ("effect", "group", "term", "estimate", "std.error", "statistic", "p.value")
+_NAME = r"[A-Za-z.][A-Za-z0-9._]*"
+CBIND = re.compile(rf"^\s*cbind\(\s*({_NAME})\s*,\s*({_NAME})\s*-\s*\1\s*\)\s*~")
+OFFSET = re.compile(rf"\+\s*offset\(\s*({_NAME})\s*\)")
+
+
+@dataclass(frozen=True, eq=False)
+class GlmerModel:
+    """A fitted generalized linear mixed model with lme4's accessors.
+
+    Attributes
+    ----------
+    fit : GlmmFit
+        Every number of the fit (``lib.glmm.result``).
+    formula : str
+        The formula as given (shown on the summary's ``Formula:`` line).
+    spec : ModelSpec
+        The model without the family (outcome = the successes when there are trials).
+    response : ResponseFamily
+        Family, link, trials, offset and success level.
+    data_name : str
+        Shown on the summary's ``Data:`` line.
+    data : DataFrame or None
+        The data as given (predictions for it).
+    """
+
+    fit: GlmmFit
+    formula: str
+    spec: ModelSpec
+    response: ResponseFamily
+    data_name: str = "data"
+    data: pd.DataFrame | None = None
+
+    @property
+    def fixef(self) -> pd.Series:
+        """lme4's ``fixef(m)`` (link scale: log odds, log rates)."""
+        return pd.Series(np.asarray(self.fit.beta, float), index=list(self.fit.fixef_names))
+
+    def ranef(self) -> dict[str, pd.DataFrame]:
+        """lme4's ``ranef(m)``: conditional modes per grouping factor (link scale)."""
+        return {f.group: ranef_table(_Factors(self.fit), f.group) for f in self.fit.ranef}
+
+    def varcorr(self) -> pd.DataFrame:
+        """The ``Random effects:`` table (Groups, Name, Variance, Std.Dev., Corr)."""
+        return glmm_varcorr_table(self.fit)
+
+    def summary(self) -> str:
+        """lme4's ``summary(m)`` as text."""
+        return glmm_summary_text(self.fit, self.formula, self.response, self.data_name)
+
+    def ratios(self, level: float = 0.95) -> pd.DataFrame:
+        """exp(fixef) with Wald limits: odds ratios (logit) or rate ratios (log)."""
+        if not 0 < level < 1:
+            raise SpecError(f"`level` must be between 0 and 1, got {level!r}.")
+        table = ratio_table(self.fit, self.response, level)
+        if table.empty:
+            raise SpecError(
+                f"exp(estimate) is an odds ratio under the logit link and a rate ratio under "
+                f"log; the {self.response.link_name} link has no such reading."
+            )
+        return table
+
+    def tidy(self) -> pd.DataFrame:
+        """``broom.mixed::tidy(m)`` for a glmer fit: fixed effects with z statistics, then
+        each factor's ``sd__`` and ``cor__`` parameters (no residual row)."""
+        fit = self.fit
+        rows = [
+            ("fixed", None, name, b, se, z, p)
+            for name, b, se, z, p in zip(
+                fit.fixef_names, fit.beta, fit.se, fit.z, fit.p_value, strict=True
+            )
+        ]
+        rows += ran_pars_rows(fit.varcorr, len(GLMER_TIDY_COLUMNS) - 4)
+        frame = pd.DataFrame(rows, columns=GLMER_TIDY_COLUMNS)
+        for column in GLMER_TIDY_COLUMNS[3:]:
+            frame[column] = frame[column].astype(float)
+        return frame
+
+    def confint(self, method: str = "wald", level: float = 0.95) -> pd.DataFrame:
+        """``confint(m, method = "Wald")`` in broom.mixed's columns (rows in ``tidy()``'s
+        order; NaN for variance parameters, lme4's NA). Profile intervals: not yet."""
+        if method != "wald":
+            raise SpecError(
+                f"confint(method={method!r}) is not available yet for glmer fits; use 'wald'."
+            )
+        if not 0 < level < 1:
+            raise SpecError(f"`level` must be between 0 and 1, got {level!r}.")
+        from scipy import stats
+
+        z = float(stats.norm.ppf(0.5 + level / 2.0))
+        tidy = self.tidy()
+        fixed = tidy["effect"] == "fixed"
+        low = np.where(fixed, tidy["estimate"] - z * tidy["std.error"], np.nan)
+        high = np.where(fixed, tidy["estimate"] + z * tidy["std.error"], np.nan)
+        frame = tidy[["effect", "group", "term", "estimate"]].copy()
+        frame["conf.low"], frame["conf.high"] = low, high
+        return frame[list(CONFINT_COLUMNS)]
+
+    def predict(
+        self,
+        newdata: pd.DataFrame | None = None,
+        re_form: str = "conditional",
+        type: str = "link",  # noqa: A002 - lme4's argument name
+    ) -> np.ndarray:
+        """lme4's ``predict(m, type = "link" | "response")`` for the fitting rows, with the
+        random effects (``re.form = NULL``). New rows and ``re_form="marginal"``: not yet."""
+        if type not in ("link", "response"):
+            raise SpecError(f"type must be 'link' or 'response', not {type!r}.")
+        if newdata is not None or re_form != "conditional":
+            raise SpecError(
+                "Predictions for new rows or without random effects are not available yet "
+                "for glmer fits; predict() gives the fitted rows with their random effects."
+            )
+        return np.asarray(self.fit.eta if type == "link" else self.fit.fitted, float).copy()
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        """The summary for Jupyter, escaped (column names and levels are user data)."""
+        return "<pre>" + html.escape(self.summary()) + "</pre>"
+
+
+class _Factors:
+    """``fit.ranef`` and ``fit.factor(group)`` as ``lib.present.summary.ranef_table`` reads
+    them from an LmmFit."""
+
+    def __init__(self, fit: GlmmFit) -> None:
+        self.ranef = fit.ranef
+
+    def factor(self, group: str):  # noqa: ANN201
+        return next(f for f in self.ranef if f.group == group)
+
+
+def read_lme4_response(
+    formula: str, trials: str | None, offset: str | None
+) -> tuple[str, str | None, str | None]:
+    """``cbind(s, n - s) ~ ...`` -> ``s ~ ...`` with trials ``n``; ``+ offset(x)`` removed
+    with offset ``x``. Plain names only; an argument given too must name the same column."""
+    match = CBIND.match(formula)
+    if match:
+        successes, column = match.group(1), match.group(2)
+        if trials is not None and trials != column:
+            raise SpecError(f"The formula's cbind() names trials {column!r} but trials={trials!r}.")
+        formula, trials = f"{successes} ~" + formula[match.end() :], column
+    offsets = OFFSET.findall(formula)
+    if len(offsets) > 1:
+        raise SpecError("Give one offset column (add the columns first if you need several).")
+    if offsets:
+        if offset is not None and offset != offsets[0]:
+            raise SpecError(f"The formula's offset({offsets[0]}) and offset={offset!r} differ.")
+        formula, offset = OFFSET.sub("", formula), offsets[0]
+    return formula, trials, offset
+
+
+def glmer(
+    formula: str,
+    data: pd.DataFrame,
+    family: str | ResponseFamily = "binomial",
+    link: str | None = None,
+    trials: str | None = None,
+    offset: str | None = None,
+    success: str | None = None,
+    nagq: int = 1,
+    data_name: str = "data",
+) -> GlmerModel:
+    """Fit a binomial or Poisson mixed model given as an lme4 formula, as ``lme4::glmer``.
+
+    Parameters
+    ----------
+    formula : str
+        lme4 syntax; ``cbind(s, n - s) ~ ...`` and ``+ offset(column)`` are understood.
+    data : DataFrame
+        Rows with a missing value in a used column are dropped.
+    family : "binomial", "poisson" or a ResponseFamily
+        A ResponseFamily carries link, trials, offset and success itself.
+    link : str, optional
+        "logit" (default), "probit" or "cloglog" for binomial; "log" for Poisson.
+    trials, offset, success : str, optional
+        Column of trials; column added to the linear predictor; the level of a
+        two-valued outcome counted as 1.
+    nagq : int
+        1 Laplace (glmer's default); 0 glmer's fast first stage; more (up to 25)
+        adaptive Gauss-Hermite points for one scalar random effect.
+    data_name : str
+        Shown on the summary's ``Data:`` line.
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise SpecError(f"`data` must be a pandas DataFrame, got {type(data).__name__}.")
+    if not isinstance(formula, str):
+        raise SpecError(f"`formula` must be a string, got {type(formula).__name__}.")
+    if isinstance(family, ResponseFamily):
+        if any(v is not None for v in (link, trials, offset, success)):
+            raise SpecError("Give link/trials/offset/success inside the ResponseFamily.")
+        response = family
+        plain, t, o = read_lme4_response(formula, response.trials, response.offset)
+        response = ResponseFamily(response.family, response.link, t, o, response.success)
+    else:
+        plain, t, o = read_lme4_response(formula, trials, offset)
+        response = ResponseFamily(str(family), link, t, o, success)
+    if not response.generalized:
+        raise SpecError("glmer() fits binomial and Poisson models; use lmer() for a Gaussian one.")
+    spec = parse_formula(plain, reml=False)
+    check_supported(spec)
+    fit = fit_glmm(data, spec, response, nagq)
+    return GlmerModel(
+        fit=fit, formula=formula, spec=spec, response=response, data_name=data_name, data=data
+    )
