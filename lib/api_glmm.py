@@ -24,7 +24,6 @@ Two lme4 spellings are also read from the formula, by pattern and never evaluate
 from __future__ import annotations
 
 import html
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,15 +35,13 @@ from lib.glmm import GlmmFit, fit_glmm
 from lib.model.design import check_supported
 from lib.model.formula import parse_formula
 from lib.model.response import ResponseFamily
+from lib.model.response_formula import read_lme4_response
 from lib.model.spec import ModelSpec
 from lib.present.glmm_summary import glmm_varcorr_table, ratio_table
 from lib.present.glmm_text import glmm_summary_text
 from lib.present.summary import ranef_table
 
 GLMER_TIDY_COLUMNS = ("effect", "group", "term", "estimate", "std.error", "statistic", "p.value")
-_NAME = r"[A-Za-z.][A-Za-z0-9._]*"
-CBIND = re.compile(rf"^\s*cbind\(\s*({_NAME})\s*,\s*({_NAME})\s*-\s*\1\s*\)\s*~")
-OFFSET = re.compile(rf"\+\s*offset\(\s*({_NAME})\s*\)")
 
 
 @dataclass(frozen=True, eq=False)
@@ -176,27 +173,6 @@ class _Factors:
 
     def factor(self, group: str):  # noqa: ANN201
         return next(f for f in self.ranef if f.group == group)
-
-
-def read_lme4_response(
-    formula: str, trials: str | None, offset: str | None
-) -> tuple[str, str | None, str | None]:
-    """``cbind(s, n - s) ~ ...`` -> ``s ~ ...`` with trials ``n``; ``+ offset(x)`` removed
-    with offset ``x``. Plain names only; an argument given too must name the same column."""
-    match = CBIND.match(formula)
-    if match:
-        successes, column = match.group(1), match.group(2)
-        if trials is not None and trials != column:
-            raise SpecError(f"The formula's cbind() names trials {column!r} but trials={trials!r}.")
-        formula, trials = f"{successes} ~" + formula[match.end() :], column
-    offsets = OFFSET.findall(formula)
-    if len(offsets) > 1:
-        raise SpecError("Give one offset column (add the columns first if you need several).")
-    if offsets:
-        if offset is not None and offset != offsets[0]:
-            raise SpecError(f"The formula's offset({offsets[0]}) and offset={offset!r} differ.")
-        formula, offset = OFFSET.sub("", formula), offsets[0]
-    return formula, trials, offset
 
 
 def glmer(

@@ -37,6 +37,7 @@ from lib.lmm.intervals import Intervals, check_level, profile_intervals, wald_in
 from lib.lmm.predict import predict, prediction_basis
 from lib.model.design import build_design, check_supported
 from lib.model.formula import parse_formula, spec_from_json
+from lib.model.response_formula import read_lme4_response
 from lib.model.spec import ModelSpec
 from lib.table.columns import is_numeric_column, numbers_with_markers
 from lib.table.read import MAX_BYTES, check_table, load_table
@@ -127,7 +128,8 @@ def spec_from_args(args: argparse.Namespace) -> ModelSpec:
             f"got {' and '.join(given)}."
         )
     if args.formula:
-        spec = parse_formula(args.formula, reml=not args.ml)
+        # cbind(s, n - s) and offset(x) are the family's (family_keys), not the spec's.
+        spec = parse_formula(read_lme4_response(args.formula)[0], reml=not args.ml)
     elif args.spec:
         spec = read_spec(args.spec)  # its "method" decides REML or ML (glmer: always ML)
     else:
@@ -166,16 +168,26 @@ def read_model_file(path: str) -> dict:
 
 def read_spec(path: str) -> ModelSpec:
     """The model of MODEL.json (its family keys are read by ``family_keys``)."""
-    data = read_model_file(path)
-    return spec_from_json({k: v for k, v in data.items() if k not in FAMILY_KEYS})
+    data = {k: v for k, v in read_model_file(path).items() if k not in FAMILY_KEYS}
+    if isinstance(data.get("formula"), str):
+        data["formula"] = read_lme4_response(data["formula"])[0]
+    return spec_from_json(data)
 
 
 def family_keys(args: argparse.Namespace) -> dict:
-    """MODEL.json's ``family``, ``link``, ``trials``, ``offset`` and ``success`` (if any)."""
-    if not args.spec:
-        return {}
-    data = read_model_file(args.spec)
-    return {k: data[k] for k in FAMILY_KEYS if k in data}
+    """The family keys given besides the flags: MODEL.json's ``family``, ``link``,
+    ``trials``, ``offset`` and ``success``, and the trials and offset a formula names as
+    lme4 writes them (``cbind(s, n - s) ~``, ``+ offset(x)``)."""
+    keys: dict = {}
+    formula = args.formula
+    if args.spec:
+        data = read_model_file(args.spec)
+        keys = {k: data[k] for k in FAMILY_KEYS if k in data}
+        formula = data.get("formula") if isinstance(data.get("formula"), str) else None
+    if formula:
+        _, trials, offset = read_lme4_response(formula, keys.get("trials"), keys.get("offset"))
+        keys |= {k: v for k, v in (("trials", trials), ("offset", offset)) if v is not None}
+    return keys
 
 
 def read_data(path: str, spec: ModelSpec, extra: Sequence[str] = ()) -> pd.DataFrame:
@@ -396,7 +408,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         warnings.simplefilter("always")
         try:
             spec = spec_from_args(args)
-            response = family_from_args(args, family_keys(args))
+            where = "MODEL.json" if args.spec else "the formula"
+            response = family_from_args(args, family_keys(args), where)
             if response.generalized:
                 document = glmm_document(args, spec, response, read_data)
             else:

@@ -32,6 +32,12 @@ from lib.present.family import glmer_formula, ratio_name
 from lib.table.columns import is_numeric_column
 
 FAMILY_KEYS = ("family", "link", "trials", "offset", "success")
+LABELS = {
+    "link": "a link",
+    "trials": "a trials column",
+    "offset": "an offset column",
+    "success": "a success level",
+}
 #: glmer allows nAGQ up to 25 (adaptive Gauss-Hermite, one scalar random effect).
 MAX_NAGQ = 25
 #: The sample a user asks for is fitted in memory: keep it to what pandas holds easily.
@@ -81,8 +87,11 @@ def add_family_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def family_from_args(args: argparse.Namespace, from_file: Mapping[str, object]) -> ResponseFamily:
-    """The ``ResponseFamily`` of the flags and MODEL.json's family keys.
+def family_from_args(
+    args: argparse.Namespace, from_file: Mapping[str, object], where: str = "MODEL.json"
+) -> ResponseFamily:
+    """The ``ResponseFamily`` of the flags and the family keys given elsewhere
+    (``where``: MODEL.json, or the formula's ``cbind()`` and ``offset()``).
 
     A key given both ways must agree; a flag alone or a key alone is taken.
     """
@@ -90,17 +99,18 @@ def family_from_args(args: argparse.Namespace, from_file: Mapping[str, object]) 
     for key in FAMILY_KEYS:
         flag, stored = getattr(args, key), from_file.get(key)
         if stored is not None and not isinstance(stored, str):
-            raise SpecError(f"MODEL.json's {key!r} must be a string, got {stored!r}.")
+            raise SpecError(f"{where}'s {key!r} must be a string, got {stored!r}.")
         if flag is not None and stored is not None and flag != stored:
             raise SpecError(
-                f"--{key} {flag!r} and MODEL.json's {key!r}: {stored!r} disagree; give it once."
+                f"--{key} {flag!r} and {where}'s {key} {stored!r} disagree; give it once."
             )
         values[key] = flag if flag is not None else stored
     family = values.pop("family") or "gaussian"
     if family == "gaussian" and any(v is not None for v in values.values()):
-        given = ", ".join(f"--{k}" for k, v in values.items() if v is not None)
+        given = " and ".join(LABELS[k] for k, v in values.items() if v is not None)
         raise SpecError(
-            f"{given} need a generalized family: add --family binomial or --family poisson."
+            f"{_sentence(given)} needs a generalized family: add --family binomial or "
+            "--family poisson."
         )
     response = ResponseFamily(family=str(family), **values)  # type: ignore[arg-type]
     if not response.generalized and args.nagq != 1:
@@ -116,6 +126,10 @@ def family_from_args(args: argparse.Namespace, from_file: Mapping[str, object]) 
         if not 1 <= args.sample <= MAX_SAMPLE:
             raise SpecError(f"--sample must be between 1 and {MAX_SAMPLE:,}, got {args.sample}.")
     return response
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def in_memory_message(engine: str) -> str:

@@ -161,7 +161,7 @@ def test_linear_documents_name_their_family():
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (("--trials", "size"), "need a generalized family"),
+        (("--trials", "size"), "A trials column needs a generalized family"),
         (("--family", "poisson", "--trials", "size"), "Only a binomial model takes a trials"),
         (("--family", "poisson", "--link", "logit"), "takes the link 'log'"),
         (("--family", "binomial", "--nagq", "30"), "--nagq must be between 0 and 25"),
@@ -177,6 +177,45 @@ def test_bad_family_options_get_one_line(extra, message):
     assert proc.returncode == 2
     assert message in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_lme4s_cbind_and_offset_in_the_formula(owls_csv):
+    proc = run_cli(
+        "fit", "tests/reference/data/glmm_cbpp.csv", "--formula",
+        "cbind(incidence, size - incidence) ~ 1 + (1 | herd)", "--family", "binomial",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["trials"] == "size"
+    check_against_glmer(doc, case("cbpp_null").expected)
+    offset = run_cli(
+        "fit", owls_csv, "--formula", OWLS_FORMULA.replace(" + (1", " + offset(logBroodSize) + (1"),
+        "--family", "poisson",
+    )  # fmt: skip
+    assert offset.returncode == 0, offset.stderr
+    assert json.loads(offset.stdout)["offset"] == "logBroodSize"
+    assert json.loads(offset.stdout)["loglik"] == pytest.approx(
+        case("owls_offset").expected["loglik"], rel=1e-6
+    )
+    clash = run_cli(
+        "fit", "tests/reference/data/glmm_cbpp.csv", "--formula",
+        "cbind(incidence, size - incidence) ~ 1 + (1 | herd)", "--family", "binomial",
+        "--trials", "n",
+    )  # fmt: skip
+    assert clash.returncode == 2
+    assert "the formula's trials 'size' disagree" in clash.stderr
+
+
+def test_nagq_zero_is_glmers_first_stage():
+    proc = run_cli(
+        "fit", "tests/reference/data/glmm_cbpp.csv", "--formula",
+        "cbind(incidence, size - incidence) ~ 1 + (1 | herd)", "--family", "binomial",
+        "--nagq", "0",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["nagq"] == 0 and doc["method"] == "nAGQ = 0"
+    assert doc["evaluations"][1] == 0
 
 
 def test_spec_file_and_flag_must_agree(tmp_path):
