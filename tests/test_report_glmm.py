@@ -5,6 +5,8 @@ from __future__ import annotations
 import html
 import math
 
+import pytest
+
 from lib.present import report
 from lib.present.report_glmm import glmm_fit_sections
 from tests.glmm_reference import case
@@ -38,3 +40,19 @@ def test_poisson_report_has_rate_ratios_and_the_dispersion_check():
     assert "overdispersion" in by_heading["Dispersion"].text[0]
     assert by_heading["Model"].text == ("Mine.",)
     assert "offset(logBroodSize)" in by_heading["Model"].code
+
+
+def test_group_baselines_on_the_probability_scale():
+    from lib.present.glmm_summary import group_baselines
+
+    m = cbpp()
+    table = group_baselines(m.fit, m.response)
+    ref = case("cbpp_laplace").expected
+    b0 = ref["fixef"]["estimate"][0]
+    modes = dict(zip(ref["ranef"]["herd"]["levels"], ref["ranef"]["herd"]["values"], strict=True))
+    for level, row in table.iterrows():
+        eta = b0 + modes[str(level)][0]
+        assert row["Probability"] == pytest.approx(1 / (1 + math.exp(-eta)), abs=2e-4)
+        assert row["lower"] < row["Probability"] < row["upper"]
+    assert table["n"].sum() == ref["nobs"]
+    assert list(table.columns) == ["n", "link", "Probability", "lower", "upper"]

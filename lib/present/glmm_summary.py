@@ -130,3 +130,42 @@ def ratio_table(fit: Any, response: ResponseFamily, level: float = 0.95) -> pd.D
         },
         index=list(fit.fixef_names),
     )
+
+
+def group_baselines(
+    fit: Any, response: ResponseFamily, group: str | None = None, level: float = 0.95
+) -> pd.DataFrame:
+    """Each group's baseline on the response scale: inverse link of (fixed intercept +
+    the group's random intercept), with every predictor at 0 (factors at their
+    reference), and limits from the conditional variance of the random intercept
+    (lme4's ``condVar``; the fixed intercept's uncertainty is not included).
+
+    Columns: ``n`` (rows), ``link`` (the linear predictor), the estimate named
+    "Probability" (binomial) or "Expected count" / "Rate" (Poisson, with an offset: per
+    unit of exp(offset)), ``lower``, ``upper``; indexed by level.
+    """
+    from lib.glmm.family import family
+
+    factor = fit.ranef[0] if group is None else next(f for f in fit.ranef if f.group == group)
+    names = list(fit.fixef_names)
+    if "(Intercept)" not in names or "(Intercept)" not in factor.names:
+        raise ValueError("Group baselines need a fixed and a random intercept.")
+    k = list(factor.names).index("(Intercept)")
+    eta = float(fit.beta[names.index("(Intercept)")]) + np.asarray(factor.modes, float)[:, k]
+    sd = np.sqrt(np.maximum(np.asarray(factor.condvar, float)[:, k, k], 0.0))
+    z = float(stats.norm.ppf(0.5 + level / 2.0))
+    inverse = family(response.family, response.link).linkinv
+    if response.family == "binomial":
+        label = "Probability"
+    else:
+        label = "Rate" if response.offset is not None else "Expected count"
+    return pd.DataFrame(
+        {
+            "n": np.asarray(factor.sizes, int),
+            "link": eta,
+            label: inverse(eta),
+            "lower": inverse(eta - z * sd),
+            "upper": inverse(eta + z * sd),
+        },
+        index=pd.Index(list(factor.levels), name=factor.group),
+    )
