@@ -27,13 +27,13 @@ import pandas as pd
 
 from lib.aggregate.cli import add_engine_arguments, choose_engine, fit_data
 from lib.cli_glmm import FAMILY_KEYS, add_family_arguments, family_from_args, glmm_document
+from lib.cli_json import add_intervals, ranef_json, varcorr_terms
 from lib.cli_json import by_name as _by_name
 from lib.cli_json import num as _num
-from lib.cli_json import ranef_json, varcorr_terms
 from lib.errors import ExplorerError, SpecError
 from lib.lmm import LmmFit, fit_design
 from lib.lmm.bootstrap import bootstrap_intervals
-from lib.lmm.intervals import Intervals, check_level, profile_intervals, wald_intervals
+from lib.lmm.intervals import check_level, profile_intervals, wald_intervals
 from lib.lmm.predict import predict, prediction_basis
 from lib.model.design import build_design, check_supported
 from lib.model.formula import parse_formula, spec_from_json
@@ -377,27 +377,6 @@ def fit_document(args: argparse.Namespace, spec: ModelSpec) -> dict:
             "marginal": [_num(v) for v in predict(fit, basis, frame, conditional=False)],
         }
     return document
-
-
-def add_intervals(document: dict, result: Intervals) -> None:
-    """``confint``: one row per parameter, named as broom.mixed's tidy()."""
-    document["confint"] = [
-        {
-            "effect": r.effect,
-            "group": r.group,
-            "term": r.term,
-            "estimate": _num(r.estimate),
-            "conf.low": _num(r.conf_low),
-            "conf.high": _num(r.conf_high),
-        }
-        for r in result.rows
-    ]
-    document["confint_settings"] = {
-        "method": result.method,
-        "level": result.level,
-        "nsim": result.nsim if result.method == "boot" else None,
-    }
-    document["timing"]["confint_seconds"] = result.seconds
 
 
 def main(argv: Sequence[str] | None = None) -> int:

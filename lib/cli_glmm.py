@@ -23,9 +23,14 @@ import numpy as np
 import pandas as pd
 
 from lib.aggregate.cli import choose_engine
-from lib.cli_json import by_name, num, ranef_json, varcorr_terms
-from lib.errors import SpecError
+from lib.cli_json import add_intervals, by_name, intervals_rows, num, ranef_json, varcorr_terms
+from lib.errors import ExplorerError, SpecError
 from lib.glmm import GlmmFit, fit_glmm
+from lib.glmm.dispersion import dispersion_check
+from lib.glmm.intervals import confint, ratio_intervals
+from lib.glmm.predict import predict, prediction_basis
+from lib.glmm.variance import latent_variances
+from lib.lmm.intervals import check_level
 from lib.model.response import LINKS, ResponseFamily
 from lib.model.spec import ModelSpec
 from lib.present.family import glmer_formula, ratio_name
@@ -236,18 +241,6 @@ def glmm_frame(
     return frame, block
 
 
-def fit_glmm_frame(
-    frame: pd.DataFrame, spec: ModelSpec, response: ResponseFamily, nagq: int
-) -> GlmmFit:
-    """``fit_glmm`` with glmer's rules on nAGQ stated before fitting."""
-    if nagq > 1 and not (len(spec.random) == 1 and spec.random[0].q == 1):
-        raise SpecError(
-            f"--nagq {nagq} (adaptive Gauss-Hermite) needs a single scalar random effect, "
-            "such as (1 | g), as in glmer; use --nagq 1 (Laplace) for this model."
-        )
-    return fit_glmm(frame, spec, response, nagq)
-
-
 def glmm_to_json(fit: GlmmFit, spec: ModelSpec, response: ResponseFamily) -> dict:
     """The JSON document of a GLMM fit, in the linear document's shape where it can be.
 
@@ -296,7 +289,11 @@ def glmm_to_json(fit: GlmmFit, spec: ModelSpec, response: ResponseFamily) -> dic
         "ranef_condvar": ranef_condvar,
         "scaled_resid_quantiles": [float(v) for v in fit.scaled_resid_quantiles],
         "singular": fit.singular,
-        "converged": None,
+        "converged": None if fit.convergence is None else fit.convergence.converged,
+        "convergence_messages": [] if fit.convergence is None else list(fit.convergence.messages),
+        "outcome_levels": None
+        if fit.outcome_levels is None
+        else {"failure": fit.outcome_levels.failure, "success": fit.outcome_levels.success},
         "icc": None,
         "r2": None,
         "evaluations": list(fit.evaluations),
@@ -310,16 +307,62 @@ def glmm_document(
     response: ResponseFamily,
     read_frame: Callable[..., pd.DataFrame],
 ) -> dict:
-    """The JSON document of a generalized fit (``--family binomial|poisson``)."""
-    if args.confint or args.predictions:
+    """The JSON document of a generalized fit (``--family binomial|poisson``), with
+    ``confint`` (Wald or profile, as ``lib.glmm.intervals``) and ``predictions``
+    (``lib.glmm.predict``) when asked for."""
+    if args.confint:
+        check_level(args.level)
+    if args.confint == "boot":
         raise SpecError(
-            "--confint and --predictions are not available yet for generalized models "
-            "(binomial, Poisson); the fit's Wald z tests are in fixef_se/fixef_p."
+            "--confint boot is not available for generalized models; use wald or profile."
         )
     engine = choose_engine(args)
     frame, sample = glmm_frame(args, spec, response, engine, read_frame)
-    fit = fit_glmm_frame(frame, spec, response, args.nagq)
+    fit = fit_glmm(frame, spec, response, args.nagq)
     document = glmm_to_json(fit, spec, response)
+    add_variances(document, fit, frame, spec, response)
     if sample is not None:
         document["sample"] = sample
+    if args.confint:
+        result = confint(fit, args.confint, frame, spec, response, args.level)
+        add_intervals(document, result)
+        if ratio_name(response) is not None:
+            document["confint_exp"] = intervals_rows(ratio_intervals(result))
+    if args.predictions:
+        basis = prediction_basis(frame, spec, response)
+        document["predictions"] = {
+            f"{kind}{suffix}": [
+                num(v) for v in predict(fit, basis, frame, kind == "conditional", scale)
+            ]
+            for scale, suffix in (("link", ""), ("response", "_response"))
+            for kind in ("conditional", "marginal")
+        }
     return document
+
+
+def add_variances(
+    document: dict,
+    fit: GlmmFit,
+    frame: pd.DataFrame,
+    spec: ModelSpec,
+    response: ResponseFamily,
+) -> None:
+    """``icc``, ``r2`` (latent scale, as performance) and the dispersion check."""
+    try:
+        v = latent_variances(fit, frame, spec, response)
+    except ExplorerError as exc:  # e.g. the Poisson null model cannot be fitted
+        document["variance_messages"] = [str(exc)]
+    else:
+        document["icc"] = {"adjusted": num(v.icc_adjusted), "unadjusted": num(v.icc_unadjusted)}
+        document["r2"] = {"marginal": num(v.r2_marginal), "conditional": num(v.r2_conditional)}
+        document["variance_messages"] = list(v.messages)
+    trials = None if response.trials is None else frame[response.trials].to_numpy(float)
+    if response.family == "poisson" or (trials is not None and np.any(trials > 1)):
+        check = dispersion_check(fit, trials)
+        document["dispersion"] = {
+            "chisq": check.chisq,
+            "ratio": check.ratio,
+            "df_resid": check.df_resid,
+            "p": check.p_value,
+            "overdispersed": check.overdispersed,
+        }

@@ -66,3 +66,29 @@ def ranef_json(ranef: Sequence) -> tuple[dict, dict]:
         for f in ranef
     }
     return modes, condvar
+
+
+def intervals_rows(result) -> list[dict]:  # noqa: ANN001 - lib.lmm.intervals.Intervals
+    """One ``{effect, group, term, estimate, conf.low, conf.high}`` per parameter."""
+    return [
+        {
+            "effect": r.effect,
+            "group": r.group,
+            "term": r.term,
+            "estimate": num(r.estimate),
+            "conf.low": num(r.conf_low),
+            "conf.high": num(r.conf_high),
+        }
+        for r in result.rows
+    ]
+
+
+def add_intervals(document: dict, result) -> None:  # noqa: ANN001
+    """``confint``: one row per parameter, named as broom.mixed's tidy()."""
+    document["confint"] = intervals_rows(result)
+    document["confint_settings"] = {
+        "method": result.method,
+        "level": result.level,
+        "nsim": result.nsim if result.method == "boot" else None,
+    }
+    document["timing"]["confint_seconds"] = result.seconds

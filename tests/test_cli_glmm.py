@@ -92,6 +92,64 @@ def test_poisson_with_an_offset_column_matches_glmer(owls_csv):
         assert doc["ranef"]["Nest"][level]["(Intercept)"] == pytest.approx(values[0], abs=2e-4)
 
 
+def test_wald_intervals_predictions_and_variances_for_poisson(owls_csv):
+    proc = run_cli(
+        "fit", owls_csv, "--formula", OWLS_FORMULA, "--family", "poisson",
+        "--offset", "logBroodSize", "--confint", "wald", "--predictions",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    expected = case("owls_offset").expected
+    se = dict(zip(expected["fixef"]["names"], expected["fixef"]["se"], strict=True))
+    fixed = [r for r in doc["confint"] if r["effect"] == "fixed"]
+    assert [r["term"] for r in fixed] == expected["fixef"]["names"]
+    for row in fixed:
+        low, high = expected["ci_wald"][row["term"]]
+        # Our SEs are the exact Hessian's (glmmTMB's), lme4's a finite-difference one.
+        assert row["conf.low"] == pytest.approx(low, abs=5e-3 * se[row["term"]])
+        assert row["conf.high"] == pytest.approx(high, abs=5e-3 * se[row["term"]])
+    assert doc["confint_settings"]["method"] == "wald"
+    ratios = {r["term"]: r for r in doc["confint_exp"]}
+    assert ratios["ArrivalTime"]["conf.low"] == pytest.approx(
+        np.exp(expected["ci_wald"]["ArrivalTime"][0]), rel=1e-4
+    )
+    pred = expected["predictions"]
+    rows = pred["rows"]
+    for key, ref in (
+        ("conditional", "link_conditional"),
+        ("marginal", "link_marginal"),
+        ("conditional_response", "response_conditional"),
+        ("marginal_response", "response_marginal"),
+    ):
+        got = np.array(doc["predictions"][key])[rows]
+        np.testing.assert_allclose(got, pred[ref], rtol=5e-4)
+    assert len(doc["predictions"]["conditional"]) == expected["nobs"]
+    assert doc["icc"]["adjusted"] == pytest.approx(expected["icc"]["adjusted"], rel=2e-3)
+    assert doc["r2"]["conditional"] == pytest.approx(expected["r2"]["conditional"], rel=2e-3)
+    assert doc["dispersion"]["ratio"] == pytest.approx(
+        expected["pearson"]["dispersion_ratio"], rel=2e-3
+    )
+    assert doc["dispersion"]["overdispersed"] is True
+    assert doc["converged"] is True
+
+
+def test_text_outcome_with_a_success_level(tmp_path):
+    path = tmp_path / "contraception.parquet"
+    case("contraception_ri").frame.to_parquet(path)  # use is text N/Y
+    proc = run_cli(
+        "fit", str(path), "--formula", "use ~ age + urban + livch + (1 | district)",
+        "--family", "binomial", "--success", "Y",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["outcome_levels"] == {"failure": "N", "success": "Y"}
+    expected = case("contraception_ri").expected
+    check_against_glmer(doc, expected)
+    assert doc["icc"]["adjusted"] == pytest.approx(expected["icc"]["adjusted"], rel=2e-3)
+    assert doc["r2"]["marginal"] == pytest.approx(expected["r2"]["marginal"], rel=2e-3)
+    assert "dispersion" not in doc  # 0/1 rows: overdispersion cannot be judged
+
+
 def test_trials_column_and_a_text_factor_from_parquet(tmp_path):
     frame = case("cbpp_laplace").frame
     path = tmp_path / "cbpp.parquet"
@@ -102,12 +160,22 @@ def test_trials_column_and_a_text_factor_from_parquet(tmp_path):
             {"formula": "incidence ~ period + (1 | herd)", "family": "binomial", "trials": "size"}
         )
     )
-    proc = run_cli("fit", str(path), "--spec", str(spec))
+    proc = run_cli("fit", str(path), "--spec", str(spec), "--confint", "profile")
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
     assert doc["formula"] == "cbind(incidence, size - incidence) ~ 1 + period + (1 | herd)"
     assert doc["trials"] == "size" and doc["ratio"] == "odds ratio"
-    check_against_glmer(doc, case("cbpp_laplace").expected)
+    expected = case("cbpp_laplace").expected
+    check_against_glmer(doc, expected)
+    # Profile intervals as confint(method = "profile"); .sig01 is tidy()'s sd__(Intercept).
+    names = {"sd__(Intercept)": ".sig01"}
+    for row in doc["confint"]:
+        low, high = expected["ci_profile"][names.get(row["term"], row["term"])]
+        assert row["conf.low"] == pytest.approx(low, abs=1e-3)
+        assert row["conf.high"] == pytest.approx(high, abs=1e-3)
+    assert doc["dispersion"]["ratio"] == pytest.approx(
+        expected["pearson"]["dispersion_ratio"], rel=2e-3
+    )
 
 
 def test_a_zero_one_outcome_with_a_random_slope(tmp_path):
@@ -166,7 +234,7 @@ def test_linear_documents_name_their_family():
         (("--family", "poisson", "--link", "logit"), "takes the link 'log'"),
         (("--family", "binomial", "--nagq", "30"), "--nagq must be between 0 and 25"),
         (("--sample", "10"), "--sample is for generalized models"),
-        (("--family", "binomial", "--confint", "wald"), "not available yet"),
+        (("--family", "binomial", "--confint", "boot"), "not available for generalized"),
     ],
 )
 def test_bad_family_options_get_one_line(extra, message):
@@ -235,4 +303,4 @@ def test_adaptive_quadrature_needs_one_scalar_random_effect():
         "--nagq", "5",
     )  # fmt: skip
     assert proc.returncode == 2
-    assert "single scalar random effect" in proc.stderr
+    assert "needs a single random intercept" in proc.stderr
