@@ -10,9 +10,13 @@
     m.fixef             # Series: fixef(m) on the link scale
     m.ratios()          # odds ratios (logit) / rate ratios (log) with Wald limits
     m.tidy()            # broom.mixed::tidy(m): effect, group, term, estimate, ...
-    m.confint("wald")   # confint(m, method = "Wald")
+    m.confint("wald")   # confint(m, method = "Wald"); "profile" for likelihood profiles
     m.ranef()           # {factor: DataFrame}: ranef(m)
     m.predict()         # predict(m): link scale; type="response" for probabilities
+    m.predict(new, re_form="marginal", type="response")   # new rows, without ranef
+    m.variances()       # latent-scale ICC and Nakagawa R² (performance)
+    m.dispersion()      # check_overdispersion (Poisson)
+    m.effects("x")      # ggpredict-style effect-plot data on the response scale
 
 The outcome's family is one ``ResponseFamily`` (``lib.model.response``): ``family``,
 ``link``, ``trials`` (successes out of trials), ``offset`` (a column added to the
@@ -29,15 +33,22 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from lib.api import CONFINT_COLUMNS, ran_pars_rows
+from lib.api import ran_pars_rows
 from lib.errors import SpecError
 from lib.glmm import GlmmFit, fit_glmm
+from lib.glmm.dispersion import DispersionCheck, dispersion_check
+from lib.glmm.intervals import confint, intervals_frame, ratio_intervals
+from lib.glmm.predict import GlmmPredictionBasis, effect_data, prediction_basis
+from lib.glmm.predict import predict as glmm_predict
+from lib.glmm.variance import LatentVariances, latent_variances
+from lib.lmm.intervals import Intervals
 from lib.model.design import check_supported
 from lib.model.formula import parse_formula
 from lib.model.response import ResponseFamily
 from lib.model.response_formula import read_lme4_response
 from lib.model.spec import ModelSpec
-from lib.present.glmm_summary import glmm_varcorr_table, ratio_table
+from lib.present.family import ratio_name
+from lib.present.glmm_summary import glmm_varcorr_table
 from lib.present.glmm_text import glmm_summary_text
 from lib.present.summary import ranef_table
 
@@ -61,7 +72,9 @@ class GlmerModel:
     data_name : str
         Shown on the summary's ``Data:`` line.
     data : DataFrame or None
-        The data as given (predictions for it).
+        The data as given (predictions, profiles and the ICC use it).
+    basis : GlmmPredictionBasis or None
+        The fitting data's factor levels and summaries (for predictions).
     """
 
     fit: GlmmFit
@@ -70,6 +83,7 @@ class GlmerModel:
     response: ResponseFamily
     data_name: str = "data"
     data: pd.DataFrame | None = None
+    basis: GlmmPredictionBasis | None = None
 
     @property
     def fixef(self) -> pd.Series:
@@ -88,18 +102,6 @@ class GlmerModel:
         """lme4's ``summary(m)`` as text."""
         return glmm_summary_text(self.fit, self.formula, self.response, self.data_name)
 
-    def ratios(self, level: float = 0.95) -> pd.DataFrame:
-        """exp(fixef) with Wald limits: odds ratios (logit) or rate ratios (log)."""
-        if not 0 < level < 1:
-            raise SpecError(f"`level` must be between 0 and 1, got {level!r}.")
-        table = ratio_table(self.fit, self.response, level)
-        if table.empty:
-            raise SpecError(
-                f"exp(estimate) is an odds ratio under the logit link and a rate ratio under "
-                f"log; the {self.response.link_name} link has no such reading."
-            )
-        return table
-
     def tidy(self) -> pd.DataFrame:
         """``broom.mixed::tidy(m)`` for a glmer fit: fixed effects with z statistics, then
         each factor's ``sd__`` and ``cor__`` parameters (no residual row)."""
@@ -116,25 +118,47 @@ class GlmerModel:
             frame[column] = frame[column].astype(float)
         return frame
 
-    def confint(self, method: str = "wald", level: float = 0.95) -> pd.DataFrame:
-        """``confint(m, method = "Wald")`` in broom.mixed's columns (rows in ``tidy()``'s
-        order; NaN for variance parameters, lme4's NA). Profile intervals: not yet."""
-        if method != "wald":
-            raise SpecError(
-                f"confint(method={method!r}) is not available yet for glmer fits; use 'wald'."
-            )
-        if not 0 < level < 1:
-            raise SpecError(f"`level` must be between 0 and 1, got {level!r}.")
-        from scipy import stats
+    def intervals(self, method: str = "wald", level: float = 0.95) -> Intervals:
+        """``confint`` as the frozen ``Intervals`` result (``lib.glmm.intervals``)."""
+        if self.data is None:
+            if str(method).lower() != "wald":
+                raise SpecError("This model was built without its data; refit it with glmer().")
+            return confint(self.fit, "wald", level=level)
+        return confint(self.fit, method, self.data, self.spec, self.response, level)
 
-        z = float(stats.norm.ppf(0.5 + level / 2.0))
-        tidy = self.tidy()
-        fixed = tidy["effect"] == "fixed"
-        low = np.where(fixed, tidy["estimate"] - z * tidy["std.error"], np.nan)
-        high = np.where(fixed, tidy["estimate"] + z * tidy["std.error"], np.nan)
-        frame = tidy[["effect", "group", "term", "estimate"]].copy()
-        frame["conf.low"], frame["conf.high"] = low, high
-        return frame[list(CONFINT_COLUMNS)]
+    def confint(self, method: str = "wald", level: float = 0.95) -> pd.DataFrame:
+        """``confint(m, method=)`` in broom.mixed's columns (rows in ``tidy()``'s order).
+
+        method : "wald" (fixed effects; NaN for variance parameters, lme4's NA) or
+        "profile" (likelihood profiles for every parameter; refits the model many times).
+        """
+        return intervals_frame(self.intervals(method, level))
+
+    def ratios(self, method: str = "wald", level: float = 0.95) -> pd.DataFrame:
+        """exp() of the fixed effects and their limits: odds ratios (logit) or rate
+        ratios (log), as ``exp(confint(m, parm = "beta_"))``; Wald or profile limits."""
+        name = ratio_name(self.response)
+        if name is None:
+            raise SpecError(
+                f"exp(estimate) is an odds ratio under the logit link and a rate ratio under "
+                f"log; the {self.response.link_name} link has no such reading."
+            )
+        frame = intervals_frame(ratio_intervals(self.intervals(method, level)))
+        return frame.rename(columns={"estimate": name})
+
+    def variances(self) -> LatentVariances:
+        """ICC and Nakagawa R² on the latent scale, as ``performance::icc`` and
+        ``r2_nakagawa`` (``lib.glmm.variance``; a Poisson model refits its null model)."""
+        if self.data is None:
+            raise SpecError("This model was built without its data; refit it with glmer().")
+        return latent_variances(self.fit, self.data, self.spec, self.response)
+
+    def dispersion(self) -> DispersionCheck:
+        """``performance::check_overdispersion`` (Poisson, or binomial with trials)."""
+        trials = None
+        if self.response.trials is not None and self.data is not None:
+            trials = self.data[self.response.trials].to_numpy(float)
+        return dispersion_check(self.fit, trials)
 
     def predict(
         self,
@@ -142,16 +166,35 @@ class GlmerModel:
         re_form: str = "conditional",
         type: str = "link",  # noqa: A002 - lme4's argument name
     ) -> np.ndarray:
-        """lme4's ``predict(m, type = "link" | "response")`` for the fitting rows, with the
-        random effects (``re.form = NULL``). New rows and ``re_form="marginal"``: not yet."""
-        if type not in ("link", "response"):
-            raise SpecError(f"type must be 'link' or 'response', not {type!r}.")
-        if newdata is not None or re_form != "conditional":
-            raise SpecError(
-                "Predictions for new rows or without random effects are not available yet "
-                "for glmer fits; predict() gives the fitted rows with their random effects."
-            )
-        return np.asarray(self.fit.eta if type == "link" else self.fit.fitted, float).copy()
+        """lme4's ``predict(m, newdata, re.form, type, allow.new.levels = TRUE)``.
+
+        re_form : "conditional" (``re.form = NULL``: with the random effects; a level not
+        seen in fitting gets none) or "marginal" (``re.form = NA``).
+        type : "link" (lme4's default: log odds, log counts) or "response"
+        (probabilities, expected counts). The offset column is added when there is one.
+        """
+        if re_form not in ("conditional", "marginal"):
+            raise SpecError(f"re_form must be 'conditional' or 'marginal', not {re_form!r}.")
+        rows = self.data if newdata is None else newdata
+        if rows is None or self.basis is None:
+            raise SpecError("This model was built without its data; refit it with glmer().")
+        if not isinstance(rows, pd.DataFrame):
+            raise SpecError(f"`newdata` must be a pandas DataFrame, got {type_name(rows)}.")
+        return glmm_predict(self.fit, self.basis, rows, re_form == "conditional", type)
+
+    def effects(
+        self,
+        predictor: str,
+        moderator: str | None = None,
+        level: float = 0.95,
+        type: str = "response",  # noqa: A002
+    ) -> pd.DataFrame:
+        """Effect-plot data as ``ggeffects::ggpredict``: population-level predictions over
+        a grid of ``predictor`` (probabilities or counts by default), one line per
+        moderator value, with a confidence band (``lib.glmm.predict.effect_data``)."""
+        if self.basis is None:
+            raise SpecError("This model was built without its data; refit it with glmer().")
+        return effect_data(self.fit, self.basis, predictor, moderator, level, scale=type)
 
     def __str__(self) -> str:
         return self.summary()
@@ -226,5 +269,15 @@ def glmer(
     check_supported(spec)
     fit = fit_glmm(data, spec, response, nagq)
     return GlmerModel(
-        fit=fit, formula=formula, spec=spec, response=response, data_name=data_name, data=data
+        fit=fit,
+        formula=formula,
+        spec=spec,
+        response=response,
+        data_name=data_name,
+        data=data,
+        basis=prediction_basis(data, spec, response),
     )
+
+
+def type_name(value: object) -> str:
+    return type(value).__name__

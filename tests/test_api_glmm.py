@@ -67,10 +67,12 @@ def test_wald_confint_and_ratios():
         assert row[5] == pytest.approx(high, abs=2e-3 * se[k])
     assert ci[ci["effect"] == "ran_pars"]["conf.low"].isna().all()
     ratios = m.ratios()
-    assert list(ratios.columns) == ["Odds ratio", "lower", "upper", "Pr(>|z|)"]
-    np.testing.assert_allclose(ratios["lower"], np.exp(fixed["conf.low"]), rtol=1e-12)
-    with pytest.raises(SpecError, match="not available yet"):
-        m.confint("profile")
+    columns = ["effect", "group", "term", "odds ratio", "conf.low", "conf.high"]
+    assert list(ratios.columns) == columns
+    np.testing.assert_allclose(ratios["conf.low"], np.exp(fixed["conf.low"]), rtol=1e-12)
+    np.testing.assert_allclose(ratios["odds ratio"], np.exp(m.fit.beta), rtol=1e-12)
+    with pytest.raises(SpecError, match="choose wald or profile"):
+        m.confint("boot")
 
 
 def test_offset_in_the_formula_and_rate_ratios():
@@ -78,7 +80,7 @@ def test_offset_in_the_formula_and_rate_ratios():
     assert m.response.offset == "logBroodSize"
     expected = case("owls_offset").expected
     assert m.fit.loglik == pytest.approx(expected["loglik"], rel=1e-6)
-    assert "Rate ratio" in m.ratios().columns
+    assert "rate ratio" in m.ratios().columns
     text = str(m)
     assert "Family: poisson  ( log )" in text and "offset(logBroodSize)" in text
 
@@ -91,8 +93,14 @@ def test_predictions_on_both_scales_match_lme4():
     np.testing.assert_allclose(
         m.predict(type="response")[rows], pred["response_conditional"], rtol=5e-4
     )
-    with pytest.raises(SpecError, match="not available yet"):
-        m.predict(re_form="marginal")
+    np.testing.assert_allclose(
+        m.predict(re_form="marginal", type="response")[rows], pred["response_marginal"], rtol=5e-4
+    )
+    new = pd.DataFrame(pred["newdata"])
+    new["logBroodSize"] = np.log(new["BroodSize"].astype(float))
+    np.testing.assert_allclose(
+        m.predict(new, type="response"), pred["newdata_response_conditional"], rtol=5e-4
+    )
 
 
 def test_ranef_and_varcorr_tables():
@@ -104,6 +112,38 @@ def test_ranef_and_varcorr_tables():
     vc = m.varcorr()
     assert list(vc.columns) == ["Groups", "Name", "Variance", "Std.Dev."]
     assert vc["Std.Dev."].iloc[0] == pytest.approx(0.45570732975163447, rel=2e-3)
+
+
+def test_variances_dispersion_and_effects():
+    m = owls()
+    expected = case("owls_offset").expected
+    v = m.variances()
+    assert v.icc_adjusted == pytest.approx(expected["icc"]["adjusted"], rel=2e-3)
+    assert v.r2_marginal == pytest.approx(expected["r2"]["marginal"], rel=2e-3)
+    assert m.dispersion().ratio == pytest.approx(
+        expected["pearson"]["dispersion_ratio"], rel=2e-3
+    )
+    effects = m.effects("ArrivalTime", "FoodTreatment")
+    assert set(effects["group"]) == {"Deprived", "Satiated"}
+    assert (effects["predicted"] > 0).all()
+
+
+def test_profile_confint_matches_lme4():
+    m = cbpp()
+    ci = m.confint("profile")
+    profile = case("cbpp_laplace").expected["ci_profile"]
+    names = {"sd__(Intercept)": ".sig01"}
+    for row in ci.itertuples(index=False):
+        low, high = profile[names.get(row.term, row.term)]
+        assert row[4] == pytest.approx(low, abs=1e-3)
+        assert row[5] == pytest.approx(high, abs=1e-3)
+
+
+def test_success_level_of_a_text_outcome():
+    m = glmer("use ~ age + urban + livch + (1 | district)", case("contraception_ri").frame,
+              success="Y")  # fmt: skip
+    assert m.fit.outcome_levels.success == "Y"
+    assert m.fit.loglik == pytest.approx(case("contraception_ri").expected["loglik"], rel=1e-6)
 
 
 def test_html_is_escaped():

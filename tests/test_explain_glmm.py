@@ -5,8 +5,6 @@ from __future__ import annotations
 import math
 from functools import cache
 
-import pytest
-
 from lib import GlmerModel, glmer
 from lib.model.formula import parse_formula
 from lib.model.response import ResponseFamily
@@ -68,13 +66,21 @@ def test_group_spread_as_a_ratio():
 
 def test_overdispersion_is_named_for_poisson_only():
     m = owls()
-    ratio, p = explain_glmm.dispersion_ratio(m.fit)
     expected = case("owls_offset").expected["pearson"]["dispersion_ratio"]
-    assert ratio == pytest.approx(expected, rel=2e-3)
-    assert p < 1e-10
     text = explain_glmm.dispersion(m.fit, m.response)
     assert text is not None and "strong **overdispersion**" in text
-    assert explain_glmm.dispersion(cbpp().fit, cbpp().response) is None
+    assert f"is {expected:.2f} (p < 2e-16)" in text
+    assert explain_glmm.dispersion(cbpp().fit, cbpp().response) is None  # no trials given
+    trials = case("cbpp_laplace").frame["size"].to_numpy()
+    herd = explain_glmm.dispersion(cbpp().fit, cbpp().response, trials)
+    assert herd is not None and "no sign of overdispersion" in herd
+
+
+def test_icc_and_r2_in_words():
+    m = contraception()
+    text = explain_glmm.icc_r2(m.variances())
+    expected = case("contraception_slope").expected
+    assert f"{100 * expected['r2']['marginal']:.1f}% of the latent variance" in text
 
 
 def test_success_level_names_the_outcome():

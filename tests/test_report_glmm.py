@@ -34,12 +34,17 @@ def test_binomial_report_holds_glmers_numbers_and_odds_ratios():
 
 def test_poisson_report_has_rate_ratios_and_the_dispersion_check():
     m = owls()
-    sections = glmm_fit_sections(m.fit, m.spec, m.response, readings={"Model": "Mine."})
+    sections = glmm_fit_sections(
+        m.fit, m.spec, m.response, readings={"Model": "Mine."}, variances=m.variances()
+    )
     by_heading = {s.heading: s for s in sections}
     assert "Rate ratios" in by_heading and "Dispersion" in by_heading
     assert "overdispersion" in by_heading["Dispersion"].text[0]
     assert by_heading["Model"].text == ("Mine.",)
     assert "offset(logBroodSize)" in by_heading["Model"].code
+    icc = by_heading["Intraclass correlation and R²"].tables[0][1]
+    expected = case("owls_offset").expected["icc"]["adjusted"]
+    assert icc.loc["Adjusted ICC", "Value"] == pytest.approx(expected, rel=2e-3)
 
 
 def test_group_baselines_on_the_probability_scale():

@@ -83,4 +83,4 @@ def test_python_script_runs_and_prints_glmers_summary(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "Family: binomial  ( logit )" in out.stdout
     assert "  184.1  " in out.stdout  # glmer's deviance, 184.05
-    assert "Odds ratio" in out.stdout
+    assert "odds ratio" in out.stdout

@@ -21,15 +21,15 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import stats
 
+from lib.glmm.dispersion import dispersion_check
 from lib.model.response import ResponseFamily
 from lib.model.spec import ModelSpec
 from lib.present.markdown import md
 from lib.present.numbers import num, p_text, pct
 from lib.present.terms import Coefficient, coefficient_parts
 
-#: performance::check_overdispersion: the Pearson chi-square test at 5%; the ratio
-#: above which the message speaks of strong overdispersion (Gelman & Hill 2007, 6.2).
-DISPERSION_ALPHA = 0.05
+#: The ratio above which the message speaks of strong overdispersion (Gelman & Hill
+#: 2007, 6.2); the test itself is performance::check_overdispersion's.
 STRONG_DISPERSION = 2.0
 
 
@@ -154,27 +154,37 @@ def varcorr(fit, response: ResponseFamily) -> str:  # noqa: ANN001
     return " ".join(out)
 
 
-def dispersion_ratio(fit) -> tuple[float, float]:  # noqa: ANN001
-    """Pearson chi-square / residual df and its p-value (performance::check_overdispersion)."""
-    chisq = float(np.sum(np.asarray(fit.pearson_residuals, float) ** 2))
-    return chisq / fit.df_resid, float(stats.chi2.sf(chisq, fit.df_resid))
-
-
-def dispersion(fit, response: ResponseFamily) -> str | None:  # noqa: ANN001
-    """For a Poisson model: whether the counts vary more than a Poisson model allows."""
-    if response.family != "poisson":
+def dispersion(fit, response: ResponseFamily, trials=None) -> str | None:  # noqa: ANN001
+    """Whether the counts vary more than the model allows (Poisson, or binomial with
+    ``trials`` above 1): ``lib.glmm.dispersion.dispersion_check`` in words."""
+    if response.family != "poisson" and (trials is None or not np.any(np.asarray(trials) > 1)):
         return None
-    ratio, p = dispersion_ratio(fit)
-    head = f"The dispersion ratio (Pearson χ² / residual df) is {num(ratio, 2)} ({p_text(p)})"
-    if p >= DISPERSION_ALPHA:
-        return head + ": no sign of overdispersion."
-    strength = "strong" if ratio > STRONG_DISPERSION else "some"
-    return (
-        f"{head}: there is {strength} **overdispersion**: the counts vary more than a Poisson "
-        "model expects, so its standard errors are too small and its p-values too "
-        "optimistic. Consider an observation-level random effect (1 | row id) or a "
-        "negative-binomial model."
+    check = dispersion_check(fit, trials)
+    head = (
+        f"The dispersion ratio (Pearson χ² / residual df) is {num(check.ratio, 2)} "
+        f"({p_text(check.p_value)})"
     )
+    if not check.overdispersed:
+        return head + ": no sign of overdispersion."
+    strength = "strong" if check.ratio > STRONG_DISPERSION else "some"
+    kind = "counts" if response.family == "poisson" else "proportions"
+    return (
+        f"{head}: there is {strength} **overdispersion**: the {kind} vary more than the "
+        "model expects, so its standard errors are too small and its p-values too "
+        "optimistic. Consider an observation-level random effect (1 | row id)"
+        + (" or a negative-binomial model." if response.family == "poisson" else ".")
+    )
+
+
+def icc_r2(variances) -> str:  # noqa: ANN001 - lib.glmm.variance.LatentVariances
+    """The latent-scale ICC and R² (performance's) in words, with its cautions."""
+    text = (
+        f"On the latent scale, {pct(variances.icc_adjusted)} of the variance left after the "
+        f"fixed effects lies between groups (adjusted ICC). The fixed effects explain "
+        f"{pct(variances.r2_marginal)} of the latent variance (marginal R²), fixed and "
+        f"random effects together {pct(variances.r2_conditional)} (conditional R²)."
+    )
+    return " ".join([text, *variances.messages])
 
 
 def criterion(fit) -> str:  # noqa: ANN001
@@ -200,12 +210,20 @@ def singular(fit) -> str | None:  # noqa: ANN001
     )
 
 
-def summary(fit, spec: ModelSpec, response: ResponseFamily) -> list[str]:  # noqa: ANN001
-    """The paragraphs in reading order (fixed effects, groups, dispersion, fit, singular)."""
+def summary(
+    fit,  # noqa: ANN001
+    spec: ModelSpec,
+    response: ResponseFamily,
+    variances=None,  # noqa: ANN001 - lib.glmm.variance.LatentVariances
+    trials=None,  # noqa: ANN001 - the trials column's values, for the dispersion check
+) -> list[str]:
+    """The paragraphs in reading order (fixed effects, groups, ICC/R² when ``variances``
+    are given, dispersion, fit, singular)."""
     parts: Sequence[str | None] = (
         fixef(fit, spec, response),
         varcorr(fit, response),
-        dispersion(fit, response),
+        None if variances is None else icc_r2(variances),
+        dispersion(fit, response, trials),
         criterion(fit),
         singular(fit),
     )

@@ -47,18 +47,26 @@ def glmm_fit_sections(
     readings: Mapping[str, str] | None = None,
     main_chart: tuple[str, dict] | None = None,
     level: float = 0.95,
+    variances=None,  # noqa: ANN001 - lib.glmm.variance.LatentVariances
+    trials=None,  # noqa: ANN001 - the trials column's values (binomial)
 ) -> list[Section]:
     """The generalized Model view as report sections.
 
     ``readings`` maps a heading ("Model", "Random effects", "Fixed effects",
-    "Dispersion") to its sentence; missing ones are ``explain_glmm``'s.
+    "Intraclass correlation and R²", "Dispersion") to its sentence; missing ones are
+    ``explain_glmm``'s. ``variances`` (``lib.glmm.variance.latent_variances``) adds the
+    ICC/R² section; ``trials`` lets a binomial model with trials have the dispersion
+    check (a Poisson model always has it).
     """
     given = dict(readings or {})
     defaults = {
         "Model": explain_glmm.criterion(fit),
         "Random effects": explain_glmm.varcorr(fit, response),
         "Fixed effects": explain_glmm.fixef(fit, spec, response),
-        "Dispersion": explain_glmm.dispersion(fit, response) or "",
+        "Dispersion": explain_glmm.dispersion(fit, response, trials) or "",
+        "Intraclass correlation and R²": ""
+        if variances is None
+        else explain_glmm.icc_r2(variances),
     }
 
     def said(key: str) -> tuple[str, ...]:
@@ -115,6 +123,28 @@ def glmm_fit_sections(
                 ),
             )
         )
-    if response.family == "poisson":
+    if variances is not None:
+        table = pd.DataFrame(
+            {
+                "Value": [
+                    variances.icc_adjusted,
+                    variances.icc_unadjusted,
+                    variances.r2_marginal,
+                    variances.r2_conditional,
+                ]
+            },
+            index=pd.Index(
+                ["Adjusted ICC", "Unadjusted ICC", "Marginal R2", "Conditional R2"], name=""
+            ),
+        )
+        sections.append(
+            Section(
+                "Intraclass correlation and R²",
+                tables=(("", table, True),),
+                text=said("Intraclass correlation and R²"),
+                notes=("On the latent (link) scale, as performance::icc and r2_nakagawa.",),
+            )
+        )
+    if defaults["Dispersion"] or "Dispersion" in given:
         sections.append(Section("Dispersion", text=said("Dispersion")))
     return sections
