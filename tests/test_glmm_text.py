@@ -35,6 +35,7 @@ CASES = {
         "incidence ~ period + (1 | herd)",
         ResponseFamily("binomial", "probit", trials="size"),
     ),
+    "cbpp_agq9": ("incidence ~ period + (1 | herd)", ResponseFamily("binomial", trials="size")),
     "contraception_slope": (
         "use01 ~ age + urbanY + livch + (urbanY | district)",
         ResponseFamily("binomial"),
@@ -61,7 +62,8 @@ def our_text(case_id: str) -> str:
         frame["urbanY"] = (frame["urban"] == "Y").astype(int)
     if case_id == "owls_offset":
         frame["logBroodSize"] = np.log(frame["BroodSize"].astype(float))
-    fit = fit_glmm(frame, parse_formula(formula), response)
+    nagq = r_printouts()[case_id]["nAGQ"]
+    fit = fit_glmm(frame, parse_formula(formula), response, nagq)
     r = r_printouts()[case_id]
     return glmm_summary_text(fit, r["formula"], response, r["data_name"])
 
