@@ -87,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--confint",
         choices=("wald", "profile", "boot"),
         help="add confidence intervals for every parameter (lme4's confint(method=)); "
-        "profile and boot need the pandas engine",
+        "profile and boot need the pandas engine; generalized models: wald or profile",
     )
     fit.add_argument("--level", type=float, default=0.95, help="confidence level (0.95)")
     fit.add_argument("--nboot", type=int, default=500, help="bootstrap refits (--confint boot)")
@@ -97,7 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument(
         "--predictions",
         action="store_true",
-        help="add predictions with and without random effects for every row (file order)",
+        help="add predictions with and without random effects for every row (file order); "
+        "generalized models: on the link and the response scale",
     )
     add_engine_arguments(fit)
     add_family_arguments(fit)
