@@ -17,6 +17,7 @@ is then fitted in memory and stated in the document's ``sample`` block.
 from __future__ import annotations
 
 import argparse
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
@@ -131,6 +132,35 @@ def family_from_args(
         if not 1 <= args.sample <= MAX_SAMPLE:
             raise SpecError(f"--sample must be between 1 and {MAX_SAMPLE:,}, got {args.sample}.")
     return response
+
+
+class FamilyHint(UserWarning):
+    """A linear model was asked for an outcome that looks binary."""
+
+
+def check_linear_outcome(frame: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
+    """Before a linear fit: a two-valued text or boolean outcome is refused with the
+    family to use; a numeric outcome of only 0 and 1 is fitted, with a warning that
+    names ``--family binomial`` (a linear probability model is rarely what was meant)."""
+    if spec.outcome not in frame.columns:
+        return frame
+    column = frame[spec.outcome]
+    values = pd.unique(column.dropna())
+    if len(values) == 2 and not is_numeric_column(column):
+        shown = ", ".join(sorted(str(v) for v in values))
+        raise SpecError(
+            f"The outcome {spec.outcome!r} has two values ({shown}): a linear model needs a "
+            "measurement. Fit a logistic mixed model with --family binomial (--success "
+            "names the value counted as 1)."
+        )
+    if is_numeric_column(column) and len(values) == 2 and set(map(float, values)) == {0.0, 1.0}:
+        warnings.warn(
+            f"The outcome {spec.outcome!r} holds only 0 and 1; a linear model treats it as a "
+            "measurement. --family binomial fits a logistic mixed model.",
+            FamilyHint,
+            stacklevel=2,
+        )
+    return frame
 
 
 def _sentence(text: str) -> str:

@@ -304,3 +304,24 @@ def test_adaptive_quadrature_needs_one_scalar_random_effect():
     )  # fmt: skip
     assert proc.returncode == 2
     assert "needs a single random intercept" in proc.stderr
+
+
+def test_a_binary_outcome_without_a_family_points_to_binomial(tmp_path):
+    frame = case("contraception_ri").frame
+    frame["used"] = frame["use"] == "Y"  # TRUE/FALSE in the CSV
+    frame["used01"] = frame["used"].astype(int)
+    path = tmp_path / "binary.csv"
+    frame[["used", "used01", "age", "district"]].to_csv(path, index=False)
+    text = run_cli("fit", str(path), "--formula", "used ~ age + (1 | district)")
+    assert text.returncode == 2
+    assert "has two values (False, True)" in text.stderr
+    assert "--family binomial" in text.stderr
+    zero_one = run_cli("fit", str(path), "--formula", "used01 ~ age + (1 | district)")
+    assert zero_one.returncode == 0, zero_one.stderr
+    assert zero_one.stderr.startswith("warning: The outcome 'used01' holds only 0 and 1")
+    assert json.loads(zero_one.stdout)["family"] == "gaussian"
+    logistic = run_cli(
+        "fit", str(path), "--formula", "used ~ age + (1 | district)", "--family", "binomial",
+    )  # fmt: skip
+    assert logistic.returncode == 0, logistic.stderr
+    assert json.loads(logistic.stdout)["outcome_levels"] == {"failure": "FALSE", "success": "TRUE"}
