@@ -17,6 +17,7 @@ is then fitted in memory and stated in the document's ``sample`` block.
 from __future__ import annotations
 
 import argparse
+import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 
@@ -378,6 +379,7 @@ def add_variances(
     response: ResponseFamily,
 ) -> None:
     """``icc``, ``r2`` (latent scale, as performance) and the dispersion check."""
+    start = time.perf_counter()
     try:
         v = latent_variances(fit, frame, spec, response)
     except ExplorerError as exc:  # e.g. the Poisson null model cannot be fitted
@@ -396,3 +398,4 @@ def add_variances(
             "p": check.p_value,
             "overdispersed": check.overdispersed,
         }
+    document["timing"]["variance_seconds"] = time.perf_counter() - start

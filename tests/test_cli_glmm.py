@@ -325,3 +325,17 @@ def test_a_binary_outcome_without_a_family_points_to_binomial(tmp_path):
     )  # fmt: skip
     assert logistic.returncode == 0, logistic.stderr
     assert json.loads(logistic.stdout)["outcome_levels"] == {"failure": "FALSE", "success": "TRUE"}
+
+
+def test_one_factor_flags_with_a_family(tmp_path):
+    path = tmp_path / "cbpp.parquet"
+    case("cbpp_laplace").frame.astype({"period": str, "herd": str}).to_parquet(path)
+    proc = run_cli(
+        "fit", str(path), "--outcome", "incidence", "--group", "herd", "--fixed", "period",
+        "--family", "binomial", "--trials", "size",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["formula"] == "cbind(incidence, size - incidence) ~ 1 + period + (1 | herd)"
+    assert doc["timing"]["variance_seconds"] >= 0
+    check_against_glmer(doc, case("cbpp_laplace").expected)
