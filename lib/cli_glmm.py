@@ -272,6 +272,12 @@ def glmm_frame(
     return frame, block
 
 
+def spec_document(spec: ModelSpec, response: ResponseFamily) -> dict:
+    """MODEL.json of the fit: the spec's keys and the family's (``--spec`` reads it back)."""
+    family = {k: getattr(response, k) for k in FAMILY_KEYS if getattr(response, k) is not None}
+    return spec.to_dict() | {"method": "ML"} | family
+
+
 def glmm_to_json(fit: GlmmFit, spec: ModelSpec, response: ResponseFamily) -> dict:
     """The JSON document of a GLMM fit, in the linear document's shape where it can be.
 
@@ -288,7 +294,7 @@ def glmm_to_json(fit: GlmmFit, spec: ModelSpec, response: ResponseFamily) -> dic
     ranef, ranef_condvar = ranef_json(fit.ranef)
     return {
         "formula": glmer_formula(spec, response),
-        "spec": spec.to_dict() | {"method": "ML"},
+        "spec": spec_document(spec, response),
         "family": response.family,
         "link": response.link_name,
         "trials": response.trials,

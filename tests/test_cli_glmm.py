@@ -339,3 +339,10 @@ def test_one_factor_flags_with_a_family(tmp_path):
     assert doc["formula"] == "cbind(incidence, size - incidence) ~ 1 + period + (1 | herd)"
     assert doc["timing"]["variance_seconds"] >= 0
     check_against_glmer(doc, case("cbpp_laplace").expected)
+    # The document's spec is a MODEL.json that refits the same model.
+    assert doc["spec"]["family"] == "binomial" and doc["spec"]["trials"] == "size"
+    spec = tmp_path / "model.json"
+    spec.write_text(json.dumps(doc["spec"]))
+    again = run_cli("fit", str(path), "--spec", str(spec))
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["loglik"] == doc["loglik"]
