@@ -9,6 +9,9 @@ the exact (Richardson) ones.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -21,6 +24,7 @@ from lib.glmm.pirls import Pirls, Response
 from lib.model.design import build_design
 from lib.model.response import ResponseFamily
 from lib.model.spec import ModelSpec, RandomTerm
+from tests.glmm_fits import frame_of, response_family_of, spec_of
 from tests.glmm_reference import case, response_arrays
 
 SPEC = ModelSpec(outcome="incidence", fixed=("period",), random=(RandomTerm(group=("herd",)),))
@@ -109,3 +113,26 @@ def test_agq_needs_one_scalar_random_effect() -> None:
         fit_glmm(c.frame, slope, TRIALS, nagq=5)
     with pytest.raises(SpecError, match="nAGQ"):
         fit_glmm(c.frame, SPEC, TRIALS, nagq=30)
+
+
+FEATURES = json.loads(
+    (Path(__file__).parent / "reference" / "glmm_features.json").read_text(encoding="utf-8")
+)["agq"]
+
+
+@pytest.mark.parametrize(
+    ("key", "case_id"), [("owls_agq9", "owls_offset"), ("contraception_agq7", "contraception_ri")]
+)
+def test_agq_poisson_with_offset_and_binary_factor(key: str, case_id: str) -> None:
+    """glmer(nAGQ = 9) on Owls (Poisson, offset) and nAGQ = 7 on Contraception (N/Y
+    factor outcome), tests/reference/glmm_features.R."""
+    want = FEATURES[key]
+    c = case(case_id)
+    fit = fit_glmm(frame_of(c), spec_of(c), response_family_of(c), nagq=want["nAGQ"])
+    assert fit.loglik >= want["loglik"]
+    assert fit.loglik == pytest.approx(want["loglik"], rel=1e-6)
+    assert fit.aic == pytest.approx(want["aic"], rel=1e-8)
+    se = np.array(want["se"])
+    assert np.all(np.abs(fit.beta - np.array(list(want["fixef"].values()))) <= 2e-3 * se)
+    np.testing.assert_allclose(fit.se, se, rtol=2e-3)
+    np.testing.assert_allclose(fit.theta, want["theta"], rtol=2e-3)

@@ -102,3 +102,13 @@ def test_text_outcome_with_trials_is_refused() -> None:
     frame = pd.DataFrame({"s": ["a", "b"], "n": [2, 3]})
     with pytest.raises(DataError, match="must count successes"):
         binomial_outcome_frame(frame, "s", ResponseFamily("binomial", trials="n"))
+
+
+def test_outcomes_without_variation_are_refused() -> None:
+    binomial, poisson = family("binomial"), family("poisson")
+    with pytest.raises(DataError, match="no successes"):
+        response_of(np.zeros(4), "passed", binomial, None, None)
+    with pytest.raises(DataError, match="no failures"):
+        response_of(np.array([2.0, 3.0]), "s", binomial, np.array([2.0, 3.0]), None)
+    with pytest.raises(DataError, match="0 in every row"):
+        response_of(np.zeros(3), "ticks", poisson, None, None)

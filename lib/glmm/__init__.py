@@ -18,7 +18,7 @@ from prepared arrays. One concept per module (docs/glmm-design.md 3.3):
   packaging; ``result``: ``GlmmFit``; ``convergence``: lme4's ``checkConv`` and
   the optimizer record;
 - features of a fit: ``predict`` (link/response scale, with or without random
-  effects, new rows), ``intervals`` (Wald, profile, odds/rate ratios),
+  effects, new rows), ``intervals`` (Wald, profile, odds/rate ratios), ``tidy``,
   ``variance`` (latent-scale ICC and Nakagawa R^2 as ``performance``),
   ``dispersion`` (``check_overdispersion``), ``anova`` (likelihood-ratio tests,
   also through ``lib.classroom.comparison.compare_glmms``).

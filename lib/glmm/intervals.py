@@ -167,9 +167,13 @@ class _Profile:
         x = start.copy()
         x[j] = value
 
+        best = [np.inf, None]
+
         def f(y: np.ndarray, grad: np.ndarray) -> float:
             x[free] = y
             d = self.deviance(x)
+            if d < best[0]:
+                best[0], best[1] = d, y.copy()
             return d if np.isfinite(d) else 1e300
 
         y0 = np.clip(start[free], self.lower[free], self.upper[free])
@@ -187,11 +191,13 @@ class _Profile:
         opt.set_initial_step(np.where(room > 0, np.minimum(step, np.maximum(room, 1e-8)), step))
         opt.set_min_objective(f)
         try:
-            y = opt.optimize(y0)
-        except nlopt.RoundoffLimited:
-            y = y0 if not np.isfinite(opt.last_optimum_value()) else y0
-        x[free] = y
-        return self.deviance(x), x.copy()
+            opt.optimize(y0)
+        except (nlopt.RoundoffLimited, RuntimeError, ValueError):
+            pass  # the best point evaluated stands (BOBYQA at rounding level)
+        if best[1] is None:
+            return np.inf, x.copy()
+        x[free] = best[1]
+        return float(best[0]), x.copy()
 
     def zeta(self, j: int, value: float, start: np.ndarray) -> tuple[float, np.ndarray]:
         d, x = self.minimum(j, value, start)

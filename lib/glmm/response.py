@@ -173,6 +173,11 @@ def response_of(
                 "A measurement is modelled by a linear mixed model (family gaussian); a rate "
                 "is a count with the log of its exposure as an offset."
             )
+        if y.size and not np.any(y > 0):
+            raise DataError(
+                f"The count {name!r} is 0 in every row used, so there is nothing to model "
+                "(the rate would be estimated as 0)."
+            )
         return Response(y=y, weights=ones, trials=ones, offset=off)
     if counts is None:
         if not np.all((y == 0) | (y == 1)):
@@ -187,6 +192,7 @@ def response_of(
                 f"The outcome {name!r} of a binomial model must be 0/1 (or two values such "
                 f"as pass/fail), or successes with a trials column; it holds {seen}.{advice}"
             )
+        _check_both_outcomes(y, name)
         return Response(y=y, weights=ones, trials=ones, offset=off)
     trials = np.asarray(counts, dtype=float)
     if np.any(trials < 1) or np.any(trials != np.round(trials)):
@@ -201,7 +207,22 @@ def response_of(
             f"The outcome {name!r} must be whole numbers of successes between 0 and the "
             f"trials, but it holds {_example(bad)}."
         )
+    _check_both_outcomes(y / trials, name)
     return Response(y=y / trials, weights=trials, trials=trials, offset=off)
+
+
+def _check_both_outcomes(proportion: np.ndarray, name: str) -> None:
+    """A binomial outcome with no successes (or no failures) at all has no odds to model."""
+    if proportion.size and np.all(proportion == 0):
+        raise DataError(
+            f"The outcome {name!r} has no successes in the rows used (every value is 0), so "
+            "there is nothing to model; check which value counts as success."
+        )
+    if proportion.size and np.all(proportion == 1):
+        raise DataError(
+            f"The outcome {name!r} has no failures in the rows used (every value is a "
+            "success), so there is nothing to model; check which value counts as success."
+        )
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,7 +1,8 @@
 ## Reference numbers for lib/glmm's features beyond the fit (issue 16): performance's
-## overdispersion check, lme4's checkConv on given derivatives, and a Poisson
-## likelihood-ratio test. Small and fast (about a minute); the fits reuse the data
-## files and factor levels of glmm_reference.json.
+## overdispersion check, lme4's checkConv on given derivatives, a Poisson
+## likelihood-ratio test and adaptive Gauss-Hermite fits of Owls and Contraception.
+## Small and fast (about a minute); the fits reuse the data files and factor levels
+## of glmm_reference.json.
 ##   LC_ALL=C.UTF-8 Rscript tests/reference/glmm_features.R
 suppressPackageStartupMessages({
   library(lme4); library(performance); library(jsonlite)
@@ -48,10 +49,21 @@ conv <- list(
   conv_case("large_eigenvalue", c(1e-4, 1e-4, 1e-4), diag(c(2e6, 3, 2)), c(0.6, -1, 0.5)),
   conv_case("singular", c(0.5, 0.5, 0.5), H, c(0, -1, 0.5))
 )
+## Adaptive Gauss-Hermite beyond cbpp: a Poisson model with an offset and a 0/1 factor outcome.
+contra <- read_set("contraception")
+agq_case <- function(m) list(nAGQ = m@devcomp$dims[["nAGQ"]], loglik = as.numeric(logLik(m)),
+                             aic = AIC(m), fixef = as.list(fixef(m)), se = unname(sqrt(diag(as.matrix(vcov(m))))),
+                             theta = unname(getME(m, "theta")))
+agq <- list(
+  owls_agq9 = agq_case(glmer(SiblingNegotiation ~ FoodTreatment + SexParent + ArrivalTime + offset(log(BroodSize)) + (1 | Nest),
+                             owls, poisson, nAGQ = 9, control = tight)),
+  contraception_agq7 = agq_case(glmer(use ~ age + urban + livch + (1 | district), contra, binomial,
+                                      nAGQ = 7, control = tight))
+)
 out <- list(generated_by = "tests/reference/glmm_features.R",
             versions = list(R = R.version.string, lme4 = as.character(packageVersion("lme4")),
                             performance = as.character(packageVersion("performance"))),
             control = "glmerControl(optimizer = 'bobyqa', tolPwrss = 1e-13, optCtrl = list(rhoend = 1e-10, maxfun = 1e5))",
-            overdispersion = overdispersion, lrt_owls_sex = lrt, check_conv = conv)
+            overdispersion = overdispersion, lrt_owls_sex = lrt, check_conv = conv, agq = agq)
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, pretty = TRUE), file.path(here, "glmm_features.json"))
 cat("wrote", file.path(here, "glmm_features.json"), "\n")
