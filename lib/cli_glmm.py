@@ -181,43 +181,47 @@ def in_memory_message(engine: str) -> str:
 def sample_rows(
     args: argparse.Namespace, engine: str, columns: Sequence[str]
 ) -> tuple[pd.DataFrame, int]:
-    """``args.sample`` random rows of the model's columns, drawn by DuckDB or Spark,
-    and the number of rows they were drawn from.
-
-    DuckDB: reservoir sampling with ``REPEATABLE (seed)`` on one thread (several
-    threads would interleave the scan and change the sample). Spark: ``ORDER BY
-    rand(seed) LIMIT n`` (Spark's ``TABLESAMPLE (n ROWS)`` takes the first rows, not
-    a random sample).
-    """
+    """``args.sample`` random rows of the model's columns, drawn by DuckDB (on one
+    thread: several would interleave the scan and change the sample) or Spark, and the
+    number of rows they were drawn from (``sample_from_engine``)."""
     from lib.aggregate.engines import DuckDBEngine, SparkEngine, spark_session
 
-    seed = 0 if args.seed is None else int(args.seed)
-    n = int(args.sample)
     if engine == "duckdb":
-        db = DuckDBEngine(args.data, memory_limit=args.duckdb_memory_limit, threads=1)
-        backend = db
+        backend = DuckDBEngine(args.data, memory_limit=args.duckdb_memory_limit, threads=1)
     else:
         from lib.aggregate.cli import spark_conf
 
         session = spark_session(args.spark_master, spark_conf(args.spark_conf))
         backend = SparkEngine(session, args.data)
     try:
-        missing = [c for c in columns if c not in backend.schema()]
-        if missing:
-            raise SpecError(f"Column(s) {missing} are not in {args.data!r}.")
-        select = ", ".join(backend.quote(c) for c in columns)
-        total = int(backend.run(f"SELECT count(*) AS n FROM {backend.source}").column(0)[0].as_py())
-        if engine == "duckdb":
-            sql = (
-                f"SELECT {select} FROM {backend.source} "
-                f"USING SAMPLE reservoir({n} ROWS) REPEATABLE ({seed})"
-            )
-        else:
-            sql = f"SELECT {select} FROM {backend.source} ORDER BY rand({seed}) LIMIT {n}"
-        frame = backend.run(sql).to_pandas()
+        seed = 0 if args.seed is None else int(args.seed)
+        return sample_from_engine(backend, columns, int(args.sample), seed)
     finally:
         backend.close()
-    return frame, total
+
+
+def sample_from_engine(
+    backend, columns: Sequence[str], n: int, seed: int  # noqa: ANN001 - DuckDB/SparkEngine
+) -> tuple[pd.DataFrame, int]:
+    """``n`` random rows of ``columns`` and the row count of the source.
+
+    DuckDB: reservoir sampling with ``REPEATABLE (seed)``. Spark: ``ORDER BY
+    rand(seed) LIMIT n`` (Spark's ``TABLESAMPLE (n ROWS)`` takes the first rows, not a
+    random sample).
+    """
+    missing = [c for c in columns if c not in backend.schema()]
+    if missing:
+        raise SpecError(f"Column(s) {missing} are not in the data.")
+    select = ", ".join(backend.quote(c) for c in columns)
+    total = int(backend.run(f"SELECT count(*) AS n FROM {backend.source}").column(0)[0].as_py())
+    if backend.name == "duckdb":
+        sql = (
+            f"SELECT {select} FROM {backend.source} "
+            f"USING SAMPLE reservoir({int(n)} ROWS) REPEATABLE ({int(seed)})"
+        )
+    else:
+        sql = f"SELECT {select} FROM {backend.source} ORDER BY rand({int(seed)}) LIMIT {int(n)}"
+    return backend.run(sql).to_pandas(), total
 
 
 def sample_in_memory(frame: pd.DataFrame, n: int, seed: int | None) -> pd.DataFrame:
