@@ -20,6 +20,7 @@ import argparse
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -27,16 +28,15 @@ import pandas as pd
 from lib.aggregate.cli import choose_engine
 from lib.cli_json import add_intervals, by_name, intervals_rows, num, ranef_json, varcorr_terms
 from lib.errors import ExplorerError, SpecError
-from lib.glmm import GlmmFit, fit_glmm
-from lib.glmm.dispersion import dispersion_check
-from lib.glmm.intervals import confint, ratio_intervals
-from lib.glmm.predict import predict, prediction_basis
-from lib.glmm.variance import latent_variances
 from lib.lmm.intervals import check_level
 from lib.model.response import LINKS, ResponseFamily
 from lib.model.spec import ModelSpec
 from lib.present.family import glmer_formula, ratio_name
 from lib.table.columns import is_numeric_column
+
+if TYPE_CHECKING:  # lib.glmm is imported when a generalized model is fitted: it loads
+    # scipy.stats, 0.3 s that a linear fit from the command line does not need.
+    from lib.glmm import GlmmFit
 
 FAMILY_KEYS = ("family", "link", "trials", "offset", "success")
 LABELS = {
@@ -351,6 +351,10 @@ def glmm_document(
     """The JSON document of a generalized fit (``--family binomial|poisson``), with
     ``confint`` (Wald or profile, as ``lib.glmm.intervals``) and ``predictions``
     (``lib.glmm.predict``) when asked for."""
+    from lib.glmm import fit_glmm
+    from lib.glmm.intervals import confint, ratio_intervals
+    from lib.glmm.predict import predict, prediction_basis
+
     if args.confint:
         check_level(args.level)
     if args.confint == "boot":
@@ -389,6 +393,9 @@ def add_variances(
     response: ResponseFamily,
 ) -> None:
     """``icc``, ``r2`` (latent scale, as performance) and the dispersion check."""
+    from lib.glmm.dispersion import dispersion_check
+    from lib.glmm.variance import latent_variances
+
     start = time.perf_counter()
     try:
         v = latent_variances(fit, frame, spec, response)
