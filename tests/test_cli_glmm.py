@@ -213,6 +213,10 @@ def test_duckdb_engine_refuses_then_fits_a_stated_sample(owls_csv):
     assert doc["nobs"] == 300
     # The same seed draws the same rows: the same fit.
     assert json.loads(again.stdout)["loglik"] == doc["loglik"]
+    in_memory = run_cli(*args, "--sample", "300", "--seed", "7")  # the pandas engine
+    assert in_memory.returncode == 0, in_memory.stderr
+    sample = json.loads(in_memory.stdout)["sample"]
+    assert sample["rows"] == 300 and sample["method"] == "numpy default_rng(seed).choice"
 
 
 def test_linear_documents_name_their_family():
