@@ -42,7 +42,6 @@ from lib.glmm.predict import predict as glmm_predict
 from lib.glmm.tidy import tidy as glmm_tidy
 from lib.glmm.variance import LatentVariances, latent_variances
 from lib.lmm.intervals import Intervals
-from lib.model.design import check_supported
 from lib.model.formula import parse_formula
 from lib.model.response import ResponseFamily
 from lib.model.response_formula import read_lme4_response
@@ -255,7 +254,6 @@ def glmer(
     if not response.generalized:
         raise SpecError("glmer() fits binomial and Poisson models; use lmer() for a Gaussian one.")
     spec = parse_formula(plain, reml=False)
-    check_supported(spec)
     fit = fit_glmm(data, spec, response, nagq)
     return GlmerModel(
         fit=fit,

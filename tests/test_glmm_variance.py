@@ -71,3 +71,22 @@ def test_random_slope_variance_is_the_mean_of_z_sigma_z() -> None:
     rf = response_family_of(c)
     fit = fit_glmm(frame, spec, rf)
     check(latent_variances(fit, frame, spec, rf), c.expected)
+
+
+def test_no_intercept_without_the_constant_says_the_icc_is_not_comparable() -> None:
+    # cbpp's period read as a number: 0 + period cannot reproduce a constant.
+    import pandas as pd
+
+    from lib.glmm.fit import fit_glmm as fit_once
+    from lib.glmm.variance import latent_variances as variances_of
+    from lib.model.formula import parse_formula
+    from lib.model.response import ResponseFamily
+
+    frame = pd.read_csv("tests/reference/data/glmm_cbpp.csv")
+    response = ResponseFamily("binomial", trials="size")
+    spec = parse_formula("incidence ~ 0 + period + (1 | herd)", reml=False)
+    out = variances_of(fit_once(frame, spec, response), frame, spec, response)
+    assert any("no fixed intercept" in m for m in out.messages)
+    spec = parse_formula("incidence ~ period + (1 | herd)", reml=False)
+    out = variances_of(fit_once(frame, spec, response), frame, spec, response)
+    assert not any("no fixed intercept" in m for m in out.messages)

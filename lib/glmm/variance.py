@@ -32,6 +32,7 @@ import pandas as pd
 from lib.glmm.fit import fit_glmm
 from lib.glmm.response import prepare
 from lib.glmm.result import GlmmFit
+from lib.lmm.variance import spans_constant
 from lib.model.response import ResponseFamily
 from lib.model.spec import ModelSpec
 
@@ -108,6 +109,17 @@ def latent_variances(
         else:
             random += value
     messages = []
+    if "(Intercept)" not in design.fixef_names and not spans_constant(
+        design.X.T @ design.X, design.X.sum(axis=0), n
+    ):
+        # As lib.lmm.variance (which then gives no ICC/R^2): the random intercept's
+        # variance holds the linear predictor's distance from zero.
+        messages.append(
+            "This model has no fixed intercept and its fixed columns do not add up to "
+            "one: the random intercept's variance then holds the distance of the link "
+            "scale from zero, so the ICC and R\u00b2 are not comparable with a model "
+            "that has an intercept (performance reports them anyway)."
+        )
     null_intercept = None
     if fit.family == "binomial":
         distribution = BINOMIAL_LATENT[fit.link]
