@@ -22,7 +22,7 @@ from lib.model.spec import ModelSpec
 from lib.present.markdown import md
 from lib.table.catalogue import BUNDLED, DEFAULT_DATASET
 from lib.table.roles import Roles, numeric_columns
-from ui import big, cache, level_widgets, presentation, role_widgets, serve, state
+from ui import big, cache, family_widgets, level_widgets, presentation, role_widgets, serve, state
 from ui import shared as shared_view
 from ui.big import Big
 
@@ -114,6 +114,7 @@ def draw_sidebar() -> Selection:
         with model_box:
             st.header("Model")
             spec, spec_error, effects = _model_toggles(roles, numeric_columns(frame))
+            family_widgets.draw(frame, roles, source)  # issue 16: outcome family
         chosen = _write_url(option, roles, defaults)
         if first_run:  # which of a shared link's values could not be used, and why
             state.note_ignored(chosen, frame.columns, numeric_columns(frame), title)

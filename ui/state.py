@@ -111,6 +111,14 @@ URL_KINDS.update(dict.fromkeys(LEVEL_SLOPE_KEYS, "list"))
 PAGE_KEYS = (BINWIDTH, EXPLORE_BY, LINES_BY)
 SIDEBAR_KEYS = tuple(k for k in URL_KINDS if k not in PAGE_KEYS)
 
+# Issue 16: the outcome's family (``lib.model.response.ResponseFamily``) beside the model
+# toggles, in the URL as ``family=binomial&success=Y`` (``trials=``, ``offset=``, ``link=``).
+# Not in SIDEBAR_KEYS: ``ui.family_widgets`` keeps them and writes them to the URL itself,
+# so a link without them (every older link) means a Gaussian model, as it did.
+FAMILY, LINK, TRIALS, OFFSET, SUCCESS = "family", "link", "trials", "offset", "success"
+FAMILY_KEYS = (FAMILY, LINK, TRIALS, OFFSET, SUCCESS)
+URL_KINDS.update(dict.fromkeys(FAMILY_KEYS, "str"))
+
 # Session-only keys (never in the URL).
 UPLOAD = "_upload"  # UploadedTable | None: this session's uploaded file
 UPLOAD_ERROR = "_upload_error"  # str | None: why the last upload was refused
@@ -271,7 +279,7 @@ def ignored_reasons(
     """
     notes = []
     for key, value in asked.items():
-        if key in PAGE_KEYS:
+        if key in PAGE_KEYS or key in FAMILY_KEYS:  # FAMILY_KEYS: ui.family_widgets
             continue
         got = chosen.get(key)
         if key == COVARIATES:
