@@ -195,3 +195,23 @@ def _write_url(chosen: ResponseFamily, kind: OutcomeKind | None) -> None:
     if kind is not None and kind.default_success is not None:
         defaults[state.SUCCESS] = kind.default_success
     state.write_url(values, defaults)
+
+
+def linear_only(page: str, covers: str) -> None:
+    """On a page that fits linear mixed models only: with a binomial or Poisson family,
+    say what the page covers and stop, rather than fit a linear model to a 0/1 or count
+    outcome without saying so."""
+    chosen = current()
+    if not chosen.generalized:
+        return
+    label = FAMILY_LABELS[chosen.family]
+    kind = "two-valued" if chosen.family == "binomial" else "count"
+    st.info(
+        f"The {page} covers {covers}: linear mixed models (lmer) of a measured outcome. The "
+        f"sidebar's family is **{label}** (a {kind} outcome), which this page does not fit. "
+        f"The Model, Explore and Pooling pages show the {label} model; choose Gaussian in the "
+        "sidebar to use this page with a measured outcome.",
+        icon=":material/info:",
+    )
+    st.page_link("pages/3_Model.py", label="Go to the Model page", icon=":material/functions:")
+    st.stop()

@@ -19,7 +19,7 @@ from lib.classroom.ladder import COMPLETE_OLS, DUMMY_OLS, MIXED, NULL, Ladder
 from lib.errors import ExplorerError
 from lib.present.markdown import md
 from lib.present.numbers import num, pct
-from ui import big, classroom_cache, presentation, render
+from ui import big, classroom_cache, family_widgets, presentation, render
 from ui.sidebar import Selection, show_error
 from ui.views import comparison as comparison_view
 
@@ -29,6 +29,7 @@ SHARES = ("REML criterion", "ICC", "R² marginal", "R² conditional")
 
 def draw(sel: Selection) -> None:
     presentation.heading("Model ladder", sel)
+    family_widgets.linear_only("Model ladder", "the tutorial's four models, null to random slope")
     big.note(sel, "This page fits its models to {sample}; the Model page fits all rows.")
     roles = sel.roles
     if roles.predictor is None:

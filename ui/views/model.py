@@ -17,11 +17,12 @@ from lib.present import explain, report, summary
 from lib.present.markdown import md
 from lib.present.notes import conditioning_note
 from lib.table.columns import finite_range
-from ui import big, cache, presentation, render, state
+from ui import big, cache, family_widgets, presentation, render, state
 from ui.sidebar import Selection, show_error
 from ui.views import diagnostics as diagnostics_view
 from ui.views import equations as equations_view
 from ui.views import levels as levels_view
+from ui.views import model_glmm
 from ui.views import report as report_view
 
 MAX_LINES = 30  # group lines drawn on the scatter
@@ -46,6 +47,8 @@ PRESET_LABELS = {
 
 
 def draw(sel: Selection) -> None:
+    if family_widgets.current().generalized:  # issue 16: glmer's panels
+        return model_glmm.draw(sel)
     presentation.heading("Model", sel)
     _presets(sel)
     if sel.spec is None:

@@ -1,0 +1,141 @@
+"""Pooling of proportions and counts: each group's raw rate, the mixed model's estimate
+for it and the population's (issue 16).
+
+For a binomial (or Poisson) mixed model the three strategies of ``lib.classroom.pooling``
+read on the response scale:
+
+* **no pooling**: each group's own proportion of successes (successes / trials) or its
+  mean count;
+* **partial pooling**: the model's estimate for the group, the inverse link of its
+  linear predictor at the conditional modes (glmer's ``fitted()``), averaged over the
+  group's rows. For a random intercept alone this is ``g^{-1}(beta_0 + b_j)`` for every
+  row of group j: the conditional mode put on the probability scale;
+* **complete pooling**, the population: the inverse link of the fixed part alone
+  (``predict(fit, re.form = NA, type = "response")``), averaged over the group's rows
+  (for the null model ``g^{-1}(beta_0)`` in every group).
+
+A small group's own proportion is pulled towards the population, as a group mean is in
+a linear model; on the probability scale the pull is not linear (a group with 0 of 3
+successes does not get a negative estimate), which is why it is shown on that scale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from lib.errors import SpecError
+from lib.glmm.family import family as make_family
+from lib.glmm.result import GlmmFit
+from lib.model.design import build_design
+from lib.model.response import ResponseFamily
+from lib.model.spec import ModelSpec
+from lib.table.columns import complete_rows, factor_codes
+
+
+@dataclass(frozen=True, eq=False)
+class RatePooling:
+    """Raw, partially pooled and population rates per group, on the response scale.
+
+    Attributes
+    ----------
+    group : str
+    family : str
+        ``"binomial"`` (rates are proportions) or ``"poisson"`` (mean counts).
+    levels : tuple of str
+    sizes : ndarray (G,)
+        Rows per group used by the fit.
+    trials : ndarray (G,)
+        Trials per group (binomial; rows for a 0/1 outcome, or for Poisson).
+    observed : ndarray (G,)
+        No pooling: successes / trials, or the mean count.
+    partial : ndarray (G,)
+        Partial pooling: the fitted mean with the random effects, averaged over the
+        group's rows (weighted by trials).
+    population : ndarray (G,)
+        Complete pooling: the fitted mean of the fixed part alone, averaged likewise.
+    overall : float
+        The population estimate of a typical row: the inverse link of the intercept
+        (NaN without an intercept).
+    """
+
+    group: str
+    family: str
+    levels: tuple[str, ...]
+    sizes: np.ndarray
+    trials: np.ndarray
+    observed: np.ndarray
+    partial: np.ndarray
+    population: np.ndarray
+    overall: float
+
+    @property
+    def pull(self) -> np.ndarray:
+        """How much of the way from its own rate to the population's each group moved
+        (0: kept its own; 1: took the population's); NaN where they coincide."""
+        gap = self.observed - self.population
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(np.abs(gap) > 1e-12, (self.observed - self.partial) / gap, np.nan)
+
+
+def rate_pooling(
+    frame: pd.DataFrame, spec: ModelSpec, family: ResponseFamily, fit: GlmmFit, group: str
+) -> RatePooling:
+    """Per level of the column ``group``: raw rate, model estimate, population estimate.
+
+    ``frame`` is the data the fit was given, its outcome already 0/1 (or successes) as
+    ``lib.serve.glmm_jobs.model_frame`` makes it; the rows are the fit's complete rows.
+    """
+    if not family.generalized:
+        raise SpecError("Rate pooling is for a binomial or Poisson model.")
+    if group not in spec.columns:
+        raise SpecError(f"{group!r} is not a grouping column of the model.")
+    clean, _ = complete_rows(frame, tuple(spec.columns) + family.columns)
+    clean = clean.reset_index(drop=True)
+    design = build_design(clean, spec)
+    if design.nobs != fit.nobs:
+        raise SpecError("The data do not match the fit (a different number of rows).")
+    fam = make_family(family.family, family.link)
+    offset = clean[family.offset].to_numpy(dtype=float) if family.offset else 0.0
+    fixed_mu = fam.linkinv(design.X @ fit.beta + offset)
+    y = design.y
+    trials = clean[family.trials].to_numpy(dtype=float) if family.trials else np.ones(fit.nobs)
+    codes, levels = factor_codes(clean[group])
+    G = len(levels)
+
+    def per_group(values: np.ndarray) -> np.ndarray:
+        return np.bincount(codes, weights=values, minlength=G)
+
+    sizes = np.bincount(codes, minlength=G)
+    total = per_group(trials)
+    names = list(fit.fixef_names)
+    overall = (
+        float(fam.linkinv(np.array([fit.beta[names.index("(Intercept)")]]))[0])
+        if "(Intercept)" in names
+        else float("nan")
+    )
+    return RatePooling(
+        group=group,
+        family=family.family,
+        levels=levels,
+        sizes=sizes,
+        trials=total,
+        observed=per_group(y) / total,
+        partial=per_group(fit.fitted * trials) / total,
+        population=per_group(fixed_mu * trials) / total,
+        overall=overall,
+    )
+
+
+def rate_table(result: RatePooling) -> pd.DataFrame:
+    """One row per group: rows (and trials), raw rate, model estimate, population."""
+    what = "proportion" if result.family == "binomial" else "mean count"
+    table = pd.DataFrame({result.group: list(result.levels), "rows": result.sizes.astype(int)})
+    if result.family == "binomial" and not np.array_equal(result.trials, result.sizes):
+        table["trials"] = result.trials.astype(int)
+    table[f"observed {what}"] = result.observed
+    table["model estimate"] = result.partial
+    table["population"] = result.population
+    return table

@@ -1,0 +1,87 @@
+"""Cached generalized-model fits (issue 16): ``ui.cache.fit``'s pattern for ``glmer``.
+
+The fit runs in the server's fit pool (``lib.serve.glmm_jobs:fit``) and waits with a
+Cancel button (``ui.serve.wait_for``); the result is cached by the data's source id, the
+spec's and the family's repr (frozen dataclasses, so the repr names every field).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from lib.charts.rates import rate_rows_chart
+from lib.classroom.pooling_glmm import RatePooling, rate_pooling
+from lib.explore import rates as lib_rates
+from lib.explore.rates import GroupRates
+from lib.glmm.result import GlmmFit
+from lib.model.response import ResponseFamily
+from lib.model.spec import ModelSpec
+from lib.serve.glmm_jobs import model_frame
+from lib.table.outcome_kind import with_binary_outcome
+from ui import cache, serve
+from ui.cache import TTL
+
+JOB_FIT_GLMM = "lib.serve.glmm_jobs:fit"
+
+
+def fit(source: str, spec: ModelSpec, family: ResponseFamily, _frame: pd.DataFrame) -> GlmmFit:
+    """The glmer fit of ``spec`` with ``family`` to the data ``source``."""
+    return serve.wait_for(
+        lambda: serve.settle(_fit(source, repr(spec), repr(family), spec, family, _frame)),
+        ("glmm", source, spec, family),
+    )
+
+
+@st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)
+def _fit(
+    source: str,
+    spec_key: str,
+    family_key: str,
+    _spec: ModelSpec,
+    _family: ResponseFamily,
+    _frame: pd.DataFrame,
+) -> GlmmFit | serve.Failed:
+    burn = serve.slow_fit_seconds()
+    return serve.run_job(
+        JOB_FIT_GLMM, _frame, _spec, _family, 1, burn, key=("glmm", source, _spec, _family)
+    )
+
+
+@st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)
+def pooling(
+    source: str,
+    spec_key: str,
+    family_key: str,
+    group: str,
+    _spec: ModelSpec,
+    _family: ResponseFamily,
+    _fit: GlmmFit,
+    _frame: pd.DataFrame,
+) -> RatePooling:
+    """``lib.classroom.pooling_glmm.rate_pooling`` of a fit (from ``fit`` above)."""
+    data, fam = model_frame(_frame, _spec, _family)
+    return rate_pooling(data, _spec, fam, _fit, group)
+
+
+@st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)
+def group_rates(
+    source: str,
+    outcome: str,
+    group: tuple[str, ...],
+    family_key: str,
+    _family: ResponseFamily,
+    _frame: pd.DataFrame,
+) -> GroupRates:
+    """``lib.explore.rates.group_rates`` of the outcome as the model counts it."""
+    data = _frame
+    if _family.family == "binomial" and _family.trials is None:
+        data = with_binary_outcome(_frame, outcome, _family.success)
+    return lib_rates.group_rates(data, outcome, group, _family.family, _family.trials)
+
+
+@st.cache_data(max_entries=128, ttl=TTL, show_spinner=False)
+def rate_chart(key: str, _kwargs: dict) -> dict:
+    """``lib.charts.rates.rate_rows_chart`` as a Vega-Lite dict, built once per ``key``
+    (a string that determines the arguments)."""
+    return cache.arrow_datasets(rate_rows_chart(**_kwargs).to_dict(validate=False))
