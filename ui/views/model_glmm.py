@@ -238,8 +238,8 @@ def fixef_sentences(fit: GlmmFit, family: ResponseFamily, spec: ModelSpec) -> li
     for k, name in enumerate(names):
         if name == "(Intercept)":
             continue
-        r = math.exp(fit.beta[k])
-        lo, hi = math.exp(fit.beta[k] - Z95 * fit.se[k]), math.exp(fit.beta[k] + Z95 * fit.se[k])
+        b, se = fit.beta[k], fit.se[k]
+        r, lo, hi = _ratio(math.exp(b), math.exp(b - Z95 * se), math.exp(b + Z95 * se))
         change = (
             f"for each extra unit of {md(name)}"
             if name in spec.columns
@@ -247,10 +247,16 @@ def fixef_sentences(fit: GlmmFit, family: ResponseFamily, spec: ModelSpec) -> li
         )
         out.append(
             f"{target[0].upper()}{target[1:]} {'are' if odds == 'odds' else 'is'} "
-            f"**{num(r, 2)} times** as high {change} (95% CI {num(lo, 2)} to {num(hi, 2)}; "
-            f"{p_text(fit.p_value[k])})."
+            f"**{r} times** as high {change} (95% CI {lo} to {hi}; {p_text(fit.p_value[k])})."
         )
     return out
+
+
+def _ratio(*values: float) -> tuple[str, ...]:
+    """Ratios in a sentence: 2 decimals, 3 when one lies near 1 (an interval of 0.998 to
+    1.019 must not read "1.00 to 1.02")."""
+    decimals = 3 if any(abs(v - 1.0) < 0.1 for v in values) else 2
+    return tuple(num(v, decimals) for v in values)
 
 
 def ranef_sentences(fit: GlmmFit) -> list[str]:

@@ -1,0 +1,189 @@
+"""Generalized mixed models in the app (issue 16): the family is suggested from the outcome,
+kept in the URL, and the Model, Explore and Pooling pages show glmer's numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from conftest import plain, whole_table
+
+from lib.classroom.pooling_glmm import rate_pooling
+from lib.glmm.fit import fit_glmm
+from lib.model.formula import parse_formula
+from lib.model.response import ResponseFamily
+from lib.serve.glmm_jobs import model_frame
+from lib.table.catalogue import load_bundled
+
+DATA, MODEL, EXPLORE, POOLING, LADDER = (
+    "pages/1_Data.py",
+    "pages/3_Model.py",
+    "pages/2_Explore.py",
+    "pages/5_Pooling.py",
+    "pages/6_Ladder.py",
+)
+CONTRACEPTION = {"data": "contraception"}
+
+
+def _outcomes_csv() -> bytes:
+    """40 pupils in 8 classes: a score, study hours, a 0/1 pass, a TRUE/FALSE passed and
+    a count of errors."""
+    rng = np.random.default_rng(7)
+    n = 40
+    hours = np.round(rng.uniform(0, 10, n), 1)
+    score = np.round(40 + 3 * hours + rng.normal(0, 5, n), 1)
+    frame = pd.DataFrame(
+        {
+            "class": np.repeat([f"c{k}" for k in range(8)], n // 8),
+            "score": score,
+            "hours": hours,
+            "pass": (score > 55).astype(int),
+            "passed": score > 55,
+            "errors": rng.poisson(2.0, n),
+        }
+    )
+    return frame.to_csv(index=False).encode()
+
+
+def _upload(open_page, page=DATA):
+    at = open_page(page)
+    at.file_uploader(key="_upload_widget").upload("pupils.csv", _outcomes_csv()).run()
+    assert not at.exception
+    assert at.sidebar.selectbox(key="y").value == "score"
+    assert at.sidebar.radio(key="family").value == "gaussian"
+    return at
+
+
+def _captions(at) -> str:
+    return " ".join(plain(c.value) for c in at.sidebar.caption)
+
+
+def test_a_zero_one_outcome_gets_the_binomial_family(open_page):
+    at = _upload(open_page)
+    at.sidebar.selectbox(key="y").set_value("pass").run()
+    assert not at.exception
+    assert at.sidebar.radio(key="family").value == "binomial"
+    assert "Binomial because `pass` has two values" in _captions(at)
+    # A 0/1 outcome counts 1 as success: no level to choose, no trials column.
+    assert not [s for s in at.sidebar.selectbox if s.key in ("success", "trials")]
+    # The user can change it back.
+    at.sidebar.radio(key="family").set_value("gaussian").run()
+    assert not at.exception and at.sidebar.radio(key="family").value == "gaussian"
+
+
+def test_a_true_false_outcome_is_offered_and_only_binomial(open_page):
+    at = _upload(open_page)
+    assert "passed" in at.sidebar.selectbox(key="y").options
+    at.sidebar.selectbox(key="y").set_value("passed").run()
+    assert not at.exception
+    family = at.sidebar.radio(key="family")
+    assert family.value == "binomial" and list(family.options) == ["Binomial"]
+    success = at.sidebar.selectbox(key="success")
+    assert success.value == "TRUE" and list(success.options) == ["FALSE", "TRUE"]
+    box = " ".join(plain(m.value) for m in at.markdown)
+    assert "`passed` has two values (FALSE and TRUE)" in box
+    assert at.selectbox(key="_data_success").value == "TRUE"
+
+
+def test_a_count_outcome_suggests_poisson_which_the_user_applies(open_page):
+    at = _upload(open_page)
+    at.sidebar.selectbox(key="y").set_value("errors").run()
+    assert not at.exception
+    assert at.sidebar.radio(key="family").value == "gaussian"  # suggested, not imposed
+    box = " ".join(plain(m.value) for m in at.markdown)
+    assert "`errors` holds whole numbers from 0 up, mostly small" in box
+    at.button(key="_data_use_family").click().run()
+    assert not at.exception
+    assert at.sidebar.radio(key="family").value == "poisson"
+    assert at.sidebar.selectbox(key="offset").value == ""
+    assert at.query_params["family"] == "poisson"
+
+
+def _contraception_fit(success=None):
+    data = load_bundled("contraception")
+    spec = parse_formula("use ~ age + (1 | district)")
+    family = ResponseFamily("binomial", success=success)
+    frame, fam = model_frame(data, spec, family)
+    return data, spec, family, fit_glmm(frame, spec, fam)
+
+
+def test_model_page_shows_the_glmer_numbers_of_lib(open_page):
+    at = open_page(MODEL, CONTRACEPTION)
+    assert not at.exception
+    assert at.sidebar.radio(key="family").value == "binomial"
+    _, _, _, fit = _contraception_fit()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["AIC"] == f"{fit.aic:,.1f}"
+    assert metrics["logLik"] == f"{fit.loglik:,.1f}"
+    assert metrics["deviance"] == f"{fit.deviance:,.1f}"
+    assert metrics["df.resid"] == f"{fit.df_resid:,}" == "1,931"
+    fixef = whole_table(at, "z value")
+    assert fixef["Estimate"].tolist() == [f"{b:.4f}" for b in fit.beta]
+    assert fixef["Std. Error"].tolist() == [f"{s:.4f}" for s in fit.se]
+    assert fixef["Odds ratio"].tolist() == [f"{np.exp(b):.4f}" for b in fit.beta]
+    varcorr = whole_table(at, "Std.Dev.")
+    assert varcorr["Std.Dev."].tolist() == [f"{np.sqrt(fit.varcorr[0].covariance[0, 0]):.4f}"]
+    code = " ".join(c.value for c in at.code)
+    assert "glmer(use ~ 1 + age + (1 | district), family = binomial)" in code
+    words = " ".join(plain(m.value) for m in at.markdown)
+    assert "the probability that use = Y is" in words
+    assert (
+        "1.009 times** as high for each extra unit of age (95% CI 0.998 to 1.019; p = 0.112)"
+        in words
+    )
+
+
+def test_url_round_trip_of_the_success_level(open_page):
+    at = open_page(MODEL, {**CONTRACEPTION, "success": "N"})
+    assert not at.exception
+    assert at.sidebar.selectbox(key="success").value == "N"
+    assert at.query_params["success"] == "N"
+    _, _, _, fit = _contraception_fit("N")
+    fixef = whole_table(at, "z value")
+    assert fixef["Estimate"].tolist() == [f"{b:.4f}" for b in fit.beta]
+    assert fit.beta[0] > 0  # "N" counted as success flips the intercept's sign
+    # Choosing the default level again drops it from the URL.
+    at.sidebar.selectbox(key="success").set_value("Y").run()
+    assert "success" not in at.query_params
+
+
+def test_an_old_link_without_family_is_gaussian(open_page):
+    at = open_page(MODEL, {"data": "schools", "random_slope": "true"})
+    assert not at.exception
+    assert at.sidebar.radio(key="family").value == "gaussian"
+    assert "family" not in at.query_params
+    assert any("REML" in s.value for s in at.subheader)
+
+
+def test_pooling_page_shows_proportions_raw_pooled_and_population(open_page):
+    at = open_page(POOLING, CONTRACEPTION)
+    assert not at.exception
+    data, spec, family, fit = _contraception_fit()
+    frame, fam = model_frame(data, spec, family)
+    result = rate_pooling(frame, spec, fam, fit, "district")
+    table = whole_table(at, "observed proportion")
+    assert table.loc["3", "observed proportion"] == "1.0000"
+    k = result.levels.index("3")
+    assert table.loc["3", "model estimate"] == f"{result.partial[k]:.4f}"
+    assert table.loc["3", "population"] == f"{result.population[k]:.4f}"
+    # A district with 2 rows, both successes, is pulled far towards the population.
+    assert result.population[k] < result.partial[k] < 0.5
+    assert "moves most" in " ".join(plain(m.value) for m in at.markdown)
+
+
+def test_explore_page_shows_proportions_per_group(open_page):
+    at = open_page(EXPLORE, CONTRACEPTION)
+    assert not at.exception
+    table = whole_table(at, "proportion")
+    data = load_bundled("contraception")
+    share = data.assign(y=data["use"].eq("Y")).groupby("district")["y"].mean()
+    assert table.loc["1", "proportion"] == f"{share.loc[1]:.4f}"
+    assert table.loc["1", "successes"] == f"{int(data[data.district == 1].use.eq('Y').sum()):,}"
+    assert any("Proportions per district" in s.value for s in at.subheader)
+
+
+def test_ladder_says_what_it_covers_with_a_binomial_family(open_page):
+    at = open_page(LADDER, CONTRACEPTION)
+    assert not at.exception
+    info = " ".join(plain(i.value) for i in at.info)
+    assert "covers the tutorial's four models" in info and "Binomial" in info
+    assert not at.dataframe  # nothing was fitted

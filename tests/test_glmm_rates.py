@@ -1,0 +1,140 @@
+"""Rates per group for generalized models (issue 16): lib.explore.rates (Explore),
+lib.classroom.pooling_glmm (Pooling), lib.charts.rates, and the Model page's tables
+(ui.views.model_glmm) against the fit they show."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.special import expit
+
+from lib.charts.rates import rate_rows_chart
+from lib.classroom.pooling_glmm import rate_pooling, rate_table
+from lib.errors import SpecError
+from lib.explore.rates import group_rates, rates_table
+from lib.glmm.fit import fit_glmm
+from lib.model.formula import parse_formula
+from lib.model.response import ResponseFamily
+from lib.serve.glmm_jobs import model_frame
+from lib.table.catalogue import load_bundled
+from ui.views import model_glmm
+
+CBPP = "tests/reference/data/glmm_cbpp.csv"
+
+
+@pytest.fixture(scope="module")
+def contraception_null():
+    data = load_bundled("contraception")
+    spec = parse_formula("use ~ 1 + (1 | district)")
+    frame, fam = model_frame(data, spec, ResponseFamily("binomial"))
+    return frame, spec, fam, fit_glmm(frame, spec, fam)
+
+
+def test_null_model_pooled_rate_is_the_conditional_mode_on_the_probability_scale(
+    contraception_null,
+):
+    frame, spec, fam, fit = contraception_null
+    result = rate_pooling(frame, spec, fam, fit, "district")
+    factor = fit.ranef[0]
+    assert tuple(factor.levels) == result.levels
+    expected = expit(fit.beta[0] + factor.modes[:, 0])
+    np.testing.assert_allclose(result.partial, expected, rtol=1e-10)
+    np.testing.assert_allclose(result.population, expit(fit.beta[0]), rtol=1e-12)
+    assert result.overall == pytest.approx(expit(fit.beta[0]), rel=1e-12)
+    # Every district's estimate lies between its own proportion and the population's.
+    lo = np.minimum(result.observed, result.population) - 1e-12
+    hi = np.maximum(result.observed, result.population) + 1e-12
+    assert np.all((lo <= result.partial) & (result.partial <= hi))
+    pull = result.pull[np.isfinite(result.pull)]
+    assert np.all((pull > 0) & (pull < 1))
+    table = rate_table(result)
+    assert list(table.columns) == [
+        "district",
+        "rows",
+        "observed proportion",
+        "model estimate",
+        "population",
+    ]
+    assert int(table["rows"].sum()) == fit.nobs == 1934
+
+
+def test_binomial_with_trials_weights_rates_by_trials():
+    data = pd.read_csv(CBPP)
+    spec = parse_formula("incidence ~ period + (1 | herd)")
+    fam = ResponseFamily("binomial", trials="size")
+    fit = fit_glmm(data, spec, fam)
+    result = rate_pooling(data, spec, fam, fit, "herd")
+    by_herd = data.groupby(data["herd"].astype(str))[["incidence", "size"]].sum()
+    observed = (by_herd["incidence"] / by_herd["size"]).reindex(result.levels)
+    np.testing.assert_allclose(result.observed, observed.to_numpy(), rtol=1e-12)
+    np.testing.assert_allclose(result.trials, by_herd["size"].reindex(result.levels))
+    assert "trials" in rate_table(result).columns
+    rates = group_rates(data, "incidence", ("herd",), "binomial", trials="size")
+    np.testing.assert_allclose(rates.rate, result.observed, rtol=1e-12)
+    assert rates.overall == pytest.approx(data["incidence"].sum() / data["size"].sum())
+
+
+def test_rate_pooling_refuses_a_gaussian_family(contraception_null):
+    frame, spec, _, fit = contraception_null
+    with pytest.raises(SpecError, match="binomial or Poisson"):
+        rate_pooling(frame, spec, ResponseFamily(), fit, "district")
+
+
+def test_poisson_group_rates_give_mean_and_variance():
+    frame = pd.DataFrame({"g": ["a", "a", "a", "b", "b"], "n": [0, 2, 4, 1, 1]})
+    rates = group_rates(frame, "n", ("g",), "poisson")
+    np.testing.assert_allclose(rates.rate, [2.0, 1.0])
+    np.testing.assert_allclose(rates.variance, [4.0, 0.0])
+    assert rates.overall == pytest.approx(8 / 5)
+    assert list(rates_table(rates).columns) == [
+        "g",
+        "rows",
+        "total count",
+        "mean count",
+        "variance",
+    ]
+
+
+def test_rate_chart_draws_observed_pooled_and_population_layers(contraception_null):
+    frame, spec, fam, fit = contraception_null
+    result = rate_pooling(frame, spec, fam, fit, "district")
+    spec_dict = rate_rows_chart(
+        result.levels,
+        result.sizes,
+        result.observed,
+        partial=result.partial,
+        population=result.population,
+        overall=result.overall,
+    ).to_dict()
+    marks = [layer["mark"]["type"] for layer in spec_dict["layer"][0]["layer"]]
+    assert marks == ["rule", "point", "point", "tick"]
+    assert spec_dict["layer"][1]["mark"]["strokeDash"] == [14, 6]
+    x = spec_dict["layer"][0]["layer"][1]["encoding"]["x"]
+    assert x["scale"]["domain"] == [0, 1]
+
+
+def test_model_page_tables_are_the_fit_numbers(contraception_null):
+    *_, fit = contraception_null
+    stats = model_glmm.fit_statistics(fit)
+    assert stats.loc[0, "deviance"] == fit.deviance == pytest.approx(-2 * fit.loglik)
+    assert stats.loc[0, "df.resid"] == fit.nobs - 2
+    fixef = model_glmm.fixef_table(fit)
+    assert fixef.loc["(Intercept)", "Odds ratio"] == pytest.approx(np.exp(fit.beta[0]))
+    lo = np.exp(fit.beta[0] - 1.959963984540054 * fit.se[0])
+    assert fixef.loc["(Intercept)", "2.5 %"] == pytest.approx(lo, rel=1e-12)
+    vc = model_glmm.varcorr_table(fit)
+    assert vc.loc[0, "Variance"] == pytest.approx(fit.theta[0] ** 2, rel=1e-12)
+    resid = model_glmm.scaled_residuals(fit)
+    np.testing.assert_array_equal(resid.iloc[0].to_numpy(), fit.scaled_resid_quantiles)
+
+
+def test_glmer_call_names_trials_offset_and_link():
+    spec = parse_formula("incidence ~ period + (1 | herd)")
+    call = model_glmm.glmer_call(spec, ResponseFamily("binomial", link="probit", trials="size"))
+    assert call == (
+        "glmer(cbind(incidence, size - incidence) ~ 1 + period + (1 | herd), "
+        'family = binomial(link = "probit"))'
+    )
+    poisson = model_glmm.glmer_call(spec, ResponseFamily("poisson", offset="log time"))
+    assert poisson.endswith("+ offset(`log time`), family = poisson)")
