@@ -52,6 +52,8 @@ def rate_rows_chart(
         data["population"] = np.asarray(population, dtype=float)
     key = "partial" if partial is not None else "observed"
     scale = alt.Scale(domain=[0, 1]) if proportion else alt.Scale(zero=True)
+    # Five labelled ticks: at 449 px eleven labels of a 0-1 axis ran together ("0.00.1").
+    axis = alt.Axis(values=[0, 0.25, 0.5, 0.75, 1]) if proportion else alt.Axis(tickCount=5)
     y = alt.Y("group:N", title=group_title, sort=alt.EncodingSortField(key, order="ascending"))
     tooltip = [
         alt.Tooltip("group:N", title=group_title),
@@ -73,12 +75,12 @@ def rate_rows_chart(
     if partial is not None:
         layers.append(
             base.mark_rule(strokeWidth=3, color=OKABE_ITO[4]).encode(
-                x=alt.X("observed:Q", title=rate_title, scale=scale), x2="partial:Q"
+                x=alt.X("observed:Q", title=rate_title, scale=scale, axis=axis), x2="partial:Q"
             )
         )
     layers.append(
         base.mark_point(filled=False, strokeWidth=2.5, color=OKABE_ITO[5]).encode(
-            x=alt.X("observed:Q", title=rate_title, scale=scale), size=size
+            x=alt.X("observed:Q", title=rate_title, scale=scale, axis=axis), size=size
         )
     )
     if partial is not None:

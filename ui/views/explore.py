@@ -232,10 +232,12 @@ def _rates(sel: Selection, family: ResponseFamily, factor: tuple[str, ...]) -> N
     except ExplorerError as exc:
         show_error(exc)
         st.stop()
-    g, y = md(rates.group), md(roles.outcome)
+    g = md(rates.group)
     st.subheader(f"{what} per {g}")
-    success = f"{y} = {md(family.success)}" if family.success else f"successes of {y}"
-    rate_title = f"proportion of {success}" if binomial else f"mean {roles.outcome}"
+    if family.trials:
+        rate_title = f"proportion of successes ({roles.outcome})"
+    else:
+        rate_title = f"proportion of {roles.outcome} = {family.success or 1}"
     kwargs = {
         "levels": list(rates.levels),
         "sizes": rates.n,
@@ -244,7 +246,7 @@ def _rates(sel: Selection, family: ResponseFamily, factor: tuple[str, ...]) -> N
         "proportion": binomial,
         "group_title": rates.group,
         "rate_title": rate_title if binomial else f"mean count of {roles.outcome}",
-        "title": f"{what} per {rates.group}",
+        "title": "",
         "note": "dashed line: all rows together; circle size: rows in the group",
     }
     key = repr((sel.source, roles.outcome, factor, repr(family), "explore"))
@@ -254,8 +256,8 @@ def _rates(sel: Selection, family: ResponseFamily, factor: tuple[str, ...]) -> N
     hi, lo = int(np.nanargmax(rate)), int(np.nanargmin(rate))
     word = "proportion" if binomial else "mean count"
     text = (
-        f"{g} {md(rates.levels[hi])} has the highest {word} ({num(rate[hi])}), "
-        f"{g} {md(rates.levels[lo])} the lowest ({num(rate[lo])}); over all rows it is "
+        f"{_level(g, rates.levels[hi])} has the highest {word} ({num(rate[hi])}), "
+        f"{_level(g, rates.levels[lo])} the lowest ({num(rate[lo])}); over all rows it is "
         f"{num(rates.overall)}. "
     )
     if binomial:
@@ -272,3 +274,9 @@ def _rates(sel: Selection, family: ResponseFamily, factor: tuple[str, ...]) -> N
             + (" (counts vary more than Poisson: overdispersion)." if ratio > 1.5 else ".")
         )
     render.meaning(text)
+
+
+def _level(group: str, level: str) -> str:
+    """A group in a sentence: "district 3" for a bare number, "class 3A" as it is."""
+    text = md(level)
+    return f"{group} {text}" if str(level).replace(".", "").isdigit() else text

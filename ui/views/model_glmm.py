@@ -267,7 +267,7 @@ def ranef_sentences(fit: GlmmFit) -> list[str]:
         if "(Intercept)" not in term.names:
             continue
         sd = float(np.sqrt(term.covariance[0, 0]))
-        scale = {"logit": "log-odds", "log": "log scale"}.get(fit.link, f"{fit.link} scale")
+        scale = {"logit": "log-odds scale", "log": "log scale"}.get(fit.link, f"{fit.link} scale")
         text = f"The intercepts of {md(term.group)} vary with SD **{num(sd, 3)}** on the {scale}"
         if ratio is not None:
             what = "odds" if fit.family == "binomial" else "expected count"

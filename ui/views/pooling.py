@@ -271,8 +271,8 @@ def _rates(sel: Selection, family: ResponseFamily) -> None:
     st.caption(
         f"**No pooling**: each {g}'s own {word} (hollow circle). **Partial pooling**: the "
         f"mixed model's estimate for it (blue arrowhead), pulled towards **complete "
-        f"pooling**, the population's {word} from the fixed effects alone (black tick; "
-        f"dashed line: a typical {g} at every predictor 0)."
+        f"pooling**, the population's {word} for the same rows from the fixed effects "
+        "alone (black tick)."
     )
     shown = result.levels
     sizes = result.sizes
@@ -285,7 +285,9 @@ def _rates(sel: Selection, family: ResponseFamily) -> None:
         "observed": result.observed[keep],
         "partial": result.partial[keep],
         "population": result.population[keep],
-        "overall": result.overall,
+        # The dashed line only where the population's rate is one number (no predictor):
+        # with a predictor the ticks differ and "every predictor at 0" may lie far off.
+        "overall": result.overall if np.ptp(result.population) < 1e-9 else None,
         "proportion": binomial,
         "group_title": group,
         "rate_title": word,
@@ -302,9 +304,9 @@ def _rates_meaning(result: RatePooling, word: str) -> str:
     """The group pulled furthest, in words."""
     moved = np.abs(result.observed - result.partial)
     k = int(np.nanargmax(moved))
-    g = md(result.levels[k])
+    g = _level_name(result.group, result.levels[k])
     return (
-        f"{md(result.group)} {g} ({int(result.sizes[k]):,} rows) moves most: its own {word} "
+        f"{g} ({int(result.sizes[k]):,} rows) moves most: its own {word} "
         f"{num(result.observed[k])} becomes {num(result.partial[k])}, towards the population's "
         f"{num(result.population[k])}. Groups with few rows move most"
         + (
@@ -313,3 +315,8 @@ def _rates_meaning(result: RatePooling, word: str) -> str:
             else "."
         )
     )
+
+
+def _level_name(group: str, level: str) -> str:
+    """A group in a sentence: "district 3" for a bare number, "class 3A" as it is."""
+    return f"{md(group)} {md(level)}" if str(level).replace(".", "").isdigit() else md(level)

@@ -1,0 +1,109 @@
+"""A binomial model in headless chromium (issue 16): an upload with a 0/1 column, the
+family chosen in the sidebar, glmer's panels on the Model page, proportions on the
+Pooling page; 1024x768 screenshots of each."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("playwright.sync_api")
+from playwright.sync_api import Page, expect  # noqa: E402
+
+from tests.browser.test_app_browser import (  # noqa: E402
+    SLOW_TIMEOUT_MS,
+    assert_no_exception,
+    go_to,
+    open_page,
+    shoot,
+    sidebar,
+    upload,
+    wait_idle,
+)
+from tests.browser.test_levels_browser import choose, click_radio  # noqa: E402
+
+pytestmark = pytest.mark.browser
+
+GLMM_HEADING = "Generalized linear mixed model fit by maximum likelihood (Laplace)"
+
+
+def _pass_csv(path: Path) -> Path:
+    """120 pupils in 12 classes: study hours and whether each passed (0/1)."""
+    rng = np.random.default_rng(11)
+    n = 120
+    cls = np.repeat([f"class {k + 1}" for k in range(12)], n // 12)
+    effect = rng.normal(0, 0.8, 12)[np.repeat(np.arange(12), n // 12)]
+    hours = np.round(rng.uniform(0, 10, n), 1)
+    passed = rng.random(n) < 1 / (1 + np.exp(-(-2 + 0.4 * hours + effect)))
+    frame = pd.DataFrame(
+        {"class": cls, "score": np.round(50 + 2 * hours + rng.normal(0, 6, n), 1)}
+    ).assign(hours=hours, passed=passed.astype(int))
+    frame.to_csv(path, index=False)
+    return path
+
+
+def _query(page: Page) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(page.url).query)
+
+
+def test_choosing_the_binomial_family_shows_glmer_panels(
+    page: Page, screenshot_dir: Path, tmp_path: Path
+) -> None:
+    page.set_viewport_size({"width": 1024, "height": 768})
+    open_page(page, "/Data", "Data")
+    upload(page, _pass_csv(tmp_path / "pupils_pass.csv"))
+    expect(sidebar(page).get_by_role("combobox", name="Data set")).to_have_value(
+        "your upload", timeout=SLOW_TIMEOUT_MS
+    )
+    wait_idle(page, SLOW_TIMEOUT_MS)
+    choose(page, "y", "passed")
+    wait_idle(page, SLOW_TIMEOUT_MS)
+    family = sidebar(page).locator(".st-key-family")
+    # The 0/1 outcome switched the family to binomial; choose Gaussian, then Binomial again.
+    expect(family.get_by_role("radio", name="Binomial")).to_be_checked(timeout=SLOW_TIMEOUT_MS)
+    click_radio(page, "family", "Gaussian")
+    expect(family.get_by_role("radio", name="Gaussian")).to_be_checked(timeout=SLOW_TIMEOUT_MS)
+    wait_idle(page, SLOW_TIMEOUT_MS)
+    assert "family" not in _query(page)
+    click_radio(page, "family", "Binomial")
+    expect(family.get_by_role("radio", name="Binomial")).to_be_checked(timeout=SLOW_TIMEOUT_MS)
+    wait_idle(page, SLOW_TIMEOUT_MS)
+    assert _query(page)["family"] == ["binomial"]
+    main = page.locator('[data-testid="stMain"]')
+    expect(main.get_by_text("a binomial (logistic) mixed model fits it")).to_be_visible()
+    shoot(page, screenshot_dir, "glmm-data-1024", focus=sidebar(page).locator(".st-key-family"))
+
+    go_to(page, "Model")
+    expect(page.get_by_role("heading", name=GLMM_HEADING)).to_be_visible(timeout=SLOW_TIMEOUT_MS)
+    wait_idle(page, SLOW_TIMEOUT_MS)
+    assert_no_exception(page)
+    expect(
+        main.get_by_text("glmer(passed ~ 1 + hours + (1 | class), family = binomial)")
+    ).to_be_visible()
+    expect(main.get_by_role("heading", name="Fixed effects")).to_be_visible()
+    page.wait_for_timeout(1000)
+    shoot(page, screenshot_dir, "glmm-model-1024")
+    shoot(
+        page,
+        screenshot_dir,
+        "glmm-model-fixef-1024",
+        focus=main.get_by_role("heading", name="Fixed effects"),
+    )
+
+    go_to(page, "Pooling")
+    expect(page.locator('[data-testid="stVegaLiteChart"]').first).to_be_visible(
+        timeout=SLOW_TIMEOUT_MS
+    )
+    assert_no_exception(page)
+    page.wait_for_timeout(1500)  # charts draw after the run ends
+    shoot(page, screenshot_dir, "glmm-pooling-1024")
+
+    go_to(page, "Explore")
+    expect(main.get_by_role("heading", name="Proportions per class")).to_be_visible()
+    page.wait_for_timeout(1500)
+    shoot(page, screenshot_dir, "glmm-explore-1024")
+    assert _query(page)["family"] == ["binomial"]
