@@ -53,7 +53,11 @@ def rate_rows_chart(
     key = "partial" if partial is not None else "observed"
     scale = alt.Scale(domain=[0, 1]) if proportion else alt.Scale(zero=True)
     # Five labelled ticks: at 449 px eleven labels of a 0-1 axis ran together ("0.00.1").
-    axis = alt.Axis(values=[0, 0.25, 0.5, 0.75, 1]) if proportion else alt.Axis(tickCount=5)
+    axis = (
+        alt.Axis(values=[0, 0.25, 0.5, 0.75, 1], format=".2~f")
+        if proportion
+        else alt.Axis(tickCount=5)
+    )
     y = alt.Y("group:N", title=group_title, sort=alt.EncodingSortField(key, order="ascending"))
     tooltip = [
         alt.Tooltip("group:N", title=group_title),

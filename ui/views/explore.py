@@ -247,10 +247,11 @@ def _rates(sel: Selection, family: ResponseFamily, factor: tuple[str, ...]) -> N
         "group_title": rates.group,
         "rate_title": rate_title if binomial else f"mean count of {roles.outcome}",
         "title": "",
-        "note": "dashed line: all rows together; circle size: rows in the group",
+        "note": None,
     }
     key = repr((sel.source, roles.outcome, factor, repr(family), "explore"))
     render.chart(glmm_cache.rate_chart(key, kwargs), f"{what} of {roles.outcome} per group")
+    st.caption("Dashed line: all rows together. Circle size: rows in the group.")
     render.table(rates_table(rates), "group_rates", show_index=False, height=300)
     rate = np.asarray(rates.rate)
     hi, lo = int(np.nanargmax(rate)), int(np.nanargmin(rate))
