@@ -85,6 +85,7 @@ def draw(frame: pd.DataFrame, roles: Roles, source: str = "") -> ResponseFamily:
         key=state.FAMILY,
         horizontal=True,
         help=FAMILY_HELP,
+        on_change=_clear_suggestion,  # the user's own choice needs no explanation
     )
     link = trials = offset = success = None
     if family == "binomial":
@@ -141,6 +142,10 @@ def draw(frame: pd.DataFrame, roles: Roles, source: str = "") -> ResponseFamily:
     ss[RESPONSE_FAMILY] = chosen
     _write_url(chosen, kind)
     return chosen
+
+
+def _clear_suggestion() -> None:
+    st.session_state[SUGGESTED] = None
 
 
 def _follow_outcome(kind: OutcomeKind | None, source: str, outcome: str) -> None:

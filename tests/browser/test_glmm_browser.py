@@ -74,7 +74,9 @@ def test_choosing_the_binomial_family_shows_glmer_panels(
     wait_idle(page, SLOW_TIMEOUT_MS)
     assert _query(page)["family"] == ["binomial"]
     main = page.locator('[data-testid="stMain"]')
-    expect(main.get_by_text("a binomial (logistic) mixed model fits it")).to_be_visible()
+    suggestion = main.get_by_text("a binomial (logistic) mixed model fits it")
+    expect(suggestion).to_be_visible()
+    shoot(page, screenshot_dir, "glmm-data-suggestion-1024", focus=suggestion)
     shoot(page, screenshot_dir, "glmm-data-1024", focus=sidebar(page).locator(".st-key-family"))
 
     go_to(page, "Model")
