@@ -4,6 +4,8 @@ lib.classroom.pooling_glmm (Pooling), lib.charts.rates, and the Model page's tab
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -20,7 +22,7 @@ from lib.serve.glmm_jobs import model_frame
 from lib.table.catalogue import load_bundled
 from ui.views import model_glmm
 
-CBPP = "tests/reference/data/glmm_cbpp.csv"
+CBPP = Path(__file__).resolve().parent / "reference" / "data" / "glmm_cbpp.csv"
 
 
 @pytest.fixture(scope="module")

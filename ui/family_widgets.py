@@ -72,7 +72,10 @@ def draw(frame: pd.DataFrame, roles: Roles, source: str = "") -> ResponseFamily:
     ss = st.session_state
     kind = outcome_kind(frame, roles.outcome) if roles.outcome in frame.columns else None
     _follow_outcome(kind, source, roles.outcome)
-    numeric = [c for c in numeric_columns(frame) if c not in roles.columns]
+    # Trials and offset: any numeric column but the outcome and the groups (the predictor
+    # too: a guess may have made the trials column the predictor; the note below says so).
+    used = (roles.outcome, *roles.group_columns)
+    numeric = [c for c in numeric_columns(frame) if c not in used]
     options = list(FAMILIES)
     if kind is not None and not kind.numeric:
         options = ["binomial"]  # TRUE/FALSE or text: nothing else can fit it
@@ -122,6 +125,9 @@ def draw(frame: pd.DataFrame, roles: Roles, source: str = "") -> ResponseFamily:
         st.caption("A generalized model is fitted by maximum likelihood (Laplace), as glmer.")
     else:
         ss.pop(state.OFFSET, None)
+    doubled = [c for c in (trials, offset) if c and c in (roles.predictor, *roles.covariates)]
+    for column in doubled:
+        st.caption(f"`{md(column)}` is also a predictor of the model: choose another there.")
     note = ss.get(SUGGESTED)
     if note:
         st.caption(note)

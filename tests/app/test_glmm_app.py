@@ -3,6 +3,8 @@ kept in the URL, and the Model, Explore and Pooling pages show glmer's numbers."
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 from conftest import plain, whole_table
@@ -13,6 +15,7 @@ from lib.model.formula import parse_formula
 from lib.model.response import ResponseFamily
 from lib.serve.glmm_jobs import model_frame
 from lib.table.catalogue import load_bundled
+from lib.table.read import load_table
 
 DATA, MODEL, EXPLORE, POOLING, LADDER = (
     "pages/1_Data.py",
@@ -22,11 +25,12 @@ DATA, MODEL, EXPLORE, POOLING, LADDER = (
     "pages/6_Ladder.py",
 )
 CONTRACEPTION = {"data": "contraception"}
+CBPP = Path(__file__).resolve().parents[1] / "reference" / "data" / "glmm_cbpp.csv"
 
 
 def _outcomes_csv() -> bytes:
-    """40 pupils in 8 classes: a score, study hours, a 0/1 pass, a TRUE/FALSE passed and
-    a count of errors."""
+    """40 pupils in 8 classes: a score, study hours, a 0/1 pass, a TRUE/FALSE passed, a
+    count of errors and the log of the days they were observed."""
     rng = np.random.default_rng(7)
     n = 40
     hours = np.round(rng.uniform(0, 10, n), 1)
@@ -39,6 +43,7 @@ def _outcomes_csv() -> bytes:
             "pass": (score > 55).astype(int),
             "passed": score > 55,
             "errors": rng.poisson(2.0, n),
+            "log_days": np.log(rng.integers(5, 20, n)),
         }
     )
     return frame.to_csv(index=False).encode()
@@ -187,3 +192,60 @@ def test_ladder_says_what_it_covers_with_a_binomial_family(open_page):
     info = " ".join(plain(i.value) for i in at.info)
     assert "covers the tutorial's four models" in info and "Binomial" in info
     assert not at.dataframe  # nothing was fitted
+
+
+def test_counts_with_an_offset_fit_a_poisson_model(open_page):
+    at = _upload(open_page)
+    at.sidebar.selectbox(key="y").set_value("errors").run()
+    at.sidebar.radio(key="family").set_value("poisson").run()
+    at.sidebar.selectbox(key="offset").set_value("log_days").run()
+    at.switch_page(MODEL).run()
+    assert not at.exception
+    code = " ".join(c.value for c in at.code)
+    assert "glmer(errors ~ 1 + hours + (1 | class) + offset(log_days), family = poisson)" in code
+    data = load_table(_outcomes_csv(), "pupils.csv")
+    fit = fit_glmm(
+        data,
+        parse_formula("errors ~ 1 + hours + (1 | class)"),
+        ResponseFamily("poisson", offset="log_days"),
+    )
+    fixef = whole_table(at, "z value")
+    assert fixef["Estimate"].tolist() == [f"{b:.4f}" for b in fit.beta]
+    assert fixef["Rate ratio"].tolist() == [f"{np.exp(b):.4f}" for b in fit.beta]
+    assert {m.label: m.value for m in at.metric}["logLik"] == f"{fit.loglik:,.1f}"
+    assert at.query_params["offset"] == "log_days"
+
+
+def test_a_non_integer_count_gets_a_clear_message(open_page):
+    at = _upload(open_page)  # outcome: score, with decimals
+    at.sidebar.radio(key="family").set_value("poisson").run()
+    at.switch_page(MODEL).run()
+    assert not at.exception
+    errors = " ".join(plain(e.value) for e in at.error)
+    assert "The outcome 'score' of a Poisson model must be counts 0, 1, 2, ..." in errors
+
+
+def test_successes_out_of_trials_take_the_trials_column(open_page):
+    cbpp = CBPP.read_bytes()
+    at = open_page(DATA)
+    at.file_uploader(key="_upload_widget").upload("cbpp.csv", cbpp).run()
+    at.sidebar.selectbox(key="y").set_value("incidence").run()
+    at.sidebar.selectbox(key="group").set_value("herd").run()
+    at.sidebar.selectbox(key="x").set_value("period").run()
+    at.sidebar.radio(key="family").set_value("binomial").run()
+    assert "size" in at.sidebar.selectbox(key="trials").options
+    at.sidebar.selectbox(key="trials").set_value("size").run()
+    at.switch_page(MODEL).run()
+    assert not at.exception
+    code = " ".join(c.value for c in at.code)
+    assert "glmer(cbind(incidence, size - incidence) ~ 1 + period + (1 | herd)" in code
+    fit = fit_glmm(
+        load_table(cbpp, "cbpp.csv"),
+        parse_formula("incidence ~ 1 + period + (1 | herd)"),
+        ResponseFamily("binomial", trials="size"),
+    )
+    fixef = whole_table(at, "z value")
+    assert fixef["Estimate"].tolist() == [f"{b:.4f}" for b in fit.beta]
+    rates = whole_table(at, "observed proportion")
+    assert "trials" in rates.columns
+    assert at.query_params["trials"] == "size"
