@@ -249,3 +249,39 @@ def test_successes_out_of_trials_take_the_trials_column(open_page):
     rates = whole_table(at, "observed proportion")
     assert "trials" in rates.columns
     assert at.query_params["trials"] == "size"
+
+
+def test_a_large_upload_fits_a_glmm_to_its_sample_only_when_asked(open_page, monkeypatch):
+    from lib.aggregate import upload as lib_upload
+
+    monkeypatch.setenv(lib_upload.THRESHOLD_ENV, str(512 * 1024))
+    monkeypatch.setattr(lib_upload, "SAMPLE_ROWS", 20_000)  # a sample smaller than the file
+    rng = np.random.default_rng(5)
+    n = 60_000
+    school = rng.integers(0, 200, n)
+    hours = np.round(rng.uniform(0, 10, n), 2)
+    eta = -1 + 0.2 * hours + rng.normal(0, 0.5, 200)[school]
+    frame = pd.DataFrame(
+        {
+            "school": np.char.add("s", school.astype(str)),
+            "hours": hours,
+            "score": np.round(rng.normal(50, 10, n), 2),
+            "pass": (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(int),
+        }
+    )
+    at = open_page(DATA)
+    at.file_uploader(key="_upload_widget").upload("big.csv", frame.to_csv(index=False).encode())
+    at.run()
+    at.sidebar.selectbox(key="y").set_value("pass").run()
+    assert at.sidebar.radio(key="family").value == "binomial"
+    at.switch_page(MODEL).run()
+    assert not at.exception
+    warning = " ".join(plain(w.value) for w in at.warning)
+    assert "cannot be fitted by DuckDB" in warning
+    assert not at.metric  # nothing is fitted before the user agrees
+    box = at.checkbox(key="_glmm_fit_sample")
+    sample = int("".join(ch for ch in box.label.split("sample of ")[1] if ch.isdigit()))
+    assert sample == 20_000
+    box.check().run()
+    assert not at.exception
+    assert {m.label: m.value for m in at.metric}["Observations"] == f"{sample:,}"
