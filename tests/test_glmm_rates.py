@@ -12,7 +12,7 @@ import pytest
 from scipy.special import expit
 
 from lib.charts.rates import rate_rows_chart
-from lib.classroom.pooling_glmm import rate_pooling, rate_table
+from lib.classroom.pooling_glmm import group_curves, rate_pooling, rate_table
 from lib.errors import SpecError
 from lib.explore.rates import group_rates, rates_table
 from lib.glmm.fit import fit_glmm
@@ -140,3 +140,21 @@ def test_glmer_call_names_trials_offset_and_link():
     )
     poisson = model_glmm.glmer_call(spec, ResponseFamily("poisson", offset="log time"))
     assert poisson.endswith("+ offset(`log time`), family = poisson)")
+
+
+def test_group_curves_are_the_inverse_link_of_each_groups_line():
+    data = load_bundled("contraception")
+    spec = parse_formula("use ~ age + (1 + age | district)")
+    frame, fam = model_frame(data, spec, ResponseFamily("binomial"))
+    fit = fit_glmm(frame, spec, fam)
+    curves = group_curves(fit, fam, "district", "age", (-10.0, 20.0), groups=("1", "2"))
+    assert set(curves["group"]) == {"1", "2", "All (fixed effects)"}
+    factor = fit.ranef[0]
+    k = factor.levels.index("2")
+    two = curves[curves["group"] == "2"]
+    a = fit.beta[0] + factor.modes[k, 0]
+    b = fit.beta[1] + factor.modes[k, 1]
+    np.testing.assert_allclose(two["y"], expit(a + b * two["x"]), rtol=1e-12)
+    overall = curves[curves["group"] == "All (fixed effects)"]
+    np.testing.assert_allclose(overall["y"], expit(fit.beta[0] + fit.beta[1] * overall["x"]))
+    assert overall["x"].min() == -10.0 and overall["x"].max() == 20.0

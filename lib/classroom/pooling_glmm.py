@@ -139,3 +139,45 @@ def rate_table(result: RatePooling) -> pd.DataFrame:
     table["model estimate"] = result.partial
     table["population"] = result.population
     return table
+
+
+CURVE_POINTS = 41  # points per group curve: smooth at the width of a projected chart
+OVERALL = "All (fixed effects)"  # lib.charts.core.OVERALL_LABEL: drawn black and dashed
+
+
+def group_curves(
+    fit: GlmmFit,
+    family: ResponseFamily,
+    group: str,
+    predictor: str,
+    x_range: tuple[float, float],
+    groups: tuple[str, ...] | None = None,
+) -> pd.DataFrame:
+    """Each group's fitted curve against ``predictor`` on the response scale: the inverse
+    link of (fixed + the group's random intercept and slope) with every other fixed
+    effect at 0 and no offset, plus the population's curve (random effects 0) as
+    ``OVERALL``. Columns ``group``, ``x``, ``y``, ``CURVE_POINTS`` rows per curve.
+
+    The logistic curves of a binomial model are not parallel on the probability scale
+    even when the slopes are equal on the log-odds scale: that is what this draws."""
+    factor = next((f for f in fit.ranef if f.group == group), None)
+    if factor is None:
+        raise SpecError(f"{group!r} is not a grouping factor of the fit.")
+    fam = make_family(family.family, family.link)
+    names = list(fit.fixef_names)
+    beta = dict(zip(names, fit.beta, strict=True))
+    a0, b0 = beta.get("(Intercept)", 0.0), beta.get(predictor, 0.0)
+    effects = list(factor.names)
+    modes = np.asarray(factor.modes, dtype=float)
+    da = modes[:, effects.index("(Intercept)")] if "(Intercept)" in effects else 0.0
+    db = modes[:, effects.index(predictor)] if predictor in effects else 0.0
+    a = a0 + da * np.ones(factor.nlevels)
+    b = b0 + db * np.ones(factor.nlevels)
+    x = np.linspace(float(x_range[0]), float(x_range[1]), CURVE_POINTS)
+    keep = [k for k, v in enumerate(factor.levels) if groups is None or str(v) in set(groups)]
+    frames = [
+        pd.DataFrame({"group": str(factor.levels[k]), "x": x, "y": fam.linkinv(a[k] + b[k] * x)})
+        for k in keep
+    ]
+    frames.append(pd.DataFrame({"group": OVERALL, "x": x, "y": fam.linkinv(a0 + b0 * x)}))
+    return pd.concat(frames, ignore_index=True)

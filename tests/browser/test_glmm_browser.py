@@ -87,8 +87,11 @@ def test_choosing_the_binomial_family_shows_glmer_panels(
         main.get_by_text("glmer(passed ~ 1 + hours + (1 | class), family = binomial)")
     ).to_be_visible()
     expect(main.get_by_role("heading", name="Fixed effects")).to_be_visible()
-    page.wait_for_timeout(1000)
+    chart = main.locator('[data-testid="stVegaLiteChart"]').first
+    expect(chart).to_be_visible()
+    page.wait_for_timeout(1500)  # charts draw after the run ends
     shoot(page, screenshot_dir, "glmm-model-1024")
+    shoot(page, screenshot_dir, "glmm-model-curves-1024", focus=chart)
     shoot(
         page,
         screenshot_dir,

@@ -21,21 +21,24 @@ import pandas as pd
 import streamlit as st
 from scipy import stats
 
-from lib.classroom.pooling_glmm import rate_table
+from lib.charts import core as charts
+from lib.classroom.pooling_glmm import group_curves, rate_table
 from lib.errors import ExplorerError
 from lib.glmm.result import GlmmFit
 from lib.model.response import ResponseFamily
 from lib.model.spec import ModelSpec
 from lib.present.markdown import md
 from lib.present.numbers import num, p_text, pval
-from lib.table.outcome_kind import outcome_kind
-from ui import family_widgets, glmm_cache, presentation, render
+from lib.table.columns import finite_range
+from lib.table.outcome_kind import outcome_kind, with_binary_outcome
+from ui import cache, family_widgets, glmm_cache, presentation, render
 from ui.sidebar import Selection, show_error
 
 Z95 = float(stats.norm.ppf(0.975))
 RATIO_NAMES = {("binomial", "logit"): "Odds ratio", ("poisson", "log"): "Rate ratio"}
 SAMPLE_CONSENT = "_glmm_fit_sample"  # the checkbox that lets a large upload's sample be fitted
 MAX_GROUP_ROWS = 300  # rows of the per-group table shown (the download holds all)
+MAX_CURVES = 30  # group curves drawn (the largest groups), as the linear page's lines
 
 
 def draw(sel: Selection) -> None:
@@ -48,6 +51,7 @@ def draw(sel: Selection) -> None:
     _formula(sel.spec, family)
     fit = _fit(sel, family)
     _header(fit, family)
+    _curves(sel, fit, family)
     _sections(sel, fit, family)
 
 
@@ -124,6 +128,62 @@ def _fit(sel: Selection, family: ResponseFamily) -> GlmmFit:
 
 def _key(sel: Selection, fit: GlmmFit) -> tuple[str, str, str]:
     return (sel.source, repr(sel.spec), f"{fit.family}/{fit.link}/{fit.deviance!r}")
+
+
+def _curves(sel: Selection, fit: GlmmFit, family: ResponseFamily) -> None:
+    """The observed outcomes (0/1, proportions or counts) against the predictor with each
+    group's fitted curve on the response scale (``lib.classroom.pooling_glmm.group_curves``)."""
+    x, group = sel.roles.predictor, sel.roles.group
+    if x is None or not any(f.group == group for f in fit.ranef):
+        return
+    try:
+        spec = cache.keyed_chart_spec(
+            ("glmm_curves", *_key(sel, fit), repr(family), x, group),
+            "scatter",
+            lambda: _curve_inputs(sel, fit, family),
+        )
+    except ExplorerError as exc:
+        show_error(exc)
+        return
+    what = "probability" if family.family == "binomial" else "expected count"
+    render.chart(spec, f"{sel.spec.outcome} against {x} with each group's fitted {what}")
+
+
+def _curve_inputs(sel: Selection, fit: GlmmFit, family: ResponseFamily) -> tuple[tuple, dict]:
+    """``lib.charts.core.scatter_chart``'s arguments: sampled rows, curves as lines."""
+    x, group, y = sel.roles.predictor, sel.roles.group, sel.spec.outcome
+    extra = (family.trials,) if family.trials else ()
+    points, sampled = cache.sample_factor(
+        sel.source, (y, x, *extra), (group,), charts.MAX_MARKS // 2, sel.frame
+    )
+    if family.family == "binomial":
+        if family.trials:
+            points = points.assign(**{y: points[y] / points[family.trials]})
+        else:
+            points = with_binary_outcome(points, y, family.success)
+    factor = next(f for f in fit.ranef if f.group == group)
+    shown = tuple(charts.pick_groups(factor.levels, factor.sizes, MAX_CURVES))
+    curves = group_curves(fit, family, group, x, finite_range(sel.frame, x), shown)
+    notes = []
+    if sampled:
+        notes.append(f"random sample of {len(points):,} rows")
+    if len(shown) < factor.nlevels:
+        notes.append(f"curves for the {len(shown)} largest of {factor.nlevels:,} groups")
+    if len(fit.fixef_names) > 2 or family.offset:
+        notes.append("other fixed effects and the offset at 0")
+    binomial = family.family == "binomial"
+    label = (
+        f"{y} ({family.success or 1} = 1)"
+        if binomial and not family.trials
+        else (f"proportion {y} / {family.trials}" if binomial else y)
+    )
+    title = "Each group's fitted probability" if binomial else "Each group's expected count"
+    return (points.rename(columns={y: label}), x, label, group), {
+        "lines": curves,
+        "levels": [str(v) for v in factor.levels],
+        "title": title,
+        "note": "; ".join(notes) or None,
+    }
 
 
 # ------------------------------------------------------------------ tables (pure)
