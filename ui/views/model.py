@@ -47,10 +47,10 @@ PRESET_LABELS = {
 
 
 def draw(sel: Selection) -> None:
-    if family_widgets.current().generalized:  # issue 16: glmer's panels
-        return model_glmm.draw(sel)
     presentation.heading("Model", sel)
     _presets(sel)
+    if family_widgets.current().generalized:  # issue 16: glmer's panels
+        return model_glmm.draw(sel)
     if sel.spec is None:
         show_error(sel.spec_error or "Choose the model's terms in the sidebar.")
         st.stop()

@@ -42,7 +42,7 @@ MAX_CURVES = 30  # group curves drawn (the largest groups), as the linear page's
 
 
 def draw(sel: Selection) -> None:
-    presentation.heading("Model", sel)
+    """Everything below the heading and the tutorial's model buttons (``ui.views.model``)."""
     family = family_widgets.current()
     if sel.spec is None:
         show_error(sel.spec_error or "Choose the model's terms in the sidebar.")
