@@ -43,6 +43,13 @@ def current() -> ResponseFamily:
     return value if isinstance(value, ResponseFamily) else GAUSSIAN
 
 
+@st.cache_data(max_entries=128, ttl=3600, show_spinner=False)
+def kind_of(source: str, outcome: str, _frame: pd.DataFrame) -> OutcomeKind | None:
+    """``outcome_kind`` of the data ``source``'s column (None when it is not there); cached:
+    on every rerun of every page it would read the whole column (4 ms at 10^5 rows)."""
+    return outcome_kind(_frame, outcome) if outcome in _frame.columns else None
+
+
 def suggestion_text(kind: OutcomeKind) -> str | None:
     """Why a family suits this outcome, in a sentence (None for a measurement)."""
     name = f"`{md(kind.column)}`"
@@ -70,7 +77,7 @@ def draw(frame: pd.DataFrame, roles: Roles, source: str = "") -> ResponseFamily:
     """The family widgets (inside the sidebar's model box); returns the chosen family."""
     state.keep(state.FAMILY_KEYS)
     ss = st.session_state
-    kind = outcome_kind(frame, roles.outcome) if roles.outcome in frame.columns else None
+    kind = kind_of(source, roles.outcome, frame)
     _follow_outcome(kind, source, roles.outcome)
     # Trials and offset: any numeric column but the outcome and the groups (the predictor
     # too: a guess may have made the trials column the predictor; the note below says so).

@@ -10,7 +10,7 @@ from lib.errors import ExplorerError
 from lib.present.markdown import md
 from lib.table.catalogue import BUNDLED
 from lib.table.columns import not_numeric_reason
-from lib.table.outcome_kind import can_be_outcome, outcome_columns, outcome_kind
+from lib.table.outcome_kind import can_be_outcome, outcome_columns
 from lib.table.read import MAX_COLUMNS, MAX_ROWS, missing_markers
 from lib.table.roles import numeric_columns
 from lib.table.validate import column_overview
@@ -176,8 +176,8 @@ def _roles(sel: Selection) -> None:
 def _family_suggestion(sel: Selection) -> None:
     """What kind of outcome this is and the family that fits it (issue 16): the user
     applies the suggestion here or in the sidebar, and picks the success level."""
-    kind = outcome_kind(sel.frame, sel.roles.outcome)
-    text = family_widgets.suggestion_text(kind)
+    kind = family_widgets.kind_of(sel.source, sel.roles.outcome, sel.frame)
+    text = None if kind is None else family_widgets.suggestion_text(kind)
     if text is None:
         return
     current = family_widgets.current().family

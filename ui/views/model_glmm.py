@@ -30,7 +30,7 @@ from lib.model.spec import ModelSpec
 from lib.present.markdown import md
 from lib.present.numbers import num, p_text, pval
 from lib.table.columns import finite_range
-from lib.table.outcome_kind import outcome_kind, with_binary_outcome
+from lib.table.outcome_kind import with_binary_outcome
 from ui import cache, family_widgets, glmm_cache, presentation, render
 from ui.sidebar import Selection, show_error
 
@@ -432,7 +432,7 @@ def _group_rates(sel: Selection, fit: GlmmFit, family: ResponseFamily) -> None:
     render.table(
         shown, "glmm_group_rates", show_index=False, height=300, download=table, key=_key(sel, fit)
     )
-    kind = outcome_kind(sel.frame, sel.spec.outcome) if sel.spec.outcome in sel.frame else None
+    kind = family_widgets.kind_of(sel.source, sel.spec.outcome, sel.frame)
     observed = "proportion of successes" if family.family == "binomial" else "mean count"
     if kind is not None and kind.needs_success and family.success:
         observed = f"share of rows with {md(sel.spec.outcome)} = {md(family.success)}"
