@@ -15,14 +15,19 @@ Data flows one way, and the folders are the stages:
 - ``lib.classroom``  pooling, the model ladder, the lesson, simulation
 - ``lib.cli``        ``python -m lib fit``
 - ``lib.api``        ``lmer("y ~ x + (x | g)", df)`` for notebooks (``from lib import lmer``)
+- ``lib.api_glmm``   ``glmer("y ~ x + (1 | g)", df, family="binomial")`` (``from lib import glmer``)
 """
 
-__all__ = ["LmerModel", "lmer"]
+__all__ = ["GlmerModel", "LmerModel", "glmer", "lmer"]
 
 
 def __getattr__(name: str):  # noqa: ANN202 - lazy, so that ``import lib`` stays light (CLI)
-    if name in __all__:
+    if name in ("LmerModel", "lmer"):
         from lib import api
 
         return getattr(api, name)
+    if name in ("GlmerModel", "glmer"):
+        from lib import api_glmm
+
+        return getattr(api_glmm, name)
     raise AttributeError(f"module 'lib' has no attribute {name!r}")

@@ -17,24 +17,27 @@ import csv
 import gzip
 import io
 import json
-import math
 import os
 import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from lib.aggregate.cli import add_engine_arguments, choose_engine, fit_data
+from lib.cli_glmm import FAMILY_KEYS, add_family_arguments, family_from_args, glmm_document
+from lib.cli_json import add_intervals, ranef_json, varcorr_terms
+from lib.cli_json import by_name as _by_name
+from lib.cli_json import num as _num
 from lib.errors import ExplorerError, SpecError
 from lib.lmm import LmmFit, fit_design
 from lib.lmm.bootstrap import bootstrap_intervals
-from lib.lmm.intervals import Intervals, check_level, profile_intervals, wald_intervals
+from lib.lmm.intervals import check_level, profile_intervals, wald_intervals
 from lib.lmm.predict import predict, prediction_basis
 from lib.model.design import build_design, check_supported
 from lib.model.formula import parse_formula, spec_from_json
+from lib.model.response_formula import read_lme4_response
 from lib.model.spec import ModelSpec
 from lib.table.columns import is_numeric_column, numbers_with_markers
 from lib.table.read import MAX_BYTES, check_table, load_table
@@ -53,7 +56,9 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m lib", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    fit = sub.add_parser("fit", help="fit a linear mixed model and print its summary as JSON")
+    fit = sub.add_parser(
+        "fit", help="fit a linear or generalized mixed model and print its summary as JSON"
+    )
     fit.add_argument(
         "data",
         help="CSV, Parquet or Excel (.xlsx) file, a glob of Parquet files, or (Spark) a table",
@@ -82,17 +87,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--confint",
         choices=("wald", "profile", "boot"),
         help="add confidence intervals for every parameter (lme4's confint(method=)); "
-        "profile and boot need the pandas engine",
+        "profile and boot need the pandas engine; generalized models: wald or profile",
     )
     fit.add_argument("--level", type=float, default=0.95, help="confidence level (0.95)")
     fit.add_argument("--nboot", type=int, default=500, help="bootstrap refits (--confint boot)")
-    fit.add_argument("--seed", type=int, default=None, help="bootstrap seed (--confint boot)")
+    fit.add_argument(
+        "--seed", type=int, default=None, help="seed of --confint boot and of --sample"
+    )
     fit.add_argument(
         "--predictions",
         action="store_true",
-        help="add predictions with and without random effects for every row (file order)",
+        help="add predictions with and without random effects for every row (file order); "
+        "generalized models: on the link and the response scale",
     )
     add_engine_arguments(fit)
+    add_family_arguments(fit)
     return parser
 
 
@@ -120,9 +129,10 @@ def spec_from_args(args: argparse.Namespace) -> ModelSpec:
             f"got {' and '.join(given)}."
         )
     if args.formula:
-        spec = parse_formula(args.formula, reml=not args.ml)
+        # cbind(s, n - s) and offset(x) are the family's (family_keys), not the spec's.
+        spec = parse_formula(read_lme4_response(args.formula)[0], reml=not args.ml)
     elif args.spec:
-        spec = read_spec(args.spec)  # its "method" decides REML or ML
+        spec = read_spec(args.spec)  # its "method" decides REML or ML (glmer: always ML)
     else:
         if not args.outcome or not args.group:
             raise SpecError(
@@ -143,8 +153,8 @@ def spec_from_args(args: argparse.Namespace) -> ModelSpec:
     return spec
 
 
-def read_spec(path: str) -> ModelSpec:
-    """Read MODEL.json; its text is data, never evaluated."""
+def read_model_file(path: str) -> dict:
+    """MODEL.json as a dict; its text is data, never evaluated."""
     file = Path(path)
     if not file.is_file():
         raise SpecError(f"Model spec file {path!r} does not exist or is not a file.")
@@ -152,11 +162,39 @@ def read_spec(path: str) -> ModelSpec:
         data = json.loads(file.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise SpecError(f"Model spec {path!r} is not valid JSON: {exc}.") from exc
+    if not isinstance(data, dict):
+        raise SpecError(f"A model spec must be a JSON object, got {type(data).__name__}.")
+    return data
+
+
+def read_spec(path: str) -> ModelSpec:
+    """The model of MODEL.json (its family keys are read by ``family_keys``)."""
+    data = {k: v for k, v in read_model_file(path).items() if k not in FAMILY_KEYS}
+    if isinstance(data.get("formula"), str):
+        data["formula"] = read_lme4_response(data["formula"])[0]
     return spec_from_json(data)
 
 
-def read_data(path: str, spec: ModelSpec) -> pd.DataFrame:
+def family_keys(args: argparse.Namespace) -> dict:
+    """The family keys given besides the flags: MODEL.json's ``family``, ``link``,
+    ``trials``, ``offset`` and ``success``, and the trials and offset a formula names as
+    lme4 writes them (``cbind(s, n - s) ~``, ``+ offset(x)``)."""
+    keys: dict = {}
+    formula = args.formula
+    if args.spec:
+        data = read_model_file(args.spec)
+        keys = {k: data[k] for k in FAMILY_KEYS if k in data}
+        formula = data.get("formula") if isinstance(data.get("formula"), str) else None
+    if formula:
+        _, trials, offset = read_lme4_response(formula, keys.get("trials"), keys.get("offset"))
+        keys |= {k: v for k, v in (("trials", trials), ("offset", offset)) if v is not None}
+    return keys
+
+
+def read_data(path: str, spec: ModelSpec, extra: Sequence[str] = ()) -> pd.DataFrame:
     """Read CSV (fast pyarrow reader), Parquet or Excel; grouping columns categorical.
+
+    Only the model's columns are kept, and ``extra`` ones (a GLMM's trials and offset).
 
     Grouping columns are factorised once here: turning string labels into codes
     was measured at a quarter of a 10^6-row fit.
@@ -173,7 +211,7 @@ def read_data(path: str, spec: ModelSpec) -> pd.DataFrame:
     name = file.name
     if file.suffix.lower() == ".gz":  # data.csv.gz: read as data.csv
         content, name = _gunzip(content, path), file.stem
-    used = spec.columns
+    used = tuple(dict.fromkeys(spec.columns + tuple(extra)))
     is_text = Path(name).suffix.lower() in (".csv", ".txt")
     frame = _fast_csv(content, used) if is_text else None
     if frame is None:
@@ -248,50 +286,20 @@ def _fast_csv(content: bytes, used: Sequence[str] = ()) -> pd.DataFrame | None:
     return numbers_with_markers(frame)[0]  # "." or "-" for a missing number, as the app
 
 
-def _num(value: float) -> float | None:
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
-def _by_name(values: np.ndarray, names: Sequence[str]) -> dict:
-    return {t: _num(v) for t, v in zip(names, values, strict=True)}
-
-
-def _per_level(levels: Sequence[str], values: np.ndarray, names: Sequence[str]) -> dict:
-    """{level: {name: value}} from a (levels, names) array; columns converted at once
-    (10^5 levels: 0.1 s instead of 0.9 s element by element)."""
-    columns = [
-        [v if math.isfinite(v) else None for v in values[:, k].tolist()] for k in range(len(names))
-    ]
-    return {
-        lev: dict(zip(names, row, strict=True))
-        for lev, row in zip(levels, zip(*columns, strict=True), strict=True)
-    }
-
-
 def fit_to_json(fit: LmmFit) -> dict:
-    """The documented JSON document for one fit (terms named as lme4 names them)."""
+    """The documented JSON document for one fit (terms named as lme4 names them).
+
+    ``family`` and ``link`` are those of a linear model (``gaussian``, ``identity``), so
+    that every document of the command names its family (``lib.cli_glmm`` writes the
+    generalized ones).
+    """
     names = fit.fixef_names
-    terms = []
-    for t in fit.varcorr.terms:
-        corr = {}
-        if t.correlated:
-            c = t.correlation
-            for i in range(len(t.names)):
-                for j in range(i + 1, len(t.names)):
-                    corr[f"{t.names[i]}:{t.names[j]}"] = _num(c[i, j])
-        terms.append(
-            {
-                "group": t.group,
-                "names": list(t.names),
-                "variances": _by_name(t.variances, t.names),
-                "sd": _by_name(t.sd, t.names),
-                "corr": corr,
-            }
-        )
+    ranef, ranef_condvar = ranef_json(fit.ranef)
     return {
         "formula": fit.formula,
         "spec": fit.spec.to_dict(),
+        "family": "gaussian",
+        "link": "identity",
         "method": "REML" if fit.reml else "ML",
         "criterion": fit.criterion,
         "loglik": fit.loglik,
@@ -308,12 +316,12 @@ def fit_to_json(fit: LmmFit) -> dict:
         "fixef_df": _by_name(fit.beta_df, names),
         "fixef_p": _by_name(fit.beta_p, names),
         "fixef_corr": [[_num(v) for v in row] for row in fit.fixef_corr],
-        "varcorr": {"terms": terms, "residual_variance": fit.varcorr.residual_variance},
-        "ranef": {f.group: _per_level(f.levels, f.modes, f.names) for f in fit.ranef},
-        "ranef_condvar": {
-            f.group: _per_level(f.levels, np.diagonal(f.condvar, axis1=1, axis2=2), f.names)
-            for f in fit.ranef
+        "varcorr": {
+            "terms": varcorr_terms(fit.varcorr.terms),
+            "residual_variance": fit.varcorr.residual_variance,
         },
+        "ranef": ranef,
+        "ranef_condvar": ranef_condvar,
         "scaled_resid_quantiles": [float(v) for v in fit.scaled_resid_quantiles],
         "singular": fit.singular,
         "converged": fit.optimizer.converged,
@@ -372,27 +380,6 @@ def fit_document(args: argparse.Namespace, spec: ModelSpec) -> dict:
     return document
 
 
-def add_intervals(document: dict, result: Intervals) -> None:
-    """``confint``: one row per parameter, named as broom.mixed's tidy()."""
-    document["confint"] = [
-        {
-            "effect": r.effect,
-            "group": r.group,
-            "term": r.term,
-            "estimate": _num(r.estimate),
-            "conf.low": _num(r.conf_low),
-            "conf.high": _num(r.conf_high),
-        }
-        for r in result.rows
-    ]
-    document["confint_settings"] = {
-        "method": result.method,
-        "level": result.level,
-        "nsim": result.nsim if result.method == "boot" else None,
-    }
-    document["timing"]["confint_seconds"] = result.seconds
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     with warnings.catch_warnings(record=True) as caught:
@@ -401,7 +388,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         warnings.simplefilter("always")
         try:
             spec = spec_from_args(args)
-            document = fit_document(args, spec)
+            where = "MODEL.json" if args.spec else "the formula"
+            response = family_from_args(args, family_keys(args), where)
+            if response.generalized:
+                document = glmm_document(args, spec, response, read_data)
+            else:
+                document = fit_document(args, spec)
         except ExplorerError as exc:
             print(f"error: {_one_line(str(exc))}", file=sys.stderr)
             return EXIT_BAD_INPUT

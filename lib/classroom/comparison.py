@@ -432,3 +432,37 @@ def comparison_table(result: Comparison) -> pd.DataFrame:
         )
         rows.append(row)
     return pd.DataFrame(rows, index=pd.Index([m.label for m in result.models], name="model"))
+
+
+def compare_glmms(fits: Mapping[str, object]) -> Comparison:
+    """GLMM fits compared by the same rule: ``lib.glmm.anova.ComparableGlmm`` values
+    (a fit with its spec and family), which ``compare_models`` reads as it reads an
+    ``LmmFit``; glmer has no REML, so nothing is refitted (lme4's ``anova`` for glmer).
+    Models must share the family, link, trials and offset and the kind of likelihood
+    (Laplace or AGQ): ``lib.glmm.anova.check_comparable``."""
+    from lib.glmm.anova import check_comparable
+
+    check_comparable(list(fits.values()))  # type: ignore[arg-type]
+    return compare_models(fits)  # type: ignore[arg-type]
+
+
+def compare_glmm_specs(
+    frame: pd.DataFrame,
+    specs: Mapping[str, ModelSpec],
+    response_family: object,
+    nagq: int = 1,
+) -> Comparison:
+    """Fit every spec as a GLMM with ``response_family`` (a
+    ``lib.model.response.ResponseFamily``) on the rows complete in every column any of
+    them uses (trials and offset included) and compare them (``compare_glmms``)."""
+    from lib.glmm.anova import ComparableGlmm
+    from lib.glmm.fit import fit_glmm
+
+    extra = tuple(response_family.columns)  # type: ignore[attr-defined]
+    used = list(dict.fromkeys([c for s in specs.values() for c in s.columns] + list(extra)))
+    rows, _ = complete_rows(frame, used)
+    fits = {
+        label: ComparableGlmm(fit_glmm(rows, spec, response_family, nagq), spec, response_family)
+        for label, spec in specs.items()
+    }
+    return compare_glmms(fits)

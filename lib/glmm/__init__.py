@@ -11,8 +11,17 @@ from prepared arrays. One concept per module (docs/glmm-design.md 3.3):
   (``lib.lmm.blocked``) of the sqrt(W)-scaled rows;
 - ``laplace``: glmer's Laplace deviance (nAGQ = 1) and its nAGQ = 0 form as
   functions of the parameters;
-- ``fit``: the response, the two optimisation stages, the Hessian-based vcov and
-  the packaging; ``result``: ``GlmmFit``.
+- ``response``: the outcome as lme4 holds it (two-valued text/boolean outcomes
+  coded 0/1 with the success level named, trials, offset, the checks);
+- ``agq``: adaptive Gauss-Hermite quadrature (nAGQ 2..25, one scalar term);
+- ``fit``: the two optimisation stages, the Hessian-based vcov and the
+  packaging; ``result``: ``GlmmFit``; ``convergence``: lme4's ``checkConv`` and
+  the optimizer record;
+- features of a fit: ``predict`` (link/response scale, with or without random
+  effects, new rows), ``intervals`` (Wald, profile, odds/rate ratios), ``tidy``,
+  ``variance`` (latent-scale ICC and Nakagawa R^2 as ``performance``),
+  ``dispersion`` (``check_overdispersion``), ``anova`` (likelihood-ratio tests,
+  also through ``lib.classroom.comparison.compare_glmms``).
 
 In memory only: PIRLS needs mu per row at every iteration, which the aggregate
 back ends (``lib.aggregate``) cannot give.

@@ -27,11 +27,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sstats
 
-from lib.errors import DataError, FitError, SpecError
+from lib.errors import FitError, SpecError
+from lib.glmm.agq import MAX_NODES, check_agq, deviance_at, stage2_objective
+from lib.glmm.convergence import convergence_records
 from lib.glmm.family import Family
-from lib.glmm.family import family as make_family
-from lib.glmm.laplace import LaplaceObjective, laplace_value
+from lib.glmm.laplace import LaplaceObjective
 from lib.glmm.pirls import Mode, Pirls, Response, joint_solution
+from lib.glmm.response import prepare
 from lib.glmm.result import GlmmFit
 from lib.lmm.blocked import BlockedSolution
 from lib.lmm.fit import QUANTILE_PROBS, SINGULAR_TOL, _ranef_factors, type7_quantiles
@@ -40,46 +42,12 @@ from lib.lmm.objective import unscaled_vcov
 from lib.lmm.optimize import BatchedDeviance, bobyqa
 from lib.lmm.result import TermVarCorr
 from lib.lmm.stats import model_stats
-from lib.model.design import Design, build_design
+from lib.model.design import Design
 from lib.model.response import ResponseFamily
 from lib.model.spec import ModelSpec
-from lib.table.columns import complete_rows, is_numeric_column
 
 STAGE1_FTOL_REL = 1e-12
 STAGE2_FTOL_REL = 1e-15
-
-
-def response_of(
-    design: Design, fam: Family, counts: np.ndarray | None, offset: np.ndarray | None
-) -> Response:
-    """y, prior weights and trials as lme4's ``mkRespMod`` holds them, with checks."""
-    y = design.y
-    n = design.nobs
-    off = np.zeros(n) if offset is None else np.asarray(offset, dtype=float)
-    name = design.outcome_name
-    if fam.name == "poisson":
-        if counts is not None:
-            raise SpecError("A Poisson model takes no trials column (use an offset for exposure).")
-        if np.any(y < 0) or np.any(y != np.round(y)):
-            raise DataError(f"The outcome {name!r} of a Poisson model must be counts 0, 1, 2, ...")
-        ones = np.ones(n)
-        return Response(y=y, weights=ones, trials=ones, offset=off)
-    if counts is None:
-        if not np.all((y == 0) | (y == 1)):
-            raise DataError(
-                f"The outcome {name!r} of a binomial model must be 0/1, or successes with a "
-                "trials column."
-            )
-        ones = np.ones(n)
-        return Response(y=y, weights=ones, trials=ones, offset=off)
-    trials = np.asarray(counts, dtype=float)
-    if np.any(trials < 1) or np.any(trials != np.round(trials)):
-        raise DataError("The trials column must hold whole numbers of at least 1.")
-    if np.any(y < 0) or np.any(y > trials) or np.any(y != np.round(y)):
-        raise DataError(
-            f"The outcome {name!r} must be whole numbers of successes between 0 and the trials."
-        )
-    return Response(y=y / trials, weights=trials, trials=trials, offset=off)
 
 
 def fit_glmm(
@@ -93,23 +61,14 @@ def fit_glmm(
     ``trials`` names the column of trials when the outcome counts successes,
     ``offset`` a column added to the linear predictor as it is (e.g. log exposure).
     ``nagq``: 1 for the Laplace fit, 0 for glmer's ``nAGQ = 0`` (beta profiled out
-    by PIRLS, stage 1 only)."""
+    by PIRLS, stage 1 only), 2..25 for adaptive Gauss-Hermite quadrature with that
+    many nodes (one scalar random effect only; ``lib.glmm.agq``)."""
     start_time = time.perf_counter()
-    if not response_family.generalized:
-        raise SpecError("A Gaussian outcome is a linear mixed model: use lib.lmm.fit.")
-    fam = make_family(response_family.family, response_family.link)
-    trials, offset = response_family.trials, response_family.offset
-    extra = list(response_family.columns)
-    clean, n_dropped = complete_rows(frame, tuple(spec.columns) + tuple(extra))
-    for c in extra:
-        if not is_numeric_column(clean[c]):
-            raise DataError(f"The column {c!r} must be numeric.")
-    design = build_design(clean.reset_index(drop=True), spec)
-    counts = None if trials is None else clean[trials].to_numpy(dtype=float)
-    off = None if offset is None else clean[offset].to_numpy(dtype=float)
-    response = response_of(design, fam, counts, off)
-    fit = fit_glmm_design(design, fam, response, start_time, nagq)
-    return dataclasses.replace(fit, n_dropped=n_dropped)
+    prepared = prepare(frame, spec, response_family)
+    fit = fit_glmm_design(prepared.design, prepared.family, prepared.response, start_time, nagq)
+    return dataclasses.replace(
+        fit, n_dropped=prepared.n_dropped, outcome_levels=prepared.outcome_levels
+    )
 
 
 def fit_glmm_design(
@@ -121,8 +80,9 @@ def fit_glmm_design(
 ) -> GlmmFit:
     """The two stages, the Hessian and the packaging, from prepared arrays
     (``nagq = 0``: stage 1 only, as ``glmer(nAGQ = 0)``)."""
-    if nagq not in (0, 1):
-        raise SpecError("nAGQ must be 0 or 1 (adaptive Gauss-Hermite is not available yet).")
+    if not 0 <= nagq <= MAX_NODES:
+        raise SpecError(f"nAGQ must be between 0 and {MAX_NODES}, got {nagq}.")
+    check_agq(design, nagq)
     start_time = time.perf_counter() if start_time is None else start_time
     pirls = Pirls(design, fam, response)
     lower = np.concatenate([lay.lower_bounds for lay in pirls.layouts])
@@ -142,7 +102,7 @@ def fit_glmm_design(
         # glmer(nAGQ = 0) stops here; its vcov is the R_X one (conditional on theta).
         joint = joint_solution(pirls, end1, theta1)
         vcov = unscaled_vcov(joint.RXt)
-        return package(
+        fit = package(
             design,
             fam,
             pirls,
@@ -155,8 +115,10 @@ def fit_glmm_design(
             start_time,
             nagq,
         )
+        records = convergence_records(fit, pirls.layouts, design.terms, (res1,), theta0)
+        return dataclasses.replace(fit, **records)
 
-    stage2 = LaplaceObjective(pirls, end1, k, joint=False)
+    stage2 = stage2_objective(pirls, end1, k, nagq)
     se_rx = np.sqrt(np.diag(unscaled_vcov(end1.solution.RXt)))
     step = 0.2 * np.concatenate([np.full(k, 0.1), np.minimum(se_rx, 10.0)])
     dev2 = BatchedDeviance(stage2.many)
@@ -171,9 +133,10 @@ def fit_glmm_design(
     mode = stage2.mode(params)
     theta, beta = params[:k], params[k:]
     # The Hessian's evaluations start PIRLS from the optimum's modes: fewer iterations.
-    vcov = hessian_vcov(LaplaceObjective(pirls, mode, k, joint=False), params, k, lower)
+    hessian_objective = stage2_objective(pirls, mode, k, nagq)
+    vcov, H, g = hessian_vcov(hessian_objective, params, k, lower)
     joint = joint_solution(pirls, mode, theta)
-    return package(
+    fit = package(
         design,
         fam,
         pirls,
@@ -186,6 +149,8 @@ def fit_glmm_design(
         start_time,
         nagq,
     )
+    records = convergence_records(fit, pirls.layouts, design.terms, (res1, res2), theta0, H, g)
+    return dataclasses.replace(fit, **records)
 
 
 def boundary_check(
@@ -204,8 +169,9 @@ def boundary_check(
 
 def hessian_vcov(
     objective: LaplaceObjective, params: np.ndarray, k: int, lower: np.ndarray
-) -> np.ndarray:
-    """2 H^{-1}[beta, beta], H the Richardson Hessian over (theta, beta).
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """2 H^{-1}[beta, beta], H the Richardson Hessian over (theta, beta); also H
+    and the gradient (for lme4's convergence check, ``lib.glmm.convergence``).
 
     A theta on its bound (a singular fit) is held fixed: H is then taken over
     beta and the interior thetas only.
@@ -218,12 +184,12 @@ def hessian_vcov(
         full[:, free] = points
         return objective.many(full)[:, None]
 
-    (H,), _ = hessians_and_gradients(at, params[free])
+    (H,), gradients = hessians_and_gradients(at, params[free])
     if not np.all(np.isfinite(H)):
         raise FitError("The deviance's Hessian could not be computed at the optimum.")
     inv = np.linalg.inv(H)
     nb = params.size - k
-    return 2.0 * inv[-nb:, -nb:]
+    return 2.0 * inv[-nb:, -nb:], H, np.asarray(gradients).reshape(-1)
 
 
 def package(
@@ -240,7 +206,7 @@ def package(
     nagq: int,
 ) -> GlmmFit:
     r = pirls.response
-    dev = laplace_value(pirls, mode)
+    dev = deviance_at(pirls, mode, theta, nagq)
     npar = theta.size + beta.size
     n = design.nobs
     se = np.sqrt(np.diag(vcov))

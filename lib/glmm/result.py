@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lib.glmm.convergence import ConvergenceCheck
+from lib.glmm.response import OutcomeLevels
+from lib.lmm.optsummary import OptimizerSummary
 from lib.lmm.result import RanefFactor, TermVarCorr
 
 
@@ -57,6 +60,12 @@ class GlmmFit:
     evaluations : tuple of int
         Deviance evaluations of stage 1 (nAGQ = 0) and stage 2.
     fit_seconds : float
+    optimizer : OptimizerSummary or None
+        The stages, their evaluations and BOBYQA's messages (``lib.glmm.convergence``).
+    convergence : ConvergenceCheck or None
+        lme4's ``checkConv`` at the optimum: gradient, Hessian, messages.
+    outcome_levels : OutcomeLevels or None
+        For a two-valued text or boolean outcome, the labels counted as 0 and 1.
     """
 
     family: str
@@ -87,6 +96,9 @@ class GlmmFit:
     eta: np.ndarray
     evaluations: tuple[int, ...]
     fit_seconds: float
+    outcome_levels: OutcomeLevels | None = None
+    optimizer: OptimizerSummary | None = None
+    convergence: ConvergenceCheck | None = None
 
     @property
     def n_parameters(self) -> int:
