@@ -18,7 +18,6 @@ from lib.explore.rates import group_rates, rates_table
 from lib.glmm.fit import fit_glmm
 from lib.model.formula import parse_formula
 from lib.model.response import ResponseFamily
-from lib.serve.glmm_jobs import model_frame
 from lib.table.catalogue import load_bundled
 from ui.views import model_glmm
 
@@ -29,8 +28,8 @@ CBPP = Path(__file__).resolve().parent / "reference" / "data" / "glmm_cbpp.csv"
 def contraception_null():
     data = load_bundled("contraception")
     spec = parse_formula("use ~ 1 + (1 | district)")
-    frame, fam = model_frame(data, spec, ResponseFamily("binomial"))
-    return frame, spec, fam, fit_glmm(frame, spec, fam)
+    fam = ResponseFamily("binomial")
+    return data, spec, fam, fit_glmm(data, spec, fam)
 
 
 def test_null_model_pooled_rate_is_the_conditional_mode_on_the_probability_scale(
@@ -145,8 +144,8 @@ def test_glmer_call_names_trials_offset_and_link():
 def test_group_curves_are_the_inverse_link_of_each_groups_line():
     data = load_bundled("contraception")
     spec = parse_formula("use ~ age + (1 + age | district)")
-    frame, fam = model_frame(data, spec, ResponseFamily("binomial"))
-    fit = fit_glmm(frame, spec, fam)
+    fam = ResponseFamily("binomial")
+    fit = fit_glmm(data, spec, fam)
     curves = group_curves(fit, fam, "district", "age", (-10.0, 20.0), groups=("1", "2"))
     assert set(curves["group"]) == {"1", "2", "All (fixed effects)"}
     factor = fit.ranef[0]

@@ -15,14 +15,15 @@ from lib.classroom.pooling_glmm import RatePooling, rate_pooling
 from lib.explore import rates as lib_rates
 from lib.explore.rates import GroupRates
 from lib.glmm.result import GlmmFit
+from lib.glmm.variance import LatentVariances
 from lib.model.response import ResponseFamily
 from lib.model.spec import ModelSpec
-from lib.serve.glmm_jobs import model_frame
 from lib.table.outcome_kind import with_binary_outcome
 from ui import cache, serve
 from ui.cache import TTL
 
 JOB_FIT_GLMM = "lib.serve.glmm_jobs:fit"
+JOB_VARIANCES = "lib.serve.glmm_jobs:variances"
 
 
 def fit(source: str, spec: ModelSpec, family: ResponseFamily, _frame: pd.DataFrame) -> GlmmFit:
@@ -60,8 +61,40 @@ def pooling(
     _frame: pd.DataFrame,
 ) -> RatePooling:
     """``lib.classroom.pooling_glmm.rate_pooling`` of a fit (from ``fit`` above)."""
-    data, fam = model_frame(_frame, _spec, _family)
-    return rate_pooling(data, _spec, fam, _fit, group)
+    return rate_pooling(_frame, _spec, _family, _fit, group)
+
+
+def variances(
+    source: str, spec: ModelSpec, family: ResponseFamily, fit: GlmmFit, frame: pd.DataFrame
+) -> LatentVariances:
+    """ICC and Nakagawa R² of ``fit`` (``lib.glmm.variance``), in the fit pool."""
+    return serve.wait_for(
+        lambda: serve.settle(
+            _variances(source, repr(spec), repr(family), spec, family, fit, frame)
+        ),
+        ("glmm_variances", source, spec, family),
+        "Computing the ICC and R²",
+    )
+
+
+@st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)
+def _variances(
+    source: str,
+    spec_key: str,
+    family_key: str,
+    _spec: ModelSpec,
+    _family: ResponseFamily,
+    _fit: GlmmFit,
+    _frame: pd.DataFrame,
+) -> LatentVariances | serve.Failed:
+    return serve.run_job(
+        JOB_VARIANCES,
+        _frame,
+        _spec,
+        _family,
+        _fit,
+        key=("glmm_variances", source, _spec, _family),
+    )
 
 
 @st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)

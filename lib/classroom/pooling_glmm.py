@@ -28,8 +28,8 @@ import pandas as pd
 
 from lib.errors import SpecError
 from lib.glmm.family import family as make_family
+from lib.glmm.response import prepare
 from lib.glmm.result import GlmmFit
-from lib.model.design import build_design
 from lib.model.response import ResponseFamily
 from lib.model.spec import ModelSpec
 from lib.table.columns import complete_rows, factor_codes
@@ -85,34 +85,31 @@ def rate_pooling(
 ) -> RatePooling:
     """Per level of the column ``group``: raw rate, model estimate, population estimate.
 
-    ``frame`` is the data the fit was given, its outcome already 0/1 (or successes) as
-    ``lib.serve.glmm_jobs.model_frame`` makes it; the rows are the fit's complete rows.
+    ``frame`` is the data the fit was given; its rows, outcome coding, trials and offset
+    are the fit's (``lib.glmm.response.prepare``).
     """
     if not family.generalized:
         raise SpecError("Rate pooling is for a binomial or Poisson model.")
     if group not in spec.columns:
         raise SpecError(f"{group!r} is not a grouping column of the model.")
-    clean, _ = complete_rows(frame, tuple(spec.columns) + family.columns)
-    clean = clean.reset_index(drop=True)
-    design = build_design(clean, spec)
+    prepared = prepare(frame, spec, family)
+    design, response = prepared.design, prepared.response
     if design.nobs != fit.nobs:
         raise SpecError("The data do not match the fit (a different number of rows).")
-    fam = make_family(family.family, family.link)
-    offset = clean[family.offset].to_numpy(dtype=float) if family.offset else 0.0
-    fixed_mu = fam.linkinv(design.X @ fit.beta + offset)
-    y = design.y
-    trials = clean[family.trials].to_numpy(dtype=float) if family.trials else np.ones(fit.nobs)
-    codes, levels = factor_codes(clean[group])
+    fixed_mu = prepared.family.linkinv(design.X @ fit.beta + response.offset)
+    # y is the proportion of successes, weights the trials (lme4's mkRespMod); 1 for Poisson.
+    trials = np.asarray(response.weights, dtype=float)
+    clean, _ = complete_rows(frame, tuple(spec.columns) + family.columns)
+    codes, levels = factor_codes(clean.reset_index(drop=True)[group])
     G = len(levels)
 
     def per_group(values: np.ndarray) -> np.ndarray:
         return np.bincount(codes, weights=values, minlength=G)
 
-    sizes = np.bincount(codes, minlength=G)
     total = per_group(trials)
     names = list(fit.fixef_names)
     overall = (
-        float(fam.linkinv(np.array([fit.beta[names.index("(Intercept)")]]))[0])
+        float(prepared.family.linkinv(np.array([fit.beta[names.index("(Intercept)")]]))[0])
         if "(Intercept)" in names
         else float("nan")
     )
@@ -120,9 +117,9 @@ def rate_pooling(
         group=group,
         family=family.family,
         levels=levels,
-        sizes=sizes,
+        sizes=np.bincount(codes, minlength=G),
         trials=total,
-        observed=per_group(y) / total,
+        observed=per_group(response.y * trials) / total,
         partial=per_group(fit.fitted * trials) / total,
         population=per_group(fixed_mu * trials) / total,
         overall=overall,

@@ -1,34 +1,21 @@
 """The app's generalized-model jobs for ``lib.serve.fit_pool`` (issue 16).
 
 Module-level functions a worker imports by name (``"lib.serve.glmm_jobs:fit"``); they
-take a frame, a frozen ``ModelSpec`` and ``ResponseFamily`` and return a ``GlmmFit``,
-all of which pickle.
+take a frame, a frozen ``ModelSpec`` and ``ResponseFamily`` (and a ``GlmmFit``) and
+return frozen results, all of which pickle. A two-valued text or boolean outcome is
+coded 1/0 by ``ResponseFamily.success`` inside ``lib.glmm`` (``lib.glmm.response``).
 """
 
 from __future__ import annotations
-
-import dataclasses
 
 import pandas as pd
 
 from lib.glmm.fit import fit_glmm
 from lib.glmm.result import GlmmFit
+from lib.glmm.variance import LatentVariances, latent_variances
 from lib.model.response import ResponseFamily
 from lib.model.spec import ModelSpec
 from lib.serve.jobs import burn
-from lib.table.outcome_kind import with_binary_outcome
-
-
-def model_frame(
-    frame: pd.DataFrame, spec: ModelSpec, family: ResponseFamily
-) -> tuple[pd.DataFrame, ResponseFamily]:
-    """The frame and family ``fit_glmm`` takes: a two-valued text or boolean outcome of a
-    binomial model recoded 1 (its success level) / 0, so every caller fits and counts
-    the same rows the same way."""
-    if family.family != "binomial" or family.trials is not None:
-        return frame, family
-    recoded = with_binary_outcome(frame, spec.outcome, family.success)
-    return recoded, dataclasses.replace(family, success=None)
 
 
 def fit(
@@ -39,5 +26,11 @@ def fit(
     burn_seconds: float = 0.0,
 ) -> GlmmFit:
     burn(burn_seconds)
-    data, fam = model_frame(frame, spec, family)
-    return fit_glmm(data, spec, fam, nagq)
+    return fit_glmm(frame, spec, family, nagq)
+
+
+def variances(
+    frame: pd.DataFrame, spec: ModelSpec, family: ResponseFamily, fitted: GlmmFit
+) -> LatentVariances:
+    """ICC and Nakagawa R² (a Poisson model refits its null model: a job, not a page step)."""
+    return latent_variances(fitted, frame, spec, family)

@@ -13,7 +13,6 @@ from lib.classroom.pooling_glmm import rate_pooling
 from lib.glmm.fit import fit_glmm
 from lib.model.formula import parse_formula
 from lib.model.response import ResponseFamily
-from lib.serve.glmm_jobs import model_frame
 from lib.table.catalogue import load_bundled
 from lib.table.read import load_table
 
@@ -107,8 +106,7 @@ def _contraception_fit(success=None):
     data = load_bundled("contraception")
     spec = parse_formula("use ~ age + (1 | district)")
     family = ResponseFamily("binomial", success=success)
-    frame, fam = model_frame(data, spec, family)
-    return data, spec, family, fit_glmm(frame, spec, fam)
+    return data, spec, family, fit_glmm(data, spec, family)
 
 
 def test_model_page_shows_the_glmer_numbers_of_lib(open_page):
@@ -163,8 +161,7 @@ def test_pooling_page_shows_proportions_raw_pooled_and_population(open_page):
     at = open_page(POOLING, CONTRACEPTION)
     assert not at.exception
     data, spec, family, fit = _contraception_fit()
-    frame, fam = model_frame(data, spec, family)
-    result = rate_pooling(frame, spec, fam, fit, "district")
+    result = rate_pooling(data, spec, family, fit, "district")
     table = whole_table(at, "observed proportion")
     assert table.loc["3", "observed proportion"] == "1.0000"
     k = result.levels.index("3")
