@@ -115,30 +115,14 @@ def test_rate_chart_draws_observed_pooled_and_population_layers(contraception_nu
     assert x["scale"]["domain"] == [0, 1]
 
 
-def test_model_page_tables_are_the_fit_numbers(contraception_null):
-    *_, fit = contraception_null
-    stats = model_glmm.fit_statistics(fit)
-    assert stats.loc[0, "deviance"] == fit.deviance == pytest.approx(-2 * fit.loglik)
-    assert stats.loc[0, "df.resid"] == fit.nobs - 2
-    fixef = model_glmm.fixef_table(fit)
-    assert fixef.loc["(Intercept)", "Odds ratio"] == pytest.approx(np.exp(fit.beta[0]))
-    lo = np.exp(fit.beta[0] - 1.959963984540054 * fit.se[0])
-    assert fixef.loc["(Intercept)", "2.5 %"] == pytest.approx(lo, rel=1e-12)
-    vc = model_glmm.varcorr_table(fit)
-    assert vc.loc[0, "Variance"] == pytest.approx(fit.theta[0] ** 2, rel=1e-12)
-    resid = model_glmm.scaled_residuals(fit)
-    np.testing.assert_array_equal(resid.iloc[0].to_numpy(), fit.scaled_resid_quantiles)
-
-
-def test_glmer_call_names_trials_offset_and_link():
-    spec = parse_formula("incidence ~ period + (1 | herd)")
-    call = model_glmm.glmer_call(spec, ResponseFamily("binomial", link="probit", trials="size"))
-    assert call == (
-        "glmer(cbind(incidence, size - incidence) ~ 1 + period + (1 | herd), "
-        'family = binomial(link = "probit"))'
-    )
-    poisson = model_glmm.glmer_call(spec, ResponseFamily("poisson", offset="log time"))
-    assert poisson.endswith("+ offset(`log time`), family = poisson)")
+def test_the_model_page_names_the_level_counted_as_success(contraception_null):
+    *_, fam, fit = contraception_null
+    named = model_glmm.named_success(fam, fit)
+    assert named.success == "Y" and fam.success is None
+    chosen = ResponseFamily("binomial", success="N")
+    assert model_glmm.named_success(chosen, fit) is chosen
+    shown = model_glmm.p_shown(pd.DataFrame({"Pr(>|z|)": [3.07e-10, 0.1123]}))
+    assert shown["Pr(>|z|)"].tolist() == ["3.07e-10", "0.112"]
 
 
 def test_group_curves_are_the_inverse_link_of_each_groups_line():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from conftest import plain, whole_table
+from conftest import frame_with, plain, whole_table
 
 from lib.classroom.pooling_glmm import rate_pooling
 from lib.glmm.fit import fit_glmm
@@ -122,17 +122,19 @@ def test_model_page_shows_the_glmer_numbers_of_lib(open_page):
     fixef = whole_table(at, "z value")
     assert fixef["Estimate"].tolist() == [f"{b:.4f}" for b in fit.beta]
     assert fixef["Std. Error"].tolist() == [f"{s:.4f}" for s in fit.se]
-    assert fixef["Odds ratio"].tolist() == [f"{np.exp(b):.4f}" for b in fit.beta]
+    ratios = whole_table(at, "Odds ratio")
+    assert ratios["Odds ratio"].tolist() == [f"{np.exp(b):.4f}" for b in fit.beta]
     varcorr = whole_table(at, "Std.Dev.")
     assert varcorr["Std.Dev."].tolist() == [f"{np.sqrt(fit.varcorr[0].covariance[0, 0]):.4f}"]
     code = " ".join(c.value for c in at.code)
-    assert "glmer(use ~ 1 + age + (1 | district), family = binomial)" in code
+    assert "glmer(use ~ 1 + age + (1 | district), data = d, family = binomial)" in code
     words = " ".join(plain(m.value) for m in at.markdown)
-    assert "the probability that use = Y is" in words
-    assert (
-        "1.009 times** as high for each extra unit of age (95% CI 0.998 to 1.019; p = 0.112)"
-        in words
-    )
+    # The sentences name the level glmer counted as 1 (Y), not "1".
+    assert "the odds that **use** is **Y** are" in words
+    assert "times as high for each extra unit of **age** (z = 1.59, p = 0.112)" in words
+    icc = frame_with(at, "ICC (adjusted)")
+    tau2 = fit.varcorr[0].covariance[0, 0]  # performance::icc for a logit model
+    assert icc["ICC (adjusted)"].tolist() == [f"{tau2 / (tau2 + np.pi**2 / 3):.3f}"]
 
 
 def test_url_round_trip_of_the_success_level(open_page):
@@ -199,7 +201,7 @@ def test_counts_with_an_offset_fit_a_poisson_model(open_page):
     at.switch_page(MODEL).run()
     assert not at.exception
     code = " ".join(c.value for c in at.code)
-    assert "glmer(errors ~ 1 + hours + (1 | class) + offset(log_days), family = poisson)" in code
+    assert "glmer(errors ~ 1 + hours + offset(log_days) + (1 | class), data = d, " in code
     data = load_table(_outcomes_csv(), "pupils.csv")
     fit = fit_glmm(
         data,
@@ -208,7 +210,9 @@ def test_counts_with_an_offset_fit_a_poisson_model(open_page):
     )
     fixef = whole_table(at, "z value")
     assert fixef["Estimate"].tolist() == [f"{b:.4f}" for b in fit.beta]
-    assert fixef["Rate ratio"].tolist() == [f"{np.exp(b):.4f}" for b in fit.beta]
+    ratios = whole_table(at, "Rate ratio")
+    assert ratios["Rate ratio"].tolist() == [f"{np.exp(b):.4f}" for b in fit.beta]
+    assert any(s.value == "Dispersion" for s in at.subheader)
     assert {m.label: m.value for m in at.metric}["logLik"] == f"{fit.loglik:,.1f}"
     assert at.query_params["offset"] == "log_days"
 

@@ -5,37 +5,48 @@ runs in the fit pool like a linear one (``ui.glmm_cache``). The panels follow
 ``summary(glmer(...))``: AIC, BIC, logLik, deviance, df.resid; scaled (Pearson)
 residuals; random effects (variance, SD, correlation; there is no residual variance);
 fixed effects with z and Wald p, and their odds ratios (logit) or rate ratios (log) with
-Wald 95% intervals; then each group's observed rate beside the model's estimate for it
-on the response scale, and the result in words.
+Wald 95% intervals; the dispersion check; ICC and R² on the latent scale; each group's
+observed rate beside the model's estimate for it on the response scale; a report.
 
-The table builders (``fit_statistics``, ``scaled_residuals``, ``varcorr_table``,
-``fixef_table``) are plain functions of the fit: tested against lib's numbers.
+The tables are ``lib.present.glmm_summary``'s and the sentences
+``lib.present.explain_glmm``'s (the CLI and the report say the same); this module draws.
 """
 
 from __future__ import annotations
 
-import math
+import dataclasses
+from functools import partial
 
 import numpy as np
 import pandas as pd
 import streamlit as st
-from scipy import stats
 
 from lib.charts import core as charts
 from lib.classroom.pooling_glmm import group_curves, rate_table
 from lib.errors import ExplorerError
+from lib.glmm.dispersion import dispersion_check
 from lib.glmm.result import GlmmFit
 from lib.model.response import ResponseFamily
 from lib.model.spec import ModelSpec
+from lib.present import explain_glmm
+from lib.present.family import family_line, method_name, ratio_name
+from lib.present.glmm_summary import (
+    glmm_fixef_corr_table,
+    glmm_fixef_table,
+    glmm_varcorr_table,
+    ratio_table,
+)
 from lib.present.markdown import md
-from lib.present.numbers import num, p_text, pval
-from lib.table.columns import finite_range
+from lib.present.numbers import pval
+from lib.present.report import build_report
+from lib.present.report_glmm import glmm_fit_sections
+from lib.present.snippets import glmer_line
+from lib.present.summary import scaled_residuals
+from lib.table.columns import complete_rows, finite_range
 from lib.table.outcome_kind import with_binary_outcome
 from ui import cache, family_widgets, glmm_cache, presentation, render
 from ui.sidebar import Selection, show_error
 
-Z95 = float(stats.norm.ppf(0.975))
-RATIO_NAMES = {("binomial", "logit"): "Odds ratio", ("poisson", "log"): "Rate ratio"}
 SAMPLE_CONSENT = "_glmm_fit_sample"  # the checkbox that lets a large upload's sample be fitted
 MAX_GROUP_ROWS = 300  # rows of the per-group table shown (the download holds all)
 MAX_CURVES = 30  # group curves drawn (the largest groups), as the linear page's lines
@@ -50,9 +61,20 @@ def draw(sel: Selection) -> None:
     _sample_consent(sel)
     _formula(sel.spec, family)
     fit = _fit(sel, family)
-    _header(fit, family)
-    _curves(sel, fit, family)
-    _sections(sel, fit, family)
+    response = named_success(family, fit)
+    _header(fit, response)
+    main_chart = _curves(sel, fit, family)
+    _sections(sel, fit, response)
+    _report(sel, fit, response, main_chart)
+
+
+def named_success(family: ResponseFamily, fit: GlmmFit) -> ResponseFamily:
+    """The family with the level the fit counted as 1 named (glmer's rule when the user
+    chose none), so that every sentence says "the odds that use is Y", not "is 1"."""
+    levels = fit.outcome_levels
+    if levels is None or family.success is not None or family.trials is not None:
+        return family
+    return dataclasses.replace(family, success=levels.success)
 
 
 def _sample_consent(sel: Selection) -> None:
@@ -74,47 +96,15 @@ def _sample_consent(sel: Selection) -> None:
         st.stop()
 
 
-def glmer_call(spec: ModelSpec, family: ResponseFamily) -> str:
-    """The lme4 call of this model (``cbind(s, n - s)`` for trials, ``offset()``)."""
-    formula = spec.formula()
-    lhs, rhs = formula.split(" ~ ", 1)
-    if family.trials:
-        lhs = f"cbind({lhs}, {_name(family.trials)} - {lhs})"
-    if family.offset:
-        rhs = f"{rhs} + offset({_name(family.offset)})"
-    link = "" if family.link is None else f'(link = "{family.link}")'
-    return f"glmer({lhs} ~ {rhs}, family = {family.family}{link})"
-
-
-def _name(column: str) -> str:
-    return column if column.replace("_", "a").replace(".", "a").isalnum() else f"`{column}`"
-
-
 def _formula(spec: ModelSpec, family: ResponseFamily) -> None:
     if presentation.is_on():
         return
     st.subheader("Generalized linear mixed model fit by maximum likelihood (Laplace)")
-    st.code(glmer_call(spec, family), language="r", wrap_lines=True)
-    what = _outcome_words(spec, family)
-    scale = "log-odds" if family.family == "binomial" else "log of the expected count"
-    if family.link_name not in ("logit", "log"):
-        scale = f"{family.link_name} scale"
-    st.markdown(
-        f"Family **{family.family}**, link **{family.link_name}**: the model is linear on the "
-        f"{scale} of {what}; the random effects shift that scale for each group."
+    st.code(glmer_line(spec, family), language="r", wrap_lines=True)
+    st.caption(
+        f"Family: {md(family_line(family))}. The model is linear on the link scale "
+        f"({md(family.link_name)}); the random effects shift it for each group."
     )
-
-
-def _outcome_words(spec: ModelSpec, family: ResponseFamily) -> str:
-    """'the probability that use = Y' / 'the expected count of ticks'."""
-    y = md(spec.outcome)
-    if family.family == "poisson":
-        return f"the expected count of {y}"
-    if family.trials:
-        return f"the probability of success in {y}"
-    if family.success is not None:
-        return f"the probability that {y} = {md(family.success)}"
-    return f"the probability that {y} = 1"
 
 
 def _fit(sel: Selection, family: ResponseFamily) -> GlmmFit:
@@ -130,12 +120,12 @@ def _key(sel: Selection, fit: GlmmFit) -> tuple[str, str, str]:
     return (sel.source, repr(sel.spec), f"{fit.family}/{fit.link}/{fit.deviance!r}")
 
 
-def _curves(sel: Selection, fit: GlmmFit, family: ResponseFamily) -> None:
+def _curves(sel: Selection, fit: GlmmFit, family: ResponseFamily) -> dict | None:
     """The observed outcomes (0/1, proportions or counts) against the predictor with each
     group's fitted curve on the response scale (``lib.classroom.pooling_glmm.group_curves``)."""
     x, group = sel.roles.predictor, sel.roles.group
     if x is None or not any(f.group == group for f in fit.ranef):
-        return
+        return None
     try:
         spec = cache.keyed_chart_spec(
             ("glmm_curves", *_key(sel, fit), repr(family), x, group),
@@ -144,9 +134,10 @@ def _curves(sel: Selection, fit: GlmmFit, family: ResponseFamily) -> None:
         )
     except ExplorerError as exc:
         show_error(exc)
-        return
+        return None
     what = "probability" if family.family == "binomial" else "expected count"
     render.chart(spec, f"{sel.spec.outcome} against {x} with each group's fitted {what}")
+    return spec
 
 
 def _curve_inputs(sel: Selection, fit: GlmmFit, family: ResponseFamily) -> tuple[tuple, dict]:
@@ -186,163 +177,10 @@ def _curve_inputs(sel: Selection, fit: GlmmFit, family: ResponseFamily) -> tuple
     }
 
 
-# ------------------------------------------------------------------ tables (pure)
-
-
-def fit_statistics(fit: GlmmFit) -> pd.DataFrame:
-    """glmer's first line: AIC, BIC, logLik, deviance (-2 logLik), df.resid."""
-    return pd.DataFrame(
-        {
-            "AIC": [fit.aic],
-            "BIC": [fit.bic],
-            "logLik": [fit.loglik],
-            "deviance": [fit.deviance],
-            "df.resid": [int(fit.df_resid)],
-        }
-    )
-
-
-def scaled_residuals(fit: GlmmFit) -> pd.DataFrame:
-    """``Scaled residuals:`` the Pearson residuals' Min, 1Q, Median, 3Q, Max."""
-    return pd.DataFrame([fit.scaled_resid_quantiles], columns=["Min", "1Q", "Median", "3Q", "Max"])
-
-
-def varcorr_table(fit: GlmmFit) -> pd.DataFrame:
-    """``Random effects:`` Groups, Name, Variance, Std.Dev. and, for a correlated term,
-    Corr with the term's first effect (lme4's lower triangle, first column)."""
-    show_corr = any(t.correlated and len(t.names) > 1 for t in fit.varcorr)
-    rows = []
-    for term in fit.varcorr:
-        cov = np.asarray(term.covariance)
-        sd = np.sqrt(np.diag(cov))
-        for i, name in enumerate(term.names):
-            row = {
-                "Groups": term.group if i == 0 else "",
-                "Name": name,
-                "Variance": float(cov[i, i]),
-                "Std.Dev.": float(sd[i]),
-            }
-            if show_corr:
-                ok = term.correlated and i > 0 and sd[0] > 0 and sd[i] > 0
-                row["Corr"] = float(cov[i, 0] / (sd[i] * sd[0])) if ok else np.nan
-            rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def ratio_name(fit: GlmmFit) -> str | None:
-    """'Odds ratio' (binomial, logit), 'Rate ratio' (Poisson, log), else None."""
-    return RATIO_NAMES.get((fit.family, fit.link))
-
-
-def fixef_table(fit: GlmmFit) -> pd.DataFrame:
-    """``Fixed effects:`` Estimate, Std. Error, z value, Pr(>|z|) (a number; shown by
-    ``lib.present.numbers.pval``), then exp(Estimate) with its Wald 95% interval when the
-    link makes it an odds or rate ratio."""
-    table = pd.DataFrame(
-        {
-            "Estimate": fit.beta,
-            "Std. Error": fit.se,
-            "z value": fit.z,
-            "Pr(>|z|)": fit.p_value,
-        },
-        index=list(fit.fixef_names),
-    )
-    ratio = ratio_name(fit)
-    if ratio is not None:
-        table[ratio] = np.exp(fit.beta)
-        table["2.5 %"] = np.exp(fit.beta - Z95 * fit.se)
-        table["97.5 %"] = np.exp(fit.beta + Z95 * fit.se)
-    return table
-
-
-def shown_fixef(table: pd.DataFrame) -> pd.DataFrame:
-    """The fixed-effects table as shown: p-values as R prints them."""
-    out = table.copy()
-    out["Pr(>|z|)"] = [pval(p) for p in table["Pr(>|z|)"]]
-    return out
-
-
-# ------------------------------------------------------------------ sentences (pure)
-
-
-def fixef_sentences(fit: GlmmFit, family: ResponseFamily, spec: ModelSpec) -> list[str]:
-    """Each slope in words: 'the odds that use = Y are 1.01 times as high for each extra
-    unit of age (95% CI 0.99 to 1.03; p = 0.27)'; the intercept as a probability."""
-    ratio = ratio_name(fit)
-    out = []
-    names = list(fit.fixef_names)
-    if "(Intercept)" in names and ratio is not None:
-        k = names.index("(Intercept)")
-        if fit.family == "binomial":
-            p = 1.0 / (1.0 + math.exp(-fit.beta[k]))
-            out.append(
-                f"For a typical group (random effects 0), with every predictor at 0 (and "
-                f"categories at their first level), {_outcome_words(spec, family)} is "
-                f"**{num(p, 3)}**."
-            )
-        else:
-            out.append(
-                f"For a typical group with every predictor at 0, "
-                f"{_outcome_words(spec, family)} is **{num(math.exp(fit.beta[k]), 3)}**."
-            )
-    if ratio is None:
-        out.append(
-            f"With the {md(fit.link)} link the estimates are on the {md(fit.link)} scale; "
-            "their signs give the direction of each effect."
-        )
-        return out
-    odds = "odds" if fit.family == "binomial" else "expected count"
-    target = _outcome_words(spec, family).replace("the probability", "the odds", 1)
-    if fit.family == "poisson":
-        target = _outcome_words(spec, family)
-    for k, name in enumerate(names):
-        if name == "(Intercept)":
-            continue
-        b, se = fit.beta[k], fit.se[k]
-        r, lo, hi = _ratio(math.exp(b), math.exp(b - Z95 * se), math.exp(b + Z95 * se))
-        change = (
-            f"for each extra unit of {md(name)}"
-            if name in spec.columns
-            else f"for {md(name)} (against the first level)"
-        )
-        out.append(
-            f"{target[0].upper()}{target[1:]} {'are' if odds == 'odds' else 'is'} "
-            f"**{r} times** as high {change} (95% CI {lo} to {hi}; {p_text(fit.p_value[k])})."
-        )
-    return out
-
-
-def _ratio(*values: float) -> tuple[str, ...]:
-    """Ratios in a sentence: 2 decimals, 3 when one lies near 1 (an interval of 0.998 to
-    1.019 must not read "1.00 to 1.02")."""
-    decimals = 3 if any(abs(v - 1.0) < 0.1 for v in values) else 2
-    return tuple(num(v, decimals) for v in values)
-
-
-def ranef_sentences(fit: GlmmFit) -> list[str]:
-    """How much groups differ, as a ratio of odds (or counts) one SD apart."""
-    ratio = ratio_name(fit)
-    out = []
-    for term in fit.varcorr:
-        if "(Intercept)" not in term.names:
-            continue
-        sd = float(np.sqrt(term.covariance[0, 0]))
-        scale = {"logit": "log-odds scale", "log": "log scale"}.get(fit.link, f"{fit.link} scale")
-        text = f"The intercepts of {md(term.group)} vary with SD **{num(sd, 3)}** on the {scale}"
-        if ratio is not None:
-            what = "odds" if fit.family == "binomial" else "expected count"
-            text += (
-                f": the {what} in a {md(term.group)} one SD above the typical one are "
-                f"{num(math.exp(sd), 2)} times as high"
-            )
-        out.append(text + ".")
-    return out
-
-
 # ------------------------------------------------------------------ drawing
 
 
-def _header(fit: GlmmFit, family: ResponseFamily) -> None:
+def _header(fit: GlmmFit, response: ResponseFamily) -> None:
     groups = ", ".join(f"{f.nlevels:,}" for f in fit.ranef)
     render.metrics(
         [
@@ -357,30 +195,27 @@ def _header(fit: GlmmFit, family: ResponseFamily) -> None:
             ),
         ]
     )
-    render.meaning(
-        "AIC and BIC compare models fitted to the same rows (smaller is better); the "
-        "deviance is -2 times the log-likelihood, which glmer minimises."
-    )
+    render.meaning(explain_glmm.criterion(fit))
     if fit.n_dropped:
         st.info(
             f"{fit.n_dropped:,} rows were dropped because a model column is missing or not "
             "finite in them (the Data page lists which).",
             icon=":material/filter_alt:",
         )
-    if fit.singular:
+    singular = explain_glmm.singular(fit)
+    if singular:
+        st.warning(singular, icon=":material/warning:")
+    messages = fit.convergence.messages if fit.convergence is not None else ()
+    if messages:
+        items = "\n".join(f"- {md(m)}" for m in messages)
         st.warning(
-            "The fit is singular: a random-effect variance is (nearly) zero, or a correlation "
-            "is ±1. The data cannot tell that variation apart; consider removing that "
-            "random effect (a random slope first) in the sidebar.",
+            f"lme4's convergence checks report:\n{items}\nTreat the numbers with caution.",
             icon=":material/warning:",
         )
 
 
-def _sections(sel: Selection, fit: GlmmFit, family: ResponseFamily) -> None:
+def _sections(sel: Selection, fit: GlmmFit, response: ResponseFamily) -> None:
     key = _key(sel, fit)
-    st.subheader("Fit statistics")
-    render.table(fit_statistics(fit), "glmm_fit_statistics", show_index=False, key=key, decimals=2)
-
     st.subheader("Scaled residuals")
     render.table(scaled_residuals(fit), "glmm_scaled_residuals", show_index=False, key=key)
     render.meaning(
@@ -389,31 +224,142 @@ def _sections(sel: Selection, fit: GlmmFit, family: ResponseFamily) -> None:
     )
 
     st.subheader("Random effects")
-    render.table(varcorr_table(fit), "glmm_random_effects", show_index=False, key=key)
+    render.table(glmm_varcorr_table(fit), "glmm_random_effects", show_index=False, key=key)
     st.caption(
         f"Number of obs: {fit.nobs:,}, groups: "
         + "; ".join(f"{md(f.group)}, {f.nlevels:,}" for f in fit.ranef)
         + ". On the link scale; a binomial or Poisson model has no residual variance."
     )
-    render.meaning(" ".join(ranef_sentences(fit)) or "No random intercept.")
+    render.meaning(explain_glmm.varcorr(fit, response))
 
     st.subheader("Fixed effects")
-    table = fixef_table(fit)
-    render.table(shown_fixef(table), "glmm_fixed_effects", download=table, key=key)
-    ratio = ratio_name(fit)
-    st.caption(
-        "z and p-values: Wald tests, as summary(glmer) prints them."
-        + (f" {ratio}s: exp(Estimate), with Wald 95% intervals." if ratio else "")
-    )
-    render.meaning(" ".join(fixef_sentences(fit, family, sel.spec)))
+    table = glmm_fixef_table(fit)
+    render.table(p_shown(table), "glmm_fixed_effects", download=table, key=key)
+    st.caption("z and p-values: Wald tests (estimate / SE), as summary(glmer) prints them.")
+    ratio = ratio_name(response)
+    if ratio is not None:
+        ratios = ratio_table(fit, response)
+        st.markdown(f"**{ratio.capitalize()}s** (exp of the estimates) with Wald 95% limits:")
+        render.table(p_shown(ratios), "glmm_ratios", download=ratios, key=key)
+    render.meaning(explain_glmm.fixef(fit, sel.spec, response))
+    if len(fit.fixef_names) > 1:
+        st.subheader("Correlation of fixed effects")
+        render.table(glmm_fixef_corr_table(fit), "glmm_fixef_correlation", decimals=3, key=key)
 
-    _group_rates(sel, fit, family)
-
+    _dispersion(sel, fit, response)
+    _icc_r2(sel, fit)
+    _group_rates(sel, fit, response)
     with st.expander("Fit details"):
+        stages = fit.optimizer.stages if fit.optimizer is not None else ()
+        listed = "\n".join(f"  {k}. {stage}" for k, stage in enumerate(stages, 1))
         st.text(
-            f"nAGQ: {fit.nagq} (Laplace)\ntheta: {np.array2string(fit.theta, precision=6)}\n"
-            f"deviance evaluations: {fit.evaluations}\ntime: {fit.fit_seconds:.3f} s"
+            f"{method_name(fit.nagq)}\noptimizer stages:\n{listed}\n"
+            f"theta: {np.array2string(fit.theta, precision=6)}\ntime: {fit.fit_seconds:.3f} s"
         )
+
+
+def p_shown(table: pd.DataFrame) -> pd.DataFrame:
+    """A table as shown: its ``Pr(>|z|)`` column as R prints p-values
+    (``lib.present.numbers.pval``; ``render.table`` knows t and chi-square columns)."""
+    if "Pr(>|z|)" not in table:
+        return table
+    return table.assign(**{"Pr(>|z|)": [pval(p) for p in table["Pr(>|z|)"]]})
+
+
+def _trials(sel: Selection, response: ResponseFamily) -> np.ndarray | None:
+    """The trials of the fit's rows (binomial with a trials column), for the dispersion check."""
+    if response.trials is None:
+        return None
+    clean, _ = complete_rows(sel.frame, tuple(sel.spec.columns) + response.columns)
+    return clean[response.trials].to_numpy(dtype=float)
+
+
+def _dispersion(sel: Selection, fit: GlmmFit, response: ResponseFamily) -> None:
+    """Poisson (or binomial with trials): do the counts vary more than the model allows?"""
+    trials = _trials(sel, response)
+    text = explain_glmm.dispersion(fit, response, trials)
+    if text is None:
+        return
+    st.subheader("Dispersion")
+    check = dispersion_check(fit, trials)
+    table = pd.DataFrame(
+        {
+            "Pearson χ²": [check.chisq],
+            "df.resid": [check.df_resid],
+            "ratio": [check.ratio],
+            "p-value": [check.p_value],
+        }
+    )
+    render.table(table, "glmm_dispersion", show_index=False, key=_key(sel, fit))
+    if check.overdispersed:
+        st.warning(md(check.message), icon=":material/warning:")
+    render.meaning(text)
+
+
+def _icc_r2(sel: Selection, fit: GlmmFit) -> None:
+    st.subheader("Intraclass correlation and R²")
+    family = family_widgets.current()
+    try:
+        v = glmm_cache.variances(sel.source, sel.spec, family, fit, sel.frame)
+    except ExplorerError as exc:
+        show_error(exc)
+        return
+    table = pd.DataFrame(
+        {
+            "ICC (adjusted)": [v.icc_adjusted],
+            "ICC (unadjusted)": [v.icc_unadjusted],
+            "R² marginal": [v.r2_marginal],
+            "R² conditional": [v.r2_conditional],
+        }
+    )
+    render.table(table, "glmm_icc_r2", show_index=False, decimals=3, key=_key(sel, fit))
+    st.caption(
+        "On the latent (link) scale, as the R package performance computes them (Nakagawa et "
+        "al. 2017): the distribution's variance is π²/3 for the logit link, 1 for probit, "
+        "π²/6 for cloglog and log(1 + 1/μ) for Poisson."
+    )
+    render.meaning(explain_glmm.icc_r2(v))
+
+
+def _report(
+    sel: Selection, fit: GlmmFit, response: ResponseFamily, main_chart: dict | None
+) -> None:
+    """One HTML file with this model's sections (``lib.present.report_glmm``)."""
+    st.subheader("Report")
+    st.download_button(
+        "Report (HTML)",
+        data=partial(report_html, sel, fit, response, main_chart),
+        file_name="model-report.html",
+        mime="text/html",
+        key="download_glmm_report",
+        on_click="ignore",
+        icon=":material/description:",
+    )
+
+
+def report_html(
+    sel: Selection, fit: GlmmFit, response: ResponseFamily, main_chart: dict | None
+) -> str:
+    """The report's HTML (made when the button is clicked)."""
+    family = family_widgets.current()
+    try:
+        variances = glmm_cache.variances(sel.source, sel.spec, family, fit, sel.frame)
+    except ExplorerError:
+        variances = None
+    chart = None if main_chart is None else ("Each group's fitted curve", main_chart)
+    sections = glmm_fit_sections(
+        fit,
+        sel.spec,
+        response,
+        main_chart=chart,
+        variances=variances,
+        trials=_trials(sel, response),
+    )
+    return build_report(
+        "Multilevel Explorer report",
+        [f"Data: {sel.title}", f"Rows used: {fit.nobs:,}"],
+        sections,
+    )
 
 
 def _group_rates(sel: Selection, fit: GlmmFit, family: ResponseFamily) -> None:
