@@ -26,11 +26,14 @@ JOB_FIT_GLMM = "lib.serve.glmm_jobs:fit"
 JOB_VARIANCES = "lib.serve.glmm_jobs:variances"
 
 
-def fit(source: str, spec: ModelSpec, family: ResponseFamily, _frame: pd.DataFrame) -> GlmmFit:
-    """The glmer fit of ``spec`` with ``family`` to the data ``source``."""
+def fit(
+    source: str, spec: ModelSpec, family: ResponseFamily, _frame: pd.DataFrame, nagq: int = 1
+) -> GlmmFit:
+    """The glmer fit of ``spec`` with ``family`` to the data ``source`` (``nagq``: glmer's
+    nAGQ, 1 = Laplace)."""
     return serve.wait_for(
-        lambda: serve.settle(_fit(source, repr(spec), repr(family), spec, family, _frame)),
-        ("glmm", source, spec, family),
+        lambda: serve.settle(_fit(source, repr(spec), repr(family), nagq, spec, family, _frame)),
+        ("glmm", source, spec, family, nagq),
     )
 
 
@@ -39,14 +42,14 @@ def _fit(
     source: str,
     spec_key: str,
     family_key: str,
+    nagq: int,
     _spec: ModelSpec,
     _family: ResponseFamily,
     _frame: pd.DataFrame,
 ) -> GlmmFit | serve.Failed:
     burn = serve.slow_fit_seconds()
-    return serve.run_job(
-        JOB_FIT_GLMM, _frame, _spec, _family, 1, burn, key=("glmm", source, _spec, _family)
-    )
+    key = ("glmm", source, _spec, _family, nagq)
+    return serve.run_job(JOB_FIT_GLMM, _frame, _spec, _family, nagq, burn, key=key)
 
 
 @st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)

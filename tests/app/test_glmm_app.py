@@ -286,3 +286,21 @@ def test_a_large_upload_fits_a_glmm_to_its_sample_only_when_asked(open_page, mon
     box.check().run()
     assert not at.exception
     assert {m.label: m.value for m in at.metric}["Observations"] == f"{sample:,}"
+
+
+def test_adaptive_quadrature_is_offered_for_one_random_intercept(open_page):
+    at = open_page(MODEL, CONTRACEPTION)
+    choice = at.selectbox(key="_glmm_nagq")
+    assert choice.value == 1
+    choice.set_value(9).run()
+    assert not at.exception
+    data, spec, family, _ = _contraception_fit()
+    fit = fit_glmm(data, spec, family, nagq=9)
+    assert {m.label: m.value for m in at.metric}["logLik"] == f"{fit.loglik:,.1f}"
+    fixef = whole_table(at, "z value")
+    assert fixef["Std. Error"].tolist() == [f"{s:.4f}" for s in fit.se]
+    assert any("nAGQ = 9" in c.value for c in at.code)
+    # A random slope: glmer allows only the Laplace approximation, so no choice is offered.
+    at.sidebar.toggle(key="random_slope").set_value(True).run()
+    assert not at.exception
+    assert not [s for s in at.selectbox if s.key == "_glmm_nagq"]

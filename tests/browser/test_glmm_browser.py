@@ -29,7 +29,7 @@ from tests.browser.test_levels_browser import choose, click_radio  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
-GLMM_HEADING = "Generalized linear mixed model fit by maximum likelihood (Laplace)"
+GLMM_HEADING = "Generalized linear mixed model fit by maximum likelihood (Laplace Approximation)"
 
 
 def _pass_csv(path: Path) -> Path:

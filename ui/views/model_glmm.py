@@ -49,6 +49,13 @@ from ui.sidebar import Selection, show_error
 
 SAMPLE_CONSENT = "_glmm_fit_sample"  # the checkbox that lets a large upload's sample be fitted
 MAX_GROUP_ROWS = 300  # rows of the per-group table shown (the download holds all)
+NAGQ_KEY = "_glmm_nagq"  # the likelihood approximation (session only)
+NAGQ_CHOICES = {
+    1: "Laplace (nAGQ = 1, glmer's default)",
+    9: "Adaptive Gauss-Hermite, 9 points",
+    25: "Adaptive Gauss-Hermite, 25 points",
+    0: "nAGQ = 0 (fast, approximate)",
+}
 MAX_CURVES = 30  # group curves drawn (the largest groups), as the linear page's lines
 
 
@@ -59,8 +66,9 @@ def draw(sel: Selection) -> None:
         show_error(sel.spec_error or "Choose the model's terms in the sidebar.")
         st.stop()
     _sample_consent(sel)
-    _formula(sel.spec, family)
-    fit = _fit(sel, family)
+    nagq = _nagq(sel.spec)
+    _formula(sel.spec, family, nagq)
+    fit = _fit(sel, family, nagq)
     response = named_success(family, fit)
     _header(fit, response)
     main_chart = _curves(sel, fit, family)
@@ -96,21 +104,48 @@ def _sample_consent(sel: Selection) -> None:
         st.stop()
 
 
-def _formula(spec: ModelSpec, family: ResponseFamily) -> None:
+def agq_allowed(spec: ModelSpec) -> bool:
+    """glmer's rule for nAGQ > 1: one random term, an intercept alone."""
+    return len(spec.random) == 1 and spec.random[0].intercept and not spec.random[0].slopes
+
+
+def _nagq(spec: ModelSpec) -> int:
+    """The likelihood approximation: Laplace (glmer's default), or adaptive Gauss-Hermite
+    quadrature where glmer allows it (``lib.glmm.agq``)."""
+    if not agq_allowed(spec) or presentation.is_on():
+        st.session_state.pop(NAGQ_KEY, None)
+        return 1
+    if st.session_state.get(NAGQ_KEY) not in NAGQ_CHOICES:
+        st.session_state[NAGQ_KEY] = 1
+    return int(
+        st.selectbox(
+            "Likelihood approximation",
+            list(NAGQ_CHOICES),
+            format_func=NAGQ_CHOICES.get,
+            key=NAGQ_KEY,
+            help="glmer's nAGQ. Laplace (1) is its default; with one random intercept, "
+            "adaptive Gauss-Hermite quadrature with more points is more accurate (and its "
+            "logLik leaves out a constant, so compare it only with other nAGQ > 1 fits).",
+            width=300,
+        )
+    )
+
+
+def _formula(spec: ModelSpec, family: ResponseFamily, nagq: int = 1) -> None:
     if presentation.is_on():
         return
-    st.subheader("Generalized linear mixed model fit by maximum likelihood (Laplace)")
-    st.code(glmer_line(spec, family), language="r", wrap_lines=True)
+    st.subheader(f"Generalized linear mixed model fit by maximum likelihood ({method_name(nagq)})")
+    st.code(glmer_line(spec, family, nagq), language="r", wrap_lines=True)
     st.caption(
         f"Family: {md(family_line(family))}. The model is linear on the link scale "
         f"({md(family.link_name)}); the random effects shift it for each group."
     )
 
 
-def _fit(sel: Selection, family: ResponseFamily) -> GlmmFit:
+def _fit(sel: Selection, family: ResponseFamily, nagq: int = 1) -> GlmmFit:
     try:
         with st.spinner("Fitting the model…", show_time=True):
-            return glmm_cache.fit(sel.source, sel.spec, family, sel.frame)
+            return glmm_cache.fit(sel.source, sel.spec, family, sel.frame, nagq)
     except ExplorerError as exc:
         show_error(exc)
         st.stop()
