@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from lib.charts.rates import rate_rows_chart
+from lib.classroom.comparison import Comparison
 from lib.classroom.pooling_glmm import RatePooling, rate_pooling
 from lib.explore import rates as lib_rates
 from lib.explore.rates import GroupRates
@@ -24,6 +25,7 @@ from ui.cache import TTL
 
 JOB_FIT_GLMM = "lib.serve.glmm_jobs:fit"
 JOB_VARIANCES = "lib.serve.glmm_jobs:variances"
+JOB_COMPARE = "lib.serve.glmm_jobs:compare"
 
 
 def fit(
@@ -121,3 +123,31 @@ def rate_chart(key: str, _kwargs: dict) -> dict:
     """``lib.charts.rates.rate_rows_chart`` as a Vega-Lite dict, built once per ``key``
     (a string that determines the arguments)."""
     return cache.arrow_datasets(rate_rows_chart(**_kwargs).to_dict(validate=False))
+
+
+def compare(
+    source: str,
+    specs: tuple[tuple[str, ModelSpec], ...],
+    family: ResponseFamily,
+    frame: pd.DataFrame,
+) -> Comparison:
+    """Named GLMM specs fitted and compared (``lib.classroom.comparison.compare_glmm_specs``)
+    in the fit pool: the Ladder for a binomial or Poisson outcome."""
+    return serve.wait_for(
+        lambda: serve.settle(_compare(source, repr(specs), repr(family), specs, family, frame)),
+        ("glmm_compare", source, specs, family),
+        "Fitting and comparing the models",
+    )
+
+
+@st.cache_data(max_entries=32, ttl=TTL, show_spinner=False)
+def _compare(
+    source: str,
+    specs_key: str,
+    family_key: str,
+    _specs: tuple[tuple[str, ModelSpec], ...],
+    _family: ResponseFamily,
+    _frame: pd.DataFrame,
+) -> Comparison | serve.Failed:
+    key = ("glmm_compare", source, _specs, _family)
+    return serve.run_job(JOB_COMPARE, _frame, _specs, _family, key=key)

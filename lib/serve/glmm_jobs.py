@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from lib.classroom.comparison import Comparison, compare_glmm_specs
 from lib.glmm.fit import fit_glmm
 from lib.glmm.result import GlmmFit
 from lib.glmm.variance import LatentVariances, latent_variances
@@ -34,3 +35,10 @@ def variances(
 ) -> LatentVariances:
     """ICC and Nakagawa R² (a Poisson model refits its null model: a job, not a page step)."""
     return latent_variances(fitted, frame, spec, family)
+
+
+def compare(
+    frame: pd.DataFrame, specs: tuple[tuple[str, ModelSpec], ...], family: ResponseFamily
+) -> Comparison:
+    """The Ladder's steps as GLMMs, compared by lme4's anova rule (``compare_glmm_specs``)."""
+    return compare_glmm_specs(frame, dict(specs), family)

@@ -185,11 +185,32 @@ def test_explore_page_shows_proportions_per_group(open_page):
     assert any("Proportions per district" in s.value for s in at.subheader)
 
 
-def test_ladder_says_what_it_covers_with_a_binomial_family(open_page):
+def test_ladder_fits_the_tutorial_models_with_glmer(open_page):
     at = open_page(LADDER, CONTRACEPTION)
     assert not at.exception
+    criteria = whole_table(at, "AIC (ML)")
+    data = load_bundled("contraception")
+    family = ResponseFamily("binomial")
+    ri = fit_glmm(data, parse_formula("use ~ 1 + age + (1 | district)"), family)
+    null = fit_glmm(data, parse_formula("use ~ 1 + (1 | district)"), family)
+    rows = {label.split(" ", 1)[1]: row for label, row in criteria.iterrows()}
+    assert rows["Random intercept"]["AIC (ML)"] == f"{ri.aic:,.1f}"
+    assert rows["Null model"]["AIC (ML)"] == f"{null.aic:,.1f}"
+    tests = whole_table(at, "Chisq")
+    chisq = 2 * (ri.loglik - null.loglik)
+    assert tests.loc["2 vs 1", "Chisq"] == f"{chisq:.2f}"  # random intercept vs null
+    assert tests.loc["2 vs 3", "Pr(>Chisq)"] == "not nested"
+    code = " ".join(c.value for c in at.code)
+    assert "use ~ 1 + age + (1 + age | district)" in code
+    # No OLS rows: a linear fit of a 0/1 outcome has no likelihood on this scale.
+    assert not any("OLS" in str(label) for label in criteria.index)
+
+
+def test_lesson_says_what_it_covers_with_a_binomial_family(open_page):
+    at = open_page("pages/8_Lesson.py", CONTRACEPTION)
+    assert not at.exception
     info = " ".join(plain(i.value) for i in at.info)
-    assert "covers the tutorial's four models" in info and "Binomial" in info
+    assert "The lesson covers the tutorial's linear models" in info and "Binomial" in info
     assert not at.dataframe  # nothing was fitted
 
 
