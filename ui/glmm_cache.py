@@ -17,6 +17,7 @@ from lib.explore import rates as lib_rates
 from lib.explore.rates import GroupRates
 from lib.glmm.result import GlmmFit
 from lib.glmm.variance import LatentVariances
+from lib.lmm.intervals import Intervals
 from lib.model.response import ResponseFamily
 from lib.model.spec import ModelSpec
 from lib.table.outcome_kind import with_binary_outcome
@@ -26,6 +27,7 @@ from ui.cache import TTL
 JOB_FIT_GLMM = "lib.serve.glmm_jobs:fit"
 JOB_VARIANCES = "lib.serve.glmm_jobs:variances"
 JOB_COMPARE = "lib.serve.glmm_jobs:compare"
+JOB_PROFILE = "lib.serve.glmm_jobs:profile"
 
 
 def fit(
@@ -151,3 +153,31 @@ def _compare(
 ) -> Comparison | serve.Failed:
     key = ("glmm_compare", source, _specs, _family)
     return serve.run_job(JOB_COMPARE, _frame, _specs, _family, key=key)
+
+
+def profile(
+    source: str, spec: ModelSpec, family: ResponseFamily, fit: GlmmFit, frame: pd.DataFrame
+) -> Intervals:
+    """Profile-likelihood intervals of ``fit`` (``lib.glmm.intervals``) in the fit pool."""
+    return serve.wait_for(
+        lambda: serve.settle(
+            _profile(source, repr(spec), repr(family), fit.nagq, spec, family, fit, frame)
+        ),
+        ("glmm_profile", source, spec, family, fit.nagq),
+        "Profiling the likelihood",
+    )
+
+
+@st.cache_data(max_entries=32, ttl=TTL, show_spinner=False)
+def _profile(
+    source: str,
+    spec_key: str,
+    family_key: str,
+    nagq: int,
+    _spec: ModelSpec,
+    _family: ResponseFamily,
+    _fit: GlmmFit,
+    _frame: pd.DataFrame,
+) -> Intervals | serve.Failed:
+    key = ("glmm_profile", source, _spec, _family, nagq)
+    return serve.run_job(JOB_PROFILE, _frame, _spec, _family, _fit, key=key)

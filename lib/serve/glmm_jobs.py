@@ -12,8 +12,10 @@ import pandas as pd
 
 from lib.classroom.comparison import Comparison, compare_glmm_specs
 from lib.glmm.fit import fit_glmm
+from lib.glmm.intervals import profile_intervals
 from lib.glmm.result import GlmmFit
 from lib.glmm.variance import LatentVariances, latent_variances
+from lib.lmm.intervals import Intervals
 from lib.model.response import ResponseFamily
 from lib.model.spec import ModelSpec
 from lib.serve.jobs import burn
@@ -42,3 +44,10 @@ def compare(
 ) -> Comparison:
     """The Ladder's steps as GLMMs, compared by lme4's anova rule (``compare_glmm_specs``)."""
     return compare_glmm_specs(frame, dict(specs), family)
+
+
+def profile(
+    frame: pd.DataFrame, spec: ModelSpec, family: ResponseFamily, fitted: GlmmFit
+) -> Intervals:
+    """lme4's ``confint(method = "profile")`` (``lib.glmm.intervals``): many refits."""
+    return profile_intervals(fitted, frame, spec, family)

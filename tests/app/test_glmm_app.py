@@ -11,6 +11,7 @@ from conftest import frame_with, plain, whole_table
 
 from lib.classroom.pooling_glmm import rate_pooling
 from lib.glmm.fit import fit_glmm
+from lib.glmm.intervals import profile_intervals
 from lib.model.formula import parse_formula
 from lib.model.response import ResponseFamily
 from lib.table.catalogue import load_bundled
@@ -325,3 +326,16 @@ def test_adaptive_quadrature_is_offered_for_one_random_intercept(open_page):
     at.sidebar.toggle(key="random_slope").set_value(True).run()
     assert not at.exception
     assert not [s for s in at.selectbox if s.key == "_glmm_nagq"]
+
+
+def test_profile_intervals_on_demand_equal_lib(open_page):
+    at = open_page(MODEL, CONTRACEPTION)
+    assert not [d for d in at.dataframe if "conf.low" in d.value.columns]
+    at.button(key="_glmm_profile_button").click().run()
+    assert not at.exception
+    data, spec, family, fit = _contraception_fit()
+    rows = profile_intervals(fit, data, spec, family).rows
+    shown = whole_table(at, "conf.low")
+    assert shown.index.tolist() == ["(Intercept)", "age", "sd__(Intercept) (district)"]
+    assert shown["conf.low"].tolist() == [f"{r.conf_low:.4f}" for r in rows]
+    assert shown["conf.high"].tolist() == [f"{r.conf_high:.4f}" for r in rows]

@@ -15,7 +15,6 @@ The tables are ``lib.present.glmm_summary``'s and the sentences
 from __future__ import annotations
 
 import dataclasses
-from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -24,7 +23,6 @@ import streamlit as st
 from lib.charts import core as charts
 from lib.classroom.pooling_glmm import group_curves, rate_table
 from lib.errors import ExplorerError
-from lib.glmm.dispersion import dispersion_check
 from lib.glmm.result import GlmmFit
 from lib.model.response import ResponseFamily
 from lib.model.spec import ModelSpec
@@ -38,14 +36,13 @@ from lib.present.glmm_summary import (
 )
 from lib.present.markdown import md
 from lib.present.numbers import pval
-from lib.present.report import build_report
-from lib.present.report_glmm import glmm_fit_sections
 from lib.present.snippets import glmer_line
 from lib.present.summary import scaled_residuals
-from lib.table.columns import complete_rows, finite_range
+from lib.table.columns import finite_range
 from lib.table.outcome_kind import with_binary_outcome
 from ui import cache, family_widgets, glmm_cache, presentation, render
 from ui.sidebar import Selection, show_error
+from ui.views import model_glmm_panels as panels
 
 SAMPLE_CONSENT = "_glmm_fit_sample"  # the checkbox that lets a large upload's sample be fitted
 MAX_GROUP_ROWS = 300  # rows of the per-group table shown (the download holds all)
@@ -73,7 +70,7 @@ def draw(sel: Selection) -> None:
     _header(fit, response)
     main_chart = _curves(sel, fit, family)
     _sections(sel, fit, response)
-    _report(sel, fit, response, main_chart)
+    panels.report(sel, fit, response, main_chart)
 
 
 def named_success(family: ResponseFamily, fit: GlmmFit) -> ResponseFamily:
@@ -151,10 +148,6 @@ def _fit(sel: Selection, family: ResponseFamily, nagq: int = 1) -> GlmmFit:
         st.stop()
 
 
-def _key(sel: Selection, fit: GlmmFit) -> tuple[str, str, str]:
-    return (sel.source, repr(sel.spec), f"{fit.family}/{fit.link}/{fit.deviance!r}")
-
-
 def _curves(sel: Selection, fit: GlmmFit, family: ResponseFamily) -> dict | None:
     """The observed outcomes (0/1, proportions or counts) against the predictor with each
     group's fitted curve on the response scale (``lib.classroom.pooling_glmm.group_curves``)."""
@@ -163,7 +156,7 @@ def _curves(sel: Selection, fit: GlmmFit, family: ResponseFamily) -> dict | None
         return None
     try:
         spec = cache.keyed_chart_spec(
-            ("glmm_curves", *_key(sel, fit), repr(family), x, group),
+            ("glmm_curves", *panels.key_of(sel, fit), repr(family), x, group),
             "scatter",
             lambda: _curve_inputs(sel, fit, family),
         )
@@ -250,7 +243,7 @@ def _header(fit: GlmmFit, response: ResponseFamily) -> None:
 
 
 def _sections(sel: Selection, fit: GlmmFit, response: ResponseFamily) -> None:
-    key = _key(sel, fit)
+    key = panels.key_of(sel, fit)
     st.subheader("Scaled residuals")
     render.table(scaled_residuals(fit), "glmm_scaled_residuals", show_index=False, key=key)
     render.meaning(
@@ -281,8 +274,9 @@ def _sections(sel: Selection, fit: GlmmFit, response: ResponseFamily) -> None:
         st.subheader("Correlation of fixed effects")
         render.table(glmm_fixef_corr_table(fit), "glmm_fixef_correlation", decimals=3, key=key)
 
-    _dispersion(sel, fit, response)
-    _icc_r2(sel, fit)
+    panels.intervals(sel, fit, response)
+    panels.dispersion(sel, fit, response)
+    panels.icc_r2(sel, fit)
     _group_rates(sel, fit, response)
     with st.expander("Fit details"):
         stages = fit.optimizer.stages if fit.optimizer is not None else ()
@@ -301,102 +295,6 @@ def p_shown(table: pd.DataFrame) -> pd.DataFrame:
     return table.assign(**{"Pr(>|z|)": [pval(p) for p in table["Pr(>|z|)"]]})
 
 
-def _trials(sel: Selection, response: ResponseFamily) -> np.ndarray | None:
-    """The trials of the fit's rows (binomial with a trials column), for the dispersion check."""
-    if response.trials is None:
-        return None
-    clean, _ = complete_rows(sel.frame, tuple(sel.spec.columns) + response.columns)
-    return clean[response.trials].to_numpy(dtype=float)
-
-
-def _dispersion(sel: Selection, fit: GlmmFit, response: ResponseFamily) -> None:
-    """Poisson (or binomial with trials): do the counts vary more than the model allows?"""
-    trials = _trials(sel, response)
-    text = explain_glmm.dispersion(fit, response, trials)
-    if text is None:
-        return
-    st.subheader("Dispersion")
-    check = dispersion_check(fit, trials)
-    table = pd.DataFrame(
-        {
-            "Pearson χ²": [check.chisq],
-            "df.resid": [check.df_resid],
-            "ratio": [check.ratio],
-            "p-value": [check.p_value],
-        }
-    )
-    render.table(table, "glmm_dispersion", show_index=False, key=_key(sel, fit))
-    if check.overdispersed:
-        st.warning(md(check.message), icon=":material/warning:")
-    render.meaning(text)
-
-
-def _icc_r2(sel: Selection, fit: GlmmFit) -> None:
-    st.subheader("Intraclass correlation and R²")
-    family = family_widgets.current()
-    try:
-        v = glmm_cache.variances(sel.source, sel.spec, family, fit, sel.frame)
-    except ExplorerError as exc:
-        show_error(exc)
-        return
-    table = pd.DataFrame(
-        {
-            "ICC (adjusted)": [v.icc_adjusted],
-            "ICC (unadjusted)": [v.icc_unadjusted],
-            "R² marginal": [v.r2_marginal],
-            "R² conditional": [v.r2_conditional],
-        }
-    )
-    render.table(table, "glmm_icc_r2", show_index=False, decimals=3, key=_key(sel, fit))
-    st.caption(
-        "On the latent (link) scale, as the R package performance computes them (Nakagawa et "
-        "al. 2017): the distribution's variance is π²/3 for the logit link, 1 for probit, "
-        "π²/6 for cloglog and log(1 + 1/μ) for Poisson."
-    )
-    render.meaning(explain_glmm.icc_r2(v))
-
-
-def _report(
-    sel: Selection, fit: GlmmFit, response: ResponseFamily, main_chart: dict | None
-) -> None:
-    """One HTML file with this model's sections (``lib.present.report_glmm``)."""
-    st.subheader("Report")
-    st.download_button(
-        "Report (HTML)",
-        data=partial(report_html, sel, fit, response, main_chart),
-        file_name="model-report.html",
-        mime="text/html",
-        key="download_glmm_report",
-        on_click="ignore",
-        icon=":material/description:",
-    )
-
-
-def report_html(
-    sel: Selection, fit: GlmmFit, response: ResponseFamily, main_chart: dict | None
-) -> str:
-    """The report's HTML (made when the button is clicked)."""
-    family = family_widgets.current()
-    try:
-        variances = glmm_cache.variances(sel.source, sel.spec, family, fit, sel.frame)
-    except ExplorerError:
-        variances = None
-    chart = None if main_chart is None else ("Each group's fitted curve", main_chart)
-    sections = glmm_fit_sections(
-        fit,
-        sel.spec,
-        response,
-        main_chart=chart,
-        variances=variances,
-        trials=_trials(sel, response),
-    )
-    return build_report(
-        "Multilevel Explorer report",
-        [f"Data: {sel.title}", f"Rows used: {fit.nobs:,}"],
-        sections,
-    )
-
-
 def _group_rates(sel: Selection, fit: GlmmFit, family: ResponseFamily) -> None:
     group = sel.roles.group
     what = "probabilities" if family.family == "binomial" else "mean counts"
@@ -411,7 +309,12 @@ def _group_rates(sel: Selection, fit: GlmmFit, family: ResponseFamily) -> None:
     table = rate_table(result)
     shown = table if len(table) <= MAX_GROUP_ROWS else table.head(MAX_GROUP_ROWS)
     render.table(
-        shown, "glmm_group_rates", show_index=False, height=300, download=table, key=_key(sel, fit)
+        shown,
+        "glmm_group_rates",
+        show_index=False,
+        height=300,
+        download=table,
+        key=panels.key_of(sel, fit),
     )
     kind = family_widgets.kind_of(sel.source, sel.spec.outcome, sel.frame)
     observed = "proportion of successes" if family.family == "binomial" else "mean count"
