@@ -141,3 +141,13 @@ def test_group_curves_are_the_inverse_link_of_each_groups_line():
     overall = curves[curves["group"] == "All (fixed effects)"]
     np.testing.assert_allclose(overall["y"], expit(fit.beta[0] + fit.beta[1] * overall["x"]))
     assert overall["x"].min() == -10.0 and overall["x"].max() == 20.0
+
+
+def test_poisson_rates_with_an_offset_give_counts_per_exposure():
+    frame = pd.DataFrame(
+        {"g": ["a", "a", "b"], "n": [2, 4, 3], "log_days": np.log([1.0, 3.0, 6.0])}
+    )
+    rates = group_rates(frame, "n", ("g",), "poisson", offset="log_days")
+    np.testing.assert_allclose(rates.exposure, [4.0, 6.0])
+    table = rates_table(rates)
+    np.testing.assert_allclose(table["count per exposure"], [6 / 4, 3 / 6])

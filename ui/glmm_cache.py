@@ -117,7 +117,9 @@ def group_rates(
     data = _frame
     if _family.family == "binomial" and _family.trials is None:
         data = with_binary_outcome(_frame, outcome, _family.success)
-    return lib_rates.group_rates(data, outcome, group, _family.family, _family.trials)
+    return lib_rates.group_rates(
+        data, outcome, group, _family.family, _family.trials, _family.offset
+    )
 
 
 @st.cache_data(max_entries=128, ttl=TTL, show_spinner=False)

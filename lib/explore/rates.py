@@ -39,6 +39,9 @@ class GroupRates:
     overall : float
         The rate over every row (all successes / all trials; the mean count).
     n_dropped : int
+    exposure : ndarray (G,) or None
+        Poisson with an offset column (the log of exposure): the summed exp(offset), so
+        that total / exposure is the group's count per unit of exposure.
     """
 
     outcome: str
@@ -52,6 +55,7 @@ class GroupRates:
     variance: np.ndarray
     overall: float
     n_dropped: int
+    exposure: np.ndarray | None = None
 
 
 def group_rates(
@@ -60,6 +64,7 @@ def group_rates(
     group: Sequence[str],
     family: str,
     trials: str | None = None,
+    offset: str | None = None,
 ) -> GroupRates:
     """Proportions (binomial) or mean counts (Poisson) of ``outcome`` per group.
 
@@ -69,7 +74,7 @@ def group_rates(
     """
     if family not in ("binomial", "poisson"):
         raise SpecError(f"Rates are for a binomial or Poisson outcome, not {family!r}.")
-    columns = [outcome, *group, *([trials] if trials else [])]
+    columns = [outcome, *group, *([trials] if trials else []), *([offset] if offset else [])]
     clean, n_dropped = complete_rows(frame, columns)
     if not len(clean):
         raise DataError(f"No row has a value in every column of {', '.join(columns)}.")
@@ -83,6 +88,9 @@ def group_rates(
     total_trials = np.bincount(codes, weights=tr, minlength=G)
     total = np.bincount(codes, weights=y, minlength=G)
     variance = np.full(G, np.nan)
+    exposure = None
+    if offset and family == "poisson":
+        exposure = np.bincount(codes, weights=np.exp(clean[offset].to_numpy(float)), minlength=G)
     if family == "poisson":
         square = np.bincount(codes, weights=y * y, minlength=G)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -99,6 +107,7 @@ def group_rates(
         variance=variance,
         overall=float(total.sum() / total_trials.sum()),
         n_dropped=n_dropped,
+        exposure=exposure,
     )
 
 
@@ -115,4 +124,7 @@ def rates_table(rates: GroupRates) -> pd.DataFrame:
         table["total count"] = rates.total.astype(int)
         table["mean count"] = rates.rate
         table["variance"] = rates.variance
+        if rates.exposure is not None:
+            table["exposure"] = rates.exposure
+            table["count per exposure"] = rates.total / rates.exposure
     return table
