@@ -87,6 +87,18 @@ def test_a_true_false_outcome_is_offered_and_only_binomial(open_page):
     box = " ".join(plain(m.value) for m in at.markdown)
     assert "`passed` has two values (FALSE and TRUE)" in box
     assert at.selectbox(key="_data_success").value == "TRUE"
+    # The Model page fits it with TRUE as 1, as glmer counts a logical outcome.
+    at.switch_page(MODEL).run()
+    assert not at.exception
+    data = load_table(_outcomes_csv(), "pupils.csv")
+    fit = fit_glmm(
+        data, parse_formula("passed ~ 1 + hours + (1 | class)"), ResponseFamily("binomial")
+    )
+    assert fit.outcome_levels.success == "TRUE"
+    fixef = whole_table(at, "z value")
+    assert fixef["Estimate"].tolist() == [f"{b:.4f}" for b in fit.beta]
+    words = " ".join(plain(m.value) for m in at.markdown)
+    assert "the odds that **passed** is **TRUE**" in words
 
 
 def test_a_count_outcome_suggests_poisson_which_the_user_applies(open_page):
