@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import html
 import warnings
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,7 +34,6 @@ from lib.errors import SpecError
 from lib.lmm import LmmFit, fit_design
 from lib.lmm.intervals import Intervals, check_method, profile_intervals, wald_intervals
 from lib.lmm.predict import PredictionBasis, effect_data, predict, prediction_basis
-from lib.lmm.result import TermVarCorr
 from lib.model.design import Design, RankDeficiencyWarning, build_design, check_supported
 from lib.model.formula import parse_formula
 from lib.model.spec import ModelSpec
@@ -115,7 +113,24 @@ class LmerModel:
                 strict=True,
             )
         ]
-        rows += ran_pars_rows(fit.varcorr.terms, len(TIDY_COLUMNS) - 4)
+        seen: dict[str, int] = {}
+        for term in fit.varcorr.terms:
+            blocks = (
+                [(term.names, term.sd, term.correlation)]
+                if term.correlated or len(term.names) == 1
+                else [((n,), term.sd[k : k + 1], np.ones((1, 1))) for k, n in enumerate(term.names)]
+            )
+            for names, sd, corr in blocks:
+                count = seen.get(term.group, 0)
+                seen[term.group] = count + 1
+                group = term.group if count == 0 else f"{term.group}.{count}"
+                for i, name in enumerate(names):
+                    rows.append(("ran_pars", group, f"sd__{name}", float(sd[i])) + (None,) * 4)
+                    for j in range(i + 1, len(names)):
+                        value = float(corr[i, j])
+                        rows.append(
+                            ("ran_pars", group, f"cor__{name}.{names[j]}", value) + (None,) * 4
+                        )
         rows.append(("ran_pars", "Residual", "sd__Observation", float(fit.sigma)) + (None,) * 4)
         frame = pd.DataFrame(rows, columns=TIDY_COLUMNS)
         for column in TIDY_COLUMNS[3:]:
@@ -203,33 +218,6 @@ class LmerModel:
     def _repr_html_(self) -> str:
         """The summary for Jupyter, escaped (column names and levels are user data)."""
         return "<pre>" + html.escape(self.summary()) + "</pre>"
-
-
-def ran_pars_rows(terms: Sequence[TermVarCorr], blanks: int) -> list[tuple]:
-    """broom.mixed's ``ran_pars`` rows of ``tidy()``: per block ``sd__name`` and after
-    each sd its correlations with later effects (``cor__(Intercept).x``); an
-    uncorrelated term's blocks are groups ``g``, ``g.1``... ``blanks`` Nones follow the
-    estimate (the columns a variance parameter has no value in)."""
-    rows: list[tuple] = []
-    seen: dict[str, int] = {}
-    for term in terms:
-        blocks = (
-            [(term.names, term.sd, term.correlation)]
-            if term.correlated or len(term.names) == 1
-            else [((n,), term.sd[k : k + 1], np.ones((1, 1))) for k, n in enumerate(term.names)]
-        )
-        for names, sd, corr in blocks:
-            count = seen.get(term.group, 0)
-            seen[term.group] = count + 1
-            group = term.group if count == 0 else f"{term.group}.{count}"
-            for i, name in enumerate(names):
-                rows.append(("ran_pars", group, f"sd__{name}", float(sd[i])) + (None,) * blanks)
-                for j in range(i + 1, len(names)):
-                    value = float(corr[i, j])
-                    rows.append(
-                        ("ran_pars", group, f"cor__{name}.{names[j]}", value) + (None,) * blanks
-                    )
-    return rows
 
 
 def lmer(

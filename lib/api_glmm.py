@@ -33,13 +33,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from lib.api import ran_pars_rows
 from lib.errors import SpecError
 from lib.glmm import GlmmFit, fit_glmm
 from lib.glmm.dispersion import DispersionCheck, dispersion_check
 from lib.glmm.intervals import confint, intervals_frame, ratio_intervals
 from lib.glmm.predict import GlmmPredictionBasis, effect_data, prediction_basis
 from lib.glmm.predict import predict as glmm_predict
+from lib.glmm.tidy import tidy as glmm_tidy
 from lib.glmm.variance import LatentVariances, latent_variances
 from lib.lmm.intervals import Intervals
 from lib.model.design import check_supported
@@ -51,8 +51,6 @@ from lib.present.family import ratio_name
 from lib.present.glmm_summary import glmm_varcorr_table
 from lib.present.glmm_text import glmm_summary_text
 from lib.present.summary import ranef_table
-
-GLMER_TIDY_COLUMNS = ("effect", "group", "term", "estimate", "std.error", "statistic", "p.value")
 
 
 @dataclass(frozen=True, eq=False)
@@ -102,21 +100,12 @@ class GlmerModel:
         """lme4's ``summary(m)`` as text."""
         return glmm_summary_text(self.fit, self.formula, self.response, self.data_name)
 
-    def tidy(self) -> pd.DataFrame:
-        """``broom.mixed::tidy(m)`` for a glmer fit: fixed effects with z statistics, then
-        each factor's ``sd__`` and ``cor__`` parameters (no residual row)."""
-        fit = self.fit
-        rows = [
-            ("fixed", None, name, b, se, z, p)
-            for name, b, se, z, p in zip(
-                fit.fixef_names, fit.beta, fit.se, fit.z, fit.p_value, strict=True
-            )
-        ]
-        rows += ran_pars_rows(fit.varcorr, len(GLMER_TIDY_COLUMNS) - 4)
-        frame = pd.DataFrame(rows, columns=GLMER_TIDY_COLUMNS)
-        for column in GLMER_TIDY_COLUMNS[3:]:
-            frame[column] = frame[column].astype(float)
-        return frame
+    def tidy(self, conf_int: str | None = None, level: float = 0.95) -> pd.DataFrame:
+        """``broom.mixed::tidy(m)`` for a glmer fit (``lib.glmm.tidy``): fixed effects with
+        z statistics, then each factor's ``sd__`` and ``cor__`` parameters (no residual
+        row); ``conf_int="wald"`` or ``"profile"`` adds conf.low and conf.high."""
+        intervals = None if conf_int is None else self.intervals(conf_int, level)
+        return glmm_tidy(self.fit, intervals)
 
     def intervals(self, method: str = "wald", level: float = 0.95) -> Intervals:
         """``confint`` as the frozen ``Intervals`` result (``lib.glmm.intervals``)."""

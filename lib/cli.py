@@ -26,7 +26,13 @@ from pathlib import Path
 import pandas as pd
 
 from lib.aggregate.cli import add_engine_arguments, choose_engine, fit_data
-from lib.cli_glmm import FAMILY_KEYS, add_family_arguments, family_from_args, glmm_document
+from lib.cli_glmm import (
+    FAMILY_KEYS,
+    add_family_arguments,
+    check_linear_outcome,
+    family_from_args,
+    glmm_document,
+)
 from lib.cli_json import add_intervals, ranef_json, varcorr_terms
 from lib.cli_json import by_name as _by_name
 from lib.cli_json import num as _num
@@ -231,6 +237,11 @@ def read_data(path: str, spec: ModelSpec, extra: Sequence[str] = ()) -> pd.DataF
     return frame
 
 
+def read_linear(path: str, spec: ModelSpec) -> pd.DataFrame:
+    """``read_data`` for a linear model, with the family hint of a binary outcome."""
+    return check_linear_outcome(read_data(path, spec), spec)
+
+
 def _gunzip(content: bytes, path: str) -> bytes:
     """The decompressed bytes, refusing more than the loaders' size limit."""
     try:
@@ -353,12 +364,12 @@ def fit_document(args: argparse.Namespace, spec: ModelSpec) -> dict:
             "--engine pandas (or --confint wald)."
         )
     if not rows_needed:
-        fit = fit_data(args, spec, read_data)
+        fit = fit_data(args, spec, read_linear)
         document = fit_to_json(fit)
         if args.confint == "wald":
             add_intervals(document, wald_intervals(fit, args.level))
         return document
-    frame = read_data(args.data, spec)
+    frame = read_linear(args.data, spec)
     design = build_design(frame, spec)
     fit = fit_design(design, spec)
     document = fit_to_json(fit)

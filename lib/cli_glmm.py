@@ -17,7 +17,10 @@ is then fitted in memory and stated in the document's ``sample`` block.
 from __future__ import annotations
 
 import argparse
+import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -25,16 +28,15 @@ import pandas as pd
 from lib.aggregate.cli import choose_engine
 from lib.cli_json import add_intervals, by_name, intervals_rows, num, ranef_json, varcorr_terms
 from lib.errors import ExplorerError, SpecError
-from lib.glmm import GlmmFit, fit_glmm
-from lib.glmm.dispersion import dispersion_check
-from lib.glmm.intervals import confint, ratio_intervals
-from lib.glmm.predict import predict, prediction_basis
-from lib.glmm.variance import latent_variances
 from lib.lmm.intervals import check_level
 from lib.model.response import LINKS, ResponseFamily
 from lib.model.spec import ModelSpec
 from lib.present.family import glmer_formula, ratio_name
 from lib.table.columns import is_numeric_column
+
+if TYPE_CHECKING:  # lib.glmm is imported when a generalized model is fitted: it loads
+    # scipy.stats, 0.3 s that a linear fit from the command line does not need.
+    from lib.glmm import GlmmFit
 
 FAMILY_KEYS = ("family", "link", "trials", "offset", "success")
 LABELS = {
@@ -133,6 +135,35 @@ def family_from_args(
     return response
 
 
+class FamilyHint(UserWarning):
+    """A linear model was asked for an outcome that looks binary."""
+
+
+def check_linear_outcome(frame: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
+    """Before a linear fit: a two-valued text or boolean outcome is refused with the
+    family to use; a numeric outcome of only 0 and 1 is fitted, with a warning that
+    names ``--family binomial`` (a linear probability model is rarely what was meant)."""
+    if spec.outcome not in frame.columns:
+        return frame
+    column = frame[spec.outcome]
+    values = pd.unique(column.dropna())
+    if len(values) == 2 and not is_numeric_column(column):
+        shown = ", ".join(sorted(str(v) for v in values))
+        raise SpecError(
+            f"The outcome {spec.outcome!r} has two values ({shown}): a linear model needs a "
+            "measurement. Fit a logistic mixed model with --family binomial (--success "
+            "names the value counted as 1)."
+        )
+    if is_numeric_column(column) and len(values) == 2 and set(map(float, values)) == {0.0, 1.0}:
+        warnings.warn(
+            f"The outcome {spec.outcome!r} holds only 0 and 1; a linear model treats it as a "
+            "measurement. --family binomial fits a logistic mixed model.",
+            FamilyHint,
+            stacklevel=2,
+        )
+    return frame
+
+
 def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
@@ -150,43 +181,47 @@ def in_memory_message(engine: str) -> str:
 def sample_rows(
     args: argparse.Namespace, engine: str, columns: Sequence[str]
 ) -> tuple[pd.DataFrame, int]:
-    """``args.sample`` random rows of the model's columns, drawn by DuckDB or Spark,
-    and the number of rows they were drawn from.
-
-    DuckDB: reservoir sampling with ``REPEATABLE (seed)`` on one thread (several
-    threads would interleave the scan and change the sample). Spark: ``ORDER BY
-    rand(seed) LIMIT n`` (Spark's ``TABLESAMPLE (n ROWS)`` takes the first rows, not
-    a random sample).
-    """
+    """``args.sample`` random rows of the model's columns, drawn by DuckDB (on one
+    thread: several would interleave the scan and change the sample) or Spark, and the
+    number of rows they were drawn from (``sample_from_engine``)."""
     from lib.aggregate.engines import DuckDBEngine, SparkEngine, spark_session
 
-    seed = 0 if args.seed is None else int(args.seed)
-    n = int(args.sample)
     if engine == "duckdb":
-        db = DuckDBEngine(args.data, memory_limit=args.duckdb_memory_limit, threads=1)
-        backend = db
+        backend = DuckDBEngine(args.data, memory_limit=args.duckdb_memory_limit, threads=1)
     else:
         from lib.aggregate.cli import spark_conf
 
         session = spark_session(args.spark_master, spark_conf(args.spark_conf))
         backend = SparkEngine(session, args.data)
     try:
-        missing = [c for c in columns if c not in backend.schema()]
-        if missing:
-            raise SpecError(f"Column(s) {missing} are not in {args.data!r}.")
-        select = ", ".join(backend.quote(c) for c in columns)
-        total = int(backend.run(f"SELECT count(*) AS n FROM {backend.source}").column(0)[0].as_py())
-        if engine == "duckdb":
-            sql = (
-                f"SELECT {select} FROM {backend.source} "
-                f"USING SAMPLE reservoir({n} ROWS) REPEATABLE ({seed})"
-            )
-        else:
-            sql = f"SELECT {select} FROM {backend.source} ORDER BY rand({seed}) LIMIT {n}"
-        frame = backend.run(sql).to_pandas()
+        seed = 0 if args.seed is None else int(args.seed)
+        return sample_from_engine(backend, columns, int(args.sample), seed)
     finally:
         backend.close()
-    return frame, total
+
+
+def sample_from_engine(
+    backend, columns: Sequence[str], n: int, seed: int  # noqa: ANN001 - DuckDB/SparkEngine
+) -> tuple[pd.DataFrame, int]:
+    """``n`` random rows of ``columns`` and the row count of the source.
+
+    DuckDB: reservoir sampling with ``REPEATABLE (seed)``. Spark: ``ORDER BY
+    rand(seed) LIMIT n`` (Spark's ``TABLESAMPLE (n ROWS)`` takes the first rows, not a
+    random sample).
+    """
+    missing = [c for c in columns if c not in backend.schema()]
+    if missing:
+        raise SpecError(f"Column(s) {missing} are not in the data.")
+    select = ", ".join(backend.quote(c) for c in columns)
+    total = int(backend.run(f"SELECT count(*) AS n FROM {backend.source}").column(0)[0].as_py())
+    if backend.name == "duckdb":
+        sql = (
+            f"SELECT {select} FROM {backend.source} "
+            f"USING SAMPLE reservoir({int(n)} ROWS) REPEATABLE ({int(seed)})"
+        )
+    else:
+        sql = f"SELECT {select} FROM {backend.source} ORDER BY rand({int(seed)}) LIMIT {int(n)}"
+    return backend.run(sql).to_pandas(), total
 
 
 def sample_in_memory(frame: pd.DataFrame, n: int, seed: int | None) -> pd.DataFrame:
@@ -241,6 +276,12 @@ def glmm_frame(
     return frame, block
 
 
+def spec_document(spec: ModelSpec, response: ResponseFamily) -> dict:
+    """MODEL.json of the fit: the spec's keys and the family's (``--spec`` reads it back)."""
+    family = {k: getattr(response, k) for k in FAMILY_KEYS if getattr(response, k) is not None}
+    return spec.to_dict() | {"method": "ML"} | family
+
+
 def glmm_to_json(fit: GlmmFit, spec: ModelSpec, response: ResponseFamily) -> dict:
     """The JSON document of a GLMM fit, in the linear document's shape where it can be.
 
@@ -257,7 +298,7 @@ def glmm_to_json(fit: GlmmFit, spec: ModelSpec, response: ResponseFamily) -> dic
     ranef, ranef_condvar = ranef_json(fit.ranef)
     return {
         "formula": glmer_formula(spec, response),
-        "spec": spec.to_dict() | {"method": "ML"},
+        "spec": spec_document(spec, response),
         "family": response.family,
         "link": response.link_name,
         "trials": response.trials,
@@ -310,6 +351,10 @@ def glmm_document(
     """The JSON document of a generalized fit (``--family binomial|poisson``), with
     ``confint`` (Wald or profile, as ``lib.glmm.intervals``) and ``predictions``
     (``lib.glmm.predict``) when asked for."""
+    from lib.glmm import fit_glmm
+    from lib.glmm.intervals import confint, ratio_intervals
+    from lib.glmm.predict import predict, prediction_basis
+
     if args.confint:
         check_level(args.level)
     if args.confint == "boot":
@@ -348,6 +393,10 @@ def add_variances(
     response: ResponseFamily,
 ) -> None:
     """``icc``, ``r2`` (latent scale, as performance) and the dispersion check."""
+    from lib.glmm.dispersion import dispersion_check
+    from lib.glmm.variance import latent_variances
+
+    start = time.perf_counter()
     try:
         v = latent_variances(fit, frame, spec, response)
     except ExplorerError as exc:  # e.g. the Poisson null model cannot be fitted
@@ -366,3 +415,4 @@ def add_variances(
             "p": check.p_value,
             "overdispersed": check.overdispersed,
         }
+    document["timing"]["variance_seconds"] = time.perf_counter() - start

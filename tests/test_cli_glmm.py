@@ -213,6 +213,10 @@ def test_duckdb_engine_refuses_then_fits_a_stated_sample(owls_csv):
     assert doc["nobs"] == 300
     # The same seed draws the same rows: the same fit.
     assert json.loads(again.stdout)["loglik"] == doc["loglik"]
+    in_memory = run_cli(*args, "--sample", "300", "--seed", "7")  # the pandas engine
+    assert in_memory.returncode == 0, in_memory.stderr
+    sample = json.loads(in_memory.stdout)["sample"]
+    assert sample["rows"] == 300 and sample["method"] == "numpy default_rng(seed).choice"
 
 
 def test_linear_documents_name_their_family():
@@ -304,3 +308,45 @@ def test_adaptive_quadrature_needs_one_scalar_random_effect():
     )  # fmt: skip
     assert proc.returncode == 2
     assert "needs a single random intercept" in proc.stderr
+
+
+def test_a_binary_outcome_without_a_family_points_to_binomial(tmp_path):
+    frame = case("contraception_ri").frame
+    frame["used"] = frame["use"] == "Y"  # TRUE/FALSE in the CSV
+    frame["used01"] = frame["used"].astype(int)
+    path = tmp_path / "binary.csv"
+    frame[["used", "used01", "age", "district"]].to_csv(path, index=False)
+    text = run_cli("fit", str(path), "--formula", "used ~ age + (1 | district)")
+    assert text.returncode == 2
+    assert "has two values (False, True)" in text.stderr
+    assert "--family binomial" in text.stderr
+    zero_one = run_cli("fit", str(path), "--formula", "used01 ~ age + (1 | district)")
+    assert zero_one.returncode == 0, zero_one.stderr
+    assert zero_one.stderr.startswith("warning: The outcome 'used01' holds only 0 and 1")
+    assert json.loads(zero_one.stdout)["family"] == "gaussian"
+    logistic = run_cli(
+        "fit", str(path), "--formula", "used ~ age + (1 | district)", "--family", "binomial",
+    )  # fmt: skip
+    assert logistic.returncode == 0, logistic.stderr
+    assert json.loads(logistic.stdout)["outcome_levels"] == {"failure": "FALSE", "success": "TRUE"}
+
+
+def test_one_factor_flags_with_a_family(tmp_path):
+    path = tmp_path / "cbpp.parquet"
+    case("cbpp_laplace").frame.astype({"period": str, "herd": str}).to_parquet(path)
+    proc = run_cli(
+        "fit", str(path), "--outcome", "incidence", "--group", "herd", "--fixed", "period",
+        "--family", "binomial", "--trials", "size",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["formula"] == "cbind(incidence, size - incidence) ~ 1 + period + (1 | herd)"
+    assert doc["timing"]["variance_seconds"] >= 0
+    check_against_glmer(doc, case("cbpp_laplace").expected)
+    # The document's spec is a MODEL.json that refits the same model.
+    assert doc["spec"]["family"] == "binomial" and doc["spec"]["trials"] == "size"
+    spec = tmp_path / "model.json"
+    spec.write_text(json.dumps(doc["spec"]))
+    again = run_cli("fit", str(path), "--spec", str(spec))
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["loglik"] == doc["loglik"]

@@ -35,6 +35,10 @@ CASES = {
         "incidence ~ period + (1 | herd)",
         ResponseFamily("binomial", "probit", trials="size"),
     ),
+    "cbpp_singular": (
+        "incidence ~ period + (1 | herd) + (1 | period)",
+        ResponseFamily("binomial", trials="size"),
+    ),
     "cbpp_agq9": ("incidence ~ period + (1 | herd)", ResponseFamily("binomial", trials="size")),
     "contraception_slope": (
         "use01 ~ age + urbanY + livch + (urbanY | district)",
@@ -56,7 +60,7 @@ def r_printouts() -> dict:
 @cache
 def our_text(case_id: str) -> str:
     formula, response = CASES[case_id]
-    frame = case(case_id).frame
+    frame = case("cbpp_laplace" if case_id == "cbpp_singular" else case_id).frame
     if case_id == "contraception_slope":
         frame["use01"] = (frame["use"] == "Y").astype(int)
         frame["urbanY"] = (frame["urban"] == "Y").astype(int)
@@ -69,11 +73,15 @@ def our_text(case_id: str) -> str:
 
 
 def r_lines(case_id: str) -> list[str]:
-    # R prints typographic quotes in the legend in a UTF-8 locale; ours are ASCII.
-    return [
+    # R prints typographic quotes in the legend in a UTF-8 locale; ours are ASCII. R's
+    # .prt.warn ends with an empty line; the text's end is its last line.
+    lines = [
         line.rstrip().replace("\u2018", "'").replace("\u2019", "'")
         for line in r_printouts()[case_id]["lines"]
     ]
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
 
 
 def masked(line: str) -> str:
@@ -129,7 +137,18 @@ def test_format_pvals_is_rs_format_pval():
     assert format_pvals([float("nan")]) == ["NA"]
 
 
+def test_singular_fit_ends_with_lme4s_messages():
+    assert our_text("cbpp_singular").rstrip("\n").split("\n")[-2:] == [
+        "optimizer (bobyqa) convergence code: 0 (OK)",
+        "boundary (singular) fit: see help('isSingular')",
+    ]
+
+
 def test_formula_and_title_wrap_as_r():
+    assert formula_lines(r_printouts()["cbpp_singular"]["formula"]) == [
+        "cbind(incidence, size - incidence) ~ period + (1 | herd) + (1 |",
+        "    period)",
+    ]
     assert formula_lines(r_printouts()["owls_offset"]["formula"]) == [
         "SiblingNegotiation ~ FoodTreatment + SexParent + ArrivalTime +",
         "    offset(log(BroodSize)) + (1 | Nest)",

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from lib.glmm.intervals import ratio_intervals, wald_intervals
 from lib.model.response import ResponseFamily
 from lib.present.family import ratio_name
 from lib.present.summary import _blocks, _corr_label
@@ -118,17 +119,15 @@ def ratio_table(fit: Any, response: ResponseFamily, level: float = 0.95) -> pd.D
     name = ratio_name(response)
     if name is None:
         return pd.DataFrame()
-    z = float(stats.norm.ppf(0.5 + level / 2.0))
-    beta = np.asarray(fit.beta, float)
-    se = np.asarray(fit.se, float)
+    ratios = ratio_intervals(wald_intervals(fit, level)).rows
     return pd.DataFrame(
         {
-            name.capitalize(): np.exp(beta),
-            "lower": np.exp(beta - z * se),
-            "upper": np.exp(beta + z * se),
+            name.capitalize(): [r.estimate for r in ratios],
+            "lower": [r.conf_low for r in ratios],
+            "upper": [r.conf_high for r in ratios],
             "Pr(>|z|)": np.asarray(fit.p_value, float),
         },
-        index=list(fit.fixef_names),
+        index=[r.term for r in ratios],
     )
 
 

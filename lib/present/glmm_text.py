@@ -5,10 +5,12 @@ R's rules where they decide what a reader sees (checked against R's own printout
 ``tests/reference/glmm_print.json``):
 
 * the title is ``strwrap``ped to 80 columns with a 2-space indent, the formula is
-  broken as R's ``deparse`` breaks it (after a `` + `` once a line passes 60 characters,
-  continuation indented by 4);
+  broken as R's ``deparse`` breaks it (after an operator or a comma once a line passes
+  60 characters, continuation indented by 4);
 * ``AIC BIC logLik deviance df.resid`` and the scaled residuals print as R prints a
   named vector: every column as wide as the widest name or value;
+* lme4's ``.prt.warn`` lines (optimizer, checkConv messages such as a singular fit's)
+  close the printout when there are messages;
 * the coefficient table is ``printCoefmat``'s with ``digits = 4``: estimates and SEs
   rounded to ``digits - (1 + floor(log10(min |x|)))`` decimals and formatted together,
   z rounded to 3 decimals, p-values by ``format.pval`` in two groups (exponent
@@ -27,6 +29,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from lib.glmm.convergence import SINGULAR_MESSAGE
 from lib.model.response import ResponseFamily
 from lib.present.family import family_line, method_name
 from lib.present.glmm_summary import (
@@ -60,38 +63,27 @@ def title_lines(nagq: int) -> list[str]:
     )
 
 
-def _top_level_terms(rhs: str) -> list[str]:
-    """The right-hand side split at its top-level `` + `` (not inside parentheses)."""
-    terms, depth, start, k = [], 0, 0, 0
-    while k < len(rhs):
-        ch = rhs[k]
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif depth == 0 and rhs.startswith(" + ", k):
-            terms.append(rhs[start:k])
-            start = k + 3
-            k += 3
-            continue
-        k += 1
-    terms.append(rhs[start:])
-    return terms
+#: Where R's ``deparse`` may break a line: after a binary operator it writes with spaces
+#: (``+ - * | || ~``, PP_BINARY in R's names.c) and after a call's argument comma.
+BREAK_AFTER = (" + ", " - ", " * ", " | ", " || ", " ~ ", ", ")
 
 
 def formula_lines(formula: str) -> list[str]:
-    """The formula as R's ``deparse`` lays it out: a line break after an operator once
-    the line is longer than 60 characters, later lines indented by 4 spaces."""
-    lhs, tilde, rhs = formula.partition(" ~ ")
-    if not tilde:
-        return [formula]
-    lines, current = [], f"{lhs} ~ "
-    pieces = _top_level_terms(rhs)
-    for k, piece in enumerate(pieces):
-        if len(current) > DEPARSE_CUTOFF:
+    """The formula as R's ``deparse`` lays it out (src/main/deparse.c, ``linebreak``):
+    after writing an operator, a line longer than 60 characters is broken; later lines
+    are indented by 4 spaces."""
+    lines, current, k = [], "", 0
+    while k < len(formula):
+        op = next((b for b in BREAK_AFTER if formula.startswith(b, k)), None)
+        if op is None:
+            current += formula[k]
+            k += 1
+            continue
+        current += op
+        k += len(op)
+        if len(current) > DEPARSE_CUTOFF and k < len(formula):
             lines.append(current.rstrip())
             current = "    "
-        current += piece + (" + " if k < len(pieces) - 1 else "")
     lines.append(current)
     return lines
 
@@ -186,9 +178,20 @@ def glmm_summary_text(
     lines += [f"Number of obs: {fit.nobs}, groups:  {groups}", ""]
     lines += _fixed_effects(fit)
     lines += _correlations(fit)
-    if fit.singular:
-        lines += ["boundary (singular) fit: see help('isSingular')"]
+    lines += _warnings(fit)
     return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+def _warnings(fit) -> list[str]:  # noqa: ANN001
+    """lme4's ``.prt.warn``: the optimizer line and the checkConv messages (a singular
+    fit's "boundary (singular) fit" among them), only when there are messages."""
+    check = getattr(fit, "convergence", None)
+    messages = list(check.messages) if check is not None else []
+    if check is None and fit.singular:
+        messages = [SINGULAR_MESSAGE]
+    if not messages:
+        return []
+    return ["optimizer (bobyqa) convergence code: 0 (OK)", *messages]
 
 
 def _random_effects(fit) -> list[str]:  # noqa: ANN001

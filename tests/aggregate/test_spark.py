@@ -82,3 +82,22 @@ def test_second_pass_quantiles(spark, made, monkeypatch, case, binned):
         got.scaled_resid_quantiles, expected.scaled_resid_quantiles, rtol=1e-12
     )
     assert got.variance_fixed == pytest.approx(expected.variance_fixed, rel=1e-12)
+
+
+def test_glmm_sample_is_random_and_repeatable(spark, tmp_path):
+    # python -m lib fit --family ... --engine spark --sample N --seed S (lib.cli_glmm).
+    from lib.cli_glmm import sample_from_engine
+
+    path = tmp_path / "rows.csv"
+    pd.DataFrame({"y": np.arange(200) % 2, "g": np.arange(200) // 10, "k": np.arange(200)}).to_csv(
+        path, index=False
+    )
+    engine = SparkEngine(spark, str(path))
+    try:
+        first, total = sample_from_engine(engine, ["y", "g", "k"], 50, seed=3)
+        again, _ = sample_from_engine(engine, ["y", "g", "k"], 50, seed=3)
+    finally:
+        engine.close()
+    assert total == 200 and len(first) == 50
+    assert sorted(first["k"]) == sorted(again["k"])
+    assert first["k"].max() > 60  # not the first 50 rows
