@@ -70,6 +70,7 @@ def draw(sel: Selection) -> None:
     _header(fit, response)
     main_chart = _curves(sel, fit, family)
     _sections(sel, fit, response)
+    panels.equations_and_code(sel, fit, response)
     panels.report(sel, fit, response, main_chart)
 
 

@@ -20,13 +20,16 @@ from lib.glmm.intervals import intervals_frame, ratio_intervals
 from lib.glmm.result import GlmmFit
 from lib.model.response import ResponseFamily
 from lib.present import explain_glmm
+from lib.present.equations_glmm import fitted_glmm_equations, glmm_equations
 from lib.present.family import ratio_name
 from lib.present.markdown import md
 from lib.present.report import build_report
 from lib.present.report_glmm import glmm_fit_sections
+from lib.present.snippets import glmer_call, python_script
 from lib.table.columns import complete_rows
 from ui import family_widgets, glmm_cache, render
 from ui.sidebar import Selection, show_error
+from ui.views import equations as equations_view
 
 PROFILE_KEY = "_glmm_profile"  # the fit whose profile intervals were asked for
 
@@ -153,9 +156,7 @@ def icc_r2(sel: Selection, fit: GlmmFit) -> None:
     render.meaning(explain_glmm.icc_r2(v))
 
 
-def report(
-    sel: Selection, fit: GlmmFit, response: ResponseFamily, main_chart: dict | None
-) -> None:
+def report(sel: Selection, fit: GlmmFit, response: ResponseFamily, main_chart: dict | None) -> None:
     """One HTML file with this model's sections (``lib.present.report_glmm``)."""
     st.subheader("Report")
     st.download_button(
@@ -194,3 +195,35 @@ def report_html(
     )
 
 
+def equations_and_code(sel: Selection, fit: GlmmFit, response: ResponseFamily) -> None:
+    """The model as equations (``lib.present.equations_glmm``: the link of the mean on the
+    left, no residual, the outcome's distribution), then the R and Python code."""
+    st.subheader("Equations and code")
+    try:
+        symbolic = glmm_equations(sel.spec, response, fit.fixef_names)
+        fitted = fitted_glmm_equations(fit, sel.spec, response)
+    except ValueError as exc:  # more grouping factors than index letters
+        st.info(str(exc))
+    else:
+        st.markdown("**Level 1** (each observation) and **level 2** (each group's coefficients):")
+        st.latex(equations_view._rows(symbolic.level1_rows))
+        st.latex(equations_view._aligned(symbolic.level2))
+        st.markdown("**Combined**, the model glmer fits:")
+        st.latex(equations_view._rows(symbolic.combined_rows))
+        st.latex(equations_view._aligned(symbolic.distributions, r" \sim "))
+        st.markdown("**With the fitted numbers**:")
+        st.latex(equations_view._aligned(fitted.level2))
+        st.latex(equations_view._aligned(fitted.distributions, r" \sim "))
+        render.meaning(
+            "The model is linear on the link scale; the outcome itself varies around its "
+            "mean as the family says (Bernoulli, binomial or Poisson), so there is no residual "
+            "term and no residual variance."
+        )
+    bundled, data_file = equations_view.data_source(sel)
+    st.markdown("**R (lme4)**: the same model; the copy button is at the code's top right.")
+    st.code(glmer_call(sel.spec, response, data_file, fit.nagq), language="r", wrap_lines=True)
+    st.markdown("**Python**: this app's engine, from a script (run it from the app's folder):")
+    script = python_script(
+        sel.spec, bundled, data_file, response=family_widgets.current(), nagq=fit.nagq
+    )
+    st.code(script, language="python", wrap_lines=True)
