@@ -85,7 +85,9 @@ def test_choosing_the_binomial_family_shows_glmer_panels(
     wait_idle(page, SLOW_TIMEOUT_MS)
     assert_no_exception(page)
     expect(
-        main.get_by_text("glmer(passed ~ 1 + hours + (1 | class), data = d, family = binomial)")
+        main.get_by_text(
+            "glmer(passed ~ 1 + hours + (1 | class), data = d, family = binomial)", exact=True
+        )
     ).to_be_visible()
     expect(main.get_by_role("heading", name="Fixed effects", exact=True)).to_be_visible()
     chart = main.locator('[data-testid="stVegaLiteChart"]').first
