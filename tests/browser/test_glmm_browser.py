@@ -121,3 +121,57 @@ def test_choosing_the_binomial_family_shows_glmer_panels(
     page.wait_for_timeout(1500)
     shoot(page, screenshot_dir, "glmm-explore-1024")
     assert _query(page)["family"] == ["binomial"]
+
+
+def _ticks_csv(path: Path) -> Path:
+    """150 counts (ticks on chicks) in 15 broods, with the log of days observed."""
+    rng = np.random.default_rng(3)
+    n = 150
+    brood = np.repeat([f"brood {k + 1}" for k in range(15)], n // 15)
+    effect = rng.normal(0, 0.6, 15)[np.repeat(np.arange(15), n // 15)]
+    height = np.round(rng.uniform(-3, 3, n), 2)
+    days = rng.integers(2, 10, n)
+    ticks = rng.poisson(np.exp(0.2 - 0.3 * height + effect + np.log(days) - 1.5))
+    frame = pd.DataFrame(
+        {"brood": brood, "weight": np.round(rng.normal(20, 3, n), 1), "height": height}
+    ).assign(ticks=ticks, log_days=np.round(np.log(days), 6))
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_counts_with_an_offset_fit_a_poisson_model(
+    page: Page, screenshot_dir: Path, tmp_path: Path
+) -> None:
+    page.set_viewport_size({"width": 1024, "height": 768})
+    open_page(page, "/Data", "Data")
+    upload(page, _ticks_csv(tmp_path / "ticks.csv"))
+    expect(sidebar(page).get_by_role("combobox", name="Data set")).to_have_value(
+        "your upload", timeout=SLOW_TIMEOUT_MS
+    )
+    wait_idle(page, SLOW_TIMEOUT_MS)
+    choose(page, "y", "ticks")
+    wait_idle(page, SLOW_TIMEOUT_MS)
+    main = page.locator('[data-testid="stMain"]')
+    expect(main.get_by_text("holds whole numbers from 0 up, mostly small")).to_be_visible()
+    main.get_by_role("button", name="Use the Poisson family").click()
+    family = sidebar(page).locator(".st-key-family")
+    expect(family.get_by_role("radio", name="Poisson")).to_be_checked(timeout=SLOW_TIMEOUT_MS)
+    wait_idle(page, SLOW_TIMEOUT_MS)
+    choose(page, "x", "height")
+    wait_idle(page, SLOW_TIMEOUT_MS)
+    choose(page, "offset", "log_days")
+    wait_idle(page, SLOW_TIMEOUT_MS)
+    go_to(page, "Model")
+    expect(main.get_by_role("heading", name="Dispersion")).to_be_visible(timeout=SLOW_TIMEOUT_MS)
+    assert_no_exception(page)
+    expect(main.get_by_text("offset(log_days)").first).to_be_visible()
+    expect(main.get_by_text("Rate ratio").first).to_be_visible()
+    page.wait_for_timeout(1500)
+    shoot(page, screenshot_dir, "glmm-poisson-model-1024")
+    shoot(
+        page,
+        screenshot_dir,
+        "glmm-poisson-dispersion-1024",
+        focus=main.get_by_role("heading", name="Dispersion"),
+    )
+    expect(page).to_have_url(re.compile(r"[?&]offset=log_days"), timeout=SLOW_TIMEOUT_MS)

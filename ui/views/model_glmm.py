@@ -47,11 +47,12 @@ from ui.views import model_glmm_panels as panels
 SAMPLE_CONSENT = "_glmm_fit_sample"  # the checkbox that lets a large upload's sample be fitted
 MAX_GROUP_ROWS = 300  # rows of the per-group table shown (the download holds all)
 NAGQ_KEY = "_glmm_nagq"  # the likelihood approximation (session only)
+# Short labels: the selectbox is 300 px wide ("Laplace (nAGQ = 1, glmer's default)" was cut).
 NAGQ_CHOICES = {
-    1: "Laplace (nAGQ = 1, glmer's default)",
-    9: "Adaptive Gauss-Hermite, 9 points",
-    25: "Adaptive Gauss-Hermite, 25 points",
-    0: "nAGQ = 0 (fast, approximate)",
+    1: "Laplace (glmer's default)",
+    9: "Gauss-Hermite, 9 points",
+    25: "Gauss-Hermite, 25 points",
+    0: "nAGQ = 0 (fast, rough)",
 }
 MAX_CURVES = 30  # group curves drawn (the largest groups), as the linear page's lines
 
