@@ -63,9 +63,14 @@ def _verb(what: str) -> str:
     return "are" if what.startswith("the odds") else "is"
 
 
+def _ratio(ratio: float) -> str:
+    """A ratio to 2 decimals, or 3 significant digits when that would show 0.00."""
+    return num(ratio, 2) if ratio >= 0.01 else f"{ratio:.3g}"
+
+
 def _times(ratio: float) -> str:
     """"1.8 times as high" / "0.55 times as high (45% lower)"."""
-    text = f"{num(ratio, 2)} times as high"
+    text = f"{_ratio(ratio)} times as high"
     if ratio < 1:
         text += f" ({pct(1 - ratio)} lower)"
     return text
