@@ -18,6 +18,7 @@ import streamlit as st
 
 from lib.errors import ExplorerError
 from lib.present.markdown import md
+from lib.table.outcome_kind import outcome_columns
 from lib.table.roles import (
     GROUP,
     OUTCOME,
@@ -40,9 +41,15 @@ def role_selectors(frame: pd.DataFrame, defaults: Roles) -> Roles:
     """
     columns = [str(c) for c in frame.columns]
     numeric = list(numeric_columns(frame))
-    _repair_roles(frame, defaults, numeric, columns)
+    outcomes = list(outcome_columns(frame))  # numeric, or two-valued (binomial, issue 16)
+    _repair_roles(frame, defaults, numeric, columns, outcomes)
     outcome = _select(
-        "Outcome (y)", numeric, defaults.outcome, state.OUTCOME, "Numeric response.", frame
+        "Outcome (y)",
+        outcomes,
+        defaults.outcome,
+        state.OUTCOME,
+        "Numeric response, or a two-valued one (0/1, TRUE/FALSE, pass/fail).",
+        frame,
     )
     predictor = _select(
         "Predictor (x)",
@@ -91,13 +98,17 @@ ROLE_OF_KEY = {state.OUTCOME: OUTCOME, state.PREDICTOR: PREDICTOR, state.GROUP: 
 
 
 def _repair_roles(
-    frame: pd.DataFrame, defaults: Roles, numeric: list[str], columns: list[str]
+    frame: pd.DataFrame,
+    defaults: Roles,
+    numeric: list[str],
+    columns: list[str],
+    outcomes: list[str] | None = None,
 ) -> None:
     """Make stored roles (a link's, another data set's) valid and distinct before drawing:
     the outcome wins, then the predictor, then the group, as the link's note says."""
     ss = st.session_state
     for key, options, default in (
-        (state.OUTCOME, numeric, defaults.outcome),
+        (state.OUTCOME, numeric if outcomes is None else outcomes, defaults.outcome),
         (state.PREDICTOR, numeric if len(numeric) > 1 else [None], defaults.predictor),
         (state.GROUP, columns, defaults.group),
     ):

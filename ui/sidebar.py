@@ -29,6 +29,7 @@ from ui import (
     big,
     cache,
     centring_widgets,
+    family_widgets,
     formula_box,
     level_widgets,
     presentation,
@@ -137,6 +138,7 @@ def draw_sidebar() -> Selection:
         with model_box:
             st.header("Model")
             spec, spec_error, effects = _model_toggles(roles, numeric_columns(frame))
+            family_widgets.draw(frame, roles, source)  # issue 16: outcome family
             model_frame, source, spec, spec_error = _derived(frame, source, spec, spec_error)
             centred = _centring(model_frame, spec, large is not None)
         chosen = _write_url(option, roles, defaults)

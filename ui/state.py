@@ -119,6 +119,14 @@ URL_KINDS.update(dict.fromkeys(LEVEL_SLOPE_KEYS, "list"))
 PAGE_KEYS = (BINWIDTH, EXPLORE_BY, LINES_BY)
 SIDEBAR_KEYS = tuple(k for k in URL_KINDS if k not in PAGE_KEYS)
 
+# Issue 16: the outcome's family (``lib.model.response.ResponseFamily``) beside the model
+# toggles, in the URL as ``family=binomial&success=Y`` (``trials=``, ``offset=``, ``link=``).
+# Not in SIDEBAR_KEYS: ``ui.family_widgets`` keeps them and writes them to the URL itself,
+# so a link without them (every older link) means a Gaussian model, as it did.
+FAMILY, LINK, TRIALS, OFFSET, SUCCESS = "family", "link", "trials", "offset", "success"
+FAMILY_KEYS = (FAMILY, LINK, TRIALS, OFFSET, SUCCESS)
+URL_KINDS.update(dict.fromkeys(FAMILY_KEYS, "str"))
+
 # Session-only keys (never in the URL).
 UPLOAD = "_upload"  # UploadedTable | None: this session's uploaded file
 UPLOAD_ERROR = "_upload_error"  # str | None: why the last upload was refused
@@ -282,8 +290,8 @@ def ignored_reasons(
     """
     notes = []
     for key, value in asked.items():
-        if key in PAGE_KEYS or key in (FORMULA, CENTRING):
-            continue  # ui.formula_box and ui.centring_widgets note their own problems
+        if key in PAGE_KEYS or key in (FORMULA, CENTRING) or key in FAMILY_KEYS:
+            continue  # ui.formula_box, ui.centring_widgets, ui.family_widgets note their own
         got = chosen.get(key)
         if key == COVARIATES:
             missing = [v for v in value if v not in (got or [])]  # type: ignore[union-attr]

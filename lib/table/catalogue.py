@@ -155,6 +155,22 @@ BUNDLED: Mapping[str, BundledDataset] = MappingProxyType(
                 "people. How it was made: data/make_exercise.py and data/README.md."
             ),
         ),
+        "contraception": BundledDataset(
+            key="contraception",
+            title="Contraception use in Bangladesh districts (binary outcome)",
+            filename="contraception.csv",
+            description=(
+                "1,934 women in 60 districts of Bangladesh (1988 Fertility Survey): whether "
+                "each used contraception (use: Y/N), her age (centred), urban or rural "
+                "residence and number of living children. A two-valued outcome: a binomial "
+                "(logistic) mixed model, glmer's family = binomial."
+            ),
+            roles=Roles(outcome="use", predictor="age", group="district"),
+            provenance=(
+                "Huq & Cleland (1990), Bangladesh Fertility Survey 1989, as the data set "
+                "Contraception of the R package mlmRev (see data/SOURCES.md)."
+            ),
+        ),
     }
 )
 

@@ -23,6 +23,7 @@ from lib.table.columns import (
     outcome_score,
     tokens,
 )
+from lib.table.outcome_kind import can_be_outcome
 
 
 @dataclass(frozen=True)
@@ -244,6 +245,8 @@ def check_roles(frame: pd.DataFrame, roles: Roles) -> None:
         if column not in frame.columns:
             raise DataError(missing_column_message(column, frame.columns))
     for role, column in (("outcome", roles.outcome), ("predictor", roles.predictor)):
+        if role == "outcome" and can_be_outcome(frame[column]):
+            continue  # numeric, or two-valued for a binomial model (issue 16)
         if column is not None and not is_numeric_column(frame[column]):
             raise not_numeric_error(role, column, non_numeric_example(frame[column]))
 
@@ -343,7 +346,8 @@ def change_role(frame: pd.DataFrame, roles: Roles, role: str, column: str | None
     if column is not None:
         if column not in frame.columns:
             raise DataError(missing_column_message(column, frame.columns))
-        if role != GROUP and not is_numeric_column(frame[column]):
+        two_valued = role == OUTCOME and can_be_outcome(frame[column])  # binomial (issue 16)
+        if role != GROUP and not two_valued and not is_numeric_column(frame[column]):
             raise DataError(
                 f"The {role} must be numeric, but {column!r} holds text or categories "
                 f"(for example {non_numeric_example(frame[column])}). Choose a numeric column."

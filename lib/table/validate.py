@@ -122,11 +122,8 @@ def report_warnings(clean: pd.DataFrame, roles: Roles, report: ValidationReport)
             f"The predictor {roles.predictor!r} has the same value in every row, so no slope "
             "can be estimated."
         )
-    if clean[roles.outcome].nunique() <= 2:
-        out.append(
-            f"The outcome {roles.outcome!r} takes at most two values; a linear mixed model "
-            "treats it as continuous (a logistic model would suit it better)."
-        )
+    if clean[roles.outcome].nunique() < 2:
+        out.append(f"The outcome {roles.outcome!r} has the same value in every row.")
     return out
 
 

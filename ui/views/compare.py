@@ -26,7 +26,7 @@ from lib.present.markdown import md
 from lib.present.numbers import num, pct
 from lib.present.ols_summary import dummy_equations
 from lib.table.columns import common_rows, finite_range
-from ui import big, cache, classroom_cache, presentation, render, state
+from ui import big, cache, classroom_cache, family_widgets, presentation, render, state
 from ui.sidebar import Selection, show_error
 from ui.views import comparison as comparison_view
 from ui.views import equations as equations_view
@@ -49,6 +49,7 @@ def draw(sel: Selection) -> None:
         f"**{md(roles.outcome)}** by **{md(roles.group)}**",
     )
     big.note(sel, "This page fits its models to {sample}; the Model page fits all rows.")
+    family_widgets.linear_only("Compare page", "OLS, dummy, per-group and mixed regressions")
     if roles.predictor is None:
         st.info("The strategies compare slopes: choose a numeric predictor in the sidebar.")
         st.stop()

@@ -10,10 +10,11 @@ from lib.errors import ExplorerError
 from lib.present.markdown import md
 from lib.table.catalogue import BUNDLED
 from lib.table.columns import not_numeric_reason
+from lib.table.outcome_kind import can_be_outcome, outcome_columns
 from lib.table.read import MAX_COLUMNS, MAX_ROWS, dropped_columns, missing_markers
 from lib.table.roles import numeric_columns
 from lib.table.validate import column_overview
-from ui import big, cache, render, state
+from ui import big, cache, family_widgets, render, state
 from ui import shared as shared_view
 from ui.sidebar import Selection, show_error
 from ui.views import levels as levels_view
@@ -136,7 +137,7 @@ def _roles(sel: Selection) -> None:
     columns = [str(c) for c in frame.columns]
     numeric = list(numeric_columns(frame))
     options = {
-        state.OUTCOME: numeric,
+        state.OUTCOME: list(outcome_columns(frame)),  # numeric or two-valued (issue 16)
         state.PREDICTOR: [c for c in numeric if c != roles.outcome],
         state.GROUP: [c for c in columns if c not in (roles.outcome, roles.predictor)],
     }
@@ -167,7 +168,45 @@ def _roles(sel: Selection) -> None:
     ]
     if more:  # set in the sidebar only
         st.dataframe(pd.DataFrame(more, columns=["role", "column"]), hide_index=True)
+    _family_suggestion(sel)
     _not_offered(frame)
+
+
+def _family_suggestion(sel: Selection) -> None:
+    """What kind of outcome this is and the family that fits it (issue 16): the user
+    applies the suggestion here or in the sidebar, and picks the success level."""
+    kind = family_widgets.kind_of(sel.source, sel.roles.outcome, sel.frame)
+    text = None if kind is None else family_widgets.suggestion_text(kind)
+    if text is None:
+        return
+    current = family_widgets.current().family
+    suggested = kind.suggested_family
+    label = family_widgets.FAMILY_LABELS[current]
+    with st.container(border=True):
+        st.markdown(f":material/lightbulb: {text}")
+        if current == suggested:
+            st.markdown(f"The model uses the **{label}** family (the sidebar can change it).")
+        else:
+            st.markdown(f"The model uses the **{label}** family now.")
+            st.button(
+                f"Use the {family_widgets.FAMILY_LABELS[suggested]} family",
+                key="_data_use_family",
+                on_click=family_widgets.use_family,
+                args=(suggested,),
+                icon=":material/check:",
+            )
+        if kind.needs_success and current == "binomial":
+            mirror = "_data_success"
+            st.session_state[mirror] = st.session_state.get(state.SUCCESS, kind.default_success)
+            st.selectbox(
+                f"Which value of {md(sel.roles.outcome)} counts as success (1)?",
+                list(kind.levels),
+                key=mirror,
+                on_change=_hand_to_sidebar,
+                args=(mirror, state.SUCCESS),
+                width=300,
+                help="The model's estimates are about this value; the other counts as 0.",
+            )
 
 
 def _not_offered(frame: pd.DataFrame) -> None:
@@ -185,7 +224,11 @@ def _not_offered(frame: pd.DataFrame) -> None:
             "missing values (the rest of the column is numbers).",
             icon=":material/filter_alt:",
         )
-    reasons = [r for c in frame.columns if (r := not_numeric_reason(frame[c], c)) is not None]
+    reasons = [
+        r
+        for c in frame.columns
+        if not can_be_outcome(frame[c]) and (r := not_numeric_reason(frame[c], c)) is not None
+    ]
     if reasons:
         st.markdown(
             "**Not offered as outcome or predictor** (they can still be a grouping column or "

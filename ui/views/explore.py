@@ -9,11 +9,13 @@ from lib.charts import histogram as chart_histogram
 from lib.charts import readable as chart_readable
 from lib.charts import style as chart_style
 from lib.errors import ExplorerError
+from lib.explore.rates import rates_table
 from lib.model.levels import factor_label, level_factors
+from lib.model.response import ResponseFamily
 from lib.present import summary
 from lib.present.markdown import md
 from lib.present.numbers import num
-from ui import big, cache, presentation, render, state
+from ui import big, cache, family_widgets, glmm_cache, presentation, render, state
 from ui.sidebar import Selection, show_error
 
 MAX_FACETS = 12
@@ -34,6 +36,10 @@ def _body(sel: Selection) -> None:
     """Everything below the title. A fragment: its controls ("Show groups of", "Bin
     width") rerun only these panels, not the sidebar."""
     factor = _view_by(sel)
+    family = family_widgets.current()
+    if family.generalized:  # issue 16: proportions or mean counts instead of means
+        _rates(sel, family, factor)
+        return
     try:
         if _whole(sel, factor):
             groups = big.group_summary(sel.big, sel.roles.outcome, factor[0])
@@ -212,3 +218,68 @@ def _scatter(sel: Selection, groups, factor: tuple[str, ...]) -> None:  # noqa: 
         f"Each point is one observation; {shown}. If the groups form separate bands, a "
         "single regression line would hide the differences between groups."
     )
+
+
+def _rates(sel: Selection, family: ResponseFamily, factor: tuple[str, ...]) -> None:
+    """A binomial outcome's proportion per group, or a count's mean (and variance)."""
+    roles = sel.roles
+    binomial = family.family == "binomial"
+    what = "Proportions" if binomial else "Mean counts"
+    if sel.big is not None:
+        big.note(sel, "Proportions and counts here are those of {sample}.")
+    try:
+        rates = glmm_cache.group_rates(
+            sel.source, roles.outcome, factor, repr(family), family, sel.frame
+        )
+    except ExplorerError as exc:
+        show_error(exc)
+        st.stop()
+    g = md(rates.group)
+    st.subheader(f"{what} per {g}")
+    if family.trials:
+        rate_title = f"proportion of successes ({roles.outcome})"
+    else:
+        rate_title = f"proportion of {roles.outcome} = {family.success or 1}"
+    kwargs = {
+        "levels": list(rates.levels),
+        "sizes": rates.n,
+        "observed": rates.rate,
+        "overall": rates.overall,
+        "proportion": binomial,
+        "group_title": rates.group,
+        "rate_title": rate_title if binomial else f"mean count of {roles.outcome}",
+        "title": "",
+        "note": None,
+    }
+    key = repr((sel.source, roles.outcome, factor, repr(family), "explore"))
+    render.chart(glmm_cache.rate_chart(key, kwargs), f"{what} of {roles.outcome} per group")
+    st.caption("Dashed line: all rows together. Circle size: rows in the group.")
+    render.table(rates_table(rates), "group_rates", show_index=False, height=300)
+    rate = np.asarray(rates.rate)
+    hi, lo = int(np.nanargmax(rate)), int(np.nanargmin(rate))
+    word = "proportion" if binomial else "mean count"
+    text = (
+        f"{_level(g, rates.levels[hi])} has the highest {word} ({num(rate[hi])}), "
+        f"{_level(g, rates.levels[lo])} the lowest ({num(rate[lo])}); over all rows it is "
+        f"{num(rates.overall)}. "
+    )
+    if binomial:
+        text += (
+            "A group with few rows can sit at 0 or 1 by chance: the mixed model pulls such "
+            "proportions towards the overall one (the Pooling page shows how far)."
+        )
+    else:
+        var = np.asarray(rates.variance)
+        ratio = np.nanmean(var / np.where(rate > 0, rate, np.nan))
+        text += (
+            f"A Poisson model takes each group's variance to equal its mean; here the variance "
+            f"is on average {num(ratio, 2)} times the mean"
+            + (" (counts vary more than Poisson: overdispersion)." if ratio > 1.5 else ".")
+        )
+    render.meaning(text)
+
+
+def _level(group: str, level: str) -> str:
+    """A group in a sentence: "district 3" for a bare number, "class 3A" as it is."""
+    text = md(level)
+    return f"{group} {text}" if str(level).replace(".", "").isdigit() else text

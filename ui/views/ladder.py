@@ -17,9 +17,11 @@ from lib.classroom import comparison as cmp
 from lib.classroom import ladder as lib_ladder
 from lib.classroom.ladder import COMPLETE_OLS, DUMMY_OLS, MIXED, NULL, Ladder
 from lib.errors import ExplorerError
+from lib.model.response import ResponseFamily
+from lib.present.family import glmer_formula
 from lib.present.markdown import md
 from lib.present.numbers import num, pct
-from ui import big, classroom_cache, presentation, render
+from ui import big, classroom_cache, family_widgets, glmm_cache, presentation, render
 from ui.sidebar import Selection, show_error
 from ui.views import comparison as comparison_view
 
@@ -29,6 +31,9 @@ SHARES = ("REML criterion", "ICC", "R² marginal", "R² conditional")
 
 def draw(sel: Selection) -> None:
     presentation.heading("Model ladder", sel)
+    if family_widgets.current().generalized:  # issue 16: the steps as glmer fits
+        _glmm_ladder(sel, family_widgets.current())
+        return
     big.note(sel, "This page fits its models to {sample}; the Model page fits all rows.")
     roles = sel.roles
     if roles.predictor is None:
@@ -151,3 +156,40 @@ def sentences(result: Ladder, y: str, g: str) -> list[str]:
             )
         out.append(text)
     return out
+
+
+def _glmm_ladder(sel: Selection, family: ResponseFamily) -> None:
+    """The tutorial's four models as binomial or Poisson mixed models (glmer, Laplace),
+    compared by the one rule (``lib.classroom.comparison.compare_glmm_specs``). There
+    are no OLS rows (a linear fit of a 0/1 or count outcome is not on this likelihood's
+    scale) and no REML (glmer maximises the likelihood)."""
+    roles = sel.roles
+    if sel.big is not None:
+        big.note(sel, "This page fits its models to {sample}.")
+    if roles.predictor is None:
+        st.info("The ladder adds a slope: choose a numeric predictor in the sidebar.")
+        st.stop()
+    lower = tuple(sel.effects[1:]) if len(sel.effects) == len(roles.levels) + 1 else ()
+    try:
+        specs = lib_ladder.ladder_specs(
+            roles.outcome,
+            roles.predictor,
+            roles.group,
+            reml=False,
+            levels=tuple(roles.levels),
+            lower=lower,
+        )
+        with st.spinner("Fitting the ladder (each model with glmer)…", show_time=True):
+            result = glmm_cache.compare(sel.source, tuple(specs.items()), family, sel.frame)
+    except ExplorerError as exc:
+        show_error(exc)
+        st.stop()
+    st.caption(
+        f"Each step is a {md(family.family)} mixed model fitted by maximum likelihood "
+        "(Laplace), as glmer. The OLS rows of a linear outcome are left out: a linear fit of "
+        "a 0/1 or count outcome has no likelihood on this scale."
+    )
+    order = [name for name in MIXED if name in specs]
+    comparison_view.draw(result, "glmm_ladder", order=order)
+    named = [(name, glmer_formula(spec, family)) for name, spec in specs.items()]
+    st.code(comparison_view.formulas(named, order), language="r", wrap_lines=True)

@@ -20,7 +20,7 @@ from lib.lmm import LmmFit
 from lib.model.spec import ModelSpec
 from lib.present import explain, summary
 from lib.present.markdown import md
-from ui import big, cache, classroom_cache, presentation, render, state
+from ui import big, cache, classroom_cache, family_widgets, presentation, render, state
 from ui.sidebar import Selection, show_error
 from ui.views import compare as compare_view
 from ui.views import comparison as comparison_view
@@ -68,6 +68,7 @@ def draw(sel: Selection) -> None:
         subtitle=f"**Lesson** · {step.question}",
     )
     big.note(sel, "This page fits its models to {sample}; the Model page fits all rows.")
+    family_widgets.linear_only("lesson", "the tutorial's linear models, step by step")
     if problem:
         st.warning(
             f"This link asked for a step that does not exist: {md(problem)}. Showing step 1.",

@@ -19,13 +19,14 @@ from lib.present import confint, explain, report, summary
 from lib.present.markdown import md
 from lib.present.notes import conditioning_note
 from lib.table.columns import finite_range
-from ui import big, cache, presentation, render, state
+from ui import big, cache, family_widgets, presentation, render, state
 from ui.sidebar import Selection, show_error
 from ui.views import diagnostics as diagnostics_view
 from ui.views import effects as effects_view
 from ui.views import equations as equations_view
 from ui.views import intervals as intervals_view
 from ui.views import levels as levels_view
+from ui.views import model_glmm
 from ui.views import report as report_view
 
 MAX_LINES = 30  # group lines drawn on the scatter
@@ -54,6 +55,8 @@ PRESET_LABELS = {
 def draw(sel: Selection) -> None:
     presentation.heading("Model", sel)
     _presets(sel)
+    if family_widgets.current().generalized:  # issue 16: glmer's panels
+        return model_glmm.draw(sel)
     if sel.spec is None:
         show_error(sel.spec_error or "Choose the model's terms in the sidebar.")
         st.stop()

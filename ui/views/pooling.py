@@ -8,11 +8,13 @@ import streamlit as st
 
 from lib.charts import pooling as pooling_charts
 from lib.classroom.pooling import Pooling, pooling_table
+from lib.classroom.pooling_glmm import RatePooling, rate_table
 from lib.errors import ExplorerError
+from lib.model.response import ResponseFamily
 from lib.model.spec import INTERCEPT
 from lib.present.markdown import md
 from lib.present.numbers import num, pct
-from ui import big, cache, classroom_cache, presentation, render
+from ui import big, cache, classroom_cache, family_widgets, glmm_cache, presentation, render
 from ui.sidebar import Selection, show_error
 
 MAX_PANELS = 6  # group panels in the lines chart
@@ -24,6 +26,11 @@ NEGLIGIBLE = 0.05
 
 
 def draw(sel: Selection) -> None:
+    family = family_widgets.current()
+    if family.generalized:  # issue 16: proportions / mean counts on the response scale
+        presentation.heading("Pooling", sel)
+        _rates(sel, family)
+        return
     presentation.heading("Pooling", sel)
     big.note(sel, "This page fits its models to {sample}; the Model page fits all rows.")
     if sel.spec is None:
@@ -238,3 +245,78 @@ def _table(result: Pooling) -> None:
             "Weight of each effect = τ²ₖ / (τ²ₖ + σ² [(Z′Z)⁻¹]ₖₖ), the reliability of the "
             "group's own estimate; with a single random intercept it is τ² / (τ² + σ²/n)."
         )
+
+
+def _rates(sel: Selection, family: ResponseFamily) -> None:
+    """Pooling of proportions (binomial) or mean counts (Poisson): each group's own rate,
+    the mixed model's estimate for it and the population's (``lib.classroom.pooling_glmm``)."""
+    if sel.spec is None:
+        show_error(sel.spec_error or "Choose the model's terms in the sidebar.")
+        st.stop()
+    if sel.big is not None:
+        big.note(sel, "This page fits its model to {sample}.")
+    group = sel.roles.group
+    try:
+        with st.spinner("Fitting the model…", show_time=True):
+            fit = glmm_cache.fit(sel.source, sel.spec, family, sel.frame)
+            result = glmm_cache.pooling(
+                sel.source, repr(sel.spec), repr(family), group, sel.spec, family, fit, sel.frame
+            )
+    except ExplorerError as exc:
+        show_error(exc)
+        st.stop()
+    binomial = family.family == "binomial"
+    word = "proportion" if binomial else "mean count"
+    g = md(group)
+    st.caption(
+        f"**No pooling**: each {g}'s own {word} (hollow circle). **Partial pooling**: the "
+        f"mixed model's estimate for it (blue arrowhead), pulled towards **complete "
+        f"pooling**, the population's {word} for the same rows from the fixed effects "
+        "alone (black tick)."
+    )
+    shown = result.levels
+    sizes = result.sizes
+    picked = pooling_charts.pick_for_pooling(shown, sizes, MAX_ROWS)
+    keep = np.isin(np.asarray(shown, dtype=object), picked)
+    note = None if keep.all() else f"{keep.sum()} of {len(shown):,} groups, smallest and largest"
+    kwargs = {
+        "levels": [v for v, k in zip(shown, keep, strict=True) if k],
+        "sizes": sizes[keep],
+        "observed": result.observed[keep],
+        "partial": result.partial[keep],
+        "population": result.population[keep],
+        # The dashed line only where the population's rate is one number (no predictor):
+        # with a predictor the ticks differ and "every predictor at 0" may lie far off.
+        "overall": result.overall if np.ptp(result.population) < 1e-9 else None,
+        "proportion": binomial,
+        "group_title": group,
+        "rate_title": word,
+        "title": f"Each {group}'s {word}, pulled towards the population",
+        "note": note,
+    }
+    key = repr((sel.source, repr(sel.spec), repr(family), group, "pooling"))
+    render.chart(glmm_cache.rate_chart(key, kwargs), f"Raw and pooled {word}s per group")
+    render.table(rate_table(result), "rate_pooling", show_index=False, height=300)
+    render.meaning(_rates_meaning(result, word))
+
+
+def _rates_meaning(result: RatePooling, word: str) -> str:
+    """The group pulled furthest, in words."""
+    moved = np.abs(result.observed - result.partial)
+    k = int(np.nanargmax(moved))
+    g = _level_name(result.group, result.levels[k])
+    return (
+        f"{g} ({int(result.sizes[k]):,} rows) moves most: its own {word} "
+        f"{num(result.observed[k])} becomes {num(result.partial[k])}, towards the population's "
+        f"{num(result.population[k])}. Groups with few rows move most"
+        + (
+            "; a group at 0 or 1 from few trials is pulled in but never past 0 or 1."
+            if word == "proportion"
+            else "."
+        )
+    )
+
+
+def _level_name(group: str, level: str) -> str:
+    """A group in a sentence: "district 3" for a bare number, "class 3A" as it is."""
+    return f"{md(group)} {md(level)}" if str(level).replace(".", "").isdigit() else md(level)

@@ -1,0 +1,185 @@
+"""Cached generalized-model fits (issue 16): ``ui.cache.fit``'s pattern for ``glmer``.
+
+The fit runs in the server's fit pool (``lib.serve.glmm_jobs:fit``) and waits with a
+Cancel button (``ui.serve.wait_for``); the result is cached by the data's source id, the
+spec's and the family's repr (frozen dataclasses, so the repr names every field).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from lib.charts.rates import rate_rows_chart
+from lib.classroom.comparison import Comparison
+from lib.classroom.pooling_glmm import RatePooling, rate_pooling
+from lib.explore import rates as lib_rates
+from lib.explore.rates import GroupRates
+from lib.glmm.result import GlmmFit
+from lib.glmm.variance import LatentVariances
+from lib.lmm.intervals import Intervals
+from lib.model.response import ResponseFamily
+from lib.model.spec import ModelSpec
+from lib.table.outcome_kind import with_binary_outcome
+from ui import cache, serve
+from ui.cache import TTL
+
+JOB_FIT_GLMM = "lib.serve.glmm_jobs:fit"
+JOB_VARIANCES = "lib.serve.glmm_jobs:variances"
+JOB_COMPARE = "lib.serve.glmm_jobs:compare"
+JOB_PROFILE = "lib.serve.glmm_jobs:profile"
+
+
+def fit(
+    source: str, spec: ModelSpec, family: ResponseFamily, _frame: pd.DataFrame, nagq: int = 1
+) -> GlmmFit:
+    """The glmer fit of ``spec`` with ``family`` to the data ``source`` (``nagq``: glmer's
+    nAGQ, 1 = Laplace)."""
+    return serve.wait_for(
+        lambda: serve.settle(_fit(source, repr(spec), repr(family), nagq, spec, family, _frame)),
+        ("glmm", source, spec, family, nagq),
+    )
+
+
+@st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)
+def _fit(
+    source: str,
+    spec_key: str,
+    family_key: str,
+    nagq: int,
+    _spec: ModelSpec,
+    _family: ResponseFamily,
+    _frame: pd.DataFrame,
+) -> GlmmFit | serve.Failed:
+    burn = serve.slow_fit_seconds()
+    key = ("glmm", source, _spec, _family, nagq)
+    return serve.run_job(JOB_FIT_GLMM, _frame, _spec, _family, nagq, burn, key=key)
+
+
+@st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)
+def pooling(
+    source: str,
+    spec_key: str,
+    family_key: str,
+    group: str,
+    _spec: ModelSpec,
+    _family: ResponseFamily,
+    _fit: GlmmFit,
+    _frame: pd.DataFrame,
+) -> RatePooling:
+    """``lib.classroom.pooling_glmm.rate_pooling`` of a fit (from ``fit`` above)."""
+    return rate_pooling(_frame, _spec, _family, _fit, group)
+
+
+def variances(
+    source: str, spec: ModelSpec, family: ResponseFamily, fit: GlmmFit, frame: pd.DataFrame
+) -> LatentVariances:
+    """ICC and Nakagawa R² of ``fit`` (``lib.glmm.variance``), in the fit pool."""
+    return serve.wait_for(
+        lambda: serve.settle(
+            _variances(source, repr(spec), repr(family), spec, family, fit, frame)
+        ),
+        ("glmm_variances", source, spec, family),
+        "Computing the ICC and R²",
+    )
+
+
+@st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)
+def _variances(
+    source: str,
+    spec_key: str,
+    family_key: str,
+    _spec: ModelSpec,
+    _family: ResponseFamily,
+    _fit: GlmmFit,
+    _frame: pd.DataFrame,
+) -> LatentVariances | serve.Failed:
+    return serve.run_job(
+        JOB_VARIANCES,
+        _frame,
+        _spec,
+        _family,
+        _fit,
+        key=("glmm_variances", source, _spec, _family),
+    )
+
+
+@st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)
+def group_rates(
+    source: str,
+    outcome: str,
+    group: tuple[str, ...],
+    family_key: str,
+    _family: ResponseFamily,
+    _frame: pd.DataFrame,
+) -> GroupRates:
+    """``lib.explore.rates.group_rates`` of the outcome as the model counts it."""
+    data = _frame
+    if _family.family == "binomial" and _family.trials is None:
+        data = with_binary_outcome(_frame, outcome, _family.success)
+    return lib_rates.group_rates(
+        data, outcome, group, _family.family, _family.trials, _family.offset
+    )
+
+
+@st.cache_data(max_entries=128, ttl=TTL, show_spinner=False)
+def rate_chart(key: str, _kwargs: dict) -> dict:
+    """``lib.charts.rates.rate_rows_chart`` as a Vega-Lite dict, built once per ``key``
+    (a string that determines the arguments)."""
+    return cache.arrow_datasets(rate_rows_chart(**_kwargs).to_dict(validate=False))
+
+
+def compare(
+    source: str,
+    specs: tuple[tuple[str, ModelSpec], ...],
+    family: ResponseFamily,
+    frame: pd.DataFrame,
+) -> Comparison:
+    """Named GLMM specs fitted and compared (``lib.classroom.comparison.compare_glmm_specs``)
+    in the fit pool: the Ladder for a binomial or Poisson outcome."""
+    return serve.wait_for(
+        lambda: serve.settle(_compare(source, repr(specs), repr(family), specs, family, frame)),
+        ("glmm_compare", source, specs, family),
+        "Fitting and comparing the models",
+    )
+
+
+@st.cache_data(max_entries=32, ttl=TTL, show_spinner=False)
+def _compare(
+    source: str,
+    specs_key: str,
+    family_key: str,
+    _specs: tuple[tuple[str, ModelSpec], ...],
+    _family: ResponseFamily,
+    _frame: pd.DataFrame,
+) -> Comparison | serve.Failed:
+    key = ("glmm_compare", source, _specs, _family)
+    return serve.run_job(JOB_COMPARE, _frame, _specs, _family, key=key)
+
+
+def profile(
+    source: str, spec: ModelSpec, family: ResponseFamily, fit: GlmmFit, frame: pd.DataFrame
+) -> Intervals:
+    """Profile-likelihood intervals of ``fit`` (``lib.glmm.intervals``) in the fit pool."""
+    return serve.wait_for(
+        lambda: serve.settle(
+            _profile(source, repr(spec), repr(family), fit.nagq, spec, family, fit, frame)
+        ),
+        ("glmm_profile", source, spec, family, fit.nagq),
+        "Profiling the likelihood",
+    )
+
+
+@st.cache_data(max_entries=32, ttl=TTL, show_spinner=False)
+def _profile(
+    source: str,
+    spec_key: str,
+    family_key: str,
+    nagq: int,
+    _spec: ModelSpec,
+    _family: ResponseFamily,
+    _fit: GlmmFit,
+    _frame: pd.DataFrame,
+) -> Intervals | serve.Failed:
+    key = ("glmm_profile", source, _spec, _family, nagq)
+    return serve.run_job(JOB_PROFILE, _frame, _spec, _family, _fit, key=key)
