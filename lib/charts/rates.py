@@ -15,7 +15,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from lib.charts.core import OKABE_ITO, OVERALL_DASH, _configure, _title
+from lib.charts.style import OKABE_ITO, OVERALL_DASH, chart_title, configure
 
 
 def rate_rows_chart(
@@ -111,7 +111,7 @@ def rate_rows_chart(
     chart = chart.properties(
         width="container",
         height=height,
-        title=_title(title, note),
+        title=chart_title(title, note),
         autosize=alt.AutoSizeParams(type="fit-x", contains="padding"),
     )
-    return _configure(chart)
+    return configure(chart)

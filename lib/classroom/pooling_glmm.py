@@ -139,7 +139,7 @@ def rate_table(result: RatePooling) -> pd.DataFrame:
 
 
 CURVE_POINTS = 41  # points per group curve: smooth at the width of a projected chart
-OVERALL = "All (fixed effects)"  # lib.charts.core.OVERALL_LABEL: drawn black and dashed
+OVERALL = "All (fixed effects)"  # lib.charts.style.OVERALL_LABEL: drawn black and dashed
 
 
 def group_curves(

@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from lib.charts import core as charts
+from lib.charts import readable as chart_readable
+from lib.charts import style as chart_style
 from lib.classroom.pooling_glmm import group_curves, rate_table
 from lib.errors import ExplorerError
 from lib.glmm.result import GlmmFit
@@ -171,11 +172,11 @@ def _curves(sel: Selection, fit: GlmmFit, family: ResponseFamily) -> dict | None
 
 
 def _curve_inputs(sel: Selection, fit: GlmmFit, family: ResponseFamily) -> tuple[tuple, dict]:
-    """``lib.charts.core.scatter_chart``'s arguments: sampled rows, curves as lines."""
+    """``lib.charts.scatter.scatter_chart``'s arguments: sampled rows, curves as lines."""
     x, group, y = sel.roles.predictor, sel.roles.group, sel.spec.outcome
     extra = (family.trials,) if family.trials else ()
     points, sampled = cache.sample_factor(
-        sel.source, (y, x, *extra), (group,), charts.MAX_MARKS // 2, sel.frame
+        sel.source, (y, x, *extra), (group,), chart_style.MAX_MARKS // 2, sel.frame
     )
     if family.family == "binomial":
         if family.trials:
@@ -183,7 +184,7 @@ def _curve_inputs(sel: Selection, fit: GlmmFit, family: ResponseFamily) -> tuple
         else:
             points = with_binary_outcome(points, y, family.success)
     factor = next(f for f in fit.ranef if f.group == group)
-    shown = tuple(charts.pick_groups(factor.levels, factor.sizes, MAX_CURVES))
+    shown = tuple(chart_readable.pick_groups(factor.levels, factor.sizes, MAX_CURVES))
     curves = group_curves(fit, family, group, x, finite_range(sel.frame, x), shown)
     notes = []
     if sampled:
