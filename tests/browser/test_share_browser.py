@@ -44,6 +44,11 @@ SHARE_LABEL = "Share this data with everyone who has the link"
 FORMULA = "exam ~ 1 + hours + (1 + hours | campus)"
 
 
+def model_formula(page):  # noqa: ANN001, ANN201
+    """The sidebar's formula code block (the formula box's text area holds it too)."""
+    return sidebar(page).get_by_test_id("stCode").get_by_text(FORMULA)
+
+
 def _server(env: dict[str, str]) -> Iterator[str]:
     if not CHROMIUM.exists():
         pytest.skip(CHROMIUM_MISSING)
@@ -139,8 +144,8 @@ def test_a_teacher_shares_an_upload_and_a_student_opens_the_link(
         teacher_criterion = criterion(teacher)
         open_page(student, teacher.url.removeprefix(share_url), "Model")
         assert_no_exception(student)
-        expect(sidebar(student).get_by_text(FORMULA)).to_be_visible()
-        expect(sidebar(teacher).get_by_text(FORMULA)).to_be_visible()
+        expect(model_formula(student)).to_be_visible()
+        expect(model_formula(teacher)).to_be_visible()
         assert criterion(student) == teacher_criterion
         shoot(teacher, screenshot_dir, "share-teacher-model")
         shoot(student, screenshot_dir, "share-student-model")
@@ -162,7 +167,7 @@ def test_a_teacher_shares_an_upload_and_a_student_opens_the_link(
         assert_no_exception(teacher)
         expect(stop).to_be_visible()
         assert "manage" not in _query(teacher.url)
-        assert sidebar(teacher).get_by_text(FORMULA).is_visible()
+        assert model_formula(teacher).is_visible()
         shoot(teacher, screenshot_dir, "share-teacher-manage-link", focus=stop)
 
         # Stop sharing: the student's next visit says so, without a traceback.
