@@ -19,7 +19,7 @@ from scipy import stats
 from lib.glmm.intervals import ratio_intervals, wald_intervals
 from lib.model.response import ResponseFamily
 from lib.present.family import ratio_name
-from lib.present.summary import _blocks, _corr_label
+from lib.present.summary import varcorr_rows
 
 GLMM_FIXEF_COLUMNS = ("Estimate", "Std. Error", "z value", "Pr(>|z|)")
 CRITERIA_COLUMNS = ("AIC", "BIC", "logLik", "deviance", "df.resid")
@@ -53,27 +53,7 @@ def glmm_varcorr_table(fit: Any) -> pd.DataFrame:
     one per effect of an uncorrelated term, repeated factors named ``g.1``...),
     without the residual row.
     """
-    blocks = _blocks(_Terms(fit.varcorr))
-    width = max((b.q for b in blocks), default=1)
-    show_corr = any(b.correlated and b.q > 1 for b in blocks)
-    seen: dict[str, int] = {}
-    rows: list[dict[str, Any]] = []
-    for block in blocks:
-        count = seen.get(block.group, 0)
-        seen[block.group] = count + 1
-        label = block.group if count == 0 else f"{block.group}.{count}"
-        for i, name in enumerate(block.names):
-            row: dict[str, Any] = {
-                "Groups": label if i == 0 else "",
-                "Name": name,
-                "Variance": float(block.variances[i]),
-                "Std.Dev.": float(block.sd[i]),
-            }
-            if show_corr:
-                for j in range(width - 1):
-                    ok = block.correlated and j < i
-                    row[_corr_label(j)] = float(block.correlation[i, j]) if ok else np.nan
-            rows.append(row)
+    rows, _, _ = varcorr_rows(_Terms(fit.varcorr))
     return pd.DataFrame(rows)
 
 

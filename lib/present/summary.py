@@ -54,25 +54,19 @@ def fit_criteria(fit: LmmFit) -> pd.DataFrame:
     return pd.DataFrame([row])
 
 
-def varcorr_table(fit: LmmFit) -> pd.DataFrame:
-    """``Random effects:``: Groups, Name, Variance, Std.Dev., Corr.
-
-    One block per term, in lme4's order. A correlated term lists its effects
-    under one group name with the lower triangle of the correlation matrix in
-    ``Corr`` (and ``Corr.2``... for a third effect onward). lme4 names repeated
-    blocks of one factor ``g``, ``g.1``, ... (an uncorrelated term
-    ``(1 | g) + (0 + x | g)`` is such a pair). The last row is the residual.
-    """
-    vc = fit.varcorr
-    width = max((t.q for t in _blocks(vc)), default=1)
-    show_corr = any(t.correlated and len(t.names) > 1 for t in vc.terms)
+def varcorr_rows(vc: Any) -> tuple[list[dict[str, Any]], int, bool]:
+    """The term rows of lme4's ``Random effects:`` table (``varcorr_table`` without the
+    residual row; a GLMM's whole table), the number of effects of the widest block and
+    whether ``Corr`` columns are shown. ``vc`` has ``terms`` as ``VarCorr`` has."""
+    blocks = _blocks(vc)
+    width = max((b.q for b in blocks), default=1)
+    show_corr = any(b.correlated and b.q > 1 for b in blocks)
     seen: dict[str, int] = {}
     rows: list[dict[str, Any]] = []
-    for block in _blocks(vc):
+    for block in blocks:
         count = seen.get(block.group, 0)
         seen[block.group] = count + 1
         label = block.group if count == 0 else f"{block.group}.{count}"
-        corr = block.correlation
         for i, name in enumerate(block.names):
             row: dict[str, Any] = {
                 "Groups": label if i == 0 else "",
@@ -83,8 +77,22 @@ def varcorr_table(fit: LmmFit) -> pd.DataFrame:
             if show_corr:
                 for j in range(width - 1):
                     ok = block.correlated and j < i
-                    row[_corr_label(j)] = float(corr[i, j]) if ok else np.nan
+                    row[_corr_label(j)] = float(block.correlation[i, j]) if ok else np.nan
             rows.append(row)
+    return rows, width, show_corr
+
+
+def varcorr_table(fit: LmmFit) -> pd.DataFrame:
+    """``Random effects:``: Groups, Name, Variance, Std.Dev., Corr.
+
+    One block per term, in lme4's order. A correlated term lists its effects
+    under one group name with the lower triangle of the correlation matrix in
+    ``Corr`` (and ``Corr.2``... for a third effect onward). lme4 names repeated
+    blocks of one factor ``g``, ``g.1``, ... (an uncorrelated term
+    ``(1 | g) + (0 + x | g)`` is such a pair). The last row is the residual.
+    """
+    vc = fit.varcorr
+    rows, width, show_corr = varcorr_rows(vc)
     residual: dict[str, Any] = {
         "Groups": "Residual",
         "Name": "",
