@@ -129,10 +129,6 @@ def draw(frame: pd.DataFrame, roles: Roles, source: str = "") -> ResponseFamily:
             "Added to the linear predictor as it is, e.g. the log of exposure time.",
             format_func=lambda c: c or "none",
         )
-        st.caption(
-            "A generalized model is fitted by maximum likelihood, as glmer (REML and ML above "
-            "are for linear models)."
-        )
     else:
         ss.pop(state.OFFSET, None)
     doubled = [c for c in (trials, offset) if c and c in (roles.predictor, *roles.covariates)]

@@ -26,9 +26,11 @@ import streamlit as st
 
 from lib.errors import ExplorerError
 from lib.model.formula import parse_formula
+from lib.model.response import GAUSSIAN, ResponseFamily
 from lib.model.spec import ModelSpec
 from lib.model.toggle_view import FormulaExtras, ToggleView, check_columns, toggle_view
 from lib.model.transforms import with_derived
+from lib.present.family import glmer_formula
 from lib.present.markdown import md
 from lib.table.roles import Roles
 from ui import level_widgets, state
@@ -112,8 +114,14 @@ def drop_extras() -> None:
     st.session_state[state.FORMULA_EXTRAS] = None
 
 
-def draw(spec: ModelSpec | None, made: Iterable[str] = ()) -> None:
-    """The box with ``spec``'s formula (or the text that failed, with its message)."""
+def draw(
+    spec: ModelSpec | None, response: ResponseFamily = GAUSSIAN, made: Iterable[str] = ()
+) -> None:
+    """The box with ``spec``'s formula (or the text that failed, with its message).
+
+    For a generalized ``response`` the code block is glmer's formula (trials as
+    ``cbind(s, n - s)``, ``offset()``); the text area keeps the lme4 formula the parser reads.
+    """
     st.session_state[MADE] = tuple(made)
     extra = extras()
     if spec is not None:  # the URL and the next run follow toggle edits
@@ -125,7 +133,8 @@ def draw(spec: ModelSpec | None, made: Iterable[str] = ()) -> None:
     elif spec is not None:
         st.session_state[TEXT] = spec.formula()
     if spec is not None:  # the model as the class reads it (the Model page's block)
-        st.code(spec.formula(), language="r", wrap_lines=True)
+        shown = glmer_formula(spec, response) if response.generalized else spec.formula()
+        st.code(shown, language="r", wrap_lines=True)
     with st.expander("Type a formula", expanded=failed is not None, icon=":material/edit:"):
         st.text_area(
             "Formula (lme4)",

@@ -19,6 +19,7 @@ import streamlit as st
 from lib.errors import ExplorerError
 from lib.model.centring import CentredModel, apply_centring
 from lib.model.levels import LevelEffects
+from lib.model.response import ResponseFamily
 from lib.model.spec import ModelSpec
 from lib.model.toggle_view import combined_spec
 from lib.model.transforms import derived_names, with_derived
@@ -137,8 +138,9 @@ def draw_sidebar() -> Selection:
         roles = role_widgets.role_selectors(frame, defaults)
         with model_box:
             st.header("Model")
-            spec, spec_error, effects = _model_toggles(roles, numeric_columns(frame))
-            family_widgets.draw(frame, roles, source)  # issue 16: outcome family
+            spec, spec_error, effects, slots = _model_toggles(roles, numeric_columns(frame))
+            response = family_widgets.draw(frame, roles, source)  # issue 16: outcome family
+            _method_and_formula(slots, spec, response)
             model_frame, source, spec, spec_error = _derived(frame, source, spec, spec_error)
             centred = _centring(model_frame, spec, large is not None)
         chosen = _write_url(option, roles, defaults)
@@ -253,7 +255,7 @@ def _dataset_selector() -> tuple[str, str, object | None]:
 
 def _model_toggles(
     roles: Roles, numeric: Sequence[str]
-) -> tuple[ModelSpec | None, str | None, list[LevelEffects]]:
+) -> tuple[ModelSpec | None, str | None, list[LevelEffects], tuple]:
     defaults = state.model_defaults()
     no_x = roles.predictor is None
     fixed_slope = st.toggle(
@@ -264,15 +266,10 @@ def _model_toggles(
         help="One overall slope of the predictor: `1 + x` in the formula.",
     )
     effects = level_widgets.level_toggles(roles, no_x, numeric)
-    method = st.radio(
-        "Estimation",
-        state.METHODS,
-        index=state.METHODS.index(str(defaults[state.METHOD])),
-        key=state.METHOD,
-        horizontal=True,
-        help="REML (lme4's default) for variance components; ML to compare models that "
-        "differ in their fixed effects.",
-    )
+    # The estimation choice and the formula block are drawn once the family is known (it is
+    # chosen below them): a generalized model has glmer's formula and no REML.
+    method_slot = st.container()
+    method = st.session_state.get(state.METHOD, defaults[state.METHOD])
     st.button(
         "Reset model",
         key="_reset_model",
@@ -286,6 +283,7 @@ def _model_toggles(
         ),
         icon=":material/restart_alt:",
     )
+    slots = (method_slot, st.container())
     x = roles.predictor
     try:
         spec = combined_spec(
@@ -299,11 +297,33 @@ def _model_toggles(
             extras=formula_box.extras(),
         )
     except ExplorerError as exc:
-        st.warning(md(str(exc)))
-        formula_box.draw(None)
-        return None, str(exc), effects
-    formula_box.draw(spec)
-    return spec, None, effects
+        with slots[1]:
+            st.warning(md(str(exc)))
+        return None, str(exc), effects, slots
+    return spec, None, effects, slots
+
+
+def _method_and_formula(slots: tuple, spec: ModelSpec | None, response: ResponseFamily) -> None:
+    """The REML/ML choice (disabled for a generalized family) and the formula box."""
+    method_slot, box_slot = slots
+    with method_slot:
+        st.radio(
+            "Estimation",
+            state.METHODS,
+            index=state.METHODS.index(str(state.model_defaults()[state.METHOD])),
+            key=state.METHOD,
+            horizontal=True,
+            disabled=response.generalized,
+            help="REML (lme4's default) for variance components; ML to compare models that "
+            "differ in their fixed effects.",
+        )
+        if response.generalized:  # glmer has no REML: its criterion is the likelihood
+            st.caption(
+                "A generalized model is fitted by maximum likelihood (Laplace or adaptive "
+                "quadrature), as glmer: REML and ML are for linear models."
+            )
+    with box_slot:
+        formula_box.draw(spec, response)
 
 
 def _derived(
