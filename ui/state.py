@@ -116,7 +116,13 @@ SLOPES, SLOPES2, SLOPES3 = "slopes", "slopes2", "slopes3"
 LEVEL_SLOPE_KEYS = (SLOPES, SLOPES2, SLOPES3)
 URL_KINDS.update(dict.fromkeys(LEVEL_SLOPE_KEYS, "list"))
 
-PAGE_KEYS = (BINWIDTH, EXPLORE_BY, LINES_BY)
+# GLMM Model page only (issue 16): glmer's nAGQ, one of the approximations offered there
+# (``ui.views.model_glmm``); not in a link means Laplace (1), as every older link.
+NAGQ = "nagq"
+NAGQ_VALUES = (1, 9, 25, 0)
+URL_KINDS[NAGQ] = "nagq"
+
+PAGE_KEYS = (BINWIDTH, EXPLORE_BY, LINES_BY, NAGQ)
 SIDEBAR_KEYS = tuple(k for k in URL_KINDS if k not in PAGE_KEYS)
 
 # Issue 16: the outcome's family (``lib.model.response.ResponseFamily``) beside the model
@@ -253,6 +259,12 @@ def read_url(params) -> tuple[dict[str, object], list[str]]:  # noqa: ANN001
                 values[key] = number
             else:
                 notes.append(f"{key}={_shown(last)}: not a positive number")
+        elif kind == "nagq":
+            if last in [str(n) for n in NAGQ_VALUES]:
+                values[key] = int(last)
+            else:
+                choices = ", ".join(str(n) for n in NAGQ_VALUES)
+                notes.append(f"{key}={_shown(last)}: nAGQ is one of {choices}")
         elif kind == "str" and last:
             values[key] = last
         elif kind == "optional":  # "" means "none" (e.g. no second grouping column)

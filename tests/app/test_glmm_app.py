@@ -328,7 +328,7 @@ def test_a_large_upload_fits_a_glmm_to_its_sample_only_when_asked(open_page, mon
 
 def test_adaptive_quadrature_is_offered_for_one_random_intercept(open_page):
     at = open_page(MODEL, CONTRACEPTION)
-    choice = at.selectbox(key="_glmm_nagq")
+    choice = at.selectbox(key="nagq")
     assert choice.value == 1
     choice.set_value(9).run()
     assert not at.exception
@@ -341,7 +341,7 @@ def test_adaptive_quadrature_is_offered_for_one_random_intercept(open_page):
     # A random slope: glmer allows only the Laplace approximation, so no choice is offered.
     at.sidebar.toggle(key="random_slope").set_value(True).run()
     assert not at.exception
-    assert not [s for s in at.selectbox if s.key == "_glmm_nagq"]
+    assert not [s for s in at.selectbox if s.key == "nagq"]
 
 
 def test_profile_intervals_on_demand_equal_lib(open_page):

@@ -41,20 +41,21 @@ from lib.present.snippets import glmer_line
 from lib.present.summary import scaled_residuals
 from lib.table.columns import finite_range
 from lib.table.outcome_kind import with_binary_outcome
-from ui import cache, family_widgets, glmm_cache, presentation, render
+from ui import cache, family_widgets, glmm_cache, presentation, render, state
 from ui.sidebar import Selection, show_error
 from ui.views import model_glmm_panels as panels
 
 SAMPLE_CONSENT = "_glmm_fit_sample"  # the checkbox that lets a large upload's sample be fitted
 MAX_GROUP_ROWS = 300  # rows of the per-group table shown (the download holds all)
-NAGQ_KEY = "_glmm_nagq"  # the likelihood approximation (session only)
+NAGQ_KEY = state.NAGQ  # the likelihood approximation: a URL key (``nagq=9``)
 # Short labels: the selectbox is 300 px wide ("Laplace (nAGQ = 1, glmer's default)" was cut).
-NAGQ_CHOICES = {
-    1: "Laplace (glmer's default)",
-    9: "Gauss-Hermite, 9 points",
-    25: "Gauss-Hermite, 25 points",
-    0: "nAGQ = 0 (fast, rough)",
-}
+NAGQ_LABELS = (
+    "Laplace (glmer's default)",
+    "Gauss-Hermite, 9 points",
+    "Gauss-Hermite, 25 points",
+    "nAGQ = 0 (fast, rough)",
+)
+NAGQ_CHOICES = dict(zip(state.NAGQ_VALUES, NAGQ_LABELS, strict=True))  # the URL reads these
 MAX_CURVES = 30  # group curves drawn (the largest groups), as the linear page's lines
 
 
@@ -114,10 +115,12 @@ def _nagq(spec: ModelSpec) -> int:
     quadrature where glmer allows it (``lib.glmm.agq``)."""
     if not agq_allowed(spec) or presentation.is_on():
         st.session_state.pop(NAGQ_KEY, None)
+        state.write_url({NAGQ_KEY: None}, {})
         return 1
+    state.keep((NAGQ_KEY,))
     if st.session_state.get(NAGQ_KEY) not in NAGQ_CHOICES:
         st.session_state[NAGQ_KEY] = 1
-    return int(
+    nagq = int(
         st.selectbox(
             "Likelihood approximation",
             list(NAGQ_CHOICES),
@@ -129,6 +132,8 @@ def _nagq(spec: ModelSpec) -> int:
             width=300,
         )
     )
+    state.write_url({NAGQ_KEY: nagq}, {NAGQ_KEY: 1})
+    return nagq
 
 
 def _formula(spec: ModelSpec, family: ResponseFamily, nagq: int = 1) -> None:
