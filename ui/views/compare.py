@@ -28,6 +28,7 @@ from lib.present.ols_summary import dummy_equations
 from lib.table.columns import common_rows, finite_range
 from ui import big, cache, classroom_cache, family_widgets, presentation, render, state
 from ui.sidebar import Selection, show_error
+from ui.views import compare_glmm
 from ui.views import comparison as comparison_view
 from ui.views import equations as equations_view
 
@@ -42,6 +43,14 @@ MIXED_MODELS = ("Null model", "Random intercept", "Random slope", "Random interc
 
 def draw(sel: Selection) -> None:
     roles = sel.roles
+    family = family_widgets.current()
+    if family.generalized:  # binomial/Poisson: glmer's four mixed models only
+        if roles.predictor is None:
+            st.info("The models compare slopes: choose a numeric predictor in the sidebar.")
+            st.stop()
+        specs = mixed_specs(roles.outcome, roles.predictor, roles.group, reml=False)
+        compare_glmm.draw(sel, family, specs)
+        return
     presentation.heading(
         "Compare strategies",
         sel,
@@ -49,7 +58,6 @@ def draw(sel: Selection) -> None:
         f"**{md(roles.outcome)}** by **{md(roles.group)}**",
     )
     big.note(sel, "This page fits its models to {sample}; the Model page fits all rows.")
-    family_widgets.linear_only("Compare page", "OLS, dummy, per-group and mixed regressions")
     if roles.predictor is None:
         st.info("The strategies compare slopes: choose a numeric predictor in the sidebar.")
         st.stop()
