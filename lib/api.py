@@ -44,8 +44,26 @@ CONFINT_COLUMNS = ("effect", "group", "term", "estimate", "conf.low", "conf.high
 TIDY_COLUMNS = ("effect", "group", "term", "estimate", "std.error", "statistic", "df", "p.value")
 
 
-@dataclass(frozen=True, eq=False)
-class LmerModel:
+class PrintsSummary:
+    """A fitted model that prints as its lme4-style ``summary()``: ``str``, ``repr`` and
+    Jupyter's HTML (escaped: column names and levels are user data). Subclasses that
+    are dataclasses take ``repr=False`` so that this ``__repr__`` stands."""
+
+    def summary(self) -> str:
+        raise NotImplementedError
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        return "<pre>" + html.escape(self.summary()) + "</pre>"
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class LmerModel(PrintsSummary):
     """A fitted linear mixed model with lme4's accessors.
 
     Attributes
@@ -208,16 +226,6 @@ class LmerModel:
         if self.basis is None:
             raise SpecError("This model was built without its data; refit it with lmer().")
         return effect_data(self.fit, self.basis, predictor, moderator, level)
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def __repr__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        """The summary for Jupyter, escaped (column names and levels are user data)."""
-        return "<pre>" + html.escape(self.summary()) + "</pre>"
 
 
 def lmer(

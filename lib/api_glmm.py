@@ -27,12 +27,12 @@ Two lme4 spellings are also read from the formula, by pattern and never evaluate
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from lib.api import PrintsSummary
 from lib.errors import SpecError
 from lib.glmm import GlmmFit, fit_glmm
 from lib.glmm.dispersion import DispersionCheck, dispersion_check
@@ -52,8 +52,8 @@ from lib.present.glmm_text import glmm_summary_text
 from lib.present.summary import ranef_table
 
 
-@dataclass(frozen=True, eq=False)
-class GlmerModel:
+@dataclass(frozen=True, eq=False, repr=False)
+class GlmerModel(PrintsSummary):
     """A fitted generalized linear mixed model with lme4's accessors.
 
     Attributes
@@ -183,16 +183,6 @@ class GlmerModel:
         if self.basis is None:
             raise SpecError("This model was built without its data; refit it with glmer().")
         return effect_data(self.fit, self.basis, predictor, moderator, level, scale=type)
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def __repr__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        """The summary for Jupyter, escaped (column names and levels are user data)."""
-        return "<pre>" + html.escape(self.summary()) + "</pre>"
 
 
 class _Factors:

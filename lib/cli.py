@@ -29,6 +29,7 @@ from lib.aggregate.cli import add_engine_arguments, choose_engine, fit_data
 from lib.cli_glmm import (
     FAMILY_KEYS,
     add_family_arguments,
+    as_categories,
     check_linear_outcome,
     family_from_args,
     glmm_document,
@@ -45,7 +46,7 @@ from lib.model.design import build_design
 from lib.model.formula import parse_formula, spec_from_json
 from lib.model.response_formula import read_lme4_response
 from lib.model.spec import ModelSpec
-from lib.table.columns import is_numeric_column, numbers_with_markers
+from lib.table.columns import numbers_with_markers
 from lib.table.read import MAX_BYTES, check_table, load_table
 
 EXIT_BAD_INPUT = 2
@@ -225,15 +226,7 @@ def read_data(path: str, spec: ModelSpec, extra: Sequence[str] = ()) -> pd.DataF
         frame = load_table(content, name, columns=used, big_hint=CLI_BIG_HINT)
     else:
         frame = check_table(frame, name, big_hint=CLI_BIG_HINT)
-    # A grouping column that is also a numeric fixed predictor (y ~ year + (1 | year))
-    # stays numeric: interaction_codes reads numbers as levels too.
-    numeric_predictors = set(spec.fixed_columns) | set(spec.slope_columns)
-    for column in spec.group_columns:
-        if column in frame.columns and not (
-            column in numeric_predictors and is_numeric_column(frame[column])
-        ):
-            frame[column] = frame[column].astype("category")
-    return frame
+    return as_categories(frame, spec)
 
 
 def read_linear(path: str, spec: ModelSpec) -> pd.DataFrame:

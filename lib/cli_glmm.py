@@ -201,7 +201,10 @@ def sample_rows(
 
 
 def sample_from_engine(
-    backend, columns: Sequence[str], n: int, seed: int  # noqa: ANN001 - DuckDB/SparkEngine
+    backend,
+    columns: Sequence[str],
+    n: int,
+    seed: int,  # noqa: ANN001 - DuckDB/SparkEngine
 ) -> tuple[pd.DataFrame, int]:
     """``n`` random rows of ``columns`` and the row count of the source.
 
@@ -234,7 +237,9 @@ def sample_in_memory(frame: pd.DataFrame, n: int, seed: int | None) -> pd.DataFr
 
 
 def as_categories(frame: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
-    """Grouping columns categorical, as ``lib.cli.read_data`` makes them."""
+    """Grouping columns categorical (``lib.cli.read_data`` and the GLMM sample). A
+    grouping column that is also a numeric fixed predictor (y ~ year + (1 | year))
+    stays numeric: interaction_codes reads numbers as levels too."""
     numeric_predictors = set(spec.fixed_columns) | set(spec.slope_columns)
     for column in spec.group_columns:
         if column in frame.columns and not (

@@ -134,18 +134,19 @@ def draw_sidebar() -> Selection:
             show_error(exc)
             state.write_url({state.DATASET: option}, {state.DATASET: DEFAULT_DATASET})
             return Selection(option=option, source=source, title=title, error=str(exc))
-        formula_box.apply_pending(frame, numeric_columns(frame))  # before the roles are drawn
+        numeric = numeric_columns(frame)  # once a run: it reads every column's dtype
+        formula_box.apply_pending(frame, numeric)  # before the roles are drawn
         roles = role_widgets.role_selectors(frame, defaults)
         with model_box:
             st.header("Model")
-            spec, spec_error, effects, slots = _model_toggles(roles, numeric_columns(frame))
+            spec, spec_error, effects, slots = _model_toggles(roles, numeric)
             response = family_widgets.draw(frame, roles, source)  # issue 16: outcome family
             _method_and_formula(slots, spec, response)
             model_frame, source, spec, spec_error = _derived(frame, source, spec, spec_error)
             centred = _centring(model_frame, spec, large is not None)
         chosen = _write_url(option, roles, defaults)
         if first_run:  # which of a shared link's values could not be used, and why
-            state.note_ignored(chosen, frame.columns, numeric_columns(frame), title)
+            state.note_ignored(chosen, frame.columns, numeric, title)
         st.caption(
             ":material/link: The address bar holds these choices: copy it to share this view "
             "(an uploaded file is not shared)."
