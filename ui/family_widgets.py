@@ -23,7 +23,7 @@ from lib.model.response import GAUSSIAN, LINKS, ResponseFamily
 from lib.present.markdown import md
 from lib.table.outcome_kind import BINARY, COUNT, OutcomeKind, outcome_kind
 from lib.table.roles import Roles, numeric_columns
-from ui import state
+from ui import family_link, state
 
 FAMILIES = ("gaussian", "binomial", "poisson")
 FAMILY_LABELS = {"gaussian": "Gaussian", "binomial": "Binomial", "poisson": "Poisson"}
@@ -79,6 +79,7 @@ def draw(frame: pd.DataFrame, roles: Roles, source: str = "") -> ResponseFamily:
     ss = st.session_state
     kind = kind_of(source, roles.outcome, frame)
     _follow_outcome(kind, source, roles.outcome)
+    family_link.check_link(frame, kind, roles.outcome)  # a link's values the data refuses
     # Trials and offset: any numeric column but the outcome and the groups (the predictor
     # too: a guess may have made the trials column the predictor; the note below says so).
     used = (roles.outcome, *roles.group_columns)

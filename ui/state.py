@@ -278,6 +278,9 @@ def _shown(value: object) -> str:
     return f"'{text[:40]}…'" if len(text) > 40 else f"'{text}'"
 
 
+quoted = _shown  # the same, for the family's link notes (ui.family_link)
+
+
 COLUMN_ROLES = {
     OUTCOME: "the outcome",
     PREDICTOR: "the predictor",

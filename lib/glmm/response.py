@@ -264,3 +264,37 @@ def prepare(frame: pd.DataFrame, spec: ModelSpec, response_family: ResponseFamil
     off = None if offset is None else clean[offset].to_numpy(dtype=float)
     response = response_of(design.y, design.outcome_name, fam, counts, off)
     return Prepared(design, fam, response, n_dropped, outcome_levels)
+
+
+def check_outcome(frame: pd.DataFrame, outcome: str, response_family: ResponseFamily) -> None:
+    """The checks ``prepare`` makes of the outcome, trials and offset columns (their
+    complete rows), without a design: raises the error a fit would. The app reads a
+    link's family with it, to ignore a family the data cannot take (``ui.family_link``).
+
+    Raises
+    ------
+    DataError, SpecError
+        As ``prepare``: the outcome does not fit the family, or trials/offset do not fit.
+    """
+    if not response_family.generalized:
+        if not is_numeric_column(frame[outcome]):
+            raise DataError(
+                f"The outcome {outcome!r} holds text, which a linear model cannot fit; a "
+                "two-valued outcome is fitted by a binomial model."
+            )
+        return
+    fam = make_family(response_family.family, response_family.link)
+    extra = list(response_family.columns)
+    clean, _ = complete_rows(frame, (outcome, *extra))
+    for c in extra:
+        if not is_numeric_column(clean[c]):
+            raise DataError(f"The column {c!r} must be numeric.")
+    clean, _ = binomial_outcome_frame(clean, outcome, response_family)
+    if not is_numeric_column(clean[outcome]):
+        raise DataError(
+            f"The outcome {outcome!r} holds text: a {response_family.family} model needs numbers."
+        )
+    trials, offset = response_family.trials, response_family.offset
+    counts = None if trials is None else clean[trials].to_numpy(dtype=float)
+    off = None if offset is None else clean[offset].to_numpy(dtype=float)
+    response_of(clean[outcome].to_numpy(dtype=float), outcome, fam, counts, off)
