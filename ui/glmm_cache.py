@@ -134,12 +134,16 @@ def compare(
     specs: tuple[tuple[str, ModelSpec], ...],
     family: ResponseFamily,
     frame: pd.DataFrame,
+    nagq: int = 1,
 ) -> Comparison:
     """Named GLMM specs fitted and compared (``lib.classroom.comparison.compare_glmm_specs``)
-    in the fit pool: the Ladder for a binomial or Poisson outcome."""
+    in the fit pool: the Ladder for a binomial or Poisson outcome (``nagq`` > 1: glmer's
+    nAGQ for the specs that allow it)."""
     return serve.wait_for(
-        lambda: serve.settle(_compare(source, repr(specs), repr(family), specs, family, frame)),
-        ("glmm_compare", source, specs, family),
+        lambda: serve.settle(
+            _compare(source, repr(specs), repr(family), nagq, specs, family, frame)
+        ),
+        ("glmm_compare", source, specs, family, nagq),
         "Fitting and comparing the models",
     )
 
@@ -149,12 +153,13 @@ def _compare(
     source: str,
     specs_key: str,
     family_key: str,
+    nagq: int,
     _specs: tuple[tuple[str, ModelSpec], ...],
     _family: ResponseFamily,
     _frame: pd.DataFrame,
 ) -> Comparison | serve.Failed:
-    key = ("glmm_compare", source, _specs, _family)
-    return serve.run_job(JOB_COMPARE, _frame, _specs, _family, key=key)
+    key = ("glmm_compare", source, _specs, _family, nagq)
+    return serve.run_job(JOB_COMPARE, _frame, _specs, _family, nagq, key=key)
 
 
 def profile(

@@ -454,7 +454,10 @@ def compare_glmm_specs(
 ) -> Comparison:
     """Fit every spec as a GLMM with ``response_family`` (a
     ``lib.model.response.ResponseFamily``) on the rows complete in every column any of
-    them uses (trials and offset included) and compare them (``compare_glmms``)."""
+    them uses (trials and offset included) and compare them (``compare_glmms``).
+    ``nagq`` > 1 applies to the specs glmer allows it for (``lib.glmm.agq.agq_applies``);
+    the others are Laplace fits."""
+    from lib.glmm.agq import agq_applies
     from lib.glmm.anova import ComparableGlmm
     from lib.glmm.fit import fit_glmm
 
@@ -462,7 +465,11 @@ def compare_glmm_specs(
     used = list(dict.fromkeys([c for s in specs.values() for c in s.columns] + list(extra)))
     rows, _ = complete_rows(frame, used)
     fits = {
-        label: ComparableGlmm(fit_glmm(rows, spec, response_family, nagq), spec, response_family)
+        label: ComparableGlmm(
+            fit_glmm(rows, spec, response_family, nagq if agq_applies(spec) else min(nagq, 1)),
+            spec,
+            response_family,
+        )
         for label, spec in specs.items()
     }
     return compare_glmms(fits)

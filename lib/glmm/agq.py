@@ -30,6 +30,7 @@ from lib.errors import FitError, SpecError
 from lib.glmm.laplace import LaplaceObjective, laplace_value
 from lib.glmm.pirls import Mode, Pirls
 from lib.model.design import Design
+from lib.model.spec import ModelSpec
 
 MAX_NODES = 25  # lme4's limit (glmer: "nAGQ must be <= 25")
 
@@ -43,6 +44,13 @@ def gh_rule(k: int) -> tuple[np.ndarray, np.ndarray]:
     z = z.copy()
     z[np.abs(z) < 1e-15] = 0.0  # the middle node of an odd rule is exactly 0
     return z, w / w.sum()
+
+
+def agq_applies(spec: ModelSpec) -> bool:
+    """glmer's rule for nAGQ > 1, read from a spec: a single scalar random-effects term
+    (one random intercept, or one random slope without an intercept; lme4's
+    ``mkGlmerDevfun``, ``R/modular.R``: one grouping factor and one column of Z)."""
+    return len(spec.random) == 1 and spec.random[0].q == 1
 
 
 def check_agq(design: Design, nagq: int) -> None:

@@ -12,7 +12,8 @@ GLMMs unchanged.
 Extra checks lme4 leaves out: the models must share the family, link, trials and
 offset (their likelihoods are of the same data), and either all be Laplace fits
 or all AGQ fits (glmer's AGQ logLik leaves out the saturated log-likelihood,
-docs/glmm-design.md 1.5, so it cannot be set against a Laplace one).
+docs/glmm-design.md 1.5, so it cannot be set against a Laplace one) -- except for a
+0/1 outcome, whose saturated log-likelihood is 0.
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ def check_comparable(models: Sequence[ComparableGlmm]) -> None:
             "trials and offset columns."
         )
     quadrature = {m.fit.nagq > 1 for m in models}
-    if len(quadrature) != 1:
+    if len(quadrature) != 1 and not _zero_one(models[0].response_family):
         raise SpecError(
             "A Laplace fit (nAGQ = 1) and an adaptive Gauss-Hermite fit (nAGQ > 1) cannot be "
             "compared: glmer's AGQ log-likelihood leaves out a constant the Laplace one has. "
@@ -110,6 +111,14 @@ def check_comparable(models: Sequence[ComparableGlmm]) -> None:
             "nAGQ = 0 fits maximise an approximation that is not a likelihood of beta; "
             "compare Laplace (nAGQ = 1) fits."
         )
+
+
+def _zero_one(response_family: ResponseFamily) -> bool:
+    """A binomial outcome without trials is 0/1 (``lib.glmm.response.response_of``): its
+    saturated log-likelihood, which glmer's AGQ deviance leaves out, is 0, so Laplace and
+    AGQ log-likelihoods are on one scale (tests/reference/glmm_compare_nagq.R: lme4's
+    anova of such a mix)."""
+    return response_family.family == "binomial" and response_family.trials is None
 
 
 def anova_glmm(models: Sequence[ComparableGlmm]) -> Anova:

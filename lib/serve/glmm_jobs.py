@@ -40,10 +40,13 @@ def variances(
 
 
 def compare(
-    frame: pd.DataFrame, specs: tuple[tuple[str, ModelSpec], ...], family: ResponseFamily
+    frame: pd.DataFrame,
+    specs: tuple[tuple[str, ModelSpec], ...],
+    family: ResponseFamily,
+    nagq: int = 1,
 ) -> Comparison:
     """The Ladder's steps as GLMMs, compared by lme4's anova rule (``compare_glmm_specs``)."""
-    return compare_glmm_specs(frame, dict(specs), family)
+    return compare_glmm_specs(frame, dict(specs), family, nagq)
 
 
 def profile(

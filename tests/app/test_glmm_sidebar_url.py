@@ -72,10 +72,20 @@ def test_a_bad_nagq_in_a_link_is_ignored_with_a_note(open_page):
     assert "nagq" not in at.query_params  # the link is rewritten with the default
 
 
-def test_nagq_leaves_the_link_when_glmer_allows_only_laplace(open_page):
+def test_nagq_is_kept_with_a_note_while_glmer_allows_only_laplace(open_page):
     at = open_page(MODEL, {**CONTRACEPTION, "nagq": "25"})
     assert at.selectbox(key="nagq").value == 25
     at.sidebar.toggle(key="random_slope").set_value(True).run()
     assert not at.exception
     assert not [s for s in at.selectbox if s.key == "nagq"]
-    assert "nagq" not in at.query_params
+    assert at.query_params["nagq"] == "25"  # kept: the link still says what was chosen
+    captions = " ".join(plain(c.value) for c in at.caption)
+    assert "Fitted by Laplace: the likelihood approximation you chose (nAGQ = 25)" in captions
+    assert "It is kept, and applies again when the model has one." in captions
+    code = " ".join(c.value for c in at.code)
+    assert "use ~ 1 + age + (1 + age | district)" in code and "nAGQ" not in code
+    # A random slope alone is one scalar random effect: glmer allows nAGQ > 1 again.
+    at.sidebar.toggle(key="random_intercept").set_value(False).run()
+    assert not at.exception
+    assert at.selectbox(key="nagq").value == 25
+    assert any("(0 + age | district)" in c.value and "nAGQ = 25" in c.value for c in at.code)

@@ -24,6 +24,7 @@ from lib.charts import readable as chart_readable
 from lib.charts import style as chart_style
 from lib.classroom.pooling_glmm import group_curves, rate_table
 from lib.errors import ExplorerError
+from lib.glmm.agq import agq_applies
 from lib.glmm.result import GlmmFit
 from lib.model.response import ResponseFamily
 from lib.model.spec import ModelSpec
@@ -106,27 +107,39 @@ def _sample_consent(sel: Selection) -> None:
 
 
 def agq_allowed(spec: ModelSpec) -> bool:
-    """glmer's rule for nAGQ > 1: one random term, an intercept alone."""
-    return len(spec.random) == 1 and spec.random[0].intercept and not spec.random[0].slopes
+    """glmer's rule for nAGQ > 1: one scalar random-effects term (``lib.glmm.agq``)."""
+    return agq_applies(spec)
 
 
 def _nagq(spec: ModelSpec) -> int:
     """The likelihood approximation: Laplace (glmer's default), or adaptive Gauss-Hermite
-    quadrature where glmer allows it (``lib.glmm.agq``)."""
-    if not agq_allowed(spec) or presentation.is_on():
+    quadrature where glmer allows it (``lib.glmm.agq``). A choice the model does not allow
+    is kept, and said to be kept (docs/glmm-app.md): it applies again, here and on the
+    Compare page, when the model allows it."""
+    if presentation.is_on():
         st.session_state.pop(NAGQ_KEY, None)
         state.write_url({NAGQ_KEY: None}, {})
         return 1
     state.keep((NAGQ_KEY,))
     if st.session_state.get(NAGQ_KEY) not in NAGQ_CHOICES:
         st.session_state[NAGQ_KEY] = 1
+    if not agq_allowed(spec):
+        kept = int(st.session_state[NAGQ_KEY])
+        if kept != 1:
+            st.caption(
+                f"Fitted by Laplace: the likelihood approximation you chose (nAGQ = {kept}) "
+                "is offered for one random intercept or one random slope alone, as in glmer. "
+                "It is kept, and applies again when the model has one."
+            )
+        state.write_url({NAGQ_KEY: kept}, {NAGQ_KEY: 1})
+        return 1
     nagq = int(
         st.selectbox(
             "Likelihood approximation",
             list(NAGQ_CHOICES),
             format_func=NAGQ_CHOICES.get,
             key=NAGQ_KEY,
-            help="glmer's nAGQ. Laplace (1) is its default; with one random intercept, "
+            help="glmer's nAGQ. Laplace (1) is its default; with one random intercept (or slope), "
             "adaptive Gauss-Hermite quadrature with more points is more accurate (and its "
             "logLik leaves out a constant, so compare it only with other nAGQ > 1 fits).",
             width=300,
