@@ -62,8 +62,8 @@ def check_agq(design: Design, nagq: int) -> None:
     if len(design.terms) != 1 or design.terms[0].q != 1:
         raise SpecError(
             "Adaptive Gauss-Hermite quadrature (nAGQ > 1) needs a single random intercept "
-            "(one grouping factor, no random slopes), as in lme4; use nAGQ = 1 (Laplace) "
-            "for this model."
+            "(or one random slope alone) on one grouping factor, as in lme4; use nAGQ = 1 "
+            "(Laplace) for this model."
         )
 
 
