@@ -42,6 +42,7 @@ from lib.aggregate.plan import (
     rows_sql,
     sum_expression,
 )
+from lib.errors import DataError
 from lib.lmm.fit import QUANTILE_PROBS, RowSummaries, fit_stats
 from lib.lmm.result import LmmFit
 from lib.lmm.stats import ModelStats, PairStats, TermStats
@@ -53,7 +54,7 @@ from lib.model.design import (
     check_rows,
 )
 from lib.model.fixed import fixed_layout, independent_columns, rank_message
-from lib.model.spec import ModelSpec
+from lib.model.spec import ModelSpec, is_derived
 from lib.table.columns import (
     factor_codes,
     interaction_codes,
@@ -97,9 +98,26 @@ def fit_engine(engine, spec: ModelSpec) -> LmmFit:  # noqa: ANN001 - DuckDBEngin
     return fit_stats(stats, spec, lambda b, m, s: second_pass(model, b, m, s), start)
 
 
+def _refuse_computed(spec: ModelSpec, kinds: dict, engine_name: str) -> None:
+    """A column the formula computes (``log(x)``, ``I(x^2)``: ``lib.model.transforms``) is
+    made from the rows in pandas; the SQL engines read the data's own columns only, so
+    say that, not "not in the data" (the column's name is the expression)."""
+    computed = [c for c in spec.columns if is_derived(c) and c not in kinds]
+    if not computed:
+        return
+    label = {"duckdb": "DuckDB", "spark": "Spark"}.get(engine_name, engine_name)
+    raise DataError(
+        f"{computed[0]} is a column the formula computes, and the {label} engine fits from "
+        "the data's own columns only. Computed columns need the pandas engine (the CLI's "
+        "--engine pandas, its default; in the app, a file small enough to load), or add "
+        "the column to the data first."
+    )
+
+
 def engine_stats(engine, spec: ModelSpec) -> tuple[ModelStats, SqlModel]:  # noqa: ANN001
     """``ModelStats`` computed by the engine, with lib.model.design's checks."""
     kinds = engine.schema()
+    _refuse_computed(spec, kinds, getattr(engine, "name", "SQL"))
     require_columns(list(kinds), spec.columns)
     plan = rows_plan(spec, kinds)
     name = engine.prefix
