@@ -10,7 +10,8 @@ What is suggested (``lib.table.outcome_kind``): a two-valued outcome gets the bi
 family when the user picks that outcome (or a data set whose outcome it is), and says so;
 a TRUE/FALSE or text outcome can only be binomial; a count outcome gets a suggestion to
 fit a Poisson model, which the user applies. A session's first outcome keeps the family
-its link asked for, so a shared link shows what it showed.
+its link asked for, so a shared link shows what it showed, unless the data cannot take it:
+``ui.family_link`` then ignores that value with a note, before the widgets are drawn.
 """
 
 from __future__ import annotations

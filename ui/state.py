@@ -128,7 +128,8 @@ SIDEBAR_KEYS = tuple(k for k in URL_KINDS if k not in PAGE_KEYS)
 # Issue 16: the outcome's family (``lib.model.response.ResponseFamily``) beside the model
 # toggles, in the URL as ``family=binomial&success=Y`` (``trials=``, ``offset=``, ``link=``).
 # Not in SIDEBAR_KEYS: ``ui.family_widgets`` keeps them and writes them to the URL itself,
-# so a link without them (every older link) means a Gaussian model, as it did.
+# so a link without them (every older link) means a Gaussian model, as it did; a link's
+# values the data cannot take are ignored with a note by ``ui.family_link``.
 FAMILY, LINK, TRIALS, OFFSET, SUCCESS = "family", "link", "trials", "offset", "success"
 FAMILY_KEYS = (FAMILY, LINK, TRIALS, OFFSET, SUCCESS)
 URL_KINDS.update(dict.fromkeys(FAMILY_KEYS, "str"))
