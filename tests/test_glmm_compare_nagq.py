@@ -94,8 +94,8 @@ def test_laplace_and_agq_are_not_mixed_when_the_outcome_has_a_saturated_constant
 
 
 def test_the_compare_page_uses_laplace_for_all_when_the_kinds_would_not_compare():
+    from lib.classroom.glmm_nagq import used_nagq
     from ui.views.compare import mixed_specs
-    from ui.views.compare_glmm import used_nagq
 
     specs = mixed_specs("y", "x", "g", reml=False)
     assert used_nagq(25, BINOMIAL, specs)[0] == 25  # 0/1: mixed, said in one sentence
