@@ -3,7 +3,9 @@
 The mixed steps keep the sidebar's lower grouping levels and their toggles
 (``lib.classroom.ladder.presets``); which step is tested against which, and the
 sentences about it, are ``lib.classroom.comparison``'s (``ui.views.comparison``), the
-same as on the Compare and Lesson pages.
+same as on the Compare and Lesson pages. For a binomial or Poisson outcome the steps are
+glmer fits with the Model page's nAGQ where glmer allows it, by the Compare page's rule
+and in its words (``ui.glmm_nagq``), so the two pages show the same numbers.
 """
 
 from __future__ import annotations
@@ -21,7 +23,15 @@ from lib.model.response import ResponseFamily
 from lib.present.family import glmer_formula
 from lib.present.markdown import md
 from lib.present.numbers import num, pct
-from ui import big, classroom_cache, family_widgets, glmm_cache, presentation, render
+from ui import (
+    big,
+    classroom_cache,
+    family_widgets,
+    glmm_cache,
+    glmm_nagq,
+    presentation,
+    render,
+)
 from ui.sidebar import Selection, show_error
 from ui.views import comparison as comparison_view
 
@@ -159,8 +169,9 @@ def sentences(result: Ladder, y: str, g: str) -> list[str]:
 
 
 def _glmm_ladder(sel: Selection, family: ResponseFamily) -> None:
-    """The tutorial's four models as binomial or Poisson mixed models (glmer, Laplace),
-    compared by the one rule (``lib.classroom.comparison.compare_glmm_specs``). There
+    """The tutorial's four models as binomial or Poisson mixed models (glmer), compared
+    by the one rule (``lib.classroom.comparison.compare_glmm_specs``) with the Model
+    page's nAGQ where glmer allows it, as the Compare page does (``ui.glmm_nagq``). There
     are no OLS rows (a linear fit of a 0/1 or count outcome is not on this likelihood's
     scale) and no REML (glmer maximises the likelihood)."""
     roles = sel.roles
@@ -179,16 +190,19 @@ def _glmm_ladder(sel: Selection, family: ResponseFamily) -> None:
             levels=tuple(roles.levels),
             lower=lower,
         )
+        nagq, method, laplace_note = glmm_nagq.comparison_nagq(family, specs)
         with st.spinner("Fitting the ladder (each model with glmer)…", show_time=True):
-            result = glmm_cache.compare(sel.source, tuple(specs.items()), family, sel.frame)
+            result = glmm_cache.compare(sel.source, tuple(specs.items()), family, sel.frame, nagq)
     except ExplorerError as exc:
         show_error(exc)
         st.stop()
     st.caption(
         f"Each step is a {md(family.family)} mixed model fitted by maximum likelihood "
-        "(Laplace), as glmer. The OLS rows of a linear outcome are left out: a linear fit of "
-        "a 0/1 or count outcome has no likelihood on this scale."
+        f"({method}), as glmer. The OLS rows of a linear outcome are left out: a linear fit "
+        "of a 0/1 or count outcome has no likelihood on this scale."
     )
+    if laplace_note:
+        st.caption(laplace_note)
     order = [name for name in MIXED if name in specs]
     comparison_view.draw(result, "glmm_ladder", order=order)
     named = [(name, glmer_formula(spec, family)) for name, spec in specs.items()]
