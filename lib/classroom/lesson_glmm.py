@@ -226,7 +226,7 @@ def look_dummy(fit: GlmFit, complete: GlmFit, predictor: str, group: str) -> str
     if fit.infinite:
         text += (
             f" {len(fit.infinite)} groups ({_named(fit.infinite)}) have outcomes all 0 or "
-            "all 1: their dummies have no finite estimate (shown as −∞ or +∞; R's glm() "
+            "all 1: their dummies have no finite estimate (shown as -Inf or Inf; R's glm() "
             "stops at huge numbers with huge SEs). The model fits their rows exactly and "
             "learns nothing from them."
         )

@@ -232,7 +232,7 @@ def _dummy(sel: Selection) -> None:
     _glm_tables(fit, family, "dummy")
     if fit.infinite:
         st.caption(
-            f"−inf / inf: the {md(g)} groups whose outcomes are all 0 or all 1 "
+            f"-Inf / Inf: the {md(g)} groups whose outcomes are all 0 or all 1 "
             f"({', '.join(md(v) for v in fit.infinite)}); their rows are fitted exactly and "
             "the other numbers are the limit R's glm() approaches."
         )
