@@ -254,8 +254,9 @@ def look_separate(per_group: PerGroupGlm, response: ResponseFamily) -> str:
         hi, lo = int(np.nanargmax(slopes)), int(np.nanargmin(slopes))
         text = (
             f"Among the {int(fitted.sum())} groups that can be fitted, the slopes of {_b(x)} "
-            f"run from {num(slopes[lo], 4)} ({_b(per_group.levels[lo])}) to "
-            f"{num(slopes[hi], 4)} ({_b(per_group.levels[hi])}), each resting on its own "
+            f"run from {num(slopes[lo], 4)} ({md(per_group.group)} "
+            f"{_b(per_group.levels[lo])}) to {num(slopes[hi], 4)} ({md(per_group.group)} "
+            f"{_b(per_group.levels[hi])}), each resting on its own "
             "group's rows alone."
         )
     else:

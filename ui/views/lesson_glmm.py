@@ -42,6 +42,7 @@ from ui.views import model_glmm
 from ui.views import model_glmm_panels as panels
 
 MAX_LINES = 30  # curves drawn (the largest groups), as the linear lesson's lines
+NO_FIT = "no fit because"
 MAX_DUMMY_GROUPS = 100  # the dummy model needs a column per group (the Compare page's limit)
 
 
@@ -171,11 +172,16 @@ def _glm_tables(fit: GlmFit, family: ResponseFamily, name: str, rows: list[str] 
     if ratio is not None:
         table[ratio.capitalize()] = np.exp(table["Estimate"])
     st.markdown("**Coefficients**")
+    long = len(table) > 8
+    # A long table (a dummy per group) in one block that fits the main column: two
+    # blocks side by side would scroll separately; z and p are in the CSV.
+    shown = table[[c for c in table.columns if c not in ("z value", "Pr(>|z|)")]] if long else table
     render.table(
-        model_glmm.p_shown(table),
+        model_glmm.p_shown(shown),
         f"lesson_{name}_coefficients",
         download=table,
-        height=300 if len(table) > 8 else None,
+        height=300 if long else None,
+        caption="z values and p-values: in the CSV." if long else None,
     )
     render.metrics(
         [
@@ -201,7 +207,9 @@ def _complete(sel: Selection) -> None:
     roles = sel.roles
     fit = _complete_fit(sel, family)
     _look(lesson_glmm.look_complete(fit, roles.predictor, roles.group, family))
-    st.code(lesson_glmm.glm_line(roles.outcome, roles.predictor, family), language="r")
+    st.code(
+        lesson_glmm.glm_line(roles.outcome, roles.predictor, family), language="r", wrap_lines=True
+    )
     x_range = finite_range(sel.frame, roles.predictor)
     label = lesson_glmm_overall(family)
     lines = lesson_glmm.complete_curve(fit, roles.predictor, x_range, label)
@@ -225,7 +233,7 @@ def _dummy(sel: Selection) -> None:
         fit = glm_fit(sel.source, y, x, g, repr(family), family, sel.frame)
     complete = _complete_fit(sel, family)
     _look(lesson_glmm.look_dummy(fit, complete, x, g))
-    st.code(lesson_glmm.glm_line(y, x, family, group=g), language="r")
+    st.code(lesson_glmm.glm_line(y, x, family, group=g), language="r", wrap_lines=True)
     shown = _shown(sel, family)
     lines = lesson_glmm.dummy_curves(fit, x, g, shown, finite_range(sel.frame, x))
     _chart(sel, family, lines, "One baseline per group, one shared slope", "dummy")
@@ -246,20 +254,33 @@ def _separate(sel: Selection) -> None:
         result = glm_per_group(sel.source, y, x, g, repr(family), family, sel.frame)
     _look(lesson_glmm.look_separate(result, family))
     st.code(
-        f"# one regression per {g}\n{lesson_glmm.glm_line(y, x, family)}  # each group's rows",
+        f"# one regression per {g}, on its rows\n{lesson_glmm.glm_line(y, x, family)}",
         language="r",
+        wrap_lines=True,
     )
     shown = _shown(sel, family)
     lines = lesson_glmm.separate_curves(
         result, family.family, family.link_name, finite_range(sel.frame, x), shown
     )
     _chart(sel, family, lines, "A regression per group", "separate")
+    table = per_group_table(result, family)
     render.table(
-        per_group_table(result, family),
+        table.drop(columns=["(Intercept)", NO_FIT]),
         "lesson_separate_regressions",
         show_index=False,
         height=300 if len(result.levels) > 8 else None,
+        download=table,
     )
+    unfitted = result.unfitted()
+    if unfitted:
+        st.caption(
+            "Empty: no regression of its own ("
+            + "; ".join(
+                f"{', '.join(md(v) for v in levels)}: {md(reason)}"
+                for reason, levels in unfitted.items()
+            )
+            + "). The CSV has every group's intercept and the reason."
+        )
 
 
 def per_group_table(result: PerGroupGlm, family: ResponseFamily) -> pd.DataFrame:
@@ -278,7 +299,7 @@ def per_group_table(result: PerGroupGlm, family: ResponseFamily) -> pd.DataFrame
     ratio = ratio_name(family)
     if ratio is not None:
         table[ratio] = np.exp(slope)
-    table["no fit because"] = list(result.reasons)
+    table[NO_FIT] = list(result.reasons)
     return table
 
 
