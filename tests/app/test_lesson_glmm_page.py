@@ -184,3 +184,48 @@ def test_poisson_glm_step_shows_rate_ratios(owls_lesson):
     assert table["Rate ratio"].tolist() == _estimates(np.exp(fit.coef))
     code = " ".join(c.value for c in at.code)
     assert "glm(SiblingNegotiation ~ ArrivalTime + offset(log_brood), data = d, " in code
+
+
+def test_steps_5_to_9_share_one_comparison_job_with_ladder_and_compare(monkeypatch):
+    from conftest import open_app
+
+    from lib.serve.fit_pool import FitPool
+    from ui import glmm_cache
+
+    glmm_cache._compare.clear()
+    glmm_cache._fit.clear()
+    glmm_cache._variances.clear()
+    jobs: list[str] = []
+    submit = FitPool.submit
+
+    def counting(self, job, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        jobs.append(kwargs["key"][0])
+        return submit(self, job, *args, **kwargs)
+
+    monkeypatch.setattr(FitPool, "submit", counting)
+    at = open_app(PAGE, {**CONTRACEPTION, "step": "5"})
+    assert not at.exception
+    # Step 5 asks for the four models' comparison (a slow first call asks again while it
+    # runs, joining the same job: FitPool.submit with the same key) ...
+    assert "glmm_compare" in jobs
+    asked = len(jobs)
+    for _ in range(4):  # steps 6, 7, 8, 9
+        at = _next(at)
+    assert not at.exception and _title(at).startswith("Step 9 of 9")
+    for page in (LADDER, "pages/4_Compare.py"):
+        at.switch_page(page).run()
+        assert not at.exception
+    # ... and steps 6-9, the Ladder and Compare take their fits from it: no glmer fit or
+    # comparison is asked for again; the only jobs are each step's ICC and R².
+    later = jobs[asked:]
+    assert [j for j in later if j != "glmm_variances"] == []
+    assert later.count("glmm_variances") >= 3  # steps 6, 7 and 8
+    assert "glmm" not in jobs
+
+
+def test_presentation_mode_names_the_step(open_page):
+    for step, question in (("3", "One baseline per group"), ("5", "How much of the variation")):
+        at = open_page(PAGE, {**CONTRACEPTION, "step": step, "present": "1"})
+        assert not at.exception and not any(e.value for e in at.error)
+        assert any(m.value.startswith(f"**Lesson** · {question}") for m in at.markdown)
+        assert "What to look at" in _look(at)

@@ -3,10 +3,10 @@
 ``ui.views.lesson`` draws the heading, Back/Next and the step selector for both kinds of
 outcome and hands each step to ``DRAWERS`` here when the sidebar's family is generalized.
 Steps 2-4 are single-level GLMs (``lib.ols.glm``, fitted here in the session and cached);
-steps 5-8 are the glmer fits of the Model page's fit pool (``ui.glmm_cache.fit``: the
-same cache, so a model the Model page has fitted is not fitted again), and step 9 is the
-comparison the Ladder and Compare pages show (``ui.glmm_cache.compare`` of the same
-specs, so their numbers agree). The texts are ``lib.classroom.lesson_glmm``'s.
+steps 5-9 take the four glmer fits and their comparison from the one fit-pool job the
+Ladder and Compare pages run (``ui.glmm_cache.compare`` of the same named specs, the same
+cache entry), so the fits are shared and step 9's numbers are those pages' numbers. The
+texts are ``lib.classroom.lesson_glmm``'s.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import streamlit as st
 from lib.charts import readable as chart_readable
 from lib.charts import style as chart_style
 from lib.classroom import lesson, lesson_glmm
+from lib.classroom.comparison import Comparison
 from lib.classroom.ladder import FULL, NULL, RI, RS, ladder_specs
 from lib.errors import ExplorerError
 from lib.glmm.result import GlmmFit
@@ -314,8 +315,30 @@ def _spec(sel: Selection, name: str) -> ModelSpec:
     return ladder_specs(roles.outcome, roles.predictor, roles.group, False)[name]
 
 
-def _fit(sel: Selection, name: str) -> GlmmFit:
+def _specs(sel: Selection) -> tuple[tuple[str, ModelSpec], ...]:
+    """The four models as the Ladder names and specifies them (its cache key)."""
+    roles = sel.roles
+    return tuple(ladder_specs(roles.outcome, roles.predictor, roles.group, False).items())
+
+
+def _compared(sel: Selection) -> Comparison:
+    """The four glmer fits and their comparison: one job in the fit pool, the Ladder's
+    cached result (Compare's too), so steps 5-9 and those pages share the same fits."""
     family = family_widgets.current()
+    with st.spinner("Fitting the four mixed models with glmer…", show_time=True):
+        return glmm_cache.compare(sel.source, _specs(sel), family, sel.frame)
+
+
+def _fit(sel: Selection, name: str) -> GlmmFit:
+    """The step's glmer fit: from the comparison's fits; alone (``glmm_cache.fit``, the
+    Model page's cache) without a predictor or when another of the four fails."""
+    family = family_widgets.current()
+    if sel.roles.predictor is not None:
+        try:
+            result = _compared(sel)
+            return result.fits[result.index(name)].fit
+        except ExplorerError:
+            pass  # fitted alone below: this step's own error, if any, is then shown
     with st.spinner("Fitting the model with glmer…", show_time=True):
         return glmm_cache.fit(sel.source, _spec(sel, name), family, sel.frame)
 
@@ -393,11 +416,9 @@ def _comparison(sel: Selection) -> None:
     """The four models by the one rule, as the Ladder fits and compares them (the same
     cached call, so the numbers are the Ladder's and the Compare page's)."""
     family = family_widgets.current()
-    roles = sel.roles
-    specs = ladder_specs(roles.outcome, roles.predictor, roles.group, reml=False)
+    specs = dict(_specs(sel))
     try:
-        with st.spinner("Fitting and comparing the four models with glmer…", show_time=True):
-            result = glmm_cache.compare(sel.source, tuple(specs.items()), family, sel.frame)
+        result = _compared(sel)
     except ExplorerError as exc:
         show_error(exc)
         return
