@@ -89,6 +89,8 @@ def test_look_dummy_names_the_infinite_dummies(contraception):
     text = plain(lesson_glmm.look_dummy(dummy, complete, "age", "district"))
     assert f"all share the slope {dummy.coefficient('age'):.4f}" in text
     assert f"drops from {complete.deviance:,.1f} to {dummy.deviance:,.1f}" in text
+    assert f"AIC goes from {complete.aic:,.1f} to {dummy.aic:,.1f}" in text
+    assert dummy.aic < complete.aic and "explain more than their parameters cost" in text
     assert "59 dummy variables, one per group but the reference (1)" in text
     assert "3 groups (3, 11, 49) have outcomes all 0 or all 1" in text
 

@@ -199,14 +199,15 @@ def look_data(rates: GroupRates, response: ResponseFamily) -> str:
 def look_complete(fit: GlmFit, predictor: str, group: str, response: ResponseFamily) -> str:
     """Step 2: the one curve, its slope as a ratio, and what it ignores."""
     k = fit.names.index(predictor)
+    more = "more successes" if response.family == "binomial" else "higher counts"
     slope = _slope_words(float(fit.coef[k]), float(fit.se[k]), predictor, fit.outcome, response)
     return (
         f"One curve for all {fit.nobs:,} rows: {slope}, z = {num(float(fit.z[k]), 2)}, "
         f"{p_text(float(fit.p[k]))}. The residual deviance is {num(fit.deviance, 1)} on "
         f"{fit.df_resid:,} df (null deviance {num(fit.null_deviance, 1)}), AIC "
-        f"{num(fit.aic, 1)}. Look at the colours: if the rows of one {_b(group)} sit mostly "
-        "above the curve and another's below, the rows of a group are not independent, "
-        "which this model assumes."
+        f"{num(fit.aic, 1)}. The curve ignores {_b(group)}: where some groups have far "
+        f"{more} than the curve predicts and others far fewer (step 1), the rows of a group "
+        "are not independent, which this model assumes."
     )
 
 
@@ -218,9 +219,14 @@ def look_dummy(fit: GlmFit, complete: GlmFit, predictor: str, group: str) -> str
     text = (
         f"Each {_b(group)} gets its own baseline; all share the slope {num(b, 4)} (one curve: "
         f"{num(b1, 4)}). The deviance drops from {num(complete.deviance, 1)} to "
-        f"{num(fit.deviance, 1)} and AIC from {num(complete.aic, 1)} to {num(fit.aic, 1)}: "
-        f"the groups' baselines explain much of what one curve left over. The price: "
-        f"{levels - 1} dummy variables, one per group but the reference "
+        f"{num(fit.deviance, 1)} and AIC goes from {num(complete.aic, 1)} to "
+        f"{num(fit.aic, 1)}: "
+        + (
+            "the groups' baselines explain more than their parameters cost."
+            if fit.aic < complete.aic
+            else "the groups' baselines explain less than their parameters cost."
+        )
+        + f" The price: {levels - 1} dummy variables, one per group but the reference "
         f"({_b(str(fit.reference))})."
     )
     if fit.infinite:

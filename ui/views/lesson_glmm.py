@@ -45,6 +45,7 @@ from ui.views import model_glmm_panels as panels
 MAX_LINES = 30  # curves drawn (the largest groups), as the linear lesson's lines
 NO_FIT = "no fit because"
 MAX_DUMMY_GROUPS = 100  # the dummy model needs a column per group (the Compare page's limit)
+MAX_SEPARATE_GROUPS = 300  # one glm per group, about 2.5 ms each (the Compare page's limit)
 
 
 def steps(family: ResponseFamily) -> tuple[lesson.Step, ...]:
@@ -251,6 +252,14 @@ def _separate(sel: Selection) -> None:
     family = family_widgets.current()
     roles = sel.roles
     y, x, g = roles.outcome, roles.predictor, roles.group
+    levels = _rates(sel, family).levels
+    if len(levels) > MAX_SEPARATE_GROUPS:
+        st.info(
+            f"{len(levels):,} groups of {md(g)} are more than the {MAX_SEPARATE_GROUPS} "
+            "regressions this step fits and shows; the mixed models of the next steps "
+            "handle any number of groups."
+        )
+        return
     with st.spinner("Fitting one regression per group…", show_time=True):
         result = glm_per_group(sel.source, y, x, g, repr(family), family, sel.frame)
     _look(lesson_glmm.look_separate(result, family))
