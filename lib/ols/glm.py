@@ -242,7 +242,7 @@ def _irls(
     model = sm.GLM(y, X, family=_sm_family(fam), var_weights=weights, offset=offset)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # separation is decided by ``separation``
-        result = model.fit(method="IRLS", tol=TOL, maxiter=MAX_ITER)
+        result = model.fit(method="IRLS", tol=TOL, maxiter=MAX_ITER, wls_method="qr")
     beta = np.asarray(result.params, float)
     eta = X @ beta + offset
     working = weights * fam.mu_eta(eta) ** 2 / fam.variance(fam.linkinv(eta))
