@@ -363,10 +363,14 @@ def look_random_intercept(
         )
     text += "."
     if null is not None:
+        before, after = _intercept_variance(null), _intercept_variance(fit)
+        text += f" Adding {_b(predictor)} moves the intercept variance from {num(before)} to "
         text += (
-            f" Adding {_b(predictor)} moves the intercept variance from "
-            f"{num(_intercept_variance(null))} to {num(_intercept_variance(fit))}; there is no "
-            "residual variance to shrink (the latent one is fixed), so it can even grow."
+            f"{num(after)}: it grows, as it can in a {kind(response)} model, which has no "
+            "residual variance to absorb what a predictor explains (the latent one is fixed), "
+            "so the other variances are rescaled."
+            if after > before
+            else f"{num(after)}: {_b(predictor)} explains part of the differences between groups."
         )
     return text + (
         " Look at the chart: the curves share their slope on the "

@@ -229,3 +229,35 @@ def test_presentation_mode_names_the_step(open_page):
         assert not at.exception and not any(e.value for e in at.error)
         assert any(m.value.startswith(f"**Lesson** · {question}") for m in at.markdown)
         assert "What to look at" in _look(at)
+
+
+def test_successes_out_of_trials_and_data_without_a_predictor(open_page):
+    cbpp = Path(__file__).resolve().parents[1] / "reference" / "data" / "glmm_cbpp.csv"
+    at = open_page("pages/1_Data.py")
+    at.file_uploader(key="_upload_widget").upload("cbpp.csv", cbpp.read_bytes()).run()
+    for key, value in (("y", "incidence"), ("group", "herd"), ("x", "period")):
+        at.sidebar.selectbox(key=key).set_value(value).run()
+    at.sidebar.radio(key="family").set_value("binomial").run()
+    at.sidebar.selectbox(key="trials").set_value("size").run()
+    at.switch_page(PAGE).run()
+    trials = ResponseFamily("binomial", trials="size")
+    texts = _walk(at, trials)
+    fit = fit_glm(load_table(cbpp.read_bytes(), "cbpp.csv"), "incidence", ["period"], trials)
+    assert (
+        f"the odds of a success (incidence out of size) by {np.exp(fit.coef[1]):.3f}" in (texts[2])
+    )
+    assert "8 (one row); 9, 14 (period separates the outcomes)" in texts[4]
+    # A 0/1 outcome and no numeric column: steps 1 and 5 fit, the others say what they need.
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"klass": np.repeat(list("abcdefgh"), 10), "pass": rng.integers(0, 2, 80)})
+    at = open_page("pages/1_Data.py")
+    at.file_uploader(key="_upload_widget").upload("p.csv", frame.to_csv(index=False).encode())
+    at.run()
+    assert at.sidebar.radio(key="family").value == "binomial"
+    at.switch_page(PAGE).run()
+    for step in lesson_glmm.steps(BINOMIAL):
+        assert not at.exception and not any(e.value for e in at.error), step
+        needs = any("needs a numeric predictor" in i.value for i in at.info)
+        assert needs == step.needs_predictor, step
+        if step.number < 9:
+            at = _next(at)
