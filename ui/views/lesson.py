@@ -6,7 +6,8 @@ Compare and Model pages (their section functions are called, not copied). The
 step lives in the URL as ``step=N`` so a teacher can present from it and a
 student reopen it at home; an unusable ``step`` says so and shows step 1.
 Streamlit clears query parameters on a page switch, so the last step is also
-kept in the session and written back to the URL.
+kept in the session and written back to the URL. With a binomial or Poisson family the
+same nine steps are fitted with glm and glmer (``ui.views.lesson_glmm``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ui.sidebar import Selection, show_error
 from ui.views import compare as compare_view
 from ui.views import comparison as comparison_view
 from ui.views import explore as explore_view
+from ui.views import lesson_glmm as glmm_view
 from ui.views import model as model_view
 
 PARAM = "step"
@@ -61,14 +63,15 @@ def draw(sel: Selection) -> None:
     st.session_state[_LAST] = number
     if st.query_params.get(PARAM) != str(number):
         st.query_params[PARAM] = str(number)
-    step = lesson.step(number)
+    family = family_widgets.current()
+    steps = glmm_view.steps(family) if family.generalized else lesson.STEPS
+    step = steps[number - 1]
     presentation.heading(
-        f"Step {number} of {len(lesson.STEPS)}: {step.title}",
+        f"Step {number} of {len(steps)}: {step.title}",
         sel,
         subtitle=f"**Lesson** · {step.question}",
     )
     big.note(sel, "This page fits its models to {sample}; the Model page fits all rows.")
-    family_widgets.linear_only("lesson", "the tutorial's linear models, step by step")
     if problem:
         st.warning(
             f"This link asked for a step that does not exist: {md(problem)}. Showing step 1.",
@@ -76,7 +79,7 @@ def draw(sel: Selection) -> None:
         )
     if not presentation.is_on():
         st.caption(f"Lesson · {step.question}")
-    _navigation(number, "top")
+    _navigation(number, "top", steps)
     roles = sel.roles
     if roles.levels:
         st.caption(
@@ -90,14 +93,19 @@ def draw(sel: Selection) -> None:
             icon=":material/info:",
         )
     else:
+        drawers = glmm_view.DRAWERS if family.generalized else _STEP_DRAWERS
         try:
-            _STEP_DRAWERS[step.key](_rows_for_lesson(sel))
+            drawers[step.key](_rows_for_lesson(sel))
         except ExplorerError as exc:
             show_error(exc)
-    _navigation(number, "bottom")
+    _navigation(number, "bottom", steps)
     st.caption(
         "Each step fits its own model: the sidebar's model toggles do not apply here; its "
-        "data set, columns and estimation method (REML/ML) do."
+        + (
+            "data set, columns and outcome family do (glmer fits by maximum likelihood)."
+            if family.generalized
+            else "data set, columns and estimation method (REML/ML) do."
+        )
     )
 
 
@@ -109,8 +117,8 @@ def _rows_for_lesson(sel: Selection) -> Selection:
     return compare_view._same_rows(sel)
 
 
-def _navigation(number: int, where: str) -> None:
-    total = len(lesson.STEPS)
+def _navigation(number: int, where: str, steps: tuple[lesson.Step, ...] = lesson.STEPS) -> None:
+    total = len(steps)
     with st.container(horizontal=True, gap="small", vertical_alignment="bottom"):
         st.button(
             "Back",
@@ -121,7 +129,7 @@ def _navigation(number: int, where: str) -> None:
             icon=":material/arrow_back:",
         )
         st.button(
-            f"Next: {lesson.step(number + 1).title}" if number < total else "Next",
+            f"Next: {steps[number].title}" if number < total else "Next",
             key=f"_lesson_next_{where}",
             on_click=go_to,
             args=(number + 1,),
@@ -133,9 +141,9 @@ def _navigation(number: int, where: str) -> None:
             st.session_state[_JUMP] = number
             st.selectbox(
                 "Go to step",
-                [s.number for s in lesson.STEPS],
+                [s.number for s in steps],
                 key=_JUMP,
-                format_func=lambda n: f"{n} · {lesson.step(n).title}",
+                format_func=lambda n: f"{n} · {steps[n - 1].title}",
                 on_change=_on_jump,
                 label_visibility="collapsed",
                 width=320,
