@@ -138,3 +138,15 @@ def test_nagq_zero_gives_laplace_fits_with_the_compare_pages_sentence(open_page)
     assert not at.exception
     assert _shown_aics(at) == _lib_aics(_lib(1))
     assert used_nagq(0, BINOMIAL, SPECS)[1] in _captions(at)
+
+
+def test_the_lessons_comparison_step_follows_the_same_nagq(open_page, nagq9):
+    """Step 9 of the Lesson fits and compares the same four models by the same rule: with
+    ``nagq=9`` its table is the Ladder's, with the same sentence about the Laplace fit."""
+    lesson = open_page("pages/8_Lesson.py", {"data": "contraception", "nagq": "9", "step": "9"})
+    ladder = open_page(LADDER, {"data": "contraception", "nagq": "9"})
+    assert not lesson.exception and not ladder.exception
+    pd.testing.assert_frame_equal(_criteria(lesson), _criteria(ladder))
+    pd.testing.assert_frame_equal(_tests(lesson), _tests(ladder))
+    assert _shown_aics(lesson) == _lib_aics(nagq9)
+    assert used_nagq(9, BINOMIAL, SPECS)[1] in _captions(lesson)

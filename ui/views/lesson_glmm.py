@@ -34,7 +34,7 @@ from lib.present.markdown import md
 from lib.present.snippets import glmer_line
 from lib.table.columns import finite_range
 from lib.table.outcome_kind import with_binary_outcome
-from ui import cache, family_widgets, glmm_cache, render
+from ui import cache, family_widgets, glmm_cache, glmm_nagq, render
 from ui.cache import TTL
 from ui.sidebar import Selection, show_error
 from ui.views import comparison as comparison_view
@@ -334,8 +334,10 @@ def _compared(sel: Selection) -> Comparison:
     """The four glmer fits and their comparison: one job in the fit pool, the Ladder's
     cached result (Compare's too), so steps 5-9 and those pages share the same fits."""
     family = family_widgets.current()
+    specs = _specs(sel)
+    nagq = glmm_nagq.comparison_nagq(family, dict(specs))[0]  # the Ladder's and Compare's
     with st.spinner("Fitting the four mixed models with glmer…", show_time=True):
-        return glmm_cache.compare(sel.source, _specs(sel), family, sel.frame)
+        return glmm_cache.compare(sel.source, specs, family, sel.frame, nagq)
 
 
 def _fit(sel: Selection, name: str) -> GlmmFit:
@@ -348,8 +350,10 @@ def _fit(sel: Selection, name: str) -> GlmmFit:
             return result.fits[result.index(name)].fit
         except ExplorerError:
             pass  # fitted alone below: this step's own error, if any, is then shown
+    spec = _spec(sel, name)
+    nagq = glmm_nagq.comparison_nagq(family, {name: spec})[0]  # the same rule, for one model
     with st.spinner("Fitting the model with glmer…", show_time=True):
-        return glmm_cache.fit(sel.source, _spec(sel, name), family, sel.frame)
+        return glmm_cache.fit(sel.source, spec, family, sel.frame, nagq)
 
 
 def _mixed(sel: Selection, name: str, look) -> GlmmFit:  # noqa: ANN001 - the step's text
@@ -432,6 +436,9 @@ def _comparison(sel: Selection) -> None:
         show_error(exc)
         return
     _look(lesson.look_comparison(result, comparison_view.quote))
+    laplace_note = glmm_nagq.comparison_nagq(family, specs)[2]
+    if laplace_note:  # the same sentence as the Ladder and Compare pages
+        st.caption(laplace_note)
     named = [(name, glmer_formula(spec, family)) for name, spec in specs.items()]
     st.code(comparison_view.formulas(named, list(specs)), language="r", wrap_lines=True)
     comparison_view.draw(result, "lesson_glmm_comparison", order=list(specs), explain=False)
