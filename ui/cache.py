@@ -44,6 +44,7 @@ from lib.table import read as table_read
 from lib.table import roles as table_roles
 from lib.table import validate as table_validate
 from lib.table.columns import complete_rows
+from lib.table.outcome_kind import outcome_columns
 from lib.table.roles import Roles
 from lib.table.validate import ValidationReport
 from ui import big, memo, row_limit, serve
@@ -162,18 +163,32 @@ def frame_for(option: str, upload: object | None) -> pd.DataFrame:
     )
 
 
-@st.cache_data(max_entries=32, ttl=TTL, show_spinner=False)
-def default_roles(source: str, option: str, _frame: pd.DataFrame) -> Roles:
+def default_roles(source: str, option: str, frame: pd.DataFrame) -> Roles:
     """The registry's roles for a bundled set, the sharer's for a shared link, guessed
-    ones for an upload."""
+    ones for an upload; made once per (source, option) in this process (``ui.memo``: a
+    ``st.cache_data`` hit hashed its arguments and unpickled the roles on every rerun)."""
+    return memo.get(("default_roles", source, option), lambda: _default_roles(option, frame))
+
+
+def _default_roles(option: str, frame: pd.DataFrame) -> Roles:
     entry = catalogue.BUNDLED.get(option)
-    if entry is not None and all(c in _frame.columns for c in entry.roles.columns):
+    if entry is not None and all(c in frame.columns for c in entry.roles.columns):
         return entry.roles
     if shared_token(option) is not None:
         roles = shared_meta(option).roles
-        if roles is not None and all(c in _frame.columns for c in roles.columns):
+        if roles is not None and all(c in frame.columns for c in roles.columns):
             return roles
-    return table_roles.guess_roles(_frame)
+    return table_roles.guess_roles(frame)
+
+
+def column_kinds(source: str, frame: pd.DataFrame) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(numeric columns, columns that can be the outcome) of the data ``source``, read once
+    per source in this process: both read every column, and the sidebar needs them on
+    every rerun of every session."""
+    return memo.get(
+        ("column_kinds", source),
+        lambda: (table_roles.numeric_columns(frame), outcome_columns(frame)),
+    )
 
 
 @st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)
@@ -413,15 +428,19 @@ def group_coefficients(
     return lib_levels.group_coefficients(_fit, _frame, name)
 
 
-@st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)
 def coding_pitfalls(
     source: str,
     group: str,
     levels: tuple[GroupLevel, ...],
     candidates: tuple[str, ...],
-    _frame: pd.DataFrame,
+    frame: pd.DataFrame,
 ) -> tuple[lib_nesting.Pitfall, ...]:
-    return lib_nesting.coding_pitfalls(_frame, group, levels, candidates)
+    """Made once per (source, grouping choice) in this process: the Model page asks on
+    every rerun."""
+    return memo.get(
+        ("coding_pitfalls", source, group, levels, candidates),
+        lambda: lib_nesting.coding_pitfalls(frame, group, levels, candidates),
+    )
 
 
 @st.cache_data(max_entries=32, ttl=TTL, show_spinner=False)

@@ -24,7 +24,7 @@ from lib.model.response import GAUSSIAN, LINKS, ResponseFamily
 from lib.present.markdown import md
 from lib.table.outcome_kind import BINARY, COUNT, OutcomeKind, outcome_kind
 from lib.table.roles import Roles, numeric_columns
-from ui import family_link, state
+from ui import family_link, memo, state
 
 FAMILIES = ("gaussian", "binomial", "poisson")
 FAMILY_LABELS = {"gaussian": "Gaussian", "binomial": "Binomial", "poisson": "Poisson"}
@@ -44,11 +44,13 @@ def current() -> ResponseFamily:
     return value if isinstance(value, ResponseFamily) else GAUSSIAN
 
 
-@st.cache_data(max_entries=128, ttl=3600, show_spinner=False)
-def kind_of(source: str, outcome: str, _frame: pd.DataFrame) -> OutcomeKind | None:
-    """``outcome_kind`` of the data ``source``'s column (None when it is not there); cached:
-    on every rerun of every page it would read the whole column (4 ms at 10^5 rows)."""
-    return outcome_kind(_frame, outcome) if outcome in _frame.columns else None
+def kind_of(source: str, outcome: str, frame: pd.DataFrame) -> OutcomeKind | None:
+    """``outcome_kind`` of the data ``source``'s column (None when it is not there), made
+    once per (source, column) in this process: on every rerun of every page it would read
+    the whole column (4 ms at 10^5 rows)."""
+    if outcome not in frame.columns:
+        return None
+    return memo.get(("outcome_kind", source, outcome), lambda: outcome_kind(frame, outcome))
 
 
 def suggestion_text(kind: OutcomeKind) -> str | None:
@@ -74,7 +76,12 @@ def use_family(family: str) -> None:
     st.session_state[SUGGESTED] = None
 
 
-def draw(frame: pd.DataFrame, roles: Roles, source: str = "") -> ResponseFamily:
+def draw(
+    frame: pd.DataFrame,
+    roles: Roles,
+    source: str = "",
+    numeric_names: tuple[str, ...] | None = None,
+) -> ResponseFamily:
     """The family widgets (inside the sidebar's model box); returns the chosen family."""
     state.keep(state.FAMILY_KEYS)
     ss = st.session_state
@@ -84,7 +91,8 @@ def draw(frame: pd.DataFrame, roles: Roles, source: str = "") -> ResponseFamily:
     # Trials and offset: any numeric column but the outcome and the groups (the predictor
     # too: a guess may have made the trials column the predictor; the note below says so).
     used = (roles.outcome, *roles.group_columns)
-    numeric = [c for c in numeric_columns(frame) if c not in used]
+    names = numeric_columns(frame) if numeric_names is None else numeric_names
+    numeric = [c for c in names if c not in used]
     options = list(FAMILIES)
     if kind is not None and not kind.numeric:
         options = ["binomial"]  # TRUE/FALSE or text: nothing else can fit it

@@ -209,6 +209,12 @@ def chart(spec: dict, alt_text: str) -> None:
     st.vega_lite_chart(spec=spec, theme=None, width="content" if fixed else "stretch", alt=alt_text)
 
 
+def meaning_text(text: str) -> str:
+    """The Markdown of the "what this means" line (text must already be escaped), for a
+    page that sends it in one element with what follows it."""
+    return f":material/lightbulb: **What this means:** {text}"
+
+
 def meaning(text: str) -> None:
     """The "what this means" line under a panel (text must already be escaped)."""
-    st.markdown(f":material/lightbulb: **What this means:** {text}")
+    st.markdown(meaning_text(text))

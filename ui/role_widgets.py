@@ -32,7 +32,12 @@ from lib.table.roles import (
 from ui import level_widgets, state
 
 
-def role_selectors(frame: pd.DataFrame, defaults: Roles) -> Roles:
+def role_selectors(
+    frame: pd.DataFrame,
+    defaults: Roles,
+    numeric_names: tuple[str, ...] | None = None,
+    outcome_names: tuple[str, ...] | None = None,
+) -> Roles:
     """Outcome, predictor and grouping column; each offers every column it can take.
 
     Choosing a column that plays another role moves that role to the best remaining
@@ -40,8 +45,11 @@ def role_selectors(frame: pd.DataFrame, defaults: Roles) -> Roles:
     under the selectors: no role changes silently.
     """
     columns = [str(c) for c in frame.columns]
-    numeric = list(numeric_columns(frame))
-    outcomes = list(outcome_columns(frame))  # numeric, or two-valued (binomial, issue 16)
+    # The sidebar passes both, read once per data set (``ui.cache.column_kinds``).
+    numeric = list(numeric_columns(frame) if numeric_names is None else numeric_names)
+    outcomes = list(  # numeric, or two-valued (binomial, issue 16)
+        outcome_columns(frame) if outcome_names is None else outcome_names
+    )
     _repair_roles(frame, defaults, numeric, columns, outcomes)
     outcome = _select(
         "Outcome (y)",

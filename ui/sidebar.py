@@ -25,7 +25,7 @@ from lib.model.toggle_view import combined_spec
 from lib.model.transforms import derived_names, with_derived
 from lib.present.markdown import md
 from lib.table.catalogue import BUNDLED, DEFAULT_DATASET
-from lib.table.roles import Roles, numeric_columns
+from lib.table.roles import Roles
 from ui import (
     big,
     cache,
@@ -134,16 +134,16 @@ def draw_sidebar() -> Selection:
             show_error(exc)
             state.write_url({state.DATASET: option}, {state.DATASET: DEFAULT_DATASET})
             return Selection(option=option, source=source, title=title, error=str(exc))
-        numeric = numeric_columns(frame)  # once a run: it reads every column's dtype
+        numeric, outcomes = cache.column_kinds(source, frame)  # read once per data set
         formula_box.apply_pending(frame, numeric)  # before the roles are drawn
-        roles = role_widgets.role_selectors(frame, defaults)
+        roles = role_widgets.role_selectors(frame, defaults, numeric, outcomes)
         with model_box:
             st.header("Model")
             spec, spec_error, effects, slots = _model_toggles(roles, numeric)
-            response = family_widgets.draw(frame, roles, source)  # issue 16: outcome family
+            response = family_widgets.draw(frame, roles, source, numeric)  # issue 16
             _method_and_formula(slots, spec, response)
             model_frame, source, spec, spec_error = _derived(frame, source, spec, spec_error)
-            centred = _centring(model_frame, spec, large is not None)
+            centred = _centring(model_frame, source, spec, large is not None)
         chosen = _write_url(option, roles, defaults)
         if first_run:  # which of a shared link's values could not be used, and why
             state.note_ignored(chosen, frame.columns, numeric, title)
@@ -344,14 +344,16 @@ def _derived(
         return frame, source, None, str(exc)
 
 
-def _centring(frame: pd.DataFrame, spec: ModelSpec | None, large: bool) -> CentredModel | None:
+def _centring(
+    frame: pd.DataFrame, source: str, spec: ModelSpec | None, large: bool
+) -> CentredModel | None:
     """The centring controls, and the model with the columns they make (None: no centring)."""
     if spec is None:
         return None
     if large:
         st.caption("Centring is for files that fit in memory; this one is fitted by DuckDB.")
         return None
-    chosen = centring_widgets.draw(spec, set(numeric_columns(frame)))
+    chosen = centring_widgets.draw(spec, set(cache.column_kinds(source, frame)[0]))
     if not chosen:
         return None
     try:

@@ -17,8 +17,11 @@ RIS = ModelSpec.one_factor(
 
 
 def _meanings(at) -> list[str]:
+    """Every "what this means" paragraph; a reading may share its Markdown element with
+    the next panel's heading (one element fewer per rerun, ui.views.diagnostics)."""
     prefix = ":material/lightbulb: **What this means:** "
-    return [plain(m.value[len(prefix) :]) for m in at.markdown if m.value.startswith(prefix)]
+    paragraphs = [p for m in at.markdown for p in m.value.split("\n\n")]
+    return [plain(p[len(prefix) :]) for p in paragraphs if p.startswith(prefix)]
 
 
 def test_diagnostics_readings_equal_lib(open_page):
@@ -35,7 +38,7 @@ def test_diagnostics_readings_equal_lib(open_page):
     assert f"W′ = {d.residual_qq.w:.3f}, {p_text(d.residual_qq.p)}" in "\n".join(shown)
     assert qq_reading(d.ranef[0].qq, "random intercepts of school") in shown
     assert qq_reading(d.ranef[1].qq, "random slopes of study_time of school") in shown
-    headings = [plain(m.value) for m in at.markdown]
+    headings = [plain(p) for m in at.markdown for p in m.value.split("\n\n")]
     assert "**Normal QQ plot of the scaled residuals**" in headings
 
 

@@ -22,7 +22,10 @@ RIS = ModelSpec.one_factor(
 
 
 def _latex(at) -> list[str]:
-    return [element.body for element in at.latex]
+    """The page's equations: LaTeX elements, and the Model page's one Markdown element
+    that carries its equations as ``$$ ... $$`` blocks."""
+    math = [element.value for element in at.markdown if "$$" in element.value]
+    return [element.body for element in at.latex] + math
 
 
 def test_model_page_equations_follow_the_toggles_and_show_the_fit(open_page):

@@ -30,25 +30,44 @@ def _rows(rows: tuple[str, ...]) -> str:
     return r"\begin{aligned}" + r" \\ ".join(out) + r"\end{aligned}"
 
 
-def group_lines(
+def group_lines_latex(
     outcome: str, pairs: list[tuple[str, str]], max_groups: int = MAX_GROUP_EQUATIONS
-) -> None:
+) -> str:
     """The predicted outcome per group, one row each (``Hillcrest: 38.579 + 1.112 x``);
     a dummy model's ``a + b x - c = d + b x`` takes two rows. Labels are escaped."""
-    shown = pairs[:max_groups]
     rows = []
-    for level, rhs in shown:
+    for level, rhs in pairs[:max_groups]:
         written, _, final = rhs.partition(" = ")
         rows.append(rf"{equations.latex_text(level)}: & {written}")
         if final:
             rows.append(rf"& = {final}")
     head = rf"\widehat{{{equations.latex_text(outcome)}}}"
-    st.latex(
+    return (
         rf"{head}\ \text{{per group}} \\[6pt] "
         r"\begin{array}{rl}" + r" \\[4pt] ".join(rows) + r"\end{array}"
     )
-    if len(pairs) > len(shown):
-        st.caption(f"The first {len(shown)} of {len(pairs):,} groups.")
+
+
+def _shown_groups(pairs: list, max_groups: int = MAX_GROUP_EQUATIONS) -> str | None:
+    if len(pairs) <= max_groups:
+        return None
+    return f"The first {max_groups} of {len(pairs):,} groups."
+
+
+def group_lines(
+    outcome: str, pairs: list[tuple[str, str]], max_groups: int = MAX_GROUP_EQUATIONS
+) -> None:
+    """``group_lines_latex`` as a LaTeX element, with a caption when groups are left out."""
+    st.latex(group_lines_latex(outcome, pairs, max_groups))
+    more = _shown_groups(pairs, max_groups)
+    if more:
+        st.caption(more)
+
+
+def display_math(latex: str) -> str:
+    """A display equation inside Markdown: what ``st.latex`` sends (a Markdown body of
+    ``$$ ... $$``), so that several equations and their labels travel as one element."""
+    return f"$$\n{latex}\n$$"
 
 
 def data_source(sel: object) -> tuple[str | None, str | None]:
@@ -69,34 +88,44 @@ def draw(sel: object, fit: LmmFit) -> None:
     except ValueError as exc:  # more grouping factors than index letters
         st.info(str(exc))
         return
-    st.markdown("**Level 1** (each observation) and **level 2** (each group's coefficients):")
-    st.latex(_rows(symbolic.level1_rows))
-    st.latex(_aligned(symbolic.level2))
-    st.markdown("**Combined** (level 2 put into level 1), the model lme4 fits:")
-    st.latex(_rows(symbolic.combined_rows))
-    st.latex(_aligned(symbolic.distributions, r" \sim "))
-    st.latex(_aligned(symbolic.indices))
-    st.markdown("**With the fitted numbers** (fixed effects, variances from `VarCorr`):")
-    st.latex(_aligned(fitted.level2))
-    st.latex(_rows(fitted.combined_rows))
-    st.latex(_aligned(fitted.distributions, r" \sim "))
+    # One Markdown element for all of it, not 14: every element costs the server ~0.15 ms
+    # per rerun of every session, and a class flips toggles together (issue 17).
+    parts = [
+        "**Level 1** (each observation) and **level 2** (each group's coefficients):",
+        display_math(_rows(symbolic.level1_rows)),
+        display_math(_aligned(symbolic.level2)),
+        "**Combined** (level 2 put into level 1), the model lme4 fits:",
+        display_math(_rows(symbolic.combined_rows)),
+        display_math(_aligned(symbolic.distributions, r" \sim ")),
+        display_math(_aligned(symbolic.indices)),
+        "**With the fitted numbers** (fixed effects, variances from `VarCorr`):",
+        display_math(_aligned(fitted.level2)),
+        display_math(_rows(fitted.combined_rows)),
+        display_math(_aligned(fitted.distributions, r" \sim ")),
+    ]
     factor = fit.ranef[0]
     if factor.nlevels <= 3 * MAX_GROUP_EQUATIONS:
-        st.markdown(
-            f"**Each {md(factor.group)}'s line** (fixed + random effects, lme4's `coef()`):"
-        )
         lines = memo.get(  # built once per (data, model) in this process
             ("coef_equations", sel.source, repr(fit.spec), factor.group),  # type: ignore[attr-defined]
             lambda: equations.coef_equations(fit, factor.group, factor.nlevels),
         )
-        group_lines(fit.spec.outcome, lines)
-    render.meaning(
-        "Level 1 says how each observation varies around its group's line; level 2 says "
-        "how the groups' coefficients vary around the overall (fixed) ones. A coefficient "
-        "without a random part is the same in every group."
+        parts.append(
+            f"**Each {md(factor.group)}'s line** (fixed + random effects, lme4's `coef()`):"
+        )
+        parts.append(display_math(group_lines_latex(fit.spec.outcome, lines)))
+        more = _shown_groups(lines)
+        if more:
+            parts.append(more)
+    parts.append(
+        render.meaning_text(
+            "Level 1 says how each observation varies around its group's line; level 2 says "
+            "how the groups' coefficients vary around the overall (fixed) ones. A coefficient "
+            "without a random part is the same in every group."
+        )
     )
+    parts.append("**R (lme4)**: the same model; the copy button is at the code's top right.")
+    st.markdown("\n\n".join(parts))
     bundled, data_file = data_source(sel)
-    st.markdown("**R (lme4)**: the same model; the copy button is at the code's top right.")
     st.code(snippets.lme4_call(fit.spec, data_file), language="r", wrap_lines=True)
     st.markdown("**Python**: this app's engine, from a script (run it from the app's folder):")
     large = getattr(sel, "big", None) is not None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -19,7 +21,7 @@ from lib.present import confint, explain, report, summary
 from lib.present.markdown import md
 from lib.present.notes import conditioning_note
 from lib.table.columns import finite_range
-from ui import big, cache, family_widgets, presentation, render, state
+from ui import big, cache, family_widgets, memo, presentation, render, state
 from ui.sidebar import Selection, show_error
 from ui.views import diagnostics as diagnostics_view
 from ui.views import effects as effects_view
@@ -288,6 +290,12 @@ def _key(sel: Selection, fit: LmmFit) -> tuple[str, str]:
     return (sel.source, repr(fit.spec))
 
 
+def _reading(sel: Selection, fit: LmmFit, name: str, make: Callable[[], str]) -> str:
+    """A panel's plain-language reading, written once per (data, model) in this process
+    (``ui.memo``) rather than on every rerun of every session."""
+    return memo.get((*_key(sel, fit), "reading", name), make)
+
+
 def _sections(sel: Selection, fit: LmmFit) -> None:
     st.subheader("Scaled residuals")
     render.table(
@@ -296,7 +304,9 @@ def _sections(sel: Selection, fit: LmmFit) -> None:
         show_index=False,
         key=_key(sel, fit),
     )
-    render.meaning(explain.residuals(fit.scaled_resid_quantiles))
+    render.meaning(
+        _reading(sel, fit, "residuals", lambda: explain.residuals(fit.scaled_resid_quantiles))
+    )
 
     shown = intervals_view.draw(sel, fit)
     ci = shown.table
@@ -320,7 +330,7 @@ def _sections(sel: Selection, fit: LmmFit) -> None:
         )
     groups = "; ".join(f"{md(name)}, {n:,}" for name, n in fit.ngroups.items())
     st.caption(f"Number of obs: {fit.nobs:,}, groups: {groups}")
-    render.meaning(explain.varcorr(fit))
+    render.meaning(_reading(sel, fit, "varcorr", lambda: explain.varcorr(fit)))
     if len(fit.varcorr.terms) > 1:
         levels_view.shares_panel(fit)
 
@@ -337,7 +347,7 @@ def _sections(sel: Selection, fit: LmmFit) -> None:
         rank = summary.rank_note(cache_dropped(sel, fit))
         if rank:
             st.info(md(rank), icon=":material/info:")
-    render.meaning(explain.fixef(fit))
+    render.meaning(_reading(sel, fit, "fixef", lambda: explain.fixef(fit)))
     effects_view.draw(sel, fit)
 
     if len(fit.fixef_names) > 1:
@@ -348,7 +358,7 @@ def _sections(sel: Selection, fit: LmmFit) -> None:
             decimals=3,
             key=_key(sel, fit),
         )
-        render.meaning(explain.fixef_corr(fit))
+        render.meaning(_reading(sel, fit, "fixef_corr", lambda: explain.fixef_corr(fit)))
 
     st.subheader("Random effects per group")
     for k, factor in enumerate(fit.ranef):
@@ -359,7 +369,7 @@ def _sections(sel: Selection, fit: LmmFit) -> None:
     caveat = explain.icc_caveat(fit.spec)
     if caveat:
         st.info(caveat, icon=":material/info:")
-    render.meaning(explain.icc_r2(fit))
+    render.meaning(_reading(sel, fit, "icc_r2", lambda: explain.icc_r2(fit)))
 
     if (
         list(fit.fixef_names) == ["(Intercept)"]
@@ -413,7 +423,9 @@ def _ranef_panel(sel: Selection, fit: LmmFit, factor: RanefFactor, suffix: str) 
         height=300,
         key=_key(sel, fit),
     )
-    render.meaning(explain.ranef(fit, factor.group))
+    render.meaning(
+        _reading(sel, fit, f"ranef:{factor.group}", lambda: explain.ranef(fit, factor.group))
+    )
     st.markdown("Each group's own coefficients (fixed + random effect), lme4's `coef()`:")
     render.table(
         lambda: summary.coef_table(fit, factor.group),
@@ -450,11 +462,8 @@ def _null_means(sel: Selection, fit: LmmFit) -> None:
     )
 
 
-@st.cache_data(max_entries=64, ttl=cache.TTL, show_spinner=False)
-def _dropped(source: str, spec_key: str, _fit: LmmFit, _frame: pd.DataFrame) -> tuple[str, ...]:
-    return summary.dropped_fixef(_fit, _frame)
-
-
 def cache_dropped(sel: Selection, fit: LmmFit) -> tuple[str, ...]:
-    """The fixed-effect columns lme4 would drop (rank deficiency), cached per model."""
-    return _dropped(*_key(sel, fit), fit, sel.frame)
+    """The fixed-effect columns lme4 would drop (rank deficiency), made once per model."""
+    return memo.get(
+        ("dropped_fixef", *_key(sel, fit)), lambda: summary.dropped_fixef(fit, sel.frame)
+    )
