@@ -21,7 +21,7 @@ from lib.lmm.intervals import Intervals
 from lib.model.response import ResponseFamily
 from lib.model.spec import ModelSpec
 from lib.table.outcome_kind import with_binary_outcome
-from ui import cache, serve
+from ui import cache, memo, serve
 from ui.cache import TTL
 
 JOB_FIT_GLMM = "lib.serve.glmm_jobs:fit"
@@ -35,10 +35,30 @@ def fit(
 ) -> GlmmFit:
     """The glmer fit of ``spec`` with ``family`` to the data ``source`` (``nagq``: glmer's
     nAGQ, 1 = Laplace)."""
+    spec_key, family_key = repr(spec), repr(family)
     return serve.wait_for(
-        lambda: serve.settle(_fit(source, repr(spec), repr(family), nagq, spec, family, _frame)),
+        lambda: FITS.get(
+            (source, spec_key, family_key, nagq),
+            lambda: serve.settle(_fit(source, spec_key, family_key, nagq, spec, family, _frame)),
+        ),
         ("glmm", source, spec, family, nagq),
     )
+
+
+# Finished fits and their ICC/R² as one object each that every rerun and session reads
+# (``ui.cache.fit``'s pattern): a ``st.cache_data`` hit hashed its arguments and unpickled
+# a copy, per-row arrays included, on every rerun. Running or failed jobs never get here
+# (``serve.settle`` raises).
+FITS = memo.KeyedStore(max_entries=32, ttl=TTL)
+VARIANCES = memo.KeyedStore(max_entries=64, ttl=TTL)
+
+
+def clear() -> None:
+    """Forget every cached generalized fit, comparison and ICC (tests that count jobs)."""
+    for cached in (_fit, _variances, _compare):
+        cached.clear()
+    FITS.clear()
+    VARIANCES.clear()
 
 
 @st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)
@@ -56,30 +76,39 @@ def _fit(
     return serve.run_job(JOB_FIT_GLMM, _frame, _spec, _family, nagq, burn, key=key)
 
 
-@st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)
 def pooling(
     source: str,
     spec_key: str,
     family_key: str,
     group: str,
-    _spec: ModelSpec,
-    _family: ResponseFamily,
-    _fit: GlmmFit,
-    _frame: pd.DataFrame,
+    spec: ModelSpec,
+    family: ResponseFamily,
+    fit: GlmmFit,
+    frame: pd.DataFrame,
 ) -> RatePooling:
-    """``lib.classroom.pooling_glmm.rate_pooling`` of a fit (from ``fit`` above)."""
-    return rate_pooling(_frame, _spec, _family, _fit, group)
+    """``lib.classroom.pooling_glmm.rate_pooling`` of a fit (from ``fit`` above), made once
+    per fit in this process (``ui.memo``; keyed by the fit's nAGQ too)."""
+    return memo.get(
+        ("glmm_pooling", source, spec_key, family_key, fit.nagq, group),
+        lambda: rate_pooling(frame, spec, family, fit, group),
+    )
 
 
 def variances(
     source: str, spec: ModelSpec, family: ResponseFamily, fit: GlmmFit, frame: pd.DataFrame
 ) -> LatentVariances:
-    """ICC and Nakagawa R² of ``fit`` (``lib.glmm.variance``), in the fit pool."""
+    """ICC and Nakagawa R² of ``fit`` (``lib.glmm.variance``), in the fit pool. Keyed by
+    the fit's nAGQ too: a quadrature fit's variances differ from the Laplace fit's."""
+    spec_key, family_key = repr(spec), repr(family)
+    key = (source, spec_key, family_key, fit.nagq)
     return serve.wait_for(
-        lambda: serve.settle(
-            _variances(source, repr(spec), repr(family), spec, family, fit, frame)
+        lambda: VARIANCES.get(
+            key,
+            lambda: serve.settle(
+                _variances(source, spec_key, family_key, fit.nagq, spec, family, fit, frame)
+            ),
         ),
-        ("glmm_variances", source, spec, family),
+        ("glmm_variances", source, spec, family, fit.nagq),
         "Computing the ICC and R²",
     )
 
@@ -89,6 +118,7 @@ def _variances(
     source: str,
     spec_key: str,
     family_key: str,
+    nagq: int,
     _spec: ModelSpec,
     _family: ResponseFamily,
     _fit: GlmmFit,
@@ -100,20 +130,29 @@ def _variances(
         _spec,
         _family,
         _fit,
-        key=("glmm_variances", source, _spec, _family),
+        key=("glmm_variances", source, _spec, _family, nagq),
     )
 
 
-@st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)
 def group_rates(
     source: str,
     outcome: str,
     group: tuple[str, ...],
     family_key: str,
-    _family: ResponseFamily,
-    _frame: pd.DataFrame,
+    family: ResponseFamily,
+    frame: pd.DataFrame,
 ) -> GroupRates:
-    """``lib.explore.rates.group_rates`` of the outcome as the model counts it."""
+    """``lib.explore.rates.group_rates`` of the outcome as the model counts it, made once
+    per (data, outcome, groups, family) in this process (``ui.memo``)."""
+    return memo.get(
+        ("group_rates", source, outcome, group, family_key),
+        lambda: _group_rates(outcome, group, family, frame),
+    )
+
+
+def _group_rates(
+    outcome: str, group: tuple[str, ...], _family: ResponseFamily, _frame: pd.DataFrame
+) -> GroupRates:
     data = _frame
     if _family.family == "binomial" and _family.trials is None:
         data = with_binary_outcome(_frame, outcome, _family.success)
@@ -122,11 +161,14 @@ def group_rates(
     )
 
 
-@st.cache_data(max_entries=128, ttl=TTL, show_spinner=False)
-def rate_chart(key: str, _kwargs: dict) -> dict:
+def rate_chart(key: str, kwargs: dict) -> dict:
     """``lib.charts.rates.rate_rows_chart`` as a Vega-Lite dict, built once per ``key``
-    (a string that determines the arguments)."""
-    return cache.arrow_datasets(rate_rows_chart(**_kwargs).to_dict(validate=False))
+    (a string that determines the arguments) in this process (``ui.memo``: never copied,
+    as st.vega_lite_chart copies a spec before changing it)."""
+    return memo.get(
+        ("rate_chart", key),
+        lambda: cache.arrow_datasets(rate_rows_chart(**kwargs).to_dict(validate=False)),
+    )
 
 
 def compare(

@@ -66,7 +66,7 @@ def submitted(monkeypatch) -> list[object]:
 
 
 def test_the_nagq9_ladder_is_one_pool_job_the_compare_page_reuses(open_page, submitted):
-    glmm_cache._compare.clear()
+    glmm_cache.clear()
     at = open_page(LADDER, {"data": "contraception", "nagq": "9"})
     assert not at.exception
     # The submits of one job share its key (wait_for asks again once the job is done, and

@@ -192,9 +192,7 @@ def test_steps_5_to_9_share_one_comparison_job_with_ladder_and_compare(monkeypat
     from lib.serve.fit_pool import FitPool
     from ui import glmm_cache
 
-    glmm_cache._compare.clear()
-    glmm_cache._fit.clear()
-    glmm_cache._variances.clear()
+    glmm_cache.clear()
     jobs: list[str] = []
     submit = FitPool.submit
 
