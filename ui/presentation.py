@@ -34,11 +34,17 @@ _CSS = """
 """
 
 
-def is_on() -> bool:
-    """Whether this session presents (URL ``present=1`` seen at any point)."""
+def read_url() -> None:
+    """Note the URL's ``present`` value in the session; once per run, first thing
+    (``sidebar_state``): ``is_on`` is asked ~20 times a run, and a query-parameter
+    read costs a Streamlit call each time."""
     raw = st.query_params.get(PARAM)
     if raw is not None:
         st.session_state[_KEY] = raw in ("1", "true")
+
+
+def is_on() -> bool:
+    """Whether this session presents (URL ``present=1`` seen at any point)."""
     return bool(st.session_state.get(_KEY, False))
 
 
@@ -52,7 +58,8 @@ def apply() -> None:
 
 
 def sidebar_state() -> str:
-    """``initial_sidebar_state`` for ``st.set_page_config``."""
+    """``initial_sidebar_state`` for ``st.set_page_config`` (every page's first call)."""
+    read_url()
     return "collapsed" if is_on() else "expanded"
 
 
