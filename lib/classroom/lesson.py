@@ -294,19 +294,28 @@ def look_full(fit: LmmFit, quote: Quote = _q) -> str:
         f"Now each group has its own baseline (SD {num(float(term.sd[0]))}) and its own slope "
         f"of {quote(x)} (SD {num(float(term.sd[-1]))}) around the average slope {num(b)}."
     )
-    if term.correlated and len(term.names) > 1:
-        r = float(term.correlation[1, 0])
+    text += correlation_and_singularity(term, fit.singular)
+    return text + " Compare the lines with the separate regressions of step 4."
+
+
+def correlation_and_singularity(term: object, singular: bool) -> str:
+    """Step 8's sentences on the intercept-slope correlation of a random term (lme4's
+    ``VarCorr`` term: ``correlated``, ``names``, ``correlation``) and on a singular fit;
+    the linear and the generalized lessons say the same."""
+    text = ""
+    if term.correlated and len(term.names) > 1:  # type: ignore[attr-defined]
+        r = float(term.correlation[1, 0])  # type: ignore[attr-defined]
         if np.isfinite(r):
             text += (
                 f" Their correlation is {num(r, 2)}: groups with a higher baseline tend to "
                 f"have {'steeper' if r > 0 else 'flatter'} slopes."
             )
-    if fit.singular:
+    if singular:
         text += (
             " The fit is singular: a variance or correlation sits at its boundary, so the data "
             "cannot support this many random effects."
         )
-    return text + " Compare the lines with the separate regressions of step 4."
+    return text
 
 
 def look_comparison(result: Comparison, quote: Quote = _q) -> str:

@@ -23,7 +23,19 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from lib.classroom.lesson import COMPARE, DATA, DUMMY, FULL, NULL, OLS, RI, RS, SEPARATE, Step
+from lib.classroom.lesson import (
+    COMPARE,
+    DATA,
+    DUMMY,
+    FULL,
+    NULL,
+    OLS,
+    RI,
+    RS,
+    SEPARATE,
+    Step,
+    correlation_and_singularity,
+)
 from lib.explore.rates import GroupRates
 from lib.glmm.family import family as make_family
 from lib.glmm.result import GlmmFit
@@ -405,18 +417,7 @@ def look_full(fit: GlmmFit, response: ResponseFamily) -> str:
         f"of {_b(x)} (SD {num(float(term.sd[-1]))}) around the average slope {average}, on "
         f"the {_scale(response)} scale."
     )
-    if term.correlated and len(term.names) > 1:
-        r = float(term.correlation[1, 0])
-        if np.isfinite(r):
-            text += (
-                f" Their correlation is {num(r, 2)}: groups with a higher baseline tend to "
-                f"have {'steeper' if r > 0 else 'flatter'} slopes."
-            )
-    if fit.singular:
-        text += (
-            " The fit is singular: a variance or correlation sits at its boundary, so the data "
-            "cannot support this many random effects."
-        )
+    text += correlation_and_singularity(term, fit.singular)
     return text + " Compare the curves with the separate regressions of step 4."
 
 
