@@ -81,6 +81,10 @@ def shoot(page: Page, directory: Path, name: str, focus: Locator | None = None) 
     needs a viewport as tall as that container's content; the viewport is put
     back afterwards (a height change does not rerun the script).
     """
+    # A run that another follows (a link's values noted, then applied) leaves the page idle
+    # for a moment with the next run's placeholders drawn: wait for the last run's elements.
+    expect(page.locator('[data-testid="stSkeleton"]')).to_have_count(0, timeout=TIMEOUT_MS)
+    page.wait_for_selector(IDLE, state="attached", timeout=TIMEOUT_MS)
     if focus is not None:  # what the test is about, scrolled into the projector view
         focus.scroll_into_view_if_needed()
     page.mouse.move(0, 0)  # no hover tooltips in the pictures
