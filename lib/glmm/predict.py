@@ -32,6 +32,7 @@ from lib.glmm.result import GlmmFit
 from lib.lmm import predict as linear
 from lib.model.response import ResponseFamily
 from lib.model.spec import ModelSpec
+from lib.model.transforms import with_derived
 from lib.table.columns import complete_rows
 
 SCALES = ("link", "response")
@@ -86,7 +87,7 @@ def prediction_basis(
     if not response_family.generalized:
         raise SpecError("A Gaussian outcome is a linear mixed model: use lib.lmm.predict.")
     columns = tuple(spec.columns) + tuple(response_family.columns)
-    clean, _ = complete_rows(frame, columns)
+    clean, _ = complete_rows(with_derived(frame, spec.columns), columns)
     offset = response_family.offset
     mean = 0.0 if offset is None else float(clean[offset].to_numpy(dtype=float).mean())
     return GlmmPredictionBasis(linear.prediction_basis(clean, spec), response_family, mean)

@@ -27,7 +27,10 @@ terms up to two-way), ``- term`` (removes it), and the intercept: ``1 +``
 ``(1 | g)``, ``(1 + x | g)``, ``(0 + x | g)``, ``(x || g)`` (uncorrelated),
 ``(1 | g1:g2)`` (the interaction's levels), ``(1 | g1/g2)`` (nested:
 ``(1 | g1) + (1 | g2:g1)``; lme4 names a third level ``g3:(g2:g1)``, we
-``g3:g2:g1``). Random-effect terms contain 1, 0 and numeric columns only.
+``g3:g2:g1``). Random-effect terms contain 1, 0 and columns joined by "+": a
+numeric column is a random slope, a categorical one enters as its dummy columns
+(``(urban | district)`` has ``(Intercept)`` and ``urbanY``; see
+``lib.model.random_effects``); interactions inside a term are refused.
 Names that are not syntactic in R are written in backticks, with R's escapes
 (``\\``` for a backtick, ``\\\\`` for a backslash, ``\\n``, ``\\t``, ``\\uXXXX``...).
 
@@ -383,9 +386,10 @@ class _Reader:
             else:
                 raise self.error(
                     item,
-                    "a random-effect term takes 1, 0 and numeric column names joined by "
-                    "+ (for example (1 + x | g)); interactions and products are not supported "
-                    "inside it: add the product as a column to your data first.",
+                    "a random-effect term takes 1, 0 and column names joined by "
+                    "+ (for example (1 + x | g) or (1 + sex | g)); interactions and products "
+                    "are not supported inside it: add the product as a column to your data "
+                    "first.",
                 )
         return intercept, slopes
 

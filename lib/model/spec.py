@@ -122,7 +122,11 @@ class RandomTerm:
     intercept : bool
         A random intercept per level.
     slopes : tuple of str
-        Numeric columns with a random slope per level.
+        Columns on the left of "|" besides the intercept: a numeric column is a
+        random slope; a categorical one enters as R's model.matrix codes it
+        (``(urban | g)``: ``urbanY``; ``(0 + urban | g)``: ``urbanN``, ``urbanY``),
+        so the effects' names depend on the data (``lib.model.random_effects``;
+        ``lib.model.design.TermDesign.names``).
     correlated : bool
         ``(1 + x | g)`` when True; lme4's ``(1 | g) + (0 + x | g)`` when False.
     """
@@ -160,7 +164,8 @@ class RandomTerm:
 
     @property
     def names(self) -> tuple[str, ...]:
-        """Effect names in lme4's order: ``(Intercept)`` first, then the slopes."""
+        """Effect names in lme4's order: ``(Intercept)`` first, then the slopes (a
+        categorical slope by its column name; its effects are named by the design)."""
         return ((INTERCEPT,) if self.intercept else ()) + self.slopes
 
     @property
@@ -337,8 +342,8 @@ class ModelSpec:
                 f"Column '{self.outcome}' cannot be both the outcome and a grouping column."
             )
         # A grouping column may also be a fixed predictor, as lme4 allows (Yates'
-        # oats: yield ~ nitro + Variety + (1 | Block/Variety)); a random slope on a
-        # grouping column would be a factor slope, which RandomTerm does not model.
+        # oats: yield ~ nitro + Variety + (1 | Block/Variety)); a grouping column on the
+        # left of "|" as well is refused (a categorical slope of another column is not).
         for name in self.fixed_columns:
             if name == self.outcome:
                 raise SpecError(f"Column '{name}' is the outcome and cannot also be a predictor.")
