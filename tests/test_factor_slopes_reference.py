@@ -229,3 +229,22 @@ def test_a_factor_with_one_level_or_very_many_levels_is_refused() -> None:
     many["band"] = (np.arange(len(many)) % 12).astype(str)
     with pytest.raises(DataError, match=r"'band' has 12 levels.*\(1 \| school:band\)"):
         lib.lmer("normexam ~ standLRT + (0 + band | school)", many)
+
+
+@pytest.mark.parametrize("case_id", ["exam_sex_slope", "contraception_urban"])
+def test_icc_and_r2_as_performance_computes_them(case_id: str) -> None:
+    """insight matches a random effect's name (sexM, urbanY) with the fixed effects'."""
+    c, m = case(case_id), model(case_id)
+    want = c["performance"]
+    if c["kind"] == "lmer":
+        got = {
+            "icc_adjusted": m.fit.icc.adjusted,
+            "icc_unadjusted": m.fit.icc.unadjusted,
+            "r2_marginal": m.fit.r2.marginal,
+            "r2_conditional": m.fit.r2.conditional,
+        }
+    else:
+        v = m.variances()
+        got = {k: getattr(v, k) for k in want}
+    for key, value in want.items():
+        assert got[key] == pytest.approx(value, rel=tol(case_id)), key

@@ -21,6 +21,7 @@ invisible(Sys.setlocale("LC_COLLATE", "C"))
 suppressPackageStartupMessages({
   library(lme4)
   library(jsonlite)
+  library(performance)
 })
 if (!dir.exists("tests/reference")) stop("run this script from the repository root")
 
@@ -104,18 +105,29 @@ add_glmer <- function(id, formula) {
   m
 }
 
+## performance's ICC and Nakagawa R^2 (insight matches a random term's effect names
+## with the fixed effects' names: sexM / urbanY here).
+nakagawa <- function(m) {
+  i <- icc(m)
+  r <- r2_nakagawa(m)
+  list(icc_adjusted = i$ICC_adjusted, icc_unadjusted = i$ICC_unadjusted,
+       r2_marginal = unname(r$R2_marginal), r2_conditional = unname(r$R2_conditional))
+}
+
 m_sex <- add_lmer("exam_sex_slope", "normexam ~ standLRT + (sex | school)")
 ## Profile intervals of the factor-slope model (ML profiles of .sig01..., .sigma, beta).
 pr <- confint(m_sex, method = "profile", oldNames = FALSE)
 cases[[1]]$profile <- list(names = I(rownames(pr)), low = I(unname(pr[, 1])),
                            high = I(unname(pr[, 2])))
+cases[[1]]$performance <- suppressWarnings(nakagawa(m_sex))
 invisible(add_lmer("exam_sex_all_levels", "normexam ~ standLRT + (0 + sex | school)"))
 invisible(add_lmer("exam_sex_lrt_ml", "normexam ~ standLRT + sex + (standLRT + sex | school)",
                    reml = FALSE))
 ## expandDoubleVerts: (0 + standLRT | school) + (0 + sex | school), sex's block full.
 ## (Exam's vr is constant within school: a vr block's correlations are not identified.)
 invisible(add_lmer("exam_double_bar", "normexam ~ standLRT + sex + (0 + standLRT + sex || school)"))
-invisible(add_glmer("contraception_urban", "use ~ age + urban + (urban | district)"))
+m_urban <- add_glmer("contraception_urban", "use ~ age + urban + (urban | district)")
+cases[[length(cases)]]$performance <- nakagawa(m_urban)
 invisible(add_glmer("contraception_classic",
                     "use ~ age + I(age^2) + urban + livch + (urban | district)"))
 invisible(add_glmer("contraception_all_levels", "use ~ age + urban + (0 + urban | district)"))
