@@ -484,9 +484,19 @@ def singular(
     text = (
         "The model is **singular**: the random intercepts and slopes are estimated as "
         "perfectly correlated (±1), so the model cannot tell them apart. Few groups "
-        f"({fit.ranef[0].nlevels}) make this likely. Try the model without the correlation:"
+        f"({fit.ranef[0].nlevels}) make this likely."
     )
-    return text, Simplification("correlation", None, "Remove the correlation")
+    term = fit.spec.random[0]
+    if set(vc.names) - {"(Intercept)"} != set(term.slopes):
+        # A categorical column on the left of "|" (its effects are its dummies): without
+        # the correlation lme4's model is not identified (lib.model.random_effects).
+        factor = next(s for s in term.slopes if s not in vc.names)
+        g = ":".join(r_name(c) for c in term.group)
+        simpler = f"(1 | {g}) + (1 | {g}:{r_name(factor)})"
+        return text + f" A simpler model to type in the formula box: `{simpler}`.", None
+    return text + " Try the model without the correlation:", Simplification(
+        "correlation", None, "Remove the correlation"
+    )
 
 
 def anova(result: Anova) -> str:

@@ -1,0 +1,108 @@
+"""What the app and the notebook say about a categorical column on the left of "|":
+equations name its effects (urbanY), the singular-fit advice offers a model that is
+identified, code snippets keep the term, and the design's names and order are lme4's."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import lib
+from lib.errors import DataError
+from lib.model.design import build_design
+from lib.model.formula import parse_formula
+from lib.present import explain
+from lib.present.equations import fitted_equations, model_equations
+from lib.present.equations_glmm import glmm_equations
+from lib.present.snippets import glmer_line, lmer_line
+from lib.table.catalogue import load_bundled
+
+
+@pytest.fixture(scope="module")
+def contraception() -> pd.DataFrame:
+    frame = load_bundled("contraception")
+    frame["used"] = (frame["use"] == "Y").astype(float)  # for the designs (no family there)
+    return frame
+
+
+def test_design_names_and_codes_a_categorical_term_as_model_matrix(contraception) -> None:
+    design = build_design(contraception, parse_formula("used ~ age + (1 + age + urban | district)"))
+    (term,) = design.terms
+    assert term.names == ("(Intercept)", "age", "urbanY")
+    assert term.correlated
+    urban = contraception["urban"].to_numpy()
+    np.testing.assert_array_equal(term.Z[:, 2], (urban == "Y").astype(float))
+    np.testing.assert_array_equal(term.Z[:, 1], contraception["age"].to_numpy())
+    free = build_design(contraception, parse_formula("used ~ age + (0 + urban | district)"))
+    assert free.terms[0].names == ("urbanN", "urbanY")
+    np.testing.assert_array_equal(free.terms[0].Z.sum(axis=1), 1.0)
+
+
+def test_uncorrelated_without_intercept_is_lme4s_separate_terms(contraception) -> None:
+    spec = parse_formula("used ~ age + (0 + age + urban || district)")
+    design = build_design(contraception, spec)
+    assert [t.names for t in design.terms] == [("age",), ("urbanN", "urbanY")]
+    assert [t.correlated for t in design.terms] == [False, True]
+    assert [t.term.formula() for t in design.terms] == [
+        "(0 + age | district)",
+        "(0 + urban | district)",
+    ]
+
+
+def test_lme4s_term_order_keeps_the_formula_order_when_levels_never_increase() -> None:
+    """mkReTrms reorders only when some later term has more levels ('any(diff(nl) > 0)')."""
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(
+        {"y": rng.normal(size=60), "a": np.repeat(list("abcdef"), 10), "b": list("uvwxyz") * 10}
+    )
+    design = build_design(frame, parse_formula("y ~ 1 + (1 | a) + (1 | b)"))
+    assert [t.name for t in design.terms] == ["a", "b"]
+    frame["c"] = np.repeat(list("ABCDEFGHIJKL"), 5)
+    design = build_design(frame, parse_formula("y ~ 1 + (1 | a) + (1 | b) + (1 | c)"))
+    assert [t.name for t in design.terms] == ["c", "b", "a"]
+
+
+def test_snippets_keep_the_categorical_term(contraception) -> None:
+    spec = parse_formula("use ~ age + urban + (urban | district)")
+    fam = lib.glmer("use ~ age + urban + (urban | district)", contraception).response
+    assert "(1 + urban | district)" in glmer_line(spec, fam)
+    assert "(1 + x + sex | g)" in lmer_line(parse_formula("y ~ x + (x + sex | g)"))
+
+
+def test_equations_name_the_dummy_effects(contraception) -> None:
+    m = lib.glmer("use ~ age + urban + (urban | district)", contraception)
+    eq = glmm_equations(m.spec, m.response, m.fit.fixef_names)
+    assert r"\beta_{2j} \cdot \text{urbanY}_{ij}" in eq.level1
+    assert eq.level2[2] == r"\beta_{2j} = \gamma_{20} + u_{2j}"
+    exam = pd.DataFrame(
+        {
+            "y": np.arange(40.0) % 7,
+            "x": np.arange(40.0),
+            "sex": ["F", "M"] * 20,
+            "g": np.repeat(list("abcdefgh"), 5),
+        }
+    )
+    fit = lib.lmer("y ~ x + (0 + sex | g)", exam).fit
+    eq = fitted_equations(fit)
+    assert r"\text{sexF}_{ij}" in eq.level1 and r"\text{sexM}_{ij}" in eq.level1
+    assert len(eq.distributions) == 2  # the residual and one 2 x 2 block
+    symbolic = model_equations(fit.spec, fit.fixef_names)
+    assert r"\text{sex}_{ij}" in symbolic.level1  # no fit: the column (its levels unknown)
+
+
+def test_singular_advice_offers_an_identified_model() -> None:
+    pupils = load_bundled("pupils")
+    fit = lib.lmer("score ~ hours + sex + (1 + sex | school)", pupils).fit
+    assert fit.singular
+    text, offer = explain.singular(fit)
+    assert offer is None  # removing the correlation would give lme4's ridge
+    assert "`(1 | school) + (1 | school:sex)`" in text
+
+
+def test_an_unseen_level_of_the_categorical_effect_in_new_rows_is_refused(contraception) -> None:
+    m = lib.glmer("use ~ age + (0 + urban | district)", contraception)
+    rows = pd.DataFrame({"age": [1.0], "urban": ["maybe"], "district": ["1"]})
+    with pytest.raises(DataError, match=r"random slope 'urban' has the value 'maybe'"):
+        m.predict(rows)
+    assert np.isfinite(m.predict(rows, re_form="marginal")).all()
