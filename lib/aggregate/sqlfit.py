@@ -52,6 +52,7 @@ from lib.model.design import (
     check_fixed,
     check_groups,
     check_rows,
+    lme4_term_order,
 )
 from lib.model.fixed import fixed_layout, independent_columns, rank_message
 from lib.model.spec import ModelSpec, is_derived
@@ -226,8 +227,8 @@ def engine_stats(engine, spec: ModelSpec) -> tuple[ModelStats, SqlModel]:  # noq
         terms = [_keep_columns(t, kept) for t in terms]
     check_fixed(nobs, fixef_names, XtX)
 
-    # lme4's order of terms: decreasing number of levels, stable (as build_design).
-    terms.sort(key=lambda t: -t.stats.nlevels)
+    # lme4's order of terms, as build_design (lib.model.design.lme4_term_order).
+    terms = list(lme4_term_order(terms, lambda t: t.stats.nlevels))
     pairs = {}
     for i, ti in enumerate(terms):
         for j in range(i):

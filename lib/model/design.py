@@ -11,8 +11,9 @@ Columns that are combinations of earlier ones are dropped with lme4's message.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -37,6 +38,11 @@ from lib.table.columns import (
 )
 
 MIN_ROWS = 3
+T = TypeVar("T")
+
+
+def _nlevels(term: object) -> int:
+    return term.nlevels  # type: ignore[attr-defined]
 
 
 class RankDeficiencyWarning(UserWarning):
@@ -237,12 +243,13 @@ def _check_not_stray_text(series: pd.Series, name: str) -> None:
         )
 
 
-def lme4_term_order(terms: Sequence[TermDesign]) -> tuple[TermDesign, ...]:
+def lme4_term_order(terms: Sequence[T], nlevels: Callable[[T], int] = _nlevels) -> tuple[T, ...]:
     """lme4's ``mkReTrms`` order: unless the numbers of levels already never increase,
-    ``rev(order(nl))`` (decreasing, terms with equal numbers in reverse formula order)."""
-    nl = [t.nlevels for t in terms]
+    ``rev(order(nl))`` (decreasing, terms with equal numbers in reverse formula order).
+    ``lib.aggregate.sqlfit`` orders its terms by the same rule."""
+    nl = [nlevels(t) for t in terms]
     if any(b > a for a, b in zip(nl, nl[1:], strict=False)):
-        return tuple(reversed(sorted(terms, key=lambda t: t.nlevels)))
+        return tuple(reversed(sorted(terms, key=nlevels)))
     return tuple(terms)
 
 
