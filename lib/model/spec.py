@@ -5,9 +5,10 @@ A model is an outcome, fixed-effect terms (main effects and interactions,
 random-effect terms. A
 term (``RandomTerm``) is one value: the grouping columns (several columns mean
 their interaction, as lme4's ``school:class``), whether it has an intercept,
-which numeric columns get random slopes, and whether those effects are
-correlated. This follows MixedModels.jl's ``ReMat`` (one object per term) and
-lme4's ``mkReTrms``; the one-factor model is just the one-term case.
+which columns get random slopes (a categorical one as its dummy columns,
+``lib.model.random_effects``), and whether those effects are correlated. This
+follows MixedModels.jl's ``ReMat`` (one object per term) and lme4's
+``mkReTrms``; the one-factor model is just the one-term case.
 
 Nested and crossed designs need nothing special here:
 ``(1 | school/class)`` is ``(1 | school) + (1 | class:school)``, i.e. the terms
