@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import lib
-from lib.errors import DataError
+from lib.errors import DataError, SpecError
 from lib.model.design import build_design
 from lib.model.formula import parse_formula
 from lib.present import explain
@@ -106,3 +106,10 @@ def test_an_unseen_level_of_the_categorical_effect_in_new_rows_is_refused(contra
     with pytest.raises(DataError, match=r"random slope 'urban' has the value 'maybe'"):
         m.predict(rows)
     assert np.isfinite(m.predict(rows, re_form="marginal")).all()
+
+
+def test_quadrature_refusal_names_the_effects_of_a_categorical_term(contraception) -> None:
+    """(0 + urban | district) looks scalar in the spec but has one effect per level; glmer
+    refuses nAGQ > 1 for it, and so do we, naming the effects."""
+    with pytest.raises(SpecError, match=r"random effects are district: urbanN, urbanY"):
+        lib.glmer("use ~ age + (0 + urban | district)", contraception, nagq=5)
