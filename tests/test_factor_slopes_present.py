@@ -113,3 +113,15 @@ def test_quadrature_refusal_names_the_effects_of_a_categorical_term(contraceptio
     refuses nAGQ > 1 for it, and so do we, naming the effects."""
     with pytest.raises(SpecError, match=r"random effects are district: urbanN, urbanY"):
         lib.glmer("use ~ age + (0 + urban | district)", contraception, nagq=5)
+
+
+def test_new_rows_use_the_fitting_datas_scale_and_computed_columns() -> None:
+    """A row's prediction does not depend on the other rows passed with it: scale(x) uses
+    the fitting data's mean and SD (R's makepredictcall), I(x^2) is computed per row."""
+    pupils = load_bundled("pupils")
+    m = lib.lmer("score ~ scale(hours) + I(hours^2) + (1 + sex | school)", pupils)
+    every = m.predict()
+    some = m.predict(pupils.iloc[[3, 50, 100]].reset_index(drop=True))
+    np.testing.assert_allclose(some, every[[3, 50, 100]], rtol=1e-12)
+    marginal = m.predict(pupils.iloc[[7]].reset_index(drop=True), re_form="marginal")
+    np.testing.assert_allclose(marginal, m.predict(re_form="marginal")[[7]], rtol=1e-12)

@@ -50,6 +50,9 @@ class PredictionBasis:
     slope_levels : dict
         Per column on the left of a random term's "|": its levels in R's order
         (categorical: ``urban`` in ``(urban | district)``) or None (numeric).
+    scales : dict
+        Per ``scale(x)`` column of the model: the fitting data's (mean, sd), which new
+        rows are scaled by (as R's ``makepredictcall`` keeps them for ``predict``).
     """
 
     spec: ModelSpec
@@ -58,10 +61,18 @@ class PredictionBasis:
     sds: dict
     ranges: dict
     slope_levels: dict = field(default_factory=dict)
+    scales: dict = field(default_factory=dict)
 
 
 def prediction_basis(frame: pd.DataFrame, spec: ModelSpec) -> PredictionBasis:
     """The fit's factor levels and numeric summaries, from the data it was fitted to."""
+    scales = {}
+    for name in spec.columns:
+        found = source(name)
+        if found is not None and found[0] == "scale" and found[1] in frame.columns:
+            x = pd.to_numeric(frame[found[1]], errors="coerce").to_numpy(dtype=float)
+            x = x[np.isfinite(x)]  # as lib.model.transforms.derive
+            scales[name] = (float(x.mean()), float(np.std(x, ddof=1)))
     clean, _ = complete_rows(with_derived(frame, spec.columns), spec.columns)
     levels, means, sds, ranges = {}, {}, {}, {}
     for name in spec.fixed_columns:
@@ -76,7 +87,13 @@ def prediction_basis(frame: pd.DataFrame, spec: ModelSpec) -> PredictionBasis:
             levels[name] = factor_codes(series)[1]
     slopes = {k: v for t in spec.random for k, v in slope_levels(clean, t).items()}
     return PredictionBasis(
-        spec=spec, levels=levels, means=means, sds=sds, ranges=ranges, slope_levels=slopes
+        spec=spec,
+        levels=levels,
+        means=means,
+        sds=sds,
+        ranges=ranges,
+        slope_levels=slopes,
+        scales=scales,
     )
 
 
@@ -143,6 +160,19 @@ def random_columns(basis: PredictionBasis, rows: pd.DataFrame, group: str) -> di
     return out
 
 
+def _with_computed(basis: PredictionBasis, rows: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """``rows`` with the model's computed columns: ``scale(x)`` by the fitting data's mean
+    and SD (``PredictionBasis.scales``), the others row by row (``with_derived``)."""
+    scaled = [n for n in names if n in basis.scales and n not in rows.columns]
+    if scaled:
+        rows = rows.copy(deep=False)
+        for name in scaled:
+            mean, sd = basis.scales[name]
+            x = pd.to_numeric(rows[source(name)[1]], errors="coerce")  # type: ignore[index]
+            rows[name] = (x.to_numpy(dtype=float) - mean) / sd
+    return with_derived(rows, names)
+
+
 def _source_present(rows: pd.DataFrame, name: str) -> bool:
     """Whether a computed column (``I(age^2)``) can be computed from ``rows``."""
     found = source(name)
@@ -182,7 +212,7 @@ def predict(
     needed = list(spec.fixed_columns)
     if conditional:
         needed += [c for c in (*spec.slope_columns, *spec.group_columns) if c not in needed]
-    rows = with_derived(rows, [c for c in needed if _source_present(rows, c)])
+    rows = _with_computed(basis, rows, [c for c in needed if _source_present(rows, c)])
     missing = [c for c in needed if c not in rows.columns]
     if missing:
         raise DataError(f"The new rows lack the column(s) {missing} that the model uses.")
