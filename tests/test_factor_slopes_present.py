@@ -125,3 +125,16 @@ def test_new_rows_use_the_fitting_datas_scale_and_computed_columns() -> None:
     np.testing.assert_allclose(some, every[[3, 50, 100]], rtol=1e-12)
     marginal = m.predict(pupils.iloc[[7]].reset_index(drop=True), re_form="marginal")
     np.testing.assert_allclose(marginal, m.predict(re_form="marginal")[[7]], rtol=1e-12)
+
+
+def test_glmer_new_rows_scale_as_the_fit_did_with_rows_left_out(contraception) -> None:
+    """scale(age) is computed over every row with an age, also those the fit leaves out for
+    a missing urban (R's model frame); new rows are scaled the same way."""
+    data = contraception.copy()
+    data.loc[[5, 9, 400], "urban"] = np.nan
+    m = lib.glmer("use ~ scale(age) + urban + (urban | district)", data)
+    every = m.predict(type="response")
+    some = m.predict(data.iloc[[3, 50, 100]].reset_index(drop=True), type="response")
+    np.testing.assert_allclose(some, every[[3, 50, 100]], rtol=1e-12)
+    assert np.isnan(every[[5, 9, 400]]).all()
+    np.testing.assert_allclose(every[np.isfinite(every)], m.fit.fitted, rtol=1e-8)

@@ -20,7 +20,7 @@ drawn at the offset's mean over the fitting rows (the typical exposure).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -90,7 +90,10 @@ def prediction_basis(
     clean, _ = complete_rows(with_derived(frame, spec.columns), columns)
     offset = response_family.offset
     mean = 0.0 if offset is None else float(clean[offset].to_numpy(dtype=float).mean())
-    return GlmmPredictionBasis(linear.prediction_basis(clean, spec), response_family, mean)
+    # scale(x) as the fit scaled it: over every row where x is present (lib.model.transforms).
+    scales = linear.scale_parameters(frame, spec)
+    basis = replace(linear.prediction_basis(clean, spec), scales=scales)
+    return GlmmPredictionBasis(basis, response_family, mean)
 
 
 def _check_scale(scale: str) -> None:

@@ -66,13 +66,7 @@ class PredictionBasis:
 
 def prediction_basis(frame: pd.DataFrame, spec: ModelSpec) -> PredictionBasis:
     """The fit's factor levels and numeric summaries, from the data it was fitted to."""
-    scales = {}
-    for name in spec.columns:
-        found = source(name)
-        if found is not None and found[0] == "scale" and found[1] in frame.columns:
-            x = pd.to_numeric(frame[found[1]], errors="coerce").to_numpy(dtype=float)
-            x = x[np.isfinite(x)]  # as lib.model.transforms.derive
-            scales[name] = (float(x.mean()), float(np.std(x, ddof=1)))
+    scales = scale_parameters(frame, spec)
     clean, _ = complete_rows(with_derived(frame, spec.columns), spec.columns)
     levels, means, sds, ranges = {}, {}, {}, {}
     for name in spec.fixed_columns:
@@ -95,6 +89,19 @@ def prediction_basis(frame: pd.DataFrame, spec: ModelSpec) -> PredictionBasis:
         slope_levels=slopes,
         scales=scales,
     )
+
+
+def scale_parameters(frame: pd.DataFrame, spec: ModelSpec) -> dict:
+    """(mean, sd) of each ``scale(x)`` column of ``spec`` over the rows of ``frame`` where
+    x is present, as ``lib.model.transforms.derive`` scaled it for the fit."""
+    scales = {}
+    for name in spec.columns:
+        found = source(name)
+        if found is not None and found[0] == "scale" and found[1] in frame.columns:
+            x = pd.to_numeric(frame[found[1]], errors="coerce").to_numpy(dtype=float)
+            x = x[np.isfinite(x)]
+            scales[name] = (float(x.mean()), float(np.std(x, ddof=1)))
+    return scales
 
 
 def fixed_rows(basis: PredictionBasis, fit: LmmFit, rows: pd.DataFrame) -> np.ndarray:
