@@ -9,12 +9,17 @@ import pandas as pd
 import pytest
 
 import lib
+from lib.aggregate.engines import DuckDBEngine
+from lib.aggregate.sqlfit import fit_engine
 from lib.errors import DataError, SpecError
 from lib.model.design import build_design
 from lib.model.formula import parse_formula
+from lib.model.response import ResponseFamily
+from lib.model.spec import ModelSpec, RandomTerm
+from lib.model.toggle_view import toggle_view
 from lib.present import explain
 from lib.present.equations import fitted_equations, model_equations
-from lib.present.equations_glmm import glmm_equations
+from lib.present.equations_glmm import fitted_glmm_equations, glmm_equations
 from lib.present.snippets import glmer_line, lmer_line
 from lib.table.catalogue import load_bundled
 
@@ -138,3 +143,40 @@ def test_glmer_new_rows_scale_as_the_fit_did_with_rows_left_out(contraception) -
     np.testing.assert_allclose(some, every[[3, 50, 100]], rtol=1e-12)
     assert np.isnan(every[[5, 9, 400]]).all()
     np.testing.assert_allclose(every[np.isfinite(every)], m.fit.fitted, rtol=1e-8)
+
+
+@pytest.mark.parametrize(
+    ("formula", "random"),
+    [
+        ("y ~ x + (0 + x:f | g)", [RandomTerm(("g",), False, (), True, (("x", "f"),))]),
+        ("y ~ x + (x * f | g)", [RandomTerm(("g",), True, ("x", "f"), True, (("x", "f"),))]),
+        ("y ~ x + (f:x || g)", [RandomTerm(("g",), True, (), False, (("f", "x"),))]),
+        ("y ~ x + (1 | g) + (0 + f:x | g)", [RandomTerm(("g",), True, (), False, (("f", "x"),))]),
+        ("y ~ x + (x*f - x | g)", [RandomTerm(("g",), True, ("f",), True, (("x", "f"),))]),
+    ],
+)
+def test_interactions_on_the_left_of_the_bar_are_read_as_r_reads_terms(formula, random) -> None:
+    spec = parse_formula(formula)
+    assert list(spec.random) == random
+    assert parse_formula(spec.formula()) == spec  # the rendered formula reads back
+    assert ModelSpec.from_dict(spec.to_dict()) == spec  # and so does MODEL.json
+
+
+def test_an_interaction_term_is_named_coded_and_refused_where_it_cannot_be_fitted(
+    contraception,
+) -> None:
+    spec = parse_formula("used ~ age * urban + (1 + age:urban | district)")
+    (term,) = build_design(contraception, spec).terms
+    assert term.names == ("(Intercept)", "age:urbanN", "age:urbanY")
+    age, urban = contraception["age"].to_numpy(), contraception["urban"].to_numpy()
+    np.testing.assert_array_equal(term.Z[:, 2], age * (urban == "Y"))
+    view = toggle_view(spec, ["age", "used"])
+    assert view.extras.random == spec.random  # a term the toggles cannot show
+    with pytest.raises(DataError, match=r"interaction on the left of '\|'.*--engine pandas"):
+        fit_engine(DuckDBEngine(contraception), spec)
+    m = lib.glmer("use ~ age * urban + (1 + age:urban | district)", contraception)
+    eq = fitted_glmm_equations(m.fit, m.spec, ResponseFamily("binomial"))
+    # The fixed age:urbanY and its random effect share one coefficient; age:urbanN (no
+    # fixed counterpart) has its own.
+    assert r"\beta_{3j} \cdot \text{age}_{ij} \cdot \text{urbanY}_{ij}" in eq.level1
+    assert r"\beta_{4j} \cdot \text{age:urbanN}_{ij}" in eq.level1

@@ -2,10 +2,11 @@
 
 Reference: tests/reference/factor_slopes_reference.R (lme4 1.1-31, tight control)
 on mlmRev's Exam (``(sex | school)``, ``(0 + sex | school)``, a numeric and a
-categorical slope in one term, ``(0 + standLRT + sex || school)``) and
-Contraception (``(urban | district)``, the classic
-``use ~ age + I(age^2) + urban + livch + (urban | district)`` and
-``(0 + urban | district)``), written to factor_slopes_reference.json. Each formula
+categorical slope in one term, ``(0 + standLRT + sex || school)``, an interaction
+``(standLRT:sex | school)`` and ``(1 + standLRT:sex || school)``) and Contraception
+(``(urban | district)``, the classic
+``use ~ age + I(age^2) + urban + livch + (urban | district)``, ``(0 + urban | district)``
+and ``(1 + age:urban | district)``), written to factor_slopes_reference.json. Each formula
 is read by our parser and fitted through the notebook API (``lib.lmer`` /
 ``lib.glmer``), so parser, design, engines, names and predictions are checked together.
 

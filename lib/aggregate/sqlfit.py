@@ -119,6 +119,12 @@ def engine_stats(engine, spec: ModelSpec) -> tuple[ModelStats, SqlModel]:  # noq
     """``ModelStats`` computed by the engine, with lib.model.design's checks."""
     kinds = engine.schema()
     _refuse_computed(spec, kinds, getattr(engine, "name", "SQL"))
+    inter = next((t for t in spec.random if t.interactions), None)
+    if inter is not None:
+        raise DataError(
+            f"The random term {inter.formula()} has an interaction on the left of '|', which "
+            "is fitted in memory (the CLI's --engine pandas), not by the DuckDB/Spark engines."
+        )
     require_columns(list(kinds), spec.columns)
     plan = rows_plan(spec, kinds)
     name = engine.prefix

@@ -157,7 +157,7 @@ def random_columns(basis: PredictionBasis, rows: pd.DataFrame, group: str) -> di
     """The random-effect covariates of ``rows`` for one grouping factor, by effect name
     (lme4's ``cnms``: ``(Intercept)``, ``x``, ``urbanY``), from the fit's slope levels."""
     terms = [t for t in basis.spec.random if t.name == group]
-    used = {s: basis.slope_levels[s] for t in terms for s in t.slopes}
+    used = {s: basis.slope_levels[s] for t in terms for s in t.columns}
     numeric, codes = _row_values(used, rows, "random slope")
     out = {}
     for term in terms:

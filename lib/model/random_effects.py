@@ -6,7 +6,10 @@ so a categorical column there is coded exactly as in the fixed part
 
 * ``(urban | district)``, urban with levels N < Y: ``(Intercept)``, ``urbanY``;
 * ``(0 + urban | district)``: ``urbanN``, ``urbanY`` (no intercept: all levels);
-* ``(1 + age + urban | district)``: ``(Intercept)``, ``age``, ``urbanY``.
+* ``(1 + age + urban | district)``: ``(Intercept)``, ``age``, ``urbanY``;
+* ``(0 + standLRT:sex | school)``: ``standLRT:sexF``, ``standLRT:sexM`` (a slope of
+  standLRT per level of sex; R codes the factor by all levels when the margin
+  ``standLRT`` is not in the term).
 
 The effects of one term are correlated (one full covariance block per level).
 
@@ -32,7 +35,7 @@ import pandas as pd
 
 from lib.errors import DataError
 from lib.model.fixed import XColumn, fixed_layout
-from lib.model.spec import FixedTerm, RandomTerm, r_name
+from lib.model.spec import INTERCEPT, FixedTerm, RandomTerm, r_name
 from lib.table.columns import factor_codes, is_numeric_column
 
 #: Most levels a categorical column may have on the left of "|": a term with q
@@ -70,7 +73,7 @@ def slope_levels(frame: pd.DataFrame, term: RandomTerm) -> dict[str, tuple[str, 
         A categorical column with one level, or with more than ``MAX_SLOPE_LEVELS``.
     """
     levels: dict[str, tuple[str, ...] | None] = {}
-    for name in term.slopes:
+    for name in term.columns:
         series = frame[name]
         if is_numeric_column(series):
             levels[name] = None
@@ -106,14 +109,19 @@ def term_pieces(
     term: RandomTerm, levels: Mapping[str, tuple[str, ...] | None]
 ) -> tuple[TermPiece, ...]:
     """The lme4 terms ``term`` stands for, with their columns (module docstring)."""
-    factors = [s for s in term.slopes if levels[s] is not None]
-    if term.correlated or not factors:
+    if term.correlated or all(levels[c] is None for c in term.columns):
         return (TermPiece(term, _layout(term, levels)),)
-    if term.intercept:
+    factors = [s for s in term.slopes if levels[s] is not None]
+    if term.intercept and factors:
         refuse_overlapping(term, factors[0], levels[factors[0]])  # type: ignore[arg-type]
     pieces = []
+    if term.intercept:  # (1 + x:f || g): x's per-level slopes do not contain the intercept
+        pieces.append(TermPiece(RandomTerm(term.group), (XColumn(INTERCEPT, ()),)))
     for slope in term.slopes:
         piece = RandomTerm(term.group, intercept=False, slopes=(slope,))
+        pieces.append(TermPiece(piece, _layout(piece, levels)))
+    for columns in term.interactions:
+        piece = RandomTerm(term.group, intercept=False, interactions=(columns,))
         pieces.append(TermPiece(piece, _layout(piece, levels)))
     return tuple(pieces)
 
@@ -143,5 +151,6 @@ def _layout(
     term: RandomTerm, levels: Mapping[str, tuple[str, ...] | None]
 ) -> tuple[XColumn, ...]:
     """R's ``model.matrix`` of the term's left side (``lib.model.fixed``)."""
-    return fixed_layout([FixedTerm((s,)) for s in term.slopes], term.intercept, levels)
+    terms = [FixedTerm((s,)) for s in term.slopes] + [FixedTerm(i) for i in term.interactions]
+    return fixed_layout(terms, term.intercept, levels)
 

@@ -140,7 +140,12 @@ def _chain(
         return is_derived(slope) or slope not in numeric
 
     top_term = next(
-        (t for t in terms if len(t.group) == 1 and not any(map(unshown, t.slopes))), None
+        (
+            t
+            for t in terms
+            if len(t.group) == 1 and not t.interactions and not any(map(unshown, t.slopes))
+        ),
+        None,
     )
     top = top_term.group[0] if top_term else terms[0].group[-1]
     shown: list[RandomTerm] = [top_term] if top_term else []
@@ -151,7 +156,9 @@ def _chain(
         if term is top_term or len(levels) == MAX_LEVELS - 1:
             continue
         column = term.group[0]
-        if column in used or any(s in used or s == column or unshown(s) for s in term.slopes):
+        if term.interactions or column in used:
+            continue
+        if any(s in used or s == column or unshown(s) for s in term.slopes):
             continue
         if term.group == (column, *factor):
             relation = NESTED

@@ -192,7 +192,10 @@ def _slots(
         order.setdefault(tuple(p.label for p in within), []).append((c, within, between))
     random_names = [s for t in spec.random for s in t.slopes]
     for name in random_names:
-        order.setdefault((name,), [])
+        # An interaction's effect (age:urbanY, from effect_named) joins the fixed
+        # coefficient with the same parts.
+        parts = tuple(name.split(":"))
+        order.setdefault(parts if len(parts) > 1 and parts in order else (name,), [])
     slots = []
     for p, (key, members) in enumerate(order.items()):
         name = INTERCEPT if not key else ":".join(key)
@@ -202,7 +205,7 @@ def _slots(
         for c, _, between in sorted(members, key=lambda m: bool(m[2])):
             terms.append(_Term(q, c.name, between))
             q += 1
-        random_name = INTERCEPT if not key else key[0] if len(key) == 1 else None
+        random_name = INTERCEPT if not key else ":".join(key)
         varying = tuple(
             sorted({factors.index(t.name) for t in spec.random if random_name in t.names})
         )
@@ -361,7 +364,7 @@ def effect_named(
     blocks = list(getattr(varcorr, "terms", ()))
     terms = []
     for term in spec.random:
-        if all(s in fixed for s in term.slopes):
+        if not term.interactions and all(s in fixed for s in term.slopes):
             terms.append(term)
             continue
         block = next(
@@ -378,7 +381,7 @@ def effect_named(
             blocks.remove(block)
             slopes = tuple(n for n in block.names if n != INTERCEPT)
         else:
-            slopes = tuple(n for s in term.slopes for n in dummies.get(s, [s]))
+            slopes = tuple(n for s in term.labels for n in dummies.get(s, [s]))
         terms.append(
             RandomTerm(term.group, term.intercept, slopes, term.correlated)
         )

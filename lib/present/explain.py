@@ -487,10 +487,10 @@ def singular(
         f"({fit.ranef[0].nlevels}) make this likely."
     )
     term = fit.spec.random[0]
-    if set(vc.names) - {"(Intercept)"} != set(term.slopes):
+    factor = next((s for s in term.slopes if s not in vc.names), None)
+    if factor is not None:
         # A categorical column on the left of "|" (its effects are its dummies): without
         # the correlation lme4's model is not identified (lib.model.random_effects).
-        factor = next(s for s in term.slopes if s not in vc.names)
         g = ":".join(r_name(c) for c in term.group)
         simpler = f"(1 | {g}) + (1 | {g}:{r_name(factor)})"
         return text + f" A simpler model to type in the formula box: `{simpler}`.", None

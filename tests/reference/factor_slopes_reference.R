@@ -4,7 +4,7 @@
 ## lme4 codes a term's left side with model.matrix, so (sex | school) has the
 ## effects (Intercept), sexM and (0 + sex | school) the effects sexF, sexM.
 ##
-## Run from the repository root (about 2 minutes on 2 cores):
+## Run from the repository root (about 1 minute on 2 cores):
 ##   LC_ALL=C.UTF-8 LC_COLLATE=C Rscript tests/reference/factor_slopes_reference.R
 ##
 ## Reads   tests/reference/data/formula_exam.csv        (mlmRev's Exam, formula_reference.R)
@@ -126,11 +126,17 @@ invisible(add_lmer("exam_sex_lrt_ml", "normexam ~ standLRT + sex + (standLRT + s
 ## expandDoubleVerts: (0 + standLRT | school) + (0 + sex | school), sex's block full.
 ## (Exam's vr is constant within school: a vr block's correlations are not identified.)
 invisible(add_lmer("exam_double_bar", "normexam ~ standLRT + sex + (0 + standLRT + sex || school)"))
+## Interactions on the left: a slope of standLRT per level of sex (R codes sex by all
+## levels when the margin standLRT is not in the term), correlated and with '||'.
+invisible(add_lmer("exam_interaction", "normexam ~ standLRT * sex + (standLRT:sex | school)"))
+invisible(add_lmer("exam_interaction_double_bar",
+                   "normexam ~ standLRT * sex + (1 + standLRT:sex || school)"))
 m_urban <- add_glmer("contraception_urban", "use ~ age + urban + (urban | district)")
 cases[[length(cases)]]$performance <- nakagawa(m_urban)
 invisible(add_glmer("contraception_classic",
                     "use ~ age + I(age^2) + urban + livch + (urban | district)"))
 invisible(add_glmer("contraception_all_levels", "use ~ age + urban + (0 + urban | district)"))
+invisible(add_glmer("contraception_interaction", "use ~ age * urban + (1 + age:urban | district)"))
 
 ## (urban || district) is (1 | district) + (0 + urban | district): the intercept and
 ## both levels' effects; only their sums are identified (lme4 stops anywhere on a ridge).
