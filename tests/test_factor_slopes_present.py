@@ -180,3 +180,8 @@ def test_an_interaction_term_is_named_coded_and_refused_where_it_cannot_be_fitte
     # fixed counterpart) has its own.
     assert r"\beta_{3j} \cdot \text{age}_{ij} \cdot \text{urbanY}_{ij}" in eq.level1
     assert r"\beta_{4j} \cdot \text{age:urbanN}_{ij}" in eq.level1
+
+
+def test_the_formula_sentence_quotes_an_interaction_term_as_written() -> None:
+    text = explain.formula(parse_formula("use ~ age * urban + (1 + age:urban | district)"))
+    assert "`(1 + age:urban | district)` gives each district its own baseline" in text

@@ -54,15 +54,16 @@ def formula(spec: ModelSpec) -> str:
     if several:
         return "".join(parts) + " " + explain_levels.formula(spec)
     group = ":".join(r_name(c) for c in term.group)
-    slopes = [(md(s), r_name(s)) for s in term.slopes]
+    slopes = [(md(s), r_name(s)) for s in term.slopes] + [
+        (md(":".join(i)), ":".join(r_name(c) for c in i)) for i in term.interactions
+    ]
     own_slopes = " and ".join(f"**{name}**" for name, _ in slopes)
     if term.correlated or term.q == 1:
         # One term, as spec.formula() writes it: (1 | g), (1 + x | g) or (0 + x | g).
-        inner = " + ".join((["1"] if term.intercept else ["0"]) + [r for _, r in slopes])
         gives = (["its own baseline"] if term.intercept else []) + (
             [f"its own slope of {own_slopes}"] if slopes else []
         )
-        parts.append(f" {code(f'({inner} | {group})')} gives each {g} {' and '.join(gives)}.")
+        parts.append(f" {code(term.formula())} gives each {g} {' and '.join(gives)}.")
         if term.intercept and slopes:
             parts.append(" The correlation between baselines and slopes is estimated too.")
     else:
