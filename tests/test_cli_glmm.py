@@ -180,7 +180,8 @@ def test_trials_column_and_a_text_factor_from_parquet(tmp_path):
 
 def test_a_zero_one_outcome_with_a_random_slope(tmp_path):
     frame = case("contraception_slope").frame
-    # A random slope takes a numeric column: urban as R's dummy urbanY (0/1), named as R's.
+    # urban as R's dummy urbanY (0/1), named as R's; the text column itself on the left of
+    # '|' is tests/test_factor_slopes_cli.py.
     frame["used"] = (frame["use"] == "Y").astype(int)
     frame["urbanY"] = (frame["urban"] == "Y").astype(int)
     path = tmp_path / "contraception.parquet"

@@ -121,7 +121,7 @@ ERRORS = [
     ("y ~ x + `` + (1 | g)", r"empty name"),
     ("y ~ x ^ 1.5 + (1 | g)", r"whole number"),
     ("y ~ x + 2 + (1 | g)", r"only 1 and 0"),
-    ("y ~ x + (x:z | g)", r"interactions and products are not supported"),
+    ("y ~ x + (x:1 | g)", r"the number 1 cannot be used inside an expression"),
     ("y ~ x + (1 | g) ~ z", r"one '~'"),
     ("y ~ y + (1 | g)", r"outcome 'y' also appears"),
     ("y ~ . + (1 | g)", r"'\.' \(all other columns\)"),

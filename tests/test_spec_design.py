@@ -91,9 +91,9 @@ def test_missing_and_infinite_rows_are_dropped_and_counted():
             "at least 2 groups",
         ),
         (
-            pd.DataFrame({"y": [1.0, 2, 3, 4], "t": list("abab"), "g": list("aabb")}),
-            ModelSpec.one_factor("y", "g", ("t",), True, ("t",)),
-            "random slope 't' must be numeric",
+            pd.DataFrame({"y": [1.0, 2, 3, 4], "t": list("aaaa"), "g": list("aabb")}),
+            ModelSpec.one_factor("y", "g", (), True, ("t",)),
+            "categorical column 't' on the left of '| g' has only one value",
         ),
         (
             pd.DataFrame({"y": [1.0, np.nan], "g": ["a", "b"]}),

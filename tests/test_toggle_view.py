@@ -78,5 +78,15 @@ def test_check_columns_names_the_missing_or_text_column():
         check_columns(parse_formula("y ~ x_cwc + (1 | g)"), ["y", "x", "g"], ["y", "x"], ["x_cwc"])
     with pytest.raises(SpecError, match="'y' holds text, so it cannot be the outcome"):
         check_columns(spec, ["y", "x", "g"], ["x"])
-    with pytest.raises(SpecError, match="'x' holds text, so it cannot be a random slope"):
-        check_columns(spec, ["y", "x", "g"], ["y"])
+    # A text column on the left of "|" is a categorical random effect (lme4's dummies);
+    # a text outcome is for a binomial family, which the caller says.
+    check_columns(spec, ["y", "x", "g"], ["y"])
+    check_columns(spec, ["y", "x", "g"], ["x"], text_outcome=True)
+
+
+def test_a_categorical_random_slope_is_a_term_the_toggles_cannot_show():
+    spec = parse_formula("use ~ age + urban + (urban | district)")
+    view = toggle_view(spec, ["age"])
+    assert view.extras.random == spec.random
+    assert view.spec().random == spec.random
+    assert view.effects[0].slope is False

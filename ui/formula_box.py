@@ -60,7 +60,8 @@ def apply_pending(frame: pd.DataFrame, numeric: Sequence[str]) -> None:
     try:
         spec = parse_formula(text, reml=st.session_state.get(state.METHOD, "REML") == "REML")
         made = st.session_state.get(MADE, ())
-        check_columns(spec, [str(c) for c in frame.columns], numeric, made)
+        text_outcome = st.session_state.get(state.FAMILY, "gaussian") != "gaussian"
+        check_columns(spec, [str(c) for c in frame.columns], numeric, made, text_outcome)
         with_derived(frame, spec.columns)  # log of a negative value: said here, not later
     except ExplorerError as exc:
         if from_link:

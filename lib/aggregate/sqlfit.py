@@ -52,6 +52,7 @@ from lib.model.design import (
     check_fixed,
     check_groups,
     check_rows,
+    lme4_term_order,
 )
 from lib.model.fixed import fixed_layout, independent_columns, rank_message
 from lib.model.spec import ModelSpec, is_derived
@@ -118,6 +119,12 @@ def engine_stats(engine, spec: ModelSpec) -> tuple[ModelStats, SqlModel]:  # noq
     """``ModelStats`` computed by the engine, with lib.model.design's checks."""
     kinds = engine.schema()
     _refuse_computed(spec, kinds, getattr(engine, "name", "SQL"))
+    inter = next((t for t in spec.random if t.interactions), None)
+    if inter is not None:
+        raise DataError(
+            f"The random term {inter.formula()} has an interaction on the left of '|', which "
+            "is fitted in memory (the CLI's --engine pandas), not by the DuckDB/Spark engines."
+        )
     require_columns(list(kinds), spec.columns)
     plan = rows_plan(spec, kinds)
     name = engine.prefix
@@ -226,8 +233,8 @@ def engine_stats(engine, spec: ModelSpec) -> tuple[ModelStats, SqlModel]:  # noq
         terms = [_keep_columns(t, kept) for t in terms]
     check_fixed(nobs, fixef_names, XtX)
 
-    # lme4's order of terms: decreasing number of levels, stable (as build_design).
-    terms.sort(key=lambda t: -t.stats.nlevels)
+    # lme4's order of terms, as build_design (lib.model.design.lme4_term_order).
+    terms = list(lme4_term_order(terms, lambda t: t.stats.nlevels))
     pairs = {}
     for i, ti in enumerate(terms):
         for j in range(i):

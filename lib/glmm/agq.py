@@ -60,10 +60,13 @@ def check_agq(design: Design, nagq: int) -> None:
     if nagq > MAX_NODES:
         raise SpecError(f"nAGQ must be at most {MAX_NODES} (lme4's limit), got {nagq}.")
     if len(design.terms) != 1 or design.terms[0].q != 1:
+        # A categorical column alone on the left, (0 + urban | district), looks scalar in
+        # the spec (agq_applies) but has one effect per level: say so.
+        effects = "; ".join(f"{t.name}: {', '.join(t.names)}" for t in design.terms)
         raise SpecError(
             "Adaptive Gauss-Hermite quadrature (nAGQ > 1) needs a single random intercept "
-            "(or one random slope alone) on one grouping factor, as in lme4; use nAGQ = 1 "
-            "(Laplace) for this model."
+            "(or one random slope alone) on one grouping factor, as in lme4; this model's "
+            f"random effects are {effects}. Use nAGQ = 1 (Laplace) for this model."
         )
 
 

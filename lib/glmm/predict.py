@@ -20,7 +20,7 @@ drawn at the offset's mean over the fitting rows (the typical exposure).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -32,6 +32,7 @@ from lib.glmm.result import GlmmFit
 from lib.lmm import predict as linear
 from lib.model.response import ResponseFamily
 from lib.model.spec import ModelSpec
+from lib.model.transforms import with_derived
 from lib.table.columns import complete_rows
 
 SCALES = ("link", "response")
@@ -86,10 +87,13 @@ def prediction_basis(
     if not response_family.generalized:
         raise SpecError("A Gaussian outcome is a linear mixed model: use lib.lmm.predict.")
     columns = tuple(spec.columns) + tuple(response_family.columns)
-    clean, _ = complete_rows(frame, columns)
+    clean, _ = complete_rows(with_derived(frame, spec.columns), columns)
     offset = response_family.offset
     mean = 0.0 if offset is None else float(clean[offset].to_numpy(dtype=float).mean())
-    return GlmmPredictionBasis(linear.prediction_basis(clean, spec), response_family, mean)
+    # scale(x) as the fit scaled it: over every row where x is present (lib.model.transforms).
+    scales = linear.scale_parameters(frame, spec)
+    basis = replace(linear.prediction_basis(clean, spec), scales=scales)
+    return GlmmPredictionBasis(basis, response_family, mean)
 
 
 def _check_scale(scale: str) -> None:

@@ -26,6 +26,7 @@ from lib.glmm.pirls import Response
 from lib.model.design import Design, build_design
 from lib.model.response import ResponseFamily
 from lib.model.spec import ModelSpec
+from lib.model.transforms import with_derived
 from lib.table.columns import complete_rows, factor_codes, is_numeric_column
 
 
@@ -254,6 +255,8 @@ def prepare(frame: pd.DataFrame, spec: ModelSpec, response_family: ResponseFamil
     fam = make_family(response_family.family, response_family.link)
     trials, offset = response_family.trials, response_family.offset
     extra = list(response_family.columns)
+    # Columns the formula computes (I(age^2), log(x)): lib.model.transforms, as build_design.
+    frame = with_derived(frame, spec.columns)
     clean, n_dropped = complete_rows(frame, tuple(spec.columns) + tuple(extra))
     for c in extra:
         if not is_numeric_column(clean[c]):

@@ -17,7 +17,7 @@ band sqrt(diag(X V X')) from vcov(beta), as ``ggeffects::ggpredict``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -26,7 +26,9 @@ from scipy import special
 from lib.errors import DataError, SpecError
 from lib.lmm.result import LmmFit
 from lib.model.fixed import column_values, fixed_layout
+from lib.model.random_effects import slope_levels, term_pieces
 from lib.model.spec import ModelSpec
+from lib.model.transforms import source, with_derived
 from lib.table.columns import complete_rows, factor_codes, is_numeric_column
 
 GRID_POINTS = 40
@@ -45,6 +47,12 @@ class PredictionBasis:
         Per numeric fixed-part column, over the rows used in fitting.
     ranges : dict
         Per numeric fixed-part column: (min, max).
+    slope_levels : dict
+        Per column on the left of a random term's "|": its levels in R's order
+        (categorical: ``urban`` in ``(urban | district)``) or None (numeric).
+    scales : dict
+        Per ``scale(x)`` column of the model: the fitting data's (mean, sd), which new
+        rows are scaled by (as R's ``makepredictcall`` keeps them for ``predict``).
     """
 
     spec: ModelSpec
@@ -52,11 +60,14 @@ class PredictionBasis:
     means: dict
     sds: dict
     ranges: dict
+    slope_levels: dict = field(default_factory=dict)
+    scales: dict = field(default_factory=dict)
 
 
 def prediction_basis(frame: pd.DataFrame, spec: ModelSpec) -> PredictionBasis:
     """The fit's factor levels and numeric summaries, from the data it was fitted to."""
-    clean, _ = complete_rows(frame, spec.columns)
+    scales = scale_parameters(frame, spec)
+    clean, _ = complete_rows(with_derived(frame, spec.columns), spec.columns)
     levels, means, sds, ranges = {}, {}, {}, {}
     for name in spec.fixed_columns:
         series = clean[name]
@@ -68,7 +79,29 @@ def prediction_basis(frame: pd.DataFrame, spec: ModelSpec) -> PredictionBasis:
             ranges[name] = (float(values.min()), float(values.max()))
         else:
             levels[name] = factor_codes(series)[1]
-    return PredictionBasis(spec=spec, levels=levels, means=means, sds=sds, ranges=ranges)
+    slopes = {k: v for t in spec.random for k, v in slope_levels(clean, t).items()}
+    return PredictionBasis(
+        spec=spec,
+        levels=levels,
+        means=means,
+        sds=sds,
+        ranges=ranges,
+        slope_levels=slopes,
+        scales=scales,
+    )
+
+
+def scale_parameters(frame: pd.DataFrame, spec: ModelSpec) -> dict:
+    """(mean, sd) of each ``scale(x)`` column of ``spec`` over the rows of ``frame`` where
+    x is present, as ``lib.model.transforms.derive`` scaled it for the fit."""
+    scales = {}
+    for name in spec.columns:
+        found = source(name)
+        if found is not None and found[0] == "scale" and found[1] in frame.columns:
+            x = pd.to_numeric(frame[found[1]], errors="coerce").to_numpy(dtype=float)
+            x = x[np.isfinite(x)]
+            scales[name] = (float(x.mean()), float(np.std(x, ddof=1)))
+    return scales
 
 
 def fixed_rows(basis: PredictionBasis, fit: LmmFit, rows: pd.DataFrame) -> np.ndarray:
@@ -80,30 +113,77 @@ def fixed_rows(basis: PredictionBasis, fit: LmmFit, rows: pd.DataFrame) -> np.nd
         A categorical value not seen in fitting, or a non-numeric numeric predictor.
     """
     spec = basis.spec
-    numeric, codes = {}, {}
-    for name, levels in basis.levels.items():
-        series = rows[name]
-        if levels is None:
-            values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
-            if np.isnan(values).any():
-                raise DataError(f"The predictor {name!r} must be numeric in the new rows.")
-            numeric[name] = values
-            continue
-        row_codes, row_labels = factor_codes(series)
-        index = {label: k for k, label in enumerate(levels)}
-        unseen = [label for label in row_labels if label not in index]
-        if unseen:
-            raise DataError(
-                f"The categorical predictor {name!r} has the value {unseen[0]!r} in the new "
-                f"rows, which was not in the data the model was fitted to (its values: "
-                f"{', '.join(levels[:10])}{'...' if len(levels) > 10 else ''})."
-            )
-        remap = np.array([index[label] for label in row_labels], dtype=np.int64)
-        codes[name] = remap[row_codes]
+    numeric, codes = _row_values(basis.levels, rows, "predictor")
     layout = fixed_layout(spec.fixed_terms, spec.intercept, basis.levels)
     X = column_values(layout, numeric, codes, len(rows))
     position = {column.name: j for j, column in enumerate(layout)}
     return X[:, [position[name] for name in fit.fixef_names]]
+
+
+def _row_values(
+    levels: dict, rows: pd.DataFrame, role: str
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Numeric columns as floats and categorical ones as codes in the fit's level order.
+
+    Raises
+    ------
+    DataError
+        A categorical value not seen in fitting, or a non-numeric numeric column.
+    """
+    numeric, codes = {}, {}
+    for name, known in levels.items():
+        series = rows[name]
+        if known is None:
+            values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+            if np.isnan(values).any():
+                raise DataError(f"The {role} {name!r} must be numeric in the new rows.")
+            numeric[name] = values
+            continue
+        row_codes, row_labels = factor_codes(series)
+        index = {label: k for k, label in enumerate(known)}
+        unseen = [label for label in row_labels if label not in index]
+        if unseen:
+            raise DataError(
+                f"The categorical {role} {name!r} has the value {unseen[0]!r} in the new "
+                f"rows, which was not in the data the model was fitted to (its values: "
+                f"{', '.join(known[:10])}{'...' if len(known) > 10 else ''})."
+            )
+        remap = np.array([index[label] for label in row_labels], dtype=np.int64)
+        codes[name] = remap[row_codes]
+    return numeric, codes
+
+
+def random_columns(basis: PredictionBasis, rows: pd.DataFrame, group: str) -> dict:
+    """The random-effect covariates of ``rows`` for one grouping factor, by effect name
+    (lme4's ``cnms``: ``(Intercept)``, ``x``, ``urbanY``), from the fit's slope levels."""
+    terms = [t for t in basis.spec.random if t.name == group]
+    used = {s: basis.slope_levels[s] for t in terms for s in t.columns}
+    numeric, codes = _row_values(used, rows, "random slope")
+    out = {}
+    for term in terms:
+        for piece in term_pieces(term, basis.slope_levels):
+            Z = column_values(piece.layout, numeric, codes, len(rows))
+            out.update({name: Z[:, k] for k, name in enumerate(piece.names)})
+    return out
+
+
+def _with_computed(basis: PredictionBasis, rows: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """``rows`` with the model's computed columns: ``scale(x)`` by the fitting data's mean
+    and SD (``PredictionBasis.scales``), the others row by row (``with_derived``)."""
+    scaled = [n for n in names if n in basis.scales and n not in rows.columns]
+    if scaled:
+        rows = rows.copy(deep=False)
+        for name in scaled:
+            mean, sd = basis.scales[name]
+            x = pd.to_numeric(rows[source(name)[1]], errors="coerce")  # type: ignore[index]
+            rows[name] = (x.to_numpy(dtype=float) - mean) / sd
+    return with_derived(rows, names)
+
+
+def _source_present(rows: pd.DataFrame, name: str) -> bool:
+    """Whether a computed column (``I(age^2)``) can be computed from ``rows``."""
+    found = source(name)
+    return found is not None and found[1] in rows.columns
 
 
 def _group_labels(rows: pd.DataFrame, columns: tuple[str, ...]) -> np.ndarray:
@@ -139,6 +219,7 @@ def predict(
     needed = list(spec.fixed_columns)
     if conditional:
         needed += [c for c in (*spec.slope_columns, *spec.group_columns) if c not in needed]
+    rows = _with_computed(basis, rows, [c for c in needed if _source_present(rows, c)])
     missing = [c for c in needed if c not in rows.columns]
     if missing:
         raise DataError(f"The new rows lack the column(s) {missing} that the model uses.")
@@ -155,13 +236,9 @@ def predict(
             index = {label: k for k, label in enumerate(factor.levels)}
             level = np.array([index.get(label, -1) for label in labels])
             seen = level >= 0
+            z = random_columns(basis, usable, factor.group)
             for e, name in enumerate(factor.names):
-                z = (
-                    np.ones(len(usable))
-                    if name == "(Intercept)"
-                    else usable[name].to_numpy(dtype=float)
-                )
-                value[seen] += z[seen] * factor.modes[level[seen], e]
+                value[seen] += z[name][seen] * factor.modes[level[seen], e]
     out[keep] = value
     return out
 

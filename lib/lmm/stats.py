@@ -47,6 +47,9 @@ class TermStats:
     ZtZ : ndarray (q, q, G)
     ZtX : ndarray (q, p, G)
     Zty : ndarray (q, G)
+    effect_names : tuple of str or None
+        Names of the term's effects when they are not the term's own (a
+        categorical column on the left of "|", ``lib.model.design.TermDesign``).
     """
 
     term: RandomTerm
@@ -55,6 +58,7 @@ class TermStats:
     ZtZ: np.ndarray
     ZtX: np.ndarray
     Zty: np.ndarray
+    effect_names: tuple[str, ...] | None = None
 
     @property
     def name(self) -> str:
@@ -62,7 +66,7 @@ class TermStats:
 
     @property
     def names(self) -> tuple[str, ...]:
-        return self.term.names
+        return self.effect_names if self.effect_names is not None else self.term.names
 
     @property
     def q(self) -> int:
@@ -74,7 +78,7 @@ class TermStats:
 
     @property
     def correlated(self) -> bool:
-        return self.term.is_correlated
+        return self.term.correlated and self.q > 1
 
     @property
     def layout(self) -> ThetaLayout:
@@ -214,7 +218,7 @@ def model_stats(design) -> ModelStats:  # noqa: ANN001 - lib.model.design.Design
     for t in design.terms:
         ZtZ, ZtX, Zty = level_sums(X, y, t.Z, t.codes, t.nlevels)
         counts = np.bincount(t.codes, minlength=t.nlevels)
-        terms.append(TermStats(t.term, t.levels, counts, ZtZ, ZtX, Zty))
+        terms.append(TermStats(t.term, t.levels, counts, ZtZ, ZtX, Zty, t.names))
     pairs = {}
     for i, ti in enumerate(design.terms):
         for j in range(i):

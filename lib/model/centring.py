@@ -249,7 +249,12 @@ def centred_spec(
         fixed.append(columns[0] if len(columns) == 1 else FixedTerm(columns))
     fixed += [m for m in means if m not in fixed]
     random = tuple(
-        replace(t, slopes=tuple(rename.get(s, s) for s in t.slopes)) for t in spec.random
+        replace(
+            t,
+            slopes=tuple(rename.get(s, s) for s in t.slopes),
+            interactions=tuple(tuple(rename.get(c, c) for c in i) for i in t.interactions),
+        )
+        for t in spec.random
     )
     return spec.with_changes(fixed=tuple(fixed), random=random)
 

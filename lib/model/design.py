@@ -11,8 +11,9 @@ Columns that are combinations of earlier ones are dropped with lme4's message.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,7 @@ from lib.model.fixed import (
     independent_columns,
     rank_message,
 )
+from lib.model.random_effects import slope_levels, term_pieces
 from lib.model.spec import FixedTerm, ModelSpec, RandomTerm
 from lib.model.transforms import with_derived
 from lib.table.columns import (
@@ -36,6 +38,11 @@ from lib.table.columns import (
 )
 
 MIN_ROWS = 3
+T = TypeVar("T")
+
+
+def _nlevels(term: object) -> int:
+    return term.nlevels  # type: ignore[attr-defined]
 
 
 class RankDeficiencyWarning(UserWarning):
@@ -110,17 +117,24 @@ class TermDesign:
     Attributes
     ----------
     term : RandomTerm
+        The term as lme4 fits it (one piece of an uncorrelated term with a
+        categorical slope is a term of its own, ``lib.model.random_effects``).
     codes : ndarray (n,) of int
         Level index 0..G-1 of each row, in ``levels`` order.
     levels : tuple of str
     Z : ndarray (n, q)
-        Per-row covariates of the term's effects (1 for the intercept, then slopes).
+        Per-row covariates of the term's effects (1 for the intercept, then slopes;
+        a categorical slope as its dummy columns).
+    effect_names : tuple of str or None
+        The names of Z's columns (lme4's ``cnms``, e.g. ``urbanY``); None: the
+        term's own names (numeric slopes).
     """
 
     term: RandomTerm
     codes: np.ndarray
     levels: tuple[str, ...]
     Z: np.ndarray
+    effect_names: tuple[str, ...] | None = None
 
     @property
     def name(self) -> str:
@@ -128,7 +142,7 @@ class TermDesign:
 
     @property
     def names(self) -> tuple[str, ...]:
-        return self.term.names
+        return self.effect_names if self.effect_names is not None else self.term.names
 
     @property
     def nlevels(self) -> int:
@@ -140,7 +154,7 @@ class TermDesign:
 
     @property
     def correlated(self) -> bool:
-        return self.term.is_correlated
+        return self.term.correlated and self.q > 1
 
 
 @dataclass(frozen=True, eq=False)
@@ -190,16 +204,10 @@ def build_design(frame: pd.DataFrame, spec: ModelSpec) -> Design:
     clean, n_dropped = complete_rows(frame, spec.columns)
     if not is_numeric_column(clean[spec.outcome]):
         raise not_numeric_error("outcome", spec.outcome, non_numeric_example(clean[spec.outcome]))
-    for name in spec.slope_columns:
-        if not is_numeric_column(clean[name]):
-            raise not_numeric_error("random slope", name, non_numeric_example(clean[name]))
     check_rows(spec, len(clean), n_dropped)
-    terms = tuple(_term_design(clean, term) for term in spec.random)
-    # lme4's mkReTrms orders terms by rev(order(nlevels)): decreasing number of
-    # levels, and terms with equal numbers of levels in reverse order of the formula.
-    terms = tuple(reversed(sorted(terms, key=lambda t: t.nlevels)))
-    for name in spec.fixed_columns:
+    for name in dict.fromkeys((*spec.fixed_columns, *spec.slope_columns)):
         _check_not_stray_text(clean[name], name)
+    terms = lme4_term_order([d for term in spec.random for d in _term_designs(clean, term)])
     X, full_names = fixed_matrix(clean, spec.fixed_terms, spec.intercept)
     X, fixef_names, dropped = drop_dependent(X, full_names, spec.intercept)
     if dropped:
@@ -235,15 +243,33 @@ def _check_not_stray_text(series: pd.Series, name: str) -> None:
         )
 
 
-def _term_design(clean: pd.DataFrame, term: RandomTerm) -> TermDesign:
+def lme4_term_order(terms: Sequence[T], nlevels: Callable[[T], int] = _nlevels) -> tuple[T, ...]:
+    """lme4's ``mkReTrms`` order: unless the numbers of levels already never increase,
+    ``rev(order(nl))`` (decreasing, terms with equal numbers in reverse formula order).
+    ``lib.aggregate.sqlfit`` orders its terms by the same rule."""
+    nl = [nlevels(t) for t in terms]
+    if any(b > a for a, b in zip(nl, nl[1:], strict=False)):
+        return tuple(reversed(sorted(terms, key=nlevels)))
+    return tuple(terms)
+
+
+def _term_designs(clean: pd.DataFrame, term: RandomTerm) -> list[TermDesign]:
+    """The term's arrays: one TermDesign per lme4 term (``lib.model.random_effects``)."""
     codes, levels = interaction_codes(clean, term.group)
     check_groups(term, len(levels))
-    z_cols = ([np.ones(len(clean))] if term.intercept else []) + [
-        clean[c].to_numpy(dtype=float) for c in term.slopes
+    slopes = slope_levels(clean, term)
+    numeric = {s: clean[s].to_numpy(dtype=float) for s, lv in slopes.items() if lv is None}
+    factors = {s: factor_codes(clean[s])[0] for s, lv in slopes.items() if lv is not None}
+    return [
+        TermDesign(
+            term=piece.term,
+            codes=codes,
+            levels=levels,
+            Z=column_values(piece.layout, numeric, factors, len(clean)),
+            effect_names=piece.names,
+        )
+        for piece in term_pieces(term, slopes)
     ]
-    return TermDesign(
-        term=term, codes=codes, levels=levels, Z=np.asfortranarray(np.column_stack(z_cols))
-    )
 
 
 def check_rows(spec: ModelSpec, n: int, n_dropped: int) -> None:

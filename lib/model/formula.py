@@ -27,7 +27,11 @@ terms up to two-way), ``- term`` (removes it), and the intercept: ``1 +``
 ``(1 | g)``, ``(1 + x | g)``, ``(0 + x | g)``, ``(x || g)`` (uncorrelated),
 ``(1 | g1:g2)`` (the interaction's levels), ``(1 | g1/g2)`` (nested:
 ``(1 | g1) + (1 | g2:g1)``; lme4 names a third level ``g3:(g2:g1)``, we
-``g3:g2:g1``). Random-effect terms contain 1, 0 and numeric columns only.
+``g3:g2:g1``). The left side of a bar is read as R reads a formula's terms: 1, 0,
+columns and their interactions (``(1 + x | g)``, ``(0 + x:f | g)``, ``(x * f | g)``);
+a numeric column is a random slope, a categorical one enters as its dummy columns
+(``(urban | district)`` has ``(Intercept)`` and ``urbanY``; see
+``lib.model.random_effects``).
 Names that are not syntactic in R are written in backticks, with R's escapes
 (``\\``` for a backtick, ``\\\\`` for a backslash, ``\\n``, ``\\t``, ``\\uXXXX``...).
 
@@ -356,18 +360,27 @@ class _Reader:
         """One parenthesised bar, lme4's expandDoubleVerts + expandSlash."""
         bar = node.children[0]
         effects, group = bar.children
-        intercept, slopes = self.random_effects(effects)
-        if not intercept and not slopes:
+        intercept, slopes, interactions = self.random_effects(effects)
+        if not intercept and not slopes and not interactions:
             raise self.error(effects, "a random-effect term needs 1 or at least one column.")
         groups = self.group(group)
         correlated = bar.text == "|"
         return [
-            RandomTerm(group=g, intercept=intercept, slopes=tuple(slopes), correlated=correlated)
+            RandomTerm(
+                group=g,
+                intercept=intercept,
+                slopes=tuple(slopes),
+                correlated=correlated,
+                interactions=tuple(interactions),
+            )
             for g in groups
         ]
 
-    def random_effects(self, node: Node) -> tuple[bool, list[str]]:
-        intercept, slopes = True, []
+    def random_effects(self, node: Node) -> tuple[bool, list[str], list[tuple[str, ...]]]:
+        """The left side of a bar: intercept, main effects and interactions (R's terms()
+        of it: variables in order of mention, interactions after main effects)."""
+        intercept, labels = True, []
+        order = {name: k for k, name in enumerate(dict.fromkeys(self.names_in(node)))}
         for sign, item in self.top_items(node):
             if item.kind == "number":
                 if item.text not in ("0", "1"):
@@ -375,19 +388,15 @@ class _Reader:
                         item, f"only 1 and 0 may stand for the intercept, not {item.text}."
                     )
                 intercept = (item.text == "1") == (sign > 0)
-            elif item.kind == "name" and sign > 0:
-                if item.text not in slopes:
-                    slopes.append(item.text)
-            elif item.kind == "name":
-                slopes = [s for s in slopes if s != item.text]
+                continue
+            terms = [tuple(sorted(t, key=order.__getitem__)) for t in self.terms(item)]
+            if sign > 0:
+                labels += [t for t in terms if t not in labels]
             else:
-                raise self.error(
-                    item,
-                    "a random-effect term takes 1, 0 and numeric column names joined by "
-                    "+ (for example (1 + x | g)); interactions and products are not supported "
-                    "inside it: add the product as a column to your data first.",
-                )
-        return intercept, slopes
+                labels = [t for t in labels if t not in terms]
+        slopes = [t[0] for t in labels if len(t) == 1]
+        interactions = sorted((t for t in labels if len(t) > 1), key=len)  # R: by degree
+        return intercept, slopes, interactions
 
     def group(self, node: Node) -> list[tuple[str, ...]]:
         """Grouping factors of a bar: g, g1:g2 or g1/g2/... (outermost first)."""
@@ -437,19 +446,30 @@ def _merge_uncorrelated(terms: list[RandomTerm]) -> list[RandomTerm]:
     merged: list[RandomTerm] = []
     for term in terms:
         prev = merged[-1] if merged else None
-        single_slope = not term.intercept and len(term.slopes) == 1
-        if (
-            prev is not None
-            and single_slope
+        single_slope = not term.intercept and len(term.slopes) == 1 and not term.interactions
+        single_inter = not term.intercept and not term.slopes and len(term.interactions) == 1
+        joinable = (
+            (single_slope or single_inter)
+            and prev is not None
             and prev.group == term.group
             and (prev.q == 1 or not prev.correlated)
-            and term.slopes[0] not in prev.slopes
-        ):
+            and term.labels[0] not in prev.labels
+        )
+        if joinable and single_slope and not prev.interactions:  # type: ignore[union-attr]
             merged[-1] = RandomTerm(
-                group=prev.group,
-                intercept=prev.intercept,
-                slopes=prev.slopes + term.slopes,
+                group=prev.group,  # type: ignore[union-attr]
+                intercept=prev.intercept,  # type: ignore[union-attr]
+                slopes=prev.slopes + term.slopes,  # type: ignore[union-attr]
                 correlated=False,
+            )
+        elif joinable and single_inter:
+            # Interactions come after the slopes in R's order: appending keeps it.
+            merged[-1] = RandomTerm(
+                group=prev.group,  # type: ignore[union-attr]
+                intercept=prev.intercept,  # type: ignore[union-attr]
+                slopes=prev.slopes,  # type: ignore[union-attr]
+                correlated=False,
+                interactions=prev.interactions + term.interactions,  # type: ignore[union-attr]
             )
         else:
             merged.append(term)

@@ -5,9 +5,10 @@ A model is an outcome, fixed-effect terms (main effects and interactions,
 random-effect terms. A
 term (``RandomTerm``) is one value: the grouping columns (several columns mean
 their interaction, as lme4's ``school:class``), whether it has an intercept,
-which numeric columns get random slopes, and whether those effects are
-correlated. This follows MixedModels.jl's ``ReMat`` (one object per term) and
-lme4's ``mkReTrms``; the one-factor model is just the one-term case.
+which columns get random slopes (a categorical one as its dummy columns,
+``lib.model.random_effects``), and whether those effects are correlated. This
+follows MixedModels.jl's ``ReMat`` (one object per term) and lme4's
+``mkReTrms``; the one-factor model is just the one-term case.
 
 Nested and crossed designs need nothing special here:
 ``(1 | school/class)`` is ``(1 | school) + (1 | class:school)``, i.e. the terms
@@ -122,31 +123,54 @@ class RandomTerm:
     intercept : bool
         A random intercept per level.
     slopes : tuple of str
-        Numeric columns with a random slope per level.
+        Columns on the left of "|" besides the intercept: a numeric column is a
+        random slope; a categorical one enters as R's model.matrix codes it
+        (``(urban | g)``: ``urbanY``; ``(0 + urban | g)``: ``urbanN``, ``urbanY``),
+        so the effects' names depend on the data (``lib.model.random_effects``;
+        ``lib.model.design.TermDesign.names``).
     correlated : bool
         ``(1 + x | g)`` when True; lme4's ``(1 | g) + (0 + x | g)`` when False.
+    interactions : tuple of tuple of str
+        Interactions on the left of "|" (``(0 + standLRT:sex | school)``), each the
+        columns in R's order; they come after the slopes, as R's ``terms()`` orders
+        the left side by degree.
     """
 
     group: tuple[str, ...]
     intercept: bool = True
     slopes: tuple[str, ...] = ()
     correlated: bool = True
+    interactions: tuple[tuple[str, ...], ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "group", _names(self.group, "A random term's group"))
         object.__setattr__(self, "slopes", _names(self.slopes, "A random term's slopes"))
+        if isinstance(self.interactions, str):
+            raise SpecError(
+                f"'interactions' must be a list of column lists, got {self.interactions!r}."
+            )
+        inter = tuple(_names(i, "A random term's interaction") for i in self.interactions)
+        object.__setattr__(self, "interactions", inter)
+        for columns in inter:
+            if len(columns) < 2 or len(set(columns)) != len(columns):
+                raise SpecError(
+                    f"An interaction in a random term needs two or more different columns, "
+                    f"got {list(columns)}."
+                )
+        if len(set(inter)) != len(inter):
+            raise SpecError(f"An interaction is listed twice in a random term: {list(inter)}.")
         if not self.group:
             raise SpecError("A random term needs at least one grouping column.")
         if len(set(self.group)) != len(self.group):
             raise SpecError(f"A grouping column is listed twice in {list(self.group)}.")
-        if not self.intercept and not self.slopes:
+        if not self.intercept and not self.slopes and not inter:
             raise SpecError(
                 f"The random term for '{self.name}' has neither an intercept nor a slope: "
                 "turn on the random intercept or choose at least one random slope."
             )
         if len(set(self.slopes)) != len(self.slopes):
             raise SpecError(f"A random slope is listed twice: {list(self.slopes)}.")
-        for slope in self.slopes:
+        for slope in self.columns:
             if slope in self.group:
                 raise SpecError(
                     f"Column '{slope}' is a grouping column of this term and cannot also "
@@ -159,9 +183,22 @@ class RandomTerm:
         return ":".join(self.group)
 
     @property
+    def labels(self) -> tuple[str, ...]:
+        """The left side's terms besides the intercept: slopes, then interactions
+        (``standLRT:sex``)."""
+        return self.slopes + tuple(":".join(i) for i in self.interactions)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Every column on the left of "|", first-seen order, without duplicates."""
+        return tuple(dict.fromkeys((*self.slopes, *(c for i in self.interactions for c in i))))
+
+    @property
     def names(self) -> tuple[str, ...]:
-        """Effect names in lme4's order: ``(Intercept)`` first, then the slopes."""
-        return ((INTERCEPT,) if self.intercept else ()) + self.slopes
+        """Effect names in lme4's order: ``(Intercept)`` first, then the slopes and
+        interactions (a categorical column by its name; its effects are named by the
+        design, ``lib.model.random_effects``)."""
+        return ((INTERCEPT,) if self.intercept else ()) + self.labels
 
     @property
     def q(self) -> int:
@@ -176,8 +213,16 @@ class RandomTerm:
     def formula(self) -> str:
         """This term in lme4's syntax, e.g. ``(1 + x | school)`` or ``(1 | g) + (0 + x | g)``."""
         g = ":".join(r_name(c) for c in self.group)
-        slopes = [r_name(c) for c in self.slopes]
+        mains = [r_name(c) for c in self.slopes]
+        inters = [":".join(r_name(c) for c in i) for i in self.interactions]
+        slopes = mains + inters
         if self.correlated or self.q == 1:
+            # R orders the left side's columns by degree whatever the written order, but
+            # names an interaction's parts in order of first mention: write the
+            # interactions first where the slopes would change that (x:f after f).
+            rank = {c: k for k, c in enumerate(dict.fromkeys(self.columns))}
+            if not all(list(i) == sorted(i, key=rank.__getitem__) for i in self.interactions):
+                slopes = inters + mains
             inner = " + ".join((["1"] if self.intercept else ["0"]) + slopes)
             return f"({inner} | {g})"
         parts = (["(1 | " + g + ")"] if self.intercept else []) + [
@@ -186,20 +231,25 @@ class RandomTerm:
         return " + ".join(parts)
 
     def to_dict(self) -> dict[str, object]:
-        """The CLI's JSON form of this term."""
-        return {
+        """The CLI's JSON form of this term (``interactions`` only when there are any)."""
+        data: dict[str, object] = {
             "group": list(self.group),
             "intercept": self.intercept,
             "slopes": list(self.slopes),
             "correlated": self.correlated,
         }
+        if self.interactions:
+            data["interactions"] = [list(i) for i in self.interactions]
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> RandomTerm:
         """Read the CLI's JSON form; unknown keys are an error, not ignored."""
         if not isinstance(data, Mapping):
             raise SpecError(f"Each random term must be a JSON object, got {data!r}.")
-        _check_keys(data, {"group", "intercept", "slopes", "correlated"}, "a random term")
+        _check_keys(
+            data, {"group", "intercept", "slopes", "correlated", "interactions"}, "a random term"
+        )
         if "group" not in data:
             raise SpecError("A random term needs a 'group' (a list of column names).")
         flags = {}
@@ -208,9 +258,13 @@ class RandomTerm:
             if not isinstance(value, bool):
                 raise SpecError(f"'{key}' in a random term must be true or false, got {value!r}.")
             flags[key] = value
+        interactions = data.get("interactions", [])
+        if not isinstance(interactions, list | tuple):
+            raise SpecError(f"'interactions' must be a list of column lists, got {interactions!r}.")
         return cls(
             group=_names(data["group"], "'group'"),
             slopes=_names(data.get("slopes", ()), "'slopes'"),
+            interactions=tuple(_names(i, "'interactions'") for i in interactions),
             **flags,
         )
 
@@ -337,8 +391,8 @@ class ModelSpec:
                 f"Column '{self.outcome}' cannot be both the outcome and a grouping column."
             )
         # A grouping column may also be a fixed predictor, as lme4 allows (Yates'
-        # oats: yield ~ nitro + Variety + (1 | Block/Variety)); a random slope on a
-        # grouping column would be a factor slope, which RandomTerm does not model.
+        # oats: yield ~ nitro + Variety + (1 | Block/Variety)); a grouping column on the
+        # left of "|" as well is refused (a categorical slope of another column is not).
         for name in self.fixed_columns:
             if name == self.outcome:
                 raise SpecError(f"Column '{name}' is the outcome and cannot also be a predictor.")
@@ -399,7 +453,7 @@ class ModelSpec:
     @property
     def slope_columns(self) -> tuple[str, ...]:
         """Every column with a random slope in some term, without duplicates."""
-        return tuple(dict.fromkeys(s for t in self.random for s in t.slopes))
+        return tuple(dict.fromkeys(s for t in self.random for s in t.columns))
 
     @property
     def factor_names(self) -> tuple[str, ...]:

@@ -127,11 +127,25 @@ def _effects(term: RandomTerm) -> LevelEffects:
     )
 
 
-def _chain(spec: ModelSpec) -> tuple[str, list[GroupLevel], list[RandomTerm], list[RandomTerm]]:
-    """The top grouping column, the lower levels, the terms they show, and the rest."""
+def _chain(
+    spec: ModelSpec, numeric: set[str]
+) -> tuple[str, list[GroupLevel], list[RandomTerm], list[RandomTerm]]:
+    """The top grouping column, the lower levels, the terms they show, and the rest.
+
+    The slope toggles offer numeric columns only: a term with a computed or a
+    categorical column on the left of "|" is one the toggles cannot show."""
     terms = list(spec.random)
+
+    def unshown(slope: str) -> bool:
+        return is_derived(slope) or slope not in numeric
+
     top_term = next(
-        (t for t in terms if len(t.group) == 1 and not any(map(is_derived, t.slopes))), None
+        (
+            t
+            for t in terms
+            if len(t.group) == 1 and not t.interactions and not any(map(unshown, t.slopes))
+        ),
+        None,
     )
     top = top_term.group[0] if top_term else terms[0].group[-1]
     shown: list[RandomTerm] = [top_term] if top_term else []
@@ -142,7 +156,9 @@ def _chain(spec: ModelSpec) -> tuple[str, list[GroupLevel], list[RandomTerm], li
         if term is top_term or len(levels) == MAX_LEVELS - 1:
             continue
         column = term.group[0]
-        if column in used or any(s in used or s == column or is_derived(s) for s in term.slopes):
+        if term.interactions or column in used:
+            continue
+        if any(s in used or s == column or unshown(s) for s in term.slopes):
             continue
         if term.group == (column, *factor):
             relation = NESTED
@@ -173,7 +189,7 @@ def toggle_view(
         no random slope), so that a formula does not move the x axis needlessly.
     """
     numeric = set(numeric)
-    top, levels, shown, rest = _chain(spec)
+    top, levels, shown, rest = _chain(spec, numeric)
     groups = {top, *(level.column for level in levels)}
     effects = [LevelEffects(intercept=False, slope=False)] * (1 + len(levels))
     for term in shown:
@@ -280,12 +296,19 @@ def same_model(a: ModelSpec, b: ModelSpec) -> bool:
 
 
 def check_columns(
-    spec: ModelSpec, columns: Iterable[str], numeric: Iterable[str], made: Iterable[str] = ()
+    spec: ModelSpec,
+    columns: Iterable[str],
+    numeric: Iterable[str],
+    made: Iterable[str] = (),
+    text_outcome: bool = False,
 ) -> None:
     """Raise a SpecError naming the first column of ``spec`` the data cannot give.
 
     ``made`` are names that centring creates (``ses_cwc``): a formula names the source
     column and the centring controls make the new one, which the message says.
+    ``text_outcome``: the outcome may hold text (a binomial family's two values; the fit
+    checks them). A text column on the left of "|" is a categorical random effect
+    (``lib.model.random_effects``), which the design codes as lme4 does.
     """
     columns, numeric, made = set(columns), set(numeric), set(made)
     for name in spec.columns:
@@ -302,9 +325,7 @@ def check_columns(
                 "comes from in the formula and keep the centring switched on."
             )
         raise SpecError(f"The formula names column '{name}', which is not in the data.")
-    for name, role in [(spec.outcome, "the outcome")] + [
-        (s, "a random slope") for s in spec.slope_columns
-    ]:
+    for name, role in [] if text_outcome else [(spec.outcome, "the outcome")]:
         if name not in numeric and name not in columns and is_derived(name):
             continue  # computed from a numeric column, checked above
         if name not in numeric:

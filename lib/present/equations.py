@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lib.model.spec import INTERCEPT, ModelSpec
+from lib.model.spec import INTERCEPT, ModelSpec, RandomTerm
 from lib.present.terms import Coefficient, Part, coefficient_parts
 
 # LaTeX's special characters in text mode and their literal forms (KaTeX supports each).
@@ -192,7 +192,10 @@ def _slots(
         order.setdefault(tuple(p.label for p in within), []).append((c, within, between))
     random_names = [s for t in spec.random for s in t.slopes]
     for name in random_names:
-        order.setdefault((name,), [])
+        # An interaction's effect (age:urbanY, from effect_named) joins the fixed
+        # coefficient with the same parts.
+        parts = tuple(name.split(":"))
+        order.setdefault(parts if len(parts) > 1 and parts in order else (name,), [])
     slots = []
     for p, (key, members) in enumerate(order.items()):
         name = INTERCEPT if not key else ":".join(key)
@@ -202,7 +205,7 @@ def _slots(
         for c, _, between in sorted(members, key=lambda m: bool(m[2])):
             terms.append(_Term(q, c.name, between))
             q += 1
-        random_name = INTERCEPT if not key else key[0] if len(key) == 1 else None
+        random_name = INTERCEPT if not key else ":".join(key)
         varying = tuple(
             sorted({factors.index(t.name) for t in spec.random if random_name in t.names})
         )
@@ -280,6 +283,7 @@ def model_equations(
     ModelEquations
     """
     _check(spec)
+    spec = effect_named(spec, fixef_names, varcorr)
     slots = _slots(spec, fixef_names, group_level)
     n_factors = len(spec.factor_names)
     obs = _obs_index(n_factors)
@@ -342,6 +346,46 @@ def model_equations(
         level1_rows=level1_rows,
         combined_rows=combined_rows,
     )
+
+
+def effect_named(
+    spec: ModelSpec, fixef_names: Sequence[str], varcorr: object | None = None
+) -> ModelSpec:
+    """``spec`` with each categorical column on the left of "|" replaced by the names of
+    its effects (``(urban | district)``: ``urbanY``), so that each is a coefficient of
+    its own, as in the fixed part. The names are the fit's (``varcorr``) when given,
+    else the column's dummies in the fixed part (lme4 codes both alike when the term
+    has an intercept). A term whose effects cannot be found keeps its columns."""
+    dummies: dict[str, list[str]] = {}
+    for c in coefficient_parts(spec, fixef_names):
+        if len(c.parts) == 1 and c.parts[0].label != c.parts[0].column:
+            dummies.setdefault(c.parts[0].column, []).append(c.parts[0].label)
+    fixed = set(fixef_names)
+    blocks = list(getattr(varcorr, "terms", ()))
+    terms = []
+    for term in spec.random:
+        if not term.interactions and all(s in fixed for s in term.slopes):
+            terms.append(term)
+            continue
+        block = next(
+            (
+                b
+                for b in blocks
+                if b.group == term.name
+                and (INTERCEPT in b.names) == term.intercept
+                and len(b.names) >= term.q
+            ),
+            None,
+        )
+        if block is not None:
+            blocks.remove(block)
+            slopes = tuple(n for n in block.names if n != INTERCEPT)
+        else:
+            slopes = tuple(n for s in term.labels for n in dummies.get(s, [s]))
+        terms.append(
+            RandomTerm(term.group, term.intercept, slopes, term.correlated)
+        )
+    return spec.with_changes(random=tuple(terms))
 
 
 def _rows(

@@ -54,15 +54,16 @@ def formula(spec: ModelSpec) -> str:
     if several:
         return "".join(parts) + " " + explain_levels.formula(spec)
     group = ":".join(r_name(c) for c in term.group)
-    slopes = [(md(s), r_name(s)) for s in term.slopes]
+    slopes = [(md(s), r_name(s)) for s in term.slopes] + [
+        (md(":".join(i)), ":".join(r_name(c) for c in i)) for i in term.interactions
+    ]
     own_slopes = " and ".join(f"**{name}**" for name, _ in slopes)
     if term.correlated or term.q == 1:
         # One term, as spec.formula() writes it: (1 | g), (1 + x | g) or (0 + x | g).
-        inner = " + ".join((["1"] if term.intercept else ["0"]) + [r for _, r in slopes])
         gives = (["its own baseline"] if term.intercept else []) + (
             [f"its own slope of {own_slopes}"] if slopes else []
         )
-        parts.append(f" {code(f'({inner} | {group})')} gives each {g} {' and '.join(gives)}.")
+        parts.append(f" {code(term.formula())} gives each {g} {' and '.join(gives)}.")
         if term.intercept and slopes:
             parts.append(" The correlation between baselines and slopes is estimated too.")
     else:
@@ -484,9 +485,19 @@ def singular(
     text = (
         "The model is **singular**: the random intercepts and slopes are estimated as "
         "perfectly correlated (±1), so the model cannot tell them apart. Few groups "
-        f"({fit.ranef[0].nlevels}) make this likely. Try the model without the correlation:"
+        f"({fit.ranef[0].nlevels}) make this likely."
     )
-    return text, Simplification("correlation", None, "Remove the correlation")
+    term = fit.spec.random[0]
+    factor = next((s for s in term.slopes if s not in vc.names), None)
+    if factor is not None:
+        # A categorical column on the left of "|" (its effects are its dummies): without
+        # the correlation lme4's model is not identified (lib.model.random_effects).
+        g = ":".join(r_name(c) for c in term.group)
+        simpler = f"(1 | {g}) + (1 | {g}:{r_name(factor)})"
+        return text + f" A simpler model to type in the formula box: `{simpler}`.", None
+    return text + " Try the model without the correlation:", Simplification(
+        "correlation", None, "Remove the correlation"
+    )
 
 
 def anova(result: Anova) -> str:

@@ -108,7 +108,7 @@ def formula(spec: ModelSpec) -> str:
         g = label(spec, term.name)
         above = enclosing_factors(spec, term.name)
         around = f" around its {label(spec, above[-1])}'s" if above else ""
-        slopes = [md(s) for s in term.slopes]
+        slopes = [md(s) for s in term.labels]
         gives = (["its own baseline" + around] if term.intercept else []) + (
             [f"its own slope of {' and '.join(f'**{s}**' for s in slopes)}" + around]
             if slopes

@@ -225,7 +225,12 @@ def not_numeric_error(role: str, column: object, example: str) -> DataError:
     """
     advice = "Choose a numeric column."
     if role == "random slope":
-        advice += " A categorical column can only be a fixed predictor."
+        # Only the DuckDB/Spark engines say this: in memory a categorical column on the
+        # left of "|" is coded as lme4 codes it (lib.model.random_effects).
+        advice += (
+            " A categorical column on the left of '|' is fitted in memory (--engine "
+            "pandas), not by the DuckDB/Spark engines."
+        )
     return DataError(
         f"The {role} {str(column)!r} must be numeric, but it holds text or categories "
         f"(for example {example}). {advice}"

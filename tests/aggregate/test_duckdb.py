@@ -96,10 +96,22 @@ def test_parquet_glob_and_non_finite_rows(tmp_path):
 BAD = [
     (ModelSpec.one_factor("nope", "school"), "Column 'nope' is not in the data"),
     (ModelSpec.one_factor("school", "study_time"), "must be numeric"),
-    (ModelSpec.one_factor("test_score", "school", random_slopes=("kind",)), "random slope"),
     (ModelSpec.one_factor("test_score", "one"), "at least 2 groups"),
     (ModelSpec.one_factor("test_score", "school", fixed=("constant",)), "only one value"),
 ]
+
+
+def test_a_categorical_random_slope_is_fitted_in_memory_only(tmp_path):
+    """In memory (kind | school) is lme4's categorical random effect (kindshort); the SQL
+    engines keep numeric slopes and say where it is fitted."""
+    frame = pd.read_csv("data/schools.csv")
+    frame["kind"] = np.where(frame["study_time"] > 9, "long", "short")
+    path = tmp_path / "kind.parquet"
+    frame.to_parquet(path)
+    spec = ModelSpec.one_factor("test_score", "school", random_slopes=("kind",))
+    assert fit_lmm(frame, spec).varcorr.terms[0].names == ("(Intercept)", "kindshort")
+    with pytest.raises(DataError, match=r"random slope 'kind' must be numeric.*--engine pandas"):
+        fit_engine(DuckDBEngine(str(path)), spec)
 
 
 @pytest.mark.parametrize("spec,words", BAD, ids=[b[1] for b in BAD])
