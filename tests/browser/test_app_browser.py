@@ -83,8 +83,8 @@ def shoot(page: Page, directory: Path, name: str, focus: Locator | None = None) 
     """
     # A run that another follows (a link's values noted, then applied) leaves the page idle
     # for a moment with the next run's placeholders drawn: wait for the last run's elements.
+    # (Not "wait until idle": a picture of a running fit is taken while the script runs.)
     expect(page.locator('[data-testid="stSkeleton"]')).to_have_count(0, timeout=TIMEOUT_MS)
-    page.wait_for_selector(IDLE, state="attached", timeout=TIMEOUT_MS)
     if focus is not None:  # what the test is about, scrolled into the projector view
         focus.scroll_into_view_if_needed()
     page.mouse.move(0, 0)  # no hover tooltips in the pictures
