@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 
 import streamlit.testing.v1.app_test as app_test_module
 from streamlit.runtime.media_file_manager import MediaFileManager
@@ -45,11 +46,17 @@ def test_random_effects_download_is_neutralised(open_page, monkeypatch):
     at.sidebar.selectbox(key="data").set_value("your upload").run()
     assert not at.exception
     buttons = {b.proto.id.rsplit("-", 1)[-1]: b.proto for b in at.get("download_button")}
-    button = buttons["download_random_effects_by_group"]
+    # The Model page's tables come as one ZIP of CSV files (ui.render.tables_in_one_download).
+    assert not any(key.startswith("download_random_effects") for key in buttons)
+    button = buttons["download_tables"]
     assert button.deferred_file_id and not button.url  # made on click, not on every run
     url = RecordingManager.instances[-1].execute_deferred(button.deferred_file_id)  # the click
     storage = RecordingStorage.instances[-1]
-    content = storage.get_file(url.rsplit("/", 1)[-1]).content
+    archive = zipfile.ZipFile(io.BytesIO(storage.get_file(url.rsplit("/", 1)[-1]).content))
+    names = archive.namelist()
+    assert names[:3] == ["scaled_residuals.csv", "random_effects.csv", "fixed_effects.csv"]
+    assert "random_effects_by_group.csv" in names and "confint-wald.csv" in names
+    content = archive.read("random_effects_by_group.csv")
     table = list(csv.reader(io.StringIO(content.decode("utf-8"))))
     first_cells = [row[0] for row in table[1:]]
     assert "'" + EVIL in first_cells and "'@SUM(A1)" in first_cells

@@ -3,6 +3,7 @@ downloads deliver real files, at a projector's 1024x768."""
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,11 @@ def test_equations_render_and_downloads_work(page: Page, screenshot_dir: Path) -
     report = Path(info.value.path()).read_text(encoding="utf-8")
     assert report.startswith("<!DOCTYPE html>") and report.count("<svg") >= 4
     assert "test_score ~ 1 + study_time + (1 + study_time | school)" in report
+    with page.expect_download(timeout=SLOW_TIMEOUT_MS) as info:
+        page.get_by_role("button", name="Tables (CSV", exact=False).click()
+    with zipfile.ZipFile(info.value.path()) as archive:  # every table, unrounded
+        fixed = archive.read("fixed_effects.csv").decode("utf-8")
+    assert fixed.splitlines()[1].startswith("(Intercept),27.42")
     with page.expect_download(timeout=SLOW_TIMEOUT_MS) as info:
         page.get_by_role("button", name="Chart (PNG)").click()
     assert Path(info.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

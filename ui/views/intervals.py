@@ -29,7 +29,7 @@ from lib.lmm.intervals import Intervals, wald_intervals
 from lib.model.design import build_design
 from lib.present import confint
 from lib.table.export import csv_bytes
-from ui import cache, serve
+from ui import cache, render, serve
 from ui.sidebar import Selection, show_error
 
 JOB_PROFILE = "lib.serve.jobs:profile_intervals"
@@ -234,15 +234,11 @@ def _progress_text(run: BootstrapRun) -> str:
 
 def download(shown: Shown) -> None:
     """The intervals (broom.mixed's tidy columns) as CSV, made on click."""
-    st.download_button(
+    render.csv_download(
         "Intervals (CSV)",
-        data=partial(_csv, shown.table),
-        file_name=f"confint-{shown.table.method}.csv",
-        mime="text/csv",
-        key="download_confint",
-        on_click="ignore",
-        icon=":material/download:",
-        type="tertiary",
+        partial(_csv, shown.table),
+        f"confint-{shown.table.method}",
+        "download_confint",
     )
 
 

@@ -87,12 +87,13 @@ def draw(sel: Selection) -> None:
         _header(fit)
         levels_view.warn_pitfalls(sel, "model")
         main_chart = _chart(sel, fit)
-    _sections(sel, fit)
+    with render.tables_in_one_download() as tables:  # one ZIP button, in the report section
+        _sections(sel, fit)
     equations_view.draw(sel, fit)
     if sel.big is not None:  # per-row values at the sample's rows, for the residual plots
         fit = big.fit_with_sample_rows(sel.big, fit)
     diagnostics_view.draw(sel, fit)
-    report_view.draw(sel, fit, main_chart)
+    report_view.draw(sel, fit, main_chart, tables)
 
 
 def _fit(sel: Selection) -> LmmFit:

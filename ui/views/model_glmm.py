@@ -73,9 +73,10 @@ def draw(sel: Selection) -> None:
     response = named_success(family, fit)
     _header(fit, response)
     main_chart = _curves(sel, fit, family)
-    _sections(sel, fit, response)
+    with render.tables_in_one_download() as tables:  # one ZIP button, in the report section
+        _sections(sel, fit, response)
     panels.equations_and_code(sel, fit, response)
-    panels.report(sel, fit, response, main_chart)
+    panels.report(sel, fit, response, main_chart, tables)
 
 
 def named_success(family: ResponseFamily, fit: GlmmFit) -> ResponseFamily:

@@ -156,10 +156,18 @@ def icc_r2(sel: Selection, fit: GlmmFit) -> None:
     render.meaning(explain_glmm.icc_r2(v))
 
 
-def report(sel: Selection, fit: GlmmFit, response: ResponseFamily, main_chart: dict | None) -> None:
-    """One HTML file with this model's sections (``lib.present.report_glmm``)."""
+def report(
+    sel: Selection,
+    fit: GlmmFit,
+    response: ResponseFamily,
+    main_chart: dict | None,
+    tables: render.TableDownloads | None = None,
+) -> None:
+    """One HTML file with this model's sections (``lib.present.report_glmm``), and the
+    tables' CSV files in one ZIP."""
     st.subheader("Report")
-    st.download_button(
+    row = st.container(horizontal=True, gap="small")
+    row.download_button(
         "Report (HTML)",
         data=partial(report_html, sel, fit, response, main_chart),
         file_name="model-report.html",
@@ -168,6 +176,9 @@ def report(sel: Selection, fit: GlmmFit, response: ResponseFamily, main_chart: d
         on_click="ignore",
         icon=":material/description:",
     )
+    if tables is not None:
+        with row:
+            render.zip_download(tables, "model-tables.zip", "download_glmm_tables")
 
 
 def report_html(

@@ -18,7 +18,7 @@ from lib.lmm import LmmFit
 from lib.lmm.intervals import Intervals
 from lib.present import explain, report
 from lib.present.notes import conditioning_note
-from ui import big, cache
+from ui import big, cache, render
 from ui.views import diagnostics as diagnostics_view
 from ui.views import intervals as intervals_view
 
@@ -88,11 +88,14 @@ def _png(spec: dict) -> bytes:
     return report.chart_png(cache.json_datasets(spec))
 
 
-def draw(sel: object, fit: LmmFit, main_chart: dict | None) -> None:
+def draw(
+    sel: object, fit: LmmFit, main_chart: dict | None, tables: render.TableDownloads | None = None
+) -> None:
     st.subheader(SECTION)
     st.markdown(
         "One HTML file with the formula, the tables, the charts and the plain-language "
-        "reading of this model; it opens in any browser, offline."
+        "reading of this model; it opens in any browser, offline. The tables' unrounded "
+        "numbers come as CSV files in one ZIP."
     )
     # A wrapping row, not st.columns(3): three column elements fewer on every rerun.
     row = st.container(horizontal=True, gap="small")
@@ -105,6 +108,9 @@ def draw(sel: object, fit: LmmFit, main_chart: dict | None) -> None:
         on_click="ignore",
         icon=":material/description:",
     )
+    if tables is not None:
+        with row:
+            render.zip_download(tables, "model-tables.zip", "download_tables")
     if main_chart is None:
         return
     row.download_button(
