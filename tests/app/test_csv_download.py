@@ -65,3 +65,31 @@ def test_random_effects_download_is_neutralised(open_page, monkeypatch):
     for cell in numbers:
         float(cell)  # every number, negative ones included, is still a number
     assert any(cell.startswith("-") for cell in numbers)
+
+
+def test_glmm_model_page_tables_come_as_one_zip(open_page, monkeypatch):
+    """The generalized Model page collects its tables' CSV files as the linear one does: one
+    ZIP button, no button under each table, and its fixed effects are glmer's unrounded."""
+    from lib.glmm.fit import fit_glmm
+    from lib.model.formula import parse_formula
+    from lib.model.response import ResponseFamily
+    from lib.table.catalogue import load_bundled
+
+    monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", RecordingStorage)
+    monkeypatch.setattr(app_test_module, "MediaFileManager", RecordingManager)
+    at = open_page(PAGE, {"data": "contraception"})
+    assert not at.exception
+    buttons = {b.proto.id.rsplit("-", 1)[-1]: b.proto for b in at.get("download_button")}
+    assert set(buttons) == {"download_glmm_report", "download_glmm_tables"}
+    url = RecordingManager.instances[-1].execute_deferred(
+        buttons["download_glmm_tables"].deferred_file_id
+    )
+    content = RecordingStorage.instances[-1].get_file(url.rsplit("/", 1)[-1]).content
+    archive = zipfile.ZipFile(io.BytesIO(content))
+    assert {"glmm_fixed_effects.csv", "glmm_random_effects.csv"} <= set(archive.namelist())
+    rows = list(csv.reader(io.StringIO(archive.read("glmm_fixed_effects.csv").decode())))
+    spec = parse_formula(at.sidebar.text_area(key="_formula_text").value)
+    fit = fit_glmm(load_bundled("contraception"), spec, ResponseFamily("binomial", success="Y"))
+    shown = {row[0]: float(row[1]) for row in rows[1:]}
+    for name, beta in zip(fit.fixef_names, fit.beta, strict=True):
+        assert abs(shown[name] - beta) <= 1e-9 * max(1.0, abs(beta))
