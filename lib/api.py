@@ -44,6 +44,22 @@ CONFINT_COLUMNS = ("effect", "group", "term", "estimate", "conf.low", "conf.high
 TIDY_COLUMNS = ("effect", "group", "term", "estimate", "std.error", "statistic", "df", "p.value")
 
 
+def prediction_rows(
+    data: pd.DataFrame | None, basis: object, newdata: object, re_form: str, fitter: str
+) -> pd.DataFrame:
+    """The rows ``predict`` works on (``newdata``, or the fitting data), after checking the
+    arguments lmer's and glmer's ``predict`` share; ``fitter`` names the function to refit
+    with when the model was built without its data."""
+    if re_form not in ("conditional", "marginal"):
+        raise SpecError(f"re_form must be 'conditional' or 'marginal', not {re_form!r}.")
+    rows = data if newdata is None else newdata
+    if rows is None or basis is None:
+        raise SpecError(f"This model was built without its data; refit it with {fitter}().")
+    if not isinstance(rows, pd.DataFrame):
+        raise SpecError(f"`newdata` must be a pandas DataFrame, got {type(rows).__name__}.")
+    return rows
+
+
 class PrintsSummary:
     """A fitted model that prints as its lme4-style ``summary()``: ``str``, ``repr`` and
     Jupyter's HTML (escaped: column names and levels are user data). Subclasses that
@@ -208,13 +224,7 @@ class LmerModel(PrintsSummary):
         not seen in fitting gets none) or "marginal" (``re.form = NA``: X beta).
         Returns an array with one value per row (NaN where a used value is missing).
         """
-        if re_form not in ("conditional", "marginal"):
-            raise SpecError(f"re_form must be 'conditional' or 'marginal', not {re_form!r}.")
-        rows = self.data if newdata is None else newdata
-        if rows is None or self.basis is None:
-            raise SpecError("This model was built without its data; refit it with lmer().")
-        if not isinstance(rows, pd.DataFrame):
-            raise SpecError(f"`newdata` must be a pandas DataFrame, got {type(rows).__name__}.")
+        rows = prediction_rows(self.data, self.basis, newdata, re_form, "lmer")
         return predict(self.fit, self.basis, rows, conditional=re_form == "conditional")
 
     def effects(

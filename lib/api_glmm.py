@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from lib.api import PrintsSummary
+from lib.api import PrintsSummary, prediction_rows
 from lib.errors import SpecError
 from lib.glmm import GlmmFit, fit_glmm
 from lib.glmm.dispersion import DispersionCheck, dispersion_check
@@ -161,13 +161,7 @@ class GlmerModel(PrintsSummary):
         type : "link" (lme4's default: log odds, log counts) or "response"
         (probabilities, expected counts). The offset column is added when there is one.
         """
-        if re_form not in ("conditional", "marginal"):
-            raise SpecError(f"re_form must be 'conditional' or 'marginal', not {re_form!r}.")
-        rows = self.data if newdata is None else newdata
-        if rows is None or self.basis is None:
-            raise SpecError("This model was built without its data; refit it with glmer().")
-        if not isinstance(rows, pd.DataFrame):
-            raise SpecError(f"`newdata` must be a pandas DataFrame, got {type_name(rows)}.")
+        rows = prediction_rows(self.data, self.basis, newdata, re_form, "glmer")
         return glmm_predict(self.fit, self.basis, rows, re_form == "conditional", type)
 
     def effects(
@@ -255,6 +249,3 @@ def glmer(
         basis=prediction_basis(data, spec, response),
     )
 
-
-def type_name(value: object) -> str:
-    return type(value).__name__

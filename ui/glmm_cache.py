@@ -55,7 +55,7 @@ VARIANCES = memo.KeyedStore(max_entries=64, ttl=TTL)
 
 def clear() -> None:
     """Forget every cached generalized fit, comparison and ICC (tests that count jobs)."""
-    for cached in (_fit, _variances, _compare):
+    for cached in (_fit, _fit_job, _compare):
         cached.clear()
     FITS.clear()
     VARIANCES.clear()
@@ -99,22 +99,40 @@ def variances(
 ) -> LatentVariances:
     """ICC and Nakagawa R² of ``fit`` (``lib.glmm.variance``), in the fit pool. Keyed by
     the fit's nAGQ too: a quadrature fit's variances differ from the Laplace fit's."""
+    job = (JOB_VARIANCES, "glmm_variances", "Computing the ICC and R²")
+    return _on_fit(*job, source, spec, family, fit, frame, store=VARIANCES)
+
+
+def _on_fit(
+    job: str,
+    kind: str,
+    waiting: str,
+    source: str,
+    spec: ModelSpec,
+    family: ResponseFamily,
+    fit: GlmmFit,
+    frame: pd.DataFrame,
+    store: memo.KeyedStore | None = None,
+) -> object:
+    """The pool job ``job`` on a finished fit, waited for with ``waiting`` as the caption
+    (``serve.wait_for``: Cancel, time limit); ``kind`` names it in the pool (single flight).
+    With ``store``, the finished result is kept there as one shared object."""
     spec_key, family_key = repr(spec), repr(family)
+
+    def settled() -> object:
+        return serve.settle(
+            _fit_job(job, kind, source, spec_key, family_key, fit.nagq, spec, family, fit, frame)
+        )
+
     key = (source, spec_key, family_key, fit.nagq)
-    return serve.wait_for(
-        lambda: VARIANCES.get(
-            key,
-            lambda: serve.settle(
-                _variances(source, spec_key, family_key, fit.nagq, spec, family, fit, frame)
-            ),
-        ),
-        ("glmm_variances", source, spec, family, fit.nagq),
-        "Computing the ICC and R²",
-    )
+    make = settled if store is None else (lambda: store.get(key, settled))
+    return serve.wait_for(make, (kind, source, spec, family, fit.nagq), waiting)
 
 
 @st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)
-def _variances(
+def _fit_job(
+    job: str,
+    kind: str,
     source: str,
     spec_key: str,
     family_key: str,
@@ -123,15 +141,11 @@ def _variances(
     _family: ResponseFamily,
     _fit: GlmmFit,
     _frame: pd.DataFrame,
-) -> LatentVariances | serve.Failed:
-    return serve.run_job(
-        JOB_VARIANCES,
-        _frame,
-        _spec,
-        _family,
-        _fit,
-        key=("glmm_variances", source, _spec, _family, nagq),
-    )
+) -> object:
+    """A pool job on a finished fit (its ICC/R², its profile), cached by the fit's data,
+    spec, family and nAGQ; ``kind`` names the job in the pool (single flight)."""
+    key = (kind, source, _spec, _family, nagq)
+    return serve.run_job(job, _frame, _spec, _family, _fit, key=key)
 
 
 def group_rates(
@@ -208,25 +222,6 @@ def profile(
     source: str, spec: ModelSpec, family: ResponseFamily, fit: GlmmFit, frame: pd.DataFrame
 ) -> Intervals:
     """Profile-likelihood intervals of ``fit`` (``lib.glmm.intervals``) in the fit pool."""
-    return serve.wait_for(
-        lambda: serve.settle(
-            _profile(source, repr(spec), repr(family), fit.nagq, spec, family, fit, frame)
-        ),
-        ("glmm_profile", source, spec, family, fit.nagq),
-        "Profiling the likelihood",
+    return _on_fit(
+        JOB_PROFILE, "glmm_profile", "Profiling the likelihood", source, spec, family, fit, frame
     )
-
-
-@st.cache_data(max_entries=32, ttl=TTL, show_spinner=False)
-def _profile(
-    source: str,
-    spec_key: str,
-    family_key: str,
-    nagq: int,
-    _spec: ModelSpec,
-    _family: ResponseFamily,
-    _fit: GlmmFit,
-    _frame: pd.DataFrame,
-) -> Intervals | serve.Failed:
-    key = ("glmm_profile", source, _spec, _family, nagq)
-    return serve.run_job(JOB_PROFILE, _frame, _spec, _family, _fit, key=key)

@@ -24,18 +24,15 @@ import numpy as np
 import pandas as pd
 
 from lib.classroom.lesson import (
-    COMPARE,
     DATA,
     DUMMY,
-    FULL,
     NULL,
     OLS,
-    RI,
-    RS,
     SEPARATE,
     Step,
     correlation_and_singularity,
 )
+from lib.classroom.lesson import STEPS as LINEAR_STEPS
 from lib.explore.rates import GroupRates
 from lib.glmm.family import family as make_family
 from lib.glmm.result import GlmmFit
@@ -100,18 +97,7 @@ def steps(response: ResponseFamily) -> tuple[Step, ...]:
             "How much of the variation lies between groups, on the latent scale?",
             False,
         ),
-        Step(
-            6, RI, "Random intercept", "Groups differ in their baseline; one slope for all.", True
-        ),
-        Step(7, RS, "Random slope", "Groups differ in their slope; one baseline for all.", True),
-        Step(
-            8,
-            FULL,
-            "Random intercept and slope",
-            "Groups differ in baseline and slope, and the two may be correlated.",
-            True,
-        ),
-        Step(9, COMPARE, "Compare the models", "Which model describes the data best?", True),
+        *LINEAR_STEPS[5:],  # steps 6-9 ask the same questions for every family
     )
 
 

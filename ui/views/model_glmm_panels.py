@@ -30,6 +30,7 @@ from lib.table.columns import complete_rows
 from ui import family_widgets, glmm_cache, render
 from ui.sidebar import Selection, show_error
 from ui.views import equations as equations_view
+from ui.views import report as report_view
 
 PROFILE_KEY = "_glmm_profile"  # the fit whose profile intervals were asked for
 
@@ -166,19 +167,9 @@ def report(
     """One HTML file with this model's sections (``lib.present.report_glmm``), and the
     tables' CSV files in one ZIP."""
     st.subheader("Report")
-    row = st.container(horizontal=True, gap="small")
-    row.download_button(
-        "Report (HTML)",
-        data=partial(report_html, sel, fit, response, main_chart),
-        file_name="model-report.html",
-        mime="text/html",
-        key="download_glmm_report",
-        on_click="ignore",
-        icon=":material/description:",
+    report_view.report_buttons(
+        partial(report_html, sel, fit, response, main_chart), tables, "download_glmm"
     )
-    if tables is not None:
-        with row:
-            render.zip_download(tables, "model-tables.zip", "download_glmm_tables")
 
 
 def report_html(

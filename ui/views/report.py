@@ -8,10 +8,11 @@ function then), not on every rerun: rendering charts with vl-convert costs about
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from lib.classroom.comparison import ml_spec
 from lib.lmm import LmmFit
@@ -88,6 +89,28 @@ def _png(spec: dict) -> bytes:
     return report.chart_png(cache.json_datasets(spec))
 
 
+def report_buttons(
+    make_html: Callable[[], bytes | str], tables: render.TableDownloads | None, key: str
+) -> DeltaGenerator:
+    """The row of a Model page's downloads: "Report (HTML)" (made on click), then the
+    tables' ZIP; returned for more buttons. Keys ``{key}_report`` and ``{key}_tables``. A
+    wrapping row, not st.columns: no column elements on every rerun."""
+    row = st.container(horizontal=True, gap="small")
+    row.download_button(
+        "Report (HTML)",
+        data=make_html,
+        file_name="model-report.html",
+        mime="text/html",
+        key=f"{key}_report",
+        on_click="ignore",
+        icon=":material/description:",
+    )
+    if tables is not None:
+        with row:
+            render.zip_download(tables, "model-tables.zip", f"{key}_tables")
+    return row
+
+
 def draw(
     sel: object, fit: LmmFit, main_chart: dict | None, tables: render.TableDownloads | None = None
 ) -> None:
@@ -97,20 +120,11 @@ def draw(
         "reading of this model; it opens in any browser, offline. The tables' unrounded "
         "numbers come as CSV files in one ZIP."
     )
-    # A wrapping row, not st.columns(3): three column elements fewer on every rerun.
-    row = st.container(horizontal=True, gap="small")
-    row.download_button(
-        "Report (HTML)",
-        data=partial(report_html, sel, fit, main_chart, intervals_view.computed(sel, fit)),
-        file_name="model-report.html",
-        mime="text/html",
-        key="download_report",
-        on_click="ignore",
-        icon=":material/description:",
+    row = report_buttons(
+        partial(report_html, sel, fit, main_chart, intervals_view.computed(sel, fit)),
+        tables,
+        "download",
     )
-    if tables is not None:
-        with row:
-            render.zip_download(tables, "model-tables.zip", "download_tables")
     if main_chart is None:
         return
     row.download_button(
