@@ -47,7 +47,7 @@ from lib.table.columns import complete_rows
 from lib.table.outcome_kind import outcome_columns
 from lib.table.roles import Roles
 from lib.table.validate import ValidationReport
-from ui import big, memo, row_limit, serve
+from ui import big, memo, row_limit, serve, turn
 
 TTL = 3600  # seconds: uploads and fits leave the shared cache after an hour unused
 SHARED_PREFIX = "shared:"  # a data-set option "shared:TOKEN": the table of that link
@@ -118,7 +118,8 @@ def load_bundled(key: str) -> pd.DataFrame:
 
 @st.cache_data(max_entries=8, ttl=TTL, show_spinner="Reading the file…")
 def load_upload(digest: str, name: str, _content: bytes) -> pd.DataFrame:
-    return table_read.load_table(_content, name, max_rows=row_limit.APP_MAX_ROWS)
+    with turn.out_of_turn():  # parsing 200 MB takes seconds: other pages run meanwhile
+        return table_read.load_table(_content, name, max_rows=row_limit.APP_MAX_ROWS)
 
 
 @st.cache_data(max_entries=8, ttl=TTL, show_spinner="Opening the shared data…")
@@ -215,6 +216,15 @@ def fit(source: str, spec: ModelSpec, _frame: pd.DataFrame) -> LmmFit:
         lambda: FITS.get((source, key), lambda: serve.settle(_fit(source, key, spec, _frame))),
         ("fit", source, spec),
     )
+
+
+def finished_fit(source: str, spec: ModelSpec) -> LmmFit | None:
+    """The fit of ``spec`` if this process has it finished, else None: a page then
+    draws no spinner (a placeholder element and a timer thread on every rerun). None
+    also when this session cancelled it: ``fit`` then offers "Fit again"."""
+    if serve.was_cancelled(("fit", source, spec)):
+        return None
+    return FITS.peek((source, repr(spec)))
 
 
 # At most 32 (the cache keeps 128 pickled): a fit holds per-row arrays, kept here a second time.

@@ -45,6 +45,16 @@ def fit(
     )
 
 
+def finished_fit(
+    source: str, spec: ModelSpec, family: ResponseFamily, nagq: int = 1
+) -> GlmmFit | None:
+    """The fit if this process has it finished (and this session did not cancel it),
+    else None: ``ui.cache.finished_fit`` for glmer, so a warm rerun draws no spinner."""
+    if serve.was_cancelled(("glmm", source, spec, family, nagq)):
+        return None
+    return FITS.peek((source, repr(spec), repr(family), nagq))
+
+
 # Finished fits and their ICC/R² as one object each that every rerun and session reads
 # (``ui.cache.fit``'s pattern): a ``st.cache_data`` hit hashed its arguments and unpickled
 # a copy, per-row arrays included, on every rerun. Running or failed jobs never get here

@@ -56,6 +56,10 @@ class KeyedStore:
                 if self._making.get(key) is making and not making.locked():
                     del self._making[key]
 
+    def peek(self, key: Hashable) -> object | None:
+        """The value under ``key`` if it is there, else None (nothing is made)."""
+        return self._look_up(key)[1]
+
     def _look_up(self, key: Hashable) -> tuple[bool, T]:
         now = time.monotonic()
         with self._lock:

@@ -36,6 +36,7 @@ from lib.serve.fit_jobs import FitCancelled, FitHandle, FitOutOfMemory, FitTimeo
 from lib.serve.fit_pool import FitPool
 from lib.serve.settings import fit_pool_kwargs, share_store_kwargs
 from lib.serve.share_store import ShareStore
+from ui.turn import out_of_turn
 
 T = TypeVar("T")
 
@@ -106,7 +107,9 @@ def run_job(job: str, *args: object, key: Hashable) -> object:
     job's own error (a ``DataError``, say) as it was raised in the worker.
     """
     handle = fit_pool().submit(job, *args, key=key)
-    if not handle.wait(FIRST_WAIT_SECONDS):
+    with out_of_turn():  # the next page runs while the worker fits (ui.turn)
+        done = handle.wait(FIRST_WAIT_SECONDS)
+    if not done:
         raise StillRunning(handle)
     try:
         return handle.result()
@@ -128,8 +131,7 @@ def wait_for(call: Callable[[], T], key: Hashable, what: str = "Fitting the mode
     ``FitCancelled`` (an ``ExplorerError``: pages show it) after this session
     cancelled this job, with a "Fit again" button.
     """
-    cancelled = st.session_state.get(FIT_CANCELLED)
-    if cancelled and key in cancelled:
+    if was_cancelled(key):
         st.button(
             "Fit again",
             key=f"_fit_again_{_digest(key)}",
@@ -143,7 +145,8 @@ def wait_for(call: Callable[[], T], key: Hashable, what: str = "Fitting the mode
     except StillRunning as running:
         handle = running.handle
     if get_script_run_ctx() is None or in_cached_function.get():
-        handle.wait()  # no page to draw on (or inside another cached function): block
+        with out_of_turn():
+            handle.wait()  # no page to draw on (or inside another cached function): block
         return call()
     handles = st.session_state.setdefault(FIT_HANDLES, {})
     for old in handles.values():  # from a run that was stopped while it waited
@@ -162,14 +165,26 @@ def wait_for(call: Callable[[], T], key: Hashable, what: str = "Fitting the mode
         )
         note = st.empty()
     start = time.monotonic()
+    with out_of_turn():  # the rest of this page runs out of turn, unless the turn is free
+        _poll(handle, note, what, limit, start)
+    handles.pop(key, None)
+    slot.empty()
+    return call()
+
+
+def _poll(handle: FitHandle, note: object, what: str, limit: float, start: float) -> None:
+    """Update the caption until the job is done (each update is a rerun point)."""
     while not handle.wait(POLL_SECONDS):
         words = "waiting for a free worker" if handle.state == "queued" else "running"
         note.caption(
             f"{what}: {words}, {time.monotonic() - start:.0f} s so far (stopped after {limit:g} s)."
         )
-    handles.pop(key, None)
-    slot.empty()
-    return call()
+
+
+def was_cancelled(key: Hashable) -> bool:
+    """Whether this session cancelled the job ``key`` (until it clicks "Fit again")."""
+    cancelled = st.session_state.get(FIT_CANCELLED)
+    return bool(cancelled) and key in cancelled
 
 
 def cancel_fits() -> None:

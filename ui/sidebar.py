@@ -10,7 +10,7 @@ replaced before the widget is drawn.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import pandas as pd
@@ -40,6 +40,7 @@ from ui import (
 )
 from ui import shared as shared_view
 from ui.big import Big
+from ui.turn import page_turn
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,6 +91,19 @@ class Selection:
         """This selection without the sidebar's centring: the data's own columns (the
         Within & between page centres by itself)."""
         return self.before_centring or self
+
+
+def run_page(
+    title: str, icon: str, draw: Callable[[Selection], None], *, needs_data: bool = True
+) -> None:
+    """A whole page, in turn (``ui.turn``): page config, the sidebar, then ``draw``
+    with the selection, stopped with a message first when ``needs_data`` and no usable
+    data is chosen. Every page file is one call of this."""
+    with page_turn():
+        selection = start_page(title, icon)
+        if needs_data:
+            require_data(selection)
+        draw(selection)
 
 
 def start_page(title: str, icon: str) -> Selection:

@@ -159,3 +159,27 @@ def test_a_ladder_past_its_time_limit_says_so(monkeypatch):
         monkeypatch.delenv("EXPLORER_TEST_SLOW_FIT")
         fresh_pool()
         classroom_cache._ladder.clear()
+
+
+def test_a_warm_rerun_draws_no_spinner(monkeypatch):
+    """A finished fit is read without ``st.spinner`` (its placeholder element and timer
+    thread cost every rerun of every session); a new fit still shows one."""
+    import streamlit as st
+
+    spinners: list[str] = []
+    spinner = st.spinner
+
+    def counting(text="", *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        spinners.append(text)
+        return spinner(text, *args, **kwargs)
+
+    monkeypatch.setattr(st, "spinner", counting)
+    cache.fit.clear()
+    at = open_app(MODEL)
+    assert spinners == ["Fitting the model…"]
+    at.run()
+    assert spinners == ["Fitting the model…"]
+    assert cache.finished_fit("bundled:schools", SPEC) is not None
+    at.sidebar.toggle(key="random_slope").set_value(True).run()
+    assert spinners == ["Fitting the model…"] * 2
+    assert not at.exception

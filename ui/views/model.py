@@ -98,6 +98,9 @@ def draw(sel: Selection) -> None:
 
 def _fit(sel: Selection) -> LmmFit:
     """The fit of the sidebar's model (to every row of a large upload, by DuckDB)."""
+    done = cache.finished_fit(sel.source, sel.spec) if sel.big is None else None
+    if done is not None:  # a warm rerun: no spinner
+        return done
     words = "Fitting the model…"
     if sel.big is not None:
         words = f"Fitting the model to all {sel.big.n_rows:,} rows (DuckDB)…"

@@ -162,6 +162,9 @@ def _formula(spec: ModelSpec, family: ResponseFamily, nagq: int = 1) -> None:
 
 
 def _fit(sel: Selection, family: ResponseFamily, nagq: int = 1) -> GlmmFit:
+    done = glmm_cache.finished_fit(sel.source, sel.spec, family, nagq)
+    if done is not None:  # a warm rerun: no spinner
+        return done
     try:
         with st.spinner("Fitting the model…", show_time=True):
             return glmm_cache.fit(sel.source, sel.spec, family, sel.frame, nagq)

@@ -160,7 +160,8 @@ def mixed_formula(slope_sd: float) -> str:
     return "y ~ x + (1 + x | g)" if slope_sd > 0 else "y ~ x + (1 | g)"
 
 
-def draw() -> None:
+def draw(_sel: object = None) -> None:
+    """The sandbox simulates its own data: the sidebar's selection is not used."""
     _seed_from_url()
     # The heading follows the settings: the sliders below keep their values in the session.
     slope_sd = float(st.session_state.get("sim_slope_sd", SLIDERS["sim_slope_sd"][2]))

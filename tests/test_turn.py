@@ -1,0 +1,151 @@
+"""ui.turn: page scripts run one at a time, a page waiting for a worker lets the next
+one run, and no page can wait for its turn forever (docs/sharing.md)."""
+
+from __future__ import annotations
+
+import ast
+import threading
+import time
+from pathlib import Path
+
+from ui import turn
+from ui.sidebar import NAV
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _in_thread(target) -> threading.Thread:  # noqa: ANN001
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_pages_run_one_at_a_time():
+    inside, most, lock = [0], [0], threading.Lock()
+
+    def page() -> None:
+        with turn.page_turn(wait_seconds=10):
+            with lock:
+                inside[0] += 1
+                most[0] = max(most[0], inside[0])
+            time.sleep(0.02)
+            with lock:
+                inside[0] -= 1
+
+    threads = [_in_thread(page) for _ in range(8)]
+    for thread in threads:
+        thread.join(10)
+    assert most[0] == 1
+    assert not turn.holds_turn()
+
+
+def test_the_turn_is_given_back_when_the_page_raises():
+    try:
+        with turn.page_turn():
+            assert turn.holds_turn()
+            raise RuntimeError("st.stop() raises through the page")
+    except RuntimeError:
+        pass
+    assert not turn.holds_turn()
+    with turn.page_turn(wait_seconds=0.1) as taken:
+        assert taken
+
+
+def test_a_page_waiting_for_a_worker_lets_the_next_page_run():
+    waiting, second_ran = threading.Event(), threading.Event()
+
+    def slow_page() -> None:
+        with turn.page_turn():
+            with turn.out_of_turn():
+                waiting.set()
+                assert second_ran.wait(5)  # the next page ran while this one waited
+
+    def next_page() -> None:
+        assert waiting.wait(5)
+        with turn.page_turn(wait_seconds=5) as taken:
+            assert taken
+            second_ran.set()
+
+    threads = [_in_thread(slow_page), _in_thread(next_page)]
+    for thread in threads:
+        thread.join(10)
+    assert second_ran.is_set()
+
+
+def test_after_waiting_a_page_takes_the_turn_back_only_if_it_is_free():
+    states = {}
+
+    def page() -> None:
+        with turn.page_turn():
+            with turn.out_of_turn():
+                states["while waiting"] = turn.holds_turn()
+            states["after"] = turn.holds_turn()
+
+    thread = _in_thread(page)
+    thread.join(5)
+    assert states == {"while waiting": False, "after": True}
+
+
+def test_no_deadlock_with_a_value_another_page_is_computing():
+    """The holder waits for a value (a cache's compute lock) that a page out of turn is
+    computing; that page must finish without waiting for the turn."""
+    compute_lock = threading.Lock()
+    worker_done, holder_has_turn = threading.Event(), threading.Event()
+    finished: list[str] = []
+
+    def computing_page() -> None:
+        with turn.page_turn():
+            with compute_lock:  # st.cache_data's lock for this value
+                with turn.out_of_turn():
+                    assert holder_has_turn.wait(5)
+                    worker_done.set()
+                # the holder has the turn and waits for compute_lock: carry on anyway
+                finished.append("computing page")
+
+    def holder_page() -> None:
+        time.sleep(0.05)
+        with turn.page_turn(wait_seconds=5):
+            holder_has_turn.set()
+            with compute_lock:
+                finished.append("holder")
+
+    start = time.monotonic()
+    threads = [_in_thread(computing_page), _in_thread(holder_page)]
+    for thread in threads:
+        thread.join(10)
+    assert finished == ["computing page", "holder"]
+    assert time.monotonic() - start < 1.0  # no wait for a time-out
+
+
+def test_a_page_that_holds_the_turn_too_long_delays_the_others_only_so_long():
+    release = threading.Event()
+    taken = []
+
+    def stuck_page() -> None:
+        with turn.page_turn():
+            release.wait(5)
+
+    stuck = _in_thread(stuck_page)
+    time.sleep(0.05)
+    start = time.monotonic()
+    with turn.page_turn(wait_seconds=0.2) as got:
+        taken.append(got)
+        waited = time.monotonic() - start
+    release.set()
+    stuck.join(5)
+    assert taken == [False]
+    assert 0.15 < waited < 1.0
+
+
+def test_every_page_runs_in_turn():
+    """Each page file is one ``run_page`` call (ui.sidebar), which takes the turn."""
+    for path, _label, _icon in NAV:
+        tree = ast.parse((ROOT / path).read_text())
+        calls = [
+            node.value.func.id
+            for node in tree.body
+            if isinstance(node, ast.Expr)
+            and isinstance(node.value, ast.Call)
+            and isinstance(node.value.func, ast.Name)
+        ]
+        assert calls == ["run_page"], path
