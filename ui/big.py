@@ -34,7 +34,7 @@ from lib.lmm import LmmFit
 from lib.model.spec import ModelSpec
 from lib.table.roles import Roles
 from lib.table.validate import ValidationReport
-from ui import row_limit
+from ui import row_limit, turn
 
 MEMO_ENTRIES = 64  # results kept per upload (histograms, fits...)
 
@@ -115,7 +115,9 @@ def with_progress(label: str, work: Callable[[Callable[[float, str], None]], obj
 
     try:
         progress(0.0, "starting")
-        return work(progress)
+        # DuckDB works outside the GIL for seconds: the other pages run meanwhile (ui.turn).
+        with turn.out_of_turn():
+            return work(progress)
     finally:
         slot.empty()
 
