@@ -137,6 +137,54 @@ def test_a_page_that_holds_the_turn_too_long_delays_the_others_only_so_long():
     assert 0.15 < waited < 1.0
 
 
+def test_waiting_pages_get_the_turn_in_the_order_they_came():
+    order: list[int] = []
+    first_in = threading.Event()
+
+    def first() -> None:
+        with turn.page_turn():
+            first_in.set()
+            time.sleep(0.3)  # the others queue up meanwhile
+
+    def page(k: int) -> None:
+        with turn.page_turn(wait_seconds=10):
+            order.append(k)
+
+    threads = [_in_thread(first)]
+    assert first_in.wait(5)
+    for k in range(6):
+        threads.append(_in_thread(lambda k=k: page(k)))
+        time.sleep(0.03)  # arrival order 0, 1, ..., 5
+    for thread in threads:
+        thread.join(10)
+    assert order == list(range(6))
+
+
+def test_a_long_loop_passes_the_turn_between_its_steps():
+    """The bootstrap's loop: a page that arrives while it runs goes next, not after it."""
+    steps: list[str] = []
+    looping = threading.Event()
+
+    def loop() -> None:
+        with turn.page_turn():
+            for k in range(5):
+                if k == 1:
+                    looping.set()
+                    time.sleep(0.1)  # the other page queues up during this step
+                steps.append(f"step {k}")
+                turn.pass_turn()
+
+    def page() -> None:
+        assert looping.wait(5)
+        with turn.page_turn(wait_seconds=5):
+            steps.append("page")
+
+    threads = [_in_thread(loop), _in_thread(page)]
+    for thread in threads:
+        thread.join(10)
+    assert steps == ["step 0", "step 1", "page", "step 2", "step 3", "step 4"]
+
+
 def test_every_page_runs_in_turn():
     """Each page file is one ``run_page`` call (ui.sidebar), which takes the turn."""
     for path, _label, _icon in NAV:

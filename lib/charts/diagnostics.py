@@ -70,7 +70,7 @@ def residuals_fitted_chart(
     rules = (
         alt.Chart(pd.DataFrame({"y": [-2.0, 0.0, 2.0]}))
         .mark_rule(color=LINE_COLOUR, strokeDash=[8, 5], strokeWidth=2)
-        .encode(y="y:Q")
+        .encode(y=alt.Y("y:Q"))
     )
     chart = alt.layer(points, rules).properties(
         width="container", height=HEIGHT, title=chart_title(title, "; ".join(notes) or None)
@@ -112,7 +112,7 @@ def residuals_by_group_chart(
         y=alt.Y("resid:Q", title="scaled residual"),
     )
     zero = base.mark_rule(color=LINE_COLOUR, strokeDash=[8, 5], strokeWidth=2).encode(
-        y=alt.datum(0)
+        y=alt.YDatum(0)
     )
     chart = (
         alt.layer(points, zero, data=data)
@@ -176,7 +176,7 @@ def qq_chart(
         layers.append(
             alt.Chart(line)
             .mark_line(color=LINE_COLOUR, strokeDash=[8, 5], strokeWidth=3)
-            .encode(x="theoretical:Q", y="sample:Q")
+            .encode(x=alt.X("theoretical:Q"), y=alt.Y("sample:Q"))
         )
     chart = alt.layer(*layers).properties(
         width="container", height=HEIGHT, title=chart_title(title, "; ".join(notes) or None)

@@ -66,10 +66,10 @@ def effect_chart(
     base = alt.Chart(frame)
     if moderator is None:
         band = base.mark_area(opacity=0.2, color=SINGLE_COLOUR).encode(
-            x=x, y=alt.Y("low:Q", title=y_title, scale=alt.Scale(zero=False)), y2="high:Q"
+            x=x, y=alt.Y("low:Q", title=y_title, scale=alt.Scale(zero=False)), y2=alt.Y2("high:Q")
         )
         line = base.mark_line(strokeWidth=4, color=SINGLE_COLOUR).encode(
-            x=x, y="fit:Q", tooltip=tooltip
+            x=x, y=alt.Y("fit:Q"), tooltip=tooltip
         )
         layers = [band, line]
     else:
@@ -87,15 +87,15 @@ def effect_chart(
         band = base.mark_area(opacity=0.15).encode(
             x=x,
             y=alt.Y("low:Q", title=y_title, scale=alt.Scale(zero=False)),
-            y2="high:Q",
+            y2=alt.Y2("high:Q"),
             # The same colour encoding as the lines: a layer with legend=None would
             # remove the shared legend.
             color=colour,
-            detail="group:N",
+            detail=alt.Detail("group:N"),
         )
         line = base.mark_line(strokeWidth=4).encode(
             x=x,
-            y="fit:Q",
+            y=alt.Y("fit:Q"),
             color=colour,
             strokeDash=alt.StrokeDash(
                 "group:N", scale=scales["dash"], legend=legend, title=moderator

@@ -66,7 +66,7 @@ def histogram_chart(
         alt.Tooltip("count:Q", title="count", format=",d"),
     ]
     if not by_group:
-        chart = base.encode(x=x, x2=x2, y=y, tooltip=tooltip, color=alt.value(SINGLE_COLOUR))
+        chart = base.encode(x=x, x2=x2, y=y, tooltip=tooltip, color=alt.ColorValue(SINGLE_COLOUR))
         return configure(
             chart.properties(width="container", height=HEIGHT - 80, title=chart_title(title, note))
         )

@@ -136,7 +136,7 @@ def pooling_lines_chart(
         base.transform_filter(alt.datum.kind == "line")
         .mark_line(strokeWidth=3.5, clip=True)
         .encode(
-            detail="strategy:N",
+            detail=alt.Detail("strategy:N"),
             color=alt.Color("strategy:N", scale=scales["color"], legend=legend),
             strokeDash=alt.StrokeDash("strategy:N", scale=scales["dash"], legend=legend),
             tooltip=[alt.Tooltip("strategy:N", title="line")],
@@ -210,18 +210,18 @@ def shrinkage_rows_chart(
     ]
     base = alt.Chart().encode(y=y, tooltip=tooltip)
     rule = base.mark_rule(strokeWidth=3, color=OKABE_ITO[4]).encode(
-        x=alt.X("none:Q", title=label, scale=alt.Scale(zero=False)), x2="partial:Q"
+        x=alt.X("none:Q", title=label, scale=alt.Scale(zero=False)), x2=alt.X2("partial:Q")
     )
     hollow = base.mark_point(filled=False, strokeWidth=2.5, color=OKABE_ITO[5]).encode(
-        x="none:Q", size=size
+        x=alt.X("none:Q"), size=size
     )
     head = base.mark_point(filled=True, color=OKABE_ITO[4], size=140).encode(
-        x="partial:Q", shape=alt.Shape("direction:N", scale=None)
+        x=alt.X("partial:Q"), shape=alt.Shape("direction:N", scale=None)
     )
     fixed = (
         alt.Chart(pd.DataFrame({"centre": [centre]}))
         .mark_rule(strokeDash=list(OVERALL_DASH), strokeWidth=3, color=OKABE_ITO[7])
-        .encode(x="centre:Q", tooltip=[alt.Tooltip("centre:Q", title="fixed effect")])
+        .encode(x=alt.X("centre:Q"), tooltip=[alt.Tooltip("centre:Q", title="fixed effect")])
     )
     rows = len(data)
     # 56 px a row (a group label is 18 px), at least 240 px of plot; "fit-x" fits the width
@@ -302,8 +302,8 @@ def shrinkage_plane_chart(
         .encode(
             x=alt.X("x:Q", scale=alt.Scale(domain=xdom, nice=False, zero=False)),
             y=alt.Y("y:Q", scale=alt.Scale(domain=ydom, nice=False, zero=False)),
-            detail="contour:N",
-            order="i:Q",
+            detail=alt.Detail("contour:N"),
+            order=alt.Order("i:Q"),
             strokeDash=alt.StrokeDash(
                 "contour:N",
                 scale=alt.Scale(range=[[2, 3], [8, 4]]),
@@ -312,13 +312,16 @@ def shrinkage_plane_chart(
         )
     )
     shaft = base.mark_rule(strokeWidth=3, color=OKABE_ITO[4]).encode(
-        x=x, y=y, x2="partial:Q", y2="partialy:Q", tooltip=tooltip
+        x=x, y=y, x2=alt.X2("partial:Q"), y2=alt.Y2("partialy:Q"), tooltip=tooltip
     )
     start = base.mark_point(filled=False, strokeWidth=2.5, color=OKABE_ITO[5]).encode(
         x=x, y=y, size=size, tooltip=tooltip
     )
     head = base.mark_point(shape="triangle-up", filled=True, size=160, color=OKABE_ITO[4]).encode(
-        x="partial:Q", y="partialy:Q", angle=alt.Angle("angle:Q", scale=None), tooltip=tooltip
+        x=alt.X("partial:Q"),
+        y=alt.Y("partialy:Q"),
+        angle=alt.Angle("angle:Q", scale=None),
+        tooltip=tooltip,
     )
     placed = _label_places(data, xdom, ydom, (width, height))
     labels = [
@@ -327,7 +330,7 @@ def shrinkage_plane_chart(
         .encode(
             x=alt.X("lx:Q", scale=alt.Scale(domain=xdom, nice=False, zero=False)),
             y=alt.Y("ly:Q", scale=alt.Scale(domain=ydom, nice=False, zero=False)),
-            text="group:N",
+            text=alt.Text("group:N"),
         )
         for side in ("left", "right")
         if (placed["align"] == side).any()
@@ -336,8 +339,8 @@ def shrinkage_plane_chart(
         alt.Chart(pd.DataFrame({"x": [centre[0]], "y": [centre[1]]}))
         .mark_point(shape="cross", filled=True, size=400, color=OKABE_ITO[7])
         .encode(
-            x="x:Q",
-            y="y:Q",
+            x=alt.X("x:Q"),
+            y=alt.Y("y:Q"),
             tooltip=[
                 alt.Tooltip("x:Q", title="fixed intercept"),
                 alt.Tooltip("y:Q", title="fixed slope"),

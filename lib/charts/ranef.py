@@ -50,10 +50,10 @@ def ranef_chart(
     )
     rule = base.mark_rule(strokeWidth=4, color=SINGLE_COLOUR).encode(
         x=alt.X("lower:Q", title=x_title),
-        x2="upper:Q",
+        x2=alt.X2("upper:Q"),
     )
     point = base.mark_point(filled=True, size=160, color=OKABE_ITO[5], shape="diamond").encode(
-        x="estimate:Q",
+        x=alt.X("estimate:Q"),
         tooltip=[
             alt.Tooltip("group:N", title=group_title),
             alt.Tooltip("term:N"),
@@ -62,7 +62,7 @@ def ranef_chart(
             alt.Tooltip("upper:Q", format=",.4~g"),
         ],
     )
-    zero = alt.Chart().mark_rule(strokeDash=[6, 4], color="#555555").encode(x=alt.datum(0))
+    zero = alt.Chart().mark_rule(strokeDash=[6, 4], color="#555555").encode(x=alt.XDatum(0))
     chart = alt.layer(rule, point, zero, data=data).properties(
         width="container", height=height, title=chart_title(title or term, note)
     )

@@ -79,7 +79,8 @@ def rate_rows_chart(
     if partial is not None:
         layers.append(
             base.mark_rule(strokeWidth=3, color=OKABE_ITO[4]).encode(
-                x=alt.X("observed:Q", title=rate_title, scale=scale, axis=axis), x2="partial:Q"
+                x=alt.X("observed:Q", title=rate_title, scale=scale, axis=axis),
+                x2=alt.X2("partial:Q"),
             )
         )
     layers.append(
@@ -90,12 +91,12 @@ def rate_rows_chart(
     if partial is not None:
         layers.append(
             base.mark_point(filled=True, color=OKABE_ITO[4], size=140).encode(
-                x="partial:Q", shape=alt.Shape("direction:N", scale=None)
+                x=alt.X("partial:Q"), shape=alt.Shape("direction:N", scale=None)
             )
         )
     if population is not None:
         layers.append(
-            base.mark_tick(color=OKABE_ITO[7], thickness=3, size=22).encode(x="population:Q")
+            base.mark_tick(color=OKABE_ITO[7], thickness=3, size=22).encode(x=alt.X("population:Q"))
         )
     chart = alt.layer(*layers, data=data)
     if overall is not None and np.isfinite(overall):
@@ -103,7 +104,8 @@ def rate_rows_chart(
             alt.Chart(pd.DataFrame({"overall": [float(overall)]}))
             .mark_rule(strokeDash=list(OVERALL_DASH), strokeWidth=3, color=OKABE_ITO[7])
             .encode(
-                x="overall:Q", tooltip=[alt.Tooltip("overall:Q", title="overall", format=".3f")]
+                x=alt.X("overall:Q"),
+                tooltip=[alt.Tooltip("overall:Q", title="overall", format=".3f")],
             )
         )
         chart = alt.layer(chart, rule)

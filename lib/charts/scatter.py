@@ -117,7 +117,7 @@ def scatter_chart(
         )
     else:
         layer = points_mark.encode(
-            x=x_enc, y=y_enc, color=alt.value(SINGLE_COLOUR), tooltip=tooltip
+            x=x_enc, y=y_enc, color=alt.ColorValue(SINGLE_COLOUR), tooltip=tooltip
         )
     layers: list[alt.Chart] = [layer]
     if len(group_lines):
@@ -125,9 +125,9 @@ def scatter_chart(
             alt.Chart(group_lines)
             .mark_line(clip=True, strokeWidth=3)
             .encode(
-                x="x:Q",
-                y="y:Q",
-                detail="group:N",
+                x=alt.X("x:Q"),
+                y=alt.Y("y:Q"),
+                detail=alt.Detail("group:N"),
                 color=alt.Color("group:N", scale=scales["color"], legend=legend, title=gtitle),
                 strokeDash=alt.StrokeDash("group:N", scale=scales["dash"], legend=None),
                 tooltip=[alt.Tooltip("group:N", title=gtitle)],
@@ -183,7 +183,10 @@ def _highlighted(
             alt.Chart(group_lines[~lines_in_colour])
             .mark_line(clip=True, strokeWidth=1.5, color=CONTEXT_GREY)
             .encode(
-                x="x:Q", y="y:Q", detail="group:N", tooltip=[alt.Tooltip("group:N", title=group)]
+                x=alt.X("x:Q"),
+                y=alt.Y("y:Q"),
+                detail=alt.Detail("group:N"),
+                tooltip=[alt.Tooltip("group:N", title=group)],
             )
         )
     colour = alt.Color("group:N", scale=scales["color"], legend=legend, title=group)
@@ -203,9 +206,9 @@ def _highlighted(
             alt.Chart(group_lines[lines_in_colour])
             .mark_line(clip=True, strokeWidth=3.5)
             .encode(
-                x="x:Q",
-                y="y:Q",
-                detail="group:N",
+                x=alt.X("x:Q"),
+                y=alt.Y("y:Q"),
+                detail=alt.Detail("group:N"),
                 color=colour,
                 strokeDash=alt.StrokeDash("group:N", scale=scales["dash"], legend=None),
                 tooltip=[alt.Tooltip("group:N", title=group)],
@@ -247,8 +250,8 @@ def _overall_layer(overall: pd.DataFrame, label: str, orient: str | None) -> alt
         alt.Chart(overall)
         .mark_line(clip=True, color=OVERALL_COLOUR, strokeWidth=5)
         .encode(
-            x="x:Q",
-            y="y:Q",
+            x=alt.X("x:Q"),
+            y=alt.Y("y:Q"),
             strokeDash=alt.StrokeDash(
                 "line:N",
                 scale=alt.Scale(domain=[label], range=[list(OVERALL_DASH)]),

@@ -75,7 +75,7 @@ def sampling_chart(result: SimResult, *, title: str = "", note: str | None = Non
         .mark_rect(opacity=0.18)
         .encode(
             x=alt.X("lo:Q"),
-            x2="hi:Q",
+            x2=alt.X2("hi:Q"),
             color=colour,
             tooltip=[
                 alt.Tooltip("lo:Q", format=".3f", title="claimed 95% from"),
@@ -92,7 +92,7 @@ def sampling_chart(result: SimResult, *, title: str = "", note: str | None = Non
             x=alt.X(
                 "start:Q", bin="binned", title="estimated slope", axis=alt.Axis(labelOverlap=True)
             ),
-            x2="end:Q",
+            x2=alt.X2("end:Q"),
             y=alt.Y("count:Q", title="data sets"),
             color=colour,
             tooltip=[
@@ -106,7 +106,7 @@ def sampling_chart(result: SimResult, *, title: str = "", note: str | None = Non
         alt.Chart()
         .transform_filter(alt.datum.kind == "truth")
         .mark_rule(strokeWidth=3, strokeDash=list(OVERALL_DASH), color=OKABE_ITO[7])
-        .encode(x="truth:Q")
+        .encode(x=alt.X("truth:Q"))
     )
     chart = (
         alt.layer(band, bars, truth, data=data)

@@ -128,9 +128,9 @@ def within_between_chart(
         alt.Chart(lines)
         .mark_line(clip=True)
         .encode(
-            x="x:Q",
-            y="y:Q",
-            detail="line:N",
+            x=alt.X("x:Q"),
+            y=alt.Y("y:Q"),
+            detail=alt.Detail("line:N"),
             color=alt.Color(
                 "label:N",
                 scale=alt.Scale(domain=domain, range=[LINE_COLOURS[k] for k in kinds]),
@@ -153,8 +153,8 @@ def within_between_chart(
         alt.Chart(means)
         .mark_point(shape="diamond", filled=True, size=150, color=MEAN_COLOUR, opacity=0.9)
         .encode(
-            x="x:Q",
-            y="y:Q",
+            x=alt.X("x:Q"),
+            y=alt.Y("y:Q"),
             tooltip=[
                 alt.Tooltip("group:N", title=result.group),
                 alt.Tooltip("n:Q", title="rows"),

@@ -6,7 +6,8 @@ likelihood and parametric bootstrap intervals of every parameter run on a click:
 - profile intervals run in the fit pool (``ui.serve``: a Cancel button while they
   run) and are cached per data, model and level for every session;
 - the bootstrap runs in steps in the page's own script run (``BootstrapRun``), with a
-  progress bar and a Stop button between steps. A click on Stop (or any widget)
+  progress bar and a Stop button between steps; between steps the pages waiting for the
+  server's turn run (``ui.turn.pass_turn``). A click on Stop (or any widget)
   interrupts the run at the next step; the refits done are kept in the session,
   so a Stop gives the intervals of those and another widget resumes the run. The
   samples are kept per data, model, number of refits and seed, so changing the level
@@ -29,7 +30,7 @@ from lib.lmm.intervals import Intervals, wald_intervals
 from lib.model.design import build_design
 from lib.present import confint
 from lib.table.export import csv_bytes
-from ui import cache, render, serve
+from ui import cache, render, serve, turn
 from ui.sidebar import Selection, show_error
 
 JOB_PROFILE = "lib.serve.jobs:profile_intervals"
@@ -220,6 +221,7 @@ def _step_until_done(run: BootstrapRun, key: tuple) -> None:
             run.step(1)
         # Each update is a point where a click on Stop interrupts this run.
         bar.progress(run.done / run.nsim, text=_progress_text(run))
+        turn.pass_turn()  # the pages waiting for the turn run between two steps
     st.session_state.pop(ACTIVE_KEY, None)
     slot.empty()
 
