@@ -31,6 +31,7 @@ from streamlit.dataframe_util import convert_anything_to_arrow_bytes
 from lib.charts import histogram as chart_histogram
 from lib.charts import ranef as chart_ranef
 from lib.charts import scatter as chart_scatter
+from lib.charts import vega
 from lib.errors import DataError, ExplorerError
 from lib.explore import groups as lib_groups
 from lib.lmm import Anova, LmmFit
@@ -338,25 +339,23 @@ CHART_BUILDERS = {
 }
 
 
-def arrow_datasets(spec: dict) -> dict:
-    """``spec`` with each inline dataset already turned into Arrow IPC bytes.
-
-    ``st.vega_lite_chart`` converts every dataset of a spec to Arrow on every call
-    (list of records -> pandas -> Arrow) and passes bytes through unchanged
-    (``streamlit.elements.vega_charts._marshall_chart_data``); converting once, when
-    the spec is cached, takes that work off every rerun of every session.
-    """
-    datasets = spec.get("datasets")
-    if datasets:
+def chart_spec_of(chart: object) -> dict:
+    """What a page sends for an altair chart: its Vega-Lite dict with the data as Arrow
+    datasets, straight from the chart's frames (``lib.charts.vega``): altair's own
+    ``to_dict`` would first turn each frame into records and copy them, only for them
+    to be turned back into Arrow here. ``st.vega_lite_chart`` passes Arrow bytes through
+    (``streamlit.elements.vega_charts._marshall_chart_data``) instead of converting a
+    spec's datasets on every call of every rerun."""
+    spec, frames = vega.spec_with_frames(chart)
+    if frames:
         spec["datasets"] = {
-            name: values if isinstance(values, bytes) else convert_anything_to_arrow_bytes(values)
-            for name, values in datasets.items()
+            name: convert_anything_to_arrow_bytes(frame) for name, frame in frames.items()
         }
     return spec
 
 
 def json_datasets(spec: dict) -> dict:
-    """A copy of ``spec`` with Arrow datasets (``arrow_datasets``) back as lists of
+    """A copy of ``spec`` with Arrow datasets (``chart_spec_of``) back as lists of
     records: what vl-convert and other Vega-Lite renderers read (report downloads)."""
     datasets = spec.get("datasets") or {}
     return (
@@ -384,7 +383,7 @@ def chart_spec(kind: str, *args: object, **kwargs: object) -> dict:
     the cache key (Streamlit hashes frames under 50,000 rows completely; chart
     frames have at most ``lib.charts.style.MAX_MARKS`` rows), so a spec is reused only
     for identical inputs. The data travel in the dict's ``datasets`` as Arrow bytes
-    (``arrow_datasets``). Where the inputs are determined by a few small values,
+    (``chart_spec_of``). Where the inputs are determined by a few small values,
     ``keyed_chart_spec`` skips hashing the frames.
     """
     return _build_chart(kind, args, kwargs)
@@ -411,7 +410,7 @@ def keyed_chart_spec(key: Hashable, kind: str, _inputs: Callable[[], tuple[tuple
 def _build_chart(kind: str, args: tuple, kwargs: dict) -> dict:
     # Schema validation is skipped here (another 8-15 ms a chart): tests/test_charts.py
     # validates every builder's output against the Vega-Lite schema.
-    return arrow_datasets(CHART_BUILDERS[kind](*args, **kwargs).to_dict(validate=False))
+    return chart_spec_of(CHART_BUILDERS[kind](*args, **kwargs))
 
 
 @st.cache_data(max_entries=32, ttl=TTL, show_spinner=False)

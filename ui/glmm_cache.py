@@ -191,7 +191,7 @@ def rate_chart(key: str, kwargs: dict) -> dict:
     as st.vega_lite_chart copies a spec before changing it)."""
     return memo.get(
         ("rate_chart", key),
-        lambda: cache.arrow_datasets(rate_rows_chart(**kwargs).to_dict(validate=False)),
+        lambda: cache.chart_spec_of(rate_rows_chart(**kwargs)),
     )
 
 

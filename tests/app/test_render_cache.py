@@ -5,18 +5,25 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
+from pathlib import Path
 
+import altair as alt
 import pandas as pd
 import pyarrow as pa
 import pytest
 from conftest import frame_with, labelled
 
 from lib.charts import scatter as chart_scatter
+from lib.charts import vega
 from lib.lmm import fit_lmm
 from lib.model.spec import ModelSpec
 from lib.table.catalogue import load_bundled
 from ui import cache, memo, render
 from ui.views import report as report_view
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the shared helper
+from chart_equivalence import altairs, ours  # noqa: E402
 
 PAGE = "pages/3_Model.py"
 RI = ModelSpec.one_factor("test_score", "school", fixed=("study_time",))
@@ -50,14 +57,40 @@ def test_shown_table_keeps_blank_and_infinite_cells_readable() -> None:
     ]
 
 
-def test_arrow_datasets_carry_the_same_rows() -> None:
-    records = [{"x": 1.5, "g": "a"}, {"x": -2.0, "g": "=cmd"}]
-    spec = cache.arrow_datasets({"datasets": {"d1": records, "d2": []}, "mark": "point"})
-    assert spec["mark"] == "point"
-    table = pa.ipc.open_stream(spec["datasets"]["d1"]).read_all()
-    assert table.to_pylist() == records
-    assert pa.ipc.open_stream(spec["datasets"]["d2"]).read_all().num_rows == 0
-    assert cache.arrow_datasets(dict(spec)) == spec  # bytes pass through unchanged
+def _scatter() -> object:
+    frame = load_bundled("schools")
+    return chart_scatter.scatter_chart(frame, "study_time", "test_score", "school")
+
+
+def test_a_page_chart_is_altairs_chart_with_its_rows_as_arrow() -> None:
+    spec = cache.chart_spec_of(_scatter())
+    assert all(isinstance(v, bytes) for v in spec["datasets"].values())
+    rows = {n: pa.ipc.open_stream(v).read_all().to_pylist() for n, v in spec["datasets"].items()}
+    assert altairs(cache.json_datasets(spec)) == altairs(_scatter().to_dict(validate=False))
+    assert sum(len(r) for r in rows.values()) >= len(load_bundled("schools"))
+
+
+def test_every_chart_of_the_model_pages_is_altairs_chart(open_page, monkeypatch) -> None:
+    """Each chart the Model page (linear, cold and warm; generalized) and the Lesson build
+    is altair's own ``to_dict`` of it once the named datasets are read as rows."""
+    checked = []
+    original = vega.spec_with_frames
+
+    def checking(chart):  # noqa: ANN001, ANN202
+        expected = altairs(chart.copy(deep=True).to_dict(validate=False))
+        spec, frames = original(chart)
+        assert ours(spec, frames) == expected
+        checked.append(spec.get("title"))
+        return spec, frames
+
+    monkeypatch.setattr(vega, "spec_with_frames", checking)
+    memo.SHARED.clear()
+    cache.FITS.clear()
+    at = open_page(PAGE, {"random_slope": "true"})
+    at.sidebar.toggle(key="random_slope").set_value(False).run()
+    assert not at.exception
+    open_page(PAGE, {"data": "contraception"})
+    assert len(checked) >= 10
 
 
 def test_cached_tables_follow_the_model(open_page) -> None:
@@ -76,12 +109,11 @@ def test_cached_tables_follow_the_model(open_page) -> None:
         assert varcorr["Variance"].iloc[-1] == f"{fit.varcorr.residual_variance:,.4f}"
 
 
-def test_json_datasets_undo_arrow_datasets() -> None:
-    records = [{"x": 1.5, "g": "a"}, {"x": -2.0, "g": "b"}]
-    spec = {"datasets": {"d1": records}, "mark": "point"}
-    packed = cache.arrow_datasets(dict(spec))
-    assert isinstance(packed["datasets"]["d1"], bytes)
-    assert cache.json_datasets(packed) == spec
+def test_json_datasets_read_the_arrow_datasets_back() -> None:
+    frame = pd.DataFrame({"x": [1.5, -2.0], "g": ["a", "=cmd"]})
+    spec = cache.chart_spec_of(alt.Chart(frame).mark_point().encode(x=alt.X("x:Q")))
+    assert isinstance(spec["datasets"]["data-0"], bytes)
+    assert cache.json_datasets(spec)["datasets"] == {"data-0": frame.to_dict("records")}
     assert cache.json_datasets({"mark": "point"}) == {"mark": "point"}
 
 
@@ -89,11 +121,7 @@ def test_the_page_chart_downloads_render_from_the_cached_spec() -> None:
     """The Model page caches its chart with Arrow datasets; the PNG/SVG downloads and
     the report must still get every point (vl-convert reads only JSON records)."""
     frame = load_bundled("schools")
-    spec = cache.arrow_datasets(
-        chart_scatter.scatter_chart(frame, "study_time", "test_score", "school").to_dict(
-            validate=False
-        )
-    )
+    spec = cache.chart_spec_of(_scatter())
     svg = report_view._svg(spec).decode("utf-8")
     assert svg.count("<path") >= len(frame)  # one mark per student
     assert report_view._png(spec).startswith(b"\x89PNG")

@@ -7,7 +7,7 @@ specs from ``lib.charts.diagnostics``; all of it is built once per data set and 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
@@ -20,7 +20,7 @@ from lib.model.spec import ModelSpec
 from lib.present import diagnostics_text as text
 from lib.present.markdown import md
 from ui import big, memo, render
-from ui.cache import TTL, arrow_datasets
+from ui.cache import TTL, chart_spec_of
 
 SECTION = "Diagnostics"
 MAX_GROUP_PANELS = 12
@@ -46,9 +46,11 @@ def _build(source: str, spec: ModelSpec, _fit: LmmFit, _frame: pd.DataFrame) -> 
     panels = [
         Panel(
             "Residuals against fitted values",
-            dc.residuals_fitted_chart(
-                d.fitted, d.scaled, title="Scaled residuals against fitted values"
-            ).to_dict(validate=False),
+            chart_spec_of(
+                dc.residuals_fitted_chart(
+                    d.fitted, d.scaled, title="Scaled residuals against fitted values"
+                )
+            ),
             text.residuals_vs_fitted(d.check),
             "Scatter of scaled residuals against fitted values with lines at 0 and ±2",
         )
@@ -68,15 +70,17 @@ def _build(source: str, spec: ModelSpec, _fit: LmmFit, _frame: pd.DataFrame) -> 
         panels.append(
             Panel(
                 f"Residuals per {term.name}",
-                dc.residuals_by_group_chart(
-                    d.fitted,
-                    d.scaled,
-                    labels,
-                    shown,
-                    group_title=term.name,
-                    title=f"Scaled residuals against fitted values per {term.name}",
-                    note=note,
-                ).to_dict(validate=False),
+                chart_spec_of(
+                    dc.residuals_by_group_chart(
+                        d.fitted,
+                        d.scaled,
+                        labels,
+                        shown,
+                        group_title=term.name,
+                        title=f"Scaled residuals against fitted values per {term.name}",
+                        note=note,
+                    )
+                ),
                 text.group_spread_reading(spreads.loc[shown]),
                 f"One small residual plot per {term.name}",
             )
@@ -84,8 +88,8 @@ def _build(source: str, spec: ModelSpec, _fit: LmmFit, _frame: pd.DataFrame) -> 
     panels.append(
         Panel(
             "Normal QQ plot of the scaled residuals",
-            dc.qq_chart(d.residual_qq, title="Scaled residuals", y_title="scaled residual").to_dict(
-                validate=False
+            chart_spec_of(
+                dc.qq_chart(d.residual_qq, title="Scaled residuals", y_title="scaled residual")
             ),
             text.qq_reading(d.residual_qq, "scaled residuals"),
             "Normal QQ plot of the scaled residuals with the line through the quartiles",
@@ -96,19 +100,21 @@ def _build(source: str, spec: ModelSpec, _fit: LmmFit, _frame: pd.DataFrame) -> 
         panels.append(
             Panel(
                 f"QQ plot of the random effects: {r.group}, {words}",
-                dc.qq_chart(
-                    r.qq,
-                    title=f"{words.capitalize()} of {r.group}",
-                    y_title="conditional mode",
-                    labels=r.levels,
-                ).to_dict(validate=False),
+                chart_spec_of(
+                    dc.qq_chart(
+                        r.qq,
+                        title=f"{words.capitalize()} of {r.group}",
+                        y_title="conditional mode",
+                        labels=r.levels,
+                    )
+                ),
                 text.qq_reading(r.qq, f"{words} of {r.group}"),
                 f"Normal QQ plot of the {words} of {r.group}",
             )
         )
-    # Datasets as Arrow bytes once here, not converted by st.vega_lite_chart on every
-    # rerun (ui.cache.arrow_datasets); the report reads them back (cache.json_datasets).
-    return [replace(p, spec=arrow_datasets(p.spec)) for p in panels]
+    # Datasets as Arrow bytes once here (ui.cache.chart_spec_of), not converted by
+    # st.vega_lite_chart on every rerun; the report reads them back (cache.json_datasets).
+    return panels
 
 
 def draw(sel: object, fit: LmmFit) -> None:

@@ -136,4 +136,4 @@ def _chart(
         else f"Effect of {predictor} by {moderator}"
     )
     chart = effect_chart(data, predictor, outcome, moderator, title=title)
-    return cache.arrow_datasets(chart.to_dict(validate=False))
+    return cache.chart_spec_of(chart)

@@ -85,7 +85,7 @@ def _svg(spec: dict) -> bytes:
 
 
 def _png(spec: dict) -> bytes:
-    # The page's spec carries its data as Arrow bytes (ui.cache.arrow_datasets).
+    # The page's spec carries its data as Arrow bytes (ui.cache.chart_spec_of).
     return report.chart_png(cache.json_datasets(spec))
 
 
