@@ -276,3 +276,14 @@ def test_workers_do_not_run_the_parents_main_script(tmp_path, monkeypatch):
                 fresh.submit(pool_jobs.exit_now, 1).result(timeout=60)
             assert fresh.submit(pool_jobs.add, 2, 2).result(timeout=60) == 4
     assert not marker.exists()
+
+
+def test_running_gives_the_job_of_a_key_only_while_it_runs(pool, tmp_path):
+    """``running`` (what a page waits for out of turn, ``ui.serve``) never submits."""
+    key = ("running", str(tmp_path))
+    assert pool.running(key) is None
+    handle = pool.submit(pool_jobs.sleep_and_note, 0.5, str(tmp_path / "note"), key=key)
+    joined = pool.running(key)
+    assert joined is not None and not joined.done()
+    assert joined.result(10) == handle.result(10)
+    assert pool.running(key) is None  # done (it lingers for joins, but is not running)

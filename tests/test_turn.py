@@ -6,7 +6,12 @@ from __future__ import annotations
 import ast
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
+from streamlit.runtime.caching.cached_message_replay import in_cached_function
 
 from ui import turn
 from ui.sidebar import NAV
@@ -86,16 +91,17 @@ def test_after_waiting_a_page_takes_the_turn_back_only_if_it_is_free():
     assert states == {"while waiting": False, "after": True}
 
 
-def test_no_deadlock_with_a_value_another_page_is_computing():
-    """The holder waits for a value (a cache's compute lock) that a page out of turn is
-    computing; that page must finish without waiting for the turn."""
+@pytest.mark.parametrize("marked_by", ["ui.memo", "st.cache_data"])
+def test_no_deadlock_with_a_value_another_page_is_computing(marked_by):
+    """The holder waits for a value (a memo key, a cache's compute lock) that a page out
+    of turn is computing; that page must finish without waiting for the turn."""
     compute_lock = threading.Lock()
     worker_done, holder_has_turn = threading.Event(), threading.Event()
     finished: list[str] = []
 
     def computing_page() -> None:
         with turn.page_turn():
-            with compute_lock:  # st.cache_data's lock for this value
+            with compute_lock, _marked(marked_by):  # the value's lock, as the app marks it
                 with turn.out_of_turn():
                     assert holder_has_turn.wait(5)
                     worker_done.set()
@@ -115,6 +121,47 @@ def test_no_deadlock_with_a_value_another_page_is_computing():
         thread.join(10)
     assert finished == ["computing page", "holder"]
     assert time.monotonic() - start < 1.0  # no wait for a time-out
+
+
+@contextmanager
+def _marked(by: str) -> Iterator[None]:
+    if by == "ui.memo":
+        with turn.holding_lock():
+            yield
+    else:  # what Streamlit sets while a cached function runs
+        token = in_cached_function.set(True)
+        try:
+            yield
+        finally:
+            in_cached_function.reset(token)
+
+
+def test_after_waiting_outside_any_lock_a_page_queues_for_its_turn():
+    """A page whose fit ran meanwhile takes its turn back behind the pages that came
+    while it waited, and finishes in turn."""
+    order: list[str] = []
+    waiting, others_queued = threading.Event(), threading.Event()
+
+    def waiting_page() -> None:
+        with turn.page_turn():
+            with turn.out_of_turn():
+                waiting.set()
+                assert others_queued.wait(5)
+            order.append(f"back, in turn: {turn.holds_turn()}")
+
+    def other_page(k: int) -> None:
+        with turn.page_turn(wait_seconds=5):
+            order.append(f"page {k}")
+            time.sleep(0.05)
+
+    threads = [_in_thread(waiting_page)]
+    assert waiting.wait(5)
+    threads += [_in_thread(lambda: other_page(1)), _in_thread(lambda: other_page(2))]
+    time.sleep(0.02)  # page 1 holds the turn, page 2 waits for it
+    others_queued.set()
+    for thread in threads:
+        thread.join(10)
+    assert order == ["page 1", "page 2", "back, in turn: True"]
 
 
 def test_a_page_that_holds_the_turn_too_long_delays_the_others_only_so_long():

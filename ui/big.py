@@ -132,7 +132,7 @@ def load(upload: object) -> Big:
     """
     digest, name, content = upload.digest, upload.name, upload.content  # type: ignore[attr-defined]
     store = _store(digest)
-    with store.lock:
+    with store.lock, turn.holding_lock():
         if store.data is None:
             store.data = with_progress(
                 f"Reading {name}",
@@ -146,7 +146,7 @@ def load(upload: object) -> Big:
 def _memo(big: Big, key: tuple, label: str, work: Callable) -> object:
     """``work(progress)`` computed once per upload and ``key`` (progress shown on a miss)."""
     store = _store(big.digest)
-    with store.lock:
+    with store.lock, turn.holding_lock():
         if key in store.memo:
             store.memo.move_to_end(key)
             return store.memo[key]

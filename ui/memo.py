@@ -18,6 +18,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import TypeVar
 
+from ui import turn
+
 T = TypeVar("T")
 
 
@@ -41,7 +43,7 @@ class KeyedStore:
         with self._lock:
             making = self._making.setdefault(key, threading.Lock())
         try:
-            with making:
+            with making, turn.holding_lock():
                 found, value = self._look_up(key)
                 if found:
                     return value

@@ -140,6 +140,7 @@ def wait_for(call: Callable[[], T], key: Hashable, what: str = "Fitting the mode
             icon=":material/replay:",
         )
         raise FitCancelled("The fit was cancelled. Click Fit again, or change the model.")
+    _await_running(key)
     try:
         return call()
     except StillRunning as running:
@@ -185,6 +186,17 @@ def was_cancelled(key: Hashable) -> bool:
     """Whether this session cancelled the job ``key`` (until it clicks "Fit again")."""
     cancelled = st.session_state.get(FIT_CANCELLED)
     return bool(cancelled) and key in cancelled
+
+
+def _await_running(key: Hashable) -> None:
+    """If another page's job for ``key`` is running, wait for it (briefly) out of turn,
+    before ``call()`` would wait for it inside Streamlit's compute lock while holding the
+    turn: a class flipping one toggle then draws its sidebars while the fit runs, and
+    every page after the fit's takes the turn back in order (``ui.turn``)."""
+    handle = fit_pool().running(key)
+    if handle is not None:
+        with out_of_turn():
+            handle.wait(FIRST_WAIT_SECONDS)
 
 
 def cancel_fits() -> None:

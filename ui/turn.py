@@ -18,11 +18,12 @@ so a long fit never holds the queue, and a long loop in the page (the bootstrap'
 steps) passes the turn on between steps (``pass_turn``). Two rules make it safe:
 
 - a thread waits for the turn only where it holds nothing else: at the start of its
-  page, or between a loop's steps. A page holding the turn may wait for a value
-  another thread is computing (an ``st.cache_data`` compute lock, a ``ui.memo`` key);
-  that thread, having given its turn up to wait for a worker, takes it back only if
-  nobody holds or waits for it, and otherwise finishes its page out of turn (as every
-  page ran before).
+  page, between a loop's steps, or after waiting for a worker outside any cached
+  function or ``ui.memo`` key. A page holding the turn may wait for a value another
+  thread is computing (an ``st.cache_data`` compute lock, a ``ui.memo`` key); that
+  thread, having given its turn up to wait for a worker, takes it back only if nobody
+  holds or waits for it, and otherwise finishes its page out of turn (as every page
+  ran before).
 - nobody waits longer than ``WAIT_SECONDS``: a page that holds the turn for long only
   delays the others by that much; they then run out of turn.
 """
@@ -33,6 +34,8 @@ import threading
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from streamlit.runtime.caching.cached_message_replay import in_cached_function
 
 WAIT_SECONDS = 3.0  # the longest a page waits for its turn before it runs anyway
 
@@ -103,7 +106,9 @@ def page_turn(wait_seconds: float = WAIT_SECONDS) -> Iterator[bool]:
 @contextmanager
 def out_of_turn() -> Iterator[None]:
     """Let the next page run while this thread waits for something slow elsewhere (a
-    worker process's fit, DuckDB). Afterwards the turn is taken back only if it is free."""
+    worker process's fit, DuckDB). Afterwards the turn is taken back in order (behind
+    the pages that came meanwhile) where this thread holds no other lock, and otherwise
+    only if it is free (the rule above)."""
     if not holds_turn():
         yield
         return
@@ -111,7 +116,24 @@ def out_of_turn() -> Iterator[None]:
     try:
         yield
     finally:
-        _HELD.held = _TURNS.take_if_free()
+        _HELD.held = _TURNS.take(WAIT_SECONDS) if _holds_nothing() else _TURNS.take_if_free()
+
+
+@contextmanager
+def holding_lock() -> Iterator[None]:
+    """Mark this thread as holding a lock of the app's own (a ``ui.memo`` key being
+    made, a large upload's store) for the body: a page that gives its turn up inside
+    takes it back only if it is free."""
+    _HELD.locks = getattr(_HELD, "locks", 0) + 1
+    try:
+        yield
+    finally:
+        _HELD.locks -= 1
+
+
+def _holds_nothing() -> bool:
+    # Streamlit holds a value's compute lock while its cached function runs.
+    return not in_cached_function.get() and not getattr(_HELD, "locks", 0)
 
 
 def pass_turn(wait_seconds: float = WAIT_SECONDS) -> None:

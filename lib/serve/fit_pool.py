@@ -209,6 +209,12 @@ class FitPool:
         self._wake()
         return FitHandle(self, new)
 
+    def running(self, key: Hashable) -> FitHandle | None:
+        """A handle on the queued or running job of ``key``, or None (nothing submitted;
+        a finished job is not running)."""
+        handle = self._join(key)
+        return None if handle is None or handle.done() else handle
+
     def wait_ready(self, timeout: float | None = None) -> None:
         """Block until every worker has started (imports done); ``TimeoutError`` if not."""
         with self._ready:
