@@ -201,28 +201,34 @@ def equations_and_code(sel: Selection, fit: GlmmFit, response: ResponseFamily) -
     """The model as equations (``lib.present.equations_glmm``: the link of the mean on the
     left, no residual, the outcome's distribution), then the R and Python code."""
     st.subheader("Equations and code")
+    parts: list[str] = []
     try:
         symbolic = glmm_equations(sel.spec, response, fit.fixef_names)
         fitted = fitted_glmm_equations(fit, sel.spec, response)
     except ValueError as exc:  # more grouping factors than index letters
         st.info(str(exc))
     else:
-        st.markdown("**Level 1** (each observation) and **level 2** (each group's coefficients):")
-        st.latex(equations_view._rows(symbolic.level1_rows))
-        st.latex(equations_view._aligned(symbolic.level2))
-        st.markdown("**Combined**, the model glmer fits:")
-        st.latex(equations_view._rows(symbolic.combined_rows))
-        st.latex(equations_view._aligned(symbolic.distributions, r" \sim "))
-        st.markdown("**With the fitted numbers**:")
-        st.latex(equations_view._aligned(fitted.level2))
-        st.latex(equations_view._aligned(fitted.distributions, r" \sim "))
-        render.meaning(
-            "The model is linear on the link scale; the outcome itself varies around its "
-            "mean as the family says (Bernoulli, binomial or Poisson), so there is no residual "
-            "term and no residual variance."
-        )
+        # One Markdown element, as on the linear Model page (ui.views.equations.draw).
+        display = equations_view.display_math
+        parts = [
+            "**Level 1** (each observation) and **level 2** (each group's coefficients):",
+            display(equations_view._rows(symbolic.level1_rows)),
+            display(equations_view._aligned(symbolic.level2)),
+            "**Combined**, the model glmer fits:",
+            display(equations_view._rows(symbolic.combined_rows)),
+            display(equations_view._aligned(symbolic.distributions, r" \sim ")),
+            "**With the fitted numbers**:",
+            display(equations_view._aligned(fitted.level2)),
+            display(equations_view._aligned(fitted.distributions, r" \sim ")),
+            render.meaning_text(
+                "The model is linear on the link scale; the outcome itself varies around its "
+                "mean as the family says (Bernoulli, binomial or Poisson), so there is no "
+                "residual term and no residual variance."
+            ),
+        ]
+    parts.append("**R (lme4)**: the same model; the copy button is at the code's top right.")
+    st.markdown("\n\n".join(parts))
     bundled, data_file = equations_view.data_source(sel)
-    st.markdown("**R (lme4)**: the same model; the copy button is at the code's top right.")
     st.code(glmer_call(sel.spec, response, data_file, fit.nagq), language="r", wrap_lines=True)
     st.markdown("**Python**: this app's engine, from a script (run it from the app's folder):")
     script = python_script(
