@@ -278,12 +278,19 @@ def test_workers_do_not_run_the_parents_main_script(tmp_path, monkeypatch):
     assert not marker.exists()
 
 
-def test_running_gives_the_job_of_a_key_only_while_it_runs(pool, tmp_path):
-    """``running`` (what a page waits for out of turn, ``ui.serve``) never submits."""
+def test_waiting_for_a_running_job_does_not_join_it(pool, tmp_path):
+    """``finishing`` (what a page waits on out of turn, ``ui.serve``) never submits, and
+    the waiter is not one of the job's callers: their Cancel still stops it."""
     key = ("running", str(tmp_path))
-    assert pool.running(key) is None
-    handle = pool.submit(pool_jobs.sleep_and_note, 0.5, str(tmp_path / "note"), key=key)
-    joined = pool.running(key)
-    assert joined is not None and not joined.done()
-    assert joined.result(10) == handle.result(10)
-    assert pool.running(key) is None  # done (it lingers for joins, but is not running)
+    assert pool.finishing(key) is None  # nothing submitted
+    note = tmp_path / "pid"
+    handle = pool.submit(pool_jobs.sleep_and_note, 30, str(note), key=key)
+    worker = int(_wait_for_file(note))
+    done = pool.finishing(key)
+    assert done is not None and not done.wait(0.05)  # still running after the wait
+    assert handle.cancel() is True
+    deadline = time.monotonic() + 5
+    while not _gone(worker) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _gone(worker), "a waiter kept the cancelled job alive"
+    assert done.is_set() and pool.finishing(key) is None

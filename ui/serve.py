@@ -193,10 +193,10 @@ def _await_running(key: Hashable) -> None:
     before ``call()`` would wait for it inside Streamlit's compute lock while holding the
     turn: a class flipping one toggle then draws its sidebars while the fit runs, and
     every page after the fit's takes the turn back in order (``ui.turn``)."""
-    handle = fit_pool().running(key)
-    if handle is not None:
+    done = fit_pool().finishing(key)
+    if done is not None:
         with out_of_turn():
-            handle.wait(FIRST_WAIT_SECONDS)
+            done.wait(FIRST_WAIT_SECONDS)
 
 
 def cancel_fits() -> None:

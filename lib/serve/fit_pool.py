@@ -209,11 +209,13 @@ class FitPool:
         self._wake()
         return FitHandle(self, new)
 
-    def running(self, key: Hashable) -> FitHandle | None:
-        """A handle on the queued or running job of ``key``, or None (nothing submitted;
-        a finished job is not running)."""
-        handle = self._join(key)
-        return None if handle is None or handle.done() else handle
+    def finishing(self, key: Hashable) -> threading.Event | None:
+        """The event set when the queued or running job of ``key`` ends, or None if there
+        is none (a finished job is not running). Waiting on it does not join the job: the
+        waiter is not one of its callers, so their Cancel still stops it."""
+        with self._lock:
+            job = self._by_key.get(key)
+        return None if job is None or job.done.is_set() else job.done
 
     def wait_ready(self, timeout: float | None = None) -> None:
         """Block until every worker has started (imports done); ``TimeoutError`` if not."""
