@@ -28,6 +28,7 @@ from ui.views import comparison as comparison_view
 from ui.views import explore as explore_view
 from ui.views import lesson_glmm as glmm_view
 from ui.views import model as model_view
+from ui.views.lesson_common import comparison_step, what_to_look_at
 
 PARAM = "step"
 _LAST = "_lesson_step"  # the step this session saw last (the URL is cleared on page switch)
@@ -53,9 +54,7 @@ def _on_jump() -> None:
     go_to(int(st.session_state[_JUMP]))
 
 
-def quote(name: str) -> str:
-    """A user-supplied name in a sentence: escaped, in bold."""
-    return f"**{md(name)}**"
+quote = comparison_view.quote  # a user-supplied name in a sentence: escaped, in bold
 
 
 def draw(sel: Selection) -> None:
@@ -150,14 +149,10 @@ def _navigation(number: int, where: str, steps: tuple[lesson.Step, ...] = lesson
             )
 
 
-def _look(text: str) -> None:
-    st.markdown(f":material/visibility: **What to look at.** {text}")
-
-
 def _data(sel: Selection) -> None:
     y, g = sel.roles.outcome, sel.roles.group
     groups = cache.group_summary(sel.source, y, g, sel.frame)
-    _look(lesson.look_data(groups, quote))
+    what_to_look_at(lesson.look_data(groups, quote))
     explore_view._histograms(sel, groups, (g,))
     explore_view._means(groups)
 
@@ -173,7 +168,7 @@ def _simple_ols(sel: Selection):  # noqa: ANN202 - OlsFit
 
 
 def _ols(sel: Selection) -> None:
-    _look(lesson.look_ols(_simple_ols(sel), sel.roles.predictor, sel.roles.group, quote))
+    what_to_look_at(lesson.look_ols(_simple_ols(sel), sel.roles.predictor, sel.roles.group, quote))
     compare_view._simple(_context(sel))
 
 
@@ -184,7 +179,7 @@ def _dummy(sel: Selection) -> None:
         diffs = cache.mean_differences(
             sel.source, roles.outcome, roles.predictor, roles.group, sel.frame
         )
-        _look(lesson.look_dummy(diffs, _simple_ols(sel), quote))
+        what_to_look_at(lesson.look_dummy(diffs, _simple_ols(sel), quote))
     compare_view._dummy(ctx)
 
 
@@ -195,7 +190,7 @@ def _separate(sel: Selection) -> None:
         per_group = cache.per_group(
             sel.source, roles.outcome, (roles.predictor,), roles.group, sel.frame
         )
-        _look(lesson.look_separate(per_group, quote))
+        what_to_look_at(lesson.look_separate(per_group, quote))
     compare_view._separate(ctx)
 
 
@@ -214,26 +209,26 @@ def _fit(sel: Selection, name: str) -> LmmFit:
 
 def _null(sel: Selection) -> None:
     fit = _fit(sel, NULL)
-    _look(lesson.look_null(fit, quote))
+    what_to_look_at(lesson.look_null(fit, quote))
     _model_result(sel, fit, chart=False, icc_first=True)
     model_view._null_means(sel, fit)
 
 
 def _random_intercept(sel: Selection) -> None:
     fit = _fit(sel, RI)
-    _look(lesson.look_random_intercept(fit, _fit(sel, NULL), _simple_ols(sel), quote))
+    what_to_look_at(lesson.look_random_intercept(fit, _fit(sel, NULL), _simple_ols(sel), quote))
     _model_result(sel, fit)
 
 
 def _random_slope(sel: Selection) -> None:
     fit = _fit(sel, RS)
-    _look(lesson.look_random_slope(fit, quote))
+    what_to_look_at(lesson.look_random_slope(fit, quote))
     _model_result(sel, fit)
 
 
 def _full(sel: Selection) -> None:
     fit = _fit(sel, FULL)
-    _look(lesson.look_full(fit, quote))
+    what_to_look_at(lesson.look_full(fit, quote))
     _model_result(sel, fit)
 
 
@@ -285,11 +280,8 @@ def _comparison(sel: Selection) -> None:
     except ExplorerError as exc:
         show_error(exc)
         return
-    _look(lesson.look_comparison(result, quote))
     named = [(name, fit.formula) for name, fit in fits.items()]
-    st.code(comparison_view.formulas(named, list(fits)), language="r", wrap_lines=True)
-    # The sentences are the step's "what to look at" above.
-    comparison_view.draw(result, "lesson_comparison", order=list(fits), explain=False)
+    comparison_step(result, named, "lesson_comparison")
 
 
 _STEP_DRAWERS = {

@@ -37,10 +37,10 @@ from lib.table.outcome_kind import with_binary_outcome
 from ui import cache, family_widgets, glmm_cache, glmm_nagq, render
 from ui.cache import TTL
 from ui.sidebar import Selection, show_error
-from ui.views import comparison as comparison_view
 from ui.views import explore as explore_view
 from ui.views import model_glmm
 from ui.views import model_glmm_panels as panels
+from ui.views.lesson_common import comparison_step, what_to_look_at
 
 MAX_LINES = 30  # curves drawn (the largest groups), as the linear lesson's lines
 NO_FIT = "no fit because"
@@ -50,10 +50,6 @@ MAX_SEPARATE_GROUPS = 300  # one glm per group, about 2.5 ms each (the Compare p
 
 def steps(family: ResponseFamily) -> tuple[lesson.Step, ...]:
     return lesson_glmm.steps(family)
-
-
-def _look(text: str) -> None:
-    st.markdown(f":material/visibility: **What to look at.** {text}")
 
 
 @st.cache_data(max_entries=32, ttl=TTL, show_spinner=False)
@@ -200,7 +196,7 @@ def _glm_tables(fit: GlmFit, family: ResponseFamily, name: str, rows: list[str] 
 
 def _data(sel: Selection) -> None:
     family = family_widgets.current()
-    _look(lesson_glmm.look_data(_rates(sel, family), family))
+    what_to_look_at(lesson_glmm.look_data(_rates(sel, family), family))
     explore_view._rates(sel, family, (sel.roles.group,))
 
 
@@ -208,7 +204,7 @@ def _complete(sel: Selection) -> None:
     family = family_widgets.current()
     roles = sel.roles
     fit = _complete_fit(sel, family)
-    _look(lesson_glmm.look_complete(fit, roles.predictor, roles.group, family))
+    what_to_look_at(lesson_glmm.look_complete(fit, roles.predictor, roles.group, family))
     st.code(
         lesson_glmm.glm_line(roles.outcome, roles.predictor, family), language="r", wrap_lines=True
     )
@@ -234,7 +230,7 @@ def _dummy(sel: Selection) -> None:
     with st.spinner("Fitting the dummy-variable model…", show_time=True):
         fit = glm_fit(sel.source, y, x, g, repr(family), family, sel.frame)
     complete = _complete_fit(sel, family)
-    _look(lesson_glmm.look_dummy(fit, complete, x, g))
+    what_to_look_at(lesson_glmm.look_dummy(fit, complete, x, g))
     st.code(lesson_glmm.glm_line(y, x, family, group=g), language="r", wrap_lines=True)
     shown = _shown(sel, family)
     lines = lesson_glmm.dummy_curves(fit, x, g, shown, finite_range(sel.frame, x))
@@ -262,7 +258,7 @@ def _separate(sel: Selection) -> None:
         return
     with st.spinner("Fitting one regression per group…", show_time=True):
         result = glm_per_group(sel.source, y, x, g, repr(family), family, sel.frame)
-    _look(lesson_glmm.look_separate(result, family))
+    what_to_look_at(lesson_glmm.look_separate(result, family))
     st.code(
         f"# one regression per {g}, on its rows\n{lesson_glmm.glm_line(y, x, family)}",
         language="r",
@@ -362,7 +358,7 @@ def _mixed(sel: Selection, name: str, look) -> GlmmFit:  # noqa: ANN001 - the st
     fit = _fit(sel, name)
     response = model_glmm.named_success(family, fit)
     stepped = dataclasses.replace(sel, spec=spec)
-    _look(look(fit, response))
+    what_to_look_at(look(fit, response))
     st.code(glmer_line(spec, family), language="r", wrap_lines=True)
     render.metrics(
         [
@@ -435,13 +431,9 @@ def _comparison(sel: Selection) -> None:
     except ExplorerError as exc:
         show_error(exc)
         return
-    _look(lesson.look_comparison(result, comparison_view.quote))
-    laplace_note = glmm_nagq.comparison_nagq(family, specs)[2]
-    if laplace_note:  # the same sentence as the Ladder and Compare pages
-        st.caption(laplace_note)
+    laplace_note = glmm_nagq.comparison_nagq(family, specs)[2]  # the Ladder's sentence
     named = [(name, glmer_formula(spec, family)) for name, spec in specs.items()]
-    st.code(comparison_view.formulas(named, list(specs)), language="r", wrap_lines=True)
-    comparison_view.draw(result, "lesson_glmm_comparison", order=list(specs), explain=False)
+    comparison_step(result, named, "lesson_glmm_comparison", laplace_note)
 
 
 DRAWERS = {
